@@ -1,0 +1,51 @@
+"""delibpoll: survey weighting and deliberative-poll analysis.
+
+Weight a survey to population margins, estimate proportions, means and totals with
+design-based standard errors equal to R's ``survey`` package, compare deliberators with the
+public, and publish weighted tables and charts.
+"""
+
+from __future__ import annotations
+
+from .design import SurveyDesign
+from .exceptions import (
+    ConvergenceError,
+    ConvergenceWarning,
+    DelibpollError,
+    DelibpollWarning,
+    DomainWarning,
+    SmallSampleWarning,
+    WeightingWarning,
+)
+from .targets import Targets
+from .weighting import (
+    WeightingReport,
+    WeightingStep,
+    calibrate,
+    kish_deff,
+    poststratify,
+    rake,
+    trim,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvergenceError",
+    "ConvergenceWarning",
+    "DelibpollError",
+    "DelibpollWarning",
+    "DomainWarning",
+    "SmallSampleWarning",
+    "SurveyDesign",
+    "Targets",
+    "WeightingReport",
+    "WeightingStep",
+    "WeightingWarning",
+    "__version__",
+    "calibrate",
+    "kish_deff",
+    "poststratify",
+    "rake",
+    "trim",
+]

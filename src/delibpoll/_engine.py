@@ -1,0 +1,431 @@
+"""The weighting engine: collapse rows to weighting cells, weight the cells, map back.
+
+Everything here works on a ``cells x k`` matrix of weight columns, so the full-sample weights
+(k = 1) and any number of replicate weight columns are weighted in the same pass. Nothing in
+this module knows about designs or data frames beyond turning columns into integer codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .exceptions import DelibpollError
+from .targets import Margin
+
+Unmatched = Literal["error", "keep"]
+CalFun = Literal["linear", "raking", "logit"]
+
+_DENSE_RADIX_LIMIT = 1 << 22
+
+
+@dataclass(frozen=True)
+class MarginCodes:
+    """A margin matched to the data: per row, the index of its target category."""
+
+    margin: Margin
+    row_code: np.ndarray  # (n,) int64 index into categories (targets first, then kept extras)
+    categories: tuple[Hashable, ...]  # target categories, then unmatched data categories kept
+    n_target: int  # how many of the categories have targets
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Rows collapsed to weighting cells."""
+
+    row_cell: np.ndarray  # (n,) cell of each row
+    counts: np.ndarray  # (C,) rows per cell
+    margin_cell_codes: tuple[np.ndarray, ...]  # per margin, (C,) category of each cell
+    n_categories: tuple[int, ...]
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.counts)
+
+    def indicator(self, m: int) -> sp.csr_matrix:
+        """Sparse (L_m x C) matrix mapping cells to categories of margin ``m``."""
+        codes = self.margin_cell_codes[m]
+        c = len(codes)
+        return sp.csr_matrix(
+            (np.ones(c), (codes, np.arange(c))), shape=(self.n_categories[m], c)
+        )
+
+    def cell_totals(self, row_w: np.ndarray) -> np.ndarray:
+        """Sum ``row_w`` (n x k) within cells -> (C x k)."""
+        if row_w.ndim == 1:
+            return np.bincount(self.row_cell, weights=row_w, minlength=self.n_cells)
+        out = np.empty((self.n_cells, row_w.shape[1]))
+        for j in range(row_w.shape[1]):
+            out[:, j] = np.bincount(self.row_cell, weights=row_w[:, j], minlength=self.n_cells)
+        return out
+
+
+def _column_codes(s: pd.Series, name: str) -> tuple[np.ndarray, list[Hashable]]:
+    """Integer codes (-1 for missing) and the labels they index, for one column."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        labels = list(s.cat.categories)
+    else:
+        codes, uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+        labels = list(uniques)
+    n_missing = int((codes < 0).sum())
+    if n_missing:
+        raise DelibpollError(
+            f"Weighting variable '{name}' has {n_missing} missing value(s). Weighting needs a "
+            "category for every row: recode missing values to a category (for example "
+            "'Prefer not to say') and give it a target, or use unmatched='keep'."
+        )
+    return codes, labels
+
+
+def _label_lookup(categories: Sequence[Hashable]) -> Callable[[Hashable], int | None]:
+    exact = {c: i for i, c in enumerate(categories)}
+    as_text = {_as_text(c): i for i, c in enumerate(categories)}
+
+    def find(label: Hashable) -> int | None:
+        try:
+            if label in exact:
+                return exact[label]
+        except TypeError:  # unhashable oddities
+            pass
+        return as_text.get(_as_text(label))
+
+    return find
+
+
+def _as_text(label: Hashable) -> str:
+    if isinstance(label, tuple):
+        return "|".join(_as_text(x) for x in label)
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    if isinstance(label, np.floating) and float(label).is_integer():
+        return str(int(label))
+    return str(label)
+
+
+def match_margin(data: pd.DataFrame, margin: Margin, unmatched: Unmatched) -> MarginCodes:
+    """Code each row by its target category in ``margin``."""
+    var_codes = []
+    var_labels = []
+    for v in margin.variables:
+        c, labs = _column_codes(data[v], v)
+        var_codes.append(c)
+        var_labels.append(labs)
+    if len(var_codes) == 1:
+        combo = var_codes[0]
+        present = np.flatnonzero(np.bincount(combo, minlength=len(var_labels[0])))
+        combo_labels: dict[int, Hashable] = {int(i): var_labels[0][i] for i in present}
+    else:
+        combo = np.zeros(len(data), dtype=np.int64)
+        stride = 1
+        strides = []
+        for labs in reversed(var_labels):
+            strides.append(stride)
+            stride *= max(len(labs), 1)
+        strides.reverse()
+        for c, s in zip(var_codes, strides, strict=True):
+            combo = combo + c * s
+        uniq = np.unique(combo)
+        combo_labels = {}
+        for u in uniq:
+            parts = []
+            rem = int(u)
+            for labs, s in zip(var_labels, strides, strict=True):
+                parts.append(labs[rem // s])
+                rem = rem % s
+            combo_labels[int(u)] = tuple(parts)
+    find = _label_lookup(margin.categories)
+    categories: list[Hashable] = list(margin.categories)
+    lut: dict[int, int] = {}
+    extras: list[Hashable] = []
+    for code, label in combo_labels.items():
+        idx = find(label)
+        if idx is None:
+            extras.append(label)
+            lut[code] = len(categories)
+            categories.append(label)
+        else:
+            lut[code] = idx
+    if extras and unmatched == "error":
+        raise DelibpollError(
+            f"Weighting variable '{margin.name}' has categor{'y' if len(extras) == 1 else 'ies'} "
+            f"{extras} in the data with no target. Targets cover {list(margin.categories)}. "
+            "Add targets for them, recode them into a targeted category, or pass "
+            "unmatched='keep' to let them keep their current weighted share."
+        )
+    max_code = max(lut) + 1
+    table = np.full(max_code, -1, dtype=np.int64)
+    for k, v in lut.items():
+        table[k] = v
+    row_code = table[combo]
+    counts = np.bincount(row_code, minlength=len(categories))
+    empty = [
+        margin.categories[i]
+        for i in range(len(margin.categories))
+        if counts[i] == 0 and margin.shares[i] > 0
+    ]
+    if empty:
+        raise DelibpollError(
+            f"Target categor{'y' if len(empty) == 1 else 'ies'} {empty} of '{margin.name}' "
+            "ha" + ("s" if len(empty) == 1 else "ve") + " no respondents, so no weights can "
+            "meet the target. Merge it with a neighbouring category in both the data and "
+            "the targets, or drop the margin."
+        )
+    zero_target = [
+        margin.categories[i]
+        for i in range(len(margin.categories))
+        if counts[i] > 0 and margin.shares[i] == 0
+    ]
+    if zero_target:
+        raise DelibpollError(
+            f"Categories {zero_target} of '{margin.name}' have respondents but a target of 0, "
+            "which would give them zero weight. Remove those respondents from the design or "
+            "give the categories a positive target."
+        )
+    return MarginCodes(
+        margin=margin,
+        row_code=row_code,
+        categories=tuple(categories),
+        n_target=len(margin.categories),
+    )
+
+
+def collapse(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> Cells:
+    """Collapse rows to the cells formed by crossing integer codes (one pass, bincount)."""
+    n = len(codes[0])
+    product = 1
+    for s in sizes:
+        product *= max(int(s), 1)
+    raw = np.zeros(n, dtype=np.int64)
+    stride = 1
+    strides = []
+    for s in reversed(sizes):
+        strides.append(stride)
+        stride *= max(int(s), 1)
+    strides.reverse()
+    for c, s in zip(codes, strides, strict=True):
+        raw += c * s
+    if product <= _DENSE_RADIX_LIMIT:
+        full_counts = np.bincount(raw, minlength=product)
+        occupied = np.flatnonzero(full_counts)
+        lookup = np.full(product, -1, dtype=np.int64)
+        lookup[occupied] = np.arange(len(occupied))
+        row_cell = lookup[raw]
+        counts = full_counts[occupied]
+        cell_raw = occupied
+    else:
+        cell_raw, row_cell, counts = np.unique(raw, return_inverse=True, return_counts=True)
+        row_cell = row_cell.astype(np.int64)
+    margin_cell_codes = []
+    for s, size in zip(strides, sizes, strict=True):
+        margin_cell_codes.append((cell_raw // s) % max(int(size), 1))
+    return Cells(
+        row_cell=row_cell,
+        counts=counts.astype(float),
+        margin_cell_codes=tuple(margin_cell_codes),
+        n_categories=tuple(int(s) for s in sizes),
+    )
+
+
+# ---------------------------------------------------------------------- raking
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of weighting the cells of one or more weight columns."""
+
+    cell_weights: np.ndarray  # (C, k)
+    iterations: int
+    converged: np.ndarray  # (k,) bool
+    max_error: np.ndarray  # (k,) largest |weighted share - target share|
+
+
+def margin_errors(
+    cw: np.ndarray, indicators: Sequence[sp.csr_matrix], target_shares: Sequence[np.ndarray]
+) -> np.ndarray:
+    """Largest absolute share error over all margins, per weight column (k,)."""
+    total = cw.sum(axis=0)
+    err = np.zeros(cw.shape[1])
+    for ind, ts in zip(indicators, target_shares, strict=True):
+        shares = (ind @ cw) / total
+        err = np.maximum(err, np.abs(shares - ts).max(axis=0))
+    return err
+
+
+def rake_cells(
+    cw0: np.ndarray,
+    cells: Cells,
+    target_counts: Sequence[np.ndarray],
+    *,
+    max_iter: int,
+    tol: float,
+    cap_cell: np.ndarray | None = None,
+) -> FitResult:
+    """Iterative proportional fitting on cells.
+
+    Parameters
+    ----------
+    cw0 : (C, k) starting cell totals of the weights.
+    target_counts : per margin, (L_m, k) target totals (a column per weight column).
+    cap_cell : (C, k) largest total a cell may carry (cap x mean weight x rows), or None.
+
+    Convergence means every margin's weighted shares are within ``tol`` of the target
+    shares (and, with a cap, no cell above its cap), never that the change between
+    iterations became small.
+    """
+    cw = cw0.astype(float, copy=True)
+    indicators = [cells.indicator(m) for m in range(len(target_counts))]
+    codes = cells.margin_cell_codes
+    totals = [t.sum(axis=0) for t in target_counts]
+    target_shares = [t / tot for t, tot in zip(target_counts, totals, strict=True)]
+    err = margin_errors(cw, indicators, target_shares)
+    it = 0
+    cap_ok = True if cap_cell is None else bool(np.all(cw <= cap_cell * (1 + 1e-12)))
+    while it < max_iter and not (np.all(err < tol) and cap_ok):
+        it += 1
+        for m, ind in enumerate(indicators):
+            current = ind @ cw
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = np.where(current > 0, target_counts[m] / current, 0.0)
+            cw *= factor[codes[m]]
+            if cap_cell is not None:
+                np.minimum(cw, cap_cell, out=cw)
+        err = margin_errors(cw, indicators, target_shares)
+        if cap_cell is not None:
+            cap_ok = bool(np.all(cw <= cap_cell * (1 + 1e-12)))
+    converged = err < tol
+    return FitResult(cell_weights=cw, iterations=it, converged=converged, max_error=err)
+
+
+# ---------------------------------------------------------------------- calibration
+def _calfun(
+    name: CalFun, lower: float, upper: float
+) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+    """(F, dF): g = 1 + F(u) and its derivative, as R's cal.linear / cal.raking / cal.logit."""
+    if name == "linear":
+
+        def f(u: np.ndarray) -> np.ndarray:
+            return np.minimum(np.maximum(u + 1, lower), upper) - 1
+
+        def df(u: np.ndarray) -> np.ndarray:
+            return ((u < upper - 1) & (u > lower - 1)).astype(float)
+
+    elif name == "raking":
+
+        def f(u: np.ndarray) -> np.ndarray:
+            with np.errstate(over="ignore"):
+                return np.minimum(np.maximum(np.exp(u), lower), upper) - 1
+
+        def df(u: np.ndarray) -> np.ndarray:
+            with np.errstate(over="ignore"):
+                return np.where((u < upper - 1) & (u > lower - 1), np.exp(u), 0.0)
+
+    elif name == "logit":
+        if not (np.isfinite(lower) and np.isfinite(upper)):
+            raise DelibpollError(
+                "Logit calibration (bounded raking) needs finite bounds: pass bounds=(L, U) "
+                "with 0 <= L < 1 < U."
+            )
+        a = (upper - lower) / ((upper - 1) * (1 - lower))
+
+        def f(u: np.ndarray) -> np.ndarray:
+            with np.errstate(over="ignore", invalid="ignore"):
+                e = np.exp(a * u)
+                out = (lower * (upper - 1) + upper * (1 - lower) * e) / (upper - 1 + (1 - lower) * e)
+                out = np.where(np.isinf(e), upper, out)
+            return out - 1
+
+        def df(u: np.ndarray) -> np.ndarray:
+            with np.errstate(over="ignore", invalid="ignore"):
+                e = np.exp(a * u)
+                den = upper - 1 + (1 - lower) * e
+                out = (
+                    upper * (1 - lower) * e * a / den
+                    - (lower * (upper - 1) + upper * (1 - lower) * e) * ((1 - lower) * e * a) / den**2
+                )
+                out = np.where(np.isinf(e) | ~np.isfinite(out), 0.0, out)
+            return out
+
+    else:
+        raise DelibpollError(
+            f"The 'method' parameter of calibrate must be 'linear', 'raking' or 'logit'; "
+            f"got {name!r}."
+        )
+    return f, df
+
+
+def calibrate_cells(
+    x: np.ndarray,
+    w0: np.ndarray,
+    population: np.ndarray,
+    *,
+    method: CalFun,
+    bounds: tuple[float, float],
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """Generalised raking (Deville and Sarndal) on cells, batched over weight columns.
+
+    Parameters
+    ----------
+    x : (C, p) cell-level model matrix.
+    w0 : (C, k) cell totals of the starting weights.
+    population : (p, k) population totals of the columns of ``x``.
+
+    Returns
+    -------
+    g : (C, k) adjustment factors; iterations; converged (k,); max relative misfit (k,).
+    """
+    lower, upper = bounds
+    f, df = _calfun(method, lower, upper)
+    c, p = x.shape
+    k = w0.shape[1]
+    eta = np.zeros((p, k))
+    scale_total = np.maximum(np.abs(population).max(axis=0), 1.0)
+    sample_total = x.T @ w0
+
+    def misfit_of(u: np.ndarray) -> np.ndarray:
+        return population - sample_total - x.T @ (w0 * f(u))
+
+    u = x @ eta
+    misfit = misfit_of(u)
+    it = 0
+    rel = np.abs(misfit).max(axis=0) / scale_total
+    while it < max_iter and np.any(rel >= tol):
+        it += 1
+        deriv = df(u)
+        tmat = np.einsum("cp,ck,cq->kpq", x, w0 * deriv, x)
+        tinv = np.linalg.pinv(tmat, rcond=256 * np.finfo(float).eps, hermitian=True)
+        deta = np.einsum("kpq,qk->pk", tinv, misfit)
+        eta = eta + deta
+        u = x @ eta
+        g = 1 + f(u)
+        halvings = 0
+        while (not np.all(np.isfinite(g))) and halvings < 60:
+            halvings += 1
+            deta = deta / 2
+            eta = eta - deta
+            u = x @ eta
+            g = 1 + f(u)
+        new_misfit = misfit_of(u)
+        new_rel = np.abs(new_misfit).max(axis=0) / scale_total
+        misfit, rel = new_misfit, new_rel
+    g = 1 + f(u)
+    return g, it, rel < tol, rel
+
+
+def design_matrix(cells: Cells, joint: bool = False) -> np.ndarray:
+    """Cell-level indicator model matrix for calibration: all categories of the first
+    margin, then all but the first category of each further margin (full column rank for
+    additive margins, like R's treatment contrasts with an intercept)."""
+    cols = []
+    for m, codes in enumerate(cells.margin_cell_codes):
+        n_cat = cells.n_categories[m]
+        start = 0 if m == 0 else 1
+        for j in range(start, n_cat):
+            cols.append((codes == j).astype(float))
+    return np.column_stack(cols) if cols else np.zeros((cells.n_cells, 0))

@@ -1,0 +1,357 @@
+"""The survey design object: data, sampling weights, strata, clusters and weighting history."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DelibpollError
+
+if TYPE_CHECKING:
+    from .weighting import WeightingReport, WeightingStep
+    from ._variance import CalibrationRecord
+
+__all__ = ["LonelyPSU", "SurveyDesign"]
+
+LonelyPSU = Literal["fail", "remove", "adjust", "average", "certainty"]
+_LONELY: tuple[str, ...] = ("fail", "remove", "adjust", "average", "certainty")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Structure:
+    """Strata and first-stage clusters coded as integers (internal)."""
+
+    psu: np.ndarray  # (n,) PSU code 0..P-1, PSUs nested in strata
+    stratum: np.ndarray  # (n,) stratum code 0..H-1
+    psu_stratum: np.ndarray  # (P,) stratum of each PSU
+    n_psu_h: np.ndarray  # (H,) PSUs per stratum
+    fpc_f: np.ndarray  # (H,) (N_h - n_h) / N_h, 1 without fpc
+    has_fpc: bool
+
+
+def _column_list(value: str | Sequence[str] | None, param: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise DelibpollError(
+        f"The '{param}' parameter must be a column name or a list of column names; "
+        f"got {value!r}."
+    )
+
+
+class SurveyDesign:
+    """A survey design: the data, sampling weights, strata, clusters and how weights were made.
+
+    The design is immutable. Weighting functions (:func:`~delibpoll.rake`,
+    :func:`~delibpoll.calibrate`, :func:`~delibpoll.poststratify`, :func:`~delibpoll.trim`)
+    return a new design; estimators (:func:`~delibpoll.proportion`, ...) take the design first.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent. It is copied: later changes to the caller's frame do not
+        reach the design, and the design never changes the caller's frame.
+    weights : str, optional
+        Column of *sampling* weights (inverse selection probabilities, possibly adjusted), not
+        frequency weights: a weight of 3 means the respondent stands for 3 population
+        members, not that the row was observed 3 times. Default: every weight 1.
+    strata : str, optional
+        Column of stratum labels.
+    ids : str, optional
+        Column of first-stage cluster (PSU) labels. Clusters are taken as nested in strata.
+        Default: every row is its own PSU (``ids=~1`` in R).
+    fpc : str, optional
+        Finite population correction as in R ``svydesign``: per row, the number of PSUs in
+        the population of its stratum, or the sampling fraction when every value is <= 1.
+        Must be constant within a stratum.
+    lonely_psu : {"fail", "remove", "adjust", "average", "certainty"}
+        What variance estimation does with a stratum that has a single PSU, with R's
+        ``options(survey.lonely.psu=)`` meanings. Default ``"fail"`` raises an error.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        The data (never mutated).
+    weights : pandas.Series
+        Current weights, on ``data.index``.
+    n : int
+        Number of rows.
+    weighting_report : WeightingReport or None
+        Diagnostics of the last weighting step; None until the design is weighted.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from delibpoll import SurveyDesign
+    >>> df = pd.DataFrame({"sex": ["Female", "Male", "Male"], "w": [1.0, 2.0, 1.5]})
+    >>> d = SurveyDesign(df, weights="w")
+    >>> d.n, float(d.weights.sum())
+    (3, 4.5)
+    """
+
+    __slots__ = (
+        "_data",
+        "_w",
+        "_weights_col",
+        "_strata_col",
+        "_ids_col",
+        "_fpc_col",
+        "_lonely_psu",
+        "_structure",
+        "_calibration",
+        "_log",
+        "_report",
+        "_replicates",
+    )
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        *,
+        weights: str | None = None,
+        strata: str | None = None,
+        ids: str | None = None,
+        fpc: str | None = None,
+        lonely_psu: LonelyPSU = "fail",
+    ) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise DelibpollError(
+                f"SurveyDesign needs a pandas DataFrame; got {type(data).__name__}."
+            )
+        if len(data) == 0:
+            raise DelibpollError("SurveyDesign got an empty DataFrame (0 rows).")
+        if not data.index.is_unique:
+            raise DelibpollError(
+                "The data's index has duplicate labels, so weights could not be lined up with "
+                "rows. Call data.reset_index(drop=True) first."
+            )
+        if data.columns.duplicated().any():
+            dup = list(data.columns[data.columns.duplicated()])
+            raise DelibpollError(f"The data has duplicated column names {dup}; rename them.")
+        if lonely_psu not in _LONELY:
+            raise DelibpollError(
+                f"The 'lonely_psu' parameter must be one of {list(_LONELY)}; got {lonely_psu!r}."
+            )
+        object.__setattr__(self, "_data", data.copy())
+        object.__setattr__(self, "_lonely_psu", lonely_psu)
+        for param, col in (("weights", weights), ("strata", strata), ("ids", ids), ("fpc", fpc)):
+            if col is not None:
+                if not isinstance(col, str):
+                    raise DelibpollError(
+                        f"The '{param}' parameter must be a column name (str); got {col!r}."
+                    )
+                self._check_columns([col], param)
+        object.__setattr__(self, "_weights_col", weights)
+        object.__setattr__(self, "_strata_col", strata)
+        object.__setattr__(self, "_ids_col", ids)
+        object.__setattr__(self, "_fpc_col", fpc)
+        if weights is None:
+            w = np.ones(len(data))
+        else:
+            w = _validate_weights(self._data[weights], f"weights column '{weights}'")
+        object.__setattr__(self, "_w", w)
+        object.__setattr__(self, "_structure", _build_structure(self._data, strata, ids, fpc))
+        object.__setattr__(self, "_calibration", ())
+        object.__setattr__(self, "_log", ())
+        object.__setattr__(self, "_report", None)
+        object.__setattr__(self, "_replicates", None)
+
+    # ------------------------------------------------------------------ internal
+    def _replace(self, **changes: Any) -> SurveyDesign:
+        """A copy with some internal fields replaced (data is shared, never mutated)."""
+        new = object.__new__(SurveyDesign)
+        for slot in SurveyDesign.__slots__:
+            object.__setattr__(new, slot, getattr(self, slot))
+        for key, value in changes.items():
+            object.__setattr__(new, "_" + key, value)
+        return new
+
+    def _check_columns(self, cols: Sequence[Hashable], param: str) -> list[Hashable]:
+        missing = [c for c in cols if c not in self._data.columns]
+        if missing:
+            raise DelibpollError(
+                f"The '{param}' parameter names column(s) {missing} that are not in the data. "
+                f"Available columns: {list(self._data.columns)}."
+            )
+        return list(cols)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("SurveyDesign is immutable; weighting functions return a new one.")
+
+    # ------------------------------------------------------------------ public
+    @property
+    def data(self) -> pd.DataFrame:
+        """The design's data (a copy of the caller's frame; treat it as read-only)."""
+        return self._data
+
+    @property
+    def weights(self) -> pd.Series:
+        """Current weights as a Series on ``data.index`` (a fresh copy on each access)."""
+        return pd.Series(self._w.copy(), index=self._data.index, name="weight")
+
+    @property
+    def n(self) -> int:
+        """Number of rows (respondents)."""
+        return len(self._data)
+
+    @property
+    def strata(self) -> str | None:
+        """Name of the strata column, or None."""
+        return self._strata_col
+
+    @property
+    def ids(self) -> str | None:
+        """Name of the cluster (PSU) column, or None."""
+        return self._ids_col
+
+    @property
+    def fpc(self) -> str | None:
+        """Name of the finite population correction column, or None."""
+        return self._fpc_col
+
+    @property
+    def lonely_psu(self) -> LonelyPSU:
+        """How single-PSU strata are handled in variance estimation."""
+        return self._lonely_psu
+
+    @property
+    def df(self) -> float:
+        """Design degrees of freedom: PSUs minus strata (R ``degf``)."""
+        if self._replicates is not None:
+            return float(self._replicates.df)
+        s = self._structure
+        return float(len(s.psu_stratum) - len(s.n_psu_h))
+
+    @property
+    def weighting_report(self) -> WeightingReport | None:
+        """Diagnostics of the last weighting step, or None if the design is unweighted."""
+        return self._report
+
+    @property
+    def weighting_log(self) -> tuple[WeightingStep, ...]:
+        """Every weighting step applied, in order; replayable on other weight columns."""
+        return self._log
+
+    @property
+    def is_calibrated(self) -> bool:
+        """Whether raking, calibration or post-stratification has been applied."""
+        return len(self._calibration) > 0
+
+    def with_lonely_psu(self, lonely_psu: LonelyPSU) -> SurveyDesign:
+        """A copy with another rule for single-PSU strata."""
+        if lonely_psu not in _LONELY:
+            raise DelibpollError(
+                f"The 'lonely_psu' parameter must be one of {list(_LONELY)}; got {lonely_psu!r}."
+            )
+        return self._replace(lonely_psu=lonely_psu)
+
+    def __repr__(self) -> str:
+        s = self._structure
+        parts = [f"n={self.n}"]
+        if self._strata_col:
+            parts.append(f"strata={self._strata_col!r} ({len(s.n_psu_h)})")
+        if self._ids_col:
+            parts.append(f"ids={self._ids_col!r} ({len(s.psu_stratum)} PSUs)")
+        if self._fpc_col:
+            parts.append(f"fpc={self._fpc_col!r}")
+        parts.append(f"weights sum={self._w.sum():,.6g}")
+        if self._log:
+            parts.append("weighted by " + " -> ".join(step.method for step in self._log))
+        if self._replicates is not None:
+            parts.append(f"{self._replicates.n_replicates} {self._replicates.type} replicates")
+        return f"SurveyDesign({', '.join(parts)})"
+
+
+def _validate_weights(values: pd.Series | np.ndarray, what: str) -> np.ndarray:
+    s = pd.Series(values)
+    if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
+        raise DelibpollError(f"The {what} must be numeric; got dtype {s.dtype}.")
+    w = s.to_numpy(dtype=float, na_value=np.nan)
+    n_nan = int(np.isnan(w).sum())
+    if n_nan:
+        raise DelibpollError(
+            f"The {what} has {n_nan} missing value(s); every row needs a weight. "
+            "Impute them or remove those rows before building the design."
+        )
+    n_inf = int((~np.isfinite(w)).sum())
+    if n_inf:
+        raise DelibpollError(f"The {what} has {n_inf} infinite value(s); weights must be finite.")
+    n_bad = int((w <= 0).sum())
+    if n_bad:
+        raise DelibpollError(
+            f"The {what} has {n_bad} zero or negative value(s) (min {w.min():.6g}); sampling "
+            "weights must be positive. Drop those rows or give them a positive weight."
+        )
+    return w
+
+
+def _codes(series: pd.Series, what: str) -> np.ndarray:
+    n_missing = int(series.isna().sum())
+    if n_missing:
+        raise DelibpollError(
+            f"The {what} has {n_missing} missing value(s); every row must belong to one."
+        )
+    codes, _ = pd.factorize(series, sort=True)
+    return codes.astype(np.int64)
+
+
+def _build_structure(
+    data: pd.DataFrame, strata: str | None, ids: str | None, fpc: str | None
+) -> _Structure:
+    n = len(data)
+    stratum = _codes(data[strata], f"strata column '{strata}'") if strata else np.zeros(n, np.int64)
+    if ids:
+        cl = _codes(data[ids], f"ids column '{ids}'")
+        pair = stratum * (int(cl.max()) + 1) + cl
+        psu, _ = pd.factorize(pair, sort=True)
+        psu = psu.astype(np.int64)
+    else:
+        psu = np.arange(n, dtype=np.int64)
+    n_psu = int(psu.max()) + 1
+    psu_stratum = np.zeros(n_psu, dtype=np.int64)
+    psu_stratum[psu] = stratum
+    n_h_count = int(stratum.max()) + 1
+    n_psu_h = np.bincount(psu_stratum, minlength=n_h_count).astype(float)
+    fpc_f = np.ones(n_h_count)
+    if fpc:
+        s = data[fpc]
+        if not pd.api.types.is_numeric_dtype(s):
+            raise DelibpollError(f"The fpc column '{fpc}' must be numeric; got dtype {s.dtype}.")
+        vals = s.to_numpy(dtype=float, na_value=np.nan)
+        if np.isnan(vals).any() or (vals <= 0).any():
+            raise DelibpollError(
+                f"The fpc column '{fpc}' has missing or non-positive values; give the population "
+                "number of PSUs per stratum, or the sampling fraction."
+            )
+        per_h = pd.Series(vals).groupby(stratum).agg(["min", "max"])
+        if (per_h["max"] - per_h["min"] > 1e-9 * per_h["max"]).any():
+            raise DelibpollError(
+                f"The fpc column '{fpc}' varies within a stratum; it must be constant per stratum."
+            )
+        fvals = per_h["min"].to_numpy()
+        if np.all(vals <= 1):
+            pop = n_psu_h / fvals  # sampling fractions -> population PSU counts
+        else:
+            pop = fvals
+            small = pop < n_psu_h - 1e-9
+            if small.any():
+                raise DelibpollError(
+                    f"The fpc column '{fpc}' gives fewer population PSUs than were sampled in "
+                    f"{int(small.sum())} stratum(s); check that it holds population sizes."
+                )
+        fpc_f = np.where(np.isinf(pop), 1.0, (pop - n_psu_h) / pop)
+    return _Structure(
+        psu=psu,
+        stratum=stratum,
+        psu_stratum=psu_stratum,
+        n_psu_h=n_psu_h,
+        fpc_f=fpc_f,
+        has_fpc=fpc is not None,
+    )

@@ -1,0 +1,425 @@
+"""Population targets: validated margins for weighting.
+
+A :class:`Targets` object holds one or more *margins*. A margin is the population
+distribution of one variable (``"sex"``) or of a combination of variables
+(``("age_group", "sex")``, a joint margin). Each margin is stored as shares that sum to 1,
+together with the kind it was given in (shares, percentages or counts). When any margin is
+given as counts the population total is known, and every other margin given as counts must
+agree with it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DelibpollError
+
+if TYPE_CHECKING:
+    from .design import SurveyDesign
+
+__all__ = ["MarginKey", "TargetKind", "Targets"]
+
+TargetKind = Literal["share", "percent", "count"]
+MarginKey = str | tuple[str, ...]
+
+_KINDS: tuple[str, ...] = ("share", "percent", "count")
+_SUM_TOL = 1e-6
+JOINT_SEP = "|"
+
+
+@dataclass(frozen=True)
+class Margin:
+    """One validated margin (internal; reach it through :class:`Targets`)."""
+
+    variables: tuple[str, ...]
+    categories: tuple[Hashable, ...]
+    shares: np.ndarray
+    kind: TargetKind
+    count_total: float | None
+    source: str | None
+
+    @property
+    def key(self) -> MarginKey:
+        return self.variables[0] if len(self.variables) == 1 else self.variables
+
+    @property
+    def name(self) -> str:
+        return JOINT_SEP.join(self.variables)
+
+
+def _key_to_variables(key: object) -> tuple[str, ...]:
+    if isinstance(key, str):
+        if JOINT_SEP in key:
+            return tuple(part.strip() for part in key.split(JOINT_SEP))
+        return (key,)
+    if isinstance(key, tuple) and key and all(isinstance(k, str) for k in key):
+        return cast(tuple[str, ...], key)
+    raise DelibpollError(
+        f"A margin key must be a column name or a tuple of column names; got {key!r}. "
+        "Use 'sex' for one variable or ('age_group', 'sex') for a joint margin."
+    )
+
+
+def _infer_kind(name: str, values: np.ndarray) -> TargetKind:
+    total = float(values.sum())
+    if np.all(values <= 1.0):
+        if abs(total - 1.0) > _SUM_TOL:
+            raise DelibpollError(
+                f"Margin '{name}' looks like shares (every value is <= 1) but its shares sum to "
+                f"{total:.10g}, not 1. Fix the values, or pass kind='count' if they are counts."
+            )
+        return "share"
+    if abs(total - 100.0) <= _SUM_TOL * 100 and np.all(values <= 100.0):
+        return "percent"
+    return "count"
+
+
+def _validate_values(name: str, categories: Sequence[Hashable], values: Sequence[Any]) -> np.ndarray:
+    if len(categories) == 0:
+        raise DelibpollError(f"Margin '{name}' has no categories; give at least one category.")
+    seen: set[Hashable] = set()
+    for cat in categories:
+        if cat in seen:
+            raise DelibpollError(
+                f"Margin '{name}' lists category {cat!r} twice; give each category once."
+            )
+        seen.add(cat)
+    try:
+        arr = np.asarray([float(v) for v in values], dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DelibpollError(
+            f"Margin '{name}' has a target that is not a number ({exc}); targets must be numeric."
+        ) from None
+    bad = [c for c, v in zip(categories, arr, strict=True) if not math.isfinite(v)]
+    if bad:
+        raise DelibpollError(
+            f"Margin '{name}' has non-finite targets for categories {bad}; give finite numbers."
+        )
+    neg = [c for c, v in zip(categories, arr, strict=True) if v < 0]
+    if neg:
+        raise DelibpollError(
+            f"Margin '{name}' has negative targets for categories {neg}; targets must be >= 0."
+        )
+    if arr.sum() <= 0:
+        raise DelibpollError(f"Margin '{name}' targets sum to 0; give positive targets.")
+    return arr
+
+
+def _make_margin(
+    key: object,
+    mapping: Mapping[Any, Any] | pd.Series,
+    kind: TargetKind | None,
+    source: str | None,
+) -> Margin:
+    variables = _key_to_variables(key)
+    name = JOINT_SEP.join(variables)
+    if isinstance(mapping, pd.Series):
+        items = list(mapping.items())
+    elif isinstance(mapping, Mapping):
+        items = list(mapping.items())
+    else:
+        raise DelibpollError(
+            f"Margin '{name}' must be a mapping of category to target (a dict or Series); "
+            f"got {type(mapping).__name__}."
+        )
+    categories: list[Hashable] = []
+    for cat, _ in items:
+        if len(variables) > 1:
+            if isinstance(cat, str) and JOINT_SEP in cat:
+                cat = tuple(part.strip() for part in cat.split(JOINT_SEP))
+            if not isinstance(cat, tuple) or len(cat) != len(variables):
+                raise DelibpollError(
+                    f"Joint margin '{name}' needs categories that are tuples of {len(variables)} "
+                    f"labels (or 'a{JOINT_SEP}b' strings); got {cat!r}."
+                )
+        categories.append(cat)
+    values = _validate_values(name, categories, [v for _, v in items])
+    if kind is None:
+        kind = _infer_kind(name, values)
+    elif kind not in _KINDS:
+        raise DelibpollError(
+            f"The 'kind' of margin '{name}' must be one of {list(_KINDS)}; got {kind!r}."
+        )
+    elif kind == "share" and abs(values.sum() - 1.0) > _SUM_TOL:
+        raise DelibpollError(
+            f"Margin '{name}' is declared as shares but sums to {values.sum():.10g}, not 1."
+        )
+    elif kind == "percent" and abs(values.sum() - 100.0) > _SUM_TOL * 100:
+        raise DelibpollError(
+            f"Margin '{name}' is declared as percentages but sums to {values.sum():.10g}, not 100."
+        )
+    total = float(values.sum())
+    shares = values / total
+    return Margin(
+        variables=variables,
+        categories=tuple(categories),
+        shares=shares,
+        kind=kind,
+        count_total=total if kind == "count" else None,
+        source=source,
+    )
+
+
+class Targets:
+    """Validated population margins for weighting.
+
+    Build with :meth:`from_dict`, :meth:`from_csv` or :meth:`from_design`; the constructor
+    is internal. Targets are immutable.
+
+    Notes
+    -----
+    Each margin is stored as shares summing to 1. When margins are given as counts they fix
+    the population total: every count margin must sum to the same total (within 1e-6
+    relative), and weighting then makes the weights sum to that total. When all margins
+    are shares or percentages the weights keep the design's current total, unless
+    ``total=`` is passed to the weighting function.
+    """
+
+    __slots__ = ("_margins", "_total")
+
+    def __init__(self, margins: Iterable[Margin]) -> None:
+        ms = tuple(margins)
+        if not ms:
+            raise DelibpollError("Targets need at least one margin.")
+        names = [m.name for m in ms]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise DelibpollError(f"Margins {sorted(dup)} are given more than once.")
+        totals = [(m.name, m.count_total) for m in ms if m.count_total is not None]
+        total: float | None = None
+        if totals:
+            total = totals[0][1]
+            assert total is not None
+            for name, t in totals[1:]:
+                assert t is not None
+                if abs(t - total) > 1e-6 * max(abs(total), 1.0):
+                    raise DelibpollError(
+                        f"Count margins disagree on the population total: '{totals[0][0]}' sums to "
+                        f"{total:.10g} but '{name}' sums to {t:.10g}. Give counts for the same "
+                        "population, or give the margins as shares (kind='share')."
+                    )
+        self._margins = ms
+        self._total = total
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_dict(
+        cls,
+        d: Mapping[Any, Mapping[Any, Any] | pd.Series],
+        *,
+        kind: TargetKind | Mapping[Any, TargetKind] | None = None,
+        source: str | None = None,
+    ) -> Targets:
+        """Build targets from a dict of margins.
+
+        Parameters
+        ----------
+        d : mapping
+            ``{variable: {category: target}}``. A key may be a tuple of variables for a joint
+            margin, whose categories are then tuples: ``{("age_group", "sex"): {("18-24",
+            "Female"): 0.05, ...}}``.
+        kind : {"share", "percent", "count"}, mapping or None
+            How to read the numbers, for every margin or per margin key. When None, a margin
+            whose values are all <= 1 is shares and must sum to 1 within 1e-6; a margin that
+            sums to 100 within 1e-6 with values <= 100 is percentages; anything else is counts.
+        source : str, optional
+            Where the figures come from; kept for reports.
+
+        Raises
+        ------
+        DelibpollError
+            Shares that do not sum to 1, negative or non-finite targets, duplicated categories,
+            count margins that disagree on the total.
+
+        Examples
+        --------
+        >>> from delibpoll import Targets
+        >>> t = Targets.from_dict({"sex": {"Female": 0.52, "Male": 0.48}})
+        >>> t.shares("sex").round(2).to_dict()
+        {'Female': 0.52, 'Male': 0.48}
+        """
+        if not isinstance(d, Mapping) or not d:
+            raise DelibpollError("Targets.from_dict needs a non-empty dict of margins.")
+        margins = []
+        for key, mapping in d.items():
+            k = kind.get(key) if isinstance(kind, Mapping) else kind
+            margins.append(_make_margin(key, mapping, k, source))
+        return cls(margins)
+
+    @classmethod
+    def from_csv(cls, path: str | Path) -> Targets:
+        """Read targets from a CSV file.
+
+        The file has columns ``variable,category,target`` and optionally ``kind`` and
+        ``source``. Joint margins are written with ``|``: variable ``age_group|sex``,
+        category ``18-24|Female``. Categories are read as text, so ``None`` or ``NA`` are
+        category labels, not missing values.
+        """
+        p = Path(path)
+        if not p.exists():
+            raise DelibpollError(f"Targets file '{p}' does not exist.")
+        try:
+            df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+        except Exception as exc:  # pragma: no cover - pandas parser errors vary
+            raise DelibpollError(f"Could not read targets file '{p}': {exc}") from None
+        required = {"variable", "category", "target"}
+        missing = required - set(df.columns)
+        if missing:
+            raise DelibpollError(
+                f"Targets file '{p}' lacks columns {sorted(missing)}; it has {list(df.columns)}. "
+                "Expected columns: variable, category, target (and optionally kind, source)."
+            )
+        if df[["variable", "category", "target"]].isna().any().any():
+            bad = df.index[df[["variable", "category", "target"]].isna().any(axis=1)]
+            raise DelibpollError(
+                f"Targets file '{p}' has empty variable/category/target fields on data rows "
+                f"{[int(i) + 2 for i in bad[:10]]} (line numbers); fill them in."
+            )
+        margins = []
+        for var, g in df.groupby("variable", sort=False):
+            kinds = set(g["kind"].dropna()) if "kind" in g else set()
+            if len(kinds) > 1:
+                raise DelibpollError(f"Margin '{var}' in '{p}' mixes kinds {sorted(kinds)}.")
+            k = cast(TargetKind, kinds.pop()) if kinds else None
+            sources = sorted(set(g["source"].dropna())) if "source" in g else []
+            try:
+                values = [float(v) for v in g["target"]]
+            except ValueError:
+                raise DelibpollError(
+                    f"Margin '{var}' in '{p}' has a target that is not a number: "
+                    f"{list(g['target'])}."
+                ) from None
+            mapping = dict(zip(g["category"], values, strict=True))
+            if len(mapping) != len(g):
+                raise DelibpollError(f"Margin '{var}' in '{p}' lists a category twice.")
+            margins.append(_make_margin(str(var), mapping, k, "; ".join(sources) or None))
+        return cls(margins)
+
+    @classmethod
+    def from_design(
+        cls, design: SurveyDesign, variables: Sequence[MarginKey] | MarginKey
+    ) -> Targets:
+        """The weighted distribution of another design, as share targets.
+
+        Used to reweight one sample (for example deliberation participants) to the weighted
+        profile of another (the national survey). Declared categories with no weight are
+        dropped from the margin.
+        """
+        from .design import SurveyDesign
+
+        if not isinstance(design, SurveyDesign):
+            raise DelibpollError(
+                f"Targets.from_design needs a SurveyDesign; got {type(design).__name__}."
+            )
+        keys: list[MarginKey] = (
+            [variables] if isinstance(variables, str | tuple) else list(variables)
+        )
+        w = design.weights.to_numpy()
+        margins = []
+        for key in keys:
+            vars_ = _key_to_variables(key)
+            cols = design._check_columns(vars_, "variables")
+            frame = design.data[cols]
+            n_missing = int(frame.isna().any(axis=1).sum())
+            if n_missing:
+                raise DelibpollError(
+                    f"Variable(s) {list(vars_)} have {n_missing} missing values in the source "
+                    "design; recode them to a category before taking targets from it."
+                )
+            if len(vars_) == 1:
+                s = pd.Series(w, index=frame.index).groupby(frame[vars_[0]], observed=True).sum()
+                mapping: dict[Hashable, float] = {k: float(v) for k, v in s.items() if v > 0}
+            else:
+                s = pd.Series(w, index=frame.index).groupby(
+                    [frame[v] for v in vars_], observed=True
+                ).sum()
+                mapping = {tuple(k): float(v) for k, v in s.items() if v > 0}
+            total = sum(mapping.values())
+            margins.append(
+                _make_margin(
+                    vars_ if len(vars_) > 1 else vars_[0],
+                    {k: v / total for k, v in mapping.items()},
+                    "share",
+                    "weighted profile of another design",
+                )
+            )
+        return cls(margins)
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def variables(self) -> list[MarginKey]:
+        """Margin keys in order: a column name, or a tuple of names for a joint margin."""
+        return [m.key for m in self._margins]
+
+    @property
+    def total(self) -> float | None:
+        """Population total fixed by count margins, or None when all margins are shares."""
+        return self._total
+
+    @property
+    def margins(self) -> tuple[Margin, ...]:
+        return self._margins
+
+    def margin(self, key: MarginKey) -> Margin:
+        """The margin for ``key`` (a column name, tuple, or ``'a|b'`` string)."""
+        vars_ = _key_to_variables(key)
+        for m in self._margins:
+            if m.variables == vars_:
+                return m
+        raise DelibpollError(
+            f"No margin {key!r} in these targets; available: {[m.name for m in self._margins]}."
+        )
+
+    def shares(self, key: MarginKey) -> pd.Series:
+        """Target shares of one margin, indexed by category."""
+        m = self.margin(key)
+        index: pd.Index = (
+            pd.MultiIndex.from_tuples(list(m.categories), names=list(m.variables))
+            if len(m.variables) > 1
+            else pd.Index(list(m.categories), name=m.variables[0])
+        )
+        return pd.Series(m.shares, index=index, name="target")
+
+    def select(self, keys: Sequence[MarginKey] | MarginKey) -> Targets:
+        """A new Targets with only the named margins, in the order given."""
+        ks: list[MarginKey] = [keys] if isinstance(keys, str | tuple) else list(keys)
+        return Targets([self.margin(k) for k in ks])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per margin and category: ``variable, category, target, kind, source``.
+
+        ``target`` is the share; joint margins are written with ``|``.
+        """
+        rows = []
+        for m in self._margins:
+            for cat, share in zip(m.categories, m.shares, strict=True):
+                label = JOINT_SEP.join(str(c) for c in cat) if isinstance(cat, tuple) else cat
+                rows.append(
+                    {
+                        "variable": m.name,
+                        "category": label,
+                        "target": float(share),
+                        "kind": "share",
+                        "source": m.source or "",
+                    }
+                )
+        return pd.DataFrame(rows, columns=["variable", "category", "target", "kind", "source"])
+
+    def to_csv(self, path: str | Path) -> None:
+        """Write the targets as shares in the format :meth:`from_csv` reads."""
+        self.to_frame().to_csv(path, index=False, float_format="%.17g")
+
+    def __len__(self) -> int:
+        return len(self._margins)
+
+    def __repr__(self) -> str:
+        parts = [f"{m.name} ({len(m.categories)} categories, {m.kind})" for m in self._margins]
+        total = f", total={self._total:,.0f}" if self._total is not None else ""
+        return f"Targets({'; '.join(parts)}{total})"

@@ -1,0 +1,859 @@
+"""Weighting: raking, calibration, post-stratification and trimming.
+
+Every function takes a :class:`~delibpoll.SurveyDesign` and returns a new one; the input
+design and its data are never changed. Each call appends a :class:`WeightingStep` to the
+design's weighting log (replayable on other weight columns, e.g. replicate weights) and keeps
+the calibration information that variance estimation needs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._engine import (
+    CalFun,
+    Cells,
+    MarginCodes,
+    Unmatched,
+    calibrate_cells,
+    collapse,
+    design_matrix,
+    margin_errors,
+    match_margin,
+    rake_cells,
+)
+from ._variance import GregRecord, PostStratRecord, RakingRecord
+from .exceptions import ConvergenceError, ConvergenceWarning, DelibpollError
+from .targets import Targets
+
+if TYPE_CHECKING:
+    from .design import SurveyDesign
+
+__all__ = [
+    "WeightingReport",
+    "WeightingStep",
+    "calibrate",
+    "kish_deff",
+    "poststratify",
+    "rake",
+    "trim",
+]
+
+OnNonconvergence = Literal["error", "warn"]
+Redistribute = Literal["additive", "proportional"]
+_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+def kish_deff(w: np.ndarray | pd.Series) -> float:
+    """Kish design effect of a set of weights: ``n * sum(w^2) / sum(w)^2``.
+
+    Examples
+    --------
+    >>> kish_deff([1.0, 1.0, 1.0, 1.0])
+    1.0
+    >>> round(kish_deff([1.0, 3.0]), 3)
+    1.25
+    """
+    arr = np.asarray(w, dtype=float)
+    return float(len(arr) * np.sum(arr**2) / np.sum(arr) ** 2)
+
+
+# ---------------------------------------------------------------------- log and report
+@dataclass(frozen=True)
+class WeightingStep:
+    """One weighting step in a design's log.
+
+    ``method`` is ``"rake"``, ``"calibrate"``, ``"poststratify"`` or ``"trim"``; ``options``
+    holds the arguments used. :meth:`apply` replays the step on other weight columns
+    (``n x k`` array, rows in the design's order) and returns the new weights.
+    """
+
+    method: str
+    targets: Targets | None
+    options: dict[str, Any]
+    iterations: int
+    converged: bool
+    max_error: float
+    _replay: Any = field(repr=False, compare=False, default=None)
+
+    def apply(self, row_w: np.ndarray) -> np.ndarray:
+        """Replay this step on weight columns ``row_w`` (n, or n x k); returns new weights."""
+        arr = np.asarray(row_w, dtype=float)
+        one = arr.ndim == 1
+        mat = arr[:, None] if one else arr
+        out = self._replay(mat)
+        return np.asarray(out[:, 0] if one else out)
+
+
+@dataclass(frozen=True)
+class WeightingReport:
+    """Diagnostics of a weighting step.
+
+    Attributes
+    ----------
+    method : str
+    iterations : int
+    converged : bool
+    max_margin_error : float
+        Largest absolute difference between a weighted share and its target share.
+    n : int
+    weight_sum : float
+    kish_deff : float
+        ``n * sum(w^2) / sum(w)^2``.
+    kish_n_eff : float
+        ``n / kish_deff``.
+    weight_min, weight_max, weight_ratio : float
+    quantiles : dict
+        Weight quantiles at 1, 5, 25, 50, 75, 95 and 99 percent.
+    """
+
+    method: str
+    iterations: int
+    converged: bool
+    max_margin_error: float
+    n: int
+    weight_sum: float
+    kish_deff: float
+    kish_n_eff: float
+    weight_min: float
+    weight_max: float
+    weight_ratio: float
+    quantiles: dict[float, float]
+    _margins: pd.DataFrame = field(repr=False, compare=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Summary statistics, one row each: ``statistic``, ``value``."""
+        rows: list[tuple[str, float]] = [
+            ("iterations", float(self.iterations)),
+            ("converged", float(self.converged)),
+            ("max_margin_error", self.max_margin_error),
+            ("n", float(self.n)),
+            ("weight_sum", self.weight_sum),
+            ("kish_deff", self.kish_deff),
+            ("kish_n_eff", self.kish_n_eff),
+            ("weight_min", self.weight_min),
+            ("weight_max", self.weight_max),
+            ("weight_ratio", self.weight_ratio),
+        ]
+        rows += [(f"weight_q{round(q * 100):02d}", v) for q, v in self.quantiles.items()]
+        return pd.DataFrame(rows, columns=["statistic", "value"])
+
+    def margins(self) -> pd.DataFrame:
+        """Per weighting variable and category: target share, unweighted sample share,
+        weighted share before and after this step, and the error after.
+
+        Columns: ``variable, category, n, target_share, unweighted_share,
+        weighted_share_before, weighted_share_after, error``.
+        """
+        return self._margins.copy()
+
+    def __str__(self) -> str:
+        status = "converged" if self.converged else "NOT converged"
+        lines = [
+            f"Weighting report ({self.method}, {status} after {self.iterations} iterations)",
+            f"  n = {self.n}, sum of weights = {self.weight_sum:,.6g}",
+            f"  max margin error = {self.max_margin_error:.3g}",
+            f"  Kish design effect = {self.kish_deff:.4f}, effective n = {self.kish_n_eff:.1f}",
+            f"  weights: min {self.weight_min:.4g}, max {self.weight_max:.4g}, "
+            f"ratio {self.weight_ratio:.4g}",
+        ]
+        if len(self._margins):
+            m = self._margins
+            lines.append("")
+            lines.append(
+                m.assign(
+                    target_share=(100 * m["target_share"]).round(2),
+                    unweighted_share=(100 * m["unweighted_share"]).round(2),
+                    weighted_share_after=(100 * m["weighted_share_after"]).round(2),
+                )[
+                    ["variable", "category", "n", "target_share", "unweighted_share",
+                     "weighted_share_after"]
+                ].rename(
+                    columns={
+                        "target_share": "target %",
+                        "unweighted_share": "sample %",
+                        "weighted_share_after": "weighted %",
+                    }
+                ).to_string(index=False)
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = self.to_frame().to_html(index=False)
+        return f"<h4>Weighting report ({self.method})</h4>{head}{self._margins.to_html(index=False)}"
+
+
+def _report(
+    method: str,
+    w_after: np.ndarray,
+    w_before: np.ndarray,
+    matched: Sequence[MarginCodes],
+    iterations: int,
+    converged: bool,
+    max_error: float,
+) -> WeightingReport:
+    n = len(w_after)
+    rows = []
+    for mc in matched:
+        n_cat = len(mc.categories)
+        counts = np.bincount(mc.row_code, minlength=n_cat)
+        before = np.bincount(mc.row_code, weights=w_before, minlength=n_cat) / w_before.sum()
+        after = np.bincount(mc.row_code, weights=w_after, minlength=n_cat) / w_after.sum()
+        for i, cat in enumerate(mc.categories):
+            target = float(mc.margin.shares[i]) if i < mc.n_target else float("nan")
+            label = "|".join(str(c) for c in cat) if isinstance(cat, tuple) else cat
+            rows.append(
+                {
+                    "variable": mc.margin.name,
+                    "category": label,
+                    "n": int(counts[i]),
+                    "target_share": target,
+                    "unweighted_share": counts[i] / n,
+                    "weighted_share_before": before[i],
+                    "weighted_share_after": after[i],
+                    "error": after[i] - target if i < mc.n_target else float("nan"),
+                }
+            )
+    qs = np.quantile(w_after, _QUANTILES)
+    deff = kish_deff(w_after)
+    return WeightingReport(
+        method=method,
+        iterations=iterations,
+        converged=converged,
+        max_margin_error=max_error,
+        n=n,
+        weight_sum=float(w_after.sum()),
+        kish_deff=deff,
+        kish_n_eff=n / deff,
+        weight_min=float(w_after.min()),
+        weight_max=float(w_after.max()),
+        weight_ratio=float(w_after.max() / w_after.min()),
+        quantiles={q: float(v) for q, v in zip(_QUANTILES, qs, strict=True)},
+        _margins=pd.DataFrame(
+            rows,
+            columns=[
+                "variable", "category", "n", "target_share", "unweighted_share",
+                "weighted_share_before", "weighted_share_after", "error",
+            ],
+        ),
+    )
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_design(design: object, func: str) -> SurveyDesign:
+    from .design import SurveyDesign
+
+    if not isinstance(design, SurveyDesign):
+        raise DelibpollError(
+            f"{func} needs a SurveyDesign as its first argument; got {type(design).__name__}. "
+            "Build one with delibpoll.SurveyDesign(df, weights=...)."
+        )
+    return design
+
+
+def _check_targets(targets: object, design: SurveyDesign, func: str) -> Targets:
+    if isinstance(targets, dict):
+        targets = Targets.from_dict(targets)
+    if not isinstance(targets, Targets):
+        raise DelibpollError(
+            f"The 'targets' parameter of {func} must be a Targets object (or a dict for "
+            f"Targets.from_dict); got {type(targets).__name__}."
+        )
+    for m in targets.margins:
+        design._check_columns(list(m.variables), "targets")
+    return targets
+
+
+def _check_int(value: object, name: str, func: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise DelibpollError(
+            f"The '{name}' parameter of {func} must be an integer >= {minimum}; got {value!r}."
+        )
+    return int(value)
+
+
+def _check_tol(tol: object, func: str) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, int | float) or not (0 < float(tol) < 1):
+        raise DelibpollError(
+            f"The 'tol' parameter of {func} must be a float in (0, 1); got {tol!r}."
+        )
+    return float(tol)
+
+
+def _check_choice(value: object, name: str, func: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise DelibpollError(
+            f"The '{name}' parameter of {func} must be one of {list(choices)}; got {value!r}."
+        )
+    return str(value)
+
+
+def _resolve_counts(
+    matched: Sequence[MarginCodes], cw_rows: np.ndarray, total: np.ndarray
+) -> list[np.ndarray]:
+    """Target totals per margin and weight column (L_m x k), given the column totals.
+
+    Categories without a target (``unmatched='keep'``) keep their current weighted share of
+    each column; the targeted categories share the rest in their target proportions.
+    """
+    out = []
+    col_sum = cw_rows.sum(axis=0)
+    for mc in matched:
+        n_cat = len(mc.categories)
+        shares = np.zeros((n_cat, cw_rows.shape[1]))
+        kept = np.zeros(cw_rows.shape[1])
+        if n_cat > mc.n_target:
+            for j in range(cw_rows.shape[1]):
+                cur = np.bincount(mc.row_code, weights=cw_rows[:, j], minlength=n_cat)
+                shares[mc.n_target :, j] = cur[mc.n_target :] / col_sum[j]
+            kept = shares[mc.n_target :].sum(axis=0)
+        shares[: mc.n_target] = mc.margin.shares[:, None] * (1 - kept)[None, :]
+        out.append(shares * total[None, :])
+    return out
+
+
+def _finish(
+    design: SurveyDesign,
+    func: str,
+    new_w: np.ndarray,
+    record: Any,
+    step: WeightingStep,
+    matched: Sequence[MarginCodes],
+    on_nonconvergence: str,
+) -> SurveyDesign:
+    if not step.converged:
+        msg = (
+            f"{func} did not meet the targets after {step.iterations} iterations: the largest "
+            f"margin error is {step.max_error:.3g} (tolerance {step.options.get('tol')}). "
+        )
+        hint = step.options.get("_hint", "")
+        if on_nonconvergence == "error":
+            raise ConvergenceError(
+                msg + hint + " Pass on_nonconvergence='warn' to get the weights anyway.",
+                iterations=step.iterations,
+                max_error=step.max_error,
+            )
+        warnings.warn(msg + hint, ConvergenceWarning, stacklevel=3)
+    if np.any(~np.isfinite(new_w)) or np.any(new_w <= 0):
+        raise DelibpollError(
+            f"{func} produced zero, negative or non-finite weights; the targets or bounds "
+            "cannot be met with positive weights."
+        )
+    report = _report(
+        func, new_w, design._w, matched, step.iterations, step.converged, step.max_error
+    )
+    calibration = design._calibration + ((record,) if record is not None else ())
+    replicates = design._replicates
+    if replicates is not None:
+        replicates = replicates.reweighted(step)
+    return design._replace(
+        w=new_w,
+        calibration=calibration,
+        log=design._log + (step,),
+        report=report,
+        replicates=replicates,
+    )
+
+
+def _resolve_total(targets: Targets, design_total: float, total: float | None, func: str) -> float:
+    if total is not None:
+        if isinstance(total, bool) or not isinstance(total, int | float) or not (
+            np.isfinite(total) and total > 0
+        ):
+            raise DelibpollError(
+                f"The 'total' parameter of {func} must be a positive number; got {total!r}."
+            )
+        if targets.total is not None and abs(targets.total - total) > 1e-6 * total:
+            raise DelibpollError(
+                f"The 'total' parameter of {func} ({total:.10g}) disagrees with the total fixed "
+                f"by the count targets ({targets.total:.10g}); pass one or the other."
+            )
+        return float(total)
+    if targets.total is not None:
+        return float(targets.total)
+    return float(design_total)
+
+
+# ---------------------------------------------------------------------- rake
+def rake(
+    design: SurveyDesign,
+    targets: Targets,
+    *,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+    cap: float | None = None,
+    unmatched: Unmatched = "error",
+    on_nonconvergence: OnNonconvergence = "error",
+    total: float | None = None,
+) -> SurveyDesign:
+    """Rake (iterative proportional fitting) the design's weights to population margins.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        Starting weights are the design's current weights.
+    targets : Targets
+        One margin per raking variable (joint margins allowed).
+    max_iter : int, default 1000
+        Largest number of full sweeps over the margins.
+    tol : float, default 1e-10
+        Converged only when every weighted share is within ``tol`` of its target share.
+        The change between iterations is never used as a stopping rule.
+    cap : float, optional
+        Cap weights at ``cap`` times the mean weight inside the loop: after each sweep over
+        the margins, weights above the cap are set to it, and the next sweep re-meets the
+        margins. Converged means margins met *and* no weight above the cap. Must be > 1.
+    unmatched : {"error", "keep"}
+        What to do with data categories that have no target (e.g. "Prefer not to say"):
+        raise an error, or let them keep their current weighted share while the targeted
+        categories share the rest in their target proportions.
+    on_nonconvergence : {"error", "warn"}
+        Raise :class:`~delibpoll.ConvergenceError`, or warn and return the weights with
+        ``weighting_report.converged`` False.
+    total : float, optional
+        Sum of the weights when every margin is a share or percentage. Default: the
+        design's current weight total (count margins fix the total themselves).
+
+    Returns
+    -------
+    SurveyDesign
+        A new design with raked weights, a :class:`WeightingReport` and the raking recorded
+        for variance estimation (as R's ``rake()``).
+
+    Raises
+    ------
+    DelibpollError
+        Unknown columns, missing values in a raking variable, data categories without a
+        target, target categories with no respondents, an infeasible cap.
+    ConvergenceError
+        Targets not met within ``max_iter`` sweeps (with ``on_nonconvergence="error"``).
+
+    Notes
+    -----
+    Rows are collapsed once to the cells formed by crossing the raking variables
+    (``np.bincount`` on integer codes); the cells are raked and each row's weight is its
+    starting weight times its cell's adjustment. The work after the first pass is
+    proportional to the number of cells, not rows. The variance of estimates from the raked
+    design accounts for the raking as R ``survey`` does (residuals from the raking margins,
+    10 backfitting sweeps as ``svyrecvar``). With ``cap``, variance treats the capped
+    weights as raked to the margins.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from delibpoll import SurveyDesign, Targets, rake
+    >>> df = pd.DataFrame({"sex": ["F", "F", "M", "M", "M"], "age": ["y", "o", "y", "o", "o"]})
+    >>> t = Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}, "age": {"y": 0.4, "o": 0.6}})
+    >>> raked = rake(SurveyDesign(df), t)
+    >>> raked.weights.groupby(df["sex"]).sum().round(6).tolist()
+    [2.5, 2.5]
+    """
+    func = "rake"
+    design = _check_design(design, func)
+    targets = _check_targets(targets, design, func)
+    max_iter = _check_int(max_iter, "max_iter", func)
+    tol = _check_tol(tol, func)
+    _check_choice(unmatched, "unmatched", func, ("error", "keep"))
+    _check_choice(on_nonconvergence, "on_nonconvergence", func, ("error", "warn"))
+    if cap is not None and (
+        isinstance(cap, bool) or not isinstance(cap, int | float) or not cap > 1
+    ):
+        raise DelibpollError(
+            f"The 'cap' parameter of rake must be a number > 1 (a multiple of the mean weight); "
+            f"got {cap!r}. A cap of 1 or less cannot be met unless every weight is equal."
+        )
+    w0 = design._w
+    tot = _resolve_total(targets, float(w0.sum()), total, func)
+    matched = [match_margin(design.data, m, unmatched) for m in targets.margins]
+    codes = [mc.row_code for mc in matched]
+    sizes = [len(mc.categories) for mc in matched]
+    if cap is not None:
+        # cells must hold rows of equal weight for a per-row cap: split them by starting weight
+        wcode, wuniq = pd.factorize(w0, sort=True)
+        codes = codes + [wcode.astype(np.int64)]
+        sizes = sizes + [len(wuniq)]
+    cells = collapse(codes, sizes)
+    n = len(w0)
+    n_margins = len(matched)
+    cap_value = None if cap is None else float(cap) * tot / n
+    options: dict[str, Any] = {
+        "max_iter": max_iter, "tol": tol, "cap": cap, "unmatched": unmatched, "total": tot,
+    }
+    raking_cells = Cells(
+        row_cell=cells.row_cell,
+        counts=cells.counts,
+        margin_cell_codes=cells.margin_cell_codes[:n_margins],
+        n_categories=cells.n_categories[:n_margins],
+    )
+
+    def replay(row_w: np.ndarray) -> tuple[np.ndarray, Any]:
+        k = row_w.shape[1]
+        cw0 = cells.cell_totals(row_w)
+        counts = _resolve_counts(matched, row_w, np.full(k, tot))
+        cap_cell = None
+        if cap_value is not None:
+            cap_cell = np.repeat((cap_value * cells.counts)[:, None], k, axis=1)
+        fit = rake_cells(
+            cw0, raking_cells, counts, max_iter=max_iter, tol=tol, cap_cell=cap_cell
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(cw0 > 0, fit.cell_weights / cw0, 0.0)
+        return row_w * factor[cells.row_cell], fit
+
+    new_mat, fit = replay(w0[:, None])
+    new_w = new_mat[:, 0]
+    if cap_value is not None:
+        options["_hint"] = (
+            f"The cap of {cap} x the mean weight may be too low to meet the margins; raise it."
+        )
+    step = WeightingStep(
+        method=func,
+        targets=targets,
+        options=options,
+        iterations=fit.iterations,
+        converged=bool(fit.converged[0]),
+        max_error=float(fit.max_error[0]),
+        _replay=lambda m: replay(m)[0],
+    )
+    record = RakingRecord(
+        row_cell=cells.row_cell,
+        n_cells=cells.n_cells,
+        cell_codes=raking_cells.margin_cell_codes,
+        n_categories=raking_cells.n_categories,
+        cell_counts=cells.counts,
+        psw=new_w,
+    )
+    return _finish(design, func, new_w, record, step, matched, on_nonconvergence)
+
+
+# ---------------------------------------------------------------------- calibrate
+def calibrate(
+    design: SurveyDesign,
+    targets: Targets,
+    *,
+    method: CalFun = "linear",
+    bounds: tuple[float, float] | None = None,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+    unmatched: Unmatched = "error",
+    on_nonconvergence: OnNonconvergence = "error",
+    total: float | None = None,
+) -> SurveyDesign:
+    """Calibrate the weights to population margins (generalised regression / raking).
+
+    As R ``calibrate(design, formula, population, calfun=, bounds=)`` with the margins of
+    ``targets`` as the calibration model (an intercept plus indicators of each margin's
+    categories, joint margins as indicators of their cells).
+
+    Parameters
+    ----------
+    method : {"linear", "raking", "logit"}
+        The calibration function (R ``calfun``): linear (GREG; weights may go negative
+        without bounds), raking (multiplicative; equals :func:`rake` when unbounded), logit
+        (bounded raking; needs finite ``bounds``).
+    bounds : (float, float), optional
+        Bounds ``(L, U)`` on the adjustment factors ``g = w_new / w_old``, where ``w_old``
+        are the starting weights rescaled to the target total (so bounds mean the same
+        whatever scale the starting weights are on). Must satisfy ``L < 1 < U``.
+    max_iter, tol, unmatched, on_nonconvergence, total
+        As in :func:`rake`. Converged when every calibration total is within
+        ``tol * total`` of its target.
+
+    Returns
+    -------
+    SurveyDesign
+
+    Raises
+    ------
+    DelibpollError
+        Invalid bounds, unknown columns, missing values, unmatched categories.
+    ConvergenceError
+        Targets not met (for bounded calibration this usually means the bounds are
+        infeasible).
+
+    Notes
+    -----
+    Newton's method on the calibration equations ``sum_i w_i g(x_i' lambda) x_i = T``
+    (Deville and Sarndal 1992), solved on the cells formed by crossing the margin variables,
+    as R's ``grake``. Variance after calibration uses residuals from the weighted regression
+    of the linearised variable on the calibration model, as R (``greg_calibration``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from delibpoll import SurveyDesign, Targets, calibrate
+    >>> df = pd.DataFrame({"sex": ["F", "F", "M", "M", "M"]})
+    >>> d = calibrate(SurveyDesign(df), Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}}))
+    >>> d.weights.round(4).tolist()
+    [1.25, 1.25, 0.8333, 0.8333, 0.8333]
+    """
+    func = "calibrate"
+    design = _check_design(design, func)
+    targets = _check_targets(targets, design, func)
+    max_iter = _check_int(max_iter, "max_iter", func)
+    tol = _check_tol(tol, func)
+    _check_choice(method, "method", func, ("linear", "raking", "logit"))
+    _check_choice(unmatched, "unmatched", func, ("error", "keep"))
+    _check_choice(on_nonconvergence, "on_nonconvergence", func, ("error", "warn"))
+    if bounds is None:
+        if method == "logit":
+            raise DelibpollError(
+                "calibrate(method='logit') is bounded raking and needs bounds=(L, U) with "
+                "L < 1 < U, for example bounds=(0.3, 3)."
+            )
+        lo, hi = -np.inf, np.inf
+    else:
+        try:
+            lo, hi = (float(bounds[0]), float(bounds[1]))
+        except (TypeError, ValueError, IndexError):
+            raise DelibpollError(
+                f"The 'bounds' parameter of calibrate must be a pair (L, U); got {bounds!r}."
+            ) from None
+        if not (lo < 1 < hi) or lo < 0:
+            raise DelibpollError(
+                f"The 'bounds' parameter of calibrate must satisfy 0 <= L < 1 < U; got {bounds!r}. "
+                "Bounds are on g = new weight / starting weight, so they must contain 1."
+            )
+    w0 = design._w
+    tot = _resolve_total(targets, float(w0.sum()), total, func)
+    matched = [match_margin(design.data, m, unmatched) for m in targets.margins]
+    cells = collapse([mc.row_code for mc in matched], [len(mc.categories) for mc in matched])
+    xmat = design_matrix(cells)
+    options: dict[str, Any] = {
+        "method": method, "bounds": (lo, hi), "max_iter": max_iter, "tol": tol,
+        "unmatched": unmatched, "total": tot,
+        "_hint": "The bounds may be infeasible: widen them." if bounds is not None else "",
+    }
+
+    def population_totals(counts: list[np.ndarray]) -> np.ndarray:
+        parts = [counts[0]] + [c[1:] for c in counts[1:]]
+        return np.vstack(parts)
+
+    def replay_full(row_w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+        k = row_w.shape[1]
+        counts = _resolve_counts(matched, row_w, np.full(k, tot))
+        pop = population_totals(counts)
+        cw0 = cells.cell_totals(row_w)
+        rescale = tot / row_w.sum(axis=0)
+        g, it, conv, err = calibrate_cells(
+            xmat, cw0 * rescale[None, :], pop, method=method, bounds=(lo, hi),
+            max_iter=max_iter, tol=tol,
+        )
+        g_total = g * rescale[None, :]
+        return row_w * g_total[cells.row_cell], g_total, it, conv, err
+
+    new_mat, g_total, it, conv, err = replay_full(w0[:, None])
+    new_w = new_mat[:, 0]
+    # report the share error the same way as rake does
+    inds = [cells.indicator(m) for m in range(len(matched))]
+    share_err = float(
+        margin_errors(
+            cells.cell_totals(new_w)[:, None],
+            inds,
+            [c / c.sum(axis=0) for c in _resolve_counts(matched, w0[:, None], np.array([tot]))],
+        )[0]
+    )
+    step = WeightingStep(
+        method=func,
+        targets=targets,
+        options=options,
+        iterations=it,
+        converged=bool(conv[0]),
+        max_error=share_err if conv[0] else max(share_err, float(err[0])),
+        _replay=lambda m: replay_full(m)[0],
+    )
+    record = GregRecord(
+        row_cell=cells.row_cell,
+        x=xmat,
+        w0_cell=cells.cell_totals(w0),
+        g_cell=g_total[:, 0],
+        new_w=new_w,
+    )
+    return _finish(design, func, new_w, record, step, matched, on_nonconvergence)
+
+
+# ---------------------------------------------------------------------- poststratify
+def poststratify(
+    design: SurveyDesign,
+    targets: Targets,
+    *,
+    unmatched: Unmatched = "error",
+    total: float | None = None,
+) -> SurveyDesign:
+    """Post-stratify the weights to one margin (use a joint margin for crossed cells).
+
+    Each post-stratum's weights are multiplied by ``target total / current weighted total``,
+    as R ``postStratify``. Variance then uses residuals from the post-stratum means.
+
+    Parameters
+    ----------
+    targets : Targets
+        Exactly one margin, e.g. ``Targets.from_dict({("age_group", "sex"): {...}})``.
+    unmatched, total
+        As in :func:`rake`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from delibpoll import SurveyDesign, Targets, poststratify
+    >>> df = pd.DataFrame({"sex": ["F", "M", "M", "M"]})
+    >>> d = poststratify(SurveyDesign(df), Targets.from_dict({"sex": {"F": 2, "M": 6}}))
+    >>> d.weights.tolist()
+    [2.0, 2.0, 2.0, 2.0]
+    """
+    func = "poststratify"
+    design = _check_design(design, func)
+    targets = _check_targets(targets, design, func)
+    _check_choice(unmatched, "unmatched", func, ("error", "keep"))
+    if len(targets.margins) != 1:
+        raise DelibpollError(
+            f"poststratify takes exactly one margin; got {len(targets.margins)} "
+            f"({[m.name for m in targets.margins]}). Use a joint margin such as "
+            "('age_group', 'sex') for crossed post-strata, or rake() for several margins."
+        )
+    w0 = design._w
+    tot = _resolve_total(targets, float(w0.sum()), total, func)
+    matched = [match_margin(design.data, targets.margins[0], unmatched)]
+    mc = matched[0]
+    n_cat = len(mc.categories)
+
+    def replay(row_w: np.ndarray) -> np.ndarray:
+        k = row_w.shape[1]
+        counts = _resolve_counts(matched, row_w, np.full(k, tot))[0]
+        cur = np.column_stack(
+            [np.bincount(mc.row_code, weights=row_w[:, j], minlength=n_cat) for j in range(k)]
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(cur > 0, counts / cur, 0.0)
+        return np.asarray(row_w * factor[mc.row_code])
+
+    new_w = replay(w0[:, None])[:, 0]
+    after = np.bincount(mc.row_code, weights=new_w, minlength=n_cat) / new_w.sum()
+    target = _resolve_counts(matched, w0[:, None], np.array([tot]))[0][:, 0] / tot
+    step = WeightingStep(
+        method=func,
+        targets=targets,
+        options={"unmatched": unmatched, "total": tot},
+        iterations=1,
+        converged=True,
+        max_error=float(np.abs(after - target).max()),
+        _replay=replay,
+    )
+    record = PostStratRecord(row_cell=mc.row_code, n_cells=n_cat, old_w=w0, new_w=new_w)
+    return _finish(design, func, new_w, record, step, matched, "error")
+
+
+# ---------------------------------------------------------------------- trim
+def trim(
+    design: SurveyDesign,
+    *,
+    upper: float | None = None,
+    lower: float | None = None,
+    relative: bool = False,
+    redistribute: Redistribute = "additive",
+    strict: bool = False,
+    max_iter: int = 100,
+) -> SurveyDesign:
+    """Trim extreme weights and redistribute the trimmed amount, as R ``trimWeights``.
+
+    Parameters
+    ----------
+    upper, lower : float, optional
+        Largest and smallest allowed weight. With ``relative=True`` they are multiples of the
+        mean weight (``upper=5`` caps weights at five times the mean).
+    redistribute : {"additive", "proportional"}
+        How the weight removed (or added) by trimming is shared among the untrimmed weights:
+        the same amount each (R ``trimWeights``), or in proportion to their weights. Either
+        way the sum of the weights is unchanged.
+    strict : bool, default False
+        Redistribution can push untrimmed weights past a bound. With ``strict=True`` trimming
+        is repeated until no weight is outside the bounds (R ``strict=TRUE``).
+
+    Notes
+    -----
+    Trimming moves the weights off any margins they were raked to; use ``rake(cap=)`` or
+    ``calibrate(bounds=)`` to bound weights while keeping the margins. Variance keeps the
+    calibration information of earlier steps, as R does.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from delibpoll import SurveyDesign, trim
+    >>> df = pd.DataFrame({"w": [1.0, 1.0, 1.0, 5.0]})
+    >>> trim(SurveyDesign(df, weights="w"), upper=3).weights.tolist()
+    [1.6666666666666667, 1.6666666666666667, 1.6666666666666667, 3.0]
+    """
+    func = "trim"
+    design = _check_design(design, func)
+    _check_choice(redistribute, "redistribute", func, ("additive", "proportional"))
+    max_iter = _check_int(max_iter, "max_iter", func)
+    if upper is None and lower is None:
+        raise DelibpollError("trim needs at least one of 'upper' and 'lower'.")
+    for name, val in (("upper", upper), ("lower", lower)):
+        if val is not None and (
+            isinstance(val, bool) or not isinstance(val, int | float) or not np.isfinite(val)
+        ):
+            raise DelibpollError(
+                f"The '{name}' parameter of trim must be a finite number; got {val!r}."
+            )
+    w0 = design._w
+    n = len(w0)
+    mean_w = float(w0.mean())
+    hi = np.inf if upper is None else float(upper) * (mean_w if relative else 1.0)
+    lo = -np.inf if lower is None else float(lower) * (mean_w if relative else 1.0)
+    if lo >= hi:
+        raise DelibpollError(f"trim needs lower < upper; got lower={lower}, upper={upper}.")
+    if hi * n < w0.sum() or lo * n > w0.sum():
+        raise DelibpollError(
+            f"trim bounds are infeasible: {n} weights summing to {w0.sum():.6g} cannot all lie "
+            f"in [{lo:.6g}, {hi:.6g}]. Widen the bounds."
+        )
+
+    def once(row_w: np.ndarray) -> np.ndarray:
+        out = row_w.copy()
+        for j in range(row_w.shape[1]):
+            w = row_w[:, j]
+            outside = (w < lo) | (w > hi)
+            if not outside.any():
+                continue
+            new = np.clip(w, lo, hi)
+            trimmed = float((w - new).sum())
+            inside = ~outside
+            if not inside.any():
+                continue
+            if redistribute == "additive":
+                new[inside] += trimmed / inside.sum()
+            else:
+                new[inside] *= 1 + trimmed / new[inside].sum()
+            out[:, j] = new
+        return out
+
+    def replay(row_w: np.ndarray) -> np.ndarray:
+        out = once(row_w)
+        it = 1
+        while strict and it < max_iter and np.any((out < lo - 1e-12) | (out > hi + 1e-12)):
+            out = once(out)
+            it += 1
+        return out
+
+    new_w = replay(w0[:, None])[:, 0]
+    converged = not strict or not np.any((new_w < lo - 1e-9 * abs(lo)) | (new_w > hi * (1 + 1e-9)))
+    step = WeightingStep(
+        method=func,
+        targets=None,
+        options={
+            "upper": hi, "lower": lo, "redistribute": redistribute, "strict": strict,
+            "tol": 0.0, "_hint": "Widen the bounds.",
+        },
+        iterations=1,
+        converged=converged,
+        max_error=0.0,
+        _replay=replay,
+    )
+    return _finish(design, func, new_w, None, step, [], "error")
