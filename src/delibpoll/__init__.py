@@ -7,7 +7,10 @@ public, and publish weighted tables and charts.
 
 from __future__ import annotations
 
+from .chisq import ChisqResult, chisq_test
+from .contrast import ContrastResult, contrast
 from .design import SurveyDesign
+from .estimation import Estimate, mean, proportion, total
 from .exceptions import (
     ConvergenceError,
     ConvergenceWarning,
@@ -31,6 +34,14 @@ from .weighting import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ChisqResult",
+    "ContrastResult",
+    "Estimate",
+    "chisq_test",
+    "contrast",
+    "mean",
+    "proportion",
+    "total",
     "ConvergenceError",
     "ConvergenceWarning",
     "DelibpollError",

@@ -1,0 +1,181 @@
+"""Rao-Scott tests of independence in two-way tables (R ``svychisq``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .estimation import NaPolicy, _check_na, category_codes, check_design, ratio_estimates
+from .exceptions import DelibpollError
+
+__all__ = ["ChisqResult", "chisq_test"]
+
+ChisqStatistic = Literal["F", "Chisq"]
+
+
+@dataclass(frozen=True)
+class ChisqResult:
+    """Result of :func:`chisq_test`.
+
+    Attributes
+    ----------
+    statistic : float
+        ``"F"``: Pearson X^2 divided by the trace of the design-effect matrix (second-order
+        Rao-Scott). ``"Chisq"``: Pearson X^2 of the weighted table scaled to n, as R prints.
+    df_num, df_den : float
+        Numerator and denominator df (``"F"``: fractional ``d0`` and ``d0 * design df``;
+        ``"Chisq"``: ``df_num = (r-1)(c-1)``, ``df_den`` infinite).
+    p_value : float
+    method : str
+    pearson : float
+        Pearson X^2 of the weighted table scaled to n.
+    mean_deff : float
+        Mean generalised design effect (mean eigenvalue of Delta).
+    """
+
+    row: str
+    col: str
+    statistic: float
+    df_num: float
+    df_den: float
+    p_value: float
+    method: str
+    pearson: float
+    mean_deff: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: ``row, col, method, statistic, df_num, df_den, p_value, pearson,
+        mean_deff``."""
+        return pd.DataFrame(
+            [
+                {
+                    "row": self.row,
+                    "col": self.col,
+                    "method": self.method,
+                    "statistic": self.statistic,
+                    "df_num": self.df_num,
+                    "df_den": self.df_den,
+                    "p_value": self.p_value,
+                    "pearson": self.pearson,
+                    "mean_deff": self.mean_deff,
+                }
+            ]
+        )
+
+
+def chisq_test(
+    design: object,
+    row: str,
+    col: str,
+    *,
+    statistic: ChisqStatistic = "F",
+    na: NaPolicy = "error",
+) -> ChisqResult:
+    """Rao-Scott test of independence of two categorical variables, as R ``svychisq``.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    row, col : str
+        Categorical columns (categories that occur in the data are used).
+    statistic : {"F", "Chisq"}
+        ``"F"`` (default): second-order Rao-Scott correction referred to an F distribution
+        with fractional degrees of freedom ``d0`` and ``d0 * df``, where
+        ``d0 = tr(Delta)^2 / tr(Delta^2)``. ``"Chisq"``: first-order correction, X^2 divided
+        by the mean eigenvalue of Delta, referred to chi-square on ``(r-1)(c-1)`` df.
+    na : {"error", "drop"}
+
+    Notes
+    -----
+    Delta is the generalised design-effect matrix of the interaction contrasts: with ``p``
+    the estimated cell proportions, ``V`` their design-based covariance and ``C`` the
+    interaction contrasts orthogonalised against the main effects,
+    ``Delta = (C' D^-1 C / n)^-1 C' D^-1 V D^-1 C`` with ``D = diag(p)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from delibpoll import SurveyDesign, chisq_test
+    >>> df = pd.DataFrame({"a": list("xxyyxy" * 5), "b": list("uvuvvu" * 5)})
+    >>> round(chisq_test(SurveyDesign(df), "a", "b").p_value, 3) <= 1
+    True
+    """
+    d = check_design(design, "chisq_test")
+    if statistic not in ("F", "Chisq"):
+        raise DelibpollError(
+            f"The 'statistic' parameter of chisq_test must be 'F' or 'Chisq'; got {statistic!r}."
+        )
+    na = _check_na(na, "chisq_test")
+    d._check_columns([row, col], "row/col")
+    rc, rcats = category_codes(d.data[row])
+    cc, ccats = category_codes(d.data[col])
+    missing = (rc < 0) | (cc < 0)
+    if missing.any() and na == "error":
+        raise DelibpollError(
+            f"chisq_test: {int(missing.sum())} row(s) have a missing '{row}' or '{col}'. Pass "
+            "na='drop' to leave them out, or recode them to a category."
+        )
+    valid = ~missing
+    # categories that occur (R's factor() drops unused levels)
+    r_used = np.unique(rc[valid])
+    c_used = np.unique(cc[valid])
+    nr, nc = len(r_used), len(c_used)
+    if nr < 2 or nc < 2:
+        raise DelibpollError(
+            f"chisq_test needs at least two categories in each variable; '{row}' has {nr} and "
+            f"'{col}' has {nc} with respondents."
+        )
+    rmap = np.full(len(rcats), -1)
+    rmap[r_used] = np.arange(nr)
+    cmap = np.full(len(ccats), -1)
+    cmap[c_used] = np.arange(nc)
+    n = d.n
+    cell = np.where(valid, rmap[np.maximum(rc, 0)] + nr * cmap[np.maximum(cc, 0)], -1)
+    mm = np.zeros((n, nr * nc))
+    idx = np.flatnonzero(valid)
+    mm[idx, cell[idx]] = 1.0
+    den = np.repeat(valid.astype(float)[:, None], nr * nc, axis=1)
+    p, v, _ = ratio_estimates(d, mm, den)
+    big_n = float(valid.sum())
+    nu = d.df
+    # model matrices on the grid, rows varying fastest (as R's expand.grid)
+    gr = np.tile(np.arange(nr), nc)
+    gc = np.repeat(np.arange(nc), nr)
+    x1 = [np.ones(nr * nc)]
+    x1 += [(gr == i).astype(float) for i in range(1, nr)]
+    x1 += [(gc == j).astype(float) for j in range(1, nc)]
+    x1m = np.column_stack(x1)
+    inter = np.column_stack(
+        [((gr == i) & (gc == j)).astype(float) for j in range(1, nc) for i in range(1, nr)]
+    )
+    beta = np.linalg.lstsq(x1m, inter, rcond=None)[0]
+    cmat = inter - x1m @ beta
+    inv_p = np.where(p == 0, 0.0, 1.0 / np.where(p == 0, 1.0, p))
+    idm = np.diag(inv_p)
+    denom = cmat.T @ (idm / big_n) @ cmat
+    numr = cmat.T @ idm @ v @ idm @ cmat
+    delta = np.linalg.solve(denom, numr)
+    tr = float(np.trace(delta))
+    d0 = tr**2 / float(np.trace(delta @ delta))
+    table = big_n * p.reshape(nc, nr).T
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x2 = float(np.sum((table - expected) ** 2 / expected))
+    mean_deff = float(np.mean(np.diag(delta)))
+    if statistic == "F":
+        stat = x2 / tr
+        pval = float(stats.f.sf(stat, d0, d0 * nu)) if nu > 0 else float("nan")
+        return ChisqResult(
+            row=row, col=col, statistic=stat, df_num=d0, df_den=d0 * nu, p_value=pval,
+            method="Rao-Scott second-order (F)", pearson=x2, mean_deff=mean_deff,
+        )
+    k = delta.shape[1]
+    pval = float(stats.chi2.sf(x2 / mean_deff, k))
+    return ChisqResult(
+        row=row, col=col, statistic=x2, df_num=float(k), df_den=float("inf"), p_value=pval,
+        method="Rao-Scott first-order (chi-square)", pearson=x2, mean_deff=mean_deff,
+    )

@@ -1,0 +1,580 @@
+"""Design-based estimation: proportions, means and totals, overall and by domain.
+
+Every estimate here is a ratio (or a total) of weighted sums, so one routine serves all of
+them: it builds the numerator and denominator columns for every domain and category at
+once, computes the estimates, and gets their joint covariance from the linearised influence
+values (or, on replicate designs, from the replicate weights).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._ci import CI_METHODS, CIMethod, likelihood_dispersion, proportion_ci, t_quantile
+from ._variance import domain_df, linearized_vcov, warn_single_psu
+from .exceptions import DelibpollError, DelibpollWarning, DomainWarning
+
+if TYPE_CHECKING:
+    from .design import SurveyDesign
+
+__all__ = ["CIMethod", "Estimate", "NaPolicy", "mean", "proportion", "total"]
+
+NaPolicy = Literal["error", "drop"]
+Statistic = Literal["proportion", "mean", "total"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Estimates with standard errors, confidence intervals and their joint covariance.
+
+    Attributes
+    ----------
+    statistic : {"proportion", "mean", "total"}
+    variable : str
+    by : tuple of str
+        Domain columns (empty for whole-population estimates).
+    level : float
+        Confidence level of the intervals.
+    ci_method : str or None
+        CI method for proportions; None for means and totals (t intervals).
+    labels : tuple
+        Row keys in order: the category (proportions without ``by``), the domain label
+        (means and totals with ``by``; a tuple when several ``by`` columns are crossed),
+        ``(domain, category)`` (proportions with ``by``), or the variable name.
+    vcov : numpy.ndarray
+        Joint covariance matrix of all the estimates, in ``labels`` order.
+    design_df : float
+        Degrees of freedom of the whole design (R ``degf``).
+    n_missing : int
+        Rows left out because ``variable`` was missing (``na="drop"``).
+    """
+
+    statistic: Statistic
+    variable: str
+    by: tuple[str, ...]
+    level: float
+    ci_method: str | None
+    labels: tuple[Hashable, ...]
+    vcov: np.ndarray
+    design_df: float
+    n_missing: int
+    _frame: pd.DataFrame = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame, one row per estimate.
+
+        Columns: the ``by`` columns, ``category`` (proportions only), ``estimate``, ``se``,
+        ``ci_lower``, ``ci_upper``, ``df``, ``deff`` (design effect against simple random
+        sampling with replacement, R ``deff="replace"``), ``n`` (unweighted respondents in
+        the domain with a non-missing answer), ``n_eff`` (``p(1-p)/var`` for proportions,
+        ``n/deff`` for means and totals).
+        """
+        return self._frame.copy()
+
+    @property
+    def estimates(self) -> pd.Series:
+        """The point estimates as a Series indexed by ``labels``."""
+        return pd.Series(
+            self._frame["estimate"].to_numpy(), index=_label_index(self.labels), name="estimate"
+        )
+
+    def __repr__(self) -> str:
+        by = f" by {', '.join(self.by)}" if self.by else ""
+        head = f"Estimate({self.statistic} of {self.variable}{by}, level={self.level}"
+        if self.ci_method:
+            head += f", ci_method={self.ci_method!r}"
+        return head + ")\n" + self._frame.to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        by = f" by {', '.join(self.by)}" if self.by else ""
+        return (
+            f"<p><b>{self.statistic.capitalize()} of {self.variable}{by}</b> "
+            f"({self.level:.0%} CI{', ' + self.ci_method if self.ci_method else ''})</p>"
+            + self._frame.to_html(index=False)
+        )
+
+
+def _label_index(labels: Sequence[Hashable]) -> pd.Index:
+    if labels and all(isinstance(lab, tuple) for lab in labels):
+        return pd.MultiIndex.from_tuples(list(labels))  # type: ignore[arg-type]
+    return pd.Index(list(labels))
+
+
+# ---------------------------------------------------------------------- validation helpers
+def check_design(design: object, func: str) -> SurveyDesign:
+    from .design import SurveyDesign
+
+    if not isinstance(design, SurveyDesign):
+        raise DelibpollError(
+            f"{func} needs a SurveyDesign as its first argument; got {type(design).__name__}. "
+            "Build one with delibpoll.SurveyDesign(df, weights=...)."
+        )
+    return design
+
+
+def check_level(level: object, func: str) -> float:
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+        raise DelibpollError(
+            f"The 'level' parameter of {func} must be a float in (0, 1). Got {level!r} instead."
+            + (" Use 0.95 for a 95% interval." if isinstance(level, int | float) and level > 1 else "")
+        )
+    return float(level)
+
+
+def _check_na(na: object, func: str) -> NaPolicy:
+    if na not in ("error", "drop"):
+        raise DelibpollError(
+            f"The 'na' parameter of {func} must be 'error' or 'drop'; got {na!r}."
+        )
+    return na  # type: ignore[return-value]
+
+
+def _by_list(by: str | Sequence[str] | None, func: str) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    if isinstance(by, Sequence) and all(isinstance(b, str) for b in by) and len(by) > 0:
+        return list(by)
+    raise DelibpollError(
+        f"The 'by' parameter of {func} must be a column name or a list of column names; "
+        f"got {by!r}."
+    )
+
+
+def category_codes(s: pd.Series) -> tuple[np.ndarray, list[Hashable]]:
+    """Codes (-1 missing) and categories: declared order for categoricals, else sorted."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64), list(s.cat.categories)
+    codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
+    return codes.astype(np.int64), [u.item() if hasattr(u, "item") else u for u in uniques]
+
+
+@dataclass(frozen=True)
+class Domains:
+    codes: np.ndarray  # (n,) domain index
+    labels: list[Hashable]  # per domain: scalar (one by) or tuple (several); [None] if no by
+    columns: list[str]
+
+    @property
+    def count(self) -> int:
+        return len(self.labels)
+
+
+def make_domains(design: SurveyDesign, by: list[str], func: str) -> Domains:
+    n = design.n
+    if not by:
+        return Domains(np.zeros(n, dtype=np.int64), [None], [])
+    design._check_columns(by, "by")
+    codes_list = []
+    cats_list = []
+    for col in by:
+        c, cats = category_codes(design.data[col])
+        n_missing = int((c < 0).sum())
+        if n_missing:
+            raise DelibpollError(
+                f"The 'by' column '{col}' of {func} has {n_missing} missing value(s). Domains "
+                "must cover every row: recode missing values to a category such as "
+                "'Not known' before estimating."
+            )
+        codes_list.append(c)
+        cats_list.append(cats)
+    if len(by) == 1:
+        return Domains(codes_list[0], cats_list[0], by)
+    code = np.zeros(n, dtype=np.int64)
+    labels: list[Hashable] = [()]
+    for c, cats in zip(codes_list, cats_list, strict=True):
+        code = code * len(cats) + c
+        labels = [lab + (cat,) for lab in labels for cat in cats]  # type: ignore[operator]
+    return Domains(code, labels, by)
+
+
+def variable_values(
+    design: SurveyDesign, variable: str, na: NaPolicy, func: str
+) -> tuple[pd.Series, np.ndarray, int]:
+    if not isinstance(variable, str):
+        raise DelibpollError(
+            f"The 'variable' parameter of {func} must be a column name; got {variable!r}."
+        )
+    design._check_columns([variable], "variable")
+    s = design.data[variable]
+    missing = s.isna().to_numpy()
+    n_missing = int(missing.sum())
+    if n_missing and na == "error":
+        raise DelibpollError(
+            f"Variable '{variable}' has {n_missing} missing value(s). Pass na='drop' to leave "
+            "those rows out of this estimate (the result reports how many), or recode them "
+            "to a category such as \"Don't know\" to keep them in the base."
+        )
+    return s, ~missing, n_missing
+
+
+# ---------------------------------------------------------------------- core
+def ratio_estimates(
+    design: SurveyDesign, num: np.ndarray, den: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimates ``sum(w num) / sum(w den)`` (totals when ``den`` is None) and their vcov.
+
+    Returns ``(estimates (K,), vcov (K, K), denominators (K,))``.
+    """
+    w = design._w
+    if den is None:
+        est = w @ num
+        x = w[:, None] * num
+        dsum = np.full(num.shape[1], w.sum())
+    else:
+        dsum = w @ den
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = (w @ num) / dsum
+            x = w[:, None] * (num - den * est[None, :]) / dsum[None, :]
+        empty = ~(dsum > 0)
+        if empty.any():
+            est = np.where(empty, np.nan, est)
+            x[:, empty] = 0.0
+    if design._replicates is not None:
+        vcov = design._replicates.ratio_vcov(design, num, den, est)
+    else:
+        vcov = linearized_vcov(design, x)
+    if den is not None:
+        empty = ~(dsum > 0)
+        if empty.any():
+            vcov[empty, :] = np.nan
+            vcov[:, empty] = np.nan
+    return est, vcov, dsum
+
+
+def _weighted_var(y: np.ndarray, w: np.ndarray) -> float:
+    """R ``svyvar`` of ``y`` in a domain: weighted variance times n / (n - 1)."""
+    n = len(w)
+    if n < 2:
+        return float("nan")
+    mu = np.sum(w * y) / np.sum(w)
+    return float(np.sum(w * (y - mu) ** 2) / np.sum(w) * n / (n - 1))
+
+
+def _n_rows_for(design: SurveyDesign, mask: np.ndarray) -> float:
+    """R's ``nrow(subset(design, mask))``: calibrated designs keep every row, others drop."""
+    if design.is_calibrated or design._replicates is not None:
+        return float(design.n)
+    return float(mask.sum())
+
+
+def _domain_info(
+    design: SurveyDesign, domains: Domains, valid: np.ndarray
+) -> tuple[list[np.ndarray], list[float], list[int]]:
+    masks, dfs, ns = [], [], []
+    w = design._w
+    for g in range(domains.count):
+        mask = (domains.codes == g) & valid
+        masks.append(mask)
+        ns.append(int((mask & (w != 0)).sum()))
+        dfs.append(domain_df(design, mask) if ns[-1] else float("nan"))
+    return masks, dfs, ns
+
+
+def _warn_domains(domains: Domains, ns: list[int], dfs: list[float], func: str) -> None:
+    empty = [domains.labels[g] for g in range(domains.count) if ns[g] == 0]
+    if empty:
+        warnings.warn(
+            f"{func}: domain(s) {empty} of {domains.columns} have no respondents with an "
+            "answer; their rows are NaN.",
+            DomainWarning,
+            stacklevel=3,
+        )
+    for g in range(domains.count):
+        if ns[g] > 0 and dfs[g] == 0 and domains.columns:
+            warn_single_psu(f"{domains.columns}={domains.labels[g]!r}")
+
+
+# ---------------------------------------------------------------------- proportion
+def proportion(
+    design: SurveyDesign,
+    variable: str,
+    *,
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+    ci_method: CIMethod = "logit",
+    na: NaPolicy = "error",
+) -> Estimate:
+    """Weighted proportion of each category of ``variable``, overall or by domain.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    variable : str
+        Treated as categorical whatever its dtype: one row per category (all declared
+        categories of a categorical, in their order; otherwise the sorted distinct values,
+        so a 0/1 column gives rows for 0 and 1).
+    by : str or list of str, optional
+        Domain columns; several are crossed (as R ``svyby``). Domains keep the full design
+        (zero weight outside the domain), never filtered rows.
+    level : float, default 0.95
+    ci_method : {"logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson"}
+        As R ``svyciprop``; ``"beta"`` is Korn-Graubard, ``"mean"`` the Wald interval,
+        ``"wilson"`` the Wilson score interval on the effective sample size (see Notes).
+    na : {"error", "drop"}
+        Missing values raise an error (default) or are left out of this estimate only.
+
+    Returns
+    -------
+    Estimate
+        ``to_frame()`` columns: by columns, ``category``, ``estimate``, ``se``,
+        ``ci_lower``, ``ci_upper``, ``df``, ``deff``, ``n``, ``n_eff``.
+
+    Notes
+    -----
+    The estimate of category ``c`` in domain ``d`` is ``sum_d w 1[y=c] / sum_d w``. Its
+    standard error is Taylor-linearised with the design's strata, PSUs and fpc, after
+    removing the part explained by any raking or calibration (as R ``svyrecvar``). The df of
+    a domain is its number of PSUs minus strata (R ``degf`` of the domain's subset), and the
+    CI uses t quantiles on that df. ``n_eff = p(1-p)/var``. Wilson:
+    ``(p + z^2/(2 n_eff) ± z sqrt(p(1-p)/n_eff + z^2/(4 n_eff^2))) / (1 + z^2/n_eff)`` with
+    ``z`` the t quantile on the df.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from delibpoll import SurveyDesign, proportion
+    >>> df = pd.DataFrame({"q": ["yes", "no", "yes", "yes"], "w": [1.0, 1.0, 2.0, 1.0]})
+    >>> proportion(SurveyDesign(df, weights="w"), "q").to_frame()["estimate"].round(3).tolist()
+    [0.2, 0.8]
+    """
+    func = "proportion"
+    design = check_design(design, func)
+    level = check_level(level, func)
+    if ci_method not in CI_METHODS:
+        raise DelibpollError(
+            f"The 'ci_method' parameter of proportion must be one of {list(CI_METHODS)}; "
+            f"got {ci_method!r}."
+        )
+    na = _check_na(na, func)
+    by_cols = _by_list(by, func)
+    s, valid, n_missing = variable_values(design, variable, na, func)
+    codes, cats = category_codes(s)
+    if len(cats) == 0:
+        raise DelibpollError(f"Variable '{variable}' has no non-missing values to estimate from.")
+    if len(cats) == 1:
+        warnings.warn(
+            f"Variable '{variable}' is constant ({cats[0]!r}): its proportion is 1 with "
+            "standard error 0.",
+            DelibpollWarning,
+            stacklevel=2,
+        )
+    domains = make_domains(design, by_cols, func)
+    n = design.n
+    n_cat = len(cats)
+    y = np.zeros((n, n_cat))
+    rows = np.flatnonzero(codes >= 0)
+    y[rows, codes[rows]] = 1.0
+    dmat = np.zeros((n, domains.count))
+    dmat[np.arange(n), domains.codes] = 1.0
+    dmat *= valid[:, None]
+    num = (dmat[:, :, None] * y[:, None, :]).reshape(n, -1)
+    den = np.repeat(dmat, n_cat, axis=1)
+    est, vcov, dsum = ratio_estimates(design, num, den)
+    se = np.sqrt(np.clip(np.diag(vcov), 0, None))
+    masks, dfs, ns = _domain_info(design, domains, valid)
+    _warn_domains(domains, ns, dfs, func)
+    w = design._w
+    records: list[dict[str, Any]] = []
+    labels: list[Hashable] = []
+    for g in range(domains.count):
+        mask = masks[g] & (w != 0)
+        n_rows = _n_rows_for(design, masks[g])
+        for c in range(n_cat):
+            k = g * n_cat + c
+            p = float(est[k])
+            var = float(vcov[k, k])
+            yk = y[mask, c]
+            vsrs = _weighted_var(yk, w[mask]) / ns[g] if ns[g] else float("nan")
+            phi = (
+                likelihood_dispersion(yk, w[mask], p)
+                if ci_method == "likelihood" and ns[g]
+                else float("nan")
+            )
+            lo, hi = proportion_ci(
+                p, float(se[k]), dfs[g], level, ci_method, n_rows=n_rows, phi=phi
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                deff = var / vsrs if vsrs > 0 else float("nan")
+                # a share fixed by calibration has variance at rounding level: n_eff is infinite
+                tiny = var <= (1e-12 * np.sqrt(p * (1 - p))) ** 2
+                n_eff = float("inf") if tiny and 0 < p < 1 else (
+                    p * (1 - p) / var if var > 0 else float("nan")
+                )
+            rec: dict[str, Any] = {}
+            if by_cols:
+                lab = domains.labels[g]
+                vals = lab if isinstance(lab, tuple) else (lab,)
+                rec.update(dict(zip(by_cols, vals, strict=True)))
+            rec.update(
+                category=cats[c], estimate=p, se=float(se[k]), ci_lower=lo, ci_upper=hi,
+                df=dfs[g], deff=deff, n=ns[g], n_eff=n_eff,
+            )
+            records.append(rec)
+            labels.append((domains.labels[g], cats[c]) if by_cols else cats[c])
+    frame = pd.DataFrame.from_records(records)
+    return Estimate(
+        statistic="proportion",
+        variable=variable,
+        by=tuple(by_cols),
+        level=level,
+        ci_method=ci_method,
+        labels=tuple(labels),
+        vcov=vcov,
+        design_df=design.df,
+        n_missing=n_missing,
+        _frame=frame,
+    )
+
+
+# ---------------------------------------------------------------------- mean and total
+def _numeric(s: pd.Series, variable: str, func: str) -> np.ndarray:
+    if isinstance(s.dtype, pd.CategoricalDtype) or not (
+        pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+    ):
+        raise DelibpollError(
+            f"{func} needs a numeric variable, but '{variable}' has dtype {s.dtype}. Use "
+            "proportion() for categorical variables, or convert the column to numbers."
+        )
+    return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _mean_or_total(
+    design: SurveyDesign,
+    variable: str,
+    by: str | Sequence[str] | None,
+    level: float,
+    na: NaPolicy,
+    statistic: Literal["mean", "total"],
+) -> Estimate:
+    func = statistic
+    design = check_design(design, func)
+    level = check_level(level, func)
+    na = _check_na(na, func)
+    by_cols = _by_list(by, func)
+    s, valid, n_missing = variable_values(design, variable, na, func)
+    yv = _numeric(s, variable, func)
+    yv = np.where(valid, yv, 0.0)
+    if not np.all(np.isfinite(yv)):
+        raise DelibpollError(f"Variable '{variable}' has infinite values; {func} needs finite ones.")
+    vals = yv[valid]
+    if len(vals) and np.all(vals == vals[0]):
+        warnings.warn(
+            f"Variable '{variable}' is constant ({vals[0]:g}): its standard error is 0 and "
+            "its design effect undefined.",
+            DelibpollWarning,
+            stacklevel=3,
+        )
+    domains = make_domains(design, by_cols, func)
+    n = design.n
+    dmat = np.zeros((n, domains.count))
+    dmat[np.arange(n), domains.codes] = 1.0
+    dmat *= valid[:, None]
+    num = dmat * yv[:, None]
+    est, vcov, dsum = ratio_estimates(design, num, None if statistic == "total" else dmat)
+    if statistic == "total":
+        empty = dmat.sum(axis=0) == 0
+        est = np.where(empty, np.nan, est)
+    se = np.sqrt(np.clip(np.diag(vcov), 0, None))
+    masks, dfs, ns = _domain_info(design, domains, valid)
+    _warn_domains(domains, ns, dfs, func)
+    w = design._w
+    records: list[dict[str, Any]] = []
+    labels: list[Hashable] = []
+    for g in range(domains.count):
+        mask = masks[g] & (w != 0)
+        var = float(vcov[g, g])
+        svar = _weighted_var(yv[mask], w[mask]) if ns[g] else float("nan")
+        if statistic == "mean":
+            vsrs = svar / ns[g] if ns[g] else float("nan")
+        else:
+            vsrs = svar * float(w[mask].sum()) ** 2 / ns[g] if ns[g] else float("nan")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            deff = var / vsrs if vsrs > 0 else float("nan")
+            n_eff = ns[g] / deff if deff > 0 else float("nan")
+        q = t_quantile(level, dfs[g])
+        rec: dict[str, Any] = {}
+        if by_cols:
+            lab = domains.labels[g]
+            vals_ = lab if isinstance(lab, tuple) else (lab,)
+            rec.update(dict(zip(by_cols, vals_, strict=True)))
+        rec.update(
+            estimate=float(est[g]), se=float(se[g]), ci_lower=float(est[g] - q * se[g]),
+            ci_upper=float(est[g] + q * se[g]), df=dfs[g], deff=deff, n=ns[g], n_eff=n_eff,
+        )
+        records.append(rec)
+        labels.append(domains.labels[g] if by_cols else variable)
+    return Estimate(
+        statistic=statistic,
+        variable=variable,
+        by=tuple(by_cols),
+        level=level,
+        ci_method=None,
+        labels=tuple(labels),
+        vcov=vcov,
+        design_df=design.df,
+        n_missing=n_missing,
+        _frame=pd.DataFrame.from_records(records),
+    )
+
+
+def mean(
+    design: SurveyDesign,
+    variable: str,
+    *,
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+    na: NaPolicy = "error",
+) -> Estimate:
+    """Weighted mean of a numeric variable, overall or by domain (R ``svymean``/``svyby``).
+
+    The CI is ``estimate ± t(df) * se`` with the design (or domain) df.
+
+    Returns
+    -------
+    Estimate
+        ``to_frame()`` columns: by columns, ``estimate``, ``se``, ``ci_lower``,
+        ``ci_upper``, ``df``, ``deff``, ``n``, ``n_eff`` (``n / deff``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from delibpoll import SurveyDesign, mean
+    >>> df = pd.DataFrame({"trust": [2, 8, 6, 4], "w": [1.0, 1.0, 2.0, 1.0]})
+    >>> float(mean(SurveyDesign(df, weights="w"), "trust").to_frame()["estimate"].iloc[0])
+    5.2
+    """
+    return _mean_or_total(design, variable, by, level, na, "mean")
+
+
+def total(
+    design: SurveyDesign,
+    variable: str,
+    *,
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+    na: NaPolicy = "error",
+) -> Estimate:
+    """Weighted total of a numeric variable, overall or by domain (R ``svytotal``).
+
+    Returns
+    -------
+    Estimate
+        Same columns as :func:`mean`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from delibpoll import SurveyDesign, total
+    >>> df = pd.DataFrame({"x": [1, 0, 1], "w": [10.0, 20.0, 30.0]})
+    >>> float(total(SurveyDesign(df, weights="w"), "x").to_frame()["estimate"].iloc[0])
+    40.0
+    """
+    return _mean_or_total(design, variable, by, level, na, "total")
