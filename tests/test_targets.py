@@ -1,0 +1,105 @@
+"""Tests for delibpoll.targets (Targets): parsing, kinds, validation and round trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from delibpoll import DelibpollError, SurveyDesign, Targets
+
+
+def test_shares_inferred_and_kept_exactly() -> None:
+    t = Targets.from_dict({"sex": {"Female": 0.52, "Male": 0.48}})
+    assert t.margin("sex").kind == "share"
+    assert t.total is None
+    assert t.shares("sex").to_dict() == {"Female": 0.52, "Male": 0.48}
+
+
+def test_percent_inferred_and_divided_by_100() -> None:
+    t = Targets.from_dict({"age": {"young": 40.0, "old": 60.0}})
+    assert t.margin("age").kind == "percent"
+    np.testing.assert_allclose(t.shares("age").to_numpy(), [0.4, 0.6], rtol=0, atol=1e-15)
+
+
+def test_counts_fix_the_total() -> None:
+    t = Targets.from_dict({"sex": {"F": 300, "M": 200}, "age": {"y": 100, "o": 400}})
+    assert t.total == 500
+    assert t.margin("sex").kind == "count"
+
+
+def test_counts_that_disagree_are_an_error_naming_both_totals() -> None:
+    with pytest.raises(DelibpollError, match="disagree.*500.*'age' sums to 600"):
+        Targets.from_dict({"sex": {"F": 300, "M": 200}, "age": {"y": 200, "o": 400}})
+
+
+def test_shares_not_summing_to_one_give_the_sum() -> None:
+    with pytest.raises(DelibpollError, match=r"sum to 0\.9"):
+        Targets.from_dict({"sex": {"F": 0.5, "M": 0.4}})
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf")])
+def test_negative_or_non_finite_targets_rejected(bad: float) -> None:
+    with pytest.raises(DelibpollError, match="negative|non-finite"):
+        Targets.from_dict({"sex": {"F": bad, "M": 10.0}}, kind="count")
+
+
+def test_declared_kind_checked() -> None:
+    with pytest.raises(DelibpollError, match="declared as percentages"):
+        Targets.from_dict({"sex": {"F": 50, "M": 40}}, kind="percent")
+    with pytest.raises(DelibpollError, match="must be one of"):
+        Targets.from_dict({"sex": {"F": 50, "M": 50}}, kind="ratio")  # type: ignore[arg-type]
+
+
+def test_joint_margin_from_tuples_and_strings() -> None:
+    t1 = Targets.from_dict({("age", "sex"): {("y", "F"): 0.25, ("y", "M"): 0.25, ("o", "F"): 0.5}})
+    t2 = Targets.from_dict({"age|sex": {"y|F": 0.25, "y|M": 0.25, "o|F": 0.5}})
+    assert t1.variables == [("age", "sex")]
+    assert t1.margin(("age", "sex")).categories == t2.margin("age|sex").categories
+    with pytest.raises(DelibpollError, match="tuples of 2 labels"):
+        Targets.from_dict({("age", "sex"): {"y": 1.0}})
+
+
+def test_csv_round_trip_keeps_text_categories(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "variable,category,target,source\n"
+        "party,None,0.25,test\nparty,NA,0.25,test\nparty,Labour,0.5,test\n"
+        "age|sex,18-24|Female,0.5,test\nage|sex,18-24|Male,0.5,test\n"
+    )
+    t = Targets.from_csv(path)
+    assert t.shares("party").to_dict() == {"None": 0.25, "NA": 0.25, "Labour": 0.5}
+    assert t.margin("age|sex").categories == (("18-24", "Female"), ("18-24", "Male"))
+    out = tmp_path / "out.csv"
+    t.to_csv(out)
+    t2 = Targets.from_csv(out)
+    for key in t.variables:
+        pd.testing.assert_series_equal(t.shares(key), t2.shares(key))
+
+
+def test_csv_errors_name_the_file_and_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.csv"
+    path.write_text("var,cat,value\nsex,F,1\n")
+    with pytest.raises(DelibpollError, match=r"bad\.csv.*lacks columns"):
+        Targets.from_csv(path)
+    with pytest.raises(DelibpollError, match="does not exist"):
+        Targets.from_csv(tmp_path / "missing.csv")
+    path.write_text("variable,category,target\nsex,F,\nsex,M,0.5\n")
+    with pytest.raises(DelibpollError, match="empty"):
+        Targets.from_csv(path)
+
+
+def test_from_design_is_the_weighted_profile() -> None:
+    df = pd.DataFrame({"sex": ["F", "F", "M"], "w": [1.0, 2.0, 1.0]})
+    t = Targets.from_design(SurveyDesign(df, weights="w"), ["sex"])
+    assert t.shares("sex").to_dict() == {"F": 0.75, "M": 0.25}
+    with pytest.raises(DelibpollError, match="not in the data"):
+        Targets.from_design(SurveyDesign(df), ["age"])
+
+
+def test_select_and_unknown_margin() -> None:
+    t = Targets.from_dict({"a": {"x": 0.5, "y": 0.5}, "b": {"u": 0.1, "v": 0.9}})
+    assert t.select(["b"]).variables == ["b"]
+    with pytest.raises(DelibpollError, match="available"):
+        t.margin("c")
+    assert "a (2 categories, share)" in repr(t)

@@ -1,0 +1,404 @@
+"""Tests for delibpoll.weighting: raking, calibration, post-stratification and trimming.
+
+R references: ``tests/reference/r/weighting.R`` (``survey::rake``, ``calibrate``,
+``postStratify`` run to convergence with maxit=1000, epsilon=1e-12).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import delibpoll as dp
+from delibpoll import (
+    ConvergenceError,
+    ConvergenceWarning,
+    DelibpollError,
+    SurveyDesign,
+    Targets,
+    calibrate,
+    poststratify,
+    rake,
+    trim,
+)
+
+# ---------------------------------------------------------------------- helpers
+
+ENGLAND_MARGINS = ["sex", "age_group", "region", "education", "ethnicity"]
+
+
+def england_like(ref):  # type: ignore[no-untyped-def]
+    return ref.data("england_like.csv", keep_default_na=False, na_values=[""])
+
+
+def england_targets(ref):  # type: ignore[no-untyped-def]
+    t = Targets.from_csv(ref.root / "data" / "england_like_targets.csv")
+    return t
+
+
+def skewed_sample(seed: int, n: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "sex": rng.choice(["F", "M"], n, p=[0.62, 0.38]),
+            "age": rng.choice(["18-34", "35-54", "55+"], n, p=[0.2, 0.35, 0.45]),
+            "edu": rng.choice(["low", "mid", "high"], n, p=[0.15, 0.35, 0.5]),
+            "w0": rng.uniform(0.5, 2.0, n),
+        }
+    )
+
+
+TARGETS = Targets.from_dict(
+    {
+        "sex": {"F": 0.51, "M": 0.49},
+        "age": {"18-34": 0.3, "35-54": 0.33, "55+": 0.37},
+        "edu": {"low": 0.3, "mid": 0.4, "high": 0.3},
+    }
+)
+
+
+def weighted_shares(design: SurveyDesign, var: str) -> pd.Series:
+    w = design.weights
+    return w.groupby(design.data[var]).sum() / w.sum()
+
+
+# ---------------------------------------------------------------------- R reference
+
+
+@pytest.mark.parametrize(
+    ("case", "expected_n"), [("apiclus1_raked", 183), ("england_raked", 2000)]
+)
+def test_rake_weights_equal_r(ref, case: str, expected_n: int) -> None:  # type: ignore[no-untyped-def]
+    """Weights equal survey::rake() to 1e-8 relative."""
+    if case == "apiclus1_raked":
+        data = ref.data("apiclus1.csv")
+        design = SurveyDesign(data, weights="pw", ids="dnum", fpc="fpc")
+        targets = Targets.from_dict(
+            {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1072, "Yes": 5122}}
+        )
+    else:
+        data = england_like(ref)
+        design = SurveyDesign(data)
+        targets = england_targets(ref).select(ENGLAND_MARGINS)
+    raked = rake(design, targets, tol=1e-12)
+    expected = ref.weights(case)
+    assert len(expected) == expected_n
+    np.testing.assert_allclose(raked.weights.to_numpy(), expected, rtol=1e-8, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("case", "method"),
+    [("england_cal_linear", "linear"), ("england_cal_raking", "raking"), ("england_cal_logit", "logit")],
+)
+def test_calibrate_weights_equal_r(ref, case: str, method: str) -> None:  # type: ignore[no-untyped-def]
+    """calibrate(calfun=...) weights equal R's to 1e-8 relative (bounds as in the R script)."""
+    data = england_like(ref)
+    targets = england_targets(ref).select(["sex", "age_group", "region", "education"])
+    bounds = None
+    if method == "logit":
+        bounds = (ref.get(case, "calibrate", "bound_lower"), ref.get(case, "calibrate", "bound_upper"))
+    out = calibrate(SurveyDesign(data), targets, method=method, bounds=bounds, tol=1e-13)  # type: ignore[arg-type]
+    np.testing.assert_allclose(out.weights.to_numpy(), ref.weights(case), rtol=1e-8, atol=0)
+    if bounds is not None:
+        g = out.weights.to_numpy()
+        assert g.min() >= bounds[0] - 1e-9 and g.max() <= bounds[1] + 1e-9
+
+
+def test_poststratify_equals_r(ref) -> None:  # type: ignore[no-untyped-def]
+    data = england_like(ref)
+    targets = england_targets(ref).select([("age_group", "sex")])
+    out = poststratify(SurveyDesign(data), targets)
+    np.testing.assert_allclose(out.weights.to_numpy(), ref.weights("england_poststrat"), rtol=1e-10)
+    api = ref.data("apiclus1.csv")
+    d = SurveyDesign(api, weights="pw", ids="dnum", fpc="fpc")
+    out = poststratify(d, Targets.from_dict({"stype": {"E": 4421, "H": 755, "M": 1018}}))
+    np.testing.assert_allclose(out.weights.to_numpy(), ref.weights("apiclus1_poststrat"), rtol=1e-10)
+
+
+# ---------------------------------------------------------------------- agreement between methods
+
+
+def test_raking_equals_calibration_with_raking_function() -> None:
+    """As R's rakecheck.R: rake() and calibrate(calfun='raking') give the same weights."""
+    d = SurveyDesign(skewed_sample(1), weights="w0")
+    a = rake(d, TARGETS, tol=1e-13).weights.to_numpy()
+    b = calibrate(d, TARGETS, method="raking", tol=1e-13).weights.to_numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-9)
+
+
+def test_one_margin_raking_equals_poststratification() -> None:
+    d = SurveyDesign(skewed_sample(2), weights="w0")
+    t = TARGETS.select(["age"])
+    np.testing.assert_allclose(
+        rake(d, t).weights.to_numpy(), poststratify(d, t).weights.to_numpy(), rtol=1e-12
+    )
+
+
+def test_joint_margin_poststratification_matches_cell_formula() -> None:
+    df = skewed_sample(3)
+    d = SurveyDesign(df, weights="w0")
+    cells = {(a, s): 0.0 for a in ["18-34", "35-54", "55+"] for s in ["F", "M"]}
+    rng = np.random.default_rng(3)
+    vals = rng.uniform(1, 2, len(cells))
+    for k, v in zip(cells, vals / vals.sum(), strict=True):
+        cells[k] = float(v)
+    out = poststratify(d, Targets.from_dict({("age", "sex"): cells}))
+    w = df["w0"]
+    for (a, s), share in cells.items():
+        m = (df["age"] == a) & (df["sex"] == s)
+        expected = w[m] * share * w.sum() / w[m].sum()
+        np.testing.assert_allclose(out.weights[m], expected, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------- properties
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000))
+def test_rake_properties(seed: int) -> None:
+    """Margins met, weights positive, input unchanged, order invariant, idempotent."""
+    df = skewed_sample(seed, n=400)
+    before = df.copy()
+    d = SurveyDesign(df, weights="w0")
+    raked = rake(d, TARGETS)
+    assert (raked.weights > 0).all()
+    for var in ["sex", "age", "edu"]:
+        np.testing.assert_allclose(
+            weighted_shares(raked, var).sort_index(),
+            TARGETS.shares(var).sort_index().to_numpy(),
+            atol=1e-10,
+        )
+    pd.testing.assert_frame_equal(df, before)
+    np.testing.assert_array_equal(d.weights.to_numpy(), df["w0"].to_numpy())
+    assert raked.weights.sum() == pytest.approx(df["w0"].sum(), rel=1e-12)
+    perm = np.random.default_rng(seed).permutation(len(df))
+    shuffled = rake(SurveyDesign(df.iloc[perm], weights="w0"), TARGETS)
+    np.testing.assert_allclose(
+        shuffled.weights.sort_index().to_numpy(), raked.weights.sort_index().to_numpy(), rtol=1e-9
+    )
+    again = rake(raked, TARGETS)
+    assert again.weighting_report is not None and again.weighting_report.iterations == 0
+    np.testing.assert_array_equal(again.weights.to_numpy(), raked.weights.to_numpy())
+
+
+def cap_is_feasible(df: pd.DataFrame, cap: float) -> bool:
+    """Exact oracle: is there any positive weight vector meeting every margin under the cap?
+
+    Solved as a linear feasibility problem (scipy's HiGHS), independent of the raking code.
+    """
+    from scipy.optimize import linprog
+
+    n, tot = len(df), float(df["w0"].sum())
+    rows, rhs = [], []
+    for var in ["sex", "age", "edu"]:
+        for cat, share in TARGETS.shares(var).items():
+            rows.append((df[var] == cat).to_numpy(float))
+            rhs.append(share * tot)
+    res = linprog(np.zeros(n), A_eq=np.array(rows), b_eq=rhs, bounds=[(1e-6, cap * tot / n)] * n)
+    return bool(res.status == 0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), frac=st.floats(0.6, 0.99))
+def test_cap_respected_with_margins_met(seed: int, frac: float) -> None:
+    """With a cap below the uncapped maximum: margins met and cap respected whenever a
+    capped solution exists (linear-programming oracle); a ConvergenceError otherwise."""
+    df = skewed_sample(seed, n=500)
+    d = SurveyDesign(df, weights="w0")
+    free = rake(d, TARGETS).weights
+    cap = frac * float(free.max() / free.mean())
+    if not cap > 1:
+        return
+    if not cap_is_feasible(df, cap):
+        with pytest.raises(ConvergenceError):
+            rake(d, TARGETS, cap=cap, max_iter=2000)
+        return
+    out = rake(d, TARGETS, cap=cap, max_iter=5000)
+    w = out.weights.to_numpy()
+    assert w.max() <= cap * w.mean() * (1 + 1e-9)
+    for var in ["sex", "age", "edu"]:
+        np.testing.assert_allclose(
+            weighted_shares(out, var).sort_index(),
+            TARGETS.shares(var).sort_index().to_numpy(),
+            atol=1e-9,
+        )
+
+
+def test_cap_actually_binds() -> None:
+    df = skewed_sample(11, n=500)
+    free = rake(SurveyDesign(df, weights="w0"), TARGETS)
+    w_free = free.weights.to_numpy()
+    cap = 0.9 * w_free.max() / w_free.mean()
+    capped = rake(SurveyDesign(df, weights="w0"), TARGETS, cap=cap, max_iter=5000)
+    assert capped.weights.max() < w_free.max()
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_calibrate_properties(seed: int) -> None:
+    df = skewed_sample(seed, n=400)
+    d = SurveyDesign(df, weights="w0")
+    for method, bounds in [("linear", None), ("raking", None), ("logit", (0.2, 5.0))]:
+        out = calibrate(d, TARGETS, method=method, bounds=bounds)  # type: ignore[arg-type]
+        for var in ["sex", "age", "edu"]:
+            np.testing.assert_allclose(
+                weighted_shares(out, var).sort_index(),
+                TARGETS.shares(var).sort_index().to_numpy(),
+                atol=1e-9,
+            )
+        again = calibrate(out, TARGETS, method=method, bounds=bounds)  # type: ignore[arg-type]
+        np.testing.assert_allclose(again.weights.to_numpy(), out.weights.to_numpy(), rtol=1e-9)
+
+
+# ---------------------------------------------------------------------- totals and options
+
+
+def test_count_targets_fix_the_total_and_total_option() -> None:
+    df = skewed_sample(4)
+    counts = Targets.from_dict({"sex": {"F": 5100, "M": 4900}})
+    assert rake(SurveyDesign(df), counts).weights.sum() == pytest.approx(10000)
+    shares = TARGETS.select(["sex"])
+    assert rake(SurveyDesign(df), shares, total=1e6).weights.sum() == pytest.approx(1e6)
+    with pytest.raises(DelibpollError, match="disagrees"):
+        rake(SurveyDesign(df), counts, total=5)
+
+
+def test_unmatched_keep_keeps_current_share() -> None:
+    df = skewed_sample(5)
+    df.loc[df.index[:30], "sex"] = "Prefer not to say"
+    d = SurveyDesign(df, weights="w0")
+    with pytest.raises(DelibpollError, match=r"Prefer not to say.*unmatched='keep'"):
+        rake(d, TARGETS)
+    out = rake(d, TARGETS, unmatched="keep")
+    before = weighted_shares(d, "sex")["Prefer not to say"]
+    after = weighted_shares(out, "sex")
+    assert after["Prefer not to say"] == pytest.approx(before, abs=1e-10)
+    assert after["F"] / after["M"] == pytest.approx(0.51 / 0.49, rel=1e-9)
+
+
+def test_report_contents() -> None:
+    df = skewed_sample(6)
+    out = rake(SurveyDesign(df, weights="w0"), TARGETS)
+    rep = out.weighting_report
+    assert rep is not None
+    w = out.weights.to_numpy()
+    assert rep.kish_deff == pytest.approx(len(w) * (w**2).sum() / w.sum() ** 2, rel=1e-12)
+    assert rep.kish_n_eff == pytest.approx(len(w) / rep.kish_deff)
+    assert rep.weight_ratio == pytest.approx(w.max() / w.min())
+    assert rep.converged and rep.max_margin_error < 1e-10
+    m = rep.margins()
+    assert list(m.columns) == [
+        "variable", "category", "n", "target_share", "unweighted_share",
+        "weighted_share_before", "weighted_share_after", "error",
+    ]
+    row = m[(m.variable == "sex") & (m.category == "F")].iloc[0]
+    assert row["unweighted_share"] == pytest.approx((df["sex"] == "F").mean())
+    assert row["target_share"] == 0.51
+    frame = rep.to_frame()
+    assert set(["kish_deff", "kish_n_eff", "weight_q50"]).issubset(frame["statistic"])
+    assert "Weighting report (rake, converged" in str(rep)
+    assert dp.kish_deff(w) == pytest.approx(rep.kish_deff)
+
+
+def test_weighting_log_replays_on_other_columns() -> None:
+    df = skewed_sample(7)
+    out = trim(rake(SurveyDesign(df, weights="w0"), TARGETS), upper=3, relative=True)
+    assert [s.method for s in out.weighting_log] == ["rake", "trim"]
+    w = df["w0"].to_numpy()
+    replayed = out.weighting_log[1].apply(out.weighting_log[0].apply(w))
+    np.testing.assert_allclose(replayed, out.weights.to_numpy(), rtol=1e-12)
+    # the resolved population total is replayed: a column on another scale lands on the same
+    both = out.weighting_log[0].apply(np.column_stack([w, 2 * w]))
+    np.testing.assert_allclose(both[:, 1], both[:, 0], rtol=1e-10)
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+def test_missing_values_in_weighting_variable() -> None:
+    df = skewed_sample(8)
+    df.loc[df.index[:3], "age"] = None
+    with pytest.raises(DelibpollError, match="'age' has 3 missing"):
+        rake(SurveyDesign(df), TARGETS)
+
+
+def test_text_none_and_na_are_categories() -> None:
+    df = pd.DataFrame({"party": ["None", "NA", "Labour", "None"]})
+    t = Targets.from_dict({"party": {"None": 0.5, "NA": 0.25, "Labour": 0.25}})
+    out = rake(SurveyDesign(df), t)
+    assert weighted_shares(out, "party")["NA"] == pytest.approx(0.25)
+
+
+def test_target_category_without_respondents() -> None:
+    df = skewed_sample(9)
+    t = Targets.from_dict({"sex": {"F": 0.5, "M": 0.4, "X": 0.1}})
+    with pytest.raises(DelibpollError, match=r"\['X'\].*no respondents"):
+        rake(SurveyDesign(df), t)
+
+
+def test_unknown_column_lists_available() -> None:
+    with pytest.raises(DelibpollError, match="Available columns"):
+        rake(SurveyDesign(skewed_sample(1)), Targets.from_dict({"region": {"a": 1.0}}))
+
+
+def test_nonconvergence_error_and_warning() -> None:
+    df = skewed_sample(10)
+    d = SurveyDesign(df)
+    with pytest.raises(ConvergenceError, match="largest margin error") as info:
+        rake(d, TARGETS, max_iter=1)
+    assert info.value.iterations == 1 and info.value.max_error > 0
+    with pytest.warns(ConvergenceWarning):
+        out = rake(d, TARGETS, max_iter=1, on_nonconvergence="warn")
+    assert out.weighting_report is not None and not out.weighting_report.converged
+
+
+def test_infeasible_cap_and_bounds() -> None:
+    df = skewed_sample(12)
+    with pytest.raises(DelibpollError, match="> 1"):
+        rake(SurveyDesign(df), TARGETS, cap=1.0)
+    with pytest.raises(ConvergenceError, match="cap"):
+        rake(SurveyDesign(df), TARGETS, cap=1.05, max_iter=200)
+    with pytest.raises(DelibpollError, match="L < 1 < U"):
+        calibrate(SurveyDesign(df), TARGETS, method="logit", bounds=(1.2, 3))
+    with pytest.raises(DelibpollError, match="needs bounds"):
+        calibrate(SurveyDesign(df), TARGETS, method="logit")
+    with pytest.raises(ConvergenceError, match="bounds may be infeasible"):
+        calibrate(SurveyDesign(df), TARGETS, method="logit", bounds=(0.95, 1.05), max_iter=50)
+
+
+def test_parameter_validation_messages() -> None:
+    d = SurveyDesign(skewed_sample(1))
+    with pytest.raises(DelibpollError, match="'tol' parameter of rake"):
+        rake(d, TARGETS, tol=2)
+    with pytest.raises(DelibpollError, match="'max_iter' parameter of rake"):
+        rake(d, TARGETS, max_iter=0)
+    with pytest.raises(DelibpollError, match="SurveyDesign"):
+        rake(skewed_sample(1), TARGETS)  # type: ignore[arg-type]
+    with pytest.raises(DelibpollError, match="exactly one margin"):
+        poststratify(d, TARGETS)
+
+
+def test_trim_matches_r_trimweights_rule() -> None:
+    w = np.array([1.0, 1.0, 1.0, 1.0, 6.0])
+    d = SurveyDesign(pd.DataFrame({"w": w}), weights="w")
+    out = trim(d, upper=4).weights.to_numpy()
+    # R trimWeights: trimmed amount (2) shared equally among the 4 untrimmed weights
+    np.testing.assert_allclose(out, [1.5, 1.5, 1.5, 1.5, 4.0])
+    prop = trim(d, upper=4, redistribute="proportional").weights.to_numpy()
+    np.testing.assert_allclose(prop, [1.5, 1.5, 1.5, 1.5, 4.0])
+    assert out.sum() == pytest.approx(w.sum())
+    with pytest.raises(DelibpollError, match="infeasible"):
+        trim(d, upper=1.0)
+    with pytest.raises(DelibpollError, match="at least one"):
+        trim(d)
+
+
+def test_no_warnings_on_clean_rake() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rake(SurveyDesign(skewed_sample(13)), TARGETS)
