@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -26,12 +27,33 @@ _DENSE_RADIX_LIMIT = 1 << 22
 
 @dataclass(frozen=True)
 class MarginCodes:
-    """A margin matched to the data: per row, the index of its target category."""
+    """A margin matched to the data.
+
+    Rows carry a *data code* (the code of their data category, or of their combination of
+    data categories for a joint margin); ``table`` maps data codes to the index of the
+    target category (targets first, then data categories kept without a target).
+    """
 
     margin: Margin
-    row_code: np.ndarray  # (n,) int64 index into categories (targets first, then kept extras)
+    data_code: np.ndarray  # (n,) data code of each row
+    n_codes: int  # size of the data-code space
+    table: np.ndarray  # (n_codes,) data code -> category index (-1 for codes not present)
     categories: tuple[Hashable, ...]  # target categories, then unmatched data categories kept
     n_target: int  # how many of the categories have targets
+    code_counts: np.ndarray  # (n_codes,) rows per data code
+
+    @cached_property
+    def row_code(self) -> np.ndarray:
+        """(n,) category index of each row."""
+        return self.table[self.data_code]
+
+    @property
+    def category_counts(self) -> np.ndarray:
+        """Rows per category."""
+        present = self.table >= 0
+        return np.bincount(
+            self.table[present], weights=self.code_counts[present], minlength=len(self.categories)
+        )
 
 
 @dataclass(frozen=True)
@@ -68,14 +90,14 @@ class Cells:
 def _column_codes(s: pd.Series, name: str) -> tuple[np.ndarray, list[Hashable]]:
     """Integer codes (-1 for missing) and the labels they index, for one column."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy().astype(np.int64)
+        codes = s.cat.codes.to_numpy()
         labels = list(s.cat.categories)
     else:
         codes, uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
         codes = codes.astype(np.int64)
         labels = list(uniques)
-    n_missing = int((codes < 0).sum())
-    if n_missing:
+    if codes.min(initial=0) < 0:
+        n_missing = int((codes < 0).sum())
         raise DelibpollError(
             f"Weighting variable '{name}' has {n_missing} missing value(s). Weighting needs a "
             "category for every row: recode missing values to a category (for example "
@@ -119,8 +141,10 @@ def match_margin(data: pd.DataFrame, margin: Margin, unmatched: Unmatched) -> Ma
         var_labels.append(labs)
     if len(var_codes) == 1:
         combo = var_codes[0]
-        present = np.flatnonzero(np.bincount(combo, minlength=len(var_labels[0])))
-        combo_labels: dict[int, Hashable] = {int(i): var_labels[0][i] for i in present}
+        n_codes = max(len(var_labels[0]), 1)
+        code_counts = np.bincount(combo, minlength=n_codes).astype(float)
+        present_codes = np.flatnonzero(code_counts)
+        combo_labels: dict[int, Hashable] = {int(i): var_labels[0][i] for i in present_codes}
     else:
         combo = np.zeros(len(data), dtype=np.int64)
         stride = 1
@@ -131,7 +155,9 @@ def match_margin(data: pd.DataFrame, margin: Margin, unmatched: Unmatched) -> Ma
         strides.reverse()
         for c, s in zip(var_codes, strides, strict=True):
             combo = combo + c * s
-        uniq = np.unique(combo)
+        n_codes = stride
+        code_counts = np.bincount(combo, minlength=n_codes).astype(float)
+        uniq = np.flatnonzero(code_counts)
         combo_labels = {}
         for u in uniq:
             parts = []
@@ -159,12 +185,11 @@ def match_margin(data: pd.DataFrame, margin: Margin, unmatched: Unmatched) -> Ma
             "Add targets for them, recode them into a targeted category, or pass "
             "unmatched='keep' to let them keep their current weighted share."
         )
-    max_code = max(lut) + 1
-    table = np.full(max_code, -1, dtype=np.int64)
+    table = np.full(n_codes, -1, dtype=np.int64)
     for k, v in lut.items():
         table[k] = v
-    row_code = table[combo]
-    counts = np.bincount(row_code, minlength=len(categories))
+    present = table >= 0
+    counts = np.bincount(table[present], weights=code_counts[present], minlength=len(categories))
     empty = [
         margin.categories[i]
         for i in range(len(margin.categories))
@@ -190,27 +215,52 @@ def match_margin(data: pd.DataFrame, margin: Margin, unmatched: Unmatched) -> Ma
         )
     return MarginCodes(
         margin=margin,
-        row_code=row_code,
+        data_code=combo,
+        n_codes=n_codes,
+        table=table,
         categories=tuple(categories),
         n_target=len(margin.categories),
+        code_counts=code_counts,
     )
 
 
-def collapse(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> Cells:
-    """Collapse rows to the cells formed by crossing integer codes (one pass, bincount)."""
+def collapse_margins(matched: Sequence[MarginCodes], extra: Sequence[tuple[np.ndarray, int]] = ()) -> Cells:
+    """Cells formed by crossing matched margins (and extra per-row codes)."""
+    return collapse(
+        [mc.data_code for mc in matched] + [c for c, _ in extra],
+        [mc.n_codes for mc in matched] + [k for _, k in extra],
+        [mc.table for mc in matched] + [None] * len(extra),
+        [len(mc.categories) for mc in matched] + [None] * len(extra),
+    )
+
+
+def collapse(
+    codes: Sequence[np.ndarray],
+    sizes: Sequence[int],
+    tables: Sequence[np.ndarray | None] | None = None,
+    table_sizes: Sequence[int | None] | None = None,
+) -> Cells:
+    """Collapse rows to the cells formed by crossing integer codes (one pass, bincount).
+
+    ``codes[m]`` are per-row codes in ``range(sizes[m])``; ``tables[m]`` (optional) maps
+    them to the categories that the cell codes should report (applied per cell, not per row).
+    """
     n = len(codes[0])
     product = 1
     for s in sizes:
         product *= max(int(s), 1)
-    raw = np.zeros(n, dtype=np.int64)
-    stride = 1
     strides = []
+    stride = 1
     for s in reversed(sizes):
         strides.append(stride)
         stride *= max(int(s), 1)
     strides.reverse()
+    raw = np.zeros(n, dtype=np.int64)
     for c, s in zip(codes, strides, strict=True):
-        raw += c * s
+        if s == 1:
+            raw += c
+        else:
+            raw += c.astype(np.int64) * s
     if product <= _DENSE_RADIX_LIMIT:
         full_counts = np.bincount(raw, minlength=product)
         occupied = np.flatnonzero(full_counts)
@@ -222,14 +272,23 @@ def collapse(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> Cells:
     else:
         cell_raw, row_cell, counts = np.unique(raw, return_inverse=True, return_counts=True)
         row_cell = row_cell.astype(np.int64)
+    tabs = list(tables) if tables is not None else [None] * len(sizes)
+    tsizes = list(table_sizes) if table_sizes is not None else [None] * len(sizes)
     margin_cell_codes = []
-    for s, size in zip(strides, sizes, strict=True):
-        margin_cell_codes.append((cell_raw // s) % max(int(size), 1))
+    n_categories = []
+    for s, size, tab, tsize in zip(strides, sizes, tabs, tsizes, strict=True):
+        cell_code = (cell_raw // s) % max(int(size), 1)
+        if tab is not None:
+            cell_code = tab[cell_code]
+            n_categories.append(int(tsize) if tsize is not None else int(tab.max()) + 1)
+        else:
+            n_categories.append(int(size))
+        margin_cell_codes.append(cell_code)
     return Cells(
         row_cell=row_cell,
         counts=counts.astype(float),
         margin_cell_codes=tuple(margin_cell_codes),
-        n_categories=tuple(int(s) for s in sizes),
+        n_categories=tuple(n_categories),
     )
 
 

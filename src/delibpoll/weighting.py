@@ -22,7 +22,7 @@ from ._engine import (
     MarginCodes,
     Unmatched,
     calibrate_cells,
-    collapse,
+    collapse_margins,
     design_matrix,
     margin_errors,
     match_margin,
@@ -124,8 +124,14 @@ class WeightingReport:
     weight_min: float
     weight_max: float
     weight_ratio: float
-    quantiles: dict[float, float]
     _margins: pd.DataFrame = field(repr=False, compare=False)
+    _weights: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def quantiles(self) -> dict[float, float]:
+        """Weight quantiles at 1, 5, 25, 50, 75, 95 and 99 percent (computed on access)."""
+        qs = np.quantile(self._weights, _QUANTILES)
+        return {q: float(v) for q, v in zip(_QUANTILES, qs, strict=True)}
 
     def to_frame(self) -> pd.DataFrame:
         """Summary statistics, one row each: ``statistic``, ``value``."""
@@ -194,17 +200,25 @@ def _report(
     w_after: np.ndarray,
     w_before: np.ndarray,
     matched: Sequence[MarginCodes],
+    cells: Cells | None,
     iterations: int,
     converged: bool,
     max_error: float,
 ) -> WeightingReport:
     n = len(w_after)
     rows = []
-    for mc in matched:
+    if matched:
+        if cells is None:
+            cells = collapse_margins(matched)
+        before_c = cells.cell_totals(w_before)
+        after_c = cells.cell_totals(w_after)
+    for m, mc in enumerate(matched):
+        assert cells is not None
         n_cat = len(mc.categories)
-        counts = np.bincount(mc.row_code, minlength=n_cat)
-        before = np.bincount(mc.row_code, weights=w_before, minlength=n_cat) / w_before.sum()
-        after = np.bincount(mc.row_code, weights=w_after, minlength=n_cat) / w_after.sum()
+        codes = cells.margin_cell_codes[m]
+        counts = np.bincount(codes, weights=cells.counts, minlength=n_cat)
+        before = np.bincount(codes, weights=before_c, minlength=n_cat) / before_c.sum()
+        after = np.bincount(codes, weights=after_c, minlength=n_cat) / after_c.sum()
         for i, cat in enumerate(mc.categories):
             target = float(mc.margin.shares[i]) if i < mc.n_target else float("nan")
             label = "|".join(str(c) for c in cat) if isinstance(cat, tuple) else cat
@@ -212,7 +226,7 @@ def _report(
                 {
                     "variable": mc.margin.name,
                     "category": label,
-                    "n": int(counts[i]),
+                    "n": int(round(counts[i])),
                     "target_share": target,
                     "unweighted_share": counts[i] / n,
                     "weighted_share_before": before[i],
@@ -220,8 +234,8 @@ def _report(
                     "error": after[i] - target if i < mc.n_target else float("nan"),
                 }
             )
-    qs = np.quantile(w_after, _QUANTILES)
     deff = kish_deff(w_after)
+    wmin, wmax = float(w_after.min()), float(w_after.max())
     return WeightingReport(
         method=method,
         iterations=iterations,
@@ -231,10 +245,9 @@ def _report(
         weight_sum=float(w_after.sum()),
         kish_deff=deff,
         kish_n_eff=n / deff,
-        weight_min=float(w_after.min()),
-        weight_max=float(w_after.max()),
-        weight_ratio=float(w_after.max() / w_after.min()),
-        quantiles={q: float(v) for q, v in zip(_QUANTILES, qs, strict=True)},
+        weight_min=wmin,
+        weight_max=wmax,
+        weight_ratio=wmax / wmin,
         _margins=pd.DataFrame(
             rows,
             columns=[
@@ -242,6 +255,7 @@ def _report(
                 "weighted_share_before", "weighted_share_after", "error",
             ],
         ),
+        _weights=w_after,
     )
 
 
@@ -326,6 +340,7 @@ def _finish(
     step: WeightingStep,
     matched: Sequence[MarginCodes],
     on_nonconvergence: str,
+    cells: Cells | None = None,
 ) -> SurveyDesign:
     if not step.converged:
         msg = (
@@ -346,7 +361,7 @@ def _finish(
             "cannot be met with positive weights."
         )
     report = _report(
-        func, new_w, design._w, matched, step.iterations, step.converged, step.max_error
+        func, new_w, design._w, matched, cells, step.iterations, step.converged, step.max_error
     )
     calibration = design._calibration + ((record,) if record is not None else ())
     replicates = design._replicates
@@ -471,14 +486,12 @@ def rake(
     w0 = design._w
     tot = _resolve_total(targets, float(w0.sum()), total, func)
     matched = [match_margin(design.data, m, unmatched) for m in targets.margins]
-    codes = [mc.row_code for mc in matched]
-    sizes = [len(mc.categories) for mc in matched]
+    extra: list[tuple[np.ndarray, int]] = []
     if cap is not None:
         # cells must hold rows of equal weight for a per-row cap: split them by starting weight
         wcode, wuniq = pd.factorize(w0, sort=True)
-        codes = codes + [wcode.astype(np.int64)]
-        sizes = sizes + [len(wuniq)]
-    cells = collapse(codes, sizes)
+        extra.append((wcode.astype(np.int64), len(wuniq)))
+    cells = collapse_margins(matched, extra)
     n = len(w0)
     n_margins = len(matched)
     cap_value = None if cap is None else float(cap) * tot / n
@@ -529,7 +542,7 @@ def rake(
         cell_counts=cells.counts,
         psw=new_w,
     )
-    return _finish(design, func, new_w, record, step, matched, on_nonconvergence)
+    return _finish(design, func, new_w, record, step, matched, on_nonconvergence, raking_cells)
 
 
 # ---------------------------------------------------------------------- calibrate
@@ -623,7 +636,7 @@ def calibrate(
     w0 = design._w
     tot = _resolve_total(targets, float(w0.sum()), total, func)
     matched = [match_margin(design.data, m, unmatched) for m in targets.margins]
-    cells = collapse([mc.row_code for mc in matched], [len(mc.categories) for mc in matched])
+    cells = collapse_margins(matched)
     xmat = design_matrix(cells)
     options: dict[str, Any] = {
         "method": method, "bounds": (lo, hi), "max_iter": max_iter, "tol": tol,
@@ -675,7 +688,7 @@ def calibrate(
         g_cell=g_total[:, 0],
         new_w=new_w,
     )
-    return _finish(design, func, new_w, record, step, matched, on_nonconvergence)
+    return _finish(design, func, new_w, record, step, matched, on_nonconvergence, cells)
 
 
 # ---------------------------------------------------------------------- poststratify
