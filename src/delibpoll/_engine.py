@@ -79,8 +79,10 @@ class Cells:
 
     def cell_totals(self, row_w: np.ndarray) -> np.ndarray:
         """Sum ``row_w`` (n x k) within cells -> (C x k)."""
-        if row_w.ndim == 1:
-            return np.bincount(self.row_cell, weights=row_w, minlength=self.n_cells)
+        if row_w.ndim == 1 or row_w.shape[1] == 1:
+            flat = row_w if row_w.ndim == 1 else row_w[:, 0]
+            out1 = np.bincount(self.row_cell, weights=flat, minlength=self.n_cells)
+            return out1 if row_w.ndim == 1 else out1[:, None]
         out = np.empty((self.n_cells, row_w.shape[1]))
         for j in range(row_w.shape[1]):
             out[:, j] = np.bincount(self.row_cell, weights=row_w[:, j], minlength=self.n_cells)
@@ -131,8 +133,11 @@ def _as_text(label: Hashable) -> str:
     return str(label)
 
 
-def match_margin(data: pd.DataFrame, margin: Margin, unmatched: Unmatched) -> MarginCodes:
-    """Code each row by its target category in ``margin``."""
+def _margin_codes(
+    data: pd.DataFrame, margin: Margin
+) -> tuple[np.ndarray, int, Callable[[int], Hashable]]:
+    """Per-row data codes of a margin (combined for joint margins), the code-space size,
+    and a function giving the data label of a code."""
     var_codes = []
     var_labels = []
     for v in margin.variables:
@@ -140,44 +145,49 @@ def match_margin(data: pd.DataFrame, margin: Margin, unmatched: Unmatched) -> Ma
         var_codes.append(c)
         var_labels.append(labs)
     if len(var_codes) == 1:
-        combo = var_codes[0]
-        n_codes = max(len(var_labels[0]), 1)
-        code_counts = np.bincount(combo, minlength=n_codes).astype(float)
-        present_codes = np.flatnonzero(code_counts)
-        combo_labels: dict[int, Hashable] = {int(i): var_labels[0][i] for i in present_codes}
-    else:
-        combo = np.zeros(len(data), dtype=np.int64)
-        stride = 1
-        strides = []
-        for labs in reversed(var_labels):
-            strides.append(stride)
-            stride *= max(len(labs), 1)
-        strides.reverse()
-        for c, s in zip(var_codes, strides, strict=True):
-            combo = combo + c * s
-        n_codes = stride
-        code_counts = np.bincount(combo, minlength=n_codes).astype(float)
-        uniq = np.flatnonzero(code_counts)
-        combo_labels = {}
-        for u in uniq:
-            parts = []
-            rem = int(u)
-            for labs, s in zip(var_labels, strides, strict=True):
-                parts.append(labs[rem // s])
-                rem = rem % s
-            combo_labels[int(u)] = tuple(parts)
+        labels0 = var_labels[0]
+        return var_codes[0], max(len(labels0), 1), lambda code: labels0[code]
+    strides = []
+    stride = 1
+    for labs in reversed(var_labels):
+        strides.append(stride)
+        stride *= max(len(labs), 1)
+    strides.reverse()
+    combo = np.zeros(len(data), dtype=np.int64)
+    for c, st in zip(var_codes, strides, strict=True):
+        combo += c.astype(np.int64) * st
+
+    def label(code: int) -> Hashable:
+        parts = []
+        rem = int(code)
+        for labs, st in zip(var_labels, strides, strict=True):
+            parts.append(labs[rem // st])
+            rem = rem % st
+        return tuple(parts)
+
+    return combo, stride, label
+
+
+def _match_table(
+    margin: Margin,
+    code_counts: np.ndarray,
+    label: Callable[[int], Hashable],
+    unmatched: Unmatched,
+) -> tuple[np.ndarray, tuple[Hashable, ...]]:
+    """Map data codes that occur to target categories (kept extras appended); validate."""
     find = _label_lookup(margin.categories)
     categories: list[Hashable] = list(margin.categories)
-    lut: dict[int, int] = {}
+    table = np.full(len(code_counts), -1, dtype=np.int64)
     extras: list[Hashable] = []
-    for code, label in combo_labels.items():
-        idx = find(label)
+    for code in np.flatnonzero(code_counts):
+        lab = label(int(code))
+        idx = find(lab)
         if idx is None:
-            extras.append(label)
-            lut[code] = len(categories)
-            categories.append(label)
+            extras.append(lab)
+            table[code] = len(categories)
+            categories.append(lab)
         else:
-            lut[code] = idx
+            table[code] = idx
     if extras and unmatched == "error":
         raise DelibpollError(
             f"Weighting variable '{margin.name}' has categor{'y' if len(extras) == 1 else 'ies'} "
@@ -185,9 +195,6 @@ def match_margin(data: pd.DataFrame, margin: Margin, unmatched: Unmatched) -> Ma
             "Add targets for them, recode them into a targeted category, or pass "
             "unmatched='keep' to let them keep their current weighted share."
         )
-    table = np.full(n_codes, -1, dtype=np.int64)
-    for k, v in lut.items():
-        table[k] = v
     present = table >= 0
     counts = np.bincount(table[present], weights=code_counts[present], minlength=len(categories))
     empty = [
@@ -213,37 +220,62 @@ def match_margin(data: pd.DataFrame, margin: Margin, unmatched: Unmatched) -> Ma
             "which would give them zero weight. Remove those respondents from the design or "
             "give the categories a positive target."
         )
-    return MarginCodes(
-        margin=margin,
-        data_code=combo,
-        n_codes=n_codes,
-        table=table,
-        categories=tuple(categories),
-        n_target=len(margin.categories),
-        code_counts=code_counts,
-    )
+    return table, tuple(categories)
 
 
-def collapse_margins(matched: Sequence[MarginCodes], extra: Sequence[tuple[np.ndarray, int]] = ()) -> Cells:
-    """Cells formed by crossing matched margins (and extra per-row codes)."""
-    return collapse(
-        [mc.data_code for mc in matched] + [c for c, _ in extra],
-        [mc.n_codes for mc in matched] + [k for _, k in extra],
-        [mc.table for mc in matched] + [None] * len(extra),
-        [len(mc.categories) for mc in matched] + [None] * len(extra),
+def match_margins(
+    data: pd.DataFrame,
+    margins: Sequence[Margin],
+    unmatched: Unmatched,
+    extra: Sequence[tuple[np.ndarray, int]] = (),
+) -> tuple[list[MarginCodes], Cells]:
+    """Match margins to the data and collapse the rows to weighting cells, in one pass.
+
+    Rows are crossed on their *data* codes (one radix pass and one ``bincount``); which
+    data categories occur, and the map from data categories to target categories, are then
+    worked out per cell rather than per row. ``extra`` adds further per-row codes (e.g. a
+    starting-weight group) to the cells without a margin of their own.
+    """
+    coded = [_margin_codes(data, m) for m in margins]
+    raw_cells = collapse(
+        [c for c, _, _ in coded] + [c for c, _ in extra],
+        [k for _, k, _ in coded] + [k for _, k in extra],
     )
+    matched: list[MarginCodes] = []
+    cell_codes = list(raw_cells.margin_cell_codes)
+    n_categories = list(raw_cells.n_categories)
+    for m, (margin, (combo, n_codes, label)) in enumerate(zip(margins, coded, strict=True)):
+        code_counts = np.bincount(cell_codes[m], weights=raw_cells.counts, minlength=n_codes)
+        table, categories = _match_table(margin, code_counts, label, unmatched)
+        matched.append(
+            MarginCodes(
+                margin=margin,
+                data_code=combo,
+                n_codes=n_codes,
+                table=table,
+                categories=categories,
+                n_target=len(margin.categories),
+                code_counts=code_counts,
+            )
+        )
+        cell_codes[m] = table[cell_codes[m]]
+        n_categories[m] = len(categories)
+    cells = Cells(
+        row_cell=raw_cells.row_cell,
+        counts=raw_cells.counts,
+        margin_cell_codes=tuple(cell_codes),
+        n_categories=tuple(n_categories),
+    )
+    return matched, cells
 
 
 def collapse(
     codes: Sequence[np.ndarray],
     sizes: Sequence[int],
-    tables: Sequence[np.ndarray | None] | None = None,
-    table_sizes: Sequence[int | None] | None = None,
 ) -> Cells:
     """Collapse rows to the cells formed by crossing integer codes (one pass, bincount).
 
-    ``codes[m]`` are per-row codes in ``range(sizes[m])``; ``tables[m]`` (optional) maps
-    them to the categories that the cell codes should report (applied per cell, not per row).
+    ``codes[m]`` are per-row codes in ``range(sizes[m])``.
     """
     n = len(codes[0])
     product = 1
@@ -255,35 +287,28 @@ def collapse(
         strides.append(stride)
         stride *= max(int(s), 1)
     strides.reverse()
-    raw = np.zeros(n, dtype=np.int64)
-    for c, s in zip(codes, strides, strict=True):
-        if s == 1:
-            raw += c
-        else:
-            raw += c.astype(np.int64) * s
+    # few, reused buffers: fresh large allocations cost page faults on every call
+    raw = np.empty(n, dtype=np.intp)
+    tmp = np.empty(n, dtype=np.intp)
+    np.multiply(codes[0], strides[0], out=raw, dtype=np.intp)
+    for c, s in zip(codes[1:], strides[1:], strict=True):
+        np.multiply(c, s, out=tmp, dtype=np.intp)
+        np.add(raw, tmp, out=raw)
     if product <= _DENSE_RADIX_LIMIT:
         full_counts = np.bincount(raw, minlength=product)
         occupied = np.flatnonzero(full_counts)
-        lookup = np.full(product, -1, dtype=np.int64)
+        lookup = np.full(product, -1, dtype=np.intp)
         lookup[occupied] = np.arange(len(occupied))
-        row_cell = lookup[raw]
+        row_cell = np.take(lookup, raw, out=tmp)
         counts = full_counts[occupied]
         cell_raw = occupied
     else:
-        cell_raw, row_cell, counts = np.unique(raw, return_inverse=True, return_counts=True)
-        row_cell = row_cell.astype(np.int64)
-    tabs = list(tables) if tables is not None else [None] * len(sizes)
-    tsizes = list(table_sizes) if table_sizes is not None else [None] * len(sizes)
-    margin_cell_codes = []
-    n_categories = []
-    for s, size, tab, tsize in zip(strides, sizes, tabs, tsizes, strict=True):
-        cell_code = (cell_raw // s) % max(int(size), 1)
-        if tab is not None:
-            cell_code = tab[cell_code]
-            n_categories.append(int(tsize) if tsize is not None else int(tab.max()) + 1)
-        else:
-            n_categories.append(int(size))
-        margin_cell_codes.append(cell_code)
+        cell_raw, inverse, counts = np.unique(raw, return_inverse=True, return_counts=True)
+        row_cell = inverse.astype(np.intp)
+    margin_cell_codes = [
+        (cell_raw // s) % max(int(size), 1) for s, size in zip(strides, sizes, strict=True)
+    ]
+    n_categories = [int(size) for size in sizes]
     return Cells(
         row_cell=row_cell,
         counts=counts.astype(float),

@@ -22,10 +22,9 @@ from ._engine import (
     MarginCodes,
     Unmatched,
     calibrate_cells,
-    collapse_margins,
     design_matrix,
     margin_errors,
-    match_margin,
+    match_margins,
     rake_cells,
 )
 from ._variance import GregRecord, PostStratRecord, RakingRecord
@@ -204,14 +203,18 @@ def _report(
     iterations: int,
     converged: bool,
     max_error: float,
+    cell_totals: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> WeightingReport:
     n = len(w_after)
     rows = []
     if matched:
         if cells is None:
-            cells = collapse_margins(matched)
-        before_c = cells.cell_totals(w_before)
-        after_c = cells.cell_totals(w_after)
+            raise AssertionError("cells are needed for a report on margins")  # pragma: no cover
+        if cell_totals is not None:
+            before_c, after_c = cell_totals
+        else:
+            before_c = cells.cell_totals(w_before)
+            after_c = cells.cell_totals(w_after)
     for m, mc in enumerate(matched):
         assert cells is not None
         n_cat = len(mc.categories)
@@ -234,7 +237,8 @@ def _report(
                     "error": after[i] - target if i < mc.n_target else float("nan"),
                 }
             )
-    deff = kish_deff(w_after)
+    wsum = float(w_after.sum())
+    deff = float(n * np.dot(w_after, w_after) / wsum**2)
     wmin, wmax = float(w_after.min()), float(w_after.max())
     return WeightingReport(
         method=method,
@@ -242,7 +246,7 @@ def _report(
         converged=converged,
         max_margin_error=max_error,
         n=n,
-        weight_sum=float(w_after.sum()),
+        weight_sum=wsum,
         kish_deff=deff,
         kish_n_eff=n / deff,
         weight_min=wmin,
@@ -341,6 +345,7 @@ def _finish(
     matched: Sequence[MarginCodes],
     on_nonconvergence: str,
     cells: Cells | None = None,
+    cell_totals: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SurveyDesign:
     if not step.converged:
         msg = (
@@ -355,13 +360,15 @@ def _finish(
                 max_error=step.max_error,
             )
         warnings.warn(msg + hint, ConvergenceWarning, stacklevel=3)
-    if np.any(~np.isfinite(new_w)) or np.any(new_w <= 0):
+    wmin, wmax = float(new_w.min()), float(new_w.max())
+    if not (wmin > 0 and np.isfinite(wmax)):
         raise DelibpollError(
             f"{func} produced zero, negative or non-finite weights; the targets or bounds "
             "cannot be met with positive weights."
         )
     report = _report(
-        func, new_w, design._w, matched, cells, step.iterations, step.converged, step.max_error
+        func, new_w, design._w, matched, cells, step.iterations, step.converged, step.max_error,
+        cell_totals,
     )
     calibration = design._calibration + ((record,) if record is not None else ())
     replicates = design._replicates
@@ -485,13 +492,12 @@ def rake(
         )
     w0 = design._w
     tot = _resolve_total(targets, float(w0.sum()), total, func)
-    matched = [match_margin(design.data, m, unmatched) for m in targets.margins]
     extra: list[tuple[np.ndarray, int]] = []
     if cap is not None:
         # cells must hold rows of equal weight for a per-row cap: split them by starting weight
         wcode, wuniq = pd.factorize(w0, sort=True)
         extra.append((wcode.astype(np.int64), len(wuniq)))
-    cells = collapse_margins(matched, extra)
+    matched, cells = match_margins(design.data, targets.margins, unmatched, extra)
     n = len(w0)
     n_margins = len(matched)
     cap_value = None if cap is None else float(cap) * tot / n
@@ -505,9 +511,11 @@ def rake(
         n_categories=cells.n_categories[:n_margins],
     )
 
-    def replay(row_w: np.ndarray) -> tuple[np.ndarray, Any]:
+    def replay(row_w: np.ndarray) -> tuple[np.ndarray, Any, np.ndarray]:
         k = row_w.shape[1]
         cw0 = cells.cell_totals(row_w)
+        if cw0.ndim == 1:
+            cw0 = cw0[:, None]
         counts = _resolve_counts(matched, row_w, np.full(k, tot))
         cap_cell = None
         if cap_value is not None:
@@ -517,9 +525,15 @@ def rake(
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(cw0 > 0, fit.cell_weights / cw0, 0.0)
-        return row_w * factor[cells.row_cell], fit
+        if k == 1:
+            out1 = np.take(factor[:, 0], cells.row_cell)
+            np.multiply(out1, row_w[:, 0], out=out1)
+            out = out1[:, None]
+        else:
+            out = row_w * factor[cells.row_cell]
+        return out, fit, cw0
 
-    new_mat, fit = replay(w0[:, None])
+    new_mat, fit, cw_start = replay(w0[:, None])
     new_w = new_mat[:, 0]
     if cap_value is not None:
         options["_hint"] = (
@@ -542,7 +556,10 @@ def rake(
         cell_counts=cells.counts,
         psw=new_w,
     )
-    return _finish(design, func, new_w, record, step, matched, on_nonconvergence, raking_cells)
+    return _finish(
+        design, func, new_w, record, step, matched, on_nonconvergence, raking_cells,
+        (cw_start[:, 0], fit.cell_weights[:, 0]),
+    )
 
 
 # ---------------------------------------------------------------------- calibrate
@@ -635,8 +652,7 @@ def calibrate(
             )
     w0 = design._w
     tot = _resolve_total(targets, float(w0.sum()), total, func)
-    matched = [match_margin(design.data, m, unmatched) for m in targets.margins]
-    cells = collapse_margins(matched)
+    matched, cells = match_margins(design.data, targets.margins, unmatched)
     xmat = design_matrix(cells)
     options: dict[str, Any] = {
         "method": method, "bounds": (lo, hi), "max_iter": max_iter, "tol": tol,
@@ -732,7 +748,7 @@ def poststratify(
         )
     w0 = design._w
     tot = _resolve_total(targets, float(w0.sum()), total, func)
-    matched = [match_margin(design.data, targets.margins[0], unmatched)]
+    matched, ps_cells = match_margins(design.data, targets.margins[:1], unmatched)
     mc = matched[0]
     n_cat = len(mc.categories)
 
@@ -759,7 +775,7 @@ def poststratify(
         _replay=replay,
     )
     record = PostStratRecord(row_cell=mc.row_code, n_cells=n_cat, old_w=w0, new_w=new_w)
-    return _finish(design, func, new_w, record, step, matched, "error")
+    return _finish(design, func, new_w, record, step, matched, "error", ps_cells)
 
 
 # ---------------------------------------------------------------------- trim
