@@ -45,7 +45,8 @@ class MarginCodes:
     @cached_property
     def row_code(self) -> np.ndarray:
         """(n,) category index of each row."""
-        return self.table[self.data_code]
+        out: np.ndarray = self.table[self.data_code]
+        return out
 
     @property
     def category_counts(self) -> np.ndarray:
@@ -393,7 +394,8 @@ def _calfun(
     if name == "linear":
 
         def f(u: np.ndarray) -> np.ndarray:
-            return np.minimum(np.maximum(u + 1, lower), upper) - 1
+            out: np.ndarray = np.minimum(np.maximum(u + 1, lower), upper) - 1
+            return out
 
         def df(u: np.ndarray) -> np.ndarray:
             return ((u < upper - 1) & (u > lower - 1)).astype(float)
@@ -402,7 +404,8 @@ def _calfun(
 
         def f(u: np.ndarray) -> np.ndarray:
             with np.errstate(over="ignore"):
-                return np.minimum(np.maximum(np.exp(u), lower), upper) - 1
+                out: np.ndarray = np.minimum(np.maximum(np.exp(u), lower), upper) - 1
+            return out
 
         def df(u: np.ndarray) -> np.ndarray:
             with np.errstate(over="ignore"):
@@ -473,7 +476,8 @@ def calibrate_cells(
     sample_total = x.T @ w0
 
     def misfit_of(u: np.ndarray) -> np.ndarray:
-        return population - sample_total - x.T @ (w0 * f(u))
+        out: np.ndarray = population - sample_total - x.T @ (w0 * f(u))
+        return out
 
     u = x @ eta
     misfit = misfit_of(u)

@@ -12,8 +12,8 @@ import pandas as pd
 from .exceptions import DelibpollError
 
 if TYPE_CHECKING:
-    from .weighting import WeightingReport, WeightingStep
     from ._variance import CalibrationRecord
+    from .weighting import WeightingReport, WeightingStep
 
 __all__ = ["LonelyPSU", "SurveyDesign"]
 
@@ -109,7 +109,22 @@ class SurveyDesign:
         "_log",
         "_report",
         "_replicates",
+        "_base_w",
     )
+
+    _data: pd.DataFrame
+    _w: np.ndarray
+    _base_w: np.ndarray
+    _weights_col: str | None
+    _strata_col: str | None
+    _ids_col: str | None
+    _fpc_col: str | None
+    _lonely_psu: LonelyPSU
+    _structure: _Structure
+    _calibration: tuple[CalibrationRecord, ...]
+    _log: tuple[WeightingStep, ...]
+    _report: WeightingReport | None
+    _replicates: Any
 
     def __init__(
         self,
@@ -157,6 +172,7 @@ class SurveyDesign:
         else:
             w = _validate_weights(self._data[weights], f"weights column '{weights}'")
         object.__setattr__(self, "_w", w)
+        object.__setattr__(self, "_base_w", w)
         object.__setattr__(self, "_structure", _build_structure(self._data, strata, ids, fpc))
         object.__setattr__(self, "_calibration", ())
         object.__setattr__(self, "_log", ())

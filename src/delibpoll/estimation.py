@@ -132,7 +132,7 @@ def _check_na(na: object, func: str) -> NaPolicy:
         raise DelibpollError(
             f"The 'na' parameter of {func} must be 'error' or 'drop'; got {na!r}."
         )
-    return na  # type: ignore[return-value]
+    return "error" if na == "error" else "drop"
 
 
 def _by_list(by: str | Sequence[str] | None, func: str) -> list[str]:

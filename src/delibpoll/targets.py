@@ -340,7 +340,7 @@ class Targets:
                 s = pd.Series(w, index=frame.index).groupby(
                     [frame[v] for v in vars_], observed=True
                 ).sum()
-                mapping = {tuple(k): float(v) for k, v in s.items() if v > 0}
+                mapping = {tuple(cast(tuple[Hashable, ...], k)): float(v) for k, v in s.items() if v > 0}
             total = sum(mapping.values())
             margins.append(
                 _make_margin(
@@ -381,7 +381,9 @@ class Targets:
         """Target shares of one margin, indexed by category."""
         m = self.margin(key)
         index: pd.Index = (
-            pd.MultiIndex.from_tuples(list(m.categories), names=list(m.variables))
+            pd.MultiIndex.from_tuples(
+                [cast(tuple[Hashable, ...], c) for c in m.categories], names=list(m.variables)
+            )
             if len(m.variables) > 1
             else pd.Index(list(m.categories), name=m.variables[0])
         )
