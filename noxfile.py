@@ -46,6 +46,13 @@ def analyses(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly (warnings fail) into docs/_build."""
+    session.install(".", "mkdocs", "mkdocs-material", "mkdocstrings[python]")
+    session.run("mkdocs", "build", "--strict")
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against peer packages (installed only here); writes benchmarks/output/."""
     session.install(".", "weightipy", "svy")
