@@ -23,7 +23,9 @@ class Reference:
             df = pd.read_csv(path, dtype=str, keep_default_na=False)
             if "value" in df.columns and "quantity" in df.columns:
                 frames.append(df)
-        self.values = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        values = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        # the same quantity written by two topic scripts must agree to the last digit
+        self.values = values.drop_duplicates(ignore_index=True)
 
     def get(
         self,

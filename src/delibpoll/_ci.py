@@ -46,10 +46,10 @@ def proportion_ci(
     """
     if not np.isfinite(p) or not np.isfinite(se):
         return float("nan"), float("nan")
-    if p <= 0.0 or p >= 1.0 or se <= 0:
-        if method == "beta" and se <= 0 and 0 < p < 1:
-            return p, p
-        return (p, p) if (p <= 0.0 or p >= 1.0) else (float("nan"), float("nan"))
+    if p <= 0.0 or p >= 1.0 or se <= 1e-12 * np.sqrt(p * (1 - p)):
+        # a share fixed by calibration (variance zero up to rounding), or p at 0 or 1: the
+        # interval collapses to the point, as R's limits do
+        return p, p
     q = t_quantile(level, df)
     alpha = 1 - level
     if method == "mean":
