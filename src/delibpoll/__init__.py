@@ -7,6 +7,7 @@ public, and publish weighted tables and charts.
 
 from __future__ import annotations
 
+from . import datasets
 from .chisq import ChisqResult, chisq_test
 from .contrast import ContrastResult, contrast
 from .design import SurveyDesign
@@ -20,6 +21,7 @@ from .exceptions import (
     SmallSampleWarning,
     WeightingWarning,
 )
+from .io import read_survey, write_survey
 from .targets import Targets
 from .weighting import (
     WeightingReport,
@@ -39,6 +41,9 @@ __all__ = [
     "Estimate",
     "chisq_test",
     "contrast",
+    "datasets",
+    "read_survey",
+    "write_survey",
     "mean",
     "proportion",
     "total",

@@ -391,7 +391,13 @@ class Targets:
 
     def select(self, keys: Sequence[MarginKey] | MarginKey) -> Targets:
         """A new Targets with only the named margins, in the order given."""
-        ks: list[MarginKey] = [keys] if isinstance(keys, str | tuple) else list(keys)
+        names = {m.variables for m in self._margins}
+        if isinstance(keys, str):
+            ks: list[MarginKey] = [keys]
+        elif isinstance(keys, tuple) and _key_to_variables(keys) in names:
+            ks = [keys]  # a joint margin
+        else:
+            ks = list(keys)
         return Targets([self.margin(k) for k in ks])
 
     def to_frame(self) -> pd.DataFrame:
