@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from . import datasets
 from .chisq import ChisqResult, chisq_test
+from .compare import (
+    PairedChange,
+    QuestionComparison,
+    Representativeness,
+    TierComparison,
+    compare_questions,
+    compare_tiers,
+    minimum_detectable_difference,
+    paired_change,
+    representativeness,
+)
 from .contrast import ContrastResult, contrast
 from .design import SurveyDesign
 from .estimation import Estimate, mean, proportion, total
@@ -40,7 +51,16 @@ __all__ = [
     "ContrastResult",
     "Estimate",
     "chisq_test",
+    "PairedChange",
+    "QuestionComparison",
+    "Representativeness",
+    "TierComparison",
+    "compare_questions",
+    "compare_tiers",
     "contrast",
+    "minimum_detectable_difference",
+    "paired_change",
+    "representativeness",
     "datasets",
     "read_survey",
     "write_survey",

@@ -1,0 +1,1025 @@
+"""Deliberative-poll comparisons: the same people before and after deliberation, and the
+informed (Tier 1) against the uninformed public (Tier 3).
+
+Every comparison between tiers here is *descriptive and non-randomised*: Tier 1 is a small,
+self-selected group, so a gap between tiers mixes the effect of deliberation with who took
+part. The functions separate the two as far as the data allow (before/after decomposition,
+composition adjustment) and never call a non-significant gap "agreement": agreement is only
+claimed through an equivalence test against a stated margin.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._ci import t_quantile
+from ._variance import domain_df
+from .design import SurveyDesign
+from .estimation import category_codes, check_design, check_level, ratio_estimates
+from .exceptions import DelibpollError, DelibpollWarning, SmallSampleWarning, WeightingWarning
+from .targets import Targets
+from .weighting import kish_deff, rake
+
+__all__ = [
+    "PairedChange",
+    "QuestionComparison",
+    "Representativeness",
+    "TierComparison",
+    "compare_questions",
+    "compare_tiers",
+    "minimum_detectable_difference",
+    "paired_change",
+    "representativeness",
+]
+
+ItemKind = Literal["categorical", "numeric"]
+NOTE = (
+    "Descriptive, non-randomised comparison: Tier 1 participants were not randomly assigned "
+    "to deliberate, so gaps between tiers mix the effect of deliberation with who took part."
+)
+
+
+# ---------------------------------------------------------------------- helpers
+def item_kind(series: Sequence[pd.Series], kind: ItemKind | None) -> ItemKind:
+    """Categorical for categorical/object/bool columns and numeric 0/1 columns."""
+    if kind is not None:
+        if kind not in ("categorical", "numeric"):
+            raise DelibpollError(f"The 'kind' parameter must be 'categorical' or 'numeric'; got {kind!r}.")
+        return kind
+    for s in series:
+        if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(s):
+            return "categorical"
+        if not pd.api.types.is_numeric_dtype(s):
+            return "categorical"
+    values = pd.concat([s.dropna() for s in series])
+    if len(values) and set(np.unique(values.to_numpy(dtype=float))) <= {0.0, 1.0}:
+        return "categorical"
+    return "numeric"
+
+
+def _categories(series: Sequence[pd.Series], names: Sequence[str]) -> list[Hashable]:
+    declared = [list(s.cat.categories) for s in series if isinstance(s.dtype, pd.CategoricalDtype)]
+    if len(declared) == len(series) and declared:
+        first = declared[0]
+        for other, name in zip(declared[1:], names[1:], strict=True):
+            if set(other) != set(first):
+                only_a = [c for c in first if c not in other]
+                only_b = [c for c in other if c not in first]
+                raise DelibpollError(
+                    f"'{names[0]}' and '{name}' have different category sets: {only_a} only in "
+                    f"the first, {only_b} only in the second. Recode them to the same "
+                    "categories before comparing."
+                )
+        return first
+    sets = [set(category_codes(s)[1]) for s in series]
+    union = sorted(set().union(*sets), key=lambda v: (str(type(v)), v))
+    for s_set, name in zip(sets, names, strict=True):
+        missing = [c for c in union if c not in s_set]
+        if missing and len(series) > 1:
+            warnings.warn(
+                f"Categories {missing} do not occur in '{name}'; their share there is 0.",
+                DelibpollWarning,
+                stacklevel=3,
+            )
+    return union
+
+
+def _indicators(s: pd.Series, cats: Sequence[Hashable]) -> np.ndarray:
+    out = np.zeros((len(s), len(cats)))
+    vals = s.astype(object).to_numpy()
+    for j, c in enumerate(cats):
+        out[:, j] = np.array([v == c for v in vals], dtype=float)
+    return out
+
+
+def _t_test(est: np.ndarray, se: np.ndarray, df: float) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = est / se
+    if np.isfinite(df) and df > 0:
+        return np.asarray(2 * stats.t.sf(np.abs(t), df))
+    if not np.isfinite(df):
+        return np.asarray(2 * stats.norm.sf(np.abs(t)))
+    return np.full_like(est, np.nan)
+
+
+def _welch_df(v1: np.ndarray, df1: float, v2: np.ndarray, df2: float) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray((v1 + v2) ** 2 / (v1**2 / df1 + v2**2 / df2))
+
+
+def minimum_detectable_difference(
+    n_informed: float,
+    n_uninformed: float,
+    *,
+    p: float = 0.5,
+    deff_informed: float = 1.0,
+    deff_uninformed: float = 1.0,
+    alpha: float = 0.05,
+    power: float = 0.8,
+) -> float:
+    """Smallest difference in proportions a two-sided test detects with the given power.
+
+    ``MDD = (z_{1-alpha/2} + z_{power}) * sqrt(p (1 - p) (deff_1 / n_1 + deff_3 / n_3))``.
+
+    Examples
+    --------
+    >>> round(minimum_detectable_difference(100, 4000), 3)
+    0.142
+    """
+    for name, v in (("n_informed", n_informed), ("n_uninformed", n_uninformed)):
+        if not v > 0:
+            raise DelibpollError(f"The '{name}' parameter must be positive; got {v!r}.")
+    if not (0 < p < 1 and 0 < alpha < 1 and 0 < power < 1):
+        raise DelibpollError("p, alpha and power must each lie in (0, 1).")
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return float(z * np.sqrt(p * (1 - p) * (deff_informed / n_informed + deff_uninformed / n_uninformed)))
+
+
+# ---------------------------------------------------------------------- paired change
+@dataclass(frozen=True)
+class PairedChange:
+    """Before/after change for the same people (see :func:`paired_change`)."""
+
+    before: str
+    after: str
+    kind: ItemKind
+    level: float
+    n_pairs: int
+    n_excluded: int
+    share_changed: float
+    share_changed_ci: tuple[float, float]
+    test: str
+    test_statistic: float
+    test_df: float
+    test_p_value: float
+    turnover: pd.DataFrame
+    turnover_unweighted: pd.DataFrame
+    _frame: pd.DataFrame = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Columns: ``category`` (categorical items), ``before``, ``after``, ``change``,
+        ``se``, ``ci_lower``, ``ci_upper``, ``df``, ``p_value``, ``n_pairs``, ``n_excluded``,
+        and for numeric items ``t_paired``, ``p_paired_t``, ``wilcoxon``, ``p_wilcoxon``,
+        ``standardised_change``."""
+        return self._frame.copy()
+
+    def __repr__(self) -> str:
+        return (
+            f"PairedChange({self.before} -> {self.after}, {self.kind}, n_pairs={self.n_pairs}, "
+            f"excluded={self.n_excluded}; {self.test}: p={self.test_p_value:.4g})\n"
+            + self._frame.to_string(index=False)
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>{self.before} → {self.after}</b> ({self.test})</p>" + self._frame.to_html(index=False)
+
+
+def paired_change(
+    design: SurveyDesign,
+    before: str,
+    after: str,
+    *,
+    level: float = 0.95,
+    kind: ItemKind | None = None,
+) -> PairedChange:
+    """Change between answers given before and after deliberation by the same people.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        Tier 1, ideally with the discussion group as cluster (``ids="group_id"``), so that
+        the standard errors respect that people in a group influence each other.
+    before, after : str
+        Columns with the answers before and after.
+    kind : {"categorical", "numeric"}, optional
+        Default: categorical for categorical/object/bool and 0/1 columns, else numeric.
+
+    Returns
+    -------
+    PairedChange
+
+    Notes
+    -----
+    Categorical items: for each category ``c`` the per-person difference
+    ``d_i = 1[after_i = c] - 1[before_i = c]`` is averaged with the design weights; its
+    design-based SE (linearised, clustered) gives the CI (t on the design df of the pairs) and
+    the p-value. Item-level tests, unweighted, as statsmodels computes them: exact McNemar
+    (``mcnemar(table, exact=True)``) for binary items, Stuart-Maxwell
+    (``SquareTable(table).homogeneity()``) for more categories. Numeric items: the weighted
+    mean change with its design-based CI, plus scipy's paired t test (``ttest_rel``) and
+    Wilcoxon signed-rank test (``wilcoxon(d, zero_method="wilcox", correction=False,
+    method="auto")``), and the standardised change (mean change / SD of the changes,
+    weighted). Pairs with a missing side are excluded and counted.
+    """
+    func = "paired_change"
+    design = check_design(design, func)
+    level = check_level(level, func)
+    design._check_columns([before, after], "before/after")
+    b = design.data[before]
+    a = design.data[after]
+    valid = (b.notna() & a.notna()).to_numpy()
+    n_pairs = int(valid.sum())
+    n_excluded = int((~valid).sum())
+    if n_pairs < 2:
+        raise DelibpollError(
+            f"paired_change needs at least 2 people with both '{before}' and '{after}'; "
+            f"found {n_pairs}."
+        )
+    k = item_kind([b, a], kind)
+    w = design._w
+    dfree = domain_df(design, valid)
+    q = t_quantile(level, dfree)
+    vmask = valid.astype(float)[:, None]
+    if k == "categorical":
+        cats = _categories([b, a], [before, after])
+        yb = _indicators(b, cats) * vmask
+        ya = _indicators(a, cats) * vmask
+        den = np.repeat(vmask, len(cats), axis=1)
+        num = np.hstack([yb, ya, ya - yb])
+        est, vcov, _ = ratio_estimates(design, num, np.hstack([den, den, den]))
+        m = len(cats)
+        change = est[2 * m :]
+        se = np.sqrt(np.clip(np.diag(vcov)[2 * m :], 0, None))
+        p = _t_test(change, se, dfree)
+        frame = pd.DataFrame(
+            {
+                "category": cats,
+                "before": est[:m],
+                "after": est[m : 2 * m],
+                "change": change,
+                "se": se,
+                "ci_lower": change - q * se,
+                "ci_upper": change + q * se,
+                "df": dfree,
+                "p_value": p,
+                "n_pairs": n_pairs,
+                "n_excluded": n_excluded,
+            }
+        )
+        bi = np.argmax(_indicators(b, cats), axis=1)
+        ai = np.argmax(_indicators(a, cats), axis=1)
+        table = np.zeros((m, m))
+        wtable = np.zeros((m, m))
+        for i in np.flatnonzero(valid):
+            table[bi[i], ai[i]] += 1
+            wtable[bi[i], ai[i]] += w[i]
+        idx = pd.Index(cats, name=f"{before} (before)")
+        cols = pd.Index(cats, name=f"{after} (after)")
+        turnover_u = pd.DataFrame(table.astype(int), index=idx, columns=cols)
+        turnover_w = pd.DataFrame(wtable, index=idx, columns=cols)
+        from statsmodels.stats.contingency_tables import SquareTable, mcnemar
+
+        if m == 2:
+            res = mcnemar(table, exact=True)
+            test, stat, tdf, tp = "exact McNemar", float(res.statistic), 1.0, float(res.pvalue)
+        else:
+            used = (table.sum(axis=0) + table.sum(axis=1)) > 0
+            sub = table[np.ix_(used, used)]
+            if sub.shape[0] < 2:
+                test, stat, tdf, tp = "Stuart-Maxwell", float("nan"), float("nan"), float("nan")
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    res = SquareTable(sub, shift_zeros=False).homogeneity()
+                test, stat, tdf, tp = "Stuart-Maxwell", float(res.statistic), float(res.df), float(res.pvalue)
+        if n_pairs < 10:
+            warnings.warn(
+                f"paired_change: only {n_pairs} pairs; the design-based CIs are unreliable. "
+                f"Rely on the exact test ({test}).",
+                SmallSampleWarning,
+                stacklevel=2,
+            )
+        changed_num = ((bi != ai) & valid).astype(float)[:, None]
+    else:
+        bv = pd.to_numeric(b, errors="coerce").to_numpy(dtype=float)
+        av = pd.to_numeric(a, errors="coerce").to_numpy(dtype=float)
+        bv0 = np.where(valid, bv, 0.0)
+        av0 = np.where(valid, av, 0.0)
+        num = np.column_stack([bv0, av0, av0 - bv0])
+        est, vcov, _ = ratio_estimates(design, num, np.repeat(vmask, 3, axis=1))
+        change = est[2:3]
+        se = np.sqrt(np.clip(np.diag(vcov)[2:3], 0, None))
+        p = _t_test(change, se, dfree)
+        d = (av - bv)[valid]
+        wv = w[valid]
+        mean_d = float(np.sum(wv * d) / wv.sum())
+        sd_d = float(np.sqrt(np.sum(wv * (d - mean_d) ** 2) / wv.sum() * len(d) / (len(d) - 1)))
+        tt = stats.ttest_rel(av[valid], bv[valid])
+        if np.all(d == 0):
+            wil_stat, wil_p = float("nan"), 1.0
+        else:
+            wil = stats.wilcoxon(d, zero_method="wilcox", correction=False, method="auto")
+            wil_stat, wil_p = float(wil.statistic), float(wil.pvalue)
+        frame = pd.DataFrame(
+            {
+                "before": est[:1],
+                "after": est[1:2],
+                "change": change,
+                "se": se,
+                "ci_lower": change - q * se,
+                "ci_upper": change + q * se,
+                "df": dfree,
+                "p_value": p,
+                "n_pairs": n_pairs,
+                "n_excluded": n_excluded,
+                "t_paired": float(tt.statistic),
+                "p_paired_t": float(tt.pvalue),
+                "wilcoxon": wil_stat,
+                "p_wilcoxon": wil_p,
+                "standardised_change": mean_d / sd_d if sd_d > 0 else float("nan"),
+            }
+        )
+        test, stat, tdf, tp = "design-based t", float(change[0] / se[0]), dfree, float(p[0])
+        turnover_u = pd.DataFrame()
+        turnover_w = pd.DataFrame()
+        changed_num = ((av != bv) & valid).astype(float)[:, None]
+    ch_est, ch_v, _ = ratio_estimates(design, changed_num, vmask)
+    ch_se = float(np.sqrt(max(ch_v[0, 0], 0.0)))
+    return PairedChange(
+        before=before,
+        after=after,
+        kind=k,
+        level=level,
+        n_pairs=n_pairs,
+        n_excluded=n_excluded,
+        share_changed=float(ch_est[0]),
+        share_changed_ci=(float(ch_est[0] - q * ch_se), float(ch_est[0] + q * ch_se)),
+        test=test,
+        test_statistic=stat,
+        test_df=tdf,
+        test_p_value=tp,
+        turnover=turnover_w,
+        turnover_unweighted=turnover_u,
+        _frame=frame,
+    )
+
+
+# ---------------------------------------------------------------------- tiers
+@dataclass(frozen=True)
+class TierComparison:
+    """Tier 1 (informed) against Tier 3 (uninformed) for one question."""
+
+    variable: str
+    kind: ItemKind
+    level: float
+    n_informed: int
+    n_uninformed: int
+    note: str
+    adjustment: dict[str, Any]
+    _frame: pd.DataFrame = field(repr=False)
+    _vcov: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Columns: ``category``, ``informed``, ``informed_ci_lower``, ``informed_ci_upper``,
+        ``uninformed``, ``uninformed_ci_lower``, ``uninformed_ci_upper``, ``difference``,
+        ``se``, ``df``, ``ci_lower``, ``ci_upper``, ``p_value``, ``cohens_h``,
+        ``cohens_h_ci_lower``, ``cohens_h_ci_upper``, ``mdd``; with ``before``:
+        ``informed_before`` (+ CI), ``deliberation_change`` (+ se, CI, p), ``baseline_gap``
+        (+ se, CI, p); with ``equivalence_margin``: ``p_equivalence``; with ``adjust_for``:
+        ``adjusted_difference`` (+ se, CI, p), ``adjusted_baseline_gap`` (+ se, CI, mdd),
+        ``n_eff_adjusted``; and ``comparison`` (always "descriptive, non-randomised")."""
+        return self._frame.copy()
+
+    def __repr__(self) -> str:
+        cols = [c for c in ("category", "informed", "uninformed", "difference", "ci_lower",
+                            "ci_upper", "p_value", "mdd") if c in self._frame]
+        return (
+            f"TierComparison({self.variable}: Tier 1 n={self.n_informed}, Tier 3 "
+            f"n={self.n_uninformed})\n{self.note}\n" + self._frame[cols].to_string(index=False)
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>{self.variable}</b>: {self.note}</p>" + self._frame.to_html(index=False)
+
+
+def _tier_estimates(
+    design: SurveyDesign, column: str, cats: list[Hashable] | None, mask: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, float, int, np.ndarray]:
+    """Shares (or the mean) of ``column`` among rows in ``mask`` with an answer:
+    estimates, vcov, df, n, deff."""
+    s = design.data[column]
+    valid = s.notna().to_numpy()
+    if mask is not None:
+        valid = valid & mask
+    n = int((valid & (design._w != 0)).sum())
+    if n == 0:
+        raise DelibpollError(f"No respondents with an answer to '{column}'.")
+    vm = valid.astype(float)[:, None]
+    w = design._w
+    if cats is not None:
+        y = _indicators(s, cats) * vm
+        den = np.repeat(vm, len(cats), axis=1)
+    else:
+        y = np.where(valid, pd.to_numeric(s, errors="coerce").to_numpy(dtype=float), 0.0)[:, None]
+        den = vm
+    est, vcov, _ = ratio_estimates(design, y, den)
+    ww = w[valid]
+    deffs = np.empty(len(est))
+    for j in range(len(est)):
+        yy = y[valid, j]
+        mu = np.sum(ww * yy) / ww.sum()
+        s2 = np.sum(ww * (yy - mu) ** 2) / ww.sum() * n / max(n - 1, 1)
+        deffs[j] = vcov[j, j] / (s2 / n) if s2 > 0 else np.nan
+    return est, vcov, domain_df(design, valid), n, deffs
+
+
+def _collapse_rule(
+    informed: SurveyDesign, uninformed: SurveyDesign, covariates: Sequence[str], min_cell: int
+) -> dict[str, dict[Hashable, Hashable]]:
+    """Merge each covariate's categories with fewer than ``min_cell`` Tier 1 respondents into
+    the next category (in category order; the last merges backwards)."""
+    rules: dict[str, dict[Hashable, Hashable]] = {}
+    for cov in covariates:
+        cats = _categories([informed.data[cov], uninformed.data[cov]], [cov, cov])
+        counts = informed.data[cov].value_counts()
+        groups: list[list[Hashable]] = []
+        current: list[Hashable] = []
+        for c in cats:
+            current.append(c)
+            if sum(int(counts.get(x, 0)) for x in current) >= min_cell:
+                groups.append(current)
+                current = []
+        if current:
+            if groups:
+                groups[-1].extend(current)
+            else:
+                groups.append(current)
+        mapping = {}
+        for g in groups:
+            label = g[0] if len(g) == 1 else " / ".join(str(x) for x in g)
+            for c in g:
+                mapping[c] = label
+        rules[cov] = mapping
+    return rules
+
+
+def _with_columns(design: SurveyDesign, extra: Mapping[str, pd.Series]) -> SurveyDesign:
+    data = design.data.assign(**extra)
+    return design._replace(data=data)
+
+
+def compare_tiers(
+    informed: SurveyDesign,
+    uninformed: SurveyDesign,
+    variable: str,
+    *,
+    before: str | None = None,
+    after: str | None = None,
+    adjust_for: Sequence[str] | None = None,
+    equivalence_margin: float | None = None,
+    level: float = 0.95,
+    kind: ItemKind | None = None,
+    min_cell: int = 5,
+    variance: Literal["fixed", "bootstrap"] = "fixed",
+    n_replicates: int = 200,
+    rng: np.random.Generator | int | None = None,
+) -> TierComparison:
+    """Compare informed (Tier 1) with uninformed (Tier 3) answers to one question.
+
+    Parameters
+    ----------
+    informed, uninformed : SurveyDesign
+        Tier 1 (clustered by discussion group if known) and the weighted Tier 3 design.
+    variable : str
+        Tier 3's column.
+    after, before : str, optional
+        Tier 1's columns after (default ``variable``) and before deliberation.
+    adjust_for : list of str, optional
+        Covariates present in both tiers. Tier 1 is raked to Tier 3's weighted profile on
+        them (categories with fewer than ``min_cell`` Tier 1 respondents merged with the next
+        category first) and the gaps are recomputed.
+    equivalence_margin : float, optional
+        Margin for a TOST equivalence test (``p_equivalence``): agreement is shown only when
+        the 90% CI of the difference lies within ± the margin.
+    variance : {"fixed", "bootstrap"}
+        For adjusted gaps: treat the Tier 3 profile as fixed (the SE of the adjusted Tier 1
+        estimate is calibration-aware), or re-estimate profile and raking in
+        ``n_replicates`` bootstrap replicates of both tiers (PSUs resampled within strata,
+        ``n_h - 1`` per stratum, seeded by ``rng``).
+
+    Notes
+    -----
+    ``difference = informed - uninformed``, ``se = sqrt(se_1^2 + se_3^2)`` from each tier's
+    own design, Welch-Satterthwaite ``df = (v_1 + v_3)^2 / (v_1^2/df_1 + v_3^2/df_3)``.
+    Cohen's ``h = 2 asin(sqrt(p_1)) - 2 asin(sqrt(p_3))`` with delta-method variance
+    ``v_1 / (p_1 (1-p_1)) + v_3 / (p_3 (1-p_3))``. ``mdd`` is
+    :func:`minimum_detectable_difference` at 80% power with the estimates' design effects.
+    With ``before``, Tier 1 is restricted to people who answered both times, so
+    ``difference = deliberation_change + baseline_gap`` exactly.
+    """
+    func = "compare_tiers"
+    informed = check_design(informed, func)
+    uninformed = check_design(uninformed, func)
+    level = check_level(level, func)
+    after = after or variable
+    uninformed._check_columns([variable], "variable")
+    informed._check_columns([after] + ([before] if before else []), "after/before")
+    cols_1 = [informed.data[after]] + ([informed.data[before]] if before else [])
+    k = item_kind(cols_1 + [uninformed.data[variable]], kind)
+    cats: list[Hashable] | None = None
+    if k == "categorical":
+        names = [after] + ([before] if before else []) + [variable]
+        cats = _categories(cols_1 + [uninformed.data[variable]], names)
+    mask = None
+    if before:
+        mask = (informed.data[before].notna() & informed.data[after].notna()).to_numpy()
+    e1, v1, df1, n1, deff1 = _tier_estimates(informed, after, cats, mask)
+    e3, v3, df3, n3, deff3 = _tier_estimates(uninformed, variable, cats, None)
+    if n1 < 30:
+        warnings.warn(
+            f"compare_tiers: Tier 1 has {n1} respondents for '{after}'; the design-based "
+            "t intervals are approximate with so few people (and fewer clusters).",
+            SmallSampleWarning,
+            stacklevel=2,
+        )
+    se1 = np.sqrt(np.clip(np.diag(v1), 0, None))
+    se3 = np.sqrt(np.clip(np.diag(v3), 0, None))
+    q1, q3 = t_quantile(level, df1), t_quantile(level, df3)
+    diff = e1 - e3
+    se = np.sqrt(se1**2 + se3**2)
+    dfw = _welch_df(se1**2, df1, se3**2, df3)
+    qw = np.array([t_quantile(level, d) for d in dfw])
+    frame = pd.DataFrame(
+        {
+            "category": cats if cats is not None else [None],
+            "informed": e1,
+            "informed_ci_lower": e1 - q1 * se1,
+            "informed_ci_upper": e1 + q1 * se1,
+            "uninformed": e3,
+            "uninformed_ci_lower": e3 - q3 * se3,
+            "uninformed_ci_upper": e3 + q3 * se3,
+            "difference": diff,
+            "se": se,
+            "df": dfw,
+            "ci_lower": diff - qw * se,
+            "ci_upper": diff + qw * se,
+            "p_value": [float(_t_test(np.array([d]), np.array([s]), f)[0]) for d, s, f in zip(diff, se, dfw, strict=True)],
+        }
+    )
+    if k == "categorical":
+        p1 = np.clip(e1, 1e-12, 1 - 1e-12)
+        p3 = np.clip(e3, 1e-12, 1 - 1e-12)
+        h = 2 * np.arcsin(np.sqrt(e1)) - 2 * np.arcsin(np.sqrt(e3))
+        se_h = np.sqrt(se1**2 / (p1 * (1 - p1)) + se3**2 / (p3 * (1 - p3)))
+        frame["cohens_h"] = h
+        frame["cohens_h_ci_lower"] = h - qw * se_h
+        frame["cohens_h_ci_upper"] = h + qw * se_h
+        pooled = np.clip((e1 * n1 + e3 * n3) / (n1 + n3), 0.01, 0.99)
+        frame["mdd"] = [
+            minimum_detectable_difference(
+                n1, n3, p=float(pp),
+                deff_informed=float(d1) if np.isfinite(d1) and d1 > 0 else 1.0,
+                deff_uninformed=float(d3) if np.isfinite(d3) and d3 > 0 else 1.0,
+            )
+            for pp, d1, d3 in zip(pooled, deff1, deff3, strict=True)
+        ]
+    else:
+        sd3 = np.sqrt(se3**2 * n3 / (deff3 if np.isfinite(deff3[0]) and deff3[0] > 0 else 1.0))
+        frame["cohens_h"] = np.nan
+        frame["cohens_h_ci_lower"] = np.nan
+        frame["cohens_h_ci_upper"] = np.nan
+        z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+        frame["mdd"] = z * np.sqrt(se1**2 + se3**2)
+        frame["standardised_difference"] = diff / sd3
+    if equivalence_margin is not None:
+        if not equivalence_margin > 0:
+            raise DelibpollError(
+                f"The 'equivalence_margin' parameter must be positive; got {equivalence_margin!r}."
+            )
+        m = float(equivalence_margin)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_lo = (diff + m) / se
+            t_hi = (diff - m) / se
+        p_lo = stats.t.sf(t_lo, dfw)
+        p_hi = stats.t.cdf(t_hi, dfw)
+        frame["p_equivalence"] = np.maximum(p_lo, p_hi)
+    adjustment: dict[str, Any] = {}
+    if before:
+        eb, vb, dfb, _, _ = _tier_estimates(informed, before, cats, mask)
+        seb = np.sqrt(np.clip(np.diag(vb), 0, None))
+        qb = t_quantile(level, dfb)
+        frame["informed_before"] = eb
+        frame["informed_before_ci_lower"] = eb - qb * seb
+        frame["informed_before_ci_upper"] = eb + qb * seb
+        pc = paired_change(informed, before, after, level=level, kind=k)
+        pcf = pc.to_frame()
+        frame["deliberation_change"] = e1 - eb
+        frame["deliberation_change_se"] = pcf["se"].to_numpy()
+        frame["deliberation_change_ci_lower"] = pcf["ci_lower"].to_numpy()
+        frame["deliberation_change_ci_upper"] = pcf["ci_upper"].to_numpy()
+        frame["deliberation_change_p_value"] = pcf["p_value"].to_numpy()
+        gap = eb - e3
+        gse = np.sqrt(seb**2 + se3**2)
+        gdf = _welch_df(seb**2, dfb, se3**2, df3)
+        gq = np.array([t_quantile(level, d) for d in gdf])
+        frame["baseline_gap"] = gap
+        frame["baseline_gap_se"] = gse
+        frame["baseline_gap_ci_lower"] = gap - gq * gse
+        frame["baseline_gap_ci_upper"] = gap + gq * gse
+        frame["baseline_gap_p_value"] = [
+            float(_t_test(np.array([g]), np.array([s]), f)[0]) for g, s, f in zip(gap, gse, gdf, strict=True)
+        ]
+    if adjust_for:
+        adjustment = _adjusted(
+            informed, uninformed, variable, after, before, cats, mask, list(adjust_for),
+            min_cell, level, frame, e3, se3, df3, n3, deff3, variance, n_replicates, rng,
+        )
+    frame["comparison"] = "descriptive, non-randomised"
+    return TierComparison(
+        variable=variable,
+        kind=k,
+        level=level,
+        n_informed=n1,
+        n_uninformed=n3,
+        note=NOTE,
+        adjustment=adjustment,
+        _frame=frame,
+        _vcov={"informed": v1, "uninformed": v3},
+    )
+
+
+def _adjusted(
+    informed: SurveyDesign,
+    uninformed: SurveyDesign,
+    variable: str,
+    after: str,
+    before: str | None,
+    cats: list[Hashable] | None,
+    mask: np.ndarray | None,
+    covariates: list[str],
+    min_cell: int,
+    level: float,
+    frame: pd.DataFrame,
+    e3: np.ndarray,
+    se3: np.ndarray,
+    df3: float,
+    n3: int,
+    deff3: np.ndarray,
+    variance: str,
+    n_replicates: int,
+    rng: np.random.Generator | int | None,
+) -> dict[str, Any]:
+    for cov in covariates:
+        for design, tier in ((informed, "Tier 1"), (uninformed, "Tier 3")):
+            if cov not in design.data.columns:
+                raise DelibpollError(
+                    f"Adjustment covariate '{cov}' is missing from {tier}; adjust only for "
+                    "covariates measured in both tiers."
+                )
+            if design.data[cov].isna().any():
+                raise DelibpollError(
+                    f"Adjustment covariate '{cov}' has missing values in {tier}; recode them "
+                    "to a category first."
+                )
+    if variance not in ("fixed", "bootstrap"):
+        raise DelibpollError(f"The 'variance' parameter must be 'fixed' or 'bootstrap'; got {variance!r}.")
+    rules = _collapse_rule(informed, uninformed, covariates, min_cell)
+    names = {cov: f"_adj_{cov}" for cov in covariates}
+
+    def collapsed(d: SurveyDesign) -> SurveyDesign:
+        return _with_columns(
+            d, {names[c]: d.data[c].astype(object).map(rules[c]) for c in covariates}
+        )
+
+    inf_c = collapsed(informed)
+    un_c = collapsed(uninformed)
+
+    def adjusted_estimates(inf_d: SurveyDesign, un_d: SurveyDesign) -> tuple[np.ndarray, ...]:
+        targets = Targets.from_design(un_d, [names[c] for c in covariates])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DelibpollWarning)
+            raked = rake(inf_d, targets, max_iter=2000, on_nonconvergence="warn")
+        ea, va, dfa, _, _ = _tier_estimates(raked, after, cats, mask)
+        out = [ea, va, np.array([dfa]), raked._w]
+        if before:
+            eb, vb, dfb, _, _ = _tier_estimates(raked, before, cats, mask)
+            out += [eb, vb, np.array([dfb])]
+        e3_, v3_, _, _, _ = _tier_estimates(un_d, variable, cats, None)
+        out += [e3_, v3_]
+        return tuple(out)
+
+    res = adjusted_estimates(inf_c, un_c)
+    ea, va, dfa, w_adj = res[0], res[1], float(res[2][0]), res[3]
+    n_eff = float(len(w_adj) / kish_deff(w_adj)) if len(w_adj) else float("nan")
+    n1 = informed.n
+    if n_eff < 0.3 * n1:
+        warnings.warn(
+            f"compare_tiers: after reweighting Tier 1 to Tier 3's profile on {covariates}, "
+            f"the effective sample size is {n_eff:.1f} of {n1}; the adjusted comparison rests "
+            "on very few people. Adjust for fewer covariates or raise min_cell.",
+            WeightingWarning,
+            stacklevel=3,
+        )
+    sea = np.sqrt(np.clip(np.diag(va), 0, None))
+    adj = ea - e3
+    ase = np.sqrt(sea**2 + se3**2)
+    adf = _welch_df(sea**2, dfa, se3**2, df3)
+    boot_se_diff = boot_se_gap = None
+    if variance == "bootstrap":
+        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        reps_d, reps_g = [], []
+        for _ in range(int(n_replicates)):
+            r_inf = _bootstrap_replicate(inf_c, gen)
+            r_un = _bootstrap_replicate(un_c, gen)
+            rr = adjusted_estimates(r_inf, r_un)
+            reps_d.append(rr[0] - rr[-2])
+            if before:
+                reps_g.append(rr[4] - rr[-2])
+        boot_se_diff = np.std(np.array(reps_d), axis=0, ddof=1)
+        ase = boot_se_diff
+        if before:
+            boot_se_gap = np.std(np.array(reps_g), axis=0, ddof=1)
+    aq = np.array([t_quantile(level, d) for d in adf])
+    frame["adjusted_difference"] = adj
+    frame["adjusted_difference_se"] = ase
+    frame["adjusted_difference_ci_lower"] = adj - aq * ase
+    frame["adjusted_difference_ci_upper"] = adj + aq * ase
+    frame["adjusted_difference_p_value"] = [
+        float(_t_test(np.array([d]), np.array([s]), f)[0]) for d, s, f in zip(adj, ase, adf, strict=True)
+    ]
+    if before:
+        eb, vb, dfb = res[4], res[5], float(res[6][0])
+        seb = np.sqrt(np.clip(np.diag(vb), 0, None))
+        gap = eb - e3
+        gse = boot_se_gap if boot_se_gap is not None else np.sqrt(seb**2 + se3**2)
+        gdf = _welch_df(seb**2, dfb, se3**2, df3)
+        gq = np.array([t_quantile(level, d) for d in gdf])
+        frame["adjusted_baseline_gap"] = gap
+        frame["adjusted_baseline_gap_se"] = gse
+        frame["adjusted_baseline_gap_ci_lower"] = gap - gq * gse
+        frame["adjusted_baseline_gap_ci_upper"] = gap + gq * gse
+        if cats is not None:
+            deff_adj = float(n1 / n_eff) if n_eff > 0 else 1.0
+            frame["adjusted_baseline_gap_mdd"] = [
+                minimum_detectable_difference(
+                    n1, n3, p=float(np.clip(p, 0.01, 0.99)), deff_informed=deff_adj,
+                    deff_uninformed=float(d3) if np.isfinite(d3) and d3 > 0 else 1.0,
+                )
+                for p, d3 in zip(e3, deff3, strict=True)
+            ]
+    frame["n_eff_adjusted"] = n_eff
+    return {
+        "covariates": covariates,
+        "min_cell": min_cell,
+        "collapsed": {c: {str(k): str(v) for k, v in r.items() if k != v} for c, r in rules.items()},
+        "n_eff": n_eff,
+        "variance": (
+            "Tier 3 profile treated as fixed" if variance == "fixed"
+            else f"bootstrap, {n_replicates} replicates of both tiers"
+        ),
+    }
+
+
+def _bootstrap_replicate(design: SurveyDesign, gen: np.random.Generator) -> SurveyDesign:
+    """One Rao-Wu bootstrap replicate: n_h - 1 PSUs drawn with replacement per stratum,
+    weights multiplied by n_h / (n_h - 1) times the number of draws."""
+    st = design._structure
+    mult = np.zeros(len(st.psu_stratum))
+    for h, n_h in enumerate(st.n_psu_h.astype(int)):
+        psus = np.flatnonzero(st.psu_stratum == h)
+        if n_h < 2:
+            mult[psus] = 1.0
+            continue
+        draws = gen.choice(psus, n_h - 1, replace=True)
+        counts = np.bincount(draws, minlength=len(mult))[psus]
+        mult[psus] = counts * n_h / (n_h - 1)
+    w = design._w * mult[st.psu]
+    keep = w > 0
+    data = design.data.loc[keep].assign(_boot_w=w[keep])
+    return SurveyDesign(data, weights="_boot_w")
+
+
+# ---------------------------------------------------------------------- many questions
+@dataclass(frozen=True)
+class QuestionComparison:
+    """Tier comparisons for many questions with multiplicity control."""
+
+    adjust: str
+    alpha: float
+    n_tests: int
+    n_significant: int
+    expected_false_positives: float
+    note: str
+    comparisons: dict[str, TierComparison]
+    _frame: pd.DataFrame = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per question and category: ``question``, the :func:`compare_tiers`
+        columns, ``tested`` (whether the row is the question's test in the family),
+        ``p_value_question``, ``p_adjusted``, ``significant``."""
+        return self._frame.copy()
+
+    def __repr__(self) -> str:
+        return (
+            f"QuestionComparison({self.n_tests} tests, {self.adjust}: {self.n_significant} "
+            f"significant; {self.expected_false_positives:.2f} expected by chance at "
+            f"alpha={self.alpha} without adjustment)\n{self.note}"
+        )
+
+
+def _omnibus(comp: TierComparison) -> float:
+    """Wald test that the whole distribution is the same in both tiers (chi-square on k-1)."""
+    fr = comp.to_frame()
+    d = fr["difference"].to_numpy()
+    if len(d) < 2:
+        return float(fr["p_value"].iloc[0])
+    v = comp._vcov["informed"] + comp._vcov["uninformed"]
+    d, v = d[:-1], v[:-1, :-1]
+    try:
+        w = float(d @ np.linalg.solve(v, d))
+    except np.linalg.LinAlgError:
+        w = float(d @ np.linalg.pinv(v) @ d)
+    return float(stats.chi2.sf(w, len(d)))
+
+
+def compare_questions(
+    informed: SurveyDesign,
+    uninformed: SurveyDesign,
+    questions: Sequence[str] | Mapping[str, tuple[str | None, str]],
+    *,
+    adjust: Literal["holm", "fdr_bh", "none"] = "holm",
+    categories: Mapping[str, Hashable] | None = None,
+    equivalence_margin: float | None = None,
+    adjust_for: Sequence[str] | None = None,
+    alpha: float = 0.05,
+    level: float = 0.95,
+) -> QuestionComparison:
+    """Compare the tiers on many questions with one test per question in the multiplicity
+    family.
+
+    Parameters
+    ----------
+    questions : list or mapping
+        Tier 3 question names (Tier 1's post-deliberation columns named the same), or
+        ``{question: (before, after)}`` with Tier 1's column names.
+    adjust : {"holm", "fdr_bh", "none"}
+        Multiplicity adjustment over the family (statsmodels ``multipletests``).
+    categories : mapping, optional
+        ``{question: category}``: the category whose difference is the question's test.
+        Binary items use category 1 / "Yes" when none is declared; other questions use an
+        omnibus Wald test that the whole distribution is the same in both tiers
+        (``p_value_question``, chi-square on k - 1 df). Numeric items use the difference in
+        means.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    if adjust not in ("holm", "fdr_bh", "none"):
+        raise DelibpollError(f"The 'adjust' parameter must be 'holm', 'fdr_bh' or 'none'; got {adjust!r}.")
+    items: list[tuple[str, str | None, str]]
+    if isinstance(questions, Mapping):
+        items = [(q, ba[0], ba[1]) for q, ba in questions.items()]
+    else:
+        items = [(q, None, q) for q in questions]
+    if not items:
+        raise DelibpollError("compare_questions needs at least one question.")
+    cats = dict(categories or {})
+    comps: dict[str, TierComparison] = {}
+    frames = []
+    pvals = []
+    for q, before, after in items:
+        comp = compare_tiers(
+            informed, uninformed, q, before=before, after=after, adjust_for=adjust_for,
+            equivalence_margin=equivalence_margin, level=level,
+        )
+        comps[q] = comp
+        fr = comp.to_frame()
+        fr.insert(0, "question", q)
+        tested = np.zeros(len(fr), dtype=bool)
+        declared = cats.get(q)
+        if comp.kind == "numeric":
+            p_q = float(fr["p_value"].iloc[0])
+            tested[0] = True
+        else:
+            labels = list(fr["category"])
+            if declared is None and len(labels) == 2:
+                for cand in (1, "1", "Yes", "yes", True):
+                    if cand in labels:
+                        declared = cand
+                        break
+            if declared is not None:
+                if declared not in labels:
+                    raise DelibpollError(
+                        f"Declared category {declared!r} of '{q}' is not among its categories {labels}."
+                    )
+                i = labels.index(declared)
+                p_q = float(fr["p_value"].iloc[i])
+                tested[i] = True
+            else:
+                p_q = _omnibus(comp)
+                tested[:] = True
+        fr["tested"] = tested
+        fr["p_value_question"] = p_q
+        pvals.append(p_q)
+        frames.append(fr)
+    pv = np.array(pvals)
+    if adjust == "none":
+        padj = pv
+    else:
+        padj = multipletests(np.nan_to_num(pv, nan=1.0), alpha=alpha, method=adjust)[1]
+    for fr, pa in zip(frames, padj, strict=True):
+        fr["p_adjusted"] = np.where(fr["tested"], pa, np.nan)
+        fr["significant"] = fr["tested"] & (fr["p_adjusted"] < alpha)
+    frame = pd.concat(frames, ignore_index=True)
+    n_sig = int(np.sum(padj < alpha))
+    return QuestionComparison(
+        adjust=adjust,
+        alpha=alpha,
+        n_tests=len(pv),
+        n_significant=n_sig,
+        expected_false_positives=len(pv) * alpha,
+        note=NOTE,
+        comparisons=comps,
+        _frame=frame,
+    )
+
+
+# ---------------------------------------------------------------------- representativeness
+@dataclass(frozen=True)
+class Representativeness:
+    """Sample profile against targets (see :func:`representativeness`)."""
+
+    tests: pd.DataFrame
+    _frame: pd.DataFrame = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Columns: ``variable``, ``category``, ``n``, ``unweighted_share``,
+        ``weighted_share``, ``target_share``, ``difference`` (weighted - target),
+        ``std_difference`` (difference / sqrt(target (1 - target)))."""
+        return self._frame.copy()
+
+    def __repr__(self) -> str:
+        return "Representativeness\n" + self._frame.to_string(index=False) + "\n" + self.tests.to_string(index=False)
+
+
+def representativeness(design: SurveyDesign, targets: Targets) -> Representativeness:
+    """Each margin of ``targets``: the sample's unweighted and weighted shares against the
+    target shares, with a goodness-of-fit test per variable.
+
+    ``targets`` may come from ``Targets.from_design(tier3, [...])`` to compare Tier 1 with
+    Tier 3. Tests (``.tests``): Pearson chi-square of the unweighted counts against the
+    target shares (scipy ``chisquare``), and a design-based Wald test of the weighted shares
+    using their design covariance, scaled as R's ``adjWald``: ``F = W (nu - p + 1) / (nu p)``
+    on ``(p, nu - p + 1)`` df, with ``p = k - 1`` and ``nu`` the design df.
+    """
+    design = check_design(design, "representativeness")
+    if not isinstance(targets, Targets):
+        raise DelibpollError("representativeness needs Targets (e.g. Targets.from_design(...)).")
+    rows = []
+    tests = []
+    for m in targets.margins:
+        if len(m.variables) != 1:
+            continue
+        var = m.variables[0]
+        design._check_columns([var], "targets")
+        s = design.data[var]
+        cats = list(m.categories)
+        y = _indicators(s, cats)
+        valid = s.notna().to_numpy()
+        outside = valid & (y.sum(axis=1) == 0)
+        if outside.any():
+            extra = sorted({str(v) for v in s[outside]})
+            raise DelibpollError(
+                f"'{var}' has categories {extra} with no target; add them to the targets."
+            )
+        vm = valid.astype(float)[:, None]
+        est, vcov, _ = ratio_estimates(design, y * vm, np.repeat(vm, len(cats), axis=1))
+        n = y[valid].sum(axis=0)
+        total = n.sum()
+        for j, c in enumerate(cats):
+            t = float(m.shares[j])
+            rows.append(
+                {
+                    "variable": var, "category": c, "n": int(n[j]),
+                    "unweighted_share": n[j] / total, "weighted_share": est[j],
+                    "target_share": t, "difference": est[j] - t,
+                    "std_difference": (est[j] - t) / np.sqrt(t * (1 - t)) if 0 < t < 1 else np.nan,
+                }
+            )
+        expected = m.shares * total
+        pearson = stats.chisquare(n, expected)
+        d = (est - m.shares)[:-1]
+        v = vcov[:-1, :-1]
+        wald = float(d @ np.linalg.pinv(v) @ d) if len(d) else float("nan")
+        p_ = len(cats) - 1
+        nu = design.df
+        # R svychisq's "adjWald" scaling: F = W (nu - p + 1) / (nu p) on (p, nu - p + 1)
+        den_df = nu - p_ + 1
+        f_stat = wald * den_df / (nu * p_) if den_df > 0 else float("nan")
+        p_wald = float(stats.f.sf(f_stat, p_, den_df)) if den_df > 0 else float("nan")
+        tests.append(
+            {"variable": var, "test": "Pearson chi-square (unweighted counts)",
+             "statistic": float(pearson.statistic), "df_num": float(p_), "df_den": float("inf"),
+             "p_value": float(pearson.pvalue)}
+        )
+        tests.append(
+            {"variable": var, "test": "design-based adjusted Wald F (weighted shares)",
+             "statistic": f_stat, "df_num": float(p_), "df_den": float(den_df), "p_value": p_wald}
+        )
+    return Representativeness(tests=pd.DataFrame(tests), _frame=pd.DataFrame(rows))

@@ -1,0 +1,263 @@
+"""Tests for delibpoll.compare: paired change, tier comparisons, multiplicity,
+representativeness. References: R survey (tests/reference/r/compare.R), statsmodels, scipy,
+exact identities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from statsmodels.stats.contingency_tables import SquareTable, mcnemar
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_effectsize
+
+import delibpoll as dp
+from delibpoll import DelibpollError, SmallSampleWarning, WeightingWarning
+
+PACT = "Increase confidence"
+
+
+@pytest.fixture(scope="module")
+def tiers():  # type: ignore[no-untyped-def]
+    t3 = dp.datasets.load_example(3)
+    t1 = dp.datasets.load_example(1)
+    d3 = dp.rake(dp.SurveyDesign(t3), dp.datasets.england_adult_targets(), tol=1e-12)
+    d1 = dp.SurveyDesign(t1, ids="group_id")
+    return d1, d3
+
+
+# ---------------------------------------------------------------------- paired change
+
+
+def test_paired_change_categorical_equals_r_clustered(tiers, ref) -> None:  # type: ignore[no-untyped-def]
+    d1, _ = tiers
+    pc = dp.paired_change(d1, "q_pact_pre", "q_pact_post")
+    row = pc.to_frame().set_index("category").loc[PACT]
+    assert row["change"] == pytest.approx(ref.get("tier1_example", "svymean", "estimate", variable="d_inc"), rel=1e-10)
+    assert row["se"] == pytest.approx(ref.get("tier1_example", "svymean", "se", variable="d_inc"), rel=1e-6)
+    assert row["df"] == ref.get("tier1_example", "degf", "df")
+    assert row["change"] == pytest.approx(row["after"] - row["before"], abs=1e-15)
+    q = stats.t.ppf(0.975, row["df"])
+    assert row["ci_lower"] == pytest.approx(row["change"] - q * row["se"], rel=1e-12)
+    # Stuart-Maxwell as statsmodels computes it, on the unweighted turnover table
+    table = pc.turnover_unweighted.to_numpy()
+    sm = SquareTable(table, shift_zeros=False).homogeneity()
+    assert pc.test == "Stuart-Maxwell"
+    assert pc.test_statistic == pytest.approx(sm.statistic, rel=1e-12)
+    assert pc.test_p_value == pytest.approx(sm.pvalue, rel=1e-12)
+    assert table.sum() == pc.n_pairs == 101
+    t1 = d1.data
+    assert pc.share_changed == pytest.approx((t1.q_pact_pre.astype(str) != t1.q_pact_post.astype(str)).mean())
+
+
+def test_paired_change_binary_uses_exact_mcnemar() -> None:
+    rng = np.random.default_rng(3)
+    pre = rng.integers(0, 2, 60)
+    post = np.where(rng.random(60) < 0.3, 1, pre)
+    d = dp.SurveyDesign(pd.DataFrame({"pre": pre, "post": post}))
+    pc = dp.paired_change(d, "pre", "post")
+    table = pd.crosstab(pre, post).to_numpy()
+    ref = mcnemar(table, exact=True)
+    assert pc.test == "exact McNemar"
+    assert pc.test_p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    assert pc.kind == "categorical"
+
+
+def test_paired_change_numeric_equals_r_and_scipy(tiers, ref) -> None:  # type: ignore[no-untyped-def]
+    d1, _ = tiers
+    pc = dp.paired_change(d1, "trust_nhs_pre", "trust_nhs_post")
+    row = pc.to_frame().iloc[0]
+    assert row["change"] == pytest.approx(ref.get("tier1_example", "svymean", "estimate", variable="d_trust"), rel=1e-10)
+    assert row["se"] == pytest.approx(ref.get("tier1_example", "svymean", "se", variable="d_trust"), rel=1e-6)
+    t1 = d1.data
+    ok = t1.trust_nhs_pre.notna() & t1.trust_nhs_post.notna()
+    assert pc.n_pairs == ok.sum() and pc.n_excluded == (~ok).sum() == 2
+    a, b = t1.trust_nhs_post[ok].to_numpy(float), t1.trust_nhs_pre[ok].to_numpy(float)
+    assert row["t_paired"] == pytest.approx(stats.ttest_rel(a, b).statistic, rel=1e-12)
+    w = stats.wilcoxon(a - b, zero_method="wilcox", correction=False, method="auto")
+    assert row["p_wilcoxon"] == pytest.approx(w.pvalue, rel=1e-12)
+    d = a - b
+    assert row["standardised_change"] == pytest.approx(d.mean() / d.std(ddof=1), rel=1e-12)
+
+
+def test_marousi_knowledge_gain_equals_r(ref) -> None:  # type: ignore[no-untyped-def]
+    m = dp.datasets.load_marousi()
+    d = dp.SurveyDesign(m, ids="pollgroup")
+    pc = dp.paired_change(d, "t1know", "t2know")
+    row = pc.to_frame().iloc[0]
+    assert row["change"] == pytest.approx(ref.get("marousi", "svymean", "estimate", variable="knowgain"), rel=1e-8)
+    assert row["se"] == pytest.approx(ref.get("marousi", "svymean", "se", variable="knowgain"), rel=1e-6)
+    assert row["before"] == pytest.approx(ref.get("marousi", "svymean", "estimate", variable="t1know"), rel=1e-10)
+    assert row["df"] == ref.get("marousi", "degf", "df") == 14
+
+
+# ---------------------------------------------------------------------- tiers
+
+
+def test_compare_tiers_against_r_and_formulas(tiers, ref) -> None:  # type: ignore[no-untyped-def]
+    d1, d3 = tiers
+    with _no_warning():  # a clean comparison issues no warning
+        ct = dp.compare_tiers(d1, d3, "q_pact", before="q_pact_pre", after="q_pact_post",
+                              equivalence_margin=0.1)
+    fr = ct.to_frame().set_index("category")
+    row = fr.loc[PACT]
+    se1 = ref.get("tier1_example", "svymean", "se", variable="post_inc")
+    se3 = ref.get("tier3_example_raked", "svymean", "se", variable="q_pact", category=PACT)
+    assert row["informed"] == pytest.approx(ref.get("tier1_example", "svymean", "estimate", variable="post_inc"), rel=1e-10)
+    assert row["uninformed"] == pytest.approx(ref.get("tier3_example_raked", "svymean", "estimate", variable="q_pact", category=PACT), rel=1e-9)
+    assert row["se"] == pytest.approx(np.sqrt(se1**2 + se3**2), rel=1e-6)
+    df1, df3 = ref.get("tier1_example", "degf", "df"), ref.get("tier3_example_raked", "degf", "df")
+    welch = (se1**2 + se3**2) ** 2 / (se1**4 / df1 + se3**4 / df3)
+    assert row["df"] == pytest.approx(welch, rel=1e-5)
+    h = proportion_effectsize(row["informed"], row["uninformed"])
+    assert row["cohens_h"] == pytest.approx(h, rel=1e-12)
+    # decomposition adds up exactly
+    np.testing.assert_allclose(fr["difference"], fr["deliberation_change"] + fr["baseline_gap"], atol=1e-15)
+    # TOST: p_equivalence < 0.05 exactly when the 90% CI lies inside the margin
+    q90 = stats.t.ppf(0.95, fr["df"])
+    inside = (fr["difference"] - q90 * fr["se"] > -0.1) & (fr["difference"] + q90 * fr["se"] < 0.1)
+    assert ((fr["p_equivalence"] < 0.05) == inside).all()
+    assert (fr["comparison"] == "descriptive, non-randomised").all()
+    assert "non-randomised" in repr(ct)
+
+
+class _no_warning:
+    def __enter__(self) -> None:
+        import warnings
+
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.simplefilter("error")
+
+    def __exit__(self, *exc: object) -> None:
+        self._cm.__exit__(*exc)
+
+
+def _two_tiers(seed: int, n1: int = 120, n3: int = 1500, shift: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    def draw(n: int, p_old: float) -> pd.DataFrame:
+        age = np.where(rng.random(n) < p_old, "old", "young")
+        p = np.where(age == "old", 0.7, 0.3) + shift * 0
+        ans = np.where(rng.random(n) < p, "yes", "no")
+        return pd.DataFrame({"age": age, "q": ans, "q_pre": ans, "g": rng.integers(0, 12, n)})
+    return draw(n1, 0.8), draw(n3, 0.4)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_decomposition_adds_up_and_identical_tiers_give_zero(seed: int) -> None:
+    t1, t3 = _two_tiers(seed)
+    rng = np.random.default_rng(seed)
+    t1 = t1.assign(q_post=np.where(rng.random(len(t1)) < 0.2, "yes", t1["q"]))
+    d1 = dp.SurveyDesign(t1, ids="g")
+    d3 = dp.SurveyDesign(t3)
+    fr = dp.compare_tiers(d1, d3, "q", before="q_pre", after="q_post").to_frame()
+    np.testing.assert_allclose(fr["difference"], fr["deliberation_change"] + fr["baseline_gap"], atol=1e-14)
+    same = dp.compare_tiers(d3, d3, "q").to_frame()
+    np.testing.assert_allclose(same["difference"], 0.0, atol=1e-15)
+
+
+def test_composition_only_gap_is_removed_by_adjustment() -> None:
+    """Tier 1 differs from Tier 3 only in age mix: the raw gap is large, the adjusted gap and
+    the adjusted baseline gap are near zero (within 3 SE)."""
+    t1, t3 = _two_tiers(7, n1=400, n3=4000)
+    d1 = dp.SurveyDesign(t1, ids="g")
+    d3 = dp.SurveyDesign(t3)
+    fr = dp.compare_tiers(d1, d3, "q", before="q_pre", after="q", adjust_for=["age"]).to_frame().set_index("category")
+    row = fr.loc["yes"]
+    assert row["difference"] > 0.1
+    assert abs(row["adjusted_difference"]) < 3 * row["adjusted_difference_se"]
+    assert abs(row["adjusted_baseline_gap"]) < 3 * row["adjusted_baseline_gap_se"]
+    assert row["n_eff_adjusted"] < len(t1)
+
+
+def test_adjustment_bootstrap_is_seeded_and_positive() -> None:
+    t1, t3 = _two_tiers(8, n1=150, n3=800)
+    d1, d3 = dp.SurveyDesign(t1, ids="g"), dp.SurveyDesign(t3)
+    a = dp.compare_tiers(d1, d3, "q", adjust_for=["age"], variance="bootstrap", n_replicates=30, rng=1).to_frame()
+    b = dp.compare_tiers(d1, d3, "q", adjust_for=["age"], variance="bootstrap", n_replicates=30, rng=1).to_frame()
+    pd.testing.assert_frame_equal(a, b)
+    assert (a["adjusted_difference_se"] > 0).all()
+
+
+def test_mdd_formula() -> None:
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    assert dp.minimum_detectable_difference(100, 4000, p=0.3, deff_informed=1.5) == pytest.approx(
+        z * np.sqrt(0.21 * (1.5 / 100 + 1 / 4000)), rel=1e-12
+    )
+    with pytest.raises(DelibpollError):
+        dp.minimum_detectable_difference(0, 10)
+
+
+def test_compare_questions_family_and_holm(tiers) -> None:  # type: ignore[no-untyped-def]
+    d1, d3 = tiers
+    qc = dp.compare_questions(
+        d1, d3,
+        {"q_pact": ("q_pact_pre", "q_pact_post"), "q_charge": ("q_charge_pre", "q_charge_post"),
+         "trust_nhs": ("trust_nhs_pre", "trust_nhs_post")},
+        categories={"q_pact": PACT},
+    )
+    fr = qc.to_frame()
+    assert qc.n_tests == 3
+    per_q = fr.groupby("question", sort=False)["p_value_question"].first()
+    expected = multipletests(per_q.to_numpy(), method="holm")[1]
+    got = fr[fr["tested"]].groupby("question", sort=False)["p_adjusted"].first()
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=1e-12)
+    assert fr[(fr.question == "q_pact") & fr.tested]["category"].tolist() == [PACT]
+    assert qc.expected_false_positives == pytest.approx(0.15)
+
+
+def test_binary_question_counted_once() -> None:
+    t1, t3 = _two_tiers(9)
+    t1["b"] = (t1["q"] == "yes").astype(int)
+    t3["b"] = (t3["q"] == "yes").astype(int)
+    qc = dp.compare_questions(dp.SurveyDesign(t1), dp.SurveyDesign(t3), ["b"])
+    fr = qc.to_frame()
+    assert fr["tested"].sum() == 1 and fr.loc[fr.tested, "category"].iloc[0] == 1
+
+
+def test_representativeness(tiers) -> None:  # type: ignore[no-untyped-def]
+    d1, d3 = tiers
+    t = dp.Targets.from_design(d3, ["age_group"])
+    r = dp.representativeness(d1, t)
+    fr = r.to_frame()
+    counts = d1.data["age_group"].value_counts().reindex(t.shares("age_group").index).to_numpy()
+    np.testing.assert_allclose(fr["unweighted_share"], counts / counts.sum())
+    pear = stats.chisquare(counts, t.shares("age_group").to_numpy() * counts.sum())
+    assert r.tests["statistic"].iloc[0] == pytest.approx(pear.statistic, rel=1e-12)
+    full = dp.representativeness(d3, dp.datasets.england_adult_targets())
+    assert full.to_frame()["difference"].abs().max() < 1e-9  # raked to these targets
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+def test_bad_input() -> None:
+    t1, t3 = _two_tiers(10)
+    d1 = dp.SurveyDesign(t1.assign(c=pd.Categorical(t1.q, categories=["yes", "no", "dk"])))
+    d3 = dp.SurveyDesign(t3.assign(c=pd.Categorical(t3.q, categories=["yes", "no"])))
+    with pytest.raises(DelibpollError, match=r"different category sets.*\['dk'\]"):
+        dp.compare_tiers(d1, d3, "c")
+    with pytest.raises(DelibpollError, match="missing from Tier 3"):
+        dp.compare_tiers(dp.SurveyDesign(t1.assign(x="a")), dp.SurveyDesign(t3), "q", adjust_for=["x"])
+    small = dp.SurveyDesign(t1.head(12))
+    with pytest.warns(SmallSampleWarning, match="12 respondents"):
+        dp.compare_tiers(small, dp.SurveyDesign(t3), "q")
+    with pytest.raises(DelibpollError, match="different category sets"):
+        dp.paired_change(dp.SurveyDesign(pd.DataFrame({
+            "a": pd.Categorical(["x", "y"] * 5, categories=["x", "y"]),
+            "b": pd.Categorical(["x", "z"] * 5, categories=["x", "z"])})), "a", "b")
+
+
+def test_extreme_adjustment_warns_with_effective_n() -> None:
+    rng = np.random.default_rng(11)
+    n1 = 200
+    t1 = pd.DataFrame({"age": np.where(rng.random(n1) < 0.97, "old", "young"),
+                       "q": rng.choice(["yes", "no"], n1)})
+    t3 = pd.DataFrame({"age": np.where(rng.random(3000) < 0.1, "old", "young"),
+                       "q": rng.choice(["yes", "no"], 3000)})
+    with pytest.warns(WeightingWarning, match=r"effective sample size is \d+\.\d of 200"):
+        dp.compare_tiers(dp.SurveyDesign(t1), dp.SurveyDesign(t3), "q", adjust_for=["age"], min_cell=3)
