@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -11,6 +12,7 @@ CIMethod = Literal["logit", "likelihood", "asin", "beta", "mean", "xlogit", "wil
 CI_METHODS: tuple[str, ...] = ("logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson")
 
 
+@lru_cache(maxsize=4096)
 def t_quantile(level: float, df: float) -> float:
     """Two-sided t quantile ``qt(1 - (1 - level) / 2, df)``; normal when df is infinite."""
     if not np.isfinite(df):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,6 +48,62 @@ class RakingRecord:
     cell_counts: np.ndarray  # (C,)
     psw: np.ndarray  # (n,) weights after raking
 
+    @cached_property
+    def row_indicator(self) -> sp.csr_matrix:
+        """(C x n) sparse map from rows to raking cells."""
+        n = len(self.row_cell)
+        return sp.csr_matrix((np.ones(n), (self.row_cell, np.arange(n))), shape=(self.n_cells, n))
+
+    @cached_property
+    def margin_indicators(self) -> list[sp.csr_matrix]:
+        return [
+            sp.csr_matrix(
+                (np.ones(self.n_cells), (codes, np.arange(self.n_cells))),
+                shape=(self.n_categories[m], self.n_cells),
+            )
+            for m, codes in enumerate(self.cell_codes)
+        ]
+
+    @cached_property
+    def stacked_indicator(self) -> sp.csr_matrix:
+        """(T x C) map from cells to the categories of all margins, stacked."""
+        return sp.vstack(self.margin_indicators).tocsr()
+
+    @cached_property
+    def cell_to_rows(self) -> sp.csr_matrix:
+        """(n x T) rows' categories in every margin (row i has a 1 for each margin)."""
+        return (self.row_indicator.T @ self.stacked_indicator.T).tocsr()
+
+    @cached_property
+    def stacked_cross(self) -> np.ndarray:
+        """(T x T) rows in category c of one margin and c' of another, all margins."""
+        ind = self.stacked_indicator
+        return np.asarray((ind.multiply(self.cell_counts) @ ind.T).todense())
+
+    @cached_property
+    def margin_bounds(self) -> list[tuple[int, int]]:
+        out, start = [], 0
+        for k in self.n_categories:
+            out.append((start, start + k))
+            start += k
+        return out
+
+    @cached_property
+    def sweep_operator(self) -> np.ndarray:
+        """(T x T) linear map from category sums of z to the accumulated category means that
+        R's 10 backfitting sweeps subtract (``svyrecvar``: ``z <- z - ave(z, margin)`` for
+        each margin in turn). The sweeps are linear in z and act on category sums only, so
+        they are run once on the identity and reused for every estimate."""
+        cross = self.stacked_cross
+        n_cat = np.diag(cross)[:, None]
+        sums = np.eye(cross.shape[0])
+        acc = np.zeros_like(sums)
+        for _ in range(RAKING_SWEEPS):
+            for lo, hi in self.margin_bounds:
+                current = sums[lo:hi] - cross[lo:hi] @ acc
+                acc[lo:hi] += current / n_cat[lo:hi]
+        return acc
+
 
 @dataclass(frozen=True)
 class GregRecord:
@@ -79,27 +136,11 @@ def calibration_residuals(x: np.ndarray, records: tuple[CalibrationRecord, ...])
             x = x - means[rec.row_cell] * rec.new_w[:, None]
         elif isinstance(rec, RakingRecord):
             z = x / rec.psw[:, None]
-            zc = _cell_sum(rec.row_cell, rec.n_cells, z)
-            inds = [
-                sp.csr_matrix(
-                    (np.ones(rec.n_cells), (codes, np.arange(rec.n_cells))),
-                    shape=(rec.n_categories[m], rec.n_cells),
-                )
-                for m, codes in enumerate(rec.cell_codes)
-            ]
-            sums = [np.asarray(ind @ zc) for ind in inds]
-            cross = [
-                [np.asarray((ind_m.multiply(rec.cell_counts) @ ind_k.T).todense()) for ind_k in inds]
-                for ind_m in inds
-            ]
-            n_cat = [np.diag(cross[m][m]) for m in range(len(inds))]
-            acc = [np.zeros_like(s) for s in sums]
-            for _ in range(RAKING_SWEEPS):
-                for m in range(len(inds)):
-                    current = sums[m] - sum(cross[m][k] @ acc[k] for k in range(len(inds)))
-                    acc[m] = acc[m] + current / n_cat[m][:, None]
-            offset = sum(acc[m][codes] for m, codes in enumerate(rec.cell_codes))
-            x = x - rec.psw[:, None] * np.asarray(offset)[rec.row_cell]
+            zc = np.asarray(rec.row_indicator @ z)
+            sums = np.asarray(rec.stacked_indicator @ zc)  # (T, K) category sums, all margins
+            acc = rec.sweep_operator @ sums
+            offset = np.asarray(rec.cell_to_rows @ acc)  # (n, K): sum over the row's categories
+            x = x - rec.psw[:, None] * offset
         else:
             # R: qr.resid(qr(X sqrt(w0)), x / (g sqrt(w0))) * g sqrt(w0); g is constant in a cell
             xc = _cell_sum(rec.row_cell, rec.x.shape[0], x) / rec.g_cell[:, None]
@@ -119,8 +160,10 @@ def stratified_vcov(x: np.ndarray, st: _Structure, lonely_psu: str) -> np.ndarra
         t = _cell_sum(st.psu, n_psu, x)
     n_h = st.n_psu_h
     h_count = len(n_h)
-    strat_sum = _cell_sum(st.psu_stratum, h_count, t)
-    means = strat_sum / n_h[:, None]
+    if h_count == 1:
+        means = t.mean(axis=0, keepdims=True)
+    else:
+        means = _cell_sum(st.psu_stratum, h_count, t) / n_h[:, None]
     lonely = n_h == 1
     certain = st.fpc_f < 1e-7
     scale = np.where(n_h > 1, st.fpc_f * n_h / np.maximum(n_h - 1, 1), st.fpc_f)
@@ -160,11 +203,15 @@ def domain_df(design: SurveyDesign, mask: np.ndarray) -> float:
         return float(design._replicates.df)
     st = design._structure
     inset = mask & (design._w != 0)
-    if not inset.any():
+    n_in = int(inset.sum())
+    if n_in == 0:
         return float("nan")
-    psus = np.unique(st.psu[inset])
-    strata = np.unique(st.stratum[inset])
-    return float(len(psus) - len(strata))
+    n_psu = len(st.psu_stratum)
+    if n_psu == len(inset) and len(st.n_psu_h) == 1:
+        return float(n_in - 1)  # one PSU per row, no strata
+    psus = np.count_nonzero(np.bincount(st.psu[inset], minlength=n_psu))
+    strata = np.count_nonzero(np.bincount(st.stratum[inset], minlength=len(st.n_psu_h)))
+    return float(psus - strata)
 
 
 def warn_single_psu(label: str) -> None:

@@ -110,6 +110,7 @@ class SurveyDesign:
         "_report",
         "_replicates",
         "_base_w",
+        "_attrs",
     )
 
     _data: pd.DataFrame
@@ -125,6 +126,7 @@ class SurveyDesign:
     _log: tuple[WeightingStep, ...]
     _report: WeightingReport | None
     _replicates: Any
+    _attrs: dict[str, Any]
 
     def __init__(
         self,
@@ -154,7 +156,12 @@ class SurveyDesign:
             raise DelibpollError(
                 f"The 'lonely_psu' parameter must be one of {list(_LONELY)}; got {lonely_psu!r}."
             )
-        object.__setattr__(self, "_data", data.copy())
+        own = data.copy()
+        # file metadata (labels, missing codes) lives on the design, not on the frame: pandas
+        # deep-copies DataFrame.attrs on every column access, which is slow for large label sets
+        object.__setattr__(self, "_attrs", dict(data.attrs))
+        own.attrs = {}
+        object.__setattr__(self, "_data", own)
         object.__setattr__(self, "_lonely_psu", lonely_psu)
         for param, col in (("weights", weights), ("strata", strata), ("ids", ids), ("fpc", fpc)):
             if col is not None:
@@ -206,6 +213,12 @@ class SurveyDesign:
     def data(self) -> pd.DataFrame:
         """The design's data (a copy of the caller's frame; treat it as read-only)."""
         return self._data
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """Metadata of the data it was built from (``DataFrame.attrs``: variable and value
+        labels, user-missing codes and reasons from :func:`~delibpoll.read_survey`)."""
+        return dict(self._attrs)
 
     @property
     def weights(self) -> pd.Series:

@@ -284,7 +284,7 @@ def write_survey(
     p = Path(path)
     if hasattr(design_or_frame, "data") and hasattr(design_or_frame, "weights"):
         df = design_or_frame.data.copy()
-        attrs = dict(design_or_frame.data.attrs)
+        attrs = dict(getattr(design_or_frame, "attrs", None) or design_or_frame.data.attrs)
         if weight_name in df.columns:
             raise DelibpollError(
                 f"The data already has a column '{weight_name}'; pass weight_name= with "
