@@ -243,7 +243,7 @@ def test_cap_actually_binds() -> None:
 def test_calibrate_properties(seed: int) -> None:
     df = skewed_sample(seed, n=400)
     d = SurveyDesign(df, weights="w0")
-    for method, bounds in [("linear", None), ("raking", None), ("logit", (0.2, 5.0))]:
+    for method, bounds in [("linear", (0.05, 20.0)), ("raking", None), ("logit", (0.2, 5.0))]:
         out = calibrate(d, TARGETS, method=method, bounds=bounds)  # type: ignore[arg-type]
         for var in ["sex", "age", "edu"]:
             np.testing.assert_allclose(
@@ -402,3 +402,18 @@ def test_no_warnings_on_clean_rake() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rake(SurveyDesign(skewed_sample(13)), TARGETS)
+
+
+def test_linear_calibration_negative_weights_warn() -> None:
+    """GREG weights can go negative (R returns them too); delibpoll warns and says how to
+    avoid it, and bounded linear calibration keeps them inside the bounds."""
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"sex": np.where(rng.random(200) < 0.95, "F", "M"),
+                       "age": rng.choice(["y", "o"], 200)})
+    t = Targets.from_dict({"sex": {"F": 0.3, "M": 0.7}, "age": {"y": 0.5, "o": 0.5}})
+    out = calibrate(SurveyDesign(df), t, method="raking")
+    assert (out.weights > 0).all()
+    skew = Targets.from_dict({"sex": {"F": 0.02, "M": 0.98}, "age": {"y": 0.9, "o": 0.1}})
+    with pytest.warns(dp.WeightingWarning, match="negative weight"):
+        neg = calibrate(SurveyDesign(df), skew, method="linear")
+    assert (neg.weights <= 0).any()

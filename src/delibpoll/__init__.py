@@ -33,6 +33,16 @@ from .exceptions import (
     WeightingWarning,
 )
 from .io import read_survey, write_survey
+from .plots import (
+    alt_text,
+    plot_estimates,
+    plot_likert,
+    plot_margins,
+    plot_tiers,
+    plot_weights,
+    theme_delibpoll,
+)
+from .tables import BannerTable, banner
 from .targets import Targets
 from .weighting import (
     WeightingReport,
@@ -57,7 +67,16 @@ __all__ = [
     "TierComparison",
     "compare_questions",
     "compare_tiers",
+    "BannerTable",
+    "alt_text",
+    "banner",
     "contrast",
+    "plot_estimates",
+    "plot_likert",
+    "plot_margins",
+    "plot_tiers",
+    "plot_weights",
+    "theme_delibpoll",
     "minimum_detectable_difference",
     "paired_change",
     "representativeness",

@@ -28,7 +28,7 @@ from ._engine import (
     rake_cells,
 )
 from ._variance import GregRecord, PostStratRecord, RakingRecord
-from .exceptions import ConvergenceError, ConvergenceWarning, DelibpollError
+from .exceptions import ConvergenceError, ConvergenceWarning, DelibpollError, WeightingWarning
 from .targets import Targets
 
 if TYPE_CHECKING:
@@ -361,7 +361,15 @@ def _finish(
             )
         warnings.warn(msg + hint, ConvergenceWarning, stacklevel=3)
     wmin, wmax = float(new_w.min()), float(new_w.max())
-    if not (wmin > 0 and np.isfinite(wmax)):
+    if np.isfinite(wmin) and np.isfinite(wmax) and wmin <= 0 and step.options.get("method") == "linear":
+        warnings.warn(
+            f"Linear calibration gave {int((new_w <= 0).sum())} zero or negative weight(s) (min "
+            f"{wmin:.4g}), as GREG weights can be. Pass bounds=(L, U) or use method='raking' "
+            "or 'logit' for positive weights.",
+            WeightingWarning,
+            stacklevel=3,
+        )
+    elif not (wmin > 0 and np.isfinite(wmax)):
         raise DelibpollError(
             f"{func} produced zero, negative or non-finite weights; the targets or bounds "
             "cannot be met with positive weights."

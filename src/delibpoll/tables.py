@@ -1,0 +1,538 @@
+"""Weighted banner tables with design-based significance letters.
+
+Questions go down the side, banner variables across the top. Every number comes from the
+estimation layer (:func:`~delibpoll.estimation.ratio_estimates`, the same code as
+:func:`~delibpoll.proportion` and :func:`~delibpoll.mean`), one batched call per question
+and banner variable, whose joint covariance gives the letters.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._ci import CI_METHODS, proportion_ci, t_quantile
+from ._variance import domain_df
+from .design import SurveyDesign
+from .estimation import category_codes, check_design, check_level, ratio_estimates
+from .exceptions import DelibpollError
+
+__all__ = ["BannerTable", "banner", "column_letters"]
+
+Adjust = Literal["none", "holm", "bonferroni", "fdr_bh"]
+SUPPRESSED = "[c]"
+LOW_BASE = "[u]"
+
+
+def column_letters(n: int) -> list[str]:
+    """A, B, ..., Z, AA, AB, ... for ``n`` columns.
+
+    Examples
+    --------
+    >>> column_letters(3), column_letters(28)[-2:]
+    (['A', 'B', 'C'], ['AA', 'AB'])
+    """
+    out = []
+    for i in range(n):
+        s = ""
+        k = i
+        while True:
+            s = chr(ord("A") + k % 26) + s
+            k = k // 26 - 1
+            if k < 0:
+                break
+        out.append(s)
+    return out
+
+
+@dataclass(frozen=True)
+class _Row:
+    question: str
+    kind: str  # "categorical", "numeric", "multi"
+    labels: list[Hashable]  # categories / options / [variable]
+    num: np.ndarray  # (n, L)
+    valid: np.ndarray  # (n,) in the base
+    nets: list[Hashable]  # which labels are nets
+
+
+@dataclass(frozen=True)
+class BannerTable:
+    """A weighted banner table (see :func:`banner`)."""
+
+    notes: list[str]
+    questions: list[str]
+    columns: list[tuple[str, str, str]]  # (banner, column, letter)
+    decimals: int
+    _frame: pd.DataFrame = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy long form, one row per question, category and banner column.
+
+        Columns: ``question``, ``category``, ``kind``, ``banner``, ``column`` (banner
+        category or "Total"), ``letter``, ``estimate``, ``ci_lower``, ``ci_upper``, ``se``,
+        ``n``, ``weighted_n``, ``n_eff``, ``higher_than`` (letters of the columns this cell is
+        significantly higher than), ``low_base``, ``suppressed``.
+        """
+        return self._frame.copy()
+
+    # ------------------------------------------------------------------ display helpers
+    def _cell_text(self, r: pd.Series) -> str:
+        if r["suppressed"]:
+            return SUPPRESSED
+        if pd.isna(r["estimate"]):
+            return "-"
+        if r["kind"] == "numeric":
+            txt = f"{r['estimate']:.{max(self.decimals, 1)}f}"
+        else:
+            txt = f"{100 * r['estimate']:.{self.decimals}f}%"
+        if r["higher_than"]:
+            txt += f" {r['higher_than']}"
+        if r["low_base"]:
+            txt += f" {LOW_BASE}"
+        return txt
+
+    def _wide(self, question: str) -> pd.DataFrame:
+        fr = self._frame[self._frame["question"] == question]
+        heads = [
+            "Total" if b == "" else f"{b}: {c} ({letter})" for b, c, letter in self.columns
+        ]
+        cats = list(dict.fromkeys(fr["category"]))
+        table = pd.DataFrame(index=[str(c) for c in cats] + ["Base (unweighted)", "Base (weighted)", "Base (effective)"], columns=heads, dtype=object)
+        for (b, c, _letter), head in zip(self.columns, heads, strict=True):
+            sub = fr[(fr["banner"] == b) & (fr["column"] == c)]
+            for _, r in sub.iterrows():
+                table.loc[str(r["category"]), head] = self._cell_text(r)
+            if len(sub):
+                r0 = sub.iloc[0]
+                sup = bool(r0["suppressed"])
+                table.loc["Base (unweighted)", head] = SUPPRESSED if sup else f"{int(r0['n'])}"
+                table.loc["Base (weighted)", head] = SUPPRESSED if sup else f"{r0['weighted_n']:.0f}"
+                table.loc["Base (effective)", head] = SUPPRESSED if sup else f"{r0['n_eff']:.0f}"
+        return table.fillna("")
+
+    def to_markdown(self) -> str:
+        """Markdown: one table per question, then the notes."""
+        parts = []
+        for q in self.questions:
+            wide = self._wide(q)
+            head = "| | " + " | ".join(wide.columns) + " |"
+            sep = "|---|" + "---|" * len(wide.columns)
+            lines = [f"### {q}", "", head, sep]
+            for idx, row in wide.iterrows():
+                lines.append(f"| {idx} | " + " | ".join(str(v) for v in row) + " |")
+            parts.append("\n".join(lines))
+        parts.append("**Notes**\n\n" + "\n".join(f"- {n}" for n in self.notes))
+        return "\n\n".join(parts) + "\n"
+
+    def to_html(self) -> str:
+        """HTML: one table per question with a caption, then the notes."""
+        parts = []
+        for q in self.questions:
+            wide = self._wide(q)
+            head = "".join(f"<th scope='col'>{html.escape(c)}</th>" for c in wide.columns)
+            rows = "".join(
+                f"<tr><th scope='row'>{html.escape(str(i))}</th>"
+                + "".join(f"<td>{html.escape(str(v))}</td>" for v in r)
+                + "</tr>"
+                for i, r in wide.iterrows()
+            )
+            parts.append(
+                f"<table class='delibpoll-banner'><caption>{html.escape(q)}</caption>"
+                f"<thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+            )
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return "\n".join(parts) + f"\n<p>Notes</p><ul>{notes}</ul>\n"
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def to_csv(self, path: str | Path) -> Path:
+        """The tidy frame (:meth:`to_frame`) as CSV."""
+        p = Path(path)
+        self._frame.to_csv(p, index=False)
+        return p
+
+    def to_excel(self, path: str | Path, *, title: str = "Weighted banner tables",
+                 source: str = "") -> Path:
+        """Accessible spreadsheet (UK Government Analysis Function guidance).
+
+        A cover sheet, a notes sheet, then one table per sheet: a single header row, no
+        merged cells, no blank rows inside tables, a frozen header row, percentages stored as
+        numbers with a percentage format and their significance letters in the adjacent
+        column; suppressed cells hold the symbol ``[c]`` and low bases ``[u]`` (explained in
+        the notes).
+        """
+        import xlsxwriter
+
+        p = Path(path)
+        wb = xlsxwriter.Workbook(str(p))
+        bold = wb.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+        pct = wb.add_format({"num_format": "0" + ("." + "0" * self.decimals if self.decimals else "") + "%"})
+        num = wb.add_format({"num_format": "0.0"})
+        whole = wb.add_format({"num_format": "0"})
+        h1 = wb.add_format({"bold": True, "font_size": 16})
+        cover = wb.add_worksheet("Cover")
+        cover.write(0, 0, title, h1)
+        cover.write(2, 0, "This workbook contains weighted survey tables, one question per sheet.")
+        cover.write(3, 0, "Sheets: Notes, then " + ", ".join(f"Table {i + 1}" for i in range(len(self.questions))) + ".")
+        if source:
+            cover.write(4, 0, f"Source: {source}")
+        cover.set_column(0, 0, 100)
+        notes = wb.add_worksheet("Notes")
+        notes.write_row(0, 0, ["Note number", "Note text"], bold)
+        for i, n in enumerate(self.notes):
+            notes.write_row(i + 1, 0, [f"[note {i + 1}]", n])
+        notes.set_column(0, 0, 14)
+        notes.set_column(1, 1, 120)
+        notes.freeze_panes(1, 0)
+        for qi, q in enumerate(self.questions):
+            ws = wb.add_worksheet(f"Table {qi + 1}")
+            fr = self._frame[self._frame["question"] == q]
+            ws.write(0, 0, f"Table {qi + 1}: {q} [note 1]", h1)
+            header = ["Category"]
+            for b, c, letter in self.columns:
+                name = "Total" if b == "" else f"{b}: {c} ({letter})"
+                header += [f"{name} estimate", f"{name} significantly higher than"]
+            row0 = 1
+            ws.write_row(row0, 0, header, bold)
+            cats = list(dict.fromkeys(fr["category"]))
+            kinds = fr.groupby("category", sort=False)["kind"].first()
+            r = row0 + 1
+            for cat in cats:
+                ws.write(r, 0, str(cat))
+                for ci, (b, c, _letter) in enumerate(self.columns):
+                    cell = fr[(fr["category"] == cat) & (fr["banner"] == b) & (fr["column"] == c)]
+                    col = 1 + 2 * ci
+                    if cell.empty:
+                        continue
+                    x = cell.iloc[0]
+                    if x["suppressed"]:
+                        ws.write_string(r, col, SUPPRESSED)
+                    elif pd.isna(x["estimate"]):
+                        ws.write_string(r, col, "[x]")
+                    else:
+                        ws.write_number(r, col, float(x["estimate"]), num if kinds[cat] == "numeric" else pct)
+                    ws.write_string(r, col + 1, str(x["higher_than"]) + (f" {LOW_BASE}" if x["low_base"] else ""))
+                r += 1
+            for label, key, fmt in (("Base (unweighted)", "n", whole), ("Base (weighted)", "weighted_n", whole), ("Base (effective)", "n_eff", whole)):
+                ws.write(r, 0, label)
+                for ci, (b, c, _letter) in enumerate(self.columns):
+                    sub = fr[(fr["banner"] == b) & (fr["column"] == c)]
+                    if sub.empty:
+                        continue
+                    x = sub.iloc[0]
+                    if x["suppressed"]:
+                        ws.write_string(r, 1 + 2 * ci, SUPPRESSED)
+                    else:
+                        ws.write_number(r, 1 + 2 * ci, float(x[key]), fmt)
+                r += 1
+            ws.freeze_panes(row0 + 1, 1)
+            ws.set_column(0, 0, 34)
+            ws.set_column(1, len(header), 16)
+        wb.close()
+        return p
+
+    def __repr__(self) -> str:
+        return f"BannerTable({len(self.questions)} questions x {len(self.columns)} columns)\n" + (
+            self.to_markdown() if len(self.questions) <= 3 else ""
+        )
+
+
+def _as_rows(rows: Any) -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    if isinstance(rows, str):
+        return [(rows, rows)]
+    if isinstance(rows, Mapping):
+        return [(str(k), list(v)) for k, v in rows.items()]
+    if not isinstance(rows, Sequence):
+        raise DelibpollError("The 'rows' parameter of banner must be a list of questions.")
+    for r in rows:
+        if isinstance(r, str):
+            items.append((r, r))
+        elif isinstance(r, Mapping):
+            items += [(str(k), list(v)) for k, v in r.items()]
+        else:
+            raise DelibpollError(
+                f"banner rows must be column names or {{name: [0/1 columns]}} sets; got {r!r}."
+            )
+    return items
+
+
+def _build_row(
+    design: SurveyDesign,
+    name: str,
+    spec: Any,
+    exclude: Sequence[Hashable],
+    nets: Mapping[str, Sequence[Hashable]],
+) -> _Row:
+    data = design.data
+    if isinstance(spec, list):
+        design._check_columns(spec, "rows")
+        block = data[spec].apply(pd.to_numeric, errors="coerce")
+        bad = [c for c in spec if not set(block[c].dropna().unique()) <= {0, 1}]
+        if bad:
+            raise DelibpollError(
+                f"Multi-response set '{name}' needs 0/1 columns; {bad} have other values."
+            )
+        valid = block.notna().any(axis=1).to_numpy()
+        num = block.fillna(0).to_numpy(dtype=float) * valid[:, None]
+        return _Row(name, "multi", list(spec), num, valid, [])
+    design._check_columns([spec], "rows")
+    s = data[spec]
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and not isinstance(
+        s.dtype, pd.CategoricalDtype
+    ) and s.nunique(dropna=True) > 2:
+        valid = s.notna().to_numpy()
+        vals = np.where(valid, pd.to_numeric(s, errors="coerce").to_numpy(dtype=float), 0.0)
+        return _Row(name, "numeric", [spec], vals[:, None], valid, [])
+    codes, cats = category_codes(s)
+    keep = [i for i, c in enumerate(cats) if c not in exclude]
+    valid = np.isin(codes, keep)
+    labels: list[Hashable] = [cats[i] for i in keep]
+    cols = [(codes == i).astype(float) for i in keep]
+    net_labels: list[Hashable] = []
+    for net_name, members in nets.items():
+        idx = [cats.index(m) for m in members if m in cats]
+        if len(idx) == len(members) and idx:
+            cols.append(np.isin(codes, idx).astype(float))
+            labels.append(net_name)
+            net_labels.append(net_name)
+    if not cols:
+        raise DelibpollError(f"Question '{name}' has no categories left to show.")
+    num = np.column_stack(cols) * valid[:, None]
+    return _Row(name, "categorical", labels, num, valid, net_labels)
+
+
+def banner(
+    design: SurveyDesign,
+    rows: Any,
+    columns: Sequence[str] | str,
+    *,
+    total: bool = True,
+    level: float = 0.95,
+    ci_method: str = "logit",
+    sig_level: float = 0.05,
+    adjust: Adjust = "none",
+    min_base: int = 50,
+    suppress_below: int | None = None,
+    exclude: Sequence[Hashable] | None = None,
+    nets: Mapping[str, Sequence[Hashable]] | None = None,
+    decimals: int = 0,
+) -> BannerTable:
+    """Weighted banner table: questions down the side, subgroups across the top.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    rows : list
+        Categorical questions (percentages per category), numeric questions (weighted mean),
+        and multi-response sets ``{"Priorities": [0/1 columns]}`` (percentage selecting each
+        option among respondents shown the set).
+    columns : list of str
+        Banner variables; each category becomes a column, lettered A, B, ... across the whole
+        banner. The Total column comes first, has no letter and is not tested.
+    sig_level : float
+        Two-sided significance level of the letters.
+    adjust : {"none", "holm", "bonferroni", "fdr_bh"}
+        Multiplicity adjustment over the pairs of columns of one banner variable for one row
+        category.
+    min_base : int
+        Cells whose unweighted base is below this are flagged ``[u]``.
+    suppress_below : int, optional
+        Cells whose unweighted base is below this are blanked ``[c]``, and so is the
+        next-smallest column of the same banner variable when only one would otherwise be
+        blanked (secondary suppression), so no blanked value can be derived from the Total.
+    exclude : list, optional
+        Categories left out of percentage bases (e.g. "Don't know").
+    nets : mapping, optional
+        ``{"Any change": ["Increase", "Decrease"]}``: net categories with their own CIs and
+        tests, computed from unrounded values.
+    decimals : int
+        Decimals shown for percentages (display only).
+
+    Notes
+    -----
+    Within one banner variable every pair of columns is tested two-sided: ``t = (p_i - p_j)
+    / se``, with ``se`` from the joint design-based covariance of the two domain estimates
+    (as :func:`~delibpoll.contrast`) and the design df; the higher column gets the lower
+    column's letter. Bases: unweighted n, weighted n, and the Kish effective n of the
+    column's weights ``(sum w)^2 / sum w^2``.
+    """
+    func = "banner"
+    design = check_design(design, func)
+    level = check_level(level, func)
+    if ci_method not in CI_METHODS:
+        raise DelibpollError(f"The 'ci_method' parameter of banner must be one of {list(CI_METHODS)}; got {ci_method!r}.")
+    if adjust not in ("none", "holm", "bonferroni", "fdr_bh"):
+        raise DelibpollError(f"The 'adjust' parameter of banner must be 'none', 'holm', 'bonferroni' or 'fdr_bh'; got {adjust!r}.")
+    if not 0 < sig_level < 1:
+        raise DelibpollError(f"The 'sig_level' parameter of banner must be in (0, 1); got {sig_level!r}.")
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    design._check_columns(cols, "columns")
+    banners = []
+    for b in cols:
+        s = design.data[b]
+        if pd.api.types.is_float_dtype(s) and s.nunique() > 20:
+            raise DelibpollError(
+                f"Banner variable '{b}' looks continuous ({s.nunique()} distinct values); band "
+                "it into categories first (e.g. with pandas.cut)."
+            )
+        codes, cats = category_codes(s)
+        if (codes < 0).any():
+            raise DelibpollError(
+                f"Banner variable '{b}' has {(codes < 0).sum()} missing values; recode them to a "
+                "category such as 'Not known'."
+            )
+        banners.append((b, codes, cats))
+    letters = column_letters(sum(len(c) for _, _, c in banners))
+    col_meta: list[tuple[str, str, str]] = [("", "Total", "")] if total else []
+    li = 0
+    for b, _, cats in banners:
+        for c in cats:
+            col_meta.append((b, str(c), letters[li]))
+            li += 1
+    items = _as_rows(rows)
+    w = design._w
+    dfree = design.df
+    records: list[dict[str, Any]] = []
+    for name, spec in items:
+        row = _build_row(design, name, spec, list(exclude or []), dict(nets or {}))
+        groups: list[tuple[str, np.ndarray, list[Hashable], list[str]]] = []
+        if total:
+            groups.append(("", np.zeros(design.n, dtype=np.int64), ["Total"], [""]))
+        li = 0
+        for b, codes, cats in banners:
+            groups.append((b, codes, cats, letters[li : li + len(cats)]))
+            li += len(cats)
+        for bname, codes, cats, lets in groups:
+            m = len(cats)
+            L = row.num.shape[1]
+            dmat = np.zeros((design.n, m))
+            dmat[np.arange(design.n), codes] = 1.0
+            dmat *= row.valid[:, None]
+            num = (dmat[:, :, None] * row.num[:, None, :]).reshape(design.n, m * L)
+            den = np.repeat(dmat, L, axis=1)
+            est, vcov, _ = ratio_estimates(design, num, den)
+            var = np.diag(vcov)
+            se = np.sqrt(np.clip(var, 0, None))
+            higher: dict[tuple[int, int], list[str]] = {}
+            if bname != "" and m > 1:
+                from statsmodels.stats.multitest import multipletests
+
+                pairs = [(i, j) for i in range(m) for j in range(i + 1, m)]
+                pi = np.array([i for i, _ in pairs])
+                pj = np.array([j for _, j in pairs])
+                for l_ in range(L):
+                    a = pi * L + l_
+                    bb = pj * L + l_
+                    d = est[a] - est[bb]
+                    v = vcov[a, a] + vcov[bb, bb] - 2 * vcov[a, bb]
+                    ok = np.isfinite(d) & (v > 0)
+                    p_arr = np.full(len(pairs), np.nan)
+                    if dfree > 0 and ok.any():
+                        p_arr[ok] = 2 * stats.t.sf(np.abs(d[ok]) / np.sqrt(v[ok]), dfree)
+                    padj = p_arr.copy()
+                    ok = np.isfinite(p_arr)
+                    if adjust != "none" and ok.any():
+                        padj[ok] = multipletests(p_arr[ok], method=adjust)[1]
+                    for k_, (i, j) in enumerate(pairs):
+                        if np.isfinite(padj[k_]) and padj[k_] < sig_level:
+                            hi, lo = (i, j) if d[k_] > 0 else (j, i)
+                            higher.setdefault((hi, l_), []).append(lets[lo])
+            for ci in range(m):
+                mask = codes == ci
+                base = mask & row.valid
+                n_base = int(base.sum())
+                wb_ = w[base]
+                wn = float(wb_.sum())
+                neff = float(wn**2 / np.sum(wb_**2)) if n_base else 0.0
+                dfd = domain_df(design, base) if n_base else float("nan")
+                for l_ in range(L):
+                    k = ci * L + l_
+                    p = float(est[k])
+                    if row.kind == "numeric":
+                        q = t_quantile(level, dfd)
+                        lo, hi = float(p - q * se[k]), float(p + q * se[k])
+                    else:
+                        lo, hi = proportion_ci(p, float(se[k]), dfd, level, ci_method, n_rows=float(n_base))
+                    records.append(
+                        {
+                            "question": name,
+                            "category": row.labels[l_],
+                            "kind": row.kind if row.kind != "multi" else "categorical",
+                            "is_net": row.labels[l_] in row.nets,
+                            "banner": bname,
+                            "column": "Total" if bname == "" else str(cats[ci]),
+                            "letter": lets[ci],
+                            "estimate": p,
+                            "ci_lower": lo,
+                            "ci_upper": hi,
+                            "se": float(se[k]),
+                            "n": n_base,
+                            "weighted_n": wn,
+                            "n_eff": neff,
+                            "higher_than": "".join(sorted(higher.get((ci, l_), []), key=lambda s: (len(s), s))),
+                            "low_base": n_base < min_base,
+                            "suppressed": False,
+                        }
+                    )
+    frame = pd.DataFrame.from_records(records)
+    if suppress_below is not None and len(frame):
+        frame = _suppress(frame, int(suppress_below))
+    notes = [
+        "Weighted percentages (means for numeric questions) with design-based standard errors "
+        f"({'raking/calibration-aware, ' if design.is_calibrated else ''}Taylor linearisation); "
+        f"{level:.0%} confidence intervals use the {ci_method} method.",
+        "Letters: within each banner variable, every pair of columns is compared with a "
+        f"two-sided design-based t test (SE of the difference from the joint covariance, "
+        f"{dfree:g} df) at the {sig_level:g} level"
+        + (f", {adjust} adjusted over the pairs of one banner variable for one row" if adjust != "none" else "")
+        + ". A letter marks a column significantly higher than the column with that letter. "
+        "The Total column is not tested.",
+        f"{LOW_BASE} marks cells with an unweighted base below {min_base}: treat with caution.",
+        "Bases: unweighted respondents, weighted total and Kish effective sample size.",
+        "Percentages are rounded for display only; nets and tests use unrounded values.",
+    ]
+    if exclude:
+        notes.append(f"Excluded from percentage bases: {', '.join(map(str, exclude))}.")
+    if nets:
+        notes.append("Nets: " + "; ".join(f"{k} = {' + '.join(map(str, v))}" for k, v in nets.items()) + ".")
+    if suppress_below is not None:
+        notes.append(
+            f"{SUPPRESSED} marks suppressed cells: unweighted base below {suppress_below}, or a "
+            "complementary cell blanked so the suppressed value cannot be derived."
+        )
+    return BannerTable(
+        notes=notes,
+        questions=[n for n, _ in items],
+        columns=col_meta,
+        decimals=int(decimals),
+        _frame=frame,
+    )
+
+
+def _suppress(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Primary suppression of small bases, then secondary: within a question and banner
+    variable, if exactly one column is suppressed, also suppress the next-smallest one."""
+    frame = frame.copy()
+    frame["suppressed"] = frame["n"] < threshold
+    for (_q, b), sub in frame.groupby(["question", "banner"], sort=False):
+        if b == "":
+            continue
+        bases = sub.groupby("column", sort=False)["n"].first()
+        sup = bases[bases < threshold]
+        if len(sup) == 1 and len(bases) > 1:
+            rest = bases.drop(sup.index).sort_values()
+            extra = rest.index[0]
+            frame.loc[sub.index[sub["column"] == extra], "suppressed"] = True
+    for col in ("estimate", "ci_lower", "ci_upper", "se", "weighted_n", "n_eff"):
+        frame.loc[frame["suppressed"], col] = np.nan
+    frame.loc[frame["suppressed"], "higher_than"] = ""
+    return frame
