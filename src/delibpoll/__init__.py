@@ -33,6 +33,7 @@ from .exceptions import (
     WeightingWarning,
 )
 from .io import read_survey, write_survey
+from .pipeline import PipelineResult, run_config
 from .plots import (
     alt_text,
     plot_estimates,
@@ -71,7 +72,9 @@ __all__ = [
     "alt_text",
     "banner",
     "contrast",
+    "PipelineResult",
     "plot_estimates",
+    "run_config",
     "plot_likert",
     "plot_margins",
     "plot_tiers",

@@ -286,7 +286,9 @@ def paired_change(
                 test, stat, tdf, tp = "Stuart-Maxwell", float("nan"), float("nan"), float("nan")
             else:
                 with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
+                    # statsmodels warns when the Stuart-Maxwell covariance is singular (e.g. a
+                    # category nobody left); it then uses a generalised inverse, as we report
+                    warnings.simplefilter("ignore")
                     res = SquareTable(sub, shift_zeros=False).homogeneity()
                 test, stat, tdf, tp = "Stuart-Maxwell", float(res.statistic), float(res.df), float(res.pvalue)
         if n_pairs < 10:

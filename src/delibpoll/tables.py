@@ -169,10 +169,14 @@ class BannerTable:
         column; suppressed cells hold the symbol ``[c]`` and low bases ``[u]`` (explained in
         the notes).
         """
+        import datetime
+
         import xlsxwriter
 
         p = Path(path)
         wb = xlsxwriter.Workbook(str(p))
+        # a fixed creation date keeps the file byte-identical between runs of the same analysis
+        wb.set_properties({"title": title, "created": datetime.datetime(2000, 1, 1)})
         bold = wb.add_format({"bold": True, "text_wrap": True, "valign": "top"})
         pct = wb.add_format({"num_format": "0" + ("." + "0" * self.decimals if self.decimals else "") + "%"})
         num = wb.add_format({"num_format": "0.0"})
@@ -444,8 +448,8 @@ def banner(
                         padj[ok] = multipletests(p_arr[ok], method=adjust)[1]
                     for k_, (i, j) in enumerate(pairs):
                         if np.isfinite(padj[k_]) and padj[k_] < sig_level:
-                            hi, lo = (i, j) if d[k_] > 0 else (j, i)
-                            higher.setdefault((hi, l_), []).append(lets[lo])
+                            top, low = (i, j) if d[k_] > 0 else (j, i)
+                            higher.setdefault((top, l_), []).append(lets[low])
             for ci in range(m):
                 mask = codes == ci
                 base = mask & row.valid
