@@ -230,8 +230,8 @@ def run_config(
         )[["question", "category", "estimate", "ci", "n", "published"]]
         rep.table(shown, f"Weighted estimates with {level:.0%} confidence intervals ({ci_method}); n = unweighted base.")
         first = headline.iloc[0]
-        e = proportion(d3, first["question"], level=level, ci_method=ci_method, na="drop")
-        p = plot_estimates(e, title=f"{first['question']} (Tier 3, weighted)")
+        head_est = proportion(d3, first["question"], level=level, ci_method=ci_method, na="drop")
+        p = plot_estimates(head_est, title=f"{first['question']} (Tier 3, weighted)")
         rep.image(_save_chart(p, out, "headline", files, 7, 4), alt_text(p))
 
     # ---------------------------------------------------------------- representativeness
@@ -241,9 +241,9 @@ def run_config(
     r3 = representativeness(d3, pop_t)
     r1 = representativeness(d1, pop_t)
     r13 = representativeness(d1, Targets.from_design(d3, rep_vars))
-    for name, r in (("tier3_vs_population", r3), ("tier1_vs_population", r1), ("tier1_vs_tier3", r13)):
-        r.to_frame().to_csv(out / f"representativeness_{name}.csv", index=False, float_format="%.6g")
-        r.tests.to_csv(out / f"representativeness_{name}_tests.csv", index=False, float_format="%.6g")
+    for name, rr in (("tier3_vs_population", r3), ("tier1_vs_population", r1), ("tier1_vs_tier3", r13)):
+        rr.to_frame().to_csv(out / f"representativeness_{name}.csv", index=False, float_format="%.6g")
+        rr.tests.to_csv(out / f"representativeness_{name}_tests.csv", index=False, float_format="%.6g")
         files += [out / f"representativeness_{name}.csv", out / f"representativeness_{name}_tests.csv"]
     rep.heading("Representativeness")
     worst = r1.to_frame().assign(gap=lambda f: (f["unweighted_share"] - f["target_share"]).abs()).sort_values("gap").iloc[-1]
@@ -307,13 +307,13 @@ def run_config(
         var, q, cat = arm["variable"], arm["question"], arm["category"]
         treated, control = arm["treated"], arm["control"]
         est = proportion(d3, q, by=var, level=level, na="drop")
-        c = contrast(est, {f"{treated} - {control}": {(treated, cat): 1, (control, cat): -1}}).to_frame()
+        arm_c = contrast(est, {f"{treated} - {control}": {(treated, cat): 1, (control, cat): -1}}).to_frame()
         arm_frame = est.to_frame()
         arm_frame.to_csv(out / "information_arm.csv", index=False, float_format="%.6g")
-        c.to_csv(out / "information_arm_contrast.csv", index=False, float_format="%.6g")
+        arm_c.to_csv(out / "information_arm_contrast.csv", index=False, float_format="%.6g")
         files += [out / "information_arm.csv", out / "information_arm_contrast.csv"]
         rep.heading("Information arm (randomised, Tier 3)")
-        r = c.iloc[0]
+        r = arm_c.iloc[0]
         sh = arm_frame[arm_frame["category"] == cat].set_index(var)["estimate"]
         rep.para(
             f"'{cat}' to {q}: {_fmt_pct(sh[control])} in the {control} arm and "
