@@ -43,6 +43,7 @@ from .plots import (
     plot_weights,
     theme_delibpoll,
 )
+from .replicates import ReplicateWeights
 from .tables import BannerTable, banner
 from .targets import Targets
 from .weighting import (
@@ -73,6 +74,7 @@ __all__ = [
     "banner",
     "contrast",
     "PipelineResult",
+    "ReplicateWeights",
     "plot_estimates",
     "run_config",
     "plot_likert",

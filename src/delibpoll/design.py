@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -137,6 +138,12 @@ class SurveyDesign:
         ids: str | None = None,
         fpc: str | None = None,
         lonely_psu: LonelyPSU = "fail",
+        repweights: list[str] | str | None = None,
+        rep_type: str = "bootstrap",
+        scale: float | None = None,
+        rscales: Sequence[float] | None = None,
+        mse: bool = False,
+        combined_weights: bool = True,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DelibpollError(
@@ -181,10 +188,18 @@ class SurveyDesign:
         object.__setattr__(self, "_w", w)
         object.__setattr__(self, "_base_w", w)
         object.__setattr__(self, "_structure", _build_structure(self._data, strata, ids, fpc))
+        reps = None
+        if repweights is not None:
+            from .replicates import user_replicates
+
+            reps = user_replicates(
+                self._data, repweights, rep_type, scale,
+                None if rscales is None else list(rscales), mse, combined_weights, w,
+            )
         object.__setattr__(self, "_calibration", ())
         object.__setattr__(self, "_log", ())
         object.__setattr__(self, "_report", None)
-        object.__setattr__(self, "_replicates", None)
+        object.__setattr__(self, "_replicates", reps if repweights is not None else None)
 
     # ------------------------------------------------------------------ internal
     def _replace(self, **changes: Any) -> SurveyDesign:
@@ -272,6 +287,53 @@ class SurveyDesign:
     def is_calibrated(self) -> bool:
         """Whether raking, calibration or post-stratification has been applied."""
         return len(self._calibration) > 0
+
+    @property
+    def replicate_weights(self) -> pd.DataFrame | None:
+        """Replicate (analysis) weights, one column per replicate, or None."""
+        if self._replicates is None:
+            return None
+        w = self._replicates.weights
+        return pd.DataFrame(w, index=self._data.index, columns=[f"rep_{i + 1}" for i in range(w.shape[1])])
+
+    def with_replicates(
+        self,
+        method: str,
+        *,
+        n_replicates: int | None = None,
+        rng: np.random.Generator | int | None = None,
+        mse: bool = False,
+    ) -> SurveyDesign:
+        """A copy with replicate weights, as R ``as.svrepdesign(type=...)``.
+
+        Parameters
+        ----------
+        method : {"jk1", "jkn", "bootstrap", "subbootstrap"}
+            Delete-one-PSU jackknife (unstratified designs), stratified jackknife, the
+            with-replacement bootstrap of PSUs within strata (R ``type="bootstrap"``, using the
+            fpc when the design has one) or the Rao-Wu bootstrap of ``n_h - 1`` PSUs.
+        n_replicates : int
+            Number of bootstrap replicates (required for the bootstraps).
+        rng : numpy Generator or int seed
+            The only source of randomness.
+        mse : bool
+            Centre the replicate variance at the full-sample estimate instead of the mean of
+            the replicates (R ``mse=TRUE``).
+
+        Notes
+        -----
+        Replicates start from the design's weights before any weighting; the weighting log
+        (rake, calibrate, poststratify, trim) is then replayed on all of them at once, so the
+        replicates carry the weighting. Degrees of freedom: rank of the replicate weights minus
+        one, as R.
+        """
+        from .replicates import build_replicates
+
+        reps = build_replicates(self, method, n_replicates, rng)
+        reps = replace(reps, mse=bool(mse))
+        for step in self._log:
+            reps = reps.reweighted(step)
+        return self._replace(replicates=reps)
 
     def with_lonely_psu(self, lonely_psu: LonelyPSU) -> SurveyDesign:
         """A copy with another rule for single-PSU strata."""

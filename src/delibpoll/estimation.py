@@ -382,6 +382,20 @@ def proportion(
     masks, dfs, ns = _domain_info(design, domains, valid)
     _warn_domains(domains, ns, dfs, func)
     w = design._w
+    rep_logit_se = None
+    if design._replicates is not None and ci_method in ("logit", "likelihood"):
+        if ci_method == "likelihood":
+            raise DelibpollError(
+                "ci_method='likelihood' is not available on replicate-weight designs; use "
+                "'logit' (R's svyglm on the replicates) or 'beta'."
+            )
+        # as R's svyciprop on a replicate design: the logit is estimated in every replicate
+        reps = design._replicates
+        thetas = np.clip(reps.estimates(num, den), 1e-300, 1 - 1e-16)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logit_full = np.log(est / (1 - est))
+            v_logit = reps.variance(np.log(thetas / (1 - thetas)), logit_full)
+        rep_logit_se = np.sqrt(np.clip(np.diag(v_logit), 0, None))
     records: list[dict[str, Any]] = []
     labels: list[Hashable] = []
     for g in range(domains.count):
@@ -398,9 +412,15 @@ def proportion(
                 if ci_method == "likelihood" and ns[g]
                 else float("nan")
             )
-            lo, hi = proportion_ci(
-                p, float(se[k]), dfs[g], level, ci_method, n_rows=n_rows, phi=phi
-            )
+            if rep_logit_se is not None and 0 < p < 1:
+                q = t_quantile(level, dfs[g])
+                eta = np.log(p / (1 - p))
+                lo = float(1 / (1 + np.exp(-(eta - q * rep_logit_se[k]))))
+                hi = float(1 / (1 + np.exp(-(eta + q * rep_logit_se[k]))))
+            else:
+                lo, hi = proportion_ci(
+                    p, float(se[k]), dfs[g], level, ci_method, n_rows=n_rows, phi=phi
+                )
             with np.errstate(divide="ignore", invalid="ignore"):
                 deff = var / vsrs if vsrs > 0 else float("nan")
                 # a share fixed by calibration has variance at rounding level: n_eff is infinite
