@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -31,12 +32,16 @@ METHODS: tuple[str, ...] = ("jk1", "jkn", "bootstrap", "subbootstrap")
 
 
 def _rank_df(weights: np.ndarray) -> float:
-    """R's degf for replicate designs: rank of the replicate weights minus 1 (QR, tol 1e-5)."""
+    """R's degf for replicate designs: rank of the replicate weights minus 1.
+
+    The rank is that of the R x R Gram matrix W'W (equal to the rank of W), from its
+    eigenvalues, relative tolerance 1e-10 on the squared singular values (R uses a pivoted QR
+    with tolerance 1e-5 on W itself)."""
     if weights.shape[1] == 0:
         return 0.0
-    r = np.linalg.qr(weights, mode="r")
-    diag = np.abs(np.diag(r))
-    rank = int(np.sum(diag > 1e-5 * diag.max())) if diag.size else 0
+    gram = weights.T @ weights
+    eig = np.linalg.eigvalsh(gram)
+    rank = int(np.sum(eig > 1e-10 * eig.max())) if eig.size else 0
     return float(rank - 1)
 
 
@@ -49,7 +54,11 @@ class ReplicateWeights:
     scale: float
     rscales: np.ndarray  # (R,)
     mse: bool
-    df: float
+
+    @cached_property
+    def df(self) -> float:
+        """Rank of the replicate weights minus 1 (R ``degf`` for replicate designs)."""
+        return _rank_df(self.weights)
 
     @property
     def n_replicates(self) -> int:
@@ -58,7 +67,7 @@ class ReplicateWeights:
     def reweighted(self, step: WeightingStep) -> ReplicateWeights:
         """Replay a weighting step on every replicate column (one pass over the cells)."""
         new = step.apply(self.weights)
-        return replace(self, weights=new, df=_rank_df(new))
+        return replace(self, weights=new)
 
     def estimates(self, num: np.ndarray, den: np.ndarray | None) -> np.ndarray:
         """Replicate estimates (R x K) of ratios ``sum w num / sum w den`` (totals if None)."""
@@ -80,6 +89,13 @@ class ReplicateWeights:
     ) -> np.ndarray:
         thetas = self.estimates(num, den)
         return self.variance(thetas, est)
+
+
+def _column_counts(draws: np.ndarray, nh: int) -> np.ndarray:
+    """(nh x reps) how often each PSU was drawn in each replicate (one bincount)."""
+    reps = draws.shape[1]
+    flat = (draws + nh * np.arange(reps)[None, :]).ravel()
+    return np.bincount(flat, minlength=nh * reps).reshape(reps, nh).T.astype(float)
 
 
 def _psu_layout(design: SurveyDesign) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -167,8 +183,7 @@ def build_replicates(
                 if nh < 2:
                     raise DelibpollError(f"The Rao-Wu bootstrap needs at least 2 PSUs per stratum; stratum {h} has {nh}.")
                 draws = gen.integers(0, nh, size=(nh - 1, reps))
-                counts = np.apply_along_axis(np.bincount, 0, draws, minlength=nh)
-                mult[members] = counts * nh / (nh - 1)
+                mult[members] = _column_counts(draws, nh) * nh / (nh - 1)
             else:
                 if design._structure.has_fpc and fpc_f[h] < 1:
                     pop = int(round(nh / (1 - fpc_f[h]))) if fpc_f[h] < 1 else nh
@@ -178,7 +193,7 @@ def build_replicates(
                     )
                 else:
                     draws = gen.integers(0, nh, size=(nh, reps))
-                    counts = np.apply_along_axis(np.bincount, 0, draws, minlength=nh)
+                    counts = _column_counts(draws, nh)
                 mult[members] = counts
         rscales = np.ones(reps)
         if method == "subbootstrap":
@@ -190,7 +205,6 @@ def build_replicates(
     weights = base[:, None] * mult[psu]
     return ReplicateWeights(
         weights=weights, type=kind, scale=float(scale), rscales=rscales, mse=False,
-        df=_rank_df(weights),
     )
 
 
@@ -247,4 +261,4 @@ def user_replicates(
     rs = np.ones(r) if rscales is None else np.asarray(rscales, dtype=float)
     if len(rs) != r:
         raise DelibpollError(f"rscales has {len(rs)} values for {r} replicate columns.")
-    return ReplicateWeights(weights=w, type=rep_type, scale=float(scale), rscales=rs, mse=bool(mse), df=_rank_df(w))
+    return ReplicateWeights(weights=w, type=rep_type, scale=float(scale), rscales=rs, mse=bool(mse))
