@@ -9,8 +9,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from _common import have, have_r_survey, machine, median_time, run_r, table, write_result
 
 import delibpoll as dp
