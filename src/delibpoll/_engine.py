@@ -298,9 +298,12 @@ def collapse(
     if product <= _DENSE_RADIX_LIMIT:
         full_counts = np.bincount(raw, minlength=product)
         occupied = np.flatnonzero(full_counts)
-        lookup = np.full(product, -1, dtype=np.intp)
-        lookup[occupied] = np.arange(len(occupied))
-        row_cell = np.take(lookup, raw, out=tmp)
+        if len(occupied) == product:
+            row_cell = raw  # every cell occupied: the raw code is the cell index
+        else:
+            lookup = np.full(product, -1, dtype=np.intp)
+            lookup[occupied] = np.arange(len(occupied))
+            row_cell = np.take(lookup, raw, out=tmp)
         counts = full_counts[occupied]
         cell_raw = occupied
     else:
