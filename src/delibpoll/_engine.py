@@ -93,7 +93,7 @@ class Cells:
 def _column_codes(s: pd.Series, name: str) -> tuple[np.ndarray, list[Hashable]]:
     """Integer codes (-1 for missing) and the labels they index, for one column."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy()
+        codes = np.asarray(s.array.codes)  # a view of the stored codes, no copy
         labels = list(s.cat.categories)
     else:
         codes, uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
@@ -288,13 +288,18 @@ def collapse(
         strides.append(stride)
         stride *= max(int(s), 1)
     strides.reverse()
-    # few, reused buffers: fresh large allocations cost page faults on every call
-    raw = np.empty(n, dtype=np.intp)
-    tmp = np.empty(n, dtype=np.intp)
-    np.multiply(codes[0], strides[0], out=raw, dtype=np.intp)
+    # the radix sum in the narrowest integer type that holds it (less memory traffic), then
+    # one conversion to the index type; few, reused buffers (fresh large allocations cost
+    # page faults on every call)
+    small = np.int16 if product < 2**15 else (np.int32 if product < 2**31 else np.int64)
+    acc = np.empty(n, dtype=small)
+    part = np.empty(n, dtype=small)
+    np.multiply(codes[0], strides[0], out=acc, dtype=small, casting="unsafe")
     for c, s in zip(codes[1:], strides[1:], strict=True):
-        np.multiply(c, s, out=tmp, dtype=np.intp)
-        np.add(raw, tmp, out=raw)
+        np.multiply(c, s, out=part, dtype=small, casting="unsafe")
+        np.add(acc, part, out=acc)
+    raw = acc.astype(np.intp)
+    tmp = np.empty(n, dtype=np.intp)
     if product <= _DENSE_RADIX_LIMIT:
         full_counts = np.bincount(raw, minlength=product)
         occupied = np.flatnonzero(full_counts)
