@@ -195,7 +195,7 @@ def run_config(
     p = plot_weights(d3)
     rep.image(_save_chart(p, out, "weights", files, 7, 4), alt_text(p))
     p = plot_margins(d3)
-    rep.image(_save_chart(p, out, "margins", files, 10, 7), alt_text(p))
+    rep.image(_save_chart(p, out, "margins", files, 10, 9), alt_text(p))
 
     # ---------------------------------------------------------------- headline estimates
     say("headline estimates")

@@ -349,13 +349,14 @@ def plot_margins(design: Any, *, title: str | None = None) -> Any:
             m.assign(kind="Target", share=m["target_share"]),
         ]
     )
-    long["category"] = long["category"].astype(str)
+    order = list(dict.fromkeys(m["category"].astype(str)))[::-1]
+    long["category"] = pd.Categorical(long["category"].astype(str), categories=order)
     long["kind"] = pd.Categorical(long["kind"], categories=["Sample (unweighted)", "Weighted", "Target"])
     p = (
         ggplot(long, aes(x="category", y="share", color="kind", shape="kind"))
         + geom_point(size=2.5)
         + coord_flip()
-        + facet_wrap("~variable", scales="free_y")
+        + facet_wrap("~variable", scales="free", ncol=2)
         + scale_color_manual(values=["#D55E00", "#0072B2", "#000000"], name="")
         + scale_shape_manual(values=["o", "o", "x"], name="")
         + scale_y_continuous(labels=lambda xs: [_pct(x) for x in xs])
@@ -376,4 +377,4 @@ def plot_margins(design: Any, *, title: str | None = None) -> Any:
 def _wide() -> Any:
     from plotnine import theme
 
-    return theme(figure_size=(10, 7))
+    return theme(figure_size=(10, 9))
