@@ -43,8 +43,8 @@ def proportion_ci(
     ----------
     df : design degrees of freedom used for the t quantile.
     n_rows : R's ``nrow(design)`` for the (sub)design, used by ``beta`` and ``likelihood``.
-    phi : dispersion of the quasibinomial fit (``likelihood`` only), see
-        :func:`likelihood_dispersion`.
+    phi : dispersion of the quasibinomial fit (``likelihood`` only): the svyvar of the
+        Pearson residuals, which for a 0/1 variable is ``n / (n - 1)``.
     """
     if not np.isfinite(p) or not np.isfinite(se):
         return float("nan"), float("nan")
@@ -118,16 +118,3 @@ def _likelihood_ci(p: float, se: float, q: float, n_rows: float, phi: float) -> 
     lo = optimize.brentq(f, eps, p, xtol=1e-14) if f(eps) > 0 else 0.0
     hi = optimize.brentq(f, p, 1 - eps, xtol=1e-14) if f(1 - eps) > 0 else 1.0
     return float(lo), float(hi)
-
-
-def likelihood_dispersion(y: np.ndarray, w: np.ndarray, p: float) -> float:
-    """``svyvar`` of the Pearson residuals ``(y - p) / sqrt(p (1 - p))`` of the
-    quasibinomial fit (R's ``summary.svyglm`` dispersion; ``residuals.svyglm`` leaves the
-    prior weights out). ``y`` and ``w`` are the domain's values and non-zero weights.
-    """
-    n = len(w)
-    if n < 2 or not (0 < p < 1):
-        return float("nan")
-    r = (y - p) / np.sqrt(p * (1 - p))
-    rbar = np.sum(w * r) / w.sum()
-    return float(np.sum(w * (r - rbar) ** 2) / w.sum() * n / (n - 1))

@@ -70,6 +70,22 @@ class RakingRecord:
         return sp.vstack(self.margin_indicators).tocsr()
 
     @cached_property
+    def cell_order(self) -> np.ndarray:
+        """Row order that groups rows by raking cell (stable)."""
+        return np.argsort(self.row_cell, kind="stable")
+
+    @cached_property
+    def cell_starts(self) -> np.ndarray:
+        """First position of each cell in ``cell_order`` (every cell has rows)."""
+        counts = np.bincount(self.row_cell, minlength=self.n_cells)
+        return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+
+    @cached_property
+    def stacked_dense(self) -> np.ndarray:
+        """(T x C) dense map from cells to the categories of all margins."""
+        return np.ascontiguousarray(np.asarray(self.stacked_indicator.todense()))
+
+    @cached_property
     def cell_to_rows(self) -> sp.csr_matrix:
         """(n x T) rows' categories in every margin (row i has a 1 for each margin)."""
         return (self.row_indicator.T @ self.stacked_indicator.T).tocsr()
@@ -136,11 +152,12 @@ def calibration_residuals(x: np.ndarray, records: tuple[CalibrationRecord, ...])
             x = x - means[rec.row_cell] * rec.new_w[:, None]
         elif isinstance(rec, RakingRecord):
             z = x / rec.psw[:, None]
-            zc = np.asarray(rec.row_indicator @ z)
-            sums = np.asarray(rec.stacked_indicator @ zc)  # (T, K) category sums, all margins
-            acc = rec.sweep_operator @ sums
-            offset = np.asarray(rec.cell_to_rows @ acc)  # (n, K): sum over the row's categories
-            x = x - rec.psw[:, None] * offset
+            # cell sums of z by segment sums over rows sorted by cell (dense, C-ordered)
+            zc = np.add.reduceat(z[rec.cell_order], rec.cell_starts, axis=0)
+            # every cell's total offset: stacked category map, R's sweeps, and back to cells
+            s_dense = rec.stacked_dense
+            offset_cells = s_dense.T @ (rec.sweep_operator @ (s_dense @ zc))  # (C, K)
+            x = x - rec.psw[:, None] * np.take(offset_cells, rec.row_cell, axis=0)
         else:
             # R: qr.resid(qr(X sqrt(w0)), x / (g sqrt(w0))) * g sqrt(w0); g is constant in a cell
             xc = _cell_sum(rec.row_cell, rec.x.shape[0], x) / rec.g_cell[:, None]

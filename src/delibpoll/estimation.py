@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._ci import CI_METHODS, CIMethod, likelihood_dispersion, proportion_ci, t_quantile
+from ._ci import CI_METHODS, CIMethod, proportion_ci, t_quantile
 from ._variance import domain_df, linearized_vcov, warn_single_psu
 from .exceptions import DelibpollError, DelibpollWarning, DomainWarning
 
@@ -381,7 +381,6 @@ def proportion(
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
     masks, dfs, ns = _domain_info(design, domains, valid)
     _warn_domains(domains, ns, dfs, func)
-    w = design._w
     rep_logit_se = None
     if design._replicates is not None and ci_method in ("logit", "likelihood"):
         if ci_method == "likelihood":
@@ -399,19 +398,17 @@ def proportion(
     records: list[dict[str, Any]] = []
     labels: list[Hashable] = []
     for g in range(domains.count):
-        mask = masks[g] & (w != 0)
         n_rows = _n_rows_for(design, masks[g])
+        n_g = ns[g]
         for c in range(n_cat):
             k = g * n_cat + c
             p = float(est[k])
             var = float(vcov[k, k])
-            yk = y[mask, c]
-            vsrs = _weighted_var(yk, w[mask]) / ns[g] if ns[g] else float("nan")
-            phi = (
-                likelihood_dispersion(yk, w[mask], p)
-                if ci_method == "likelihood" and ns[g]
-                else float("nan")
-            )
+            # for a 0/1 variable the weighted variance in the domain is p(1-p) exactly, so
+            # R's svyvar is p(1-p) n/(n-1) and the SRS variance p(1-p)/(n-1); the
+            # quasibinomial dispersion (Pearson residuals) is n/(n-1)
+            vsrs = p * (1 - p) / (n_g - 1) if n_g > 1 else float("nan")
+            phi = n_g / (n_g - 1) if (ci_method == "likelihood" and n_g > 1) else float("nan")
             if rep_logit_se is not None and 0 < p < 1:
                 q = t_quantile(level, dfs[g])
                 eta = np.log(p / (1 - p))
