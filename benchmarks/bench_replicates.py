@@ -31,11 +31,11 @@ def main() -> None:
         import polars as pl
         import svy
 
-        frame = pl.from_pandas(t3[MARGINS + ["q_pact"]].astype(str).assign(w=1.0))
+        frame = pl.from_pandas(t3[MARGINS + ["q_pact", "respondent_id"]].astype(str).assign(w=1.0))
         shares = {v: {str(k): float(s) for k, s in targets.shares(v).items()} for v in MARGINS}
 
         def run_svy() -> object:
-            smp = svy.Sample(frame, svy.Design(wgt="w"))
+            smp = svy.Sample(frame, svy.Design(wgt="w", psu="respondent_id"))
             smp = smp.weighting.create_bs_wgts(500, rstate=1)
             smp = smp.weighting.rake(shares=shares, tol=1e-10, max_iter=1000)
             return smp.estimation.prop("q_pact", method="replication")
