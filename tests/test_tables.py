@@ -127,3 +127,24 @@ def test_bad_input(design) -> None:  # type: ignore[no-untyped-def]
     fr = banner(dp.SurveyDesign(df), ["q"], ["g"]).to_frame()
     assert fr[(fr.column == "x") & (fr.category == "b")]["estimate"].iloc[0] == 0.0
     assert stats is not None
+
+
+def test_letters_match_r_svycontrast(ref) -> None:  # type: ignore[no-untyped-def]
+    """Letters follow R's pairwise svycontrast p-values (tests/reference/r/banner.R):
+    awards by school type on the clustered apiclus1 design, at the 0.05 level."""
+    d = dp.SurveyDesign(ref.data("apiclus1.csv"), weights="pw", ids="dnum", fpc="fpc")
+    fr = banner(d, ["awards"], ["stype"], min_base=1).to_frame()
+    letters = {"E": "A", "H": "B", "M": "C"}
+    for lev in ["No", "Yes"]:
+        expected: dict[str, list[str]] = {"E": [], "H": [], "M": []}
+        for a, b in [("E", "H"), ("E", "M"), ("H", "M")]:
+            est = ref.get("apiclus1", "banner_pair", "estimate", variable="awards", domain=f"{a}-{b}", category=lev)
+            p = ref.get("apiclus1", "banner_pair", "p_value", variable="awards", domain=f"{a}-{b}", category=lev)
+            if p < 0.05:
+                hi, lo = (a, b) if est > 0 else (b, a)
+                expected[hi].append(letters[lo])
+        for col, lets in expected.items():
+            cell = fr[(fr.category == lev) & (fr.column == col)].iloc[0]
+            assert cell["higher_than"] == "".join(sorted(lets)), (lev, col)
+        got = fr[(fr.category == lev) & (fr.banner == "stype")]
+        assert got["higher_than"].str.len().sum() == sum(len(v) for v in expected.values())
