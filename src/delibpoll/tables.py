@@ -196,6 +196,8 @@ class BannerTable:
         notes.set_column(0, 0, 14)
         notes.set_column(1, 1, 120)
         notes.freeze_panes(1, 0)
+        notes.set_landscape()
+        notes.fit_to_pages(1, 0)
         for qi, q in enumerate(self.questions):
             ws = wb.add_worksheet(f"Table {qi + 1}")
             fr = self._frame[self._frame["question"] == q]
@@ -205,6 +207,7 @@ class BannerTable:
                 name = "Total" if b == "" else f"{b}: {c} ({letter})"
                 header += [f"{name} estimate", f"{name} significantly higher than"]
             row0 = 1
+            ws.set_row(row0, 48)  # room for wrapped column headings
             ws.write_row(row0, 0, header, bold)
             cats = list(dict.fromkeys(fr["category"]))
             kinds = fr.groupby("category", sort=False)["kind"].first()
@@ -238,6 +241,8 @@ class BannerTable:
                         ws.write_number(r, 1 + 2 * ci, float(x[key]), fmt)
                 r += 1
             ws.freeze_panes(row0 + 1, 1)
+            ws.set_landscape()
+            ws.fit_to_pages(1, 0)  # print one page wide
             ws.set_column(0, 0, 34)
             ws.set_column(1, len(header), 16)
         wb.close()
