@@ -114,6 +114,22 @@ def _welch_df(v1: np.ndarray, df1: float, v2: np.ndarray, df2: float) -> np.ndar
         return np.asarray((v1 + v2) ** 2 / (v1**2 / df1 + v2**2 / df2))
 
 
+def _put_gap(
+    frame: pd.DataFrame, name: str, gap: np.ndarray, se: np.ndarray, df: np.ndarray, level: float
+) -> None:
+    """Write ``name``, ``name_se``, ``name_ci_lower``, ``name_ci_upper`` and
+    ``name_p_value`` (t on per-row df) into ``frame``."""
+    q = np.array([t_quantile(level, float(d)) for d in np.broadcast_to(df, gap.shape)])
+    frame[name] = gap
+    frame[f"{name}_se"] = se
+    frame[f"{name}_ci_lower"] = gap - q * se
+    frame[f"{name}_ci_upper"] = gap + q * se
+    frame[f"{name}_p_value"] = [
+        float(_t_test(np.array([g]), np.array([s_]), float(f))[0])
+        for g, s_, f in zip(gap, se, np.broadcast_to(df, gap.shape), strict=True)
+    ]
+
+
 def minimum_detectable_difference(
     n_informed: float,
     n_uninformed: float,
@@ -617,17 +633,8 @@ def compare_tiers(
         frame["deliberation_change_ci_lower"] = pcf["ci_lower"].to_numpy()
         frame["deliberation_change_ci_upper"] = pcf["ci_upper"].to_numpy()
         frame["deliberation_change_p_value"] = pcf["p_value"].to_numpy()
-        gap = eb - e3
-        gse = np.sqrt(seb**2 + se3**2)
-        gdf = _welch_df(seb**2, dfb, se3**2, df3)
-        gq = np.array([t_quantile(level, d) for d in gdf])
-        frame["baseline_gap"] = gap
-        frame["baseline_gap_se"] = gse
-        frame["baseline_gap_ci_lower"] = gap - gq * gse
-        frame["baseline_gap_ci_upper"] = gap + gq * gse
-        frame["baseline_gap_p_value"] = [
-            float(_t_test(np.array([g]), np.array([s]), f)[0]) for g, s, f in zip(gap, gse, gdf, strict=True)
-        ]
+        _put_gap(frame, "baseline_gap", eb - e3, np.sqrt(seb**2 + se3**2),
+                 _welch_df(seb**2, dfb, se3**2, df3), level)
     if adjust_for:
         adjustment = _adjusted(
             informed, uninformed, variable, after, before, cats, mask, list(adjust_for),
@@ -738,25 +745,13 @@ def _adjusted(
         ase = boot_se_diff
         if before:
             boot_se_gap = np.std(np.array(reps_g), axis=0, ddof=1)
-    aq = np.array([t_quantile(level, d) for d in adf])
-    frame["adjusted_difference"] = adj
-    frame["adjusted_difference_se"] = ase
-    frame["adjusted_difference_ci_lower"] = adj - aq * ase
-    frame["adjusted_difference_ci_upper"] = adj + aq * ase
-    frame["adjusted_difference_p_value"] = [
-        float(_t_test(np.array([d]), np.array([s]), f)[0]) for d, s, f in zip(adj, ase, adf, strict=True)
-    ]
+    _put_gap(frame, "adjusted_difference", adj, ase, adf, level)
     if before:
         eb, vb, dfb = res[4], res[5], float(res[6][0])
         seb = np.sqrt(np.clip(np.diag(vb), 0, None))
-        gap = eb - e3
         gse = boot_se_gap if boot_se_gap is not None else np.sqrt(seb**2 + se3**2)
-        gdf = _welch_df(seb**2, dfb, se3**2, df3)
-        gq = np.array([t_quantile(level, d) for d in gdf])
-        frame["adjusted_baseline_gap"] = gap
-        frame["adjusted_baseline_gap_se"] = gse
-        frame["adjusted_baseline_gap_ci_lower"] = gap - gq * gse
-        frame["adjusted_baseline_gap_ci_upper"] = gap + gq * gse
+        _put_gap(frame, "adjusted_baseline_gap", eb - e3, gse,
+                 _welch_df(seb**2, dfb, se3**2, df3), level)
         if cats is not None:
             deff_adj = float(n1 / n_eff) if n_eff > 0 else 1.0
             frame["adjusted_baseline_gap_mdd"] = [
