@@ -75,6 +75,11 @@ class RakingRecord:
         return np.argsort(self.row_cell, kind="stable")
 
     @cached_property
+    def psw_sorted(self) -> np.ndarray:
+        """(n, 1) weights in ``cell_order``."""
+        return np.ascontiguousarray(self.psw[self.cell_order][:, None])
+
+    @cached_property
     def cell_starts(self) -> np.ndarray:
         """First position of each cell in ``cell_order`` (every cell has rows)."""
         counts = np.bincount(self.row_cell, minlength=self.n_cells)
@@ -151,13 +156,17 @@ def calibration_residuals(x: np.ndarray, records: tuple[CalibrationRecord, ...])
             means = num / den[:, None]
             x = x - means[rec.row_cell] * rec.new_w[:, None]
         elif isinstance(rec, RakingRecord):
-            z = x / rec.psw[:, None]
-            # cell sums of z by segment sums over rows sorted by cell (dense, C-ordered)
-            zc = np.add.reduceat(z[rec.cell_order], rec.cell_starts, axis=0)
+            psw = rec.psw[:, None]
+            # cell sums of z = x / psw by segment sums over rows sorted by cell
+            zs = np.take(x, rec.cell_order, axis=0)
+            zs /= rec.psw_sorted
+            zc = np.add.reduceat(zs, rec.cell_starts, axis=0)
             # every cell's total offset: stacked category map, R's sweeps, and back to cells
             s_dense = rec.stacked_dense
             offset_cells = s_dense.T @ (rec.sweep_operator @ (s_dense @ zc))  # (C, K)
-            x = x - rec.psw[:, None] * np.take(offset_cells, rec.row_cell, axis=0)
+            off = np.take(offset_cells, rec.row_cell, axis=0, out=zs)  # reuse the buffer
+            off *= psw
+            x = np.subtract(x, off, out=off)
         else:
             # R: qr.resid(qr(X sqrt(w0)), x / (g sqrt(w0))) * g sqrt(w0); g is constant in a cell
             xc = _cell_sum(rec.row_cell, rec.x.shape[0], x) / rec.g_cell[:, None]
@@ -168,8 +177,12 @@ def calibration_residuals(x: np.ndarray, records: tuple[CalibrationRecord, ...])
     return x
 
 
-def stratified_vcov(x: np.ndarray, st: _Structure, lonely_psu: str) -> np.ndarray:
-    """With-replacement first-stage variance of the column totals of ``x`` (n x K)."""
+def stratified_vcov(
+    x: np.ndarray, st: _Structure, lonely_psu: str, *, overwrite: bool = False
+) -> np.ndarray:
+    """With-replacement first-stage variance of the column totals of ``x`` (n x K).
+
+    With ``overwrite=True`` ``x`` may be used as scratch space."""
     n_psu = len(st.psu_stratum)
     if n_psu == x.shape[0] and np.array_equal(st.psu, np.arange(n_psu)):
         t = x
@@ -202,16 +215,26 @@ def stratified_vcov(x: np.ndarray, st: _Structure, lonely_psu: str) -> np.ndarra
             scale = scale.copy()
             scale[idx] = 0.0
             average_factor = h_count / (h_count - len(idx)) if h_count > len(idx) else np.nan
-    tc = t - centre[st.psu_stratum]
-    s = scale[st.psu_stratum]
-    v = (tc * s[:, None]).T @ tc
+    if t is x and overwrite:
+        tc = np.subtract(t, centre[st.psu_stratum], out=t)
+    else:
+        tc = t - centre[st.psu_stratum]
+    if np.all(scale == scale[0]):
+        v = scale[0] * (tc.T @ tc)
+    else:
+        s = scale[st.psu_stratum]
+        v = (tc * s[:, None]).T @ tc
     return np.asarray(v * average_factor)
 
 
 def linearized_vcov(design: SurveyDesign, x: np.ndarray) -> np.ndarray:
-    """Calibration-aware linearised variance-covariance of the totals of ``x``."""
-    x = calibration_residuals(np.asarray(x, dtype=float), design._calibration)
-    return stratified_vcov(x, design._structure, design.lonely_psu)
+    """Calibration-aware linearised variance-covariance of the totals of ``x``.
+
+    ``x`` is not modified."""
+    resid = calibration_residuals(np.asarray(x, dtype=float), design._calibration)
+    if resid is x:
+        resid = resid.copy()
+    return stratified_vcov(resid, design._structure, design.lonely_psu, overwrite=True)
 
 
 def domain_df(design: SurveyDesign, mask: np.ndarray) -> float:

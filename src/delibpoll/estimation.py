@@ -232,7 +232,11 @@ def ratio_estimates(
         dsum = w @ den
         with np.errstate(divide="ignore", invalid="ignore"):
             est = (w @ num) / dsum
-            x = w[:, None] * (num - den * est[None, :]) / dsum[None, :]
+            # x = w (num - den est) / dsum, built in one buffer (large temporaries are slow)
+            x = np.multiply(den, est[None, :])
+            np.subtract(num, x, out=x)
+            x *= w[:, None]
+            x /= dsum[None, :]
         empty = ~(dsum > 0)
         if empty.any():
             est = np.where(empty, np.nan, est)
@@ -395,11 +399,15 @@ def proportion(
             logit_full = np.log(est / (1 - est))
             v_logit = reps.variance(np.log(thetas / (1 - thetas)), logit_full)
         rep_logit_se = np.sqrt(np.clip(np.diag(v_logit), 0, None))
-    records: list[dict[str, Any]] = []
+    cols: dict[str, list[Any]] = {c: [] for c in by_cols}
+    for name in ("category", "estimate", "se", "ci_lower", "ci_upper", "df", "deff", "n", "n_eff"):
+        cols[name] = []
     labels: list[Hashable] = []
     for g in range(domains.count):
         n_rows = _n_rows_for(design, masks[g])
         n_g = ns[g]
+        lab = domains.labels[g]
+        dom_vals = lab if isinstance(lab, tuple) else (lab,)
         for c in range(n_cat):
             k = g * n_cat + c
             p = float(est[k])
@@ -425,18 +433,15 @@ def proportion(
                 n_eff = float("inf") if tiny and 0 < p < 1 else (
                     p * (1 - p) / var if var > 0 else float("nan")
                 )
-            rec: dict[str, Any] = {}
             if by_cols:
-                lab = domains.labels[g]
-                vals = lab if isinstance(lab, tuple) else (lab,)
-                rec.update(dict(zip(by_cols, vals, strict=True)))
-            rec.update(
-                category=cats[c], estimate=p, se=float(se[k]), ci_lower=lo, ci_upper=hi,
-                df=dfs[g], deff=deff, n=ns[g], n_eff=n_eff,
-            )
-            records.append(rec)
-            labels.append((domains.labels[g], cats[c]) if by_cols else cats[c])
-    frame = pd.DataFrame.from_records(records)
+                for col, val in zip(by_cols, dom_vals, strict=True):
+                    cols[col].append(val)
+            for name, val in (("category", cats[c]), ("estimate", p), ("se", float(se[k])),
+                              ("ci_lower", lo), ("ci_upper", hi), ("df", dfs[g]),
+                              ("deff", deff), ("n", n_g), ("n_eff", n_eff)):
+                cols[name].append(val)
+            labels.append((lab, cats[c]) if by_cols else cats[c])
+    frame = pd.DataFrame(cols)
     return Estimate(
         statistic="proportion",
         variable=variable,
