@@ -1,28 +1,61 @@
-"""Tests for delibpoll.replicates: replicate designs equal R's as.svrepdesign/svrepdesign
-(tests/reference/r/replicates.R), weighting replayed on replicates, bad input."""
+"""Tests for delibpoll.replicates: replicate designs equal R's as.svrepdesign/svrepdesign.
+
+Reference values: tests/reference/r/replicates.R (values/replicates.csv) and
+tests/reference/r/replicates_extra.R (values/replicates_extra.csv, and R's replicate weights in
+data/*_repweights.csv). R 4.2, survey 4.1.1. Tolerances are stated in each test.
+"""
 
 from __future__ import annotations
+
+import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import delibpoll as dp
-from delibpoll import DelibpollError, SurveyDesign
+from delibpoll import DelibpollError, DelibpollWarning, DomainWarning, SurveyDesign
 
-RAKE = dp.Targets.from_dict({"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1072, "Yes": 5122}})
+RAKE = dp.Targets.from_dict(
+    {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1072, "Yes": 5122}}
+)
+STYPE = dp.Targets.from_dict({"stype": {"E": 4421, "H": 755, "M": 1018}})
+REL = 1e-6  # relative tolerance against R for variances, SEs and CIs
 
 
-def _designs(ref):  # type: ignore[no-untyped-def]
-    clus = SurveyDesign(ref.data("apiclus1.csv"), weights="pw", ids="dnum", fpc="fpc")
-    strat = SurveyDesign(ref.data("apistrat.csv"), weights="pw", strata="stype", fpc="fpc")
+def _clus(ref: Any) -> SurveyDesign:
+    data = ref.data("apiclus1.csv")
+    data["top"] = data["api00"] >= 845  # two schools, both in district 716
+    return SurveyDesign(data, weights="pw", ids="dnum", fpc="fpc")
+
+
+def _strat(ref: Any) -> SurveyDesign:
+    return SurveyDesign(ref.data("apistrat.csv"), weights="pw", strata="stype", fpc="fpc")
+
+
+def _r_repweights(ref: Any, name: str) -> np.ndarray:
+    df = ref.data(name).sort_values("row")
+    return df.filter(regex=r"^rep\d+$").to_numpy(dtype=float)
+
+
+def _with_r_columns(data: pd.DataFrame, mat: np.ndarray) -> pd.DataFrame:
+    cols = pd.DataFrame(mat, columns=[f"rep{j + 1}" for j in range(mat.shape[1])])
+    return pd.concat([data.reset_index(drop=True), cols], axis=1)
+
+
+# ---------------------------------------------------------------------- replicates.R cases
+def _designs(ref: Any) -> dict[str, SurveyDesign]:
+    clus = _clus(ref)
     boot = ref.data("apiclus1_boot_repweights.csv")
     return {
         "apiclus1_jk1": clus.with_replicates("jk1"),
         "apiclus1_jk1_raked": dp.rake(clus.with_replicates("jk1"), RAKE, tol=1e-12),
-        "apistrat_jkn": strat.with_replicates("jkn"),
-        "apiclus1_boot": SurveyDesign(boot, weights="pw", repweights=r"rep\d+", rep_type="bootstrap",
-                                      scale=ref.get("apiclus1_boot", "design", "scale")),
+        "apistrat_jkn": _strat(ref).with_replicates("jkn"),
+        "apiclus1_boot": SurveyDesign(
+            boot, weights="pw", repweights=r"rep\d+", rep_type="bootstrap",
+            scale=ref.get("apiclus1_boot", "design", "scale"),
+        ),
     }
 
 
@@ -30,85 +63,441 @@ CASES = ["apiclus1_jk1", "apiclus1_jk1_raked", "apistrat_jkn", "apiclus1_boot"]
 
 
 @pytest.fixture(scope="module")
-def designs(ref):  # type: ignore[no-untyped-def]
+def designs(ref: Any) -> dict[str, SurveyDesign]:
     return _designs(ref)
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_replicate_estimates_equal_r(designs, ref, case: str) -> None:  # type: ignore[no-untyped-def]
-    """Means, totals, proportions, domain SEs, df and CIs equal R to 1e-6 relative."""
+def test_replicate_estimates_equal_r(designs: dict[str, SurveyDesign], ref: Any, case: str) -> None:
+    """Means, totals, proportions, CIs, domain SEs and df equal R (svymean, svytotal,
+    svyciprop, svyby on as.svrepdesign / svrepdesign designs) to 1e-6 relative; estimates to
+    1e-9."""
     d = designs[case]
     m = dp.mean(d, "api00").to_frame().iloc[0]
     assert m["estimate"] == pytest.approx(ref.get(case, "svymean", "estimate", variable="api00"), rel=1e-9)
-    assert m["se"] == pytest.approx(ref.get(case, "svymean", "se", variable="api00"), rel=1e-6)
+    assert m["se"] == pytest.approx(ref.get(case, "svymean", "se", variable="api00"), rel=REL)
     t = dp.total(d, "enroll").to_frame().iloc[0]
-    assert t["se"] == pytest.approx(ref.get(case, "svytotal", "se", variable="enroll"), rel=1e-6)
+    assert t["estimate"] == pytest.approx(ref.get(case, "svytotal", "estimate", variable="enroll"), rel=1e-9)
+    assert t["se"] == pytest.approx(ref.get(case, "svytotal", "se", variable="enroll"), rel=REL)
     assert d.df == ref.get(case, "degf", "df")
     fr = dp.proportion(d, "awards").to_frame().set_index("category")
     for cat in ["No", "Yes"]:
-        assert fr.loc[cat, "se"] == pytest.approx(ref.get(case, "svymean", "se", variable="awards", category=cat), rel=1e-6)
+        assert fr.loc[cat, "estimate"] == pytest.approx(
+            ref.get(case, "svymean", "estimate", variable="awards", category=cat), rel=1e-9)
+        assert fr.loc[cat, "se"] == pytest.approx(
+            ref.get(case, "svymean", "se", variable="awards", category=cat), rel=REL)
     for method in ["logit", "beta", "mean", "asin"]:
         row = dp.proportion(d, "awards", ci_method=method).to_frame().set_index("category").loc["Yes"]  # type: ignore[arg-type]
-        assert row["ci_lower"] == pytest.approx(ref.get(case, "svyciprop", "ci_lower", variable="awards", category="Yes", method=method), rel=1e-6)
-        assert row["ci_upper"] == pytest.approx(ref.get(case, "svyciprop", "ci_upper", variable="awards", category="Yes", method=method), rel=1e-6)
+        for q in ("ci_lower", "ci_upper"):
+            assert row[q] == pytest.approx(
+                ref.get(case, "svyciprop", q, variable="awards", category="Yes", method=method), rel=REL)
     by = dp.mean(d, "api00", by="stype").to_frame()
     for _, r in by.iterrows():
-        assert r["se"] == pytest.approx(ref.get(case, "svyby_svymean", "se", variable="api00", domain=r["stype"]), rel=1e-6)
+        assert r["se"] == pytest.approx(
+            ref.get(case, "svyby_svymean", "se", variable="api00", domain=r["stype"]), rel=REL)
 
 
-def test_scale_and_rscales_as_r(designs, ref) -> None:  # type: ignore[no-untyped-def]
-    assert designs["apiclus1_jk1"]._replicates.scale == pytest.approx(ref.get("apiclus1_jk1", "design", "scale"), rel=1e-12)
-    assert designs["apistrat_jkn"]._replicates.rscales.sum() == pytest.approx(ref.get("apistrat_jkn", "design", "rscales_sum"), rel=1e-12)
+def test_scale_and_rscales_as_r(designs: dict[str, SurveyDesign], ref: Any) -> None:
+    """scale and rscales as as.svrepdesign (exact up to 1e-12)."""
+    reps = designs["apiclus1_jk1"]._replicates
+    assert reps.scale == pytest.approx(ref.get("apiclus1_jk1", "design", "scale"), rel=1e-12)
+    assert designs["apistrat_jkn"]._replicates.rscales.sum() == pytest.approx(
+        ref.get("apistrat_jkn", "design", "rscales_sum"), rel=1e-12)
+    for case, d in [("x_apistrat_boot", _strat), ("x_apiclus1_boot", _clus)]:
+        b = d(ref).with_replicates("bootstrap", n_replicates=50, rng=0)
+        assert b._replicates.scale == pytest.approx(ref.get(case, "design", "scale"), rel=1e-12)
+    sb = _strat(ref).with_replicates("subbootstrap", n_replicates=50, rng=0)
+    assert sb._replicates.scale == pytest.approx(ref.get("x_apistrat_subboot", "design", "scale"), rel=1e-12)
 
 
-def test_mse_option(ref) -> None:  # type: ignore[no-untyped-def]
+def test_mse_option(ref: Any) -> None:
+    """svrepdesign(..., mse=TRUE): variance centred at the full-sample estimate (1e-6)."""
     boot = ref.data("apiclus1_boot_repweights.csv")
     d = SurveyDesign(boot, weights="pw", repweights=r"rep\d+", rep_type="bootstrap", mse=True,
                      scale=ref.get("apiclus1_boot", "design", "scale"))
     assert dp.mean(d, "api00").to_frame()["se"].iloc[0] == pytest.approx(
-        ref.get("apiclus1_boot_mse", "svymean", "se", variable="api00"), rel=1e-6)
+        ref.get("apiclus1_boot_mse", "svymean", "se", variable="api00"), rel=REL)
 
 
-def test_weighting_replayed_on_replicates_in_either_order(ref) -> None:  # type: ignore[no-untyped-def]
-    clus = SurveyDesign(ref.data("apiclus1.csv"), weights="pw", ids="dnum", fpc="fpc")
+# ---------------------------------------------------------------------- R's replicate weights
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("apiclus1_jk1_repweights.csv", lambda ref: _clus(ref).with_replicates("jk1")),
+        ("apistrat_jkn_repweights.csv", lambda ref: _strat(ref).with_replicates("jkn")),
+        ("apiclus1_jk1_raked_repweights.csv",
+         lambda ref: dp.rake(_clus(ref).with_replicates("jk1"), RAKE, tol=1e-13)),
+    ],
+)
+def test_replicate_weights_equal_r(ref: Any, name: str, make: Any) -> None:
+    """Replicate weights, column by column in R's order, equal weights(design, "analysis")
+    of as.svrepdesign (1e-12 relative; 1e-9 after raking, R's epsilon 1e-12 on weights)."""
+    ours = make(ref).replicate_weights.to_numpy()
+    theirs = _r_repweights(ref, name)
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9 if "raked" in name else 1e-12, atol=1e-9)
+
+
+# ---------------------------------------------------------------------- replicates_extra.R
+def _extra_designs(ref: Any) -> dict[str, SurveyDesign]:
+    clus, strat = _clus(ref), _strat(ref)
+    jk1 = clus.with_replicates("jk1")
+    jk1_w = _r_repweights(ref, "apiclus1_jk1_repweights.csv")
+    jkn = strat.with_replicates("jkn")
+    full = ref.data("apistrat.csv")
+    full.loc[full["stype"] == "H", "fpc"] = int((full["stype"] == "H").sum())
+    scale = 14 / 15 * (757 - 15) / 757
+    cal = dp.Targets.from_dict({"stype": {"E": 4421, "H": 755, "M": 1018},
+                                "sch.wide": {"No": 1072, "Yes": 5122}})
+    return {
+        "x_apiclus1_jk1": jk1,
+        "x_apiclus1_jk1_mse": clus.with_replicates("jk1", mse=True),
+        "x_apiclus1_jk1_raked": dp.rake(jk1, RAKE, tol=1e-13),
+        "x_apiclus1_jk1_poststrat": dp.poststratify(jk1, STYPE),
+        "x_apiclus1_jk1_cal_linear": dp.calibrate(jk1, cal, method="linear", tol=1e-13),
+        "x_apiclus1_jk1_user": SurveyDesign(
+            _with_r_columns(clus.data, jk1_w), weights="pw", repweights=r"rep\d+",
+            rep_type="jk1", scale=scale),
+        "x_apistrat_jkn": jkn,
+        "x_apistrat_jkn_user": SurveyDesign(
+            _with_r_columns(strat.data, _r_repweights(ref, "apistrat_jkn_repweights.csv")),
+            weights="pw", repweights=r"^rep\d+$", rep_type="jkn", rscales=jkn._replicates.rscales),
+        "x_apistrat_full_jkn": SurveyDesign(full, weights="pw", strata="stype", fpc="fpc")
+        .with_replicates("jkn"),
+    }
+
+
+EXTRA = ["x_apiclus1_jk1", "x_apiclus1_jk1_mse", "x_apiclus1_jk1_raked",
+         "x_apiclus1_jk1_poststrat", "x_apiclus1_jk1_cal_linear", "x_apiclus1_jk1_user",
+         "x_apistrat_jkn", "x_apistrat_jkn_user", "x_apistrat_full_jkn"]
+
+
+@pytest.fixture(scope="module")
+def extra(ref: Any) -> dict[str, SurveyDesign]:
+    return _extra_designs(ref)
+
+
+@pytest.mark.parametrize("case", EXTRA)
+def test_extra_cases_equal_r(extra: dict[str, SurveyDesign], ref: Any, case: str) -> None:
+    """JK1 with mse, raked, post-stratified and linearly calibrated (weighting replayed on the
+    replicates, as R's rake/postStratify/calibrate on a svyrep.design), R's JK1/JKn weights
+    read back, and JKn with a fully sampled stratum (its replicates dropped, as R): mean,
+    total, proportion SEs, df and number of replicates (1e-6 relative)."""
+    d = extra[case]
+    m = dp.mean(d, "api00").to_frame().iloc[0]
+    assert m["estimate"] == pytest.approx(ref.get(case, "svymean", "estimate", variable="api00"), rel=1e-9)
+    assert m["se"] == pytest.approx(ref.get(case, "svymean", "se", variable="api00"), rel=REL)
+    t = dp.total(d, "enroll").to_frame().iloc[0]
+    assert t["se"] == pytest.approx(ref.get(case, "svytotal", "se", variable="enroll"), rel=REL)
+    fr = dp.proportion(d, "awards").to_frame().set_index("category")
+    for cat in ["No", "Yes"]:
+        assert fr.loc[cat, "se"] == pytest.approx(
+            ref.get(case, "svymean", "se", variable="awards", category=cat), rel=REL)
+    assert d.df == ref.get(case, "degf", "df")
+    assert d._replicates.n_replicates == ref.get(case, "design", "n_replicates")
+
+
+@pytest.mark.parametrize("case", ["x_apiclus1_jk1", "x_apiclus1_jk1_raked"])
+@pytest.mark.parametrize("method", ["logit", "beta", "mean", "asin", "xlogit"])
+def test_domain_cis_equal_r(extra: dict[str, SurveyDesign], ref: Any, case: str, method: str) -> None:
+    """svyby(~I(awards == "Yes"), ~stype, design, svyciprop, method=): each domain's df is
+    the rank of its own replicate weights minus 1 (R's subset drops rows), Korn-Graubard uses
+    the domain's rows; estimates, SEs and CI limits to 1e-6 relative."""
+    d = extra[case]
+    fr = dp.proportion(d, "awards", by="stype", ci_method=method).to_frame()  # type: ignore[arg-type]
+    fr = fr[fr["category"] == "Yes"].set_index("stype")
+    for s in ["E", "H", "M"]:
+        assert fr.loc[s, "df"] == ref.get(case, "degf", "df", domain=s)
+        kw = {"variable": "awards", "domain": s, "category": "Yes", "method": method}
+        assert fr.loc[s, "estimate"] == pytest.approx(ref.get(case, "svyby_svyciprop", "estimate", **kw), rel=1e-9)
+        assert fr.loc[s, "se"] == pytest.approx(ref.get(case, "svyby_svyciprop", "se", **kw), rel=REL)
+        assert fr.loc[s, "ci_lower"] == pytest.approx(ref.get(case, "svyby_svyciprop", "ci_lower", **kw), rel=REL)
+        assert fr.loc[s, "ci_upper"] == pytest.approx(ref.get(case, "svyby_svyciprop", "ci_upper", **kw), rel=REL)
+    tot = dp.total(d, "enroll", by="stype").to_frame().set_index("stype")
+    for s in ["E", "H", "M"]:
+        assert tot.loc[s, "se"] == pytest.approx(
+            ref.get(case, "svyby_svytotal", "se", variable="enroll", domain=s), rel=REL)
+
+
+@pytest.mark.parametrize("method", ["logit", "mean", "beta"])
+def test_replicate_with_zero_proportion_as_r(extra: dict[str, SurveyDesign], ref: Any, method: str) -> None:
+    """api00 >= 845: two schools, both in one district, so the replicate that deletes it has a
+    proportion of 0. R's svyglm refit stops its IRLS near logit = -20; the logit CI uses that
+    (emulated exactly). svyciprop(~top, jk1, method=) to 1e-6 relative."""
+    fr = dp.proportion(extra["x_apiclus1_jk1"], "top", ci_method=method).to_frame()  # type: ignore[arg-type]
+    row = fr.set_index("category").loc[True]
+    kw = {"variable": "top", "category": "TRUE", "method": method}
+    assert row["estimate"] == pytest.approx(ref.get("x_apiclus1_jk1", "svyciprop", "estimate", **kw), rel=1e-9)
+    assert row["ci_lower"] == pytest.approx(ref.get("x_apiclus1_jk1", "svyciprop", "ci_lower", **kw), rel=REL)
+    assert row["ci_upper"] == pytest.approx(ref.get("x_apiclus1_jk1", "svyciprop", "ci_upper", **kw), rel=REL)
+
+
+def test_missing_values_dropped_as_r(extra: dict[str, SurveyDesign], ref: Any) -> None:
+    """svymean(~acs.k3, jk1, na.rm=TRUE) and degf of the non-missing rows (1e-6)."""
+    fr = dp.mean(extra["x_apiclus1_jk1"], "acs.k3", na="drop").to_frame().iloc[0]
+    assert fr["se"] == pytest.approx(
+        ref.get("x_apiclus1_jk1", "svymean_narm", "se", variable="acs.k3"), rel=REL)
+    assert fr["df"] == ref.get("x_apiclus1_jk1", "degf_narm", "df", variable="acs.k3")
+
+
+@pytest.mark.parametrize("opt", ["remove", "certainty", "average", "adjust"])
+def test_jkn_lonely_psu_as_r(ref: Any, opt: str) -> None:
+    """as.svrepdesign(type="JKn") with a single-PSU stratum under each
+    options(survey.lonely.psu=): SE (1e-6), df, scale and number of replicates."""
+    d = SurveyDesign(ref.data("apistrat_lonely.csv"), weights="pw", strata="stype", fpc="fpc",
+                     lonely_psu=opt).with_replicates("jkn")  # type: ignore[arg-type]
+    case = "x_apistrat_lonely_jkn"
+    assert dp.mean(d, "api00").to_frame()["se"].iloc[0] == pytest.approx(
+        ref.get(case, "svymean", "se", variable="api00", method=opt), rel=REL)
+    assert d.df == ref.get(case, "degf", "df", method=opt)
+    assert d._replicates.scale == pytest.approx(ref.get(case, "design", "scale", method=opt), rel=1e-12)
+    assert d._replicates.n_replicates == ref.get(case, "design", "n_replicates", method=opt)
+
+
+def test_user_jk1_scale_guessed_with_warning(ref: Any) -> None:
+    """svrepdesign(type="JK1") without scale guesses (R-1)/R and warns, as R (1e-12, 1e-6)."""
+    clus = _clus(ref)
+    data = _with_r_columns(clus.data, _r_repweights(ref, "apiclus1_jk1_repweights.csv"))
+    with pytest.warns(DelibpollWarning, match="guessing n = number of replicates"):
+        d = SurveyDesign(data, weights="pw", repweights=r"rep\d+", rep_type="jk1")
+    case = "x_apiclus1_jk1_user_guess"
+    assert d._replicates.scale == pytest.approx(ref.get(case, "design", "scale"), rel=1e-12)
+    assert dp.mean(d, "api00").to_frame()["se"].iloc[0] == pytest.approx(
+        ref.get(case, "svymean", "se", variable="api00"), rel=REL)
+
+
+def test_multipliers_equal_combined_weights(extra: dict[str, SurveyDesign], ref: Any) -> None:
+    """combined_weights=False (columns are multipliers of the sampling weights) gives the same
+    analysis weights and SEs as the combined columns (1e-12)."""
+    clus = _clus(ref)
+    w = _r_repweights(ref, "apiclus1_jk1_repweights.csv")
+    mult = w / clus.data["pw"].to_numpy()[:, None]
+    d = SurveyDesign(_with_r_columns(clus.data, mult), weights="pw", repweights=r"rep\d+",
+                     rep_type="jk1", scale=14 / 15 * (757 - 15) / 757, combined_weights=False)
+    np.testing.assert_allclose(d.replicate_weights.to_numpy(), w, rtol=1e-12)
+    assert dp.mean(d, "api00").to_frame()["se"].iloc[0] == pytest.approx(
+        ref.get("x_apiclus1_jk1_user", "svymean", "se", variable="api00"), rel=1e-9)
+
+
+# ---------------------------------------------------------------------- weighting replay
+def test_weighting_replayed_on_replicates_in_either_order(ref: Any) -> None:
+    """rake(d.with_replicates()) == rake(d).with_replicates(); every replicate meets the
+    margins (1e-9)."""
+    clus = _clus(ref)
     a = dp.rake(clus.with_replicates("jk1"), RAKE, tol=1e-12)
     b = dp.rake(clus, RAKE, tol=1e-12).with_replicates("jk1")
     np.testing.assert_allclose(a.replicate_weights.to_numpy(), b.replicate_weights.to_numpy(), rtol=1e-9)
-    # every replicate meets the margins
     w = a.replicate_weights
-    shares = w.groupby(a.data["stype"].to_numpy()).sum() / w.sum()
-    np.testing.assert_allclose(shares.loc["E"], 4421 / 6194, rtol=1e-9)
+    for var, margin in (("stype", {"E": 4421, "H": 755, "M": 1018}), ("sch.wide", {"No": 1072, "Yes": 5122})):
+        sums = w.groupby(a.data[var].to_numpy()).sum()
+        for cat, target in margin.items():
+            np.testing.assert_allclose(sums.loc[cat].to_numpy(), target, rtol=1e-9)
 
 
-def test_bootstrap_seeded_and_scale() -> None:
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame({"y": rng.normal(size=300), "h": rng.choice(["a", "b"], 300), "c": rng.integers(0, 30, 300)})
-    d = SurveyDesign(df, strata="h", ids="c")
+def test_every_weighting_step_replayed(ref: Any) -> None:
+    """A log of poststratify -> trim -> rake is replayed on each replicate column exactly as
+    the step replays on one weight column."""
+    clus = _clus(ref)
+    d = dp.rake(dp.trim(dp.poststratify(clus, STYPE), upper=60), RAKE, tol=1e-12)
+    rep = d.with_replicates("jk1")
+    base = clus.with_replicates("jk1").replicate_weights.to_numpy()
+    for j in [0, 7, 14]:
+        col = base[:, j]
+        for step in d.weighting_log:
+            col = step.apply(col)
+        np.testing.assert_allclose(rep.replicate_weights.to_numpy()[:, j], col, rtol=1e-10)
+    np.testing.assert_allclose(rep.weights.to_numpy(), d.weights.to_numpy(), rtol=0)
+
+
+def test_input_design_unchanged_and_row_order_invariant(ref: Any) -> None:
+    """with_replicates returns a new design; shuffling the rows permutes the replicate weights
+    (columns keep R's order, by first appearance, so compare as sets) and leaves SEs alone."""
+    clus = _clus(ref)
+    before = clus.weights.to_numpy().copy()
+    d = clus.with_replicates("jk1")
+    assert clus._replicates is None and d is not clus
+    np.testing.assert_array_equal(clus.weights.to_numpy(), before)
+    perm = np.random.default_rng(5).permutation(clus.n)
+    shuffled = SurveyDesign(clus.data.iloc[perm], weights="pw", ids="dnum", fpc="fpc")
+    s = shuffled.with_replicates("jk1")
+    for var in ("api00", "enroll"):
+        assert dp.mean(s, var).to_frame()["se"].iloc[0] == pytest.approx(
+            dp.mean(d, var).to_frame()["se"].iloc[0], rel=1e-10)
+
+
+# ---------------------------------------------------------------------- bootstraps
+def _small_design(seed: int = 0, fpc: bool = False) -> SurveyDesign:
+    rng = np.random.default_rng(seed)
+    n = 300
+    df = pd.DataFrame({
+        "y": rng.normal(size=n), "h": rng.choice(["a", "b"], n), "c": rng.integers(0, 30, n),
+        "q": rng.choice(["yes", "no"], n),
+    })
+    if fpc:
+        df["N"] = np.where(df["h"] == "a", 40, 60)
+    return SurveyDesign(df, strata="h", ids="c", fpc="N" if fpc else None)
+
+
+def test_bootstrap_seeded_and_no_global_rng() -> None:
+    """Same seed, same replicates; numpy's global RNG is neither used nor advanced."""
+    d = _small_design()
+    np.random.seed(123)  # noqa: NPY002 - checking that the global RNG is left alone
+    state = np.random.get_state()[1].copy()  # type: ignore[index]  # noqa: NPY002
     a = d.with_replicates("bootstrap", n_replicates=40, rng=1)
-    b = d.with_replicates("bootstrap", n_replicates=40, rng=1)
+    b = d.with_replicates("bootstrap", n_replicates=40, rng=np.random.default_rng(1))
     np.testing.assert_array_equal(a.replicate_weights.to_numpy(), b.replicate_weights.to_numpy())
-    s = d.with_replicates("subbootstrap", n_replicates=40, rng=2)
-    assert s._replicates.scale == pytest.approx(1 / 39)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # type: ignore[index]  # noqa: NPY002
+    c = d.with_replicates("bootstrap", n_replicates=40, rng=2)
+    assert not np.array_equal(a.replicate_weights.to_numpy(), c.replicate_weights.to_numpy())
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "subbootstrap"])
+def test_bootstrap_draws_as_r(method: str) -> None:
+    """Per replicate and stratum, n_h (bootstrap) or n_h - 1 (Rao-Wu, times n_h/(n_h-1)) PSU
+    draws, as R's bootweights/subbootweights; the same multiplier for every row of a PSU."""
+    d = _small_design()
+    rep = d.with_replicates(method, n_replicates=200, rng=3)  # type: ignore[arg-type]
+    st = d._structure
+    mult = rep.replicate_weights.to_numpy()  # base weights are 1
+    first = np.unique(st.psu, return_index=True)[1]
+    per_psu = mult[first]
+    np.testing.assert_array_equal(mult, per_psu[st.psu])
+    for h, nh in enumerate(st.n_psu_h):
+        draws = per_psu[st.psu_stratum == h].sum(axis=0)
+        if method == "bootstrap":
+            np.testing.assert_allclose(draws, nh)
+        else:
+            np.testing.assert_allclose(draws, (nh - 1) * nh / (nh - 1))
+    assert abs(per_psu.mean() - 1) < 0.05
+
+
+def test_bootstrap_with_fpc_draws_without_replacement() -> None:
+    """With an fpc, R draws n_h PSUs without replacement from N_h copies: no PSU is drawn
+    more often than its copies (N_h / n_h rounded up); totals n_h per stratum."""
+    d = _small_design(fpc=True)
+    rep = d.with_replicates("bootstrap", n_replicates=300, rng=4)
+    st = d._structure
+    per_psu = rep.replicate_weights.to_numpy()[np.unique(st.psu, return_index=True)[1]]
+    pops = {0: 40, 1: 60}
+    for h, nh in enumerate(st.n_psu_h):
+        block = per_psu[st.psu_stratum == h]
+        np.testing.assert_allclose(block.sum(axis=0), nh)
+        assert block.max() <= np.ceil(pops[h] / nh)
+    # the fpc shrinks the replicate variance towards (1 - f) times the with-replacement one
+    se_fpc = dp.mean(rep, "y").to_frame()["se"].iloc[0]
     se_lin = dp.mean(d, "y").to_frame()["se"].iloc[0]
-    se_boot = dp.mean(d.with_replicates("subbootstrap", n_replicates=400, rng=3), "y").to_frame()["se"].iloc[0]
-    assert se_boot == pytest.approx(se_lin, rel=0.2)
+    assert se_fpc == pytest.approx(se_lin, rel=0.25)
 
 
-def test_bad_input(ref) -> None:  # type: ignore[no-untyped-def]
-    clus = SurveyDesign(ref.data("apiclus1.csv"), weights="pw", ids="dnum", fpc="fpc")
-    strat = SurveyDesign(ref.data("apistrat.csv"), weights="pw", strata="stype", fpc="fpc")
+def test_bootstrap_se_close_to_linearised() -> None:
+    """With many replicates the bootstrap SE approaches the linearised one (20%)."""
+    d = _small_design()
+    se_lin = dp.mean(d, "y").to_frame()["se"].iloc[0]
+    for method in ("bootstrap", "subbootstrap"):
+        se = dp.mean(d.with_replicates(method, n_replicates=400, rng=3), "y").to_frame()["se"].iloc[0]  # type: ignore[arg-type]
+        assert se == pytest.approx(se_lin, rel=0.2)
+    assert d.with_replicates("subbootstrap", n_replicates=40, rng=2)._replicates.scale == pytest.approx(1 / 39)
+
+
+def test_bootstrap_then_rake_replays_on_all_replicates() -> None:
+    """500 bootstrap replicates raked in one pass: every replicate meets the margins."""
+    t3 = dp.datasets.load_example(3)
+    targets = dp.datasets.england_adult_targets(["sex", "age_group", "region"])
+    d = dp.rake(dp.SurveyDesign(t3).with_replicates("bootstrap", n_replicates=50, rng=1), targets)
+    w = d.replicate_weights
+    shares = w.groupby(t3["sex"].to_numpy()).sum() / w.sum()
+    for cat, share in targets.shares("sex").items():
+        np.testing.assert_allclose(shares.loc[cat].to_numpy(), share, rtol=1e-8)
+
+
+# ---------------------------------------------------------------------- helpers and edge cases
+def test_domain_in_one_psu_warns_and_drops_empty_replicates(ref: Any) -> None:
+    """A domain inside one district: the replicate deleting it gives 0/0 and is left out of
+    the variance (R's svrVar na.omit, with a warning); df 0 and SE 0 as R."""
+    d = _clus(ref).with_replicates("jk1")
+    with pytest.warns(DomainWarning):
+        fr = dp.mean(d, "api00", by="dnum").to_frame()
+    assert (fr["df"] == 0).all()
+    np.testing.assert_allclose(fr["se"].to_numpy(), 0, atol=1e-8)
+
+
+def test_rank_df_and_repr(extra: dict[str, SurveyDesign]) -> None:
+    d = extra["x_apiclus1_jk1"]
+    assert d.df == 14.0
+    assert "15 jk1 replicates" in repr(d)
+    assert d.replicate_weights.columns[0] == "rep_1"
+
+
+def test_user_rep_types_default_scales() -> None:
+    """R svrepdesign defaults: bootstrap 1/(R-1), brr 1/R, successive-difference 4/R,
+    jkn rscales from multipliers (with a warning), other 1 (with a warning)."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"y": rng.normal(size=20), "w": 2.0})
+    for j in range(4):
+        df[f"r{j}"] = 2.0 * rng.choice([0.0, 2.0], 20)
+    cols = [f"r{j}" for j in range(4)]
+    assert SurveyDesign(df, weights="w", repweights=cols)._replicates.scale == pytest.approx(1 / 3)
+    assert SurveyDesign(df, weights="w", repweights=cols, rep_type="brr")._replicates.scale == 0.25
+    assert SurveyDesign(df, weights="w", repweights="^r", rep_type="successive-difference")._replicates.scale == 1.0
+    with pytest.warns(DelibpollWarning, match="rscales"):
+        d = SurveyDesign(df, weights="w", repweights=cols, rep_type="jkn", combined_weights=False)
+    np.testing.assert_allclose(d._replicates.rscales, 1 / df[cols].max().to_numpy())
+    with pytest.warns(DelibpollWarning, match="set to 1"):
+        SurveyDesign(df, weights="w", repweights=cols, rep_type="other")
+    with pytest.warns(DelibpollWarning, match="ignored"):
+        SurveyDesign(df, weights="w", repweights=cols, rep_type="brr", scale=0.5)
+    with pytest.warns(DelibpollWarning, match="No sampling weights"):
+        SurveyDesign(df, repweights=cols)
+
+
+def test_bad_input(ref: Any) -> None:
+    clus, strat = _clus(ref), _strat(ref)
     with pytest.raises(DelibpollError, match="must be one of"):
         clus.with_replicates("brr")
     with pytest.raises(DelibpollError, match="Use method='jkn'"):
         strat.with_replicates("jk1")
     with pytest.raises(DelibpollError, match="needs n_replicates"):
         clus.with_replicates("bootstrap")
+    with pytest.raises(DelibpollError, match="integer >= 2"):
+        clus.with_replicates("subbootstrap", n_replicates=1)
+    with pytest.raises(DelibpollError, match="does not apply"):
+        clus.with_replicates("jk1", n_replicates=10)
+    with pytest.raises(DelibpollError, match="numpy Generator or an integer seed"):
+        clus.with_replicates("bootstrap", n_replicates=10, rng="seed")  # type: ignore[arg-type]
     with pytest.raises(DelibpollError, match="at least 2 PSUs"):
         SurveyDesign(pd.DataFrame({"y": [1.0, 2.0], "c": [1, 1]}), ids="c").with_replicates("jk1")
-    df = pd.DataFrame({"y": [1.0, 2.0, 3.0], "r1": [1.0, np.nan, 1.0], "r2": [1.0, -1.0, 2.0]})
-    with pytest.raises(DelibpollError, match="missing or non-numeric"):
-        SurveyDesign(df, repweights=["r1"])
-    with pytest.raises(DelibpollError, match="negative"):
-        SurveyDesign(df, repweights=["r2"])
+    lonely = SurveyDesign(ref.data("apistrat_lonely.csv"), weights="pw", strata="stype", fpc="fpc")
+    with pytest.raises(DelibpollError, match="Stratum 'X' has only one PSU"):
+        lonely.with_replicates("jkn")
+    with pytest.raises(DelibpollError, match="stratum 'X' has 1"):
+        lonely.with_replicates("subbootstrap", n_replicates=10)
+    df = pd.DataFrame({"y": [1.0, 2.0, 3.0], "w": 1.0, "r1": [1.0, np.nan, 1.0], "r2": [1.0, -1.0, 2.0],
+                       "r3": [1.0, 2.0, 1.0], "r4": ["a", "b", "c"], "r5": [2.0, 1.0, 1.0]})
+    with pytest.raises(DelibpollError, match=r"\['r1'\] have missing values"):
+        SurveyDesign(df, weights="w", repweights=["r1", "r3"])
+    with pytest.raises(DelibpollError, match=r"\['r2'\] have negative values"):
+        SurveyDesign(df, weights="w", repweights=["r2", "r3"])
+    with pytest.raises(DelibpollError, match="not numeric"):
+        SurveyDesign(df, weights="w", repweights=["r3", "r4"])
     with pytest.raises(DelibpollError, match="No columns match"):
-        SurveyDesign(df, repweights="zz.*")
+        SurveyDesign(df, weights="w", repweights="zz.*")
+    with pytest.raises(DelibpollError, match="not in the data"):
+        SurveyDesign(df, weights="w", repweights=["r3", "nope"])
+    with pytest.raises(DelibpollError, match="'rep_type' parameter"):
+        SurveyDesign(df, weights="w", repweights=["r3", "r5"], rep_type="fay")
+    with pytest.raises(DelibpollError, match="needs rscales"):
+        SurveyDesign(df, weights="w", repweights=["r3", "r5"], rep_type="jkn")
+    with pytest.raises(DelibpollError, match="rscales' parameter has 3 values"):
+        SurveyDesign(df, weights="w", repweights=["r3", "r5"], rscales=[1, 1, 1])
+    with pytest.raises(DelibpollError, match="more than once"):
+        SurveyDesign(df, weights="w", repweights=["r3", "r3"])
+    with pytest.raises(DelibpollError, match="at least 2 columns"):
+        SurveyDesign(df, weights="w", repweights=["r3"])
+    with pytest.raises(DelibpollError, match="likelihood"):
+        dp.proportion(clus.with_replicates("jk1"), "awards", ci_method="likelihood")
+
+
+def test_no_warning_on_ordinary_use(extra: dict[str, SurveyDesign]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dp.proportion(extra["x_apiclus1_jk1_raked"], "awards", by="stype")

@@ -240,7 +240,8 @@ def linearized_vcov(design: SurveyDesign, x: np.ndarray) -> np.ndarray:
 def domain_df(design: SurveyDesign, mask: np.ndarray) -> float:
     """R's ``degf`` of ``subset(design, mask)``: PSUs in the domain minus strata in it."""
     if design._replicates is not None:
-        return float(design._replicates.df)
+        # R's subset of a replicate design drops the other rows: rank of theirs minus 1
+        return float(design._replicates.domain_df(mask))
     st = design._structure
     inset = mask & (design._w != 0)
     n_in = int(inset.sum())

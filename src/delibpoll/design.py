@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Hashable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -75,6 +74,26 @@ class SurveyDesign:
     lonely_psu : {"fail", "remove", "adjust", "average", "certainty"}
         What variance estimation does with a stratum that has a single PSU, with R's
         ``options(survey.lonely.psu=)`` meanings. Default ``"fail"`` raises an error.
+    repweights : list of str or str, optional
+        Replicate weights supplied with the data (R ``svrepdesign``): a list of columns, or a
+        regular expression searched in the column names (R ``grep``), e.g. ``r"repwt_\\d+"``.
+        Variances then come from the replicates (see :meth:`with_replicates` to build them).
+        Missing, infinite or negative replicate weights are errors.
+    rep_type : str, default "bootstrap"
+        How the replicates were made: "bootstrap", "subbootstrap", "jk1", "jkn", "brr",
+        "successive-difference", "acs", "jk2" or "other". It sets R's default ``scale`` and
+        ``rscales``: bootstrap
+        ``1/(R-1)``; jk1 ``(R-1)/R`` (guessed, with a warning); jkn needs ``rscales`` with
+        combined weights; brr ``1/R``; successive-difference and acs ``4/R``; jk2 and other 1.
+    scale : float, optional
+        Overall multiplier of the replicate variance.
+    rscales : sequence of float, optional
+        Per-replicate multipliers (one per column, or one value for all).
+    mse : bool, default False
+        Centre the replicate variance at the full-sample estimate (R ``mse=TRUE``).
+    combined_weights : bool, default True
+        Whether the replicate columns already include the sampling weights (True) or are
+        multipliers of them (False), as R ``combined.weights``.
 
     Attributes
     ----------
@@ -195,6 +214,7 @@ class SurveyDesign:
             reps = user_replicates(
                 self._data, repweights, rep_type, scale,
                 None if rscales is None else list(rscales), mse, combined_weights, w,
+                has_weights=weights is not None,
             )
         object.__setattr__(self, "_calibration", ())
         object.__setattr__(self, "_log", ())
@@ -310,27 +330,52 @@ class SurveyDesign:
         ----------
         method : {"jk1", "jkn", "bootstrap", "subbootstrap"}
             Delete-one-PSU jackknife (unstratified designs), stratified jackknife, the
-            with-replacement bootstrap of PSUs within strata (R ``type="bootstrap"``, using the
-            fpc when the design has one) or the Rao-Wu bootstrap of ``n_h - 1`` PSUs.
+            bootstrap of ``n_h`` PSUs per stratum (R ``type="bootstrap"``: with replacement,
+            or without replacement from ``N_h`` copies when the design has an fpc) or the
+            Rao-Wu bootstrap of ``n_h - 1`` PSUs with replacement.
         n_replicates : int
-            Number of bootstrap replicates (required for the bootstraps).
-        rng : numpy Generator or int seed
-            The only source of randomness.
-        mse : bool
+            Number of bootstrap replicates (required for the bootstraps; a jackknife has one
+            replicate per PSU).
+        rng : numpy Generator or int seed, optional
+            The only source of randomness of the bootstraps (never numpy's global RNG).
+        mse : bool, default False
             Centre the replicate variance at the full-sample estimate instead of the mean of
             the replicates (R ``mse=TRUE``).
+
+        Returns
+        -------
+        SurveyDesign
+            A copy whose variances come from the replicates.
+
+        Raises
+        ------
+        DelibpollError
+            Unknown method, JK1 on a stratified design, fewer than 2 PSUs, a single-PSU
+            stratum with ``lonely_psu="fail"``, or ``n_replicates`` missing for a bootstrap.
 
         Notes
         -----
         Replicates start from the design's weights before any weighting; the weighting log
         (rake, calibrate, poststratify, trim) is then replayed on all of them at once, so the
         replicates carry the weighting. Degrees of freedom: rank of the replicate weights minus
-        one, as R.
-        """
-        from .replicates import build_replicates
+        one, as R (for a domain, of the domain's rows).
 
-        reps = build_replicates(self, method, n_replicates, rng)
-        reps = replace(reps, mse=bool(mse))
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from delibpoll import SurveyDesign
+        >>> df = pd.DataFrame({"y": [1.0, 2.0, 4.0, 3.0], "psu": [1, 1, 2, 3]})
+        >>> d = SurveyDesign(df, ids="psu").with_replicates("jk1")
+        >>> d.replicate_weights.shape, d.df
+        ((4, 3), 2.0)
+        """
+        from .replicates import ReplicateWeights, build_replicates
+
+        built = build_replicates(self, method, n_replicates, rng)
+        reps = ReplicateWeights(
+            weights=built.weights, type=built.type, scale=built.scale,
+            rscales=built.rscales, mse=bool(mse),
+        )
         for step in self._log:
             reps = reps.reweighted(step)
         return self._replace(replicates=reps)

@@ -263,8 +263,11 @@ def _weighted_var(y: np.ndarray, w: np.ndarray) -> float:
 
 
 def _n_rows_for(design: SurveyDesign, mask: np.ndarray) -> float:
-    """R's ``nrow(subset(design, mask))``: calibrated designs keep every row, others drop."""
-    if design.is_calibrated or design._replicates is not None:
+    """R's ``nrow(subset(design, mask))``: calibrated designs keep every row, others drop
+    (replicate designs always drop, calibrated or not)."""
+    if design._replicates is not None:
+        return float(mask.sum())
+    if design.is_calibrated:
         return float(design.n)
     return float(mask.sum())
 
@@ -385,20 +388,16 @@ def proportion(
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
     masks, dfs, ns = _domain_info(design, domains, valid)
     _warn_domains(domains, ns, dfs, func)
-    rep_logit_se = None
+    rep_logit: tuple[np.ndarray, np.ndarray] | None = None
     if design._replicates is not None and ci_method in ("logit", "likelihood"):
         if ci_method == "likelihood":
             raise DelibpollError(
                 "ci_method='likelihood' is not available on replicate-weight designs; use "
                 "'logit' (R's svyglm on the replicates) or 'beta'."
             )
-        # as R's svyciprop on a replicate design: the logit is estimated in every replicate
-        reps = design._replicates
-        thetas = np.clip(reps.estimates(num, den), 1e-300, 1 - 1e-16)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logit_full = np.log(est / (1 - est))
-            v_logit = reps.variance(np.log(thetas / (1 - thetas)), logit_full)
-        rep_logit_se = np.sqrt(np.clip(np.diag(v_logit), 0, None))
+        # as R's svyciprop on a replicate design: the quasibinomial intercept is refitted on
+        # every replicate and its replicate variance gives the logit-scale SE
+        rep_logit = design._replicates.logit_ci_parts(design, num, den, est)
     cols: dict[str, list[Any]] = {c: [] for c in by_cols}
     for name in ("category", "estimate", "se", "ci_lower", "ci_upper", "df", "deff", "n", "n_eff"):
         cols[name] = []
@@ -417,11 +416,11 @@ def proportion(
             # quasibinomial dispersion (Pearson residuals) is n/(n-1)
             vsrs = p * (1 - p) / (n_g - 1) if n_g > 1 else float("nan")
             phi = n_g / (n_g - 1) if (ci_method == "likelihood" and n_g > 1) else float("nan")
-            if rep_logit_se is not None and 0 < p < 1:
+            if rep_logit is not None and 0 < p < 1:
                 q = t_quantile(level, dfs[g])
-                eta = np.log(p / (1 - p))
-                lo = float(1 / (1 + np.exp(-(eta - q * rep_logit_se[k]))))
-                hi = float(1 / (1 + np.exp(-(eta + q * rep_logit_se[k]))))
+                eta, se_eta = float(rep_logit[0][k]), float(rep_logit[1][k])
+                lo = float(1 / (1 + np.exp(-(eta - q * se_eta))))
+                hi = float(1 / (1 + np.exp(-(eta + q * se_eta))))
             else:
                 lo, hi = proportion_ci(
                     p, float(se[k]), dfs[g], level, ci_method, n_rows=n_rows, phi=phi
