@@ -84,10 +84,16 @@ class Cells:
             flat = row_w if row_w.ndim == 1 else row_w[:, 0]
             out1 = np.bincount(self.row_cell, weights=flat, minlength=self.n_cells)
             return out1 if row_w.ndim == 1 else out1[:, None]
-        out = np.empty((self.n_cells, row_w.shape[1]))
-        for j in range(row_w.shape[1]):
-            out[:, j] = np.bincount(self.row_cell, weights=row_w[:, j], minlength=self.n_cells)
-        return out
+        # several columns (replicates): one sparse (cells x rows) product, rows read in order
+        return np.asarray(self._row_indicator @ row_w)
+
+    @cached_property
+    def _row_indicator(self) -> sp.csr_matrix:
+        """Sparse (C x n) matrix summing rows into their cells."""
+        n = len(self.row_cell)
+        return sp.csr_matrix(
+            (np.ones(n), (self.row_cell, np.arange(n))), shape=(self.n_cells, n)
+        )
 
 
 def _column_codes(s: pd.Series, name: str) -> tuple[np.ndarray, list[Hashable]]:

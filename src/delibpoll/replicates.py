@@ -53,20 +53,70 @@ _DBL_EPSILON = float(np.finfo(float).eps)
 _THRESH = 30.0
 
 
-def _rank(mat: np.ndarray) -> int:
-    """Numerical rank of ``mat`` (R ``qr(mat, tol = 1e-5)$rank`` up to its pivoting rule).
+def _rank(mat: np.ndarray, tol: float = 1e-5) -> int:
+    """Numerical rank of ``mat`` by R's rule (``qr(mat, tol = 1e-5)$rank``, LINPACK dqrdc2).
 
-    From the eigenvalues of the smaller Gram matrix: a singular value counts when it is
-    above 1e-5 times the largest (its square above 1e-10 times the largest eigenvalue)."""
+    dqrdc2 takes the columns in order and drops one when the norm of its part orthogonal to
+    the columns kept so far is below ``tol`` times its own norm. Those residual norms are the
+    pivots of a Cholesky factorisation of the Gram matrix ``mat' mat``: when every pivot
+    passes (the usual case for bootstrap replicates) the rank is the number of columns, from
+    one Cholesky; otherwise the columns are screened in order, in blocks. With more columns
+    than rows the rule is applied to the rows (the rank is the same; only the treatment of
+    nearly dependent columns can differ from R's)."""
     rows, cols = mat.shape
     if rows == 0 or cols == 0:
         return 0
-    gram = mat.T @ mat if cols <= rows else mat @ mat.T
-    eig = np.linalg.eigvalsh(gram)
-    top = float(eig[-1])
-    if not top > 0:
-        return 0
-    return int(np.count_nonzero(eig > 1e-10 * top))
+    if cols > rows:
+        mat = mat.T
+    gram = mat.T @ mat
+    norm2 = np.diag(gram).copy()
+    if np.all(norm2 > 0):
+        try:
+            chol = np.linalg.cholesky(gram)
+        except np.linalg.LinAlgError:
+            pass
+        else:
+            if np.all(np.diag(chol) ** 2 >= tol * tol * norm2):
+                return int(gram.shape[0])
+    return _screened_rank(gram, norm2, tol)
+
+
+def _screened_rank(gram: np.ndarray, norm2: np.ndarray, tol: float, block: int = 64) -> int:
+    """dqrdc2's rule on a Gram matrix: keep column j when its squared residual on the kept
+    columns is at least ``tol**2`` times its squared norm; blocks of columns at a time."""
+    from scipy.linalg import solve_triangular
+
+    p = gram.shape[0]
+    kept: list[int] = []
+    chol = np.zeros((0, 0))
+    for start in range(0, p, block):
+        idx = np.arange(start, min(start + block, p))
+        if kept:
+            x = solve_triangular(chol, gram[np.ix_(np.asarray(kept), idx)], lower=True)
+            schur = gram[np.ix_(idx, idx)] - x.T @ x
+        else:
+            x = np.zeros((0, len(idx)))
+            schur = gram[np.ix_(idx, idx)].copy()
+        work = schur.copy()
+        new: list[int] = []
+        for a in range(len(idx)):
+            piv = work[a, a]
+            if norm2[idx[a]] > 0 and piv > 0 and piv >= tol * tol * norm2[idx[a]]:
+                new.append(a)
+                v = work[a] / np.sqrt(piv)
+                work -= np.outer(v, v)
+        if new:
+            sel = np.asarray(new)
+            l21 = x[:, sel].T
+            l22 = np.linalg.cholesky(schur[np.ix_(sel, sel)])
+            k = len(kept)
+            grown = np.zeros((k + len(sel), k + len(sel)))
+            grown[:k, :k] = chol
+            grown[k:, :k] = l21
+            grown[k:, k:] = l22
+            chol = grown
+            kept.extend(int(i) for i in idx[sel])
+    return len(kept)
 
 
 # ---------------------------------------------------------------------- R's glm, intercept only
@@ -433,12 +483,24 @@ def _bootstrap(
         keep[start] = False
         slot_h = slot_h[keep[slot_h]]
     if slot_h.size:
+        # with replacement: each slot draws a position in its stratum; strata of one size
+        # share one call; counted per replicate with one bincount (replicate-major bins)
         h_of_slot = psu_stratum[order[slot_h]]
-        pick = gen.integers(0, n_h[h_of_slot].astype(np.int64)[:, None], size=(len(slot_h), reps))
-        pick += start[h_of_slot][:, None]
-        target = order[pick]
-        flat = (target * reps + np.arange(reps)[None, :]).ravel()
-        counts = np.bincount(flat, minlength=n_psu * reps).reshape(n_psu, reps).astype(float)
+        size_of_slot = n_h[h_of_slot].astype(np.int64)
+        sizes = np.unique(size_of_slot)
+        if len(sizes) == 1:
+            pick = gen.integers(0, int(sizes[0]), size=(reps, len(slot_h)))
+        else:
+            pick = np.empty((reps, len(slot_h)), dtype=np.int64)
+            for size in sizes:
+                cols = np.flatnonzero(size_of_slot == size)
+                pick[:, cols] = gen.integers(0, int(size), size=(reps, len(cols)))
+        if np.any(start[h_of_slot]):
+            pick += start[h_of_slot][None, :]
+        target = pick if np.array_equal(order, np.arange(n_psu)) else order[pick]
+        target += (n_psu * np.arange(reps, dtype=np.int64))[:, None]
+        per_rep = np.bincount(target.ravel(), minlength=n_psu * reps).reshape(reps, n_psu)
+        counts = np.ascontiguousarray(per_rep.T, dtype=float)
     for hh in np.flatnonzero(wor):
         h = int(hh)
         members = order[start[h] : start[h] + int(n_h[h])]
@@ -490,7 +552,8 @@ def build_replicates(
             )
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         mult, scale, rscales = _bootstrap(design, method, reps, gen)
-    weights = design._base_w[:, None] * mult[psu]
+    weights = mult if np.array_equal(psu, np.arange(len(psu))) else mult[psu]
+    weights *= design._base_w[:, None]
     return ReplicateWeights(weights=weights, type=method, scale=scale, rscales=rscales, mse=False)
 
 
