@@ -438,15 +438,20 @@ def banner(
                 pairs = [(i, j) for i in range(m) for j in range(i + 1, m)]
                 pi = np.array([i for i, _ in pairs])
                 pj = np.array([j for _, j in pairs])
+                # all pairs for all row categories at once: (pairs x L)
+                a = pi[:, None] * L + np.arange(L)[None, :]
+                bb = pj[:, None] * L + np.arange(L)[None, :]
+                d_all = est[a] - est[bb]
+                v_all = vcov[a, a] + vcov[bb, bb] - 2 * vcov[a, bb]
+                ok_all = np.isfinite(d_all) & (v_all > 0)
+                p_all = np.full(d_all.shape, np.nan)
+                if dfree > 0 and ok_all.any():
+                    p_all[ok_all] = 2 * stats.t.sf(
+                        np.abs(d_all[ok_all]) / np.sqrt(v_all[ok_all]), dfree
+                    )
                 for l_ in range(L):
-                    a = pi * L + l_
-                    bb = pj * L + l_
-                    d = est[a] - est[bb]
-                    v = vcov[a, a] + vcov[bb, bb] - 2 * vcov[a, bb]
-                    ok = np.isfinite(d) & (v > 0)
-                    p_arr = np.full(len(pairs), np.nan)
-                    if dfree > 0 and ok.any():
-                        p_arr[ok] = 2 * stats.t.sf(np.abs(d[ok]) / np.sqrt(v[ok]), dfree)
+                    d = d_all[:, l_]
+                    p_arr = p_all[:, l_]
                     padj = p_arr.copy()
                     ok = np.isfinite(p_arr)
                     if adjust != "none" and ok.any():
@@ -455,14 +460,24 @@ def banner(
                         if np.isfinite(padj[k_]) and padj[k_] < sig_level:
                             top, low = (i, j) if d[k_] > 0 else (j, i)
                             higher.setdefault((top, l_), []).append(lets[low])
+            # bases of every column at once (one bincount each)
+            vc = codes[row.valid]
+            vw = w[row.valid]
+            n_bases = np.bincount(vc, minlength=m)
+            w_bases = np.bincount(vc, weights=vw, minlength=m)
+            w2_bases = np.bincount(vc, weights=vw * vw, minlength=m)
+            simple = design._replicates is None and len(design._structure.psu_stratum) == design.n \
+                and len(design._structure.n_psu_h) == 1 and bool(np.all(w != 0))
             for ci in range(m):
-                mask = codes == ci
-                base = mask & row.valid
-                n_base = int(base.sum())
-                wb_ = w[base]
-                wn = float(wb_.sum())
-                neff = float(wn**2 / np.sum(wb_**2)) if n_base else 0.0
-                dfd = domain_df(design, base) if n_base else float("nan")
+                n_base = int(n_bases[ci])
+                wn = float(w_bases[ci])
+                neff = float(wn**2 / w2_bases[ci]) if n_base else 0.0
+                if not n_base:
+                    dfd = float("nan")
+                elif simple:  # one PSU per row, one stratum: PSUs minus strata
+                    dfd = float(n_base - 1)
+                else:
+                    dfd = domain_df(design, (codes == ci) & row.valid)
                 for l_ in range(L):
                     k = ci * L + l_
                     p = float(est[k])
