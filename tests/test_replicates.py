@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import delibpoll as dp
 from delibpoll import DelibpollError, DelibpollWarning, DomainWarning, SurveyDesign
@@ -238,6 +240,47 @@ def test_missing_values_dropped_as_r(extra: dict[str, SurveyDesign], ref: Any) -
     assert fr["se"] == pytest.approx(
         ref.get("x_apiclus1_jk1", "svymean_narm", "se", variable="acs.k3"), rel=REL)
     assert fr["df"] == ref.get("x_apiclus1_jk1", "degf_narm", "df", variable="acs.k3")
+
+
+def test_deff_and_chisq_on_replicates_as_r(extra: dict[str, SurveyDesign], ref: Any) -> None:
+    """svymean(deff="replace") and svychisq (Rao-Scott F, ddf = degf) on a JK1 design
+    (1e-6 relative)."""
+    d = extra["x_apiclus1_jk1"]
+    case = "x_apiclus1_jk1"
+    assert dp.mean(d, "api00").to_frame()["deff"].iloc[0] == pytest.approx(
+        ref.get(case, "svymean_deff", "deff", variable="api00"), rel=REL)
+    fr = dp.proportion(d, "awards").to_frame().set_index("category")
+    for cat in ("No", "Yes"):
+        assert fr.loc[cat, "deff"] == pytest.approx(
+            ref.get(case, "svymean_deff", "deff", variable="awards", category=cat), rel=REL)
+    ch = dp.chisq_test(d, "awards", "sch.wide")
+    kw = {"variable": "awards:sch.wide"}
+    assert ch.statistic == pytest.approx(ref.get(case, "svychisq", "statistic", **kw), rel=REL)
+    assert ch.df_den == ref.get(case, "svychisq", "ddf", **kw)
+    assert ch.p_value == pytest.approx(ref.get(case, "svychisq", "p_value", **kw), rel=REL)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n_psu=st.integers(3, 12), strata=st.integers(1, 3))
+def test_jackknife_total_equals_linearised(seed: int, n_psu: int, strata: int) -> None:
+    """For a total the jackknife variance equals the with-replacement linearised one exactly
+    (JK1: n/(n-1) sum (t_j - mean)^2 either way; JKn per stratum), with or without an fpc;
+    the df is PSUs minus strata (1e-9)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for h in range(strata):
+        for c in range(n_psu):
+            for _ in range(int(rng.integers(1, 4))):
+                rows.append({"h": h, "c": f"{h}-{c}", "y": rng.normal(10, 3),
+                             "w": rng.uniform(1, 5), "N": 4 * n_psu})
+    df = pd.DataFrame(rows)
+    for fpc in (None, "N"):
+        lin = SurveyDesign(df, weights="w", strata="h" if strata > 1 else None, ids="c", fpc=fpc)
+        rep = lin.with_replicates("jkn" if strata > 1 else "jk1")
+        se_lin = dp.total(lin, "y").to_frame()["se"].iloc[0]
+        se_rep = dp.total(rep, "y").to_frame()["se"].iloc[0]
+        assert se_rep == pytest.approx(se_lin, rel=1e-9)
+        assert rep.df == strata * n_psu - strata
 
 
 @pytest.mark.parametrize("opt", ["remove", "certainty", "average", "adjust"])

@@ -86,6 +86,15 @@ for (meth in c("logit", "mean", "beta")) {
   add("x_apiclus1_jk1", "svyciprop", "ci_upper", attr(ci, "ci")[2], variable = "top",
       category = "TRUE", method = meth)
 }
+m <- svymean(~api00, jk1, deff = "replace")
+add("x_apiclus1_jk1", "svymean_deff", "deff", deff(m), variable = "api00")
+m <- svymean(~awards, jk1, deff = "replace")
+add("x_apiclus1_jk1", "svymean_deff", "deff", deff(m), variable = "awards",
+    category = c("No", "Yes"))
+ch <- svychisq(~awards + sch.wide, jk1)
+add("x_apiclus1_jk1", "svychisq", "statistic", ch$statistic, variable = "awards:sch.wide")
+add("x_apiclus1_jk1", "svychisq", "ddf", ch$parameter[["ddf"]], variable = "awards:sch.wide")
+add("x_apiclus1_jk1", "svychisq", "p_value", ch$p.value, variable = "awards:sch.wide")
 m <- svymean(~acs.k3, jk1, na.rm = TRUE)
 add("x_apiclus1_jk1", "svymean_narm", "se", SE(m), variable = "acs.k3")
 add("x_apiclus1_jk1", "degf_narm", "df", degf(subset(jk1, !is.na(acs.k3))), variable = "acs.k3")
