@@ -13,6 +13,7 @@ from .exceptions import DelibpollError
 
 if TYPE_CHECKING:
     from ._variance import CalibrationRecord
+    from .replicates import ReplicateMethod
     from .weighting import WeightingReport, WeightingStep
 
 __all__ = ["LonelyPSU", "SurveyDesign"]
@@ -318,7 +319,7 @@ class SurveyDesign:
 
     def with_replicates(
         self,
-        method: str,
+        method: ReplicateMethod,
         *,
         n_replicates: int | None = None,
         rng: np.random.Generator | int | None = None,

@@ -196,7 +196,7 @@ def _glm_logit_full(y: np.ndarray, pw: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------- replicate weights
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ReplicateWeights:
     """Replicate weights of a design (analysis weights, one column per replicate).
 
