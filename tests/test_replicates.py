@@ -509,6 +509,9 @@ def test_bad_input(ref: Any) -> None:
         clus.with_replicates("bootstrap", n_replicates=10, rng="seed")  # type: ignore[arg-type]
     with pytest.raises(DelibpollError, match="at least 2 PSUs"):
         SurveyDesign(pd.DataFrame({"y": [1.0, 2.0], "c": [1, 1]}), ids="c").with_replicates("jk1")
+    with pytest.raises(DelibpollError, match="Every stratum has a single PSU"):
+        SurveyDesign(pd.DataFrame({"y": [1.0, 2.0], "h": [1, 2]}), strata="h").with_replicates(
+            "bootstrap", n_replicates=5, rng=0)
     lonely = SurveyDesign(ref.data("apistrat_lonely.csv"), weights="pw", strata="stype", fpc="fpc")
     with pytest.raises(DelibpollError, match="Stratum 'X' has only one PSU"):
         lonely.with_replicates("jkn")

@@ -462,6 +462,11 @@ def _bootstrap(
     psu_stratum, n_h, fpc_f = st.psu_stratum, st.n_psu_h, st.fpc_f
     n_psu = len(psu_stratum)
     nh_psu = n_h[psu_stratum].astype(np.int64)
+    if (n_h < 2).all():
+        raise DelibpollError(
+            "Every stratum has a single PSU, so a bootstrap of PSUs has no variation to "
+            "replicate; merge strata or check the 'ids' column."
+        )
     if method == "subbootstrap" and (n_h < 2).any():
         h = int(np.flatnonzero(n_h < 2)[0])
         raise DelibpollError(
