@@ -22,6 +22,17 @@ def t_quantile(level: float, df: float) -> float:
     return float(stats.t.ppf(1 - (1 - level) / 2, df))
 
 
+def two_sided_p(t: np.ndarray, df: float) -> np.ndarray:
+    """Two-sided p-values of t statistics on ``df`` degrees of freedom (normal when df is
+    infinite, NaN when df is not positive)."""
+    t = np.asarray(t, dtype=float)
+    if np.isfinite(df) and df > 0:
+        return np.asarray(2 * stats.t.sf(np.abs(t), df))
+    if not np.isfinite(df):
+        return np.asarray(2 * stats.norm.sf(np.abs(t)))
+    return np.full_like(t, np.nan)
+
+
 def wald_ci(est: float, se: float, df: float, level: float) -> tuple[float, float]:
     q = t_quantile(level, df)
     return est - q * se, est + q * se

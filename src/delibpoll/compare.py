@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._ci import t_quantile
+from ._ci import t_quantile, two_sided_p
 from ._variance import domain_df
 from .design import SurveyDesign
 from .estimation import category_codes, check_design, check_level, ratio_estimates
@@ -101,12 +101,7 @@ def _indicators(s: pd.Series, cats: Sequence[Hashable]) -> np.ndarray:
 
 def _t_test(est: np.ndarray, se: np.ndarray, df: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = est / se
-    if np.isfinite(df) and df > 0:
-        return np.asarray(2 * stats.t.sf(np.abs(t), df))
-    if not np.isfinite(df):
-        return np.asarray(2 * stats.norm.sf(np.abs(t)))
-    return np.full_like(est, np.nan)
+        return two_sided_p(est / se, df)
 
 
 def _welch_df(v1: np.ndarray, df1: float, v2: np.ndarray, df2: float) -> np.ndarray:

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ._ci import t_quantile
+from ._ci import t_quantile, two_sided_p
 from .estimation import Estimate, check_level
 from .exceptions import DelibpollError
 
@@ -126,12 +125,7 @@ def contrast(
     q = t_quantile(lvl, dof)
     with np.errstate(divide="ignore", invalid="ignore"):
         tstat = est / se
-    if np.isfinite(dof) and dof > 0:
-        p = 2 * stats.t.sf(np.abs(tstat), dof)
-    elif not np.isfinite(dof):
-        p = 2 * stats.norm.sf(np.abs(tstat))
-    else:
-        p = np.full_like(tstat, np.nan)
+    p = two_sided_p(tstat, dof)
     frame = pd.DataFrame(
         {
             "contrast": list(clean),

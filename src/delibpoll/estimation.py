@@ -167,6 +167,14 @@ class Domains:
         return len(self.labels)
 
 
+def domain_matrix(codes: np.ndarray, count: int, valid: np.ndarray) -> np.ndarray:
+    """(n x count) indicator of each row's domain, zero for rows not in the base."""
+    dmat = np.zeros((len(codes), count))
+    dmat[np.arange(len(codes)), codes] = 1.0
+    dmat *= valid[:, None]
+    return dmat
+
+
 def make_domains(design: SurveyDesign, by: list[str], func: str) -> Domains:
     n = design.n
     if not by:
@@ -379,9 +387,7 @@ def proportion(
     y = np.zeros((n, n_cat))
     rows = np.flatnonzero(codes >= 0)
     y[rows, codes[rows]] = 1.0
-    dmat = np.zeros((n, domains.count))
-    dmat[np.arange(n), domains.codes] = 1.0
-    dmat *= valid[:, None]
+    dmat = domain_matrix(domains.codes, domains.count, valid)
     num = (dmat[:, :, None] * y[:, None, :]).reshape(n, -1)
     den = np.repeat(dmat, n_cat, axis=1)
     est, vcov, dsum = ratio_estimates(design, num, den)
@@ -494,10 +500,7 @@ def _mean_or_total(
             stacklevel=3,
         )
     domains = make_domains(design, by_cols, func)
-    n = design.n
-    dmat = np.zeros((n, domains.count))
-    dmat[np.arange(n), domains.codes] = 1.0
-    dmat *= valid[:, None]
+    dmat = domain_matrix(domains.codes, domains.count, valid)
     num = dmat * yv[:, None]
     est, vcov, dsum = ratio_estimates(design, num, None if statistic == "total" else dmat)
     if statistic == "total":

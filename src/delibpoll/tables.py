@@ -21,7 +21,7 @@ from scipy import stats
 from ._ci import CI_METHODS, proportion_ci, t_quantile
 from ._variance import domain_df
 from .design import SurveyDesign
-from .estimation import category_codes, check_design, check_level, ratio_estimates
+from .estimation import category_codes, check_design, check_level, domain_matrix, ratio_estimates
 from .exceptions import DelibpollError
 
 __all__ = ["BannerTable", "banner", "column_letters"]
@@ -423,9 +423,7 @@ def banner(
         for bname, codes, cats, lets in groups:
             m = len(cats)
             L = row.num.shape[1]
-            dmat = np.zeros((design.n, m))
-            dmat[np.arange(design.n), codes] = 1.0
-            dmat *= row.valid[:, None]
+            dmat = domain_matrix(codes, m, row.valid)
             num = (dmat[:, :, None] * row.num[:, None, :]).reshape(design.n, m * L)
             den = np.repeat(dmat, L, axis=1)
             est, vcov, _ = ratio_estimates(design, num, den)
