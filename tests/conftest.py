@@ -7,6 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# property tests draw the same examples on every run (no example database, fixed seed)
+settings.register_profile("delibpoll", derandomize=True, database=None, deadline=None)
+settings.load_profile("delibpoll")
 
 REFERENCE = Path(__file__).parent / "reference"
 

@@ -129,3 +129,59 @@ def _likelihood_ci(p: float, se: float, q: float, n_rows: float, phi: float) -> 
     lo = optimize.brentq(f, eps, p, xtol=1e-14) if f(eps) > 0 else 0.0
     hi = optimize.brentq(f, p, 1 - eps, xtol=1e-14) if f(1 - eps) > 0 else 1.0
     return float(lo), float(hi)
+
+
+def t_quantiles(level: float, df: np.ndarray) -> np.ndarray:
+    """:func:`t_quantile` of every element of ``df``."""
+    df = np.asarray(df, dtype=float)
+    uniq, inv = np.unique(df, return_inverse=True)
+    return np.array([t_quantile(level, float(d)) for d in uniq])[inv.ravel()].reshape(df.shape)
+
+
+def proportion_cis(
+    p: np.ndarray,
+    se: np.ndarray,
+    df: np.ndarray,
+    level: float,
+    method: str,
+    *,
+    n_rows: np.ndarray,
+    phi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`proportion_ci` of every element, vectorised for the closed-form methods."""
+    p = np.asarray(p, dtype=float)
+    se = np.asarray(se, dtype=float)
+    if method not in ("mean", "logit", "xlogit", "asin", "wilson"):
+        pairs = [proportion_ci(float(pi), float(si), float(di), level, method,
+                               n_rows=float(ni), phi=float(fi))
+                 for pi, si, di, ni, fi in zip(p, se, df, n_rows, phi, strict=True)]
+        out = np.array(pairs, dtype=float).reshape(len(p), 2)
+        return out[:, 0], out[:, 1]
+    q = t_quantiles(level, df)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        pq = p * (1 - p)
+        if method == "mean":
+            lo, hi = p - q * se, p + q * se
+        elif method in ("logit", "xlogit"):
+            eta = np.log(p / (1 - p))
+            se_eta = se / pq
+            lo = 1.0 / (1.0 + np.exp(-(eta - q * se_eta)))
+            hi = 1.0 / (1.0 + np.exp(-(eta + q * se_eta)))
+        elif method == "asin":
+            ang = np.arcsin(np.sqrt(p))
+            se_ang = se / (2 * np.sqrt(pq))
+            lo, hi = np.sin(ang - q * se_ang) ** 2, np.sin(ang + q * se_ang) ** 2
+        else:  # wilson
+            n_eff = pq / se**2
+            z2 = q * q
+            denom = 1 + z2 / n_eff
+            centre = (p + z2 / (2 * n_eff)) / denom
+            half = q / denom * np.sqrt(pq / n_eff + z2 / (4 * n_eff**2))
+            lo, hi = centre - half, centre + half
+        point = (p <= 0.0) | (p >= 1.0) | (se <= 1e-12 * np.sqrt(np.clip(pq, 0, None)))
+    lo = np.where(point, p, lo)
+    hi = np.where(point, p, hi)
+    bad = ~np.isfinite(p) | ~np.isfinite(se)
+    lo[bad] = np.nan
+    hi[bad] = np.nan
+    return lo, hi

@@ -177,29 +177,28 @@ def calibration_residuals(x: np.ndarray, records: tuple[CalibrationRecord, ...])
     return x
 
 
-def stratified_vcov(
-    x: np.ndarray, st: _Structure, lonely_psu: str, *, overwrite: bool = False
-) -> np.ndarray:
-    """With-replacement first-stage variance of the column totals of ``x`` (n x K).
+@dataclass(frozen=True)
+class StratumRule:
+    """How each stratum enters the with-replacement variance (lonely-PSU rule applied).
 
-    With ``overwrite=True`` ``x`` may be used as scratch space."""
-    n_psu = len(st.psu_stratum)
-    if n_psu == x.shape[0] and np.array_equal(st.psu, np.arange(n_psu)):
-        t = x
-    else:
-        t = _cell_sum(st.psu, n_psu, x)
+    The variance of the totals of ``x`` is ``factor * sum_h scale_h sum_{j in h}
+    (t_j - c_h)(t_j - c_h)^T`` over PSU totals ``t_j``, with ``c_h`` the stratum mean of the
+    PSU totals when ``centred_h`` and 0 otherwise (R's ``"adjust"`` for a lonely PSU)."""
+
+    scale: np.ndarray  # (H,)
+    centred: np.ndarray  # (H,) bool
+    factor: float
+
+
+def stratum_rule(st: _Structure, lonely_psu: str) -> StratumRule:
     n_h = st.n_psu_h
     h_count = len(n_h)
-    if h_count == 1:
-        means = t.mean(axis=0, keepdims=True)
-    else:
-        means = _cell_sum(st.psu_stratum, h_count, t) / n_h[:, None]
     lonely = n_h == 1
     certain = st.fpc_f < 1e-7
     scale = np.where(n_h > 1, st.fpc_f * n_h / np.maximum(n_h - 1, 1), st.fpc_f)
     scale = np.where(certain, 0.0, scale)
-    centre = means.copy()
-    average_factor = 1.0
+    centred = np.ones(h_count, dtype=bool)
+    factor = 1.0
     if np.any(lonely & ~certain):
         idx = np.flatnonzero(lonely & ~certain)
         if lonely_psu == "fail":
@@ -210,21 +209,42 @@ def stratified_vcov(
                 "'average' (scale up the other strata), as in R's survey.lonely.psu."
             )
         if lonely_psu == "adjust":
-            centre[idx] = 0.0
+            centred[idx] = False
         elif lonely_psu == "average":
-            scale = scale.copy()
             scale[idx] = 0.0
-            average_factor = h_count / (h_count - len(idx)) if h_count > len(idx) else np.nan
+            factor = h_count / (h_count - len(idx)) if h_count > len(idx) else np.nan
+    return StratumRule(scale, centred, factor)
+
+
+def stratified_vcov(
+    x: np.ndarray, st: _Structure, lonely_psu: str, *, overwrite: bool = False
+) -> np.ndarray:
+    """With-replacement first-stage variance of the column totals of ``x`` (n x K).
+
+    With ``overwrite=True`` ``x`` may be used as scratch space."""
+    rule = stratum_rule(st, lonely_psu)
+    n_psu = len(st.psu_stratum)
+    if n_psu == x.shape[0] and np.array_equal(st.psu, np.arange(n_psu)):
+        t = x
+    else:
+        t = _cell_sum(st.psu, n_psu, x)
+    n_h = st.n_psu_h
+    if len(n_h) == 1:
+        centre = t.mean(axis=0, keepdims=True)
+    else:
+        centre = _cell_sum(st.psu_stratum, len(n_h), t) / n_h[:, None]
+    centre[~rule.centred] = 0.0
     if t is x and overwrite:
         tc = np.subtract(t, centre[st.psu_stratum], out=t)
     else:
         tc = t - centre[st.psu_stratum]
+    scale = rule.scale
     if np.all(scale == scale[0]):
         v = scale[0] * (tc.T @ tc)
     else:
         s = scale[st.psu_stratum]
         v = (tc * s[:, None]).T @ tc
-    return np.asarray(v * average_factor)
+    return np.asarray(v * rule.factor)
 
 
 def linearized_vcov(design: SurveyDesign, x: np.ndarray) -> np.ndarray:
@@ -262,3 +282,184 @@ def warn_single_psu(label: str) -> None:
         DomainWarning,
         stacklevel=3,
     )
+
+
+# ---------------------------------------------------------------------- grouped linearisation
+# Most estimates in a report are ratios of weighted counts: each row's influence value is
+# ``x_i = w_i Z[u_i]`` for a small table Z indexed by the row's group u (domain x answer
+# pattern). Then the calibration residuals and the stratified variance only need group-level
+# sums, and the n x K matrices of the direct computation are never built. The result equals
+# ``linearized_vcov`` of the same x (property-tested), up to rounding.
+
+# variances below this fraction of the size of the terms they are computed from are zero up to
+# rounding (a share fixed by calibration or by the strata)
+ROUNDING_ZERO = 1e-11
+
+
+@dataclass(frozen=True)
+class _Offsets:
+    """One calibration step written as ``r_i = x_i - a_i Ind_i^T P`` with
+    ``P = solve(sum_i b_i Ind_i x_i^T / w_i)``: ``Ind`` is a row's feature vector (its raking
+    categories, its post-stratum, or its calibration model row)."""
+
+    codes: np.ndarray | None  # (M, n) feature indices of indicator features
+    dense: np.ndarray | None  # (n, T) dense features (GREG)
+    n_features: int
+    a: np.ndarray  # (n,)
+    b: np.ndarray  # (n,)
+    solve_kind: str  # "matrix": P = op @ tab; "scale": P = tab * op[:, None]; "lstsq"
+    op: np.ndarray
+
+
+@dataclass(frozen=True)
+class GroupedLinearizer:
+    """Design-level constants for :func:`grouped_vcov` (built once per design, cached)."""
+
+    n: int
+    n_psu: int
+    n_strata: int
+    row_is_psu: bool
+    psu: np.ndarray  # (n,)
+    stratum: np.ndarray  # (n,)
+    scale_row: np.ndarray  # (n,) stratum scale of each row's PSU
+    scale_psu: np.ndarray  # (J,)
+    centre_coef: np.ndarray  # (H,) scale_h / n_h for centred strata, else 0
+    factor: float
+    offsets: _Offsets | None
+    b_psu: np.ndarray | None  # (J, T) PSU totals of a_i Ind_i
+    tt: np.ndarray | None  # (T, T) centred, scaled cross-products of b_psu
+    tt_raw: np.ndarray | None  # (T, T) uncentred
+    sf_b: np.ndarray | None  # (H, T) stratum totals of b_psu times centre_coef
+
+
+def _features(off: _Offsets, row: np.ndarray, vals: tuple[np.ndarray, ...],
+              n_rows_out: int) -> list[np.ndarray]:
+    """``sum_i v_i e_{row_i} Ind_i^T`` as dense (n_rows_out x T) arrays, one per ``v`` in
+    ``vals``."""
+    t = off.n_features
+    if off.codes is not None:
+        base = row * t
+        size = n_rows_out * t
+        outs = [np.zeros(size) for _ in vals]
+        for m in range(off.codes.shape[0]):
+            idx = base + off.codes[m]
+            for out, v in zip(outs, vals, strict=True):
+                out += np.bincount(idx, weights=v, minlength=size)
+        return [out.reshape(n_rows_out, t) for out in outs]
+    assert off.dense is not None
+    n = len(row)
+    res = []
+    for v in vals:
+        onehot = sp.csr_matrix((v, (row, np.arange(n))), shape=(n_rows_out, n))
+        res.append(np.asarray(onehot @ off.dense))
+    return res
+
+
+def _offsets_of(rec: CalibrationRecord, n: int) -> _Offsets:
+    if isinstance(rec, RakingRecord):
+        offs = np.cumsum((0,) + rec.n_categories[:-1])
+        codes = np.vstack(
+            [c[rec.row_cell] + o for c, o in zip(rec.cell_codes, offs, strict=True)]
+        ).astype(np.int64)
+        return _Offsets(codes, None, int(sum(rec.n_categories)), rec.psw, 1.0 / rec.psw,
+                        "matrix", rec.sweep_operator)
+    if isinstance(rec, PostStratRecord):
+        old_cell = np.bincount(rec.row_cell, weights=rec.old_w, minlength=rec.n_cells)
+        with np.errstate(divide="ignore"):
+            inv = np.where(old_cell > 0, 1.0 / old_cell, 0.0)
+        return _Offsets(rec.row_cell[None, :].astype(np.int64), None, rec.n_cells, rec.new_w,
+                        rec.old_w / rec.new_w, "scale", inv)
+    xtwx = rec.x.T @ (rec.x * rec.w0_cell[:, None])
+    return _Offsets(None, np.ascontiguousarray(rec.x[rec.row_cell]), rec.x.shape[1], rec.new_w,
+                    1.0 / rec.g_cell[rec.row_cell], "lstsq", xtwx)
+
+
+def grouped_linearizer(design: SurveyDesign) -> GroupedLinearizer | None:
+    """The design's constants for grouped variances, or None when the design is not one
+    this path covers (replicate weights, or more than one calibration step)."""
+    if design._replicates is not None or len(design._calibration) > 1:
+        return None
+    cache = design._cache
+    key = "grouped_linearizer"
+    if key in cache:
+        return cache[key]  # type: ignore[no-any-return]
+    st = design._structure
+    rule = stratum_rule(st, design.lonely_psu)
+    n = design.n
+    n_psu = len(st.psu_stratum)
+    scale_psu = rule.scale[st.psu_stratum]
+    centre_coef = np.where(rule.centred, rule.scale / st.n_psu_h, 0.0)
+    row_is_psu = n_psu == n and bool(np.array_equal(st.psu, np.arange(n)))
+    offsets = _offsets_of(design._calibration[0], n) if design._calibration else None
+    b_psu = tt = tt_raw = sf_b = None
+    if offsets is not None:
+        b_psu = _features(offsets, st.psu, (offsets.a,), n_psu)[0]
+        tt_raw = b_psu.T @ (b_psu * scale_psu[:, None])
+        sf_b = np.asarray(_cell_sum(st.psu_stratum, len(st.n_psu_h), b_psu))
+        tt = tt_raw - sf_b.T @ (sf_b * centre_coef[:, None])
+        sf_b = sf_b * centre_coef[:, None]  # only ever used scaled
+    lin = GroupedLinearizer(
+        n=n, n_psu=n_psu, n_strata=len(st.n_psu_h), row_is_psu=row_is_psu, psu=st.psu,
+        stratum=st.stratum, scale_row=scale_psu[st.psu], scale_psu=scale_psu,
+        centre_coef=centre_coef, factor=rule.factor, offsets=offsets, b_psu=b_psu, tt=tt,
+        tt_raw=tt_raw, sf_b=sf_b,
+    )
+    cache[key] = lin
+    return lin
+
+
+def grouped_vcov(
+    lin: GroupedLinearizer, w: np.ndarray, u: np.ndarray, n_groups: int, z: np.ndarray
+) -> np.ndarray:
+    """Calibration-aware linearised vcov of the totals of ``x_i = w_i z[u_i]``.
+
+    ``u`` (n,) holds each row's group in ``0..n_groups-1`` and ``z`` is (n_groups x K). The
+    variance is ``H^T V_f H`` where ``V_f`` is the design variance of the group indicators
+    (and, on calibrated designs, of the calibration features) and ``H = [z; -P z]`` maps
+    them to the residuals of the estimate."""
+    n_g = n_groups
+    coef = lin.centre_coef[:, None]
+    sa = np.bincount(lin.stratum * n_g + u, weights=w, minlength=lin.n_strata * n_g)
+    saz = sa.reshape(lin.n_strata, n_g) @ z  # (H, K) stratum totals of x
+    a_scaled = None
+    if lin.row_is_psu:
+        ws = w * lin.scale_row
+        d = np.bincount(u, weights=ws * w, minlength=n_g)
+        zd = z * d[:, None]
+        v = zd.T @ z
+        size = np.einsum("uk,uk->k", zd, z)
+    else:
+        a_mat = sp.csr_matrix((w, (lin.psu, u)), shape=(lin.n_psu, n_g))
+        a_scaled = sp.csr_matrix((w * lin.scale_psu[lin.psu], (lin.psu, u)),
+                                 shape=(lin.n_psu, n_g))
+        az = np.asarray(a_mat @ z)
+        v = az.T @ np.asarray(a_scaled @ z)
+        size = np.diag(v).copy()
+    v -= saz.T @ (saz * coef)
+    off = lin.offsets
+    if off is not None:
+        assert lin.b_psu is not None and lin.tt is not None and lin.sf_b is not None
+        assert lin.tt_raw is not None
+        if lin.row_is_psu:
+            ut, tab = _features(off, u, (ws * off.a, w * off.b), n_g)
+        else:
+            assert a_scaled is not None
+            ut = np.asarray(a_scaled.T @ lin.b_psu)
+            tab = _features(off, u, (w * off.b,), n_g)[0]
+        tab_z = tab.T @ z  # (T, K)
+        if off.solve_kind == "matrix":
+            pz = off.op @ tab_z
+        elif off.solve_kind == "scale":
+            pz = tab_z * off.op[:, None]
+        else:
+            pz = np.linalg.lstsq(off.op, tab_z, rcond=None)[0]
+        cross = (z.T @ ut - saz.T @ lin.sf_b) @ pz
+        v = v - cross - cross.T + pz.T @ (lin.tt @ pz)
+        size = size + np.einsum("tk,tk->k", lin.tt_raw @ pz, pz)
+    v = v * lin.factor
+    # terms cancel for a share fixed by calibration or strata: zero up to rounding
+    fixed = np.diag(v) <= ROUNDING_ZERO * size * max(lin.factor, 1.0)
+    if fixed.any():
+        v[fixed, :] = 0.0
+        v[:, fixed] = 0.0
+    return np.asarray(v)

@@ -111,8 +111,8 @@ def chisq_test(
         )
     na = _check_na(na, "chisq_test")
     d._check_columns([row, col], "row/col")
-    rc, rcats = category_codes(d.data[row])
-    cc, ccats = category_codes(d.data[col])
+    rc, rcats = category_codes(d._data[row])
+    cc, ccats = category_codes(d._data[col])
     missing = (rc < 0) | (cc < 0)
     if missing.any() and na == "error":
         raise DelibpollError(

@@ -233,8 +233,8 @@ def paired_change(
     design = check_design(design, func)
     level = check_level(level, func)
     design._check_columns([before, after], "before/after")
-    b = design.data[before]
-    a = design.data[after]
+    b = design._data[before]
+    a = design._data[after]
     valid = (b.notna() & a.notna()).to_numpy()
     n_pairs = int(valid.sum())
     n_excluded = int((~valid).sum())
@@ -417,7 +417,7 @@ def _tier_estimates(
 ) -> tuple[np.ndarray, np.ndarray, float, int, np.ndarray]:
     """Shares (or the mean) of ``column`` among rows in ``mask`` with an answer:
     estimates, vcov, df, n, deff."""
-    s = design.data[column]
+    s = design._data[column]
     valid = s.notna().to_numpy()
     if mask is not None:
         valid = valid & mask
@@ -450,8 +450,8 @@ def _collapse_rule(
     the next category (in category order; the last merges backwards)."""
     rules: dict[str, dict[Hashable, Hashable]] = {}
     for cov in covariates:
-        cats = _categories([informed.data[cov], uninformed.data[cov]], [cov, cov])
-        counts = informed.data[cov].value_counts()
+        cats = _categories([informed._data[cov], uninformed._data[cov]], [cov, cov])
+        counts = informed._data[cov].value_counts()
         groups: list[list[Hashable]] = []
         current: list[Hashable] = []
         for c in cats:
@@ -474,7 +474,7 @@ def _collapse_rule(
 
 
 def _with_columns(design: SurveyDesign, extra: Mapping[str, pd.Series]) -> SurveyDesign:
-    data = design.data.assign(**extra)
+    data = design._data.assign(**extra)
     return design._replace(data=data)
 
 
@@ -534,15 +534,15 @@ def compare_tiers(
     after = after or variable
     uninformed._check_columns([variable], "variable")
     informed._check_columns([after] + ([before] if before else []), "after/before")
-    cols_1 = [informed.data[after]] + ([informed.data[before]] if before else [])
-    k = item_kind(cols_1 + [uninformed.data[variable]], kind)
+    cols_1 = [informed._data[after]] + ([informed._data[before]] if before else [])
+    k = item_kind(cols_1 + [uninformed._data[variable]], kind)
     cats: list[Hashable] | None = None
     if k == "categorical":
         names = [after] + ([before] if before else []) + [variable]
-        cats = _categories(cols_1 + [uninformed.data[variable]], names)
+        cats = _categories(cols_1 + [uninformed._data[variable]], names)
     mask = None
     if before:
-        mask = (informed.data[before].notna() & informed.data[after].notna()).to_numpy()
+        mask = (informed._data[before].notna() & informed._data[after].notna()).to_numpy()
     e1, v1, df1, n1, deff1 = _tier_estimates(informed, after, cats, mask)
     e3, v3, df3, n3, deff3 = _tier_estimates(uninformed, variable, cats, None)
     if n1 < 30:
@@ -672,12 +672,12 @@ def _adjusted(
 ) -> dict[str, Any]:
     for cov in covariates:
         for design, tier in ((informed, "Tier 1"), (uninformed, "Tier 3")):
-            if cov not in design.data.columns:
+            if cov not in design._data.columns:
                 raise DelibpollError(
                     f"Adjustment covariate '{cov}' is missing from {tier}; adjust only for "
                     "covariates measured in both tiers."
                 )
-            if design.data[cov].isna().any():
+            if design._data[cov].isna().any():
                 raise DelibpollError(
                     f"Adjustment covariate '{cov}' has missing values in {tier}; recode them "
                     "to a category first."
@@ -689,7 +689,7 @@ def _adjusted(
 
     def collapsed(d: SurveyDesign) -> SurveyDesign:
         return _with_columns(
-            d, {names[c]: d.data[c].astype(object).map(rules[c]) for c in covariates}
+            d, {names[c]: d._data[c].astype(object).map(rules[c]) for c in covariates}
         )
 
     inf_c = collapsed(informed)
@@ -784,7 +784,7 @@ def _bootstrap_replicate(design: SurveyDesign, gen: np.random.Generator) -> Surv
         mult[psus] = counts * n_h / (n_h - 1)
     w = design._w * mult[st.psu]
     keep = w > 0
-    data = design.data.loc[keep].assign(_boot_w=w[keep])
+    data = design._data.loc[keep].assign(_boot_w=w[keep])
     return SurveyDesign(data, weights="_boot_w")
 
 
@@ -970,7 +970,7 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
             continue
         var = m.variables[0]
         design._check_columns([var], "targets")
-        s = design.data[var]
+        s = design._data[var]
         cats = list(m.categories)
         y = _indicators(s, cats)
         valid = s.notna().to_numpy()

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 __all__ = ["LonelyPSU", "SurveyDesign"]
 
+# pandas 3 copies on write: a shallow copy of the data is then as safe as a deep one
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3 or bool(
+    getattr(pd.options.mode, "copy_on_write", False) is True
+)
+
 LonelyPSU = Literal["fail", "remove", "adjust", "average", "certainty"]
 _LONELY: tuple[str, ...] = ("fail", "remove", "adjust", "average", "certainty")
 
@@ -132,6 +137,7 @@ class SurveyDesign:
         "_replicates",
         "_base_w",
         "_attrs",
+        "_cache",
     )
 
     _data: pd.DataFrame
@@ -148,6 +154,7 @@ class SurveyDesign:
     _report: WeightingReport | None
     _replicates: Any
     _attrs: dict[str, Any]
+    _cache: dict[str, Any]  # derived constants (e.g. for variances); reset by _replace
 
     def __init__(
         self,
@@ -221,6 +228,7 @@ class SurveyDesign:
         object.__setattr__(self, "_log", ())
         object.__setattr__(self, "_report", None)
         object.__setattr__(self, "_replicates", reps if repweights is not None else None)
+        object.__setattr__(self, "_cache", {})
 
     # ------------------------------------------------------------------ internal
     def _replace(self, **changes: Any) -> SurveyDesign:
@@ -230,6 +238,7 @@ class SurveyDesign:
             object.__setattr__(new, slot, getattr(self, slot))
         for key, value in changes.items():
             object.__setattr__(new, "_" + key, value)
+        object.__setattr__(new, "_cache", {})
         return new
 
     def _check_columns(self, cols: Sequence[Hashable], param: str) -> list[Hashable]:
@@ -247,8 +256,23 @@ class SurveyDesign:
     # ------------------------------------------------------------------ public
     @property
     def data(self) -> pd.DataFrame:
-        """The design's data (a copy of the caller's frame; treat it as read-only)."""
-        return self._data
+        """The design's data: a copy of the frame it was built from. Changing the returned
+        frame does not change the design (with pandas copy-on-write the copy is cheap)."""
+        return self._data.copy(deep=not _COPY_ON_WRITE)
+
+    def _column_codes(self, column: str) -> tuple[np.ndarray, list[Hashable]]:
+        """Integer codes (-1 missing) and categories of a column, computed once per design
+        (see :func:`delibpoll.estimation.category_codes`); the codes are read-only."""
+        key = "codes:" + column
+        hit = self._cache.get(key)
+        if hit is None:
+            from .estimation import category_codes
+
+            codes, cats = category_codes(self._data[column])
+            codes.flags.writeable = False
+            hit = (codes, cats)
+            self._cache[key] = hit
+        return hit[0], list(hit[1])
 
     @property
     def attrs(self) -> dict[str, Any]:

@@ -9,15 +9,22 @@ values (or, on replicate designs, from the replicate weights).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ._ci import CI_METHODS, CIMethod, proportion_ci, t_quantile
-from ._variance import domain_df, linearized_vcov, warn_single_psu
+from ._ci import CI_METHODS, CIMethod, proportion_cis, t_quantile, t_quantiles
+from ._variance import (
+    domain_df,
+    grouped_linearizer,
+    grouped_vcov,
+    linearized_vcov,
+    warn_single_psu,
+)
 from .exceptions import DelibpollError, DelibpollWarning, DomainWarning
 
 if TYPE_CHECKING:
@@ -64,7 +71,12 @@ class Estimate:
     vcov: np.ndarray
     design_df: float
     n_missing: int
-    _frame: pd.DataFrame = field(repr=False)
+    _columns: Mapping[str, Any] = field(repr=False)
+
+    @cached_property
+    def _frame(self) -> pd.DataFrame:
+        # built on first use: many estimates in a batch are only read through vcov/labels
+        return pd.DataFrame(dict(self._columns))
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame, one row per estimate.
@@ -183,7 +195,7 @@ def make_domains(design: SurveyDesign, by: list[str], func: str) -> Domains:
     codes_list = []
     cats_list = []
     for col in by:
-        c, cats = category_codes(design.data[col])
+        c, cats = design._column_codes(col)
         n_missing = int((c < 0).sum())
         if n_missing:
             raise DelibpollError(
@@ -211,16 +223,35 @@ def variable_values(
             f"The 'variable' parameter of {func} must be a column name; got {variable!r}."
         )
     design._check_columns([variable], "variable")
-    s = design.data[variable]
+    s = design._data[variable]
     missing = s.isna().to_numpy()
     n_missing = int(missing.sum())
+    _check_missing(variable, n_missing, na)
+    return s, ~missing, n_missing
+
+
+def _check_missing(variable: str, n_missing: int, na: NaPolicy) -> None:
     if n_missing and na == "error":
         raise DelibpollError(
             f"Variable '{variable}' has {n_missing} missing value(s). Pass na='drop' to leave "
             "those rows out of this estimate (the result reports how many), or recode them "
             "to a category such as \"Don't know\" to keep them in the base."
         )
-    return s, ~missing, n_missing
+
+
+def _variable_codes(
+    design: SurveyDesign, variable: str, na: NaPolicy, func: str
+) -> tuple[np.ndarray, list[Hashable]]:
+    """Category codes of a categorical ``variable`` (-1 missing), with the ``na`` check."""
+    if not isinstance(variable, str):
+        raise DelibpollError(
+            f"The 'variable' parameter of {func} must be a column name; got {variable!r}."
+        )
+    design._check_columns([variable], "variable")
+    codes, cats = design._column_codes(variable)
+    n_missing = int(np.count_nonzero(codes < 0))
+    _check_missing(variable, n_missing, na)
+    return codes, cats
 
 
 # ---------------------------------------------------------------------- core
@@ -261,6 +292,91 @@ def ratio_estimates(
     return est, vcov, dsum
 
 
+# the grouped path builds a (groups x estimates) table; beyond this many groups the direct
+# n x K computation is as cheap
+MAX_GROUPS = 1024
+
+
+def grouped_ratios(
+    design: SurveyDesign,
+    pattern: np.ndarray,
+    values: np.ndarray,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ratios ``sum_d w values[pattern] / sum_d w`` over the valid rows of every domain.
+
+    Each row's answer is coded by ``pattern`` (n,), an index into the rows of ``values``
+    (P x L): for a categorical question ``pattern`` is the category code and ``values`` the
+    identity, so the ratios are the category shares. Rows outside ``valid`` are left out of
+    numerator and denominator. Returns ``(estimates, vcov, denominators)`` like
+    :func:`ratio_estimates`, domain-major (estimate ``g * L + l``), computed from group-level
+    sums when the design allows (no replicate weights, at most one calibration step) and
+    from the n x K columns otherwise; both give the same numbers.
+    """
+    n_pat, n_val = values.shape
+    n_groups = n_domains * n_pat + 1
+    lin = grouped_linearizer(design) if n_groups <= MAX_GROUPS else None
+    if lin is None:
+        n = design.n
+        dmat = domain_matrix(domain_codes, n_domains, valid)
+        rows = values[np.where(valid, pattern, 0)]
+        num = (dmat[:, :, None] * rows[:, None, :]).reshape(n, n_domains * n_val)
+        den = np.repeat(dmat, n_val, axis=1)
+        return ratio_estimates(design, num, den)
+    w = design._w
+    u = np.where(valid, domain_codes * n_pat + pattern, n_groups - 1)
+    wg = np.bincount(u, weights=w, minlength=n_groups)[:-1].reshape(n_domains, n_pat)
+    dsum = wg.sum(axis=1)
+    empty = ~(dsum > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = (wg @ values) / dsum[:, None]
+        inv = np.where(empty, 0.0, 1.0 / dsum)
+    est[empty] = np.nan
+    # z[(g, p), (g, l)] = (values[p, l] - est[g, l]) / dsum[g]: block diagonal by domain
+    z = np.zeros((n_groups, n_domains * n_val))
+    blocks = (values[None, :, :] - np.where(empty[:, None], 0.0, est)[:, None, :]) * inv[:, None, None]
+    g_idx = np.arange(n_domains)
+    z[:-1].reshape(n_domains, n_pat, n_domains, n_val)[g_idx, :, g_idx, :] = blocks
+    vcov = grouped_vcov(lin, w, u, n_groups, z)
+    if empty.any():
+        bad = np.repeat(empty, n_val)
+        vcov[bad, :] = np.nan
+        vcov[:, bad] = np.nan
+    return est.ravel(), vcov, np.repeat(dsum, n_val)
+
+
+def domain_summary(
+    design: SurveyDesign, domain_codes: np.ndarray, n_domains: int, valid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per domain: respondents with a non-zero weight and an answer (``n``), R's df of the
+    domain's subset, and R's ``nrow`` of that subset (for ``beta``/``likelihood`` CIs)."""
+    w = design._w
+    inset = valid & (w != 0)
+    d_in = domain_codes[inset]
+    ns = np.bincount(d_in, minlength=n_domains)
+    n_rows = np.bincount(domain_codes[valid], minlength=n_domains).astype(float)
+    if design._replicates is None and design.is_calibrated:
+        n_rows = np.full(n_domains, float(design.n))
+    if design._replicates is not None:
+        dfs = np.array([domain_df(design, (domain_codes == g) & valid) if ns[g] else np.nan
+                        for g in range(n_domains)])
+        return ns, dfs, n_rows
+    st = design._structure
+    n_psu = len(st.psu_stratum)
+    h_count = len(st.n_psu_h)
+    if n_psu == design.n and h_count == 1:
+        dfs = ns - 1.0
+    else:
+        psus = np.unique(d_in * n_psu + st.psu[inset]) // n_psu
+        strata = np.unique(d_in * h_count + st.stratum[inset]) // h_count
+        dfs = (np.bincount(psus, minlength=n_domains)
+               - np.bincount(strata, minlength=n_domains)).astype(float)
+    dfs = np.where(ns > 0, dfs, np.nan)
+    return ns, dfs, n_rows
+
+
 def _weighted_var(y: np.ndarray, w: np.ndarray) -> float:
     """R ``svyvar`` of ``y`` in a domain: weighted variance times n / (n - 1)."""
     n = len(w)
@@ -268,16 +384,6 @@ def _weighted_var(y: np.ndarray, w: np.ndarray) -> float:
         return float("nan")
     mu = np.sum(w * y) / np.sum(w)
     return float(np.sum(w * (y - mu) ** 2) / np.sum(w) * n / (n - 1))
-
-
-def _n_rows_for(design: SurveyDesign, mask: np.ndarray) -> float:
-    """R's ``nrow(subset(design, mask))``: calibrated designs keep every row, others drop
-    (replicate designs always drop, calibrated or not)."""
-    if design._replicates is not None:
-        return float(mask.sum())
-    if design.is_calibrated:
-        return float(design.n)
-    return float(mask.sum())
 
 
 def _domain_info(
@@ -370,8 +476,9 @@ def proportion(
         )
     na = _check_na(na, func)
     by_cols = _by_list(by, func)
-    s, valid, n_missing = variable_values(design, variable, na, func)
-    codes, cats = category_codes(s)
+    codes, cats = _variable_codes(design, variable, na, func)
+    valid = codes >= 0
+    n_missing = int(design.n - np.count_nonzero(valid))
     if len(cats) == 0:
         raise DelibpollError(f"Variable '{variable}' has no non-missing values to estimate from.")
     if len(cats) == 1:
@@ -382,71 +489,69 @@ def proportion(
             stacklevel=2,
         )
     domains = make_domains(design, by_cols, func)
-    n = design.n
     n_cat = len(cats)
-    y = np.zeros((n, n_cat))
-    rows = np.flatnonzero(codes >= 0)
-    y[rows, codes[rows]] = 1.0
-    dmat = domain_matrix(domains.codes, domains.count, valid)
-    num = (dmat[:, :, None] * y[:, None, :]).reshape(n, -1)
-    den = np.repeat(dmat, n_cat, axis=1)
-    est, vcov, dsum = ratio_estimates(design, num, den)
-    se = np.sqrt(np.clip(np.diag(vcov), 0, None))
-    masks, dfs, ns = _domain_info(design, domains, valid)
-    _warn_domains(domains, ns, dfs, func)
+    n_dom = domains.count
     rep_logit: tuple[np.ndarray, np.ndarray] | None = None
-    if design._replicates is not None and ci_method in ("logit", "likelihood"):
-        if ci_method == "likelihood":
-            raise DelibpollError(
-                "ci_method='likelihood' is not available on replicate-weight designs; use "
-                "'logit' (R's svyglm on the replicates) or 'beta'."
-            )
-        # as R's svyciprop on a replicate design: the quasibinomial intercept is refitted on
-        # every replicate and its replicate variance gives the logit-scale SE
-        rep_logit = design._replicates.logit_ci_parts(design, num, den, est)
-    cols: dict[str, list[Any]] = {c: [] for c in by_cols}
-    for name in ("category", "estimate", "se", "ci_lower", "ci_upper", "df", "deff", "n", "n_eff"):
-        cols[name] = []
-    labels: list[Hashable] = []
-    for g in range(domains.count):
-        n_rows = _n_rows_for(design, masks[g])
-        n_g = ns[g]
-        lab = domains.labels[g]
-        dom_vals = lab if isinstance(lab, tuple) else (lab,)
-        for c in range(n_cat):
-            k = g * n_cat + c
-            p = float(est[k])
-            var = float(vcov[k, k])
-            # for a 0/1 variable the weighted variance in the domain is p(1-p) exactly, so
-            # R's svyvar is p(1-p) n/(n-1) and the SRS variance p(1-p)/(n-1); the
-            # quasibinomial dispersion (Pearson residuals) is n/(n-1)
-            vsrs = p * (1 - p) / (n_g - 1) if n_g > 1 else float("nan")
-            phi = n_g / (n_g - 1) if (ci_method == "likelihood" and n_g > 1) else float("nan")
-            if rep_logit is not None and 0 < p < 1:
-                q = t_quantile(level, dfs[g])
-                eta, se_eta = float(rep_logit[0][k]), float(rep_logit[1][k])
-                lo = float(1 / (1 + np.exp(-(eta - q * se_eta))))
-                hi = float(1 / (1 + np.exp(-(eta + q * se_eta))))
-            else:
-                lo, hi = proportion_ci(
-                    p, float(se[k]), dfs[g], level, ci_method, n_rows=n_rows, phi=phi
+    if design._replicates is None:
+        est, vcov, _ = grouped_ratios(design, codes, np.eye(n_cat), domains.codes, n_dom, valid)
+    else:
+        n = design.n
+        y = np.zeros((n, n_cat))
+        rows = np.flatnonzero(codes >= 0)
+        y[rows, codes[rows]] = 1.0
+        dmat = domain_matrix(domains.codes, n_dom, valid)
+        num = (dmat[:, :, None] * y[:, None, :]).reshape(n, -1)
+        den = np.repeat(dmat, n_cat, axis=1)
+        est, vcov, _ = ratio_estimates(design, num, den)
+        if ci_method in ("logit", "likelihood"):
+            if ci_method == "likelihood":
+                raise DelibpollError(
+                    "ci_method='likelihood' is not available on replicate-weight designs; use "
+                    "'logit' (R's svyglm on the replicates) or 'beta'."
                 )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                deff = var / vsrs if vsrs > 0 else float("nan")
-                # a share fixed by calibration has variance at rounding level: n_eff is infinite
-                tiny = var <= (1e-12 * np.sqrt(p * (1 - p))) ** 2
-                n_eff = float("inf") if tiny and 0 < p < 1 else (
-                    p * (1 - p) / var if var > 0 else float("nan")
-                )
-            if by_cols:
-                for col, val in zip(by_cols, dom_vals, strict=True):
-                    cols[col].append(val)
-            for name, val in (("category", cats[c]), ("estimate", p), ("se", float(se[k])),
-                              ("ci_lower", lo), ("ci_upper", hi), ("df", dfs[g]),
-                              ("deff", deff), ("n", n_g), ("n_eff", n_eff)):
-                cols[name].append(val)
-            labels.append((lab, cats[c]) if by_cols else cats[c])
-    frame = pd.DataFrame(cols)
+            # as R's svyciprop on a replicate design: the quasibinomial intercept is refitted
+            # on every replicate and its replicate variance gives the logit-scale SE
+            rep_logit = design._replicates.logit_ci_parts(design, num, den, est)
+    var = np.diag(vcov).copy()
+    se = np.sqrt(np.clip(var, 0, None))
+    ns_d, dfs_d, nrows_d = domain_summary(design, domains.codes, n_dom, valid)
+    _warn_domains(domains, ns_d.tolist(), dfs_d.tolist(), func)
+    n_k = np.repeat(ns_d, n_cat)
+    df_k = np.repeat(dfs_d, n_cat)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # for a 0/1 variable the weighted variance in the domain is p(1-p) exactly, so R's
+        # svyvar is p(1-p) n/(n-1) and the SRS variance p(1-p)/(n-1); the quasibinomial
+        # dispersion (Pearson residuals) is n/(n-1)
+        pq = est * (1 - est)
+        vsrs = np.where(n_k > 1, pq / (n_k - 1), np.nan)
+        phi = np.where(n_k > 1, n_k / (n_k - 1), np.nan)
+        deff = np.where(vsrs > 0, var / vsrs, np.nan)
+        # a share fixed by calibration has variance at rounding level: n_eff is infinite
+        tiny = var <= (1e-12 * np.sqrt(pq)) ** 2
+        n_eff = np.where(tiny & (est > 0) & (est < 1), np.inf,
+                         np.where(var > 0, pq / var, np.nan))
+    lo, hi = proportion_cis(est, se, df_k, level, ci_method, n_rows=np.repeat(nrows_d, n_cat),
+                            phi=phi)
+    if rep_logit is not None:
+        inner = (est > 0) & (est < 1)
+        q = t_quantiles(level, df_k)
+        eta, se_eta = rep_logit
+        lo = np.where(inner, 1 / (1 + np.exp(-(eta - q * se_eta))), lo)
+        hi = np.where(inner, 1 / (1 + np.exp(-(eta + q * se_eta))), hi)
+    cols: dict[str, Any] = {}
+    labels: list[Hashable]
+    if by_cols:
+        for i, col in enumerate(by_cols):
+            cols[col] = [
+                (lab[i] if isinstance(lab, tuple) else lab)
+                for lab in domains.labels for _ in range(n_cat)
+            ]
+        labels = [(lab, c) for lab in domains.labels for c in cats]
+    else:
+        labels = list(cats)
+    cols["category"] = cats * n_dom
+    cols.update(estimate=est, se=se, ci_lower=lo, ci_upper=hi, df=df_k, deff=deff, n=n_k,
+                n_eff=n_eff)
     return Estimate(
         statistic="proportion",
         variable=variable,
@@ -457,7 +562,7 @@ def proportion(
         vcov=vcov,
         design_df=design.df,
         n_missing=n_missing,
-        _frame=frame,
+        _columns=cols,
     )
 
 
@@ -545,7 +650,7 @@ def _mean_or_total(
         vcov=vcov,
         design_df=design.df,
         n_missing=n_missing,
-        _frame=pd.DataFrame.from_records(records),
+        _columns={key: [rec[key] for rec in records] for key in records[0]},
     )
 
 

@@ -364,7 +364,7 @@ def _stratum_label(design: SurveyDesign, h: int) -> object:
     if design.strata is None:
         return "(all)"
     row = int(np.flatnonzero(design._structure.stratum == h)[0])
-    return design.data[design.strata].iloc[row]
+    return design._data[design.strata].iloc[row]
 
 
 def _check_n_replicates(method: str, n_replicates: object) -> int:

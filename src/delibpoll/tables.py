@@ -281,7 +281,7 @@ def _build_row(
     exclude: Sequence[Hashable],
     nets: Mapping[str, Sequence[Hashable]],
 ) -> _Row:
-    data = design.data
+    data = design._data
     if isinstance(spec, list):
         design._check_columns(spec, "rows")
         block = data[spec].apply(pd.to_numeric, errors="coerce")
@@ -387,7 +387,7 @@ def banner(
     design._check_columns(cols, "columns")
     banners = []
     for b in cols:
-        s = design.data[b]
+        s = design._data[b]
         if pd.api.types.is_float_dtype(s) and s.nunique() > 20:
             raise DelibpollError(
                 f"Banner variable '{b}' looks continuous ({s.nunique()} distinct values); band "

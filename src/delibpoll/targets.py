@@ -326,7 +326,7 @@ class Targets:
         for key in keys:
             vars_ = _key_to_variables(key)
             cols = design._check_columns(vars_, "variables")
-            frame = design.data[cols]
+            frame = design._data[cols]
             n_missing = int(frame.isna().any(axis=1).sum())
             if n_missing:
                 raise DelibpollError(

@@ -505,7 +505,7 @@ def rake(
         # cells must hold rows of equal weight for a per-row cap: split them by starting weight
         wcode, wuniq = pd.factorize(w0, sort=True)
         extra.append((wcode.astype(np.int64), len(wuniq)))
-    matched, cells = match_margins(design.data, targets.margins, unmatched, extra)
+    matched, cells = match_margins(design._data, targets.margins, unmatched, extra)
     n = len(w0)
     n_margins = len(matched)
     cap_value = None if cap is None else float(cap) * tot / n
@@ -660,7 +660,7 @@ def calibrate(
             )
     w0 = design._w
     tot = _resolve_total(targets, float(w0.sum()), total, func)
-    matched, cells = match_margins(design.data, targets.margins, unmatched)
+    matched, cells = match_margins(design._data, targets.margins, unmatched)
     xmat = design_matrix(cells)
     options: dict[str, Any] = {
         "method": method, "bounds": (lo, hi), "max_iter": max_iter, "tol": tol,
@@ -756,7 +756,7 @@ def poststratify(
         )
     w0 = design._w
     tot = _resolve_total(targets, float(w0.sum()), total, func)
-    matched, ps_cells = match_margins(design.data, targets.margins[:1], unmatched)
+    matched, ps_cells = match_margins(design._data, targets.margins[:1], unmatched)
     mc = matched[0]
     n_cat = len(mc.categories)
 
