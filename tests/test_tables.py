@@ -47,6 +47,18 @@ def test_numbers_come_from_the_estimators(design) -> None:  # type: ignore[no-un
     assert fr[fr.banner == "sex"]["letter"].isin(["C", "D"]).all()
 
 
+@pytest.mark.parametrize("method", ["logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson"])
+def test_every_ci_method_equals_proportion_by(design, method: str) -> None:  # type: ignore[no-untyped-def]
+    """Banner cells are proportion(by=) cells: estimate, SE and CI for every CI method
+    (``beta`` and ``likelihood`` use R's row count of the domain's subset, as proportion)."""
+    fr = banner(design, ["q_pact"], ["region"], ci_method=method).to_frame()
+    got = fr[fr.banner == "region"]
+    est = dp.proportion(design, "q_pact", by="region", ci_method=method).to_frame()
+    for col in ("estimate", "se", "ci_lower", "ci_upper"):
+        np.testing.assert_allclose(got[col].to_numpy(), est[col].to_numpy(), rtol=1e-10)
+    assert np.isfinite(got["ci_lower"]).all()
+
+
 def test_letters_match_hand_computed_contrasts(design) -> None:  # type: ignore[no-untyped-def]
     fr = banner(design, ["q_charge"], ["age_group"]).to_frame()
     est = dp.proportion(design, "q_charge", by="age_group")

@@ -386,19 +386,6 @@ def _weighted_var(y: np.ndarray, w: np.ndarray) -> float:
     return float(np.sum(w * (y - mu) ** 2) / np.sum(w) * n / (n - 1))
 
 
-def _domain_info(
-    design: SurveyDesign, domains: Domains, valid: np.ndarray
-) -> tuple[list[np.ndarray], list[float], list[int]]:
-    masks, dfs, ns = [], [], []
-    w = design._w
-    for g in range(domains.count):
-        mask = (domains.codes == g) & valid
-        masks.append(mask)
-        ns.append(int((mask & (w != 0)).sum()))
-        dfs.append(domain_df(design, mask) if ns[-1] else float("nan"))
-    return masks, dfs, ns
-
-
 def _warn_domains(domains: Domains, ns: list[int], dfs: list[float], func: str) -> None:
     empty = [domains.labels[g] for g in range(domains.count) if ns[g] == 0]
     if empty:
@@ -612,13 +599,14 @@ def _mean_or_total(
         empty = dmat.sum(axis=0) == 0
         est = np.where(empty, np.nan, est)
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
-    masks, dfs, ns = _domain_info(design, domains, valid)
+    ns_d, dfs_d, _ = domain_summary(design, domains.codes, domains.count, valid)
+    ns, dfs = ns_d.tolist(), dfs_d.tolist()
     _warn_domains(domains, ns, dfs, func)
     w = design._w
     records: list[dict[str, Any]] = []
     labels: list[Hashable] = []
     for g in range(domains.count):
-        mask = masks[g] & (w != 0)
+        mask = (domains.codes == g) & valid & (w != 0)
         var = float(vcov[g, g])
         svar = _weighted_var(yv[mask], w[mask]) if ns[g] else float("nan")
         if statistic == "mean":

@@ -1,7 +1,7 @@
 """Weighted banner tables with design-based significance letters.
 
 Questions go down the side, banner variables across the top. Every number comes from the
-estimation layer (:func:`~delibpoll.estimation.ratio_estimates`, the same code as
+estimation layer (:func:`~delibpoll.estimation.grouped_ratios`, the same code as
 :func:`~delibpoll.proportion` and :func:`~delibpoll.mean`), one batched call per question
 and banner variable, whose joint covariance gives the letters.
 """
@@ -18,10 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._ci import CI_METHODS, proportion_ci, t_quantile
-from ._variance import domain_df
+from ._ci import CI_METHODS, proportion_cis, t_quantiles
 from .design import SurveyDesign
-from .estimation import category_codes, check_design, check_level, domain_matrix, ratio_estimates
+from .estimation import check_design, check_level, domain_summary, grouped_ratios
 from .exceptions import DelibpollError
 
 __all__ = ["BannerTable", "banner", "column_letters"]
@@ -57,7 +56,8 @@ class _Row:
     question: str
     kind: str  # "categorical", "numeric", "multi"
     labels: list[Hashable]  # categories / options / [variable]
-    num: np.ndarray  # (n, L)
+    pattern: np.ndarray  # (n,) answer pattern of each row (index into values)
+    values: np.ndarray  # (P, L) the row's L numbers for each answer pattern
     valid: np.ndarray  # (n,) in the base
     nets: list[Hashable]  # which labels are nets
 
@@ -292,7 +292,8 @@ def _build_row(
             )
         valid = block.notna().any(axis=1).to_numpy()
         num = block.fillna(0).to_numpy(dtype=float) * valid[:, None]
-        return _Row(name, "multi", list(spec), num, valid, [])
+        values, pattern = np.unique(num, axis=0, return_inverse=True)
+        return _Row(name, "multi", list(spec), pattern.ravel(), values, valid, [])
     design._check_columns([spec], "rows")
     s = data[spec]
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and not isinstance(
@@ -300,23 +301,25 @@ def _build_row(
     ) and s.nunique(dropna=True) > 2:
         valid = s.notna().to_numpy()
         vals = np.where(valid, pd.to_numeric(s, errors="coerce").to_numpy(dtype=float), 0.0)
-        return _Row(name, "numeric", [spec], vals[:, None], valid, [])
-    codes, cats = category_codes(s)
+        uniq, pattern = np.unique(vals, return_inverse=True)
+        return _Row(name, "numeric", [spec], pattern.ravel(), uniq[:, None], valid, [])
+    codes, cats = design._column_codes(spec)
     keep = [i for i, c in enumerate(cats) if c not in exclude]
     valid = np.isin(codes, keep)
     labels: list[Hashable] = [cats[i] for i in keep]
-    cols = [(codes == i).astype(float) for i in keep]
+    # values[c, l]: whether category c counts in column l (the kept categories, then nets)
+    cols = [np.arange(len(cats)) == i for i in keep]
     net_labels: list[Hashable] = []
     for net_name, members in nets.items():
         idx = [cats.index(m) for m in members if m in cats]
         if len(idx) == len(members) and idx:
-            cols.append(np.isin(codes, idx).astype(float))
+            cols.append(np.isin(np.arange(len(cats)), idx))
             labels.append(net_name)
             net_labels.append(net_name)
     if not cols:
         raise DelibpollError(f"Question '{name}' has no categories left to show.")
-    num = np.column_stack(cols) * valid[:, None]
-    return _Row(name, "categorical", labels, num, valid, net_labels)
+    values = np.column_stack(cols).astype(float)
+    return _Row(name, "categorical", labels, np.where(valid, codes, 0), values, valid, net_labels)
 
 
 def banner(
@@ -393,7 +396,7 @@ def banner(
                 f"Banner variable '{b}' looks continuous ({s.nunique()} distinct values); band "
                 "it into categories first (e.g. with pandas.cut)."
             )
-        codes, cats = category_codes(s)
+        codes, cats = design._column_codes(b)
         if (codes < 0).any():
             raise DelibpollError(
                 f"Banner variable '{b}' has {(codes < 0).sum()} missing values; recode them to a "
@@ -422,11 +425,8 @@ def banner(
             li += len(cats)
         for bname, codes, cats, lets in groups:
             m = len(cats)
-            L = row.num.shape[1]
-            dmat = domain_matrix(codes, m, row.valid)
-            num = (dmat[:, :, None] * row.num[:, None, :]).reshape(design.n, m * L)
-            den = np.repeat(dmat, L, axis=1)
-            est, vcov, _ = ratio_estimates(design, num, den)
+            L = row.values.shape[1]
+            est, vcov, _ = grouped_ratios(design, row.pattern, row.values, codes, m, row.valid)
             var = np.diag(vcov)
             se = np.sqrt(np.clip(var, 0, None))
             higher: dict[tuple[int, int], list[str]] = {}
@@ -464,26 +464,25 @@ def banner(
             n_bases = np.bincount(vc, minlength=m)
             w_bases = np.bincount(vc, weights=vw, minlength=m)
             w2_bases = np.bincount(vc, weights=vw * vw, minlength=m)
-            simple = design._replicates is None and len(design._structure.psu_stratum) == design.n \
-                and len(design._structure.n_psu_h) == 1 and bool(np.all(w != 0))
+            _, dfs, n_rows = domain_summary(design, codes, m, row.valid)
+            df_k = np.repeat(dfs, L)
+            if row.kind == "numeric":
+                q_k = t_quantiles(level, df_k)
+                lo_k, hi_k = est - q_k * se, est + q_k * se
+            else:
+                n_k = np.repeat(n_bases, L)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    phi = np.where(n_k > 1, n_k / (n_k - 1), np.nan)
+                lo_k, hi_k = proportion_cis(est, se, df_k, level, ci_method,
+                                            n_rows=np.repeat(n_rows, L), phi=phi)
             for ci in range(m):
                 n_base = int(n_bases[ci])
                 wn = float(w_bases[ci])
                 neff = float(wn**2 / w2_bases[ci]) if n_base else 0.0
-                if not n_base:
-                    dfd = float("nan")
-                elif simple:  # one PSU per row, one stratum: PSUs minus strata
-                    dfd = float(n_base - 1)
-                else:
-                    dfd = domain_df(design, (codes == ci) & row.valid)
                 for l_ in range(L):
                     k = ci * L + l_
                     p = float(est[k])
-                    if row.kind == "numeric":
-                        q = t_quantile(level, dfd)
-                        lo, hi = float(p - q * se[k]), float(p + q * se[k])
-                    else:
-                        lo, hi = proportion_ci(p, float(se[k]), dfd, level, ci_method, n_rows=float(n_base))
+                    lo, hi = float(lo_k[k]), float(hi_k[k])
                     records.append(
                         {
                             "question": name,
