@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import delibpoll as dp
 from delibpoll import DelibpollError, SurveyDesign
 
 
@@ -49,6 +50,19 @@ def test_immutable() -> None:
     d = SurveyDesign(frame())
     with pytest.raises(AttributeError, match="immutable"):
         d.n = 3  # type: ignore[misc]
+
+
+def test_changing_data_copy_does_not_change_design() -> None:
+    """design.data is a copy: editing it (after an estimate has cached the column's codes)
+    changes neither the design's data nor later estimates."""
+    df = pd.DataFrame({"q": ["a", "b", "a", "a"], "w": [1.0, 2.0, 1.0, 1.0]})
+    d = SurveyDesign(df, weights="w")
+    before = dp.proportion(d, "q").to_frame()
+    data = d.data
+    data.loc[0, "q"] = "b"
+    data["q"] = "z"
+    assert d.data["q"].tolist() == ["a", "b", "a", "a"]
+    pd.testing.assert_frame_equal(dp.proportion(d, "q").to_frame(), before)
 
 
 @pytest.mark.parametrize(

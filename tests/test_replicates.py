@@ -547,3 +547,27 @@ def test_no_warning_on_ordinary_use(extra: dict[str, SurveyDesign]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         dp.proportion(extra["x_apiclus1_jk1_raked"], "awards", by="stype")
+
+
+@pytest.mark.parametrize("method", ["rake", "poststratify", "calibrate"])
+def test_replicate_that_cannot_meet_margins_warns(method: str) -> None:
+    """A bootstrap replicate with no weight in a rare category cannot be weighted to the
+    margins: replaying the step says how many replicates missed and what to do."""
+    rng = np.random.default_rng(5)
+    n = 200
+    df = pd.DataFrame({"g": ["rare"] + ["common"] * (n - 1), "x": rng.normal(size=n)})
+    targets = dp.Targets.from_dict({"g": {"rare": 0.01, "common": 0.99}})
+    reps = SurveyDesign(df).with_replicates("bootstrap", n_replicates=50, rng=1)
+    weigh = {"rake": dp.rake, "poststratify": dp.poststratify,
+             "calibrate": lambda d, t: dp.calibrate(d, t, method="raking")}[method]
+    with pytest.warns(dp.WeightingWarning, match=r"of them could not be brought to the margins"):
+        out = weigh(reps, targets)
+    # the full-sample weights still meet the margins
+    w = out.weights.to_numpy()
+    assert w[0] / w.sum() == pytest.approx(0.01, rel=1e-8)
+    # when every replicate keeps every category, replaying is silent
+    common = pd.DataFrame({"g": ["a", "b"] * 50, "x": rng.normal(size=100)})
+    jk = SurveyDesign(common).with_replicates("jk1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        weigh(jk, dp.Targets.from_dict({"g": {"a": 0.4, "b": 0.6}}))

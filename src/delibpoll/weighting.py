@@ -63,6 +63,22 @@ def kish_deff(w: np.ndarray | pd.Series) -> float:
     return float(len(arr) * np.sum(arr**2) / np.sum(arr) ** 2)
 
 
+def _warn_missed_margins(func: str, missed: np.ndarray, worst: float) -> None:
+    """Warn when a replayed step (on replicate or other weight columns) leaves columns off
+    their margins."""
+    count = int(np.count_nonzero(missed))
+    if count:
+        warnings.warn(
+            f"{func} replayed on {len(missed)} weight column(s) (such as replicate weights): "
+            f"{count} of them could not be brought to the margins (largest share error "
+            f"{worst:.3g}), usually because that column has no weight in some category. "
+            "Their contribution to the variance uses weights that miss the margins. Collapse "
+            "small categories, or use jackknife replicates (which drop one PSU at a time).",
+            WeightingWarning,
+            stacklevel=4,
+        )
+
+
 # ---------------------------------------------------------------------- log and report
 @dataclass(frozen=True)
 class WeightingStep:
@@ -541,6 +557,12 @@ def rake(
             out = row_w * factor[cells.row_cell]
         return out, fit, cw0
 
+    def _replayed(name: str, res: tuple[np.ndarray, Any, np.ndarray]) -> np.ndarray:
+        out, fit_k, _ = res
+        missed = ~np.asarray(fit_k.converged, dtype=bool)
+        _warn_missed_margins(name, missed, float(np.max(fit_k.max_error)))
+        return out
+
     new_mat, fit, cw_start = replay(w0[:, None])
     new_w = new_mat[:, 0]
     if cap_value is not None:
@@ -554,7 +576,7 @@ def rake(
         iterations=fit.iterations,
         converged=bool(fit.converged[0]),
         max_error=float(fit.max_error[0]),
-        _replay=lambda m: replay(m)[0],
+        _replay=lambda m: _replayed(func, replay(m)),
     )
     record = RakingRecord(
         row_cell=cells.row_cell,
@@ -685,6 +707,11 @@ def calibrate(
         g_total = g * rescale[None, :]
         return row_w * g_total[cells.row_cell], g_total, it, conv, err
 
+    def _replayed_full(res: tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]) -> np.ndarray:
+        missed = ~np.asarray(res[3], dtype=bool)
+        _warn_missed_margins(func, missed, float(np.max(res[4])))
+        return res[0]
+
     new_mat, g_total, it, conv, err = replay_full(w0[:, None])
     new_w = new_mat[:, 0]
     # report the share error the same way as rake does
@@ -703,7 +730,7 @@ def calibrate(
         iterations=it,
         converged=bool(conv[0]),
         max_error=share_err if conv[0] else max(share_err, float(err[0])),
-        _replay=lambda m: replay_full(m)[0],
+        _replay=lambda m: _replayed_full(replay_full(m)),
     )
     record = GregRecord(
         row_cell=cells.row_cell,
@@ -768,6 +795,10 @@ def poststratify(
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(cur > 0, counts / cur, 0.0)
+        if k > 1:
+            empty = (cur <= 0) & (counts > 0)  # a post-stratum with no weight stays at 0
+            worst = float((counts / counts.sum(axis=0) * empty).max())
+            _warn_missed_margins(func, empty.any(axis=0), worst)
         return np.asarray(row_w * factor[mc.row_code])
 
     new_w = replay(w0[:, None])[:, 0]
