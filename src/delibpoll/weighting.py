@@ -798,7 +798,7 @@ def poststratify(
         if k > 1:
             empty = (cur <= 0) & (counts > 0)  # a post-stratum with no weight stays at 0
             worst = float((counts / counts.sum(axis=0) * empty).max())
-            _warn_missed_margins(func, empty.any(axis=0), worst)
+            _warn_missed_margins(func, np.asarray(empty.any(axis=0)), worst)
         return np.asarray(row_w * factor[mc.row_code])
 
     new_w = replay(w0[:, None])[:, 0]
