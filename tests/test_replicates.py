@@ -571,3 +571,23 @@ def test_replicate_that_cannot_meet_margins_warns(method: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         weigh(jk, dp.Targets.from_dict({"g": {"a": 0.4, "b": 0.6}}))
+
+
+def test_trim_on_replicates_keeps_left_out_rows_out() -> None:
+    """Trimming replayed on bootstrap replicates: zero replicate weights stay zero, every
+    other replicate weight is within the bounds and each replicate keeps its total."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"w": rng.lognormal(0, 0.6, 300), "y": rng.normal(size=300)})
+    d = SurveyDesign(df, weights="w").with_replicates("bootstrap", n_replicates=20, rng=2)
+    before = d.replicate_weights
+    assert before is not None
+    lo, hi = 0.5, 2.5
+    out = dp.trim(d, lower=lo, upper=hi, strict=True)
+    after = out.replicate_weights
+    assert after is not None
+    zero = before.to_numpy() == 0
+    assert zero.any()
+    assert (after.to_numpy()[zero] == 0).all()
+    kept = after.to_numpy()[~zero]
+    assert kept.min() >= lo - 1e-9 and kept.max() <= hi + 1e-9
+    np.testing.assert_allclose(after.sum().to_numpy(), before.sum().to_numpy(), rtol=1e-12)

@@ -887,12 +887,14 @@ def trim(
         out = row_w.copy()
         for j in range(row_w.shape[1]):
             w = row_w[:, j]
-            outside = (w < lo) | (w > hi)
+            # a zero weight is a row left out (of a replicate): it stays out, untrimmed
+            active = w != 0
+            outside = active & ((w < lo) | (w > hi))
             if not outside.any():
                 continue
-            new = np.clip(w, lo, hi)
+            new = np.where(active, np.clip(w, lo, hi), 0.0)
             trimmed = float((w - new).sum())
-            inside = ~outside
+            inside = active & ~outside
             if not inside.any():
                 continue
             if redistribute == "additive":
@@ -905,7 +907,9 @@ def trim(
     def replay(row_w: np.ndarray) -> np.ndarray:
         out = once(row_w)
         it = 1
-        while strict and it < max_iter and np.any((out < lo - 1e-12) | (out > hi + 1e-12)):
+        while strict and it < max_iter and np.any(
+            (out != 0) & ((out < lo - 1e-12) | (out > hi + 1e-12))
+        ):
             out = once(out)
             it += 1
         return out
