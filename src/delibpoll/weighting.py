@@ -96,9 +96,23 @@ class WeightingStep:
     converged: bool
     max_error: float
     _replay: Any = field(repr=False, compare=False, default=None)
+    # the public call that made this step: (function name, keyword arguments); a design
+    # rebuilds the replay from it after unpickling (closures do not pickle)
+    _call: tuple[str, dict[str, Any]] | None = field(repr=False, compare=False, default=None)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_replay"] = None
+        return state
 
     def apply(self, row_w: np.ndarray) -> np.ndarray:
         """Replay this step on weight columns ``row_w`` (n, or n x k); returns new weights."""
+        if self._replay is None:
+            raise DelibpollError(
+                f"This {self.method} step was unpickled on its own, so it cannot be replayed. "
+                "Pickle the SurveyDesign instead (it rebuilds its weighting log), or re-run "
+                f"{self.method}() on the design."
+            )
         arr = np.asarray(row_w, dtype=float)
         one = arr.ndim == 1
         mat = arr[:, None] if one else arr
@@ -577,6 +591,8 @@ def rake(
         converged=bool(fit.converged[0]),
         max_error=float(fit.max_error[0]),
         _replay=lambda m: _replayed(func, replay(m)),
+        _call=("rake", {"targets": targets, "max_iter": max_iter, "tol": tol, "cap": cap,
+                        "unmatched": unmatched, "total": total}),
     )
     record = RakingRecord(
         row_cell=cells.row_cell,
@@ -731,6 +747,9 @@ def calibrate(
         converged=bool(conv[0]),
         max_error=share_err if conv[0] else max(share_err, float(err[0])),
         _replay=lambda m: _replayed_full(replay_full(m)),
+        _call=("calibrate", {"targets": targets, "method": method, "bounds": bounds,
+                             "max_iter": max_iter, "tol": tol, "unmatched": unmatched,
+                             "total": total}),
     )
     record = GregRecord(
         row_cell=cells.row_cell,
@@ -812,6 +831,7 @@ def poststratify(
         converged=True,
         max_error=float(np.abs(after - target).max()),
         _replay=replay,
+        _call=("poststratify", {"targets": targets, "unmatched": unmatched, "total": total}),
     )
     record = PostStratRecord(row_cell=mc.row_code, n_cells=n_cat, old_w=w0, new_w=new_w)
     return _finish(design, func, new_w, record, step, matched, "error", ps_cells)
@@ -927,5 +947,7 @@ def trim(
         converged=converged,
         max_error=0.0,
         _replay=replay,
+        _call=("trim", {"upper": upper, "lower": lower, "relative": relative,
+                        "redistribute": redistribute, "strict": strict, "max_iter": max_iter}),
     )
     return _finish(design, func, new_w, None, step, [], "error")
