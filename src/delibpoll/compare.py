@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from ._ci import t_quantile, two_sided_p
+from ._multiplicity import adjust_pvalues
 from ._variance import domain_df
 from .design import SurveyDesign
 from .estimation import category_codes, check_design, check_level, ratio_estimates
@@ -852,7 +853,7 @@ def compare_questions(
         Tier 3 question names (Tier 1's post-deliberation columns named the same), or
         ``{question: (before, after)}`` with Tier 1's column names.
     adjust : {"holm", "fdr_bh", "none"}
-        Multiplicity adjustment over the family (statsmodels ``multipletests``).
+        Multiplicity adjustment over the family (the numbers of statsmodels ``multipletests``).
     categories : mapping, optional
         ``{question: category}``: the category whose difference is the question's test.
         Binary items use category 1 / "Yes" when none is declared; other questions use an
@@ -860,8 +861,6 @@ def compare_questions(
         (``p_value_question``, chi-square on k - 1 df). Numeric items use the difference in
         means.
     """
-    from statsmodels.stats.multitest import multipletests
-
     if adjust not in ("holm", "fdr_bh", "none"):
         raise DelibpollError(f"The 'adjust' parameter must be 'holm', 'fdr_bh' or 'none'; got {adjust!r}.")
     items: list[tuple[str, str | None, str]]
@@ -914,7 +913,7 @@ def compare_questions(
     if adjust == "none":
         padj = pv
     else:
-        padj = multipletests(np.nan_to_num(pv, nan=1.0), alpha=alpha, method=adjust)[1]
+        padj = adjust_pvalues(np.nan_to_num(pv, nan=1.0), adjust)
     for fr, pa in zip(frames, padj, strict=True):
         fr["p_adjusted"] = np.where(fr["tested"], pa, np.nan)
         fr["significant"] = fr["tested"] & (fr["p_adjusted"] < alpha)

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from ._ci import CI_METHODS, proportion_cis, t_quantiles
+from ._multiplicity import adjust_pvalues
 from .design import SurveyDesign
 from .estimation import check_design, check_level, domain_summary, grouped_ratios
 from .exceptions import DelibpollError
@@ -431,8 +432,6 @@ def banner(
             se = np.sqrt(np.clip(var, 0, None))
             higher: dict[tuple[int, int], list[str]] = {}
             if bname != "" and m > 1:
-                from statsmodels.stats.multitest import multipletests
-
                 pairs = [(i, j) for i in range(m) for j in range(i + 1, m)]
                 pi = np.array([i for i, _ in pairs])
                 pj = np.array([j for _, j in pairs])
@@ -453,7 +452,7 @@ def banner(
                     padj = p_arr.copy()
                     ok = np.isfinite(p_arr)
                     if adjust != "none" and ok.any():
-                        padj[ok] = multipletests(p_arr[ok], method=adjust)[1]
+                        padj[ok] = adjust_pvalues(p_arr[ok], adjust)
                     for k_, (i, j) in enumerate(pairs):
                         if np.isfinite(padj[k_]) and padj[k_] < sig_level:
                             top, low = (i, j) if d[k_] > 0 else (j, i)
