@@ -24,15 +24,16 @@ NOTES = """## Where the targets stand
 Targets, and where the run above puts delibpoll against them:
 
 - Raking 1,000,000 rows on 5 margins: target under 50 ms and at least 10x faster than
-  weightipy in the same run. Met: 21 ms, weightipy 14x slower.
+  weightipy in the same run. Met: 16 ms, weightipy 16.5x slower.
 - Replicates (500 bootstrap replicates raked, one proportion): target under 0.2 s and faster
-  than svy. Met: 0.18 s, svy 3.3x slower.
-- Banner tables (50 questions x 30 columns with letters): target under 1 s. Met: 0.28 s.
+  than svy. Met: 0.15 s, svy 4.1x slower.
+- Banner tables (50 questions x 30 columns with letters): target under 1 s. Met: 0.22 s.
 - Estimation (50 questions x 30 domain columns): target under 1 s and at least 5x faster
-  than svy. Met: 0.19 s, svy 8.5x slower (svy treats the weights as fixed; delibpoll's
-  standard errors include the raking adjustment). Building a pandas table from every
-  result as well takes 0.34 s (svy 4.6x slower than that). Separate runs on this shared
-  2-core machine gave 0.11-0.19 s for the 250 calls.
+  than svy. Met: 0.18 s. svy doing the same work (its own raking, raking-aware SEs that
+  agree with delibpoll's to 3e-11) is 67x slower; svy with the final weights taken as fixed
+  (less work, SEs without the raking adjustment) is 8.6x slower. Building a pandas table
+  from every result as well takes 0.34 s. Other runs on this shared 2-core machine gave
+  0.11-0.19 s for the 250 calls.
 
 How: proportions and banner cells are ratios of weighted counts, so their calibration-aware
 linearised variance is computed from sums over groups of rows (domain x answer, per stratum
