@@ -19,7 +19,7 @@ from delibpoll import SurveyDesign, Targets
 from delibpoll._variance import grouped_linearizer, stratified_vcov
 from delibpoll.estimation import grouped_ratios, ratio_estimates
 
-CALIBRATIONS = ("none", "rake", "poststratify", "linear", "logit")
+CALIBRATIONS = ("none", "rake", "rake_trim", "poststratify", "linear", "logit")
 
 
 def sample(seed: int, n: int) -> pd.DataFrame:
@@ -52,6 +52,8 @@ def design_for(df: pd.DataFrame, strata: bool, clusters: bool, fpc: bool, calibr
     margins = Targets.from_dict({"sex": {"F": 0.52, "M": 0.48}, "age": {"y": 0.3, "m": 0.4, "o": 0.3}})
     if calibration == "rake":
         return dp.rake(d, margins)
+    if calibration == "rake_trim":  # final weights differ from the raked ones
+        return dp.trim(dp.rake(d, margins), upper=2.0, relative=True)
     if calibration == "poststratify":
         return dp.poststratify(d, Targets.from_dict({("sex", "age"): {
             ("F", "y"): 0.15, ("F", "m"): 0.2, ("F", "o"): 0.17,
