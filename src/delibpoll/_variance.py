@@ -300,15 +300,20 @@ ROUNDING_ZERO = 1e-11
 class _Offsets:
     """One calibration step written as ``r_i = x_i - a_i Ind_i^T P`` with
     ``P = solve(sum_i b_i Ind_i x_i^T / w_i)``: ``Ind`` is a row's feature vector (its raking
-    categories, its post-stratum, or its calibration model row)."""
+    categories, its post-stratum, or its calibration model row), ``Ind_i = features[cell_i]``
+    for the row's weighting cell."""
 
-    codes: np.ndarray | None  # (M, n) feature indices of indicator features
-    dense: np.ndarray | None  # (n, T) dense features (GREG)
-    n_features: int
+    cell: np.ndarray  # (n,) weighting cell of each row
+    features: sp.csr_matrix | np.ndarray  # (C, T) features of each cell
+    codes: np.ndarray | None  # (M, n) feature indices when features are indicators
     a: np.ndarray  # (n,)
     b: np.ndarray  # (n,)
     solve_kind: str  # "matrix": P = op @ tab; "scale": P = tab * op[:, None]; "lstsq"
     op: np.ndarray
+
+    @property
+    def n_features(self) -> int:
+        return int(self.features.shape[1])
 
 
 @dataclass(frozen=True)
@@ -326,7 +331,7 @@ class GroupedLinearizer:
     centre_coef: np.ndarray  # (H,) scale_h / n_h for centred strata, else 0
     factor: float
     offsets: _Offsets | None
-    b_psu: np.ndarray | None  # (J, T) PSU totals of a_i Ind_i
+    b_psu: sp.csr_matrix | np.ndarray | None  # (J, T) PSU totals of a_i Ind_i (clustered)
     tt: np.ndarray | None  # (T, T) centred, scaled cross-products of b_psu
     tt_raw: np.ndarray | None  # (T, T) uncentred
     sf_b: np.ndarray | None  # (H, T) stratum totals of b_psu times centre_coef
@@ -346,32 +351,43 @@ def _features(off: _Offsets, row: np.ndarray, vals: tuple[np.ndarray, ...],
             for out, v in zip(outs, vals, strict=True):
                 out += np.bincount(idx, weights=v, minlength=size)
         return [out.reshape(n_rows_out, t) for out in outs]
-    assert off.dense is not None
-    n = len(row)
-    res = []
-    for v in vals:
-        onehot = sp.csr_matrix((v, (row, np.arange(n))), shape=(n_rows_out, n))
-        res.append(np.asarray(onehot @ off.dense))
-    return res
+    n_cells = off.features.shape[0]
+    return [
+        np.asarray(sp.csr_matrix((v, (row, off.cell)), shape=(n_rows_out, n_cells)) @ off.features)
+        for v in vals
+    ]
 
 
-def _offsets_of(rec: CalibrationRecord, n: int) -> _Offsets:
+def _offsets_of(rec: CalibrationRecord) -> _Offsets:
     if isinstance(rec, RakingRecord):
         offs = np.cumsum((0,) + rec.n_categories[:-1])
         codes = np.vstack(
             [c[rec.row_cell] + o for c, o in zip(rec.cell_codes, offs, strict=True)]
         ).astype(np.int64)
-        return _Offsets(codes, None, int(sum(rec.n_categories)), rec.psw, 1.0 / rec.psw,
-                        "matrix", rec.sweep_operator)
+        return _Offsets(rec.row_cell, rec.stacked_indicator.T.tocsr(), codes, rec.psw,
+                        1.0 / rec.psw, "matrix", rec.sweep_operator)
     if isinstance(rec, PostStratRecord):
         old_cell = np.bincount(rec.row_cell, weights=rec.old_w, minlength=rec.n_cells)
         with np.errstate(divide="ignore"):
             inv = np.where(old_cell > 0, 1.0 / old_cell, 0.0)
-        return _Offsets(rec.row_cell[None, :].astype(np.int64), None, rec.n_cells, rec.new_w,
+        return _Offsets(rec.row_cell, sp.identity(rec.n_cells, format="csr"),
+                        rec.row_cell[None, :].astype(np.int64), rec.new_w,
                         rec.old_w / rec.new_w, "scale", inv)
     xtwx = rec.x.T @ (rec.x * rec.w0_cell[:, None])
-    return _Offsets(None, np.ascontiguousarray(rec.x[rec.row_cell]), rec.x.shape[1], rec.new_w,
+    return _Offsets(rec.row_cell, np.asarray(rec.x, dtype=float), None, rec.new_w,
                     1.0 / rec.g_cell[rec.row_cell], "lstsq", xtwx)
+
+
+def _dense(m: sp.spmatrix | np.ndarray) -> np.ndarray:
+    if isinstance(m, np.ndarray):
+        return m
+    return np.asarray(m.toarray())
+
+
+def _dense_or_sparse(m: sp.spmatrix | np.ndarray) -> sp.csr_matrix | np.ndarray:
+    if isinstance(m, np.ndarray):
+        return m
+    return m.tocsr()
 
 
 def grouped_linearizer(design: SurveyDesign) -> GroupedLinearizer | None:
@@ -390,14 +406,23 @@ def grouped_linearizer(design: SurveyDesign) -> GroupedLinearizer | None:
     scale_psu = rule.scale[st.psu_stratum]
     centre_coef = np.where(rule.centred, rule.scale / st.n_psu_h, 0.0)
     row_is_psu = n_psu == n and bool(np.array_equal(st.psu, np.arange(n)))
-    offsets = _offsets_of(design._calibration[0], n) if design._calibration else None
+    offsets = _offsets_of(design._calibration[0]) if design._calibration else None
     b_psu = tt = tt_raw = sf_b = None
     if offsets is not None:
-        b_psu = _features(offsets, st.psu, (offsets.a,), n_psu)[0]
-        tt_raw = b_psu.T @ (b_psu * scale_psu[:, None])
-        sf_b = np.asarray(_cell_sum(st.psu_stratum, len(st.n_psu_h), b_psu))
+        # PSU totals of a_i Ind_i through the cells: (J x C) @ (C x T), never an n x T array
+        n_cells = offsets.features.shape[0]
+        psu_cell = sp.csr_matrix((offsets.a, (st.psu, offsets.cell)), shape=(n_psu, n_cells))
+        feats = offsets.features
+        cross = (psu_cell.T @ psu_cell.multiply(scale_psu[:, None]).tocsr()).tocsr()  # (C, C)
+        tt_raw = np.asarray(_dense(feats.T @ _dense_or_sparse(cross @ feats)))
+        to_stratum = sp.csr_matrix(
+            (np.ones(n_psu), (st.psu_stratum, np.arange(n_psu))), shape=(len(st.n_psu_h), n_psu)
+        )
+        sf_b = np.asarray(_dense((to_stratum @ psu_cell) @ feats))
         tt = tt_raw - sf_b.T @ (sf_b * centre_coef[:, None])
         sf_b = sf_b * centre_coef[:, None]  # only ever used scaled
+        if not row_is_psu:
+            b_psu = _dense_or_sparse(psu_cell @ feats)
     lin = GroupedLinearizer(
         n=n, n_psu=n_psu, n_strata=len(st.n_psu_h), row_is_psu=row_is_psu, psu=st.psu,
         stratum=st.stratum, scale_row=scale_psu[st.psu], scale_psu=scale_psu,
@@ -438,13 +463,12 @@ def grouped_vcov(
     v -= saz.T @ (saz * coef)
     off = lin.offsets
     if off is not None:
-        assert lin.b_psu is not None and lin.tt is not None and lin.sf_b is not None
-        assert lin.tt_raw is not None
+        assert lin.tt is not None and lin.sf_b is not None and lin.tt_raw is not None
         if lin.row_is_psu:
             ut, tab = _features(off, u, (ws * off.a, w * off.b), n_g)
         else:
-            assert a_scaled is not None
-            ut = np.asarray(a_scaled.T @ lin.b_psu)
+            assert a_scaled is not None and lin.b_psu is not None
+            ut = _dense(a_scaled.T @ lin.b_psu)
             tab = _features(off, u, (w * off.b,), n_g)[0]
         tab_z = tab.T @ z  # (T, K)
         if off.solve_kind == "matrix":
