@@ -172,3 +172,28 @@ def test_linearizer_not_used_on_replicate_or_multi_step_designs() -> None:
     assert grouped_linearizer(twice) is None
     # and the estimates still come out, through the direct computation
     assert dp.proportion(twice, "q", na="drop").to_frame()["se"].gt(0).all()
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), calibration=st.sampled_from(CALIBRATIONS),
+       totals=st.booleans(), strata=st.booleans())
+def test_grouped_means_and_totals_of_a_scale_equal_direct(
+    seed: int, calibration: str, totals: bool, strata: bool
+) -> None:
+    """Means and totals of a 0-10 score by domain (11 answer patterns) equal the direct
+    computation, as mean() and total() use them."""
+    df = sample(seed, 300)
+    d = design_for(df, strata, True, False, calibration)
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 11, d.n).astype(float)
+    valid = rng.random(d.n) > 0.05
+    y = np.where(valid, y, 0.0)
+    uniq, pattern = np.unique(y, return_inverse=True)
+    dcodes, doms = d._column_codes("dom")
+    est_g, v_g, _ = grouped_ratios(d, pattern.ravel(), uniq[:, None], dcodes, len(doms), valid,
+                                   totals=totals)
+    dmat = np.zeros((d.n, len(doms)))
+    dmat[np.arange(d.n), dcodes] = valid
+    est_d, v_d, _ = ratio_estimates(d, dmat * y[:, None], None if totals else dmat)
+    np.testing.assert_allclose(est_g, est_d, rtol=1e-12)
+    np.testing.assert_allclose(v_g, v_d, rtol=0, atol=1e-9 * np.abs(np.diag(v_d)).max())

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._ci import CI_METHODS, CIMethod, proportion_cis, t_quantile, t_quantiles
+from ._ci import CI_METHODS, CIMethod, proportion_cis, t_quantiles
 from ._variance import (
     domain_df,
     grouped_linearizer,
@@ -304,8 +304,11 @@ def grouped_ratios(
     domain_codes: np.ndarray,
     n_domains: int,
     valid: np.ndarray,
+    *,
+    totals: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ratios ``sum_d w values[pattern] / sum_d w`` over the valid rows of every domain.
+    """Ratios ``sum_d w values[pattern] / sum_d w`` over the valid rows of every domain
+    (with ``totals=True`` the numerators ``sum_d w values[pattern]`` themselves).
 
     Each row's answer is coded by ``pattern`` (n,), an index into the rows of ``values``
     (P x L): for a categorical question ``pattern`` is the category code and ``values`` the
@@ -324,10 +327,18 @@ def grouped_ratios(
         rows = values[np.where(valid, pattern, 0)]
         num = (dmat[:, :, None] * rows[:, None, :]).reshape(n, n_domains * n_val)
         den = np.repeat(dmat, n_val, axis=1)
-        return ratio_estimates(design, num, den)
+        return ratio_estimates(design, num, None if totals else den)
     w = design._w
     u = np.where(valid, domain_codes * n_pat + pattern, n_groups - 1)
     wg = np.bincount(u, weights=w, minlength=n_groups)[:-1].reshape(n_domains, n_pat)
+    g_idx = np.arange(n_domains)
+    z = np.zeros((n_groups, n_domains * n_val))
+    if totals:
+        # z[(g, p), (g, l)] = values[p, l]; as ratio_estimates, the denominators are the
+        # total weight
+        z[:-1].reshape(n_domains, n_pat, n_domains, n_val)[g_idx, :, g_idx, :] = values
+        vcov = grouped_vcov(lin, w, u, n_groups, z)
+        return (wg @ values).ravel(), vcov, np.full(n_domains * n_val, w.sum())
     dsum = wg.sum(axis=1)
     empty = ~(dsum > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -335,9 +346,7 @@ def grouped_ratios(
         inv = np.where(empty, 0.0, 1.0 / dsum)
     est[empty] = np.nan
     # z[(g, p), (g, l)] = (values[p, l] - est[g, l]) / dsum[g]: block diagonal by domain
-    z = np.zeros((n_groups, n_domains * n_val))
     blocks = (values[None, :, :] - np.where(empty[:, None], 0.0, est)[:, None, :]) * inv[:, None, None]
-    g_idx = np.arange(n_domains)
     z[:-1].reshape(n_domains, n_pat, n_domains, n_val)[g_idx, :, g_idx, :] = blocks
     vcov = grouped_vcov(lin, w, u, n_groups, z)
     if empty.any():
@@ -377,13 +386,20 @@ def domain_summary(
     return ns, dfs, n_rows
 
 
-def _weighted_var(y: np.ndarray, w: np.ndarray) -> float:
-    """R ``svyvar`` of ``y`` in a domain: weighted variance times n / (n - 1)."""
-    n = len(w)
-    if n < 2:
-        return float("nan")
-    mu = np.sum(w * y) / np.sum(w)
-    return float(np.sum(w * (y - mu) ** 2) / np.sum(w) * n / (n - 1))
+def _domain_weighted_var(
+    w: np.ndarray, y: np.ndarray, codes: np.ndarray, count: int, valid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per domain, R ``svyvar`` of ``y`` on the domain's subset (weighted variance times
+    n / (n - 1), two-pass) and the domain's weight total; NaN variance below 2 respondents."""
+    inset = valid & (w != 0)
+    d, wi, yi = codes[inset], w[inset], y[inset]
+    n = np.bincount(d, minlength=count)
+    wsum = np.bincount(d, weights=wi, minlength=count)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = np.bincount(d, weights=wi * yi, minlength=count) / wsum
+        ss = np.bincount(d, weights=wi * (yi - mu[d]) ** 2, minlength=count)
+        var = np.where(n >= 2, ss / wsum * n / (n - 1), np.nan)
+    return var, wsum
 
 
 def _warn_domains(domains: Domains, ns: list[int], dfs: list[float], func: str) -> None:
@@ -592,42 +608,31 @@ def _mean_or_total(
             stacklevel=3,
         )
     domains = make_domains(design, by_cols, func)
-    dmat = domain_matrix(domains.codes, domains.count, valid)
-    num = dmat * yv[:, None]
-    est, vcov, dsum = ratio_estimates(design, num, None if statistic == "total" else dmat)
+    # the distinct values are the answer patterns (a 0-10 scale has 11: the variance then
+    # comes from group sums; a continuous variable goes row by row inside grouped_ratios)
+    uniq, pattern = np.unique(yv, return_inverse=True)
+    est, vcov, _ = grouped_ratios(design, pattern.ravel(), uniq[:, None], domains.codes,
+                                  domains.count, valid, totals=statistic == "total")
     if statistic == "total":
-        empty = dmat.sum(axis=0) == 0
+        empty = np.bincount(domains.codes[valid], minlength=domains.count) == 0
         est = np.where(empty, np.nan, est)
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
     ns_d, dfs_d, _ = domain_summary(design, domains.codes, domains.count, valid)
-    ns, dfs = ns_d.tolist(), dfs_d.tolist()
-    _warn_domains(domains, ns, dfs, func)
-    w = design._w
-    records: list[dict[str, Any]] = []
-    labels: list[Hashable] = []
-    for g in range(domains.count):
-        mask = (domains.codes == g) & valid & (w != 0)
-        var = float(vcov[g, g])
-        svar = _weighted_var(yv[mask], w[mask]) if ns[g] else float("nan")
-        if statistic == "mean":
-            vsrs = svar / ns[g] if ns[g] else float("nan")
-        else:
-            vsrs = svar * float(w[mask].sum()) ** 2 / ns[g] if ns[g] else float("nan")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            deff = var / vsrs if vsrs > 0 else float("nan")
-            n_eff = ns[g] / deff if deff > 0 else float("nan")
-        q = t_quantile(level, dfs[g])
-        rec: dict[str, Any] = {}
-        if by_cols:
-            lab = domains.labels[g]
-            vals_ = lab if isinstance(lab, tuple) else (lab,)
-            rec.update(dict(zip(by_cols, vals_, strict=True)))
-        rec.update(
-            estimate=float(est[g]), se=float(se[g]), ci_lower=float(est[g] - q * se[g]),
-            ci_upper=float(est[g] + q * se[g]), df=dfs[g], deff=deff, n=ns[g], n_eff=n_eff,
-        )
-        records.append(rec)
-        labels.append(domains.labels[g] if by_cols else variable)
+    _warn_domains(domains, ns_d.tolist(), dfs_d.tolist(), func)
+    var = np.diag(vcov)
+    svar, wsum = _domain_weighted_var(design._w, yv, domains.codes, domains.count, valid)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vsrs = svar / ns_d if statistic == "mean" else svar * wsum**2 / ns_d
+        deff = np.where(vsrs > 0, var / vsrs, np.nan)
+        n_eff = np.where(deff > 0, ns_d / deff, np.nan)
+    q = t_quantiles(level, dfs_d)
+    cols: dict[str, Any] = {}
+    if by_cols:
+        for i, col in enumerate(by_cols):
+            cols[col] = [lab[i] if isinstance(lab, tuple) else lab for lab in domains.labels]
+    cols.update(estimate=est, se=se, ci_lower=est - q * se, ci_upper=est + q * se, df=dfs_d,
+                deff=deff, n=ns_d, n_eff=n_eff)
+    labels = list(domains.labels) if by_cols else [variable]
     return Estimate(
         statistic=statistic,
         variable=variable,
@@ -638,7 +643,7 @@ def _mean_or_total(
         vcov=vcov,
         design_df=design.df,
         n_missing=n_missing,
-        _columns={key: [rec[key] for rec in records] for key in records[0]},
+        _columns=cols,
     )
 
 
