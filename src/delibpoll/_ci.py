@@ -33,76 +33,21 @@ def two_sided_p(t: np.ndarray, df: float) -> np.ndarray:
     return np.full_like(t, np.nan)
 
 
-def wald_ci(est: float, se: float, df: float, level: float) -> tuple[float, float]:
-    q = t_quantile(level, df)
-    return est - q * se, est + q * se
-
-
-def proportion_ci(
-    p: float,
-    se: float,
-    df: float,
-    level: float,
-    method: str,
-    *,
-    n_rows: float,
-    phi: float = float("nan"),
-) -> tuple[float, float]:
-    """CI for a proportion ``p`` with linearised standard error ``se``.
-
-    Parameters
-    ----------
-    df : design degrees of freedom used for the t quantile.
-    n_rows : R's ``nrow(design)`` for the (sub)design, used by ``beta`` and ``likelihood``.
-    phi : dispersion of the quasibinomial fit (``likelihood`` only): the svyvar of the
-        Pearson residuals, which for a 0/1 variable is ``n / (n - 1)``.
-    """
-    if not np.isfinite(p) or not np.isfinite(se):
-        return float("nan"), float("nan")
-    if p <= 0.0 or p >= 1.0 or se <= 1e-12 * np.sqrt(p * (1 - p)):
-        # a share fixed by calibration (variance zero up to rounding), or p at 0 or 1: the
-        # interval collapses to the point, as R's limits do
-        return p, p
-    q = t_quantile(level, df)
+def _beta_ci(p: float, se: float, df: float, level: float, n_rows: float) -> tuple[float, float]:
+    """Korn-Graubard interval as ``svyciprop(method="beta")``: the effective n scaled by the
+    ratio of t quantiles on ``n_rows - 1`` and on the design df."""
     alpha = 1 - level
-    if method == "mean":
-        return p - q * se, p + q * se
-    if method in ("logit", "xlogit"):
-        eta = np.log(p / (1 - p))
-        se_eta = se / (p * (1 - p))
-        lo, hi = eta - q * se_eta, eta + q * se_eta
-        return float(_expit(lo)), float(_expit(hi))
-    if method == "asin":
-        phi_ = np.arcsin(np.sqrt(p))
-        se_phi = se / (2 * np.sqrt(p * (1 - p)))
-        return float(np.sin(phi_ - q * se_phi) ** 2), float(np.sin(phi_ + q * se_phi) ** 2)
-    if method == "beta":
-        n_eff = p * (1 - p) / se**2
-        if np.isfinite(df) and df > 0:
-            ratio = stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, df)
-            n_eff = n_eff * ratio**2
-        elif not (np.isfinite(df)):
-            ratio = stats.t.ppf(alpha / 2, n_rows - 1) / stats.norm.ppf(alpha / 2)
-            n_eff = n_eff * ratio**2
-        else:
-            return float("nan"), float("nan")
-        lo = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
-        hi = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
-        return float(lo), float(hi)
-    if method == "wilson":
-        n_eff = p * (1 - p) / se**2
-        z2 = q * q
-        denom = 1 + z2 / n_eff
-        centre = (p + z2 / (2 * n_eff)) / denom
-        half = q / denom * np.sqrt(p * (1 - p) / n_eff + z2 / (4 * n_eff**2))
-        return float(centre - half), float(centre + half)
-    if method == "likelihood":
-        return _likelihood_ci(p, se, q, n_rows, phi)
-    raise ValueError(method)  # pragma: no cover - validated by callers
-
-
-def _expit(x: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-x)))
+    n_eff = p * (1 - p) / se**2
+    if np.isfinite(df) and df > 0:
+        ratio = stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, df)
+    elif not np.isfinite(df):
+        ratio = stats.t.ppf(alpha / 2, n_rows - 1) / stats.norm.ppf(alpha / 2)
+    else:
+        return float("nan"), float("nan")
+    n_eff = n_eff * ratio**2
+    lo = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
+    hi = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+    return float(lo), float(hi)
 
 
 def _kl(p: float, mu: float) -> float:
@@ -148,18 +93,26 @@ def proportion_cis(
     n_rows: np.ndarray,
     phi: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`proportion_ci` of every element, vectorised for the closed-form methods."""
+    """CIs for proportions ``p`` with linearised standard errors ``se``, each as R
+    ``svyciprop`` (plus Wilson), element by element.
+
+    Parameters
+    ----------
+    df : design degrees of freedom of each estimate, for the t quantile.
+    n_rows : R's ``nrow(design)`` of each (sub)design, used by ``beta`` and ``likelihood``.
+    phi : dispersion of the quasibinomial fit (``likelihood`` only): the svyvar of the
+        Pearson residuals, which for a 0/1 variable is ``n / (n - 1)``.
+
+    A share at 0 or 1, or fixed by calibration (SE zero up to rounding), gets the point as
+    its interval, as R's limits do; a non-finite estimate or SE gets NaN limits.
+    """
     p = np.asarray(p, dtype=float)
     se = np.asarray(se, dtype=float)
-    if method not in ("mean", "logit", "xlogit", "asin", "wilson"):
-        pairs = [proportion_ci(float(pi), float(si), float(di), level, method,
-                               n_rows=float(ni), phi=float(fi))
-                 for pi, si, di, ni, fi in zip(p, se, df, n_rows, phi, strict=True)]
-        out = np.array(pairs, dtype=float).reshape(len(p), 2)
-        return out[:, 0], out[:, 1]
+    df = np.asarray(df, dtype=float)
     q = t_quantiles(level, df)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         pq = p * (1 - p)
+        point = (p <= 0.0) | (p >= 1.0) | (se <= 1e-12 * np.sqrt(np.clip(pq, 0, None)))
         if method == "mean":
             lo, hi = p - q * se, p + q * se
         elif method in ("logit", "xlogit"):
@@ -171,14 +124,24 @@ def proportion_cis(
             ang = np.arcsin(np.sqrt(p))
             se_ang = se / (2 * np.sqrt(pq))
             lo, hi = np.sin(ang - q * se_ang) ** 2, np.sin(ang + q * se_ang) ** 2
-        else:  # wilson
+        elif method == "wilson":
             n_eff = pq / se**2
             z2 = q * q
             denom = 1 + z2 / n_eff
             centre = (p + z2 / (2 * n_eff)) / denom
             half = q / denom * np.sqrt(pq / n_eff + z2 / (4 * n_eff**2))
             lo, hi = centre - half, centre + half
-        point = (p <= 0.0) | (p >= 1.0) | (se <= 1e-12 * np.sqrt(np.clip(pq, 0, None)))
+        elif method in ("beta", "likelihood"):
+            lo, hi = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
+            for k in np.flatnonzero(~point & np.isfinite(p) & np.isfinite(se)):
+                if method == "beta":
+                    lo[k], hi[k] = _beta_ci(float(p[k]), float(se[k]), float(df[k]), level,
+                                            float(n_rows[k]))
+                else:
+                    lo[k], hi[k] = _likelihood_ci(float(p[k]), float(se[k]), float(q[k]),
+                                                  float(n_rows[k]), float(phi[k]))
+        else:
+            raise ValueError(method)  # pragma: no cover - validated by callers
     lo = np.where(point, p, lo)
     hi = np.where(point, p, hi)
     bad = ~np.isfinite(p) | ~np.isfinite(se)
