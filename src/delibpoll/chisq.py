@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .estimation import NaPolicy, _check_na, category_codes, check_design, ratio_estimates
+from .estimation import NaPolicy, _check_na, check_design, grouped_ratios
 from .exceptions import DelibpollError
 
 __all__ = ["ChisqResult", "chisq_test"]
@@ -111,8 +111,8 @@ def chisq_test(
         )
     na = _check_na(na, "chisq_test")
     d._check_columns([row, col], "row/col")
-    rc, rcats = category_codes(d._data[row])
-    cc, ccats = category_codes(d._data[col])
+    rc, rcats = d._column_codes(row)
+    cc, ccats = d._column_codes(col)
     missing = (rc < 0) | (cc < 0)
     if missing.any() and na == "error":
         raise DelibpollError(
@@ -133,13 +133,9 @@ def chisq_test(
     rmap[r_used] = np.arange(nr)
     cmap = np.full(len(ccats), -1)
     cmap[c_used] = np.arange(nc)
-    n = d.n
-    cell = np.where(valid, rmap[np.maximum(rc, 0)] + nr * cmap[np.maximum(cc, 0)], -1)
-    mm = np.zeros((n, nr * nc))
-    idx = np.flatnonzero(valid)
-    mm[idx, cell[idx]] = 1.0
-    den = np.repeat(valid.astype(float)[:, None], nr * nc, axis=1)
-    p, v, _ = ratio_estimates(d, mm, den)
+    cell = np.where(valid, rmap[np.maximum(rc, 0)] + nr * cmap[np.maximum(cc, 0)], 0)
+    # the shares of the nr x nc cells among valid rows, and their joint covariance
+    p, v, _ = grouped_ratios(d, cell, np.eye(nr * nc), np.zeros(d.n, dtype=np.int64), 1, valid)
     big_n = float(valid.sum())
     nu = d.df
     # model matrices on the grid, rows varying fastest (as R's expand.grid)

@@ -218,16 +218,20 @@ def make_domains(design: SurveyDesign, by: list[str], func: str) -> Domains:
 def variable_values(
     design: SurveyDesign, variable: str, na: NaPolicy, func: str
 ) -> tuple[pd.Series, np.ndarray, int]:
-    if not isinstance(variable, str):
-        raise DelibpollError(
-            f"The 'variable' parameter of {func} must be a column name; got {variable!r}."
-        )
-    design._check_columns([variable], "variable")
+    _check_variable(design, variable, func)
     s = design._data[variable]
     missing = s.isna().to_numpy()
     n_missing = int(missing.sum())
     _check_missing(variable, n_missing, na)
     return s, ~missing, n_missing
+
+
+def _check_variable(design: SurveyDesign, variable: object, func: str) -> None:
+    if not isinstance(variable, str):
+        raise DelibpollError(
+            f"The 'variable' parameter of {func} must be a column name; got {variable!r}."
+        )
+    design._check_columns([variable], "variable")
 
 
 def _check_missing(variable: str, n_missing: int, na: NaPolicy) -> None:
@@ -243,11 +247,7 @@ def _variable_codes(
     design: SurveyDesign, variable: str, na: NaPolicy, func: str
 ) -> tuple[np.ndarray, list[Hashable]]:
     """Category codes of a categorical ``variable`` (-1 missing), with the ``na`` check."""
-    if not isinstance(variable, str):
-        raise DelibpollError(
-            f"The 'variable' parameter of {func} must be a column name; got {variable!r}."
-        )
-    design._check_columns([variable], "variable")
+    _check_variable(design, variable, func)
     codes, cats = design._column_codes(variable)
     n_missing = int(np.count_nonzero(codes < 0))
     _check_missing(variable, n_missing, na)
@@ -297,6 +297,23 @@ def ratio_estimates(
 MAX_GROUPS = 1024
 
 
+def ratio_columns(
+    pattern: np.ndarray,
+    values: np.ndarray,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The n x K numerator and denominator columns of :func:`grouped_ratios` for
+    :func:`ratio_estimates` (domain-major, column ``g * L + l``)."""
+    n = len(pattern)
+    n_val = values.shape[1]
+    dmat = domain_matrix(domain_codes, n_domains, valid)
+    rows = values[np.where(valid, pattern, 0)]
+    num = (dmat[:, :, None] * rows[:, None, :]).reshape(n, n_domains * n_val)
+    return num, np.repeat(dmat, n_val, axis=1)
+
+
 def grouped_ratios(
     design: SurveyDesign,
     pattern: np.ndarray,
@@ -322,11 +339,7 @@ def grouped_ratios(
     n_groups = n_domains * n_pat + 1
     lin = grouped_linearizer(design) if n_groups <= MAX_GROUPS else None
     if lin is None:
-        n = design.n
-        dmat = domain_matrix(domain_codes, n_domains, valid)
-        rows = values[np.where(valid, pattern, 0)]
-        num = (dmat[:, :, None] * rows[:, None, :]).reshape(n, n_domains * n_val)
-        den = np.repeat(dmat, n_val, axis=1)
+        num, den = ratio_columns(pattern, values, domain_codes, n_domains, valid)
         return ratio_estimates(design, num, None if totals else den)
     w = design._w
     u = np.where(valid, domain_codes * n_pat + pattern, n_groups - 1)
@@ -498,13 +511,7 @@ def proportion(
     if design._replicates is None:
         est, vcov, _ = grouped_ratios(design, codes, np.eye(n_cat), domains.codes, n_dom, valid)
     else:
-        n = design.n
-        y = np.zeros((n, n_cat))
-        rows = np.flatnonzero(codes >= 0)
-        y[rows, codes[rows]] = 1.0
-        dmat = domain_matrix(domains.codes, n_dom, valid)
-        num = (dmat[:, :, None] * y[:, None, :]).reshape(n, -1)
-        den = np.repeat(dmat, n_cat, axis=1)
+        num, den = ratio_columns(codes, np.eye(n_cat), domains.codes, n_dom, valid)
         est, vcov, _ = ratio_estimates(design, num, den)
         if ci_method in ("logit", "likelihood"):
             if ci_method == "likelihood":
