@@ -320,7 +320,6 @@ class _Offsets:
 class GroupedLinearizer:
     """Design-level constants for :func:`grouped_vcov` (built once per design, cached)."""
 
-    n: int
     n_psu: int
     n_strata: int
     row_is_psu: bool
@@ -424,7 +423,7 @@ def grouped_linearizer(design: SurveyDesign) -> GroupedLinearizer | None:
         if not row_is_psu:
             b_psu = _dense_or_sparse(psu_cell @ feats)
     lin = GroupedLinearizer(
-        n=n, n_psu=n_psu, n_strata=len(st.n_psu_h), row_is_psu=row_is_psu, psu=st.psu,
+        n_psu=n_psu, n_strata=len(st.n_psu_h), row_is_psu=row_is_psu, psu=st.psu,
         stratum=st.stratum, scale_row=scale_psu[st.psu], scale_psu=scale_psu,
         centre_coef=centre_coef, factor=rule.factor, offsets=offsets, b_psu=b_psu, tt=tt,
         tt_raw=tt_raw, sf_b=sf_b,
