@@ -227,7 +227,7 @@ def test_estimate_repr_and_frame_columns() -> None:
 
 
 # ---------------------------------------------------------------------- R survey reference
-# Values from tests/reference/r/estimation.R (R survey 4.1). Tolerances: point estimates
+# Values from tests/reference/r/estimation.R (R 4.2.2, survey 4.1.1). Tolerances: point estimates
 # 1e-10 relative, standard errors / design effects / covariances 1e-6 relative (absolute 1e-12
 # for quantities that are zero up to rounding, e.g. shares fixed by raking), CI limits 1e-6
 # relative (likelihood: 1e-3, R interpolates a spline through profile points).
