@@ -261,3 +261,28 @@ def test_extreme_adjustment_warns_with_effective_n() -> None:
                        "q": rng.choice(["yes", "no"], 3000)})
     with pytest.warns(WeightingWarning, match=r"effective sample size is \d+\.\d of 200"):
         dp.compare_tiers(dp.SurveyDesign(t1), dp.SurveyDesign(t3), "q", adjust_for=["age"], min_cell=3)
+
+
+# ---------------------------------------------------------------------- issue #12 references
+
+
+@pytest.mark.parametrize("ci_method", ["logit", "beta"])
+def test_compare_tiers_share_cis_are_proportions_cis_as_r_svyciprop(tiers, ref, ci_method) -> None:  # type: ignore[no-untyped-def]
+    """Each tier's share gets the CI of proportion() with the caller's ci_method (default
+    logit, as proportion and banner): R svyciprop(method=) on the tier's own design
+    (tests/reference/r/compare_extra.R), rel 1e-6 (the SEs agree with R to ~1e-9)."""
+    d1, d3 = tiers
+    kw = {} if ci_method == "logit" else {"ci_method": ci_method}
+    fr = dp.compare_tiers(d1, d3, "q_pact", before="q_pact_pre", after="q_pact_post",
+                          **kw).to_frame().set_index("category")
+    row = fr.loc[PACT]
+    for col, var, case in (("informed", "q_pact_post", "tier1_example"),
+                           ("informed_before", "q_pact_pre", "tier1_example"),
+                           ("uninformed", "q_pact", "tier3_example_raked")):
+        for side in ("ci_lower", "ci_upper"):
+            want = ref.get(case, "svyciprop", side, variable=var, category=PACT, method=ci_method)
+            assert row[f"{col}_{side}"] == pytest.approx(want, rel=1e-6), (col, side)
+    # and they are exactly proportion()'s intervals (one estimation path)
+    p3 = dp.proportion(d3, "q_pact", ci_method=ci_method).to_frame().set_index("category")
+    assert row["uninformed_ci_lower"] == p3.loc[PACT, "ci_lower"]
+    assert row["uninformed_ci_upper"] == p3.loc[PACT, "ci_upper"]

@@ -19,11 +19,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._ci import t_quantile, two_sided_p
+from ._ci import CI_METHODS, CIMethod, t_quantile, two_sided_p
 from ._multiplicity import adjust_pvalues
 from ._variance import domain_df
 from .design import SurveyDesign
-from .estimation import category_codes, check_design, check_level, ratio_estimates
+from .estimation import (
+    category_codes,
+    check_design,
+    check_level,
+    mean,
+    proportion,
+    ratio_estimates,
+)
 from .exceptions import DelibpollError, DelibpollWarning, SmallSampleWarning, WeightingWarning
 from .targets import Targets
 from .weighting import kish_deff, rake
@@ -124,6 +131,14 @@ def _put_gap(
         float(_t_test(np.array([g]), np.array([s_]), float(f))[0])
         for g, s_, f in zip(gap, se, np.broadcast_to(df, gap.shape), strict=True)
     ]
+
+
+def _check_ci_method(ci_method: object, func: str) -> None:
+    if not isinstance(ci_method, str) or ci_method not in CI_METHODS:
+        raise DelibpollError(
+            f"The 'ci_method' parameter of {func} must be one of {list(CI_METHODS)}; got "
+            f"{ci_method!r} instead."
+        )
 
 
 def minimum_detectable_difference(
@@ -413,11 +428,32 @@ class TierComparison:
         return f"<p><b>{self.variable}</b>: {self.note}</p>" + self._frame.to_html(index=False)
 
 
+@dataclass(frozen=True)
+class _TierEstimates:
+    """One tier's shares (or mean) from :func:`~delibpoll.proportion` / :func:`~delibpoll.mean`."""
+
+    est: np.ndarray
+    vcov: np.ndarray
+    df: float
+    n: int
+    deff: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+
+
 def _tier_estimates(
-    design: SurveyDesign, column: str, cats: list[Hashable] | None, mask: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, float, int, np.ndarray]:
-    """Shares (or the mean) of ``column`` among rows in ``mask`` with an answer:
-    estimates, vcov, df, n, deff."""
+    design: SurveyDesign,
+    column: str,
+    cats: list[Hashable] | None,
+    mask: np.ndarray | None,
+    level: float = 0.95,
+    ci_method: CIMethod = "logit",
+) -> _TierEstimates:
+    """Shares (or the mean) of ``column`` among rows in ``mask`` with an answer, through the
+    package's one estimation path: :func:`~delibpoll.proportion` (the caller's ``ci_method``)
+    for categorical items, with every category of ``cats`` declared, and
+    :func:`~delibpoll.mean` (t interval) for numeric ones. Rows outside ``mask`` stay in the
+    design as a domain (their answer is set missing, ``na="drop"``), as R's ``subset``."""
     s = design._data[column]
     valid = s.notna().to_numpy()
     if mask is not None:
@@ -425,23 +461,33 @@ def _tier_estimates(
     n = int((valid & (design._w != 0)).sum())
     if n == 0:
         raise DelibpollError(f"No respondents with an answer to '{column}'.")
-    vm = valid.astype(float)[:, None]
-    w = design._w
     if cats is not None:
-        y = _indicators(s, cats) * vm
-        den = np.repeat(vm, len(cats), axis=1)
+        values = pd.Series(
+            pd.Categorical(s.astype(object).where(valid, None), categories=cats),
+            index=s.index,
+        )
     else:
-        y = np.where(valid, pd.to_numeric(s, errors="coerce").to_numpy(dtype=float), 0.0)[:, None]
-        den = vm
-    est, vcov, _ = ratio_estimates(design, y, den)
-    ww = w[valid]
-    deffs = np.empty(len(est))
-    for j in range(len(est)):
-        yy = y[valid, j]
-        mu = np.sum(ww * yy) / ww.sum()
-        s2 = np.sum(ww * (yy - mu) ** 2) / ww.sum() * n / max(n - 1, 1)
-        deffs[j] = vcov[j, j] / (s2 / n) if s2 > 0 else np.nan
-    return est, vcov, domain_df(design, valid), n, deffs
+        values = pd.Series(
+            np.where(valid, pd.to_numeric(s, errors="coerce").to_numpy(dtype=float,
+                                                                       na_value=np.nan),
+                     np.nan),
+            index=s.index,
+        )
+    work = _with_columns(design, {column: values})
+    if cats is not None:
+        res = proportion(work, column, level=level, ci_method=ci_method, na="drop")
+    else:
+        res = mean(work, column, level=level, na="drop")
+    fr = res.to_frame()
+    return _TierEstimates(
+        est=fr["estimate"].to_numpy(dtype=float),
+        vcov=np.array(res.vcov, dtype=float),
+        df=float(fr["df"].iloc[0]),
+        n=n,
+        deff=fr["deff"].to_numpy(dtype=float),
+        ci_lower=fr["ci_lower"].to_numpy(dtype=float),
+        ci_upper=fr["ci_upper"].to_numpy(dtype=float),
+    )
 
 
 def _collapse_rule(
@@ -490,6 +536,7 @@ def compare_tiers(
     equivalence_margin: float | None = None,
     level: float = 0.95,
     kind: ItemKind | None = None,
+    ci_method: CIMethod = "logit",
     min_cell: int = 5,
     variance: Literal["fixed", "bootstrap"] = "fixed",
     n_replicates: int = 200,
@@ -512,6 +559,12 @@ def compare_tiers(
     equivalence_margin : float, optional
         Margin for a TOST equivalence test (``p_equivalence``): agreement is shown only when
         the 90% CI of the difference lies within ± the margin.
+    ci_method : str, default "logit"
+        CI rule for each tier's shares (``informed_ci_*``, ``uninformed_ci_*``,
+        ``informed_before_ci_*``): the shares and their intervals come from
+        :func:`~delibpoll.proportion` with this ``ci_method`` (the same default as
+        ``proportion`` and ``banner``), so a share has one CI across a report. Means of
+        numeric items come from :func:`~delibpoll.mean` (t interval).
     variance : {"fixed", "bootstrap"}
         For adjusted gaps: treat the Tier 3 profile as fixed (the SE of the adjusted Tier 1
         estimate is calibration-aware), or re-estimate profile and raking in
@@ -532,6 +585,7 @@ def compare_tiers(
     informed = check_design(informed, func)
     uninformed = check_design(uninformed, func)
     level = check_level(level, func)
+    _check_ci_method(ci_method, func)
     after = after or variable
     uninformed._check_columns([variable], "variable")
     informed._check_columns([after] + ([before] if before else []), "after/before")
@@ -544,8 +598,10 @@ def compare_tiers(
     mask = None
     if before:
         mask = (informed._data[before].notna() & informed._data[after].notna()).to_numpy()
-    e1, v1, df1, n1, deff1 = _tier_estimates(informed, after, cats, mask)
-    e3, v3, df3, n3, deff3 = _tier_estimates(uninformed, variable, cats, None)
+    t1 = _tier_estimates(informed, after, cats, mask, level, ci_method)
+    t3 = _tier_estimates(uninformed, variable, cats, None, level, ci_method)
+    e1, v1, df1, n1, deff1 = t1.est, t1.vcov, t1.df, t1.n, t1.deff
+    e3, v3, df3, n3, deff3 = t3.est, t3.vcov, t3.df, t3.n, t3.deff
     if n1 < 30:
         warnings.warn(
             f"compare_tiers: Tier 1 has {n1} respondents for '{after}'; the design-based "
@@ -555,7 +611,6 @@ def compare_tiers(
         )
     se1 = np.sqrt(np.clip(np.diag(v1), 0, None))
     se3 = np.sqrt(np.clip(np.diag(v3), 0, None))
-    q1, q3 = t_quantile(level, df1), t_quantile(level, df3)
     diff = e1 - e3
     se = np.sqrt(se1**2 + se3**2)
     dfw = _welch_df(se1**2, df1, se3**2, df3)
@@ -564,11 +619,11 @@ def compare_tiers(
         {
             "category": cats if cats is not None else [None],
             "informed": e1,
-            "informed_ci_lower": e1 - q1 * se1,
-            "informed_ci_upper": e1 + q1 * se1,
+            "informed_ci_lower": t1.ci_lower,
+            "informed_ci_upper": t1.ci_upper,
             "uninformed": e3,
-            "uninformed_ci_lower": e3 - q3 * se3,
-            "uninformed_ci_upper": e3 + q3 * se3,
+            "uninformed_ci_lower": t3.ci_lower,
+            "uninformed_ci_upper": t3.ci_upper,
             "difference": diff,
             "se": se,
             "df": dfw,
@@ -616,12 +671,12 @@ def compare_tiers(
         frame["p_equivalence"] = np.maximum(p_lo, p_hi)
     adjustment: dict[str, Any] = {}
     if before:
-        eb, vb, dfb, _, _ = _tier_estimates(informed, before, cats, mask)
+        tb = _tier_estimates(informed, before, cats, mask, level, ci_method)
+        eb, vb, dfb = tb.est, tb.vcov, tb.df
         seb = np.sqrt(np.clip(np.diag(vb), 0, None))
-        qb = t_quantile(level, dfb)
         frame["informed_before"] = eb
-        frame["informed_before_ci_lower"] = eb - qb * seb
-        frame["informed_before_ci_upper"] = eb + qb * seb
+        frame["informed_before_ci_lower"] = tb.ci_lower
+        frame["informed_before_ci_upper"] = tb.ci_upper
         pc = paired_change(informed, before, after, level=level, kind=k)
         pcf = pc.to_frame()
         frame["deliberation_change"] = e1 - eb
@@ -701,12 +756,15 @@ def _adjusted(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DelibpollWarning)
             raked = rake(inf_d, targets, max_iter=2000, on_nonconvergence="warn")
-        ea, va, dfa, _, _ = _tier_estimates(raked, after, cats, mask)
+        ta = _tier_estimates(raked, after, cats, mask)
+        ea, va, dfa = ta.est, ta.vcov, ta.df
         out = [ea, va, np.array([dfa]), raked._w]
         if before:
-            eb, vb, dfb, _, _ = _tier_estimates(raked, before, cats, mask)
+            tb_ = _tier_estimates(raked, before, cats, mask)
+            eb, vb, dfb = tb_.est, tb_.vcov, tb_.df
             out += [eb, vb, np.array([dfb])]
-        e3_, v3_, _, _, _ = _tier_estimates(un_d, variable, cats, None)
+        t3_ = _tier_estimates(un_d, variable, cats, None)
+        e3_, v3_ = t3_.est, t3_.vcov
         out += [e3_, v3_]
         return tuple(out)
 
@@ -843,6 +901,7 @@ def compare_questions(
     adjust_for: Sequence[str] | None = None,
     alpha: float = 0.05,
     level: float = 0.95,
+    ci_method: CIMethod = "logit",
 ) -> QuestionComparison:
     """Compare the tiers on many questions with one test per question in the multiplicity
     family.
@@ -877,7 +936,7 @@ def compare_questions(
     for q, before, after in items:
         comp = compare_tiers(
             informed, uninformed, q, before=before, after=after, adjust_for=adjust_for,
-            equivalence_margin=equivalence_margin, level=level,
+            equivalence_margin=equivalence_margin, level=level, ci_method=ci_method,
         )
         comps[q] = comp
         fr = comp.to_frame()
