@@ -286,3 +286,47 @@ def test_compare_tiers_share_cis_are_proportions_cis_as_r_svyciprop(tiers, ref, 
     p3 = dp.proportion(d3, "q_pact", ci_method=ci_method).to_frame().set_index("category")
     assert row["uninformed_ci_lower"] == p3.loc[PACT, "ci_lower"]
     assert row["uninformed_ci_upper"] == p3.loc[PACT, "ci_upper"]
+
+
+def test_adjusted_wald_worked_by_hand() -> None:
+    """The issue's case, by hand: W = 8 on k - 1 = 3 contrasts with 11 design df gives
+    F = 8 (11 - 3 + 1) / (11 * 3) = 2.1818 on (3, 9) df, p = 0.1599 (not the chi-square's
+    0.046). A diagonal V makes W the sum of squared z values."""
+    v = np.diag([1.0, 2.0, 4.0])
+    d = np.array([1.0, 2.0, 4.0]) * np.sqrt(8 / 7)  # W = 8/7 * (1 + 2 + 4) = 8
+    wt = dp.compare.adjusted_wald(d, v, 11.0)
+    assert wt.wald == pytest.approx(8.0, rel=1e-12)
+    assert wt.statistic == pytest.approx(72 / 33, rel=1e-12)
+    assert (wt.df_num, wt.df_den) == (3.0, 9.0)
+    assert wt.p_value == pytest.approx(stats.f.sf(72 / 33, 3, 9), rel=1e-12)
+    assert wt.p_value == pytest.approx(0.15991, abs=1e-5)
+
+
+def test_compare_questions_omnibus_is_adjusted_wald_f_as_r(tiers, ref) -> None:  # type: ignore[no-untyped-def]
+    """The omnibus p-value of a question without a declared category is R's adjusted Wald F
+    (svychisq adjWald scaling) on the two tiers' R svymean covariances, with the
+    Satterthwaite df of the summed trace (compare_extra.R); rel 1e-6."""
+    d1, d3 = tiers
+    qc = dp.compare_questions(d1, d3, {"q_pact": ("q_pact_pre", "q_pact_post"),
+                                      "q_charge": ("q_charge_pre", "q_charge_post")},
+                              adjust="none")
+    per_q = qc.to_frame().groupby("question", sort=False)["p_value_question"].first()
+    for q in ("q_pact", "q_charge"):
+        want = ref.get("omnibus_tier1_tier3", "adjWald", "p_value", variable=q)
+        assert per_q[q] == pytest.approx(want, rel=1e-6), q
+        # the old chi-square on k - 1 df was anti-conservative with Tier 1's 11 clusters
+        w = ref.get("omnibus_tier1_tier3", "adjWald", "W", variable=q)
+        k1 = ref.get("omnibus_tier1_tier3", "adjWald", "ndf", variable=q)
+        assert per_q[q] > stats.chi2.sf(w, k1)
+
+
+def test_representativeness_adjusted_wald_as_r(tiers, ref) -> None:  # type: ignore[no-untyped-def]
+    """Tier 1 against Tier 3's weighted age profile: R's adjusted Wald F on R's svymean
+    covariance with degf = 11 (compare_extra.R); rel 1e-6."""
+    d1, d3 = tiers
+    r = dp.representativeness(d1, dp.Targets.from_design(d3, ["age_group"]))
+    row = r.tests[r.tests["test"].str.contains("Wald")].iloc[0]
+    case = "repr_tier1_age"
+    assert row["statistic"] == pytest.approx(ref.get(case, "adjWald", "F", variable="age_group"), rel=1e-6)
+    assert row["df_den"] == ref.get(case, "adjWald", "ddf", variable="age_group")
+    assert row["p_value"] == pytest.approx(ref.get(case, "adjWald", "p_value", variable="age_group"), rel=1e-6)

@@ -133,6 +133,55 @@ def _put_gap(
     ]
 
 
+@dataclass(frozen=True)
+class WaldTest:
+    """Result of :func:`adjusted_wald` (internal)."""
+
+    wald: float
+    statistic: float
+    df_num: float
+    df_den: float
+    p_value: float
+
+
+def adjusted_wald(d: np.ndarray, vcov: np.ndarray, design_df: float) -> WaldTest:
+    """Design-based Wald test that ``d = 0`` given its covariance, with R's design-df
+    correction (``svychisq(statistic="adjWald")``): ``W = d' V^- d``, ``p`` = rank of ``V``,
+    ``F = W (nu - p + 1) / (nu p)`` referred to ``F(p, nu - p + 1)``, ``nu`` the design df.
+
+    The one Wald test of this module (the omnibus tier comparison and representativeness).
+    ``V`` is inverted by ``solve``, or by a pseudo-inverse on its rank when it is singular
+    (a category no one chose in either sample). With ``nu - p + 1 <= 0`` (fewer design df
+    than tested contrasts) the test is undefined: NaN with a :class:`SmallSampleWarning`.
+    """
+    d = np.asarray(d, dtype=float)
+    v = np.asarray(vcov, dtype=float)
+    if len(d) == 0 or not np.all(np.isfinite(v)) or not np.all(np.isfinite(d)):
+        return WaldTest(float("nan"), float("nan"), float(len(d)), float("nan"), float("nan"))
+    p_ = int(np.linalg.matrix_rank(v)) if len(d) else 0
+    if p_ == 0:
+        # no sampling variance at all: defined only when there is no difference either
+        same = bool(np.allclose(d, 0.0, atol=1e-12))
+        return WaldTest(0.0 if same else float("inf"), 0.0 if same else float("inf"),
+                        0.0, float(design_df), 1.0 if same else 0.0)
+    if p_ == len(d):
+        w = float(d @ np.linalg.solve(v, d))
+    else:
+        w = float(d @ np.linalg.pinv(v) @ d)
+    den = float(design_df) - p_ + 1
+    if not den > 0:
+        warnings.warn(
+            f"A design-based Wald test of {p_} contrasts needs more than {p_ - 1} design "
+            f"degrees of freedom; the design has {design_df:.4g}, so the test is undefined "
+            "(NaN). Merge categories or test one category at a time.",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+        return WaldTest(w, float("nan"), float(p_), den, float("nan"))
+    f_stat = w * den / (float(design_df) * p_)
+    return WaldTest(w, f_stat, float(p_), den, float(stats.f.sf(f_stat, p_, den)))
+
+
 def _check_ci_method(ci_method: object, func: str) -> None:
     if not isinstance(ci_method, str) or ci_method not in CI_METHODS:
         raise DelibpollError(
@@ -404,6 +453,7 @@ class TierComparison:
     adjustment: dict[str, Any]
     _frame: pd.DataFrame = field(repr=False)
     _vcov: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    _df: tuple[float, float] = field(repr=False, default=(float("nan"), float("nan")))
 
     def to_frame(self) -> pd.DataFrame:
         """Columns: ``category``, ``informed``, ``informed_ci_lower``, ``informed_ci_upper``,
@@ -702,6 +752,7 @@ def compare_tiers(
         adjustment=adjustment,
         _frame=frame,
         _vcov={"informed": v1, "uninformed": v3},
+        _df=(float(df1), float(df3)),
     )
 
 
@@ -876,18 +927,22 @@ class QuestionComparison:
 
 
 def _omnibus(comp: TierComparison) -> float:
-    """Wald test that the whole distribution is the same in both tiers (chi-square on k-1)."""
-    fr = comp.to_frame()
-    d = fr["difference"].to_numpy()
+    """Adjusted Wald F test (:func:`adjusted_wald`) that the whole distribution is the same
+    in both tiers: the first k - 1 share differences, covariance ``V_1 + V_3``, design df the
+    Satterthwaite df of the summed covariance's trace,
+    ``(tr V_1 + tr V_3)^2 / (tr(V_1)^2 / df_1 + tr(V_3)^2 / df_3)`` (for two categories the
+    Welch df of the row's t test, so the F test is that t test squared)."""
+    fr = comp._frame
+    d = fr["difference"].to_numpy(dtype=float)
     if len(d) < 2:
         return float(fr["p_value"].iloc[0])
-    v = comp._vcov["informed"] + comp._vcov["uninformed"]
-    d, v = d[:-1], v[:-1, :-1]
-    try:
-        w = float(d @ np.linalg.solve(v, d))
-    except np.linalg.LinAlgError:
-        w = float(d @ np.linalg.pinv(v) @ d)
-    return float(stats.chi2.sf(w, len(d)))
+    v1, v3 = comp._vcov["informed"], comp._vcov["uninformed"]
+    df1, df3 = comp._df
+    tr1, tr3 = float(np.trace(v1)), float(np.trace(v3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nu = (tr1 + tr3) ** 2 / (tr1**2 / df1 + tr3**2 / df3)
+    v = v1 + v3
+    return adjusted_wald(d[:-1], v[:-1, :-1], float(nu)).p_value
 
 
 def compare_questions(
@@ -916,8 +971,10 @@ def compare_questions(
     categories : mapping, optional
         ``{question: category}``: the category whose difference is the question's test.
         Binary items use category 1 / "Yes" when none is declared; other questions use an
-        omnibus Wald test that the whole distribution is the same in both tiers
-        (``p_value_question``, chi-square on k - 1 df). Numeric items use the difference in
+        omnibus design-based Wald test that the whole distribution is the same in both
+        tiers (``p_value_question``): R's adjusted Wald F (``svychisq`` ``"adjWald"``) on
+        k - 1 and ``nu - k + 2`` df, ``nu`` the Satterthwaite df of the two tiers' summed
+        covariance (dominated by Tier 1's few discussion groups). Numeric items use the difference in
         means.
     """
     if adjust not in ("holm", "fdr_bh", "none"):
@@ -1054,22 +1111,16 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
             )
         expected = m.shares * total
         pearson = stats.chisquare(n, expected)
-        d = (est - m.shares)[:-1]
-        v = vcov[:-1, :-1]
-        wald = float(d @ np.linalg.pinv(v) @ d) if len(d) else float("nan")
-        p_ = len(cats) - 1
-        nu = design.df
-        # R svychisq's "adjWald" scaling: F = W (nu - p + 1) / (nu p) on (p, nu - p + 1)
-        den_df = nu - p_ + 1
-        f_stat = wald * den_df / (nu * p_) if den_df > 0 else float("nan")
-        p_wald = float(stats.f.sf(f_stat, p_, den_df)) if den_df > 0 else float("nan")
+        wt = adjusted_wald((est - m.shares)[:-1], vcov[:-1, :-1], design.df)
         tests.append(
             {"variable": var, "test": "Pearson chi-square (unweighted counts)",
-             "statistic": float(pearson.statistic), "df_num": float(p_), "df_den": float("inf"),
+             "statistic": float(pearson.statistic), "df_num": float(len(cats) - 1),
+             "df_den": float("inf"),
              "p_value": float(pearson.pvalue)}
         )
         tests.append(
             {"variable": var, "test": "design-based adjusted Wald F (weighted shares)",
-             "statistic": f_stat, "df_num": float(p_), "df_den": float(den_df), "p_value": p_wald}
+             "statistic": wt.statistic, "df_num": wt.df_num, "df_den": wt.df_den,
+             "p_value": wt.p_value}
         )
     return Representativeness(tests=pd.DataFrame(tests), _frame=pd.DataFrame(rows))
