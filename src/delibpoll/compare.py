@@ -570,6 +570,93 @@ def _collapse_rule(
     return rules
 
 
+def _replicate_adjusted_se(
+    inf_c: SurveyDesign,
+    un_c: SurveyDesign,
+    cov_cols: list[str],
+    variable: str,
+    after: str,
+    before: str | None,
+    cats: list[Hashable] | None,
+    mask: np.ndarray | None,
+    gap_after: np.ndarray,
+    gap_before: np.ndarray | None,
+    n_replicates: int,
+    rng: np.random.Generator | int | None,
+) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
+    """Replicate SEs of the composition-adjusted gaps, on the package's replicate machinery.
+
+    Each tier keeps its full design: a design that carries replicate weights uses them;
+    otherwise :meth:`SurveyDesign.with_replicates` builds R's ``type="bootstrap"`` replicates
+    (PSUs resampled within strata, fpc honoured, the design's weighting log - e.g. Tier 3's
+    raking - replayed on every replicate). The tiers are independent samples, so the variance
+    is the sum of two parts: Tier 1's replicate variance of the adjusted estimate with
+    Tier 3's profile fixed (the raking to the profile re-run on each Tier 1 replicate), plus
+    Tier 3's replicate variance of the gap when its profile and share are re-estimated on
+    each Tier 3 replicate and Tier 1's full sample is re-raked to that profile. Each part
+    uses its own replicates' scale and ``rscales`` (R ``svrVar``)."""
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+    def with_reps(d: SurveyDesign) -> SurveyDesign:
+        if d._replicates is not None:
+            return d
+        return d.with_replicates("bootstrap", n_replicates=n_replicates, rng=gen)
+
+    inf_r, un_r = with_reps(inf_c), with_reps(un_c)
+    profile = Targets.from_design(un_c, cov_cols)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DelibpollWarning)
+        raked_r = rake(inf_r, profile, max_iter=2000, on_nonconvergence="warn")
+    columns = [after] + ([before] if before else [])
+    v1 = [np.diag(_tier_estimates(raked_r, c, cats, mask).vcov) for c in columns]
+    # Tier 3's part
+    reps3 = un_r._replicates
+    plain = inf_c._replace(replicates=None)
+    num1 = [_answer_columns(plain, c, cats, mask) for c in columns]
+    num3, den3 = _answer_columns(un_c, variable, cats, None)
+    e3_rep = reps3.estimates(num3, den3)
+    gaps: list[list[np.ndarray]] = [[] for _ in columns]
+    for r in range(reps3.n_replicates):
+        rep_design = un_c._replace(w=reps3.weights[:, r], replicates=None, calibration=())
+        try:
+            targets_r = Targets.from_design(rep_design, cov_cols)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DelibpollWarning)
+                w_r = rake(plain, targets_r, max_iter=2000, on_nonconvergence="warn")._w
+        except DelibpollError as exc:
+            raise DelibpollError(
+                f"compare_tiers: Tier 3 replicate {r + 1} gives no weight to a category of "
+                f"the adjustment covariates, so Tier 1 cannot be raked to its profile ({exc}). "
+                "Raise min_cell to merge small categories, or use variance='fixed'."
+            ) from None
+        for j, (num, den) in enumerate(num1):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gaps[j].append((w_r @ num) / (w_r @ den) - e3_rep[r])
+    full = [gap_after] + ([gap_before] if gap_before is not None else [])
+    ses = [
+        np.sqrt(np.clip(v1[j] + np.diag(reps3.variance(np.array(gaps[j]), full[j])), 0, None))
+        for j in range(len(columns))
+    ]
+    return ses[0], (ses[1] if before else None), (inf_r._replicates.n_replicates,
+                                                  reps3.n_replicates)
+
+
+def _answer_columns(
+    design: SurveyDesign, column: str, cats: list[Hashable] | None, mask: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator and denominator columns of the shares (or mean) of ``column`` over rows in
+    ``mask`` with an answer."""
+    s = design._data[column]
+    valid = s.notna().to_numpy()
+    if mask is not None:
+        valid = valid & mask
+    vm = valid.astype(float)[:, None]
+    if cats is not None:
+        return _indicators(s, cats) * vm, np.repeat(vm, len(cats), axis=1)
+    y = np.where(valid, pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan), 0.0)
+    return y[:, None], vm
+
+
 def _with_columns(design: SurveyDesign, extra: Mapping[str, pd.Series]) -> SurveyDesign:
     data = design._data.assign(**extra)
     return design._replace(data=data)
@@ -617,9 +704,17 @@ def compare_tiers(
         numeric items come from :func:`~delibpoll.mean` (t interval).
     variance : {"fixed", "bootstrap"}
         For adjusted gaps: treat the Tier 3 profile as fixed (the SE of the adjusted Tier 1
-        estimate is calibration-aware), or re-estimate profile and raking in
-        ``n_replicates`` bootstrap replicates of both tiers (PSUs resampled within strata,
-        ``n_h - 1`` per stratum, seeded by ``rng``).
+        estimate is calibration-aware), or use replicate weights of both tiers with their
+        full designs: a design's own replicate weights when it has them, else
+        ``with_replicates("bootstrap", n_replicates=..., rng=rng)`` (R's
+        ``as.svrepdesign(type="bootstrap")``: PSUs resampled within strata, fpc honoured,
+        the design's weighting, e.g. Tier 3's raking, replayed per replicate). Tier 1's
+        raking to the profile is re-run on each Tier 1 replicate; on each Tier 3 replicate
+        the profile and the Tier 3 share are re-estimated and Tier 1 is re-raked to that
+        profile. The two independent parts of the variance are added.
+    n_replicates : int, default 200
+        Bootstrap replicates per tier for ``variance="bootstrap"`` (an integer >= 2; not
+        used for a design that carries replicate weights).
 
     Notes
     -----
@@ -636,6 +731,23 @@ def compare_tiers(
     uninformed = check_design(uninformed, func)
     level = check_level(level, func)
     _check_ci_method(ci_method, func)
+    if variance not in ("fixed", "bootstrap"):
+        raise DelibpollError(
+            f"The 'variance' parameter of compare_tiers must be 'fixed' or 'bootstrap'; got "
+            f"{variance!r} instead."
+        )
+    if (isinstance(n_replicates, bool) or not isinstance(n_replicates, int | np.integer)
+            or n_replicates < 2):
+        raise DelibpollError(
+            "The 'n_replicates' parameter of compare_tiers must be an integer >= 2 (the "
+            f"number of bootstrap replicates, e.g. 200). Got {n_replicates!r} instead."
+        )
+    if rng is not None and (isinstance(rng, bool)
+                            or not isinstance(rng, np.random.Generator | int | np.integer)):
+        raise DelibpollError(
+            "The 'rng' parameter of compare_tiers must be a numpy Generator or an integer "
+            f"seed. Got {type(rng).__name__} instead."
+        )
     after = after or variable
     uninformed._check_columns([variable], "variable")
     informed._check_columns([after] + ([before] if before else []), "after/before")
@@ -789,8 +901,6 @@ def _adjusted(
                     f"Adjustment covariate '{cov}' has missing values in {tier}; recode them "
                     "to a category first."
                 )
-    if variance not in ("fixed", "bootstrap"):
-        raise DelibpollError(f"The 'variance' parameter must be 'fixed' or 'bootstrap'; got {variance!r}.")
     rules = _collapse_rule(informed, uninformed, covariates, min_cell)
     names = {cov: f"_adj_{cov}" for cov in covariates}
 
@@ -836,20 +946,13 @@ def _adjusted(
     ase = np.sqrt(sea**2 + se3**2)
     adf = _welch_df(sea**2, dfa, se3**2, df3)
     boot_se_diff = boot_se_gap = None
+    n_reps_used: tuple[int, int] = (0, 0)
     if variance == "bootstrap":
-        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        reps_d, reps_g = [], []
-        for _ in range(int(n_replicates)):
-            r_inf = _bootstrap_replicate(inf_c, gen)
-            r_un = _bootstrap_replicate(un_c, gen)
-            rr = adjusted_estimates(r_inf, r_un)
-            reps_d.append(rr[0] - rr[-2])
-            if before:
-                reps_g.append(rr[4] - rr[-2])
-        boot_se_diff = np.std(np.array(reps_d), axis=0, ddof=1)
+        boot_se_diff, boot_se_gap, n_reps_used = _replicate_adjusted_se(
+            inf_c, un_c, [names[c] for c in covariates], variable, after, before, cats, mask,
+            ea - e3, (res[4] - e3) if before else None, n_replicates, rng,
+        )
         ase = boot_se_diff
-        if before:
-            boot_se_gap = np.std(np.array(reps_g), axis=0, ddof=1)
     _put_gap(frame, "adjusted_difference", adj, ase, adf, level)
     if before:
         eb, vb, dfb = res[4], res[5], float(res[6][0])
@@ -874,28 +977,14 @@ def _adjusted(
         "n_eff": n_eff,
         "variance": (
             "Tier 3 profile treated as fixed" if variance == "fixed"
-            else f"bootstrap, {n_replicates} replicates of both tiers"
+            else (
+                f"replicate weights ({n_reps_used[0]} of Tier 1, {n_reps_used[1]} of Tier 3): "
+                "Tier 1's raking to the profile re-run on each Tier 1 replicate, and Tier 3's "
+                "profile and share re-estimated on each Tier 3 replicate (its own weighting "
+                "replayed) with Tier 1 re-raked to it"
+            )
         ),
     }
-
-
-def _bootstrap_replicate(design: SurveyDesign, gen: np.random.Generator) -> SurveyDesign:
-    """One Rao-Wu bootstrap replicate: n_h - 1 PSUs drawn with replacement per stratum,
-    weights multiplied by n_h / (n_h - 1) times the number of draws."""
-    st = design._structure
-    mult = np.zeros(len(st.psu_stratum))
-    for h, n_h in enumerate(st.n_psu_h.astype(int)):
-        psus = np.flatnonzero(st.psu_stratum == h)
-        if n_h < 2:
-            mult[psus] = 1.0
-            continue
-        draws = gen.choice(psus, n_h - 1, replace=True)
-        counts = np.bincount(draws, minlength=len(mult))[psus]
-        mult[psus] = counts * n_h / (n_h - 1)
-    w = design._w * mult[st.psu]
-    keep = w > 0
-    data = design._data.loc[keep].assign(_boot_w=w[keep])
-    return SurveyDesign(data, weights="_boot_w")
 
 
 # ---------------------------------------------------------------------- many questions
