@@ -374,3 +374,26 @@ def test_adjusted_gap_and_its_ses_equal_r(tiers, ref) -> None:  # type: ignore[n
         assert brow[f"{col}_se"] == pytest.approx(
             ref.get("adjusted_gap", "bootstrap", "se", variable=y), rel=1e-6)
     assert "40 of Tier 1, 40 of Tier 3" in boot.adjustment["variance"]
+
+
+def test_representativeness_compares_joint_margins_as_r(tiers, ref) -> None:  # type: ignore[no-untyped-def]
+    """A joint sex x age margin is compared cell by cell (it was skipped: 0 rows): the
+    unweighted Tier 3 sample against its raked cells, adjusted Wald F as R
+    (compare_extra.R, rel 1e-6); each cell's unweighted share from the counts by hand."""
+    _, d3 = tiers
+    t = dp.Targets.from_design(d3, [("sex", "age_group")])
+    raw = dp.SurveyDesign(d3.data)
+    r = dp.representativeness(raw, t)
+    fr = r.to_frame()
+    counts = d3.data.groupby(["sex", "age_group"], observed=True).size()
+    assert len(fr) == len(counts) == 14
+    assert set(fr["variable"]) == {"sex|age_group"}
+    got = fr.set_index("category")["unweighted_share"]
+    for cell, c in counts.items():
+        assert got[cell] == pytest.approx(c / counts.sum(), rel=1e-12)
+    target = t.shares(("sex", "age_group"))
+    assert fr.set_index("category")["target_share"][("Female", "18-24")] == target[("Female", "18-24")]
+    row = r.tests[r.tests["test"].str.contains("Wald")].iloc[0]
+    case, var = "repr_tier3_sex_age", "sex|age_group"
+    assert row["statistic"] == pytest.approx(ref.get(case, "adjWald", "F", variable=var), rel=1e-6)
+    assert row["df_den"] == ref.get(case, "adjWald", "ddf", variable=var)

@@ -1158,6 +1158,11 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
     """Each margin of ``targets``: the sample's unweighted and weighted shares against the
     target shares, with a goodness-of-fit test per variable.
 
+    Joint margins (``"sex|age_group"``) are compared cell by cell: ``variable`` is the
+    margin's name and ``category`` the tuple of the crossed categories, tested like any
+    other margin. Rows with a missing value in a margin's variables are left out of that
+    margin.
+
     ``targets`` may come from ``Targets.from_design(tier3, [...])`` to compare Tier 1 with
     Tier 3. Tests (``.tests``): Pearson chi-square of the unweighted counts against the
     target shares (scipy ``chisquare``), and a design-based Wald test of the weighted shares
@@ -1170,14 +1175,20 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
     rows = []
     tests = []
     for m in targets.margins:
-        if len(m.variables) != 1:
-            continue
-        var = m.variables[0]
-        design._check_columns([var], "targets")
-        s = design._data[var]
+        var = m.name
+        design._check_columns(list(m.variables), "targets")
         cats = list(m.categories)
+        if len(m.variables) == 1:
+            s = design._data[m.variables[0]]
+            valid = s.notna().to_numpy()
+        else:
+            # a joint margin: its cells are the combinations of the crossed variables
+            parts = [design._data[v] for v in m.variables]
+            valid = np.logical_and.reduce([p.notna().to_numpy() for p in parts])
+            combos = list(zip(*[p.astype(object).to_numpy() for p in parts], strict=True))
+            s = pd.Series([c if ok else None for c, ok in zip(combos, valid, strict=True)],
+                          index=design._data.index, dtype=object)
         y = _indicators(s, cats)
-        valid = s.notna().to_numpy()
         outside = valid & (y.sum(axis=1) == 0)
         if outside.any():
             extra = sorted({str(v) for v in s[outside]})
