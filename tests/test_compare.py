@@ -114,8 +114,10 @@ def test_compare_tiers_against_r_and_formulas(tiers, ref) -> None:  # type: igno
     assert row["df"] == pytest.approx(welch, rel=1e-5)
     h = proportion_effectsize(row["informed"], row["uninformed"])
     assert row["cohens_h"] == pytest.approx(h, rel=1e-12)
-    # decomposition adds up exactly
-    np.testing.assert_allclose(fr["difference"], fr["deliberation_change"] + fr["baseline_gap"], atol=1e-15)
+    # Cohen's h by hand from R's two shares: 2 asin(sqrt(p1)) - 2 asin(sqrt(p3))
+    p1 = ref.get("tier1_example", "svymean", "estimate", variable="post_inc")
+    p3 = ref.get("tier3_example_raked", "svymean", "estimate", variable="q_pact", category=PACT)
+    assert row["cohens_h"] == pytest.approx(2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p3)), rel=1e-9)
     # TOST: p_equivalence < 0.05 exactly when the 90% CI lies inside the margin
     q90 = stats.t.ppf(0.95, fr["df"])
     inside = (fr["difference"] - q90 * fr["se"] > -0.1) & (fr["difference"] + q90 * fr["se"] < 0.1)
@@ -148,7 +150,9 @@ def _two_tiers(seed: int, n1: int = 120, n3: int = 1500, shift: float = 0.0) -> 
 
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000))
-def test_decomposition_adds_up_and_identical_tiers_give_zero(seed: int) -> None:
+def test_consistency_decomposition_identity_and_identical_tiers(seed: int) -> None:
+    """Consistency check (an identity by construction, not a reference): the gap splits
+    into deliberation change + baseline gap, and a tier compared with itself gives 0."""
     t1, t3 = _two_tiers(seed)
     rng = np.random.default_rng(seed)
     t1 = t1.assign(q_post=np.where(rng.random(len(t1)) < 0.2, "yes", t1["q"]))
@@ -160,21 +164,47 @@ def test_decomposition_adds_up_and_identical_tiers_give_zero(seed: int) -> None:
     np.testing.assert_allclose(same["difference"], 0.0, atol=1e-15)
 
 
-def test_composition_only_gap_is_removed_by_adjustment() -> None:
-    """Tier 1 differs from Tier 3 only in age mix: the raw gap is large, the adjusted gap and
-    the adjusted baseline gap are near zero (within 3 SE)."""
-    t1, t3 = _two_tiers(7, n1=400, n3=4000)
+def _stratified_tiers() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Deterministic tiers that differ only in age mix. Within age, 'yes' is exactly 70% of
+    the old and 30% of the young in both tiers (after; before: 50% and 20% in Tier 1).
+    Tier 1: 80 old, 20 young; Tier 3: 400 old, 600 young."""
+    def block(n: int, p_yes: float, age: str) -> pd.DataFrame:
+        k = round(n * p_yes)
+        return pd.DataFrame({"age": age, "q": ["yes"] * k + ["no"] * (n - k)})
+    t1 = pd.concat([block(80, 0.7, "old"), block(20, 0.3, "young")], ignore_index=True)
+    pre = (["yes"] * 40 + ["no"] * 40) + (["yes"] * 4 + ["no"] * 16)
+    t1 = t1.assign(q_pre=pre, g=np.arange(100) % 10)
+    t3 = pd.concat([block(400, 0.7, "old"), block(600, 0.3, "young")], ignore_index=True)
+    return t1, t3
+
+
+def test_composition_only_gap_is_removed_by_adjustment_worked_by_hand() -> None:
+    """Worked by hand: Tier 3's share is 0.4 * 0.7 + 0.6 * 0.3 = 0.46; Tier 1's raw share is
+    0.8 * 0.7 + 0.2 * 0.3 = 0.62 (gap 0.16). Raked to Tier 3's age mix, Tier 1's share is
+    0.46 (adjusted gap 0) and its before share 0.4 * 0.5 + 0.6 * 0.2 = 0.32 (adjusted
+    baseline gap -0.14, raw baseline gap 0.8 * 0.5 + 0.2 * 0.2 - 0.46 = -0.02). The
+    effective n of the raked Tier 1 is Kish's (sum w)^2 / sum w^2 with weights 0.4/80 and
+    0.6/20: 1 / (80 * 0.005^2 + 20 * 0.03^2) = 1 / 0.02 = 50; all to 1e-9 (raking
+    tolerance)."""
+    t1, t3 = _stratified_tiers()
     d1 = dp.SurveyDesign(t1, ids="g")
     d3 = dp.SurveyDesign(t3)
-    fr = dp.compare_tiers(d1, d3, "q", before="q_pre", after="q", adjust_for=["age"]).to_frame().set_index("category")
+    fr = dp.compare_tiers(d1, d3, "q", before="q_pre", after="q",
+                          adjust_for=["age"]).to_frame().set_index("category")
     row = fr.loc["yes"]
-    assert row["difference"] > 0.1
-    assert abs(row["adjusted_difference"]) < 3 * row["adjusted_difference_se"]
-    assert abs(row["adjusted_baseline_gap"]) < 3 * row["adjusted_baseline_gap_se"]
-    assert row["n_eff_adjusted"] < len(t1)
+    assert row["difference"] == pytest.approx(0.16, abs=1e-12)
+    assert row["baseline_gap"] == pytest.approx(-0.02, abs=1e-12)
+    assert row["adjusted_difference"] == pytest.approx(0.0, abs=1e-9)
+    assert row["adjusted_baseline_gap"] == pytest.approx(-0.14, abs=1e-9)
+    w_old, w_young = 0.4 / 80, 0.6 / 20
+    kish = 1.0 / (80 * w_old**2 + 20 * w_young**2)
+    assert row["n_eff_adjusted"] == pytest.approx(kish, rel=1e-9)
+    assert kish == pytest.approx(50.0, rel=1e-12)
 
 
-def test_adjustment_bootstrap_is_seeded_and_positive() -> None:
+def test_consistency_adjustment_bootstrap_is_seeded() -> None:
+    """Consistency check only (the SE itself is checked against R in
+    test_adjusted_gap_and_its_ses_equal_r): the same seed gives the same replicates."""
     t1, t3 = _two_tiers(8, n1=150, n3=800)
     d1, d3 = dp.SurveyDesign(t1, ids="g"), dp.SurveyDesign(t3)
     a = dp.compare_tiers(d1, d3, "q", adjust_for=["age"], variance="bootstrap", n_replicates=30, rng=1).to_frame()
@@ -397,3 +427,29 @@ def test_representativeness_compares_joint_margins_as_r(tiers, ref) -> None:  # 
     case, var = "repr_tier3_sex_age", "sex|age_group"
     assert row["statistic"] == pytest.approx(ref.get(case, "adjWald", "F", variable=var), rel=1e-6)
     assert row["df_den"] == ref.get(case, "adjWald", "ddf", variable=var)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "kind"),
+    [([3, 4, 5, 6] * 5, [3, 4, 5, 6] * 5, "numeric"),
+     ([3, 4, 5, 6] * 5, [4, 5, 6, 7] * 5, "numeric"),
+     (["x", "y", "z"] * 5, ["x", "y", "z"] * 5, "categorical")],
+    ids=["identical-numeric", "constant-shift", "identical-categorical"],
+)
+def test_paired_change_degenerate_changes_are_marked(before, after, kind) -> None:  # type: ignore[no-untyped-def]
+    """Every pair changes by the same amount: the change is exact (by hand: the difference
+    of the two means) with SE 0, the t tests are NaN with a package warning (no numpy
+    RuntimeWarning: warnings are errors), and with nobody changing category the
+    Stuart-Maxwell test has no discordant pairs: statistic 0, p = 1."""
+    d = dp.SurveyDesign(pd.DataFrame({"b": before, "a": after}))
+    with pytest.warns(dp.DelibpollWarning, match="same change.*standard error 0"):
+        pc = dp.paired_change(d, "b", "a")
+    fr = pc.to_frame()
+    assert pc.kind == kind
+    assert (fr["se"] == 0).all() and fr["p_value"].isna().all()
+    if kind == "numeric":
+        assert fr["change"].iloc[0] == pytest.approx(np.mean(after) - np.mean(before), abs=1e-12)
+        assert np.isnan(fr["t_paired"].iloc[0]) and np.isnan(pc.test_p_value)
+    else:
+        assert (fr["change"] == 0).all()
+        assert (pc.test_statistic, pc.test_p_value) == (0.0, 1.0)

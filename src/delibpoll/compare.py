@@ -112,6 +112,29 @@ def _t_test(est: np.ndarray, se: np.ndarray, df: float) -> np.ndarray:
         return two_sided_p(est / se, df)
 
 
+def _zero_se_pvalues(
+    change: np.ndarray, se: np.ndarray, df: float, labels: list[str], before: str, after: str
+) -> np.ndarray:
+    """Design-based t p-values of the changes; where every pair's change is the same (SE
+    exactly 0) the t test is undefined: NaN, said once with a :class:`DelibpollWarning`."""
+    zero = ~(se > 0)
+    p = np.full(len(change), np.nan)
+    ok = ~zero
+    if ok.any():
+        p[ok] = two_sided_p(change[ok] / se[ok], df)
+    if zero.any():
+        which = [lab for lab, z in zip(labels, zero, strict=True) if z]
+        warnings.warn(
+            f"paired_change: every pair has the same change from '{before}' to '{after}' for "
+            f"{', '.join(which)} (standard error 0), so the design-based t test is undefined "
+            "there: its p-value (and the paired t and standardised change of a numeric item) "
+            "is NaN. The exact tests still apply.",
+            DelibpollWarning,
+            stacklevel=3,
+        )
+    return p
+
+
 def _welch_df(v1: np.ndarray, df1: float, v2: np.ndarray, df2: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray((v1 + v2) ** 2 / (v1**2 / df1 + v2**2 / df2))
@@ -323,7 +346,7 @@ def paired_change(
         m = len(cats)
         change = est[2 * m :]
         se = np.sqrt(np.clip(np.diag(vcov)[2 * m :], 0, None))
-        p = _t_test(change, se, dfree)
+        p = _zero_se_pvalues(change, se, dfree, [f"category {c!r}" for c in cats], before, after)
         frame = pd.DataFrame(
             {
                 "category": cats,
@@ -358,8 +381,10 @@ def paired_change(
         else:
             used = (table.sum(axis=0) + table.sum(axis=1)) > 0
             sub = table[np.ix_(used, used)]
-            if sub.shape[0] < 2:
-                test, stat, tdf, tp = "Stuart-Maxwell", float("nan"), float("nan"), float("nan")
+            if sub.sum() == np.trace(sub):
+                # nobody changed category: no discordant pairs, so no evidence of change
+                # (as exact McNemar gives p = 1 with b = c = 0)
+                test, stat, tdf, tp = "Stuart-Maxwell", 0.0, float(max(sub.shape[0] - 1, 0)), 1.0
             else:
                 with warnings.catch_warnings():
                     # statsmodels warns when the Stuart-Maxwell covariance is singular (e.g. a
@@ -384,12 +409,17 @@ def paired_change(
         est, vcov, _ = ratio_estimates(design, num, np.repeat(vmask, 3, axis=1))
         change = est[2:3]
         se = np.sqrt(np.clip(np.diag(vcov)[2:3], 0, None))
-        p = _t_test(change, se, dfree)
+        p = _zero_se_pvalues(change, se, dfree, ["the mean"], before, after)
         d = (av - bv)[valid]
         wv = w[valid]
         mean_d = float(np.sum(wv * d) / wv.sum())
         sd_d = float(np.sqrt(np.sum(wv * (d - mean_d) ** 2) / wv.sum() * len(d) / (len(d) - 1)))
-        tt = stats.ttest_rel(av[valid], bv[valid])
+        if np.all(d == d[0]):
+            # every pair changed by the same amount: the paired t statistic is c / 0
+            t_stat = t_p = float("nan")
+        else:
+            tt = stats.ttest_rel(av[valid], bv[valid])
+            t_stat, t_p = float(tt.statistic), float(tt.pvalue)
         if np.all(d == 0):
             wil_stat, wil_p = float("nan"), 1.0
         else:
@@ -407,14 +437,15 @@ def paired_change(
                 "p_value": p,
                 "n_pairs": n_pairs,
                 "n_excluded": n_excluded,
-                "t_paired": float(tt.statistic),
-                "p_paired_t": float(tt.pvalue),
+                "t_paired": t_stat,
+                "p_paired_t": t_p,
                 "wilcoxon": wil_stat,
                 "p_wilcoxon": wil_p,
                 "standardised_change": mean_d / sd_d if sd_d > 0 else float("nan"),
             }
         )
-        test, stat, tdf, tp = "design-based t", float(change[0] / se[0]), dfree, float(p[0])
+        stat = float(change[0] / se[0]) if se[0] > 0 else float("nan")
+        test, tdf, tp = "design-based t", dfree, float(p[0])
         turnover_u = pd.DataFrame()
         turnover_w = pd.DataFrame()
         changed_num = ((av != bv) & valid).astype(float)[:, None]
