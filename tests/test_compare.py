@@ -430,26 +430,42 @@ def test_representativeness_compares_joint_margins_as_r(tiers, ref) -> None:  # 
 
 
 @pytest.mark.parametrize(
-    ("before", "after", "kind"),
-    [([3, 4, 5, 6] * 5, [3, 4, 5, 6] * 5, "numeric"),
-     ([3, 4, 5, 6] * 5, [4, 5, 6, 7] * 5, "numeric"),
-     (["x", "y", "z"] * 5, ["x", "y", "z"] * 5, "categorical")],
-    ids=["identical-numeric", "constant-shift", "identical-categorical"],
+    ("before", "after", "kind", "changed"),
+    [([3, 4, 5, 6] * 5, [3, 4, 5, 6] * 5, "numeric", False),
+     ([3, 4, 5, 6] * 5, [4, 5, 6, 7] * 5, "numeric", True),
+     (["x", "y", "z"] * 5, ["x", "y", "z"] * 5, "categorical", False),
+     (pd.Categorical(["x"] * 12, categories=["x", "y"]),
+      pd.Categorical(["y"] * 12, categories=["x", "y"]), "categorical", True)],
+    ids=["identical-numeric", "constant-shift", "identical-categorical", "all-x-move-to-y"],
 )
-def test_paired_change_degenerate_changes_are_marked(before, after, kind) -> None:  # type: ignore[no-untyped-def]
-    """Every pair changes by the same amount: the change is exact (by hand: the difference
-    of the two means) with SE 0, the t tests are NaN with a package warning (no numpy
-    RuntimeWarning: warnings are errors), and with nobody changing category the
-    Stuart-Maxwell test has no discordant pairs: statistic 0, p = 1."""
+def test_paired_change_degenerate_changes_are_defined_or_marked(before, after, kind, changed) -> None:  # type: ignore[no-untyped-def]
+    """Every pair changes by the same amount, so the change is exact (by hand: the
+    difference of the two means) with SE 0 and no numpy RuntimeWarning (warnings are
+    errors). No change at all: no evidence of change, p = 1 (and Stuart-Maxwell with no
+    discordant pairs 0 / p = 1, as exact McNemar). The same non-zero change for everyone:
+    the t test is c / 0, NaN with a package warning."""
     d = dp.SurveyDesign(pd.DataFrame({"b": before, "a": after}))
-    with pytest.warns(dp.DelibpollWarning, match="same change.*standard error 0"):
+    if changed:
+        with pytest.warns(dp.DelibpollWarning, match="same non-zero change.*standard error 0"):
+            pc = dp.paired_change(d, "b", "a")
+    else:
         pc = dp.paired_change(d, "b", "a")
     fr = pc.to_frame()
     assert pc.kind == kind
-    assert (fr["se"] == 0).all() and fr["p_value"].isna().all()
+    assert (fr["se"] == 0).all()
     if kind == "numeric":
-        assert fr["change"].iloc[0] == pytest.approx(np.mean(after) - np.mean(before), abs=1e-12)
-        assert np.isnan(fr["t_paired"].iloc[0]) and np.isnan(pc.test_p_value)
+        assert fr["change"].iloc[0] == pytest.approx(np.mean(after) - np.mean(before), abs=1e-12)  # type: ignore[call-overload]
+        assert np.isnan(fr["t_paired"].iloc[0])
+        if changed:
+            assert np.isnan(pc.test_p_value) and np.isnan(fr["p_paired_t"].iloc[0])
+        else:
+            assert pc.test_p_value == 1.0 and fr["p_paired_t"].iloc[0] == 1.0
+    elif changed:
+        # all 12 move x -> y: changes -1 and +1 exactly, t undefined; exact McNemar with
+        # b = 12, c = 0 by hand: p = 2 * 0.5**12
+        assert fr.set_index("category")["change"].to_dict() == {"x": -1.0, "y": 1.0}
+        assert fr["p_value"].isna().all()
+        assert pc.test == "exact McNemar" and pc.test_p_value == pytest.approx(2 * 0.5**12, rel=1e-12)
     else:
-        assert (fr["change"] == 0).all()
+        assert (fr["change"] == 0).all() and (fr["p_value"] == 1.0).all()
         assert (pc.test_statistic, pc.test_p_value) == (0.0, 1.0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -102,9 +103,27 @@ def _categories(series: Sequence[pd.Series], names: Sequence[str]) -> list[Hasha
 def _indicators(s: pd.Series, cats: Sequence[Hashable]) -> np.ndarray:
     out = np.zeros((len(s), len(cats)))
     vals = s.astype(object).to_numpy()
+    # missing values (None, NaN, pandas NA of nullable dtypes) match no category; pd.NA
+    # would otherwise make the comparison itself NA
+    present = ~s.isna().to_numpy()
     for j, c in enumerate(cats):
-        out[:, j] = np.array([v == c for v in vals], dtype=float)
+        out[:, j] = np.array([bool(ok) and bool(v == c) for v, ok in zip(vals, present, strict=True)],
+                             dtype=float)
     return out
+
+
+def _frozen(value: Any) -> Any:
+    """A read-only view of a result's contents: mappings become ``MappingProxyType``, lists
+    tuples, arrays read-only copies (result objects are immutable in fact)."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, np.ndarray):
+        arr = value.copy()
+        arr.flags.writeable = False
+        return arr
+    return value
 
 
 def _t_test(est: np.ndarray, se: np.ndarray, df: float) -> np.ndarray:
@@ -115,20 +134,25 @@ def _t_test(est: np.ndarray, se: np.ndarray, df: float) -> np.ndarray:
 def _zero_se_pvalues(
     change: np.ndarray, se: np.ndarray, df: float, labels: list[str], before: str, after: str
 ) -> np.ndarray:
-    """Design-based t p-values of the changes; where every pair's change is the same (SE
-    exactly 0) the t test is undefined: NaN, said once with a :class:`DelibpollWarning`."""
+    """Design-based t p-values of the changes, with the degenerate cases defined: SE exactly
+    0 with change 0 means no pair's answer moved in or out (every change is 0), so there is
+    no evidence of change, p = 1 (as exact McNemar with no discordant pairs); SE 0 with a
+    non-zero change (every pair moved the same way) makes t = c / 0 undefined: NaN, said
+    once with a :class:`DelibpollWarning`."""
     zero = ~(se > 0)
-    p = np.full(len(change), np.nan)
+    p = np.where(zero & (change == 0), 1.0, np.nan)
     ok = ~zero
     if ok.any():
         p[ok] = two_sided_p(change[ok] / se[ok], df)
-    if zero.any():
-        which = [lab for lab, z in zip(labels, zero, strict=True) if z]
+    flagged = zero & (change != 0)
+    if flagged.any():
+        which = [lab for lab, z in zip(labels, flagged, strict=True) if z]
         warnings.warn(
-            f"paired_change: every pair has the same change from '{before}' to '{after}' for "
-            f"{', '.join(which)} (standard error 0), so the design-based t test is undefined "
-            "there: its p-value (and the paired t and standardised change of a numeric item) "
-            "is NaN. The exact tests still apply.",
+            f"paired_change: every pair has the same non-zero change from '{before}' to "
+            f"'{after}' for {', '.join(which)} (standard error 0), so the design-based t test "
+            "is undefined there: its p-value (and the paired t and standardised change of a "
+            "numeric item) is NaN. The exact tests (McNemar, Stuart-Maxwell, Wilcoxon) still "
+            "apply.",
             DelibpollWarning,
             stacklevel=3,
         )
@@ -258,9 +282,19 @@ class PairedChange:
     test_statistic: float
     test_df: float
     test_p_value: float
-    turnover: pd.DataFrame
-    turnover_unweighted: pd.DataFrame
+    _turnover: pd.DataFrame = field(repr=False)
+    _turnover_unweighted: pd.DataFrame = field(repr=False)
     _frame: pd.DataFrame = field(repr=False)
+
+    @property
+    def turnover(self) -> pd.DataFrame:
+        """Weighted before x after table (a copy; empty for numeric items)."""
+        return self._turnover.copy()
+
+    @property
+    def turnover_unweighted(self) -> pd.DataFrame:
+        """Unweighted before x after counts (a copy; empty for numeric items)."""
+        return self._turnover_unweighted.copy()
 
     def to_frame(self) -> pd.DataFrame:
         """Columns: ``category`` (categorical items), ``before``, ``after``, ``change``,
@@ -415,8 +449,10 @@ def paired_change(
         mean_d = float(np.sum(wv * d) / wv.sum())
         sd_d = float(np.sqrt(np.sum(wv * (d - mean_d) ** 2) / wv.sum() * len(d) / (len(d) - 1)))
         if np.all(d == d[0]):
-            # every pair changed by the same amount: the paired t statistic is c / 0
-            t_stat = t_p = float("nan")
+            # every pair changed by the same amount c: the paired t statistic is c / 0
+            # (no change at all: no evidence of change, p = 1)
+            t_stat = float("nan")
+            t_p = 1.0 if d[0] == 0 else float("nan")
         else:
             tt = stats.ttest_rel(av[valid], bv[valid])
             t_stat, t_p = float(tt.statistic), float(tt.pvalue)
@@ -464,8 +500,8 @@ def paired_change(
         test_statistic=stat,
         test_df=tdf,
         test_p_value=tp,
-        turnover=turnover_w,
-        turnover_unweighted=turnover_u,
+        _turnover=turnover_w,
+        _turnover_unweighted=turnover_u,
         _frame=frame,
     )
 
@@ -481,9 +517,9 @@ class TierComparison:
     n_informed: int
     n_uninformed: int
     note: str
-    adjustment: dict[str, Any]
+    adjustment: Mapping[str, Any]
     _frame: pd.DataFrame = field(repr=False)
-    _vcov: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    _vcov: Mapping[str, np.ndarray] = field(repr=False, default_factory=dict)
     _df: tuple[float, float] = field(repr=False, default=(float("nan"), float("nan")))
 
     def to_frame(self) -> pd.DataFrame:
@@ -892,9 +928,9 @@ def compare_tiers(
         n_informed=n1,
         n_uninformed=n3,
         note=NOTE,
-        adjustment=adjustment,
+        adjustment=_frozen(adjustment),
         _frame=frame,
-        _vcov={"informed": v1, "uninformed": v3},
+        _vcov=_frozen({"informed": v1, "uninformed": v3}),
         _df=(float(df1), float(df3)),
     )
 
@@ -1029,7 +1065,7 @@ class QuestionComparison:
     n_significant: int
     expected_false_positives: float
     note: str
-    comparisons: dict[str, TierComparison]
+    comparisons: Mapping[str, TierComparison]
     _frame: pd.DataFrame = field(repr=False)
 
     def to_frame(self) -> pd.DataFrame:
@@ -1162,7 +1198,7 @@ def compare_questions(
         n_significant=n_sig,
         expected_false_positives=len(pv) * alpha,
         note=NOTE,
-        comparisons=comps,
+        comparisons=MappingProxyType(dict(comps)),
         _frame=frame,
     )
 
@@ -1172,8 +1208,14 @@ def compare_questions(
 class Representativeness:
     """Sample profile against targets (see :func:`representativeness`)."""
 
-    tests: pd.DataFrame
+    _tests: pd.DataFrame = field(repr=False)
     _frame: pd.DataFrame = field(repr=False)
+
+    @property
+    def tests(self) -> pd.DataFrame:
+        """One row per margin and test: ``variable``, ``test``, ``statistic``, ``df_num``,
+        ``df_den``, ``p_value`` (a copy)."""
+        return self._tests.copy()
 
     def to_frame(self) -> pd.DataFrame:
         """Columns: ``variable``, ``category``, ``n``, ``unweighted_share``,
@@ -1182,7 +1224,7 @@ class Representativeness:
         return self._frame.copy()
 
     def __repr__(self) -> str:
-        return "Representativeness\n" + self._frame.to_string(index=False) + "\n" + self.tests.to_string(index=False)
+        return "Representativeness\n" + self._frame.to_string(index=False) + "\n" + self._tests.to_string(index=False)
 
 
 def representativeness(design: SurveyDesign, targets: Targets) -> Representativeness:
@@ -1254,4 +1296,4 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
              "statistic": wt.statistic, "df_num": wt.df_num, "df_den": wt.df_den,
              "p_value": wt.p_value}
         )
-    return Representativeness(tests=pd.DataFrame(tests), _frame=pd.DataFrame(rows))
+    return Representativeness(_tests=pd.DataFrame(tests), _frame=pd.DataFrame(rows))
