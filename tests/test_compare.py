@@ -114,8 +114,10 @@ def test_compare_tiers_against_r_and_formulas(tiers, ref) -> None:  # type: igno
     assert row["df"] == pytest.approx(welch, rel=1e-5)
     h = proportion_effectsize(row["informed"], row["uninformed"])
     assert row["cohens_h"] == pytest.approx(h, rel=1e-12)
-    # decomposition adds up exactly
-    np.testing.assert_allclose(fr["difference"], fr["deliberation_change"] + fr["baseline_gap"], atol=1e-15)
+    # Cohen's h by hand from R's two shares: 2 asin(sqrt(p1)) - 2 asin(sqrt(p3))
+    p1 = ref.get("tier1_example", "svymean", "estimate", variable="post_inc")
+    p3 = ref.get("tier3_example_raked", "svymean", "estimate", variable="q_pact", category=PACT)
+    assert row["cohens_h"] == pytest.approx(2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p3)), rel=1e-9)
     # TOST: p_equivalence < 0.05 exactly when the 90% CI lies inside the margin
     q90 = stats.t.ppf(0.95, fr["df"])
     inside = (fr["difference"] - q90 * fr["se"] > -0.1) & (fr["difference"] + q90 * fr["se"] < 0.1)
@@ -148,7 +150,9 @@ def _two_tiers(seed: int, n1: int = 120, n3: int = 1500, shift: float = 0.0) -> 
 
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000))
-def test_decomposition_adds_up_and_identical_tiers_give_zero(seed: int) -> None:
+def test_consistency_decomposition_identity_and_identical_tiers(seed: int) -> None:
+    """Consistency check (an identity by construction, not a reference): the gap splits
+    into deliberation change + baseline gap, and a tier compared with itself gives 0."""
     t1, t3 = _two_tiers(seed)
     rng = np.random.default_rng(seed)
     t1 = t1.assign(q_post=np.where(rng.random(len(t1)) < 0.2, "yes", t1["q"]))
@@ -160,21 +164,47 @@ def test_decomposition_adds_up_and_identical_tiers_give_zero(seed: int) -> None:
     np.testing.assert_allclose(same["difference"], 0.0, atol=1e-15)
 
 
-def test_composition_only_gap_is_removed_by_adjustment() -> None:
-    """Tier 1 differs from Tier 3 only in age mix: the raw gap is large, the adjusted gap and
-    the adjusted baseline gap are near zero (within 3 SE)."""
-    t1, t3 = _two_tiers(7, n1=400, n3=4000)
+def _stratified_tiers() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Deterministic tiers that differ only in age mix. Within age, 'yes' is exactly 70% of
+    the old and 30% of the young in both tiers (after; before: 50% and 20% in Tier 1).
+    Tier 1: 80 old, 20 young; Tier 3: 400 old, 600 young."""
+    def block(n: int, p_yes: float, age: str) -> pd.DataFrame:
+        k = round(n * p_yes)
+        return pd.DataFrame({"age": age, "q": ["yes"] * k + ["no"] * (n - k)})
+    t1 = pd.concat([block(80, 0.7, "old"), block(20, 0.3, "young")], ignore_index=True)
+    pre = (["yes"] * 40 + ["no"] * 40) + (["yes"] * 4 + ["no"] * 16)
+    t1 = t1.assign(q_pre=pre, g=np.arange(100) % 10)
+    t3 = pd.concat([block(400, 0.7, "old"), block(600, 0.3, "young")], ignore_index=True)
+    return t1, t3
+
+
+def test_composition_only_gap_is_removed_by_adjustment_worked_by_hand() -> None:
+    """Worked by hand: Tier 3's share is 0.4 * 0.7 + 0.6 * 0.3 = 0.46; Tier 1's raw share is
+    0.8 * 0.7 + 0.2 * 0.3 = 0.62 (gap 0.16). Raked to Tier 3's age mix, Tier 1's share is
+    0.46 (adjusted gap 0) and its before share 0.4 * 0.5 + 0.6 * 0.2 = 0.32 (adjusted
+    baseline gap -0.14, raw baseline gap 0.8 * 0.5 + 0.2 * 0.2 - 0.46 = -0.02). The
+    effective n of the raked Tier 1 is Kish's (sum w)^2 / sum w^2 with weights 0.4/80 and
+    0.6/20: 1 / (80 * 0.005^2 + 20 * 0.03^2) = 1 / 0.02 = 50; all to 1e-9 (raking
+    tolerance)."""
+    t1, t3 = _stratified_tiers()
     d1 = dp.SurveyDesign(t1, ids="g")
     d3 = dp.SurveyDesign(t3)
-    fr = dp.compare_tiers(d1, d3, "q", before="q_pre", after="q", adjust_for=["age"]).to_frame().set_index("category")
+    fr = dp.compare_tiers(d1, d3, "q", before="q_pre", after="q",
+                          adjust_for=["age"]).to_frame().set_index("category")
     row = fr.loc["yes"]
-    assert row["difference"] > 0.1
-    assert abs(row["adjusted_difference"]) < 3 * row["adjusted_difference_se"]
-    assert abs(row["adjusted_baseline_gap"]) < 3 * row["adjusted_baseline_gap_se"]
-    assert row["n_eff_adjusted"] < len(t1)
+    assert row["difference"] == pytest.approx(0.16, abs=1e-12)
+    assert row["baseline_gap"] == pytest.approx(-0.02, abs=1e-12)
+    assert row["adjusted_difference"] == pytest.approx(0.0, abs=1e-9)
+    assert row["adjusted_baseline_gap"] == pytest.approx(-0.14, abs=1e-9)
+    w_old, w_young = 0.4 / 80, 0.6 / 20
+    kish = 1.0 / (80 * w_old**2 + 20 * w_young**2)
+    assert row["n_eff_adjusted"] == pytest.approx(kish, rel=1e-9)
+    assert kish == pytest.approx(50.0, rel=1e-12)
 
 
-def test_adjustment_bootstrap_is_seeded_and_positive() -> None:
+def test_consistency_adjustment_bootstrap_is_seeded() -> None:
+    """Consistency check only (the SE itself is checked against R in
+    test_adjusted_gap_and_its_ses_equal_r): the same seed gives the same replicates."""
     t1, t3 = _two_tiers(8, n1=150, n3=800)
     d1, d3 = dp.SurveyDesign(t1, ids="g"), dp.SurveyDesign(t3)
     a = dp.compare_tiers(d1, d3, "q", adjust_for=["age"], variance="bootstrap", n_replicates=30, rng=1).to_frame()
@@ -261,3 +291,181 @@ def test_extreme_adjustment_warns_with_effective_n() -> None:
                        "q": rng.choice(["yes", "no"], 3000)})
     with pytest.warns(WeightingWarning, match=r"effective sample size is \d+\.\d of 200"):
         dp.compare_tiers(dp.SurveyDesign(t1), dp.SurveyDesign(t3), "q", adjust_for=["age"], min_cell=3)
+
+
+# ---------------------------------------------------------------------- issue #12 references
+
+
+@pytest.mark.parametrize("ci_method", ["logit", "beta"])
+def test_compare_tiers_share_cis_are_proportions_cis_as_r_svyciprop(tiers, ref, ci_method) -> None:  # type: ignore[no-untyped-def]
+    """Each tier's share gets the CI of proportion() with the caller's ci_method (default
+    logit, as proportion and banner): R svyciprop(method=) on the tier's own design
+    (tests/reference/r/compare_extra.R), rel 1e-6 (the SEs agree with R to ~1e-9)."""
+    d1, d3 = tiers
+    kw = {} if ci_method == "logit" else {"ci_method": ci_method}
+    fr = dp.compare_tiers(d1, d3, "q_pact", before="q_pact_pre", after="q_pact_post",
+                          **kw).to_frame().set_index("category")
+    row = fr.loc[PACT]
+    for col, var, case in (("informed", "q_pact_post", "tier1_example"),
+                           ("informed_before", "q_pact_pre", "tier1_example"),
+                           ("uninformed", "q_pact", "tier3_example_raked")):
+        for side in ("ci_lower", "ci_upper"):
+            want = ref.get(case, "svyciprop", side, variable=var, category=PACT, method=ci_method)
+            assert row[f"{col}_{side}"] == pytest.approx(want, rel=1e-6), (col, side)
+    # and they are exactly proportion()'s intervals (one estimation path)
+    p3 = dp.proportion(d3, "q_pact", ci_method=ci_method).to_frame().set_index("category")
+    assert row["uninformed_ci_lower"] == p3.loc[PACT, "ci_lower"]
+    assert row["uninformed_ci_upper"] == p3.loc[PACT, "ci_upper"]
+
+
+def test_adjusted_wald_worked_by_hand() -> None:
+    """The issue's case, by hand: W = 8 on k - 1 = 3 contrasts with 11 design df gives
+    F = 8 (11 - 3 + 1) / (11 * 3) = 2.1818 on (3, 9) df, p = 0.1599 (not the chi-square's
+    0.046). A diagonal V makes W the sum of squared z values."""
+    v = np.diag([1.0, 2.0, 4.0])
+    d = np.array([1.0, 2.0, 4.0]) * np.sqrt(8 / 7)  # W = 8/7 * (1 + 2 + 4) = 8
+    wt = dp.compare.adjusted_wald(d, v, 11.0)
+    assert wt.wald == pytest.approx(8.0, rel=1e-12)
+    assert wt.statistic == pytest.approx(72 / 33, rel=1e-12)
+    assert (wt.df_num, wt.df_den) == (3.0, 9.0)
+    assert wt.p_value == pytest.approx(stats.f.sf(72 / 33, 3, 9), rel=1e-12)
+    assert wt.p_value == pytest.approx(0.15991, abs=1e-5)
+
+
+def test_compare_questions_omnibus_is_adjusted_wald_f_as_r(tiers, ref) -> None:  # type: ignore[no-untyped-def]
+    """The omnibus p-value of a question without a declared category is R's adjusted Wald F
+    (svychisq adjWald scaling) on the two tiers' R svymean covariances, with the
+    Satterthwaite df of the summed trace (compare_extra.R); rel 1e-6."""
+    d1, d3 = tiers
+    qc = dp.compare_questions(d1, d3, {"q_pact": ("q_pact_pre", "q_pact_post"),
+                                      "q_charge": ("q_charge_pre", "q_charge_post")},
+                              adjust="none")
+    per_q = qc.to_frame().groupby("question", sort=False)["p_value_question"].first()
+    for q in ("q_pact", "q_charge"):
+        want = ref.get("omnibus_tier1_tier3", "adjWald", "p_value", variable=q)
+        assert per_q[q] == pytest.approx(want, rel=1e-6), q
+        # the old chi-square on k - 1 df was anti-conservative with Tier 1's 11 clusters
+        w = ref.get("omnibus_tier1_tier3", "adjWald", "W", variable=q)
+        k1 = ref.get("omnibus_tier1_tier3", "adjWald", "ndf", variable=q)
+        assert per_q[q] > stats.chi2.sf(w, k1)
+
+
+def test_representativeness_adjusted_wald_as_r(tiers, ref) -> None:  # type: ignore[no-untyped-def]
+    """Tier 1 against Tier 3's weighted age profile: R's adjusted Wald F on R's svymean
+    covariance with degf = 11 (compare_extra.R); rel 1e-6."""
+    d1, d3 = tiers
+    r = dp.representativeness(d1, dp.Targets.from_design(d3, ["age_group"]))
+    row = r.tests[r.tests["test"].str.contains("Wald")].iloc[0]
+    case = "repr_tier1_age"
+    assert row["statistic"] == pytest.approx(ref.get(case, "adjWald", "F", variable="age_group"), rel=1e-6)
+    assert row["df_den"] == ref.get(case, "adjWald", "ddf", variable="age_group")
+    assert row["p_value"] == pytest.approx(ref.get(case, "adjWald", "p_value", variable="age_group"), rel=1e-6)
+
+
+def _boot_designs(ref):  # type: ignore[no-untyped-def]
+    """The two tiers with R's bootstrap replicate weights (compare_extra.R) as given data;
+    Tier 3 raked to the England margins (the raking replayed on every replicate)."""
+    t1 = dp.datasets.load_example(1)
+    t3 = dp.datasets.load_example(3)
+    rw1 = ref.data("tier1_boot_repweights.csv")
+    rw3 = ref.data("tier3_boot_repweights.csv")
+    assert (rw1["participant_id"].to_numpy() == t1["participant_id"].to_numpy()).all()
+    cols = [c for c in rw1.columns if c.startswith("rw_")]
+    t1 = t1.assign(one=1.0)
+    t3 = t3.assign(one=1.0)
+    d1 = dp.SurveyDesign(pd.concat([t1, rw1[cols]], axis=1), ids="group_id", weights="one",
+                         repweights=r"^rw_\d+$", rep_type="bootstrap",
+                         scale=ref.get("adjusted_gap", "design", "scale", method="tier1"))
+    d3 = dp.SurveyDesign(pd.concat([t3, rw3[cols]], axis=1), weights="one", repweights=r"^rw_\d+$",
+                         rep_type="bootstrap",
+                         scale=ref.get("adjusted_gap", "design", "scale", method="tier3"))
+    return d1, dp.rake(d3, dp.datasets.england_adult_targets(), tol=1e-12)
+
+
+def test_adjusted_gap_and_its_ses_equal_r(tiers, ref) -> None:  # type: ignore[no-untyped-def]
+    """The composition-adjusted gap (Tier 1 raked to Tier 3's weighted sex and age profile)
+    against R (compare_extra.R: R's rake, difference of svymeans): the estimate (rel 1e-8),
+    its SE with the profile fixed (linearised, rel 1e-6), and the replicate SE on R's own
+    bootstrap replicate weights (Tier 1's raking re-run per Tier 1 replicate; Tier 3's
+    raking replayed, its profile and share re-estimated and Tier 1 re-raked per Tier 3
+    replicate), rel 1e-6: the same replicate weights leave no Monte-Carlo error, only
+    raking tolerance (1e-10 to 1e-12)."""
+    d1, d3 = tiers
+    kw = {"before": "q_pact_pre", "after": "q_pact_post", "adjust_for": ["sex", "age_group"]}
+    fixed = dp.compare_tiers(d1, d3, "q_pact", **kw).to_frame().set_index("category").loc[PACT]
+    b1, b3 = _boot_designs(ref)
+    boot = dp.compare_tiers(b1, b3, "q_pact", variance="bootstrap", **kw)
+    brow = boot.to_frame().set_index("category").loc[PACT]
+    for col, y in (("adjusted_difference", "post_inc"), ("adjusted_baseline_gap", "pre_inc")):
+        assert fixed[col] == pytest.approx(ref.get("adjusted_gap", "svymean", "estimate", variable=y), rel=1e-8)
+        assert brow[col] == pytest.approx(fixed[col], rel=1e-8)
+        assert fixed[f"{col}_se"] == pytest.approx(
+            ref.get("adjusted_gap", "svymean", "se_fixed_profile", variable=y), rel=1e-6)
+        assert brow[f"{col}_se"] == pytest.approx(
+            ref.get("adjusted_gap", "bootstrap", "se", variable=y), rel=1e-6)
+    assert "40 of Tier 1, 40 of Tier 3" in boot.adjustment["variance"]
+
+
+def test_representativeness_compares_joint_margins_as_r(tiers, ref) -> None:  # type: ignore[no-untyped-def]
+    """A joint sex x age margin is compared cell by cell (it was skipped: 0 rows): the
+    unweighted Tier 3 sample against its raked cells, adjusted Wald F as R
+    (compare_extra.R, rel 1e-6); each cell's unweighted share from the counts by hand."""
+    _, d3 = tiers
+    t = dp.Targets.from_design(d3, [("sex", "age_group")])
+    raw = dp.SurveyDesign(d3.data)
+    r = dp.representativeness(raw, t)
+    fr = r.to_frame()
+    counts = d3.data.groupby(["sex", "age_group"], observed=True).size()
+    assert len(fr) == len(counts) == 14
+    assert set(fr["variable"]) == {"sex|age_group"}
+    got = fr.set_index("category")["unweighted_share"]
+    for cell, c in counts.items():
+        assert got[cell] == pytest.approx(c / counts.sum(), rel=1e-12)
+    target = t.shares(("sex", "age_group"))
+    assert fr.set_index("category")["target_share"][("Female", "18-24")] == target[("Female", "18-24")]
+    row = r.tests[r.tests["test"].str.contains("Wald")].iloc[0]
+    case, var = "repr_tier3_sex_age", "sex|age_group"
+    assert row["statistic"] == pytest.approx(ref.get(case, "adjWald", "F", variable=var), rel=1e-6)
+    assert row["df_den"] == ref.get(case, "adjWald", "ddf", variable=var)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "kind", "changed"),
+    [([3, 4, 5, 6] * 5, [3, 4, 5, 6] * 5, "numeric", False),
+     ([3, 4, 5, 6] * 5, [4, 5, 6, 7] * 5, "numeric", True),
+     (["x", "y", "z"] * 5, ["x", "y", "z"] * 5, "categorical", False),
+     (pd.Categorical(["x"] * 12, categories=["x", "y"]),
+      pd.Categorical(["y"] * 12, categories=["x", "y"]), "categorical", True)],
+    ids=["identical-numeric", "constant-shift", "identical-categorical", "all-x-move-to-y"],
+)
+def test_paired_change_degenerate_changes_are_defined_or_marked(before, after, kind, changed) -> None:  # type: ignore[no-untyped-def]
+    """Every pair changes by the same amount, so the change is exact (by hand: the
+    difference of the two means) with SE 0 and no numpy RuntimeWarning (warnings are
+    errors). No change at all: no evidence of change, p = 1 (and Stuart-Maxwell with no
+    discordant pairs 0 / p = 1, as exact McNemar). The same non-zero change for everyone:
+    the t test is c / 0, NaN with a package warning."""
+    d = dp.SurveyDesign(pd.DataFrame({"b": before, "a": after}))
+    if changed:
+        with pytest.warns(dp.DelibpollWarning, match="same non-zero change.*standard error 0"):
+            pc = dp.paired_change(d, "b", "a")
+    else:
+        pc = dp.paired_change(d, "b", "a")
+    fr = pc.to_frame()
+    assert pc.kind == kind
+    assert (fr["se"] == 0).all()
+    if kind == "numeric":
+        assert fr["change"].iloc[0] == pytest.approx(np.mean(after) - np.mean(before), abs=1e-12)  # type: ignore[call-overload]
+        assert np.isnan(fr["t_paired"].iloc[0])
+        if changed:
+            assert np.isnan(pc.test_p_value) and np.isnan(fr["p_paired_t"].iloc[0])
+        else:
+            assert pc.test_p_value == 1.0 and fr["p_paired_t"].iloc[0] == 1.0
+    elif changed:
+        # all 12 move x -> y: changes -1 and +1 exactly, t undefined; exact McNemar with
+        # b = 12, c = 0 by hand: p = 2 * 0.5**12
+        assert fr.set_index("category")["change"].to_dict() == {"x": -1.0, "y": 1.0}
+        assert fr["p_value"].isna().all()
+        assert pc.test == "exact McNemar" and pc.test_p_value == pytest.approx(2 * 0.5**12, rel=1e-12)
+    else:
+        assert (fr["change"] == 0).all() and (fr["p_value"] == 1.0).all()
+        assert (pc.test_statistic, pc.test_p_value) == (0.0, 1.0)

@@ -13,17 +13,25 @@ from __future__ import annotations
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._ci import t_quantile, two_sided_p
+from ._ci import CI_METHODS, CIMethod, t_quantile, two_sided_p
 from ._multiplicity import adjust_pvalues
 from ._variance import domain_df
 from .design import SurveyDesign
-from .estimation import category_codes, check_design, check_level, ratio_estimates
+from .estimation import (
+    category_codes,
+    check_design,
+    check_level,
+    mean,
+    proportion,
+    ratio_estimates,
+)
 from .exceptions import DelibpollError, DelibpollWarning, SmallSampleWarning, WeightingWarning
 from .targets import Targets
 from .weighting import kish_deff, rake
@@ -95,14 +103,60 @@ def _categories(series: Sequence[pd.Series], names: Sequence[str]) -> list[Hasha
 def _indicators(s: pd.Series, cats: Sequence[Hashable]) -> np.ndarray:
     out = np.zeros((len(s), len(cats)))
     vals = s.astype(object).to_numpy()
+    # missing values (None, NaN, pandas NA of nullable dtypes) match no category; pd.NA
+    # would otherwise make the comparison itself NA
+    present = ~s.isna().to_numpy()
     for j, c in enumerate(cats):
-        out[:, j] = np.array([v == c for v in vals], dtype=float)
+        out[:, j] = np.array([bool(ok) and bool(v == c) for v, ok in zip(vals, present, strict=True)],
+                             dtype=float)
     return out
+
+
+def _frozen(value: Any) -> Any:
+    """A read-only view of a result's contents: mappings become ``MappingProxyType``, lists
+    tuples, arrays read-only copies (result objects are immutable in fact)."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, np.ndarray):
+        arr = value.copy()
+        arr.flags.writeable = False
+        return arr
+    return value
 
 
 def _t_test(est: np.ndarray, se: np.ndarray, df: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return two_sided_p(est / se, df)
+
+
+def _zero_se_pvalues(
+    change: np.ndarray, se: np.ndarray, df: float, labels: list[str], before: str, after: str
+) -> np.ndarray:
+    """Design-based t p-values of the changes, with the degenerate cases defined: SE exactly
+    0 with change 0 means no pair's answer moved in or out (every change is 0), so there is
+    no evidence of change, p = 1 (as exact McNemar with no discordant pairs); SE 0 with a
+    non-zero change (every pair moved the same way) makes t = c / 0 undefined: NaN, said
+    once with a :class:`DelibpollWarning`."""
+    zero = ~(se > 0)
+    p = np.where(zero & (change == 0), 1.0, np.nan)
+    ok = ~zero
+    if ok.any():
+        p[ok] = two_sided_p(change[ok] / se[ok], df)
+    flagged = zero & (change != 0)
+    if flagged.any():
+        which = [lab for lab, z in zip(labels, flagged, strict=True) if z]
+        warnings.warn(
+            f"paired_change: every pair has the same non-zero change from '{before}' to "
+            f"'{after}' for {', '.join(which)} (standard error 0), so the design-based t test "
+            "is undefined there: its p-value (and the paired t and standardised change of a "
+            "numeric item) is NaN. The exact tests (McNemar, Stuart-Maxwell, Wilcoxon) still "
+            "apply.",
+            DelibpollWarning,
+            stacklevel=3,
+        )
+    return p
 
 
 def _welch_df(v1: np.ndarray, df1: float, v2: np.ndarray, df2: float) -> np.ndarray:
@@ -124,6 +178,63 @@ def _put_gap(
         float(_t_test(np.array([g]), np.array([s_]), float(f))[0])
         for g, s_, f in zip(gap, se, np.broadcast_to(df, gap.shape), strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class WaldTest:
+    """Result of :func:`adjusted_wald` (internal)."""
+
+    wald: float
+    statistic: float
+    df_num: float
+    df_den: float
+    p_value: float
+
+
+def adjusted_wald(d: np.ndarray, vcov: np.ndarray, design_df: float) -> WaldTest:
+    """Design-based Wald test that ``d = 0`` given its covariance, with R's design-df
+    correction (``svychisq(statistic="adjWald")``): ``W = d' V^- d``, ``p`` = rank of ``V``,
+    ``F = W (nu - p + 1) / (nu p)`` referred to ``F(p, nu - p + 1)``, ``nu`` the design df.
+
+    The one Wald test of this module (the omnibus tier comparison and representativeness).
+    ``V`` is inverted by ``solve``, or by a pseudo-inverse on its rank when it is singular
+    (a category no one chose in either sample). With ``nu - p + 1 <= 0`` (fewer design df
+    than tested contrasts) the test is undefined: NaN with a :class:`SmallSampleWarning`.
+    """
+    d = np.asarray(d, dtype=float)
+    v = np.asarray(vcov, dtype=float)
+    if len(d) == 0 or not np.all(np.isfinite(v)) or not np.all(np.isfinite(d)):
+        return WaldTest(float("nan"), float("nan"), float(len(d)), float("nan"), float("nan"))
+    p_ = int(np.linalg.matrix_rank(v)) if len(d) else 0
+    if p_ == 0:
+        # no sampling variance at all: defined only when there is no difference either
+        same = bool(np.allclose(d, 0.0, atol=1e-12))
+        return WaldTest(0.0 if same else float("inf"), 0.0 if same else float("inf"),
+                        0.0, float(design_df), 1.0 if same else 0.0)
+    if p_ == len(d):
+        w = float(d @ np.linalg.solve(v, d))
+    else:
+        w = float(d @ np.linalg.pinv(v) @ d)
+    den = float(design_df) - p_ + 1
+    if not den > 0:
+        warnings.warn(
+            f"A design-based Wald test of {p_} contrasts needs more than {p_ - 1} design "
+            f"degrees of freedom; the design has {design_df:.4g}, so the test is undefined "
+            "(NaN). Merge categories or test one category at a time.",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+        return WaldTest(w, float("nan"), float(p_), den, float("nan"))
+    f_stat = w * den / (float(design_df) * p_)
+    return WaldTest(w, f_stat, float(p_), den, float(stats.f.sf(f_stat, p_, den)))
+
+
+def _check_ci_method(ci_method: object, func: str) -> None:
+    if not isinstance(ci_method, str) or ci_method not in CI_METHODS:
+        raise DelibpollError(
+            f"The 'ci_method' parameter of {func} must be one of {list(CI_METHODS)}; got "
+            f"{ci_method!r} instead."
+        )
 
 
 def minimum_detectable_difference(
@@ -171,9 +282,19 @@ class PairedChange:
     test_statistic: float
     test_df: float
     test_p_value: float
-    turnover: pd.DataFrame
-    turnover_unweighted: pd.DataFrame
+    _turnover: pd.DataFrame = field(repr=False)
+    _turnover_unweighted: pd.DataFrame = field(repr=False)
     _frame: pd.DataFrame = field(repr=False)
+
+    @property
+    def turnover(self) -> pd.DataFrame:
+        """Weighted before x after table (a copy; empty for numeric items)."""
+        return self._turnover.copy()
+
+    @property
+    def turnover_unweighted(self) -> pd.DataFrame:
+        """Unweighted before x after counts (a copy; empty for numeric items)."""
+        return self._turnover_unweighted.copy()
 
     def to_frame(self) -> pd.DataFrame:
         """Columns: ``category`` (categorical items), ``before``, ``after``, ``change``,
@@ -259,7 +380,7 @@ def paired_change(
         m = len(cats)
         change = est[2 * m :]
         se = np.sqrt(np.clip(np.diag(vcov)[2 * m :], 0, None))
-        p = _t_test(change, se, dfree)
+        p = _zero_se_pvalues(change, se, dfree, [f"category {c!r}" for c in cats], before, after)
         frame = pd.DataFrame(
             {
                 "category": cats,
@@ -294,8 +415,10 @@ def paired_change(
         else:
             used = (table.sum(axis=0) + table.sum(axis=1)) > 0
             sub = table[np.ix_(used, used)]
-            if sub.shape[0] < 2:
-                test, stat, tdf, tp = "Stuart-Maxwell", float("nan"), float("nan"), float("nan")
+            if sub.sum() == np.trace(sub):
+                # nobody changed category: no discordant pairs, so no evidence of change
+                # (as exact McNemar gives p = 1 with b = c = 0)
+                test, stat, tdf, tp = "Stuart-Maxwell", 0.0, float(max(sub.shape[0] - 1, 0)), 1.0
             else:
                 with warnings.catch_warnings():
                     # statsmodels warns when the Stuart-Maxwell covariance is singular (e.g. a
@@ -320,12 +443,19 @@ def paired_change(
         est, vcov, _ = ratio_estimates(design, num, np.repeat(vmask, 3, axis=1))
         change = est[2:3]
         se = np.sqrt(np.clip(np.diag(vcov)[2:3], 0, None))
-        p = _t_test(change, se, dfree)
+        p = _zero_se_pvalues(change, se, dfree, ["the mean"], before, after)
         d = (av - bv)[valid]
         wv = w[valid]
         mean_d = float(np.sum(wv * d) / wv.sum())
         sd_d = float(np.sqrt(np.sum(wv * (d - mean_d) ** 2) / wv.sum() * len(d) / (len(d) - 1)))
-        tt = stats.ttest_rel(av[valid], bv[valid])
+        if np.all(d == d[0]):
+            # every pair changed by the same amount c: the paired t statistic is c / 0
+            # (no change at all: no evidence of change, p = 1)
+            t_stat = float("nan")
+            t_p = 1.0 if d[0] == 0 else float("nan")
+        else:
+            tt = stats.ttest_rel(av[valid], bv[valid])
+            t_stat, t_p = float(tt.statistic), float(tt.pvalue)
         if np.all(d == 0):
             wil_stat, wil_p = float("nan"), 1.0
         else:
@@ -343,14 +473,15 @@ def paired_change(
                 "p_value": p,
                 "n_pairs": n_pairs,
                 "n_excluded": n_excluded,
-                "t_paired": float(tt.statistic),
-                "p_paired_t": float(tt.pvalue),
+                "t_paired": t_stat,
+                "p_paired_t": t_p,
                 "wilcoxon": wil_stat,
                 "p_wilcoxon": wil_p,
                 "standardised_change": mean_d / sd_d if sd_d > 0 else float("nan"),
             }
         )
-        test, stat, tdf, tp = "design-based t", float(change[0] / se[0]), dfree, float(p[0])
+        stat = float(change[0] / se[0]) if se[0] > 0 else float("nan")
+        test, tdf, tp = "design-based t", dfree, float(p[0])
         turnover_u = pd.DataFrame()
         turnover_w = pd.DataFrame()
         changed_num = ((av != bv) & valid).astype(float)[:, None]
@@ -369,8 +500,8 @@ def paired_change(
         test_statistic=stat,
         test_df=tdf,
         test_p_value=tp,
-        turnover=turnover_w,
-        turnover_unweighted=turnover_u,
+        _turnover=turnover_w,
+        _turnover_unweighted=turnover_u,
         _frame=frame,
     )
 
@@ -386,9 +517,10 @@ class TierComparison:
     n_informed: int
     n_uninformed: int
     note: str
-    adjustment: dict[str, Any]
+    adjustment: Mapping[str, Any]
     _frame: pd.DataFrame = field(repr=False)
-    _vcov: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    _vcov: Mapping[str, np.ndarray] = field(repr=False, default_factory=dict)
+    _df: tuple[float, float] = field(repr=False, default=(float("nan"), float("nan")))
 
     def to_frame(self) -> pd.DataFrame:
         """Columns: ``category``, ``informed``, ``informed_ci_lower``, ``informed_ci_upper``,
@@ -413,11 +545,32 @@ class TierComparison:
         return f"<p><b>{self.variable}</b>: {self.note}</p>" + self._frame.to_html(index=False)
 
 
+@dataclass(frozen=True)
+class _TierEstimates:
+    """One tier's shares (or mean) from :func:`~delibpoll.proportion` / :func:`~delibpoll.mean`."""
+
+    est: np.ndarray
+    vcov: np.ndarray
+    df: float
+    n: int
+    deff: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+
+
 def _tier_estimates(
-    design: SurveyDesign, column: str, cats: list[Hashable] | None, mask: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, float, int, np.ndarray]:
-    """Shares (or the mean) of ``column`` among rows in ``mask`` with an answer:
-    estimates, vcov, df, n, deff."""
+    design: SurveyDesign,
+    column: str,
+    cats: list[Hashable] | None,
+    mask: np.ndarray | None,
+    level: float = 0.95,
+    ci_method: CIMethod = "logit",
+) -> _TierEstimates:
+    """Shares (or the mean) of ``column`` among rows in ``mask`` with an answer, through the
+    package's one estimation path: :func:`~delibpoll.proportion` (the caller's ``ci_method``)
+    for categorical items, with every category of ``cats`` declared, and
+    :func:`~delibpoll.mean` (t interval) for numeric ones. Rows outside ``mask`` stay in the
+    design as a domain (their answer is set missing, ``na="drop"``), as R's ``subset``."""
     s = design._data[column]
     valid = s.notna().to_numpy()
     if mask is not None:
@@ -425,23 +578,33 @@ def _tier_estimates(
     n = int((valid & (design._w != 0)).sum())
     if n == 0:
         raise DelibpollError(f"No respondents with an answer to '{column}'.")
-    vm = valid.astype(float)[:, None]
-    w = design._w
     if cats is not None:
-        y = _indicators(s, cats) * vm
-        den = np.repeat(vm, len(cats), axis=1)
+        values = pd.Series(
+            pd.Categorical(s.astype(object).where(valid, None), categories=cats),
+            index=s.index,
+        )
     else:
-        y = np.where(valid, pd.to_numeric(s, errors="coerce").to_numpy(dtype=float), 0.0)[:, None]
-        den = vm
-    est, vcov, _ = ratio_estimates(design, y, den)
-    ww = w[valid]
-    deffs = np.empty(len(est))
-    for j in range(len(est)):
-        yy = y[valid, j]
-        mu = np.sum(ww * yy) / ww.sum()
-        s2 = np.sum(ww * (yy - mu) ** 2) / ww.sum() * n / max(n - 1, 1)
-        deffs[j] = vcov[j, j] / (s2 / n) if s2 > 0 else np.nan
-    return est, vcov, domain_df(design, valid), n, deffs
+        values = pd.Series(
+            np.where(valid, pd.to_numeric(s, errors="coerce").to_numpy(dtype=float,
+                                                                       na_value=np.nan),
+                     np.nan),
+            index=s.index,
+        )
+    work = _with_columns(design, {column: values})
+    if cats is not None:
+        res = proportion(work, column, level=level, ci_method=ci_method, na="drop")
+    else:
+        res = mean(work, column, level=level, na="drop")
+    fr = res.to_frame()
+    return _TierEstimates(
+        est=fr["estimate"].to_numpy(dtype=float),
+        vcov=np.array(res.vcov, dtype=float),
+        df=float(fr["df"].iloc[0]),
+        n=n,
+        deff=fr["deff"].to_numpy(dtype=float),
+        ci_lower=fr["ci_lower"].to_numpy(dtype=float),
+        ci_upper=fr["ci_upper"].to_numpy(dtype=float),
+    )
 
 
 def _collapse_rule(
@@ -474,6 +637,93 @@ def _collapse_rule(
     return rules
 
 
+def _replicate_adjusted_se(
+    inf_c: SurveyDesign,
+    un_c: SurveyDesign,
+    cov_cols: list[str],
+    variable: str,
+    after: str,
+    before: str | None,
+    cats: list[Hashable] | None,
+    mask: np.ndarray | None,
+    gap_after: np.ndarray,
+    gap_before: np.ndarray | None,
+    n_replicates: int,
+    rng: np.random.Generator | int | None,
+) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
+    """Replicate SEs of the composition-adjusted gaps, on the package's replicate machinery.
+
+    Each tier keeps its full design: a design that carries replicate weights uses them;
+    otherwise :meth:`SurveyDesign.with_replicates` builds R's ``type="bootstrap"`` replicates
+    (PSUs resampled within strata, fpc honoured, the design's weighting log - e.g. Tier 3's
+    raking - replayed on every replicate). The tiers are independent samples, so the variance
+    is the sum of two parts: Tier 1's replicate variance of the adjusted estimate with
+    Tier 3's profile fixed (the raking to the profile re-run on each Tier 1 replicate), plus
+    Tier 3's replicate variance of the gap when its profile and share are re-estimated on
+    each Tier 3 replicate and Tier 1's full sample is re-raked to that profile. Each part
+    uses its own replicates' scale and ``rscales`` (R ``svrVar``)."""
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+    def with_reps(d: SurveyDesign) -> SurveyDesign:
+        if d._replicates is not None:
+            return d
+        return d.with_replicates("bootstrap", n_replicates=n_replicates, rng=gen)
+
+    inf_r, un_r = with_reps(inf_c), with_reps(un_c)
+    profile = Targets.from_design(un_c, cov_cols)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DelibpollWarning)
+        raked_r = rake(inf_r, profile, max_iter=2000, on_nonconvergence="warn")
+    columns = [after] + ([before] if before else [])
+    v1 = [np.diag(_tier_estimates(raked_r, c, cats, mask).vcov) for c in columns]
+    # Tier 3's part
+    reps3 = un_r._replicates
+    plain = inf_c._replace(replicates=None)
+    num1 = [_answer_columns(plain, c, cats, mask) for c in columns]
+    num3, den3 = _answer_columns(un_c, variable, cats, None)
+    e3_rep = reps3.estimates(num3, den3)
+    gaps: list[list[np.ndarray]] = [[] for _ in columns]
+    for r in range(reps3.n_replicates):
+        rep_design = un_c._replace(w=reps3.weights[:, r], replicates=None, calibration=())
+        try:
+            targets_r = Targets.from_design(rep_design, cov_cols)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DelibpollWarning)
+                w_r = rake(plain, targets_r, max_iter=2000, on_nonconvergence="warn")._w
+        except DelibpollError as exc:
+            raise DelibpollError(
+                f"compare_tiers: Tier 3 replicate {r + 1} gives no weight to a category of "
+                f"the adjustment covariates, so Tier 1 cannot be raked to its profile ({exc}). "
+                "Raise min_cell to merge small categories, or use variance='fixed'."
+            ) from None
+        for j, (num, den) in enumerate(num1):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gaps[j].append((w_r @ num) / (w_r @ den) - e3_rep[r])
+    full = [gap_after] + ([gap_before] if gap_before is not None else [])
+    ses = [
+        np.sqrt(np.clip(v1[j] + np.diag(reps3.variance(np.array(gaps[j]), full[j])), 0, None))
+        for j in range(len(columns))
+    ]
+    return ses[0], (ses[1] if before else None), (inf_r._replicates.n_replicates,
+                                                  reps3.n_replicates)
+
+
+def _answer_columns(
+    design: SurveyDesign, column: str, cats: list[Hashable] | None, mask: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator and denominator columns of the shares (or mean) of ``column`` over rows in
+    ``mask`` with an answer."""
+    s = design._data[column]
+    valid = s.notna().to_numpy()
+    if mask is not None:
+        valid = valid & mask
+    vm = valid.astype(float)[:, None]
+    if cats is not None:
+        return _indicators(s, cats) * vm, np.repeat(vm, len(cats), axis=1)
+    y = np.where(valid, pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan), 0.0)
+    return y[:, None], vm
+
+
 def _with_columns(design: SurveyDesign, extra: Mapping[str, pd.Series]) -> SurveyDesign:
     data = design._data.assign(**extra)
     return design._replace(data=data)
@@ -490,6 +740,7 @@ def compare_tiers(
     equivalence_margin: float | None = None,
     level: float = 0.95,
     kind: ItemKind | None = None,
+    ci_method: CIMethod = "logit",
     min_cell: int = 5,
     variance: Literal["fixed", "bootstrap"] = "fixed",
     n_replicates: int = 200,
@@ -512,11 +763,25 @@ def compare_tiers(
     equivalence_margin : float, optional
         Margin for a TOST equivalence test (``p_equivalence``): agreement is shown only when
         the 90% CI of the difference lies within ± the margin.
+    ci_method : str, default "logit"
+        CI rule for each tier's shares (``informed_ci_*``, ``uninformed_ci_*``,
+        ``informed_before_ci_*``): the shares and their intervals come from
+        :func:`~delibpoll.proportion` with this ``ci_method`` (the same default as
+        ``proportion`` and ``banner``), so a share has one CI across a report. Means of
+        numeric items come from :func:`~delibpoll.mean` (t interval).
     variance : {"fixed", "bootstrap"}
         For adjusted gaps: treat the Tier 3 profile as fixed (the SE of the adjusted Tier 1
-        estimate is calibration-aware), or re-estimate profile and raking in
-        ``n_replicates`` bootstrap replicates of both tiers (PSUs resampled within strata,
-        ``n_h - 1`` per stratum, seeded by ``rng``).
+        estimate is calibration-aware), or use replicate weights of both tiers with their
+        full designs: a design's own replicate weights when it has them, else
+        ``with_replicates("bootstrap", n_replicates=..., rng=rng)`` (R's
+        ``as.svrepdesign(type="bootstrap")``: PSUs resampled within strata, fpc honoured,
+        the design's weighting, e.g. Tier 3's raking, replayed per replicate). Tier 1's
+        raking to the profile is re-run on each Tier 1 replicate; on each Tier 3 replicate
+        the profile and the Tier 3 share are re-estimated and Tier 1 is re-raked to that
+        profile. The two independent parts of the variance are added.
+    n_replicates : int, default 200
+        Bootstrap replicates per tier for ``variance="bootstrap"`` (an integer >= 2; not
+        used for a design that carries replicate weights).
 
     Notes
     -----
@@ -532,6 +797,24 @@ def compare_tiers(
     informed = check_design(informed, func)
     uninformed = check_design(uninformed, func)
     level = check_level(level, func)
+    _check_ci_method(ci_method, func)
+    if variance not in ("fixed", "bootstrap"):
+        raise DelibpollError(
+            f"The 'variance' parameter of compare_tiers must be 'fixed' or 'bootstrap'; got "
+            f"{variance!r} instead."
+        )
+    if (isinstance(n_replicates, bool) or not isinstance(n_replicates, int | np.integer)
+            or n_replicates < 2):
+        raise DelibpollError(
+            "The 'n_replicates' parameter of compare_tiers must be an integer >= 2 (the "
+            f"number of bootstrap replicates, e.g. 200). Got {n_replicates!r} instead."
+        )
+    if rng is not None and (isinstance(rng, bool)
+                            or not isinstance(rng, np.random.Generator | int | np.integer)):
+        raise DelibpollError(
+            "The 'rng' parameter of compare_tiers must be a numpy Generator or an integer "
+            f"seed. Got {type(rng).__name__} instead."
+        )
     after = after or variable
     uninformed._check_columns([variable], "variable")
     informed._check_columns([after] + ([before] if before else []), "after/before")
@@ -544,8 +827,10 @@ def compare_tiers(
     mask = None
     if before:
         mask = (informed._data[before].notna() & informed._data[after].notna()).to_numpy()
-    e1, v1, df1, n1, deff1 = _tier_estimates(informed, after, cats, mask)
-    e3, v3, df3, n3, deff3 = _tier_estimates(uninformed, variable, cats, None)
+    t1 = _tier_estimates(informed, after, cats, mask, level, ci_method)
+    t3 = _tier_estimates(uninformed, variable, cats, None, level, ci_method)
+    e1, v1, df1, n1, deff1 = t1.est, t1.vcov, t1.df, t1.n, t1.deff
+    e3, v3, df3, n3, deff3 = t3.est, t3.vcov, t3.df, t3.n, t3.deff
     if n1 < 30:
         warnings.warn(
             f"compare_tiers: Tier 1 has {n1} respondents for '{after}'; the design-based "
@@ -555,7 +840,6 @@ def compare_tiers(
         )
     se1 = np.sqrt(np.clip(np.diag(v1), 0, None))
     se3 = np.sqrt(np.clip(np.diag(v3), 0, None))
-    q1, q3 = t_quantile(level, df1), t_quantile(level, df3)
     diff = e1 - e3
     se = np.sqrt(se1**2 + se3**2)
     dfw = _welch_df(se1**2, df1, se3**2, df3)
@@ -564,11 +848,11 @@ def compare_tiers(
         {
             "category": cats if cats is not None else [None],
             "informed": e1,
-            "informed_ci_lower": e1 - q1 * se1,
-            "informed_ci_upper": e1 + q1 * se1,
+            "informed_ci_lower": t1.ci_lower,
+            "informed_ci_upper": t1.ci_upper,
             "uninformed": e3,
-            "uninformed_ci_lower": e3 - q3 * se3,
-            "uninformed_ci_upper": e3 + q3 * se3,
+            "uninformed_ci_lower": t3.ci_lower,
+            "uninformed_ci_upper": t3.ci_upper,
             "difference": diff,
             "se": se,
             "df": dfw,
@@ -616,12 +900,12 @@ def compare_tiers(
         frame["p_equivalence"] = np.maximum(p_lo, p_hi)
     adjustment: dict[str, Any] = {}
     if before:
-        eb, vb, dfb, _, _ = _tier_estimates(informed, before, cats, mask)
+        tb = _tier_estimates(informed, before, cats, mask, level, ci_method)
+        eb, vb, dfb = tb.est, tb.vcov, tb.df
         seb = np.sqrt(np.clip(np.diag(vb), 0, None))
-        qb = t_quantile(level, dfb)
         frame["informed_before"] = eb
-        frame["informed_before_ci_lower"] = eb - qb * seb
-        frame["informed_before_ci_upper"] = eb + qb * seb
+        frame["informed_before_ci_lower"] = tb.ci_lower
+        frame["informed_before_ci_upper"] = tb.ci_upper
         pc = paired_change(informed, before, after, level=level, kind=k)
         pcf = pc.to_frame()
         frame["deliberation_change"] = e1 - eb
@@ -644,9 +928,10 @@ def compare_tiers(
         n_informed=n1,
         n_uninformed=n3,
         note=NOTE,
-        adjustment=adjustment,
+        adjustment=_frozen(adjustment),
         _frame=frame,
-        _vcov={"informed": v1, "uninformed": v3},
+        _vcov=_frozen({"informed": v1, "uninformed": v3}),
+        _df=(float(df1), float(df3)),
     )
 
 
@@ -683,8 +968,6 @@ def _adjusted(
                     f"Adjustment covariate '{cov}' has missing values in {tier}; recode them "
                     "to a category first."
                 )
-    if variance not in ("fixed", "bootstrap"):
-        raise DelibpollError(f"The 'variance' parameter must be 'fixed' or 'bootstrap'; got {variance!r}.")
     rules = _collapse_rule(informed, uninformed, covariates, min_cell)
     names = {cov: f"_adj_{cov}" for cov in covariates}
 
@@ -701,12 +984,15 @@ def _adjusted(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DelibpollWarning)
             raked = rake(inf_d, targets, max_iter=2000, on_nonconvergence="warn")
-        ea, va, dfa, _, _ = _tier_estimates(raked, after, cats, mask)
+        ta = _tier_estimates(raked, after, cats, mask)
+        ea, va, dfa = ta.est, ta.vcov, ta.df
         out = [ea, va, np.array([dfa]), raked._w]
         if before:
-            eb, vb, dfb, _, _ = _tier_estimates(raked, before, cats, mask)
+            tb_ = _tier_estimates(raked, before, cats, mask)
+            eb, vb, dfb = tb_.est, tb_.vcov, tb_.df
             out += [eb, vb, np.array([dfb])]
-        e3_, v3_, _, _, _ = _tier_estimates(un_d, variable, cats, None)
+        t3_ = _tier_estimates(un_d, variable, cats, None)
+        e3_, v3_ = t3_.est, t3_.vcov
         out += [e3_, v3_]
         return tuple(out)
 
@@ -727,20 +1013,13 @@ def _adjusted(
     ase = np.sqrt(sea**2 + se3**2)
     adf = _welch_df(sea**2, dfa, se3**2, df3)
     boot_se_diff = boot_se_gap = None
+    n_reps_used: tuple[int, int] = (0, 0)
     if variance == "bootstrap":
-        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        reps_d, reps_g = [], []
-        for _ in range(int(n_replicates)):
-            r_inf = _bootstrap_replicate(inf_c, gen)
-            r_un = _bootstrap_replicate(un_c, gen)
-            rr = adjusted_estimates(r_inf, r_un)
-            reps_d.append(rr[0] - rr[-2])
-            if before:
-                reps_g.append(rr[4] - rr[-2])
-        boot_se_diff = np.std(np.array(reps_d), axis=0, ddof=1)
+        boot_se_diff, boot_se_gap, n_reps_used = _replicate_adjusted_se(
+            inf_c, un_c, [names[c] for c in covariates], variable, after, before, cats, mask,
+            ea - e3, (res[4] - e3) if before else None, n_replicates, rng,
+        )
         ase = boot_se_diff
-        if before:
-            boot_se_gap = np.std(np.array(reps_g), axis=0, ddof=1)
     _put_gap(frame, "adjusted_difference", adj, ase, adf, level)
     if before:
         eb, vb, dfb = res[4], res[5], float(res[6][0])
@@ -765,28 +1044,14 @@ def _adjusted(
         "n_eff": n_eff,
         "variance": (
             "Tier 3 profile treated as fixed" if variance == "fixed"
-            else f"bootstrap, {n_replicates} replicates of both tiers"
+            else (
+                f"replicate weights ({n_reps_used[0]} of Tier 1, {n_reps_used[1]} of Tier 3): "
+                "Tier 1's raking to the profile re-run on each Tier 1 replicate, and Tier 3's "
+                "profile and share re-estimated on each Tier 3 replicate (its own weighting "
+                "replayed) with Tier 1 re-raked to it"
+            )
         ),
     }
-
-
-def _bootstrap_replicate(design: SurveyDesign, gen: np.random.Generator) -> SurveyDesign:
-    """One Rao-Wu bootstrap replicate: n_h - 1 PSUs drawn with replacement per stratum,
-    weights multiplied by n_h / (n_h - 1) times the number of draws."""
-    st = design._structure
-    mult = np.zeros(len(st.psu_stratum))
-    for h, n_h in enumerate(st.n_psu_h.astype(int)):
-        psus = np.flatnonzero(st.psu_stratum == h)
-        if n_h < 2:
-            mult[psus] = 1.0
-            continue
-        draws = gen.choice(psus, n_h - 1, replace=True)
-        counts = np.bincount(draws, minlength=len(mult))[psus]
-        mult[psus] = counts * n_h / (n_h - 1)
-    w = design._w * mult[st.psu]
-    keep = w > 0
-    data = design._data.loc[keep].assign(_boot_w=w[keep])
-    return SurveyDesign(data, weights="_boot_w")
 
 
 # ---------------------------------------------------------------------- many questions
@@ -800,7 +1065,7 @@ class QuestionComparison:
     n_significant: int
     expected_false_positives: float
     note: str
-    comparisons: dict[str, TierComparison]
+    comparisons: Mapping[str, TierComparison]
     _frame: pd.DataFrame = field(repr=False)
 
     def to_frame(self) -> pd.DataFrame:
@@ -818,18 +1083,22 @@ class QuestionComparison:
 
 
 def _omnibus(comp: TierComparison) -> float:
-    """Wald test that the whole distribution is the same in both tiers (chi-square on k-1)."""
-    fr = comp.to_frame()
-    d = fr["difference"].to_numpy()
+    """Adjusted Wald F test (:func:`adjusted_wald`) that the whole distribution is the same
+    in both tiers: the first k - 1 share differences, covariance ``V_1 + V_3``, design df the
+    Satterthwaite df of the summed covariance's trace,
+    ``(tr V_1 + tr V_3)^2 / (tr(V_1)^2 / df_1 + tr(V_3)^2 / df_3)`` (for two categories the
+    Welch df of the row's t test, so the F test is that t test squared)."""
+    fr = comp._frame
+    d = fr["difference"].to_numpy(dtype=float)
     if len(d) < 2:
         return float(fr["p_value"].iloc[0])
-    v = comp._vcov["informed"] + comp._vcov["uninformed"]
-    d, v = d[:-1], v[:-1, :-1]
-    try:
-        w = float(d @ np.linalg.solve(v, d))
-    except np.linalg.LinAlgError:
-        w = float(d @ np.linalg.pinv(v) @ d)
-    return float(stats.chi2.sf(w, len(d)))
+    v1, v3 = comp._vcov["informed"], comp._vcov["uninformed"]
+    df1, df3 = comp._df
+    tr1, tr3 = float(np.trace(v1)), float(np.trace(v3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nu = (tr1 + tr3) ** 2 / (tr1**2 / df1 + tr3**2 / df3)
+    v = v1 + v3
+    return adjusted_wald(d[:-1], v[:-1, :-1], float(nu)).p_value
 
 
 def compare_questions(
@@ -843,6 +1112,7 @@ def compare_questions(
     adjust_for: Sequence[str] | None = None,
     alpha: float = 0.05,
     level: float = 0.95,
+    ci_method: CIMethod = "logit",
 ) -> QuestionComparison:
     """Compare the tiers on many questions with one test per question in the multiplicity
     family.
@@ -857,8 +1127,10 @@ def compare_questions(
     categories : mapping, optional
         ``{question: category}``: the category whose difference is the question's test.
         Binary items use category 1 / "Yes" when none is declared; other questions use an
-        omnibus Wald test that the whole distribution is the same in both tiers
-        (``p_value_question``, chi-square on k - 1 df). Numeric items use the difference in
+        omnibus design-based Wald test that the whole distribution is the same in both
+        tiers (``p_value_question``): R's adjusted Wald F (``svychisq`` ``"adjWald"``) on
+        k - 1 and ``nu - k + 2`` df, ``nu`` the Satterthwaite df of the two tiers' summed
+        covariance (dominated by Tier 1's few discussion groups). Numeric items use the difference in
         means.
     """
     if adjust not in ("holm", "fdr_bh", "none"):
@@ -877,7 +1149,7 @@ def compare_questions(
     for q, before, after in items:
         comp = compare_tiers(
             informed, uninformed, q, before=before, after=after, adjust_for=adjust_for,
-            equivalence_margin=equivalence_margin, level=level,
+            equivalence_margin=equivalence_margin, level=level, ci_method=ci_method,
         )
         comps[q] = comp
         fr = comp.to_frame()
@@ -926,7 +1198,7 @@ def compare_questions(
         n_significant=n_sig,
         expected_false_positives=len(pv) * alpha,
         note=NOTE,
-        comparisons=comps,
+        comparisons=MappingProxyType(dict(comps)),
         _frame=frame,
     )
 
@@ -936,8 +1208,14 @@ def compare_questions(
 class Representativeness:
     """Sample profile against targets (see :func:`representativeness`)."""
 
-    tests: pd.DataFrame
+    _tests: pd.DataFrame = field(repr=False)
     _frame: pd.DataFrame = field(repr=False)
+
+    @property
+    def tests(self) -> pd.DataFrame:
+        """One row per margin and test: ``variable``, ``test``, ``statistic``, ``df_num``,
+        ``df_den``, ``p_value`` (a copy)."""
+        return self._tests.copy()
 
     def to_frame(self) -> pd.DataFrame:
         """Columns: ``variable``, ``category``, ``n``, ``unweighted_share``,
@@ -946,12 +1224,17 @@ class Representativeness:
         return self._frame.copy()
 
     def __repr__(self) -> str:
-        return "Representativeness\n" + self._frame.to_string(index=False) + "\n" + self.tests.to_string(index=False)
+        return "Representativeness\n" + self._frame.to_string(index=False) + "\n" + self._tests.to_string(index=False)
 
 
 def representativeness(design: SurveyDesign, targets: Targets) -> Representativeness:
     """Each margin of ``targets``: the sample's unweighted and weighted shares against the
     target shares, with a goodness-of-fit test per variable.
+
+    Joint margins (``"sex|age_group"``) are compared cell by cell: ``variable`` is the
+    margin's name and ``category`` the tuple of the crossed categories, tested like any
+    other margin. Rows with a missing value in a margin's variables are left out of that
+    margin.
 
     ``targets`` may come from ``Targets.from_design(tier3, [...])`` to compare Tier 1 with
     Tier 3. Tests (``.tests``): Pearson chi-square of the unweighted counts against the
@@ -965,14 +1248,20 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
     rows = []
     tests = []
     for m in targets.margins:
-        if len(m.variables) != 1:
-            continue
-        var = m.variables[0]
-        design._check_columns([var], "targets")
-        s = design._data[var]
+        var = m.name
+        design._check_columns(list(m.variables), "targets")
         cats = list(m.categories)
+        if len(m.variables) == 1:
+            s = design._data[m.variables[0]]
+            valid = s.notna().to_numpy()
+        else:
+            # a joint margin: its cells are the combinations of the crossed variables
+            parts = [design._data[v] for v in m.variables]
+            valid = np.logical_and.reduce([p.notna().to_numpy() for p in parts])
+            combos = list(zip(*[p.astype(object).to_numpy() for p in parts], strict=True))
+            s = pd.Series([c if ok else None for c, ok in zip(combos, valid, strict=True)],
+                          index=design._data.index, dtype=object)
         y = _indicators(s, cats)
-        valid = s.notna().to_numpy()
         outside = valid & (y.sum(axis=1) == 0)
         if outside.any():
             extra = sorted({str(v) for v in s[outside]})
@@ -995,22 +1284,16 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
             )
         expected = m.shares * total
         pearson = stats.chisquare(n, expected)
-        d = (est - m.shares)[:-1]
-        v = vcov[:-1, :-1]
-        wald = float(d @ np.linalg.pinv(v) @ d) if len(d) else float("nan")
-        p_ = len(cats) - 1
-        nu = design.df
-        # R svychisq's "adjWald" scaling: F = W (nu - p + 1) / (nu p) on (p, nu - p + 1)
-        den_df = nu - p_ + 1
-        f_stat = wald * den_df / (nu * p_) if den_df > 0 else float("nan")
-        p_wald = float(stats.f.sf(f_stat, p_, den_df)) if den_df > 0 else float("nan")
+        wt = adjusted_wald((est - m.shares)[:-1], vcov[:-1, :-1], design.df)
         tests.append(
             {"variable": var, "test": "Pearson chi-square (unweighted counts)",
-             "statistic": float(pearson.statistic), "df_num": float(p_), "df_den": float("inf"),
+             "statistic": float(pearson.statistic), "df_num": float(len(cats) - 1),
+             "df_den": float("inf"),
              "p_value": float(pearson.pvalue)}
         )
         tests.append(
             {"variable": var, "test": "design-based adjusted Wald F (weighted shares)",
-             "statistic": f_stat, "df_num": float(p_), "df_den": float(den_df), "p_value": p_wald}
+             "statistic": wt.statistic, "df_num": wt.df_num, "df_den": wt.df_den,
+             "p_value": wt.p_value}
         )
-    return Representativeness(tests=pd.DataFrame(tests), _frame=pd.DataFrame(rows))
+    return Representativeness(_tests=pd.DataFrame(tests), _frame=pd.DataFrame(rows))
