@@ -61,6 +61,8 @@ class _Row:
     values: np.ndarray  # (P, L) the row's L numbers for each answer pattern
     valid: np.ndarray  # (n,) in the base
     nets: list[Hashable]  # which labels are nets
+    applied_nets: list[tuple[str, list[Hashable]]]  # the nets computed, with their members
+    excluded: list[Hashable] = field(default_factory=list)  # categories left out of the base
 
 
 @dataclass(frozen=True)
@@ -255,24 +257,152 @@ class BannerTable:
         )
 
 
-def _as_rows(rows: Any) -> list[tuple[str, Any]]:
-    items: list[tuple[str, Any]] = []
-    if isinstance(rows, str):
-        return [(rows, rows)]
+def _is_label(x: object) -> bool:
+    """A column name or category label: a string or a (non-bool) number."""
+    return isinstance(x, str) or (isinstance(x, int | float | np.integer | np.floating)
+                                  and not isinstance(x, bool | np.bool_))
+
+
+def _check_names(names: Sequence[Any], param: str, design: SurveyDesign) -> None:
+    """Columns exist (else the available ones are listed) and are named by text."""
+    design._check_columns(list(names), param)
+    odd = [c for c in names if not isinstance(c, str)]
+    if odd:
+        raise DelibpollError(
+            f"The '{param}' parameter of banner names column(s) {odd!r} that are not text; banner "
+            "needs text column names. Rename them first, e.g. df.rename(columns=str)."
+        )
+
+
+def _as_rows(rows: Any, design: SurveyDesign) -> list[tuple[str, Any]]:
+    """The questions of ``rows`` as (name, spec): a column name, or a list of 0/1 columns for a
+    multi-response set. Every name must be a column, every question named once."""
+    func = "banner"
+    if _is_label(rows):
+        rows = [rows]
     if isinstance(rows, Mapping):
-        return [(str(k), list(v)) for k, v in rows.items()]
-    if not isinstance(rows, Sequence):
-        raise DelibpollError("The 'rows' parameter of banner must be a list of questions.")
+        rows = [rows]
+    if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
+        raise DelibpollError(
+            f"The 'rows' parameter of {func} must be a list of questions (column names, or "
+            f"{{name: [0/1 columns]}} multi-response sets). Got {type(rows).__name__} instead."
+        )
+    items: list[tuple[str, Any]] = []
     for r in rows:
-        if isinstance(r, str):
-            items.append((r, r))
+        if _is_label(r):
+            _check_names([r], "rows", design)
+            items.append((str(r), r))
         elif isinstance(r, Mapping):
-            items += [(str(k), list(v)) for k, v in r.items()]
+            for k, v in r.items():
+                if not _is_label(k):
+                    raise DelibpollError(
+                        f"A multi-response set of {func} needs a text name; got {k!r}."
+                    )
+                if isinstance(v, str | bytes) or not isinstance(v, Sequence) or not len(v) or not all(
+                    _is_label(c) for c in v
+                ):
+                    raise DelibpollError(
+                        f"Multi-response set '{k}' of {func} must be a non-empty list of 0/1 "
+                        f"column names. Got {v!r} instead."
+                    )
+                members = list(v)
+                dup = sorted({str(c) for c in members if members.count(c) > 1})
+                if dup:
+                    raise DelibpollError(
+                        f"Multi-response set '{k}' of {func} names column(s) {dup} more than once."
+                    )
+                _check_names(members, "rows", design)
+                items.append((str(k), members))
         else:
             raise DelibpollError(
-                f"banner rows must be column names or {{name: [0/1 columns]}} sets; got {r!r}."
+                f"The 'rows' parameter of {func} must list column names or {{name: [0/1 "
+                f"columns]}} multi-response sets. Got {r!r} ({type(r).__name__}) instead."
             )
+    if not items:
+        raise DelibpollError(
+            f"The 'rows' parameter of {func} is empty; name at least one question (a column of "
+            "the data)."
+        )
+    names = [n for n, _ in items]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise DelibpollError(
+            f"The 'rows' parameter of {func} names question(s) {dup} more than once; each "
+            "question can appear once."
+        )
     return items
+
+
+def _check_int_param(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    number = int(value) if ok else 0  # type: ignore[call-overload]
+    if not ok or number < minimum or (maximum is not None and number > maximum):
+        rng = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise DelibpollError(
+            f"The '{name}' parameter of banner must be an integer {rng}. Got {value!r} instead."
+        )
+    return number
+
+
+def _label_list(value: object, name: str) -> list[Hashable]:
+    """``exclude``: a list of category labels (a single label is a list of one)."""
+    if value is None:
+        return []
+    if _is_label(value):
+        return [value]
+    if isinstance(value, Mapping) or not isinstance(value, Sequence | set | frozenset | np.ndarray | pd.Index):
+        raise DelibpollError(
+            f"The '{name}' parameter of banner must be a list of category labels. Got "
+            f"{type(value).__name__} instead."
+        )
+    out = list(value)
+    bad = [v for v in out if not isinstance(v, Hashable)]
+    if bad:
+        raise DelibpollError(f"The '{name}' parameter of banner has unusable labels {bad!r}.")
+    return out
+
+
+NetSpec = dict[str, list[Hashable]]
+
+
+def _check_nets(nets: object, questions: list[str]) -> tuple[NetSpec, dict[str, NetSpec]]:
+    """``nets`` as (nets for every question, nets for named questions). Global form
+    ``{net: [members]}``; per-question form ``{question: {net: [members]}}`` (both may mix)."""
+    if nets is None:
+        return {}, {}
+    if not isinstance(nets, Mapping):
+        raise DelibpollError(
+            "The 'nets' parameter of banner must be a mapping {net name: [categories]} (or "
+            f"{{question: {{net name: [categories]}}}}). Got {type(nets).__name__} instead."
+        )
+
+    def members_of(net: object, members: object, where: str) -> list[Hashable]:
+        if not isinstance(net, str) or not net:
+            raise DelibpollError(f"Net names of banner must be non-empty text{where}; got {net!r}.")
+        if isinstance(members, str | bytes) or not isinstance(members, Sequence) or not members:
+            raise DelibpollError(
+                f"Net '{net}'{where} of banner must list at least one category. Got {members!r} "
+                "instead."
+            )
+        out = list(members)
+        dup = [m for i, m in enumerate(out) if m in out[:i]]
+        if dup:
+            raise DelibpollError(f"Net '{net}'{where} of banner names {dup!r} more than once.")
+        return out
+
+    glob: NetSpec = {}
+    per: dict[str, NetSpec] = {}
+    for key, val in nets.items():
+        if isinstance(val, Mapping):
+            if key not in questions:
+                raise DelibpollError(
+                    f"The 'nets' parameter of banner gives nets for question {key!r}, which is not "
+                    f"among the rows. Rows: {questions}."
+                )
+            per[key] = {k: members_of(k, v, f" of question '{key}'") for k, v in val.items()}
+        else:
+            glob[key] = members_of(key, val, "")
+    return glob, per
 
 
 def _build_row(
@@ -281,10 +411,18 @@ def _build_row(
     spec: Any,
     exclude: Sequence[Hashable],
     nets: Mapping[str, Sequence[Hashable]],
+    own_nets: Mapping[str, Sequence[Hashable]],
 ) -> _Row:
+    """One question's answer patterns and columns. ``nets`` apply to the questions holding
+    any of their members (all members then required); ``own_nets`` were given for this
+    question and must all apply."""
     data = design._data
     if isinstance(spec, list):
-        design._check_columns(spec, "rows")
+        if own_nets:
+            raise DelibpollError(
+                f"Nets were given for question '{name}', a multi-response set; nets apply to "
+                "categorical questions only."
+            )
         block = data[spec].apply(pd.to_numeric, errors="coerce")
         bad = [c for c in spec if not set(block[c].dropna().unique()) <= {0, 1}]
         if bad:
@@ -294,33 +432,72 @@ def _build_row(
         valid = block.notna().any(axis=1).to_numpy()
         num = block.fillna(0).to_numpy(dtype=float) * valid[:, None]
         values, pattern = np.unique(num, axis=0, return_inverse=True)
-        return _Row(name, "multi", list(spec), pattern.ravel(), values, valid, [])
-    design._check_columns([spec], "rows")
+        return _Row(name, "multi", list(spec), pattern.ravel(), values, valid, [], [])
     s = data[spec]
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and not isinstance(
         s.dtype, pd.CategoricalDtype
     ) and s.nunique(dropna=True) > 2:
+        if own_nets:
+            raise DelibpollError(
+                f"Nets were given for question '{name}', a numeric question (shown as a mean); "
+                "nets apply to categorical questions only."
+            )
         valid = s.notna().to_numpy()
         vals = np.where(valid, pd.to_numeric(s, errors="coerce").to_numpy(dtype=float), 0.0)
+        if not np.isfinite(vals).all():
+            raise DelibpollError(
+                f"Numeric question '{name}' has infinite values; recode them (to NaN for missing)."
+            )
         uniq, pattern = np.unique(vals, return_inverse=True)
-        return _Row(name, "numeric", [spec], pattern.ravel(), uniq[:, None], valid, [])
+        return _Row(name, "numeric", [spec], pattern.ravel(), uniq[:, None], valid, [], [])
     codes, cats = design._column_codes(spec)
+    excluded = [c for c in cats if c in exclude]
     keep = [i for i, c in enumerate(cats) if c not in exclude]
     valid = np.isin(codes, keep)
     labels: list[Hashable] = [cats[i] for i in keep]
     # values[c, l]: whether category c counts in column l (the kept categories, then nets)
     cols = [np.arange(len(cats)) == i for i in keep]
     net_labels: list[Hashable] = []
-    for net_name, members in nets.items():
-        idx = [cats.index(m) for m in members if m in cats]
-        if len(idx) == len(members) and idx:
-            cols.append(np.isin(np.arange(len(cats)), idx))
-            labels.append(net_name)
-            net_labels.append(net_name)
+    applied: list[tuple[str, list[Hashable]]] = []
+    todo = [(k, list(v), False) for k, v in nets.items() if k not in own_nets]
+    todo += [(k, list(v), True) for k, v in own_nets.items()]
+    for net_name, members, own in todo:
+        present = [m for m in members if m in cats]
+        if not present and not own:
+            continue  # a net of another question
+        missing = [m for m in members if m not in cats]
+        if missing:
+            raise DelibpollError(
+                f"Net '{net_name}' names {missing!r}, which question '{name}' does not have. "
+                f"Categories of '{name}': {cats!r}."
+                + ("" if own else f" Give nets per question ({{'{name}': {{...}}}}) when "
+                   "questions differ.")
+            )
+        out = [m for m in members if m in excluded]
+        if out:
+            raise DelibpollError(
+                f"Net '{net_name}' of question '{name}' includes {out!r}, which 'exclude' leaves "
+                "out of the percentage base, so the net cannot be computed as declared. Remove it "
+                "from the net or from 'exclude'."
+            )
+        if net_name in labels:
+            raise DelibpollError(
+                f"Net '{net_name}' of question '{name}' has the name of a category or another "
+                "net; give it a distinct name."
+            )
+        idx = [cats.index(m) for m in members]
+        cols.append(np.isin(np.arange(len(cats)), idx))
+        labels.append(net_name)
+        net_labels.append(net_name)
+        applied.append((net_name, members))
     if not cols:
-        raise DelibpollError(f"Question '{name}' has no categories left to show.")
+        raise DelibpollError(
+            f"Question '{name}' has no categories left to show: 'exclude' removes all of "
+            f"{cats!r}."
+        )
     values = np.column_stack(cols).astype(float)
-    return _Row(name, "categorical", labels, np.where(valid, codes, 0), values, valid, net_labels)
+    return _Row(name, "categorical", labels, np.where(valid, codes, 0), values, valid, net_labels,
+                applied, excluded)
 
 
 def banner(
@@ -336,7 +513,7 @@ def banner(
     min_base: int = 50,
     suppress_below: int | None = None,
     exclude: Sequence[Hashable] | None = None,
-    nets: Mapping[str, Sequence[Hashable]] | None = None,
+    nets: Mapping[str, Sequence[Hashable] | Mapping[str, Sequence[Hashable]]] | None = None,
     decimals: int = 0,
 ) -> BannerTable:
     """Weighted banner table: questions down the side, subgroups across the top.
@@ -363,12 +540,22 @@ def banner(
         next-smallest column of the same banner variable when only one would otherwise be
         blanked (secondary suppression), so no blanked value can be derived from the Total.
     exclude : list, optional
-        Categories left out of percentage bases (e.g. "Don't know").
+        Categories left out of percentage bases (e.g. "Don't know"), in every categorical
+        question that has them. A label that no question has is refused (a misspelling would
+        otherwise change nothing).
     nets : mapping, optional
         ``{"Any change": ["Increase", "Decrease"]}``: net categories with their own CIs and
-        tests, computed from unrounded values.
+        tests, computed from unrounded values. A net applies to the categorical questions that
+        have any of its members, and must then find all of them (else an error names the
+        missing member and the question's categories); a net that matches no question, or that
+        includes a category left out by ``exclude``, is refused. Nets for one question only:
+        ``{"q_pact": {"Any change": [...]}}``.
     decimals : int
-        Decimals shown for percentages (display only).
+        Decimals shown for percentages, 0 to 10 (display only).
+
+    Every argument is checked before any computation; a bad one raises
+    :class:`~delibpoll.DelibpollError` naming it (rows and columns must be columns of the
+    data, each named once, no column both a row and a banner variable).
 
     Notes
     -----
@@ -381,14 +568,49 @@ def banner(
     func = "banner"
     design = check_design(design, func)
     level = check_level(level, func)
-    if ci_method not in CI_METHODS:
-        raise DelibpollError(f"The 'ci_method' parameter of banner must be one of {list(CI_METHODS)}; got {ci_method!r}.")
-    if adjust not in ("none", "holm", "bonferroni", "fdr_bh"):
-        raise DelibpollError(f"The 'adjust' parameter of banner must be 'none', 'holm', 'bonferroni' or 'fdr_bh'; got {adjust!r}.")
-    if not 0 < sig_level < 1:
-        raise DelibpollError(f"The 'sig_level' parameter of banner must be in (0, 1); got {sig_level!r}.")
-    cols = [columns] if isinstance(columns, str) else list(columns)
-    design._check_columns(cols, "columns")
+    if not isinstance(total, bool | np.bool_):
+        raise DelibpollError(f"The 'total' parameter of banner must be True or False. Got {total!r} instead.")
+    if not isinstance(ci_method, str) or ci_method not in CI_METHODS:
+        raise DelibpollError(f"The 'ci_method' parameter of banner must be one of {list(CI_METHODS)}. Got {ci_method!r} instead.")
+    if not isinstance(adjust, str) or adjust not in ("none", "holm", "bonferroni", "fdr_bh"):
+        raise DelibpollError(f"The 'adjust' parameter of banner must be 'none', 'holm', 'bonferroni' or 'fdr_bh'. Got {adjust!r} instead.")
+    if isinstance(sig_level, bool) or not isinstance(sig_level, int | float) or not 0 < sig_level < 1:
+        raise DelibpollError(f"The 'sig_level' parameter of banner must be a number in (0, 1), e.g. 0.05. Got {sig_level!r} instead.")
+    min_base = _check_int_param(min_base, "min_base", 0)
+    if suppress_below is not None:
+        suppress_below = _check_int_param(suppress_below, "suppress_below", 1)
+    decimals = _check_int_param(decimals, "decimals", 0, 10)
+    exclude_list = _label_list(exclude, "exclude")
+    cols: list[Any]
+    if _is_label(columns):
+        cols = [columns]
+    elif isinstance(columns, Sequence) and not isinstance(columns, str | bytes) and all(
+        _is_label(c) for c in columns
+    ):
+        cols = list(columns)
+    else:
+        raise DelibpollError(
+            "The 'columns' parameter of banner must be a banner variable (a column name) or a "
+            f"list of them. Got {columns!r} instead."
+        )
+    _check_names(cols, "columns", design)
+    dup = sorted({str(c) for c in cols if cols.count(c) > 1})
+    if dup:
+        raise DelibpollError(f"The 'columns' parameter of banner names {dup} more than once.")
+    if not cols and not total:
+        raise DelibpollError(
+            "banner has no columns to show: 'columns' is empty and total=False. Name a banner "
+            "variable or keep the Total column."
+        )
+    items = _as_rows(rows, design)
+    row_cols = {c for _, spec in items for c in (spec if isinstance(spec, list) else [spec])}
+    both = [c for c in cols if c in row_cols]
+    if both:
+        raise DelibpollError(
+            f"Column(s) {both} are both a row and a banner variable of banner; a question cannot "
+            "be cross-tabulated by itself. Remove them from 'rows' or from 'columns'."
+        )
+    glob_nets, per_nets = _check_nets(nets, [n for n, _ in items])
     banners = []
     for b in cols:
         s = design._data[b]
@@ -403,7 +625,7 @@ def banner(
                 f"Banner variable '{b}' has {(codes < 0).sum()} missing values; recode them to a "
                 "category such as 'Not known'."
             )
-        banners.append((b, codes, cats))
+        banners.append((str(b), codes, cats))
     letters = column_letters(sum(len(c) for _, _, c in banners))
     col_meta: list[tuple[str, str, str]] = [("", "Total", "")] if total else []
     li = 0
@@ -411,12 +633,16 @@ def banner(
         for c in cats:
             col_meta.append((b, str(c), letters[li]))
             li += 1
-    items = _as_rows(rows)
     w = design._w
     dfree = design.df
     records: list[dict[str, Any]] = []
-    for name, spec in items:
-        row = _build_row(design, name, spec, list(exclude or []), dict(nets or {}))
+    built = [
+        _build_row(design, name, spec, exclude_list, glob_nets, per_nets.get(name, {}))
+        for name, spec in items
+    ]
+    _check_used(exclude_list, glob_nets, built)
+    for row in built:
+        name = row.question
         groups: list[tuple[str, np.ndarray, list[Hashable], list[str]]] = []
         if total:
             groups.append(("", np.zeros(design.n, dtype=np.int64), ["Total"], [""]))
@@ -506,9 +732,11 @@ def banner(
     frame = pd.DataFrame.from_records(records)
     if suppress_below is not None and len(frame):
         frame = _suppress(frame, int(suppress_below))
+    reps = design._replicates
+    variance = "Taylor linearisation" if reps is None else f"{reps.type} replicate weights"
     notes = [
         "Weighted percentages (means for numeric questions) with design-based standard errors "
-        f"({'raking/calibration-aware, ' if design.is_calibrated else ''}Taylor linearisation); "
+        f"({'raking/calibration-aware, ' if design.is_calibrated else ''}{variance}); "
         f"{level:.0%} confidence intervals use the {ci_method} method.",
         "Letters: within each banner variable, every pair of columns is compared with a "
         f"two-sided design-based t test (SE of the difference from the joint covariance, "
@@ -516,14 +744,23 @@ def banner(
         + (f", {adjust} adjusted over the pairs of one banner variable for one row" if adjust != "none" else "")
         + ". A letter marks a column significantly higher than the column with that letter. "
         "The Total column is not tested.",
-        f"{LOW_BASE} marks cells with an unweighted base below {min_base}: treat with caution.",
+        *([f"{LOW_BASE} marks cells with an unweighted base below {min_base}: treat with caution."]
+          if min_base > 0 else []),
         "Bases: unweighted respondents, weighted total and Kish effective sample size.",
         "Percentages are rounded for display only; nets and tests use unrounded values.",
     ]
-    if exclude:
-        notes.append(f"Excluded from percentage bases: {', '.join(map(str, exclude))}.")
-    if nets:
-        notes.append("Nets: " + "; ".join(f"{k} = {' + '.join(map(str, v))}" for k, v in nets.items()) + ".")
+    excl: dict[str, list[str]] = {}
+    for r in built:
+        if r.excluded:
+            excl.setdefault(", ".join(map(str, r.excluded)), []).append(r.question)
+    if excl:
+        notes.append("Excluded from percentage bases: " + "; ".join(
+            f"{e} ({', '.join(qs)})" for e, qs in excl.items()) + ".")
+    done = [(r.question, r.applied_nets) for r in built if r.applied_nets]
+    if done:
+        notes.append("Nets (computed from unrounded values): " + "; ".join(
+            f"{q}: " + ", ".join(f"{k} = {' + '.join(map(str, v))}" for k, v in nets_)
+            for q, nets_ in done) + ".")
     if suppress_below is not None:
         notes.append(
             f"{SUPPRESSED} marks suppressed cells: unweighted base below {suppress_below}, or a "
@@ -536,6 +773,26 @@ def banner(
         decimals=int(decimals),
         _frame=frame,
     )
+
+
+def _check_used(exclude: list[Hashable], nets: NetSpec, rows: list[_Row]) -> None:
+    """Refuse ``exclude`` labels and nets that apply to no question (e.g. misspelt), naming
+    the categories the questions do have."""
+    cat_rows = [r for r in rows if r.kind == "categorical"]
+    available = list(dict.fromkeys(
+        c for r in cat_rows for c in [*r.excluded, *(x for x in r.labels if x not in r.nets)]))
+    unused = [e for e in exclude if not any(e in r.excluded for r in cat_rows)]
+    if unused:
+        raise DelibpollError(
+            f"The 'exclude' parameter of banner names {unused!r}, which no categorical question "
+            f"has. Categories of the questions: {available!r}."
+        )
+    for net, members in nets.items():
+        if not any(net in r.nets for r in cat_rows):
+            raise DelibpollError(
+                f"Net '{net}' ({members!r}) matches no categorical question: none has any of its "
+                f"members. Categories of the questions: {available!r}."
+            )
 
 
 def _suppress(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
