@@ -117,7 +117,7 @@ def test_nets_exclude_and_multi_response(design) -> None:  # type: ignore[no-unt
 def test_exports(design, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     b = banner(design, ["q_pact", "q_charge"], ["sex"], suppress_below=10)
     md = b.to_markdown()
-    assert "### q_pact" in md and "Base (unweighted)" in md and "Notes" in md
+    assert "### q\\_pact" in md and "Base (unweighted)" in md and "Notes" in md
     assert "<caption>q_pact</caption>" in b.to_html()
     b.to_csv(tmp_path / "t.csv")
     assert len(pd.read_csv(tmp_path / "t.csv")) == len(b.to_frame())
@@ -337,3 +337,140 @@ def test_numeric_column_names_are_refused_clearly() -> None:
     # a and x always together: 100% a in column x, 0% in y (worked by hand)
     got = fr[(fr.category == "a") & (fr.banner == "2")].set_index("column").estimate
     assert got["x"] == 1.0 and got["y"] == 0.0
+
+
+# ---------------------------------------------------------------- exporters (#12 item 5)
+AWKWARD = ["a|b", "<script>alert(1)</script>", "line\nbreak", "=1+2", "R&D *bold* _x_ [l](u)"]
+
+
+@pytest.fixture(scope="module")
+def awkward():  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(12)
+    n = 200
+    df = pd.DataFrame({
+        "q": rng.choice(AWKWARD, n),
+        "g": rng.choice(["x|y", "<b>", "=SUM(A1)"], n),
+        "big": rng.normal(1.5e7, 1e6, n),
+        "w": rng.uniform(0.5, 2.0, n),
+    })
+    return banner(dp.SurveyDesign(df, weights="w"), ["q", "big"], ["g"], min_base=1, decimals=2)
+
+
+def _md_tables(md: str) -> list[list[list[str]]]:
+    """The Markdown tables as lists of rows of cells, split on unescaped pipes (GFM)."""
+    import re
+    tables: list[list[list[str]]] = []
+    cur: list[list[str]] = []
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            cells = re.split(r"(?<!\\)\|", line)[1:-1]
+            cur.append([c.strip() for c in cells])
+        elif cur:
+            tables.append(cur)
+            cur = []
+    return tables
+
+
+def _md_unescape(cell: str) -> str:
+    import html as _html
+    import re
+    return _html.unescape(re.sub(r"\\(.)", r"\1", cell.replace("<br>", "\n")))
+
+
+def test_markdown_escapes_labels(awkward) -> None:  # type: ignore[no-untyped-def]
+    md = awkward.to_markdown()
+    assert "<script>" not in md and "<b>" not in md and "&lt;script&gt;" in md
+    tables = _md_tables(md)
+    assert len(tables) == 2
+    for t in tables:
+        assert len({len(r) for r in t}) == 1  # no label shifted a column
+    labels = [_md_unescape(r[0]) for r in tables[0][2:]]
+    assert labels[:5] == sorted(AWKWARD) and labels[5:] == ["Base (unweighted)", "Base (weighted)", "Base (effective)"]
+    heads = [_md_unescape(c) for c in tables[0][0][1:]]
+    assert heads == ["Total", "g: <b> (A)", "g: =SUM(A1) (B)", "g: x|y (C)"]
+
+
+def test_html_escapes_labels(awkward) -> None:  # type: ignore[no-untyped-def]
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: list[str] = []
+            self.text: list[str] = []
+
+        def handle_starttag(self, tag, attrs) -> None:  # type: ignore[no-untyped-def]
+            self.tags.append(tag)
+
+        def handle_data(self, data: str) -> None:
+            self.text.append(data)
+
+    p = Cells()
+    p.feed(awkward.to_html())
+    assert "script" not in p.tags and "b" not in p.tags
+    assert set(AWKWARD) <= set(p.text) and "g: x|y (C)" in p.text
+
+
+def test_excel_writes_labels_as_text(awkward, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import openpyxl
+    path = awkward.to_excel(tmp_path / "t.xlsx", title="=HYPERLINK(\"x\")", source="http://example.org")
+    wb = openpyxl.load_workbook(path)
+    found = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert not [c.value for c in found if c.data_type == "f"]  # no formula anywhere
+    assert not [c.value for c in found if c.hyperlink is not None]
+    vals = {c.value for c in found}
+    assert "=1+2" in vals and "g: =SUM(A1) (B) estimate" in vals and "=HYPERLINK(\"x\")" in vals
+
+
+def test_exports_round_trip_the_numbers_with_the_stated_decimals(awkward, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """decimals=2: Markdown and HTML show every estimate in fixed notation with 2 decimals,
+    equal to the unrounded estimate rounded half-even by Python's round (within float
+    representation); the spreadsheet stores the unrounded numbers with a 2-decimal format."""
+    import re
+
+    import openpyxl
+    fr = awkward.to_frame()
+    tables = _md_tables(awkward.to_markdown())
+    cols = [None, ("", "Total"), ("g", "<b>"), ("g", "=SUM(A1)"), ("g", "x|y")]
+    shown = 0
+    for t, q in zip(tables, ["q", "big"], strict=True):
+        for row in t[2:]:
+            cat = _md_unescape(row[0])
+            if cat.startswith("Base"):
+                continue
+            for j in range(1, 5):
+                txt = row[j].split(" ")[0]
+                cell = fr[(fr.question == q) & (fr.category == cat) & (fr.banner == cols[j][0]) & (fr.column == cols[j][1])].iloc[0]
+                if q == "q":
+                    assert re.fullmatch(r"\d+\.\d{2}%", txt), txt
+                    assert abs(float(txt[:-1]) - 100 * cell.estimate) <= 0.005 + 1e-9
+                else:
+                    assert re.fullmatch(r"\d+\.\d{2}", txt), txt  # 15000000.00, not 1.5e+07
+                    assert abs(float(txt) - cell.estimate) <= 0.005 + 1e-6
+                shown += 1
+    assert shown == 4 * 6
+    assert re.search(r"<td>\d{8}\.\d{2}</td>", awkward.to_html())
+    ws = openpyxl.load_workbook(awkward.to_excel(tmp_path / "r.xlsx"))["Table 1"]
+    pcts = [c for row in ws.iter_rows(min_row=3) for c in row if isinstance(c.value, float) and c.value <= 1]
+    assert pcts and {c.number_format for c in pcts} == {"0.00%"}
+    ws2 = openpyxl.load_workbook(tmp_path / "r.xlsx")["Table 2"]
+    assert ws2["B3"].number_format == "0.00"
+    tot = fr[(fr.question == "big") & (fr.column == "Total")].estimate.iloc[0]
+    assert ws2["B3"].value == pytest.approx(tot, rel=1e-14)  # Excel keeps 15 digits
+
+
+def test_markdown_has_no_negative_zero() -> None:
+    """A mean of -0.001 shown with 1 decimal is 0.0, not -0.0 (worked by hand)."""
+    df = pd.DataFrame({"v": [-0.002, 0.0, -0.001] * 10, "g": ["x", "y", "z"] * 10})
+    md = banner(dp.SurveyDesign(df), ["v"], ["g"], min_base=1, decimals=1).to_markdown()
+    assert "-0.0" not in md and "| 0.0 " in md
+
+
+def test_export_paths_are_checked(design, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    b = banner(design, ["q_charge"], ["sex"])
+    with pytest.raises(DelibpollError, match="does not exist; create it first"):
+        b.to_excel(tmp_path / "nope" / "t.xlsx")
+    with pytest.raises(DelibpollError, match="does not exist; create it first"):
+        b.to_csv(tmp_path / "nope" / "t.csv")
+    with pytest.raises(DelibpollError, match=r"'path' parameter of to_csv must be a file path"):
+        b.to_csv(12)  # type: ignore[arg-type]

@@ -31,6 +31,44 @@ SUPPRESSED = "[c]"
 LOW_BASE = "[u]"
 
 
+_MD_SPECIAL = str.maketrans({
+    "\\": "\\\\", "|": "\\|", "*": "\\*", "_": "\\_", "`": "\\`", "[": "\\[", "]": "\\]",
+    "&": "&amp;", "<": "&lt;", ">": "&gt;",
+})
+
+
+def _md(text: object) -> str:
+    """A Markdown table cell: Markdown and HTML specials escaped (``|`` as ``\\|``, ``<``,
+    ``>``, ``&`` as entities), newlines as ``<br>``, so a label can neither shift the columns
+    nor inject markup."""
+    s = str(text).translate(_MD_SPECIAL)
+    return s.replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")
+
+
+def _fixed(x: float, decimals: int) -> str:
+    """``x`` with ``decimals`` decimals in fixed notation (never scientific), no "-0"."""
+    txt = f"{x:.{decimals}f}"
+    return txt[1:] if txt.startswith("-") and float(txt) == 0 else txt
+
+
+EXCEL_MAX_CHARS = 32767
+
+
+def _out_path(path: object, method: str) -> Path:
+    if not isinstance(path, str | Path):
+        raise DelibpollError(
+            f"The 'path' parameter of {method} must be a file path (str or Path). Got "
+            f"{type(path).__name__} instead."
+        )
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise DelibpollError(
+            f"The folder {str(p.parent)!r} of the 'path' given to {method} does not exist; "
+            "create it first."
+        )
+    return p
+
+
 def column_letters(n: int) -> list[str]:
     """A, B, ..., Z, AA, AB, ... for ``n`` columns.
 
@@ -92,9 +130,9 @@ class BannerTable:
         if pd.isna(r["estimate"]):
             return "-"
         if r["kind"] == "numeric":
-            txt = f"{r['estimate']:.{max(self.decimals, 1)}f}"
+            txt = _fixed(float(r["estimate"]), max(self.decimals, 1))
         else:
-            txt = f"{100 * r['estimate']:.{self.decimals}f}%"
+            txt = _fixed(100 * float(r["estimate"]), self.decimals) + "%"
         if r["higher_than"]:
             txt += f" {r['higher_than']}"
         if r["low_base"]:
@@ -116,22 +154,23 @@ class BannerTable:
                 r0 = sub.iloc[0]
                 sup = bool(r0["suppressed"])
                 table.loc["Base (unweighted)", head] = SUPPRESSED if sup else f"{int(r0['n'])}"
-                table.loc["Base (weighted)", head] = SUPPRESSED if sup else f"{r0['weighted_n']:.0f}"
-                table.loc["Base (effective)", head] = SUPPRESSED if sup else f"{r0['n_eff']:.0f}"
+                table.loc["Base (weighted)", head] = SUPPRESSED if sup else _fixed(r0["weighted_n"], 0)
+                table.loc["Base (effective)", head] = SUPPRESSED if sup else _fixed(r0["n_eff"], 0)
         return table.fillna("")
 
     def to_markdown(self) -> str:
-        """Markdown: one table per question, then the notes."""
+        """Markdown: one table per question, then the notes. Labels are escaped (``|``,
+        Markdown and HTML specials, newlines), so they cannot shift columns or add markup."""
         parts = []
         for q in self.questions:
             wide = self._wide(q)
-            head = "| | " + " | ".join(wide.columns) + " |"
+            head = "| | " + " | ".join(_md(c) for c in wide.columns) + " |"
             sep = "|---|" + "---|" * len(wide.columns)
-            lines = [f"### {q}", "", head, sep]
+            lines = [f"### {_md(q)}", "", head, sep]
             for idx, row in wide.iterrows():
-                lines.append(f"| {idx} | " + " | ".join(str(v) for v in row) + " |")
+                lines.append(f"| {_md(idx)} | " + " | ".join(_md(v) for v in row) + " |")
             parts.append("\n".join(lines))
-        parts.append("**Notes**\n\n" + "\n".join(f"- {n}" for n in self.notes))
+        parts.append("**Notes**\n\n" + "\n".join(f"- {_md(n)}" for n in self.notes))
         return "\n\n".join(parts) + "\n"
 
     def to_html(self) -> str:
@@ -158,7 +197,7 @@ class BannerTable:
 
     def to_csv(self, path: str | Path) -> Path:
         """The tidy frame (:meth:`to_frame`) as CSV."""
-        p = Path(path)
+        p = _out_path(path, "to_csv")
         self._frame.to_csv(p, index=False)
         return p
 
@@ -176,26 +215,40 @@ class BannerTable:
 
         import xlsxwriter
 
-        p = Path(path)
-        wb = xlsxwriter.Workbook(str(p))
+        p = _out_path(path, "to_excel")
+        if not isinstance(title, str) or not isinstance(source, str):
+            raise DelibpollError("The 'title' and 'source' parameters of to_excel must be text.")
+        texts = [title, source, *self.notes, *self.questions,
+                 *(str(c) for c in self._frame["category"].unique()),
+                 *(f"{b}: {c}" for b, c, _ in self.columns)]
+        long = [t for t in texts if len(t) + 40 > EXCEL_MAX_CHARS]
+        if long:
+            raise DelibpollError(
+                f"A label of {len(long[0])} characters ({long[0][:40]!r}...) is longer than an Excel "
+                f"cell holds ({EXCEL_MAX_CHARS}); shorten it before to_excel."
+            )
+        # labels are text, never formulas ("=..."), links or numbers
+        wb = xlsxwriter.Workbook(str(p), {"strings_to_formulas": False, "strings_to_urls": False,
+                                          "strings_to_numbers": False})
         # a fixed creation date keeps the file byte-identical between runs of the same analysis
         wb.set_properties({"title": title, "created": datetime.datetime(2000, 1, 1)})
         bold = wb.add_format({"bold": True, "text_wrap": True, "valign": "top"})
         pct = wb.add_format({"num_format": "0" + ("." + "0" * self.decimals if self.decimals else "") + "%"})
-        num = wb.add_format({"num_format": "0.0"})
+        num = wb.add_format({"num_format": "0." + "0" * max(self.decimals, 1)})
         whole = wb.add_format({"num_format": "0"})
         h1 = wb.add_format({"bold": True, "font_size": 16})
         cover = wb.add_worksheet("Cover")
-        cover.write(0, 0, title, h1)
+        cover.write_string(0, 0, title, h1)
         cover.write(2, 0, "This workbook contains weighted survey tables, one question per sheet.")
         cover.write(3, 0, "Sheets: Notes, then " + ", ".join(f"Table {i + 1}" for i in range(len(self.questions))) + ".")
         if source:
-            cover.write(4, 0, f"Source: {source}")
+            cover.write_string(4, 0, f"Source: {source}")
         cover.set_column(0, 0, 100)
         notes = wb.add_worksheet("Notes")
         notes.write_row(0, 0, ["Note number", "Note text"], bold)
         for i, n in enumerate(self.notes):
-            notes.write_row(i + 1, 0, [f"[note {i + 1}]", n])
+            notes.write_string(i + 1, 0, f"[note {i + 1}]")
+            notes.write_string(i + 1, 1, n)
         notes.set_column(0, 0, 14)
         notes.set_column(1, 1, 120)
         notes.freeze_panes(1, 0)
@@ -204,19 +257,20 @@ class BannerTable:
         for qi, q in enumerate(self.questions):
             ws = wb.add_worksheet(f"Table {qi + 1}")
             fr = self._frame[self._frame["question"] == q]
-            ws.write(0, 0, f"Table {qi + 1}: {q} [note 1]", h1)
+            ws.write_string(0, 0, f"Table {qi + 1}: {q} [note 1]", h1)
             header = ["Category"]
             for b, c, letter in self.columns:
                 name = "Total" if b == "" else f"{b}: {c} ({letter})"
                 header += [f"{name} estimate", f"{name} significantly higher than"]
             row0 = 1
             ws.set_row(row0, 48)  # room for wrapped column headings
-            ws.write_row(row0, 0, header, bold)
+            for j, h in enumerate(header):
+                ws.write_string(row0, j, h, bold)
             cats = list(dict.fromkeys(fr["category"]))
             kinds = fr.groupby("category", sort=False)["kind"].first()
             r = row0 + 1
             for cat in cats:
-                ws.write(r, 0, str(cat))
+                ws.write_string(r, 0, str(cat))
                 for ci, (b, c, _letter) in enumerate(self.columns):
                     cell = fr[(fr["category"] == cat) & (fr["banner"] == b) & (fr["column"] == c)]
                     col = 1 + 2 * ci
