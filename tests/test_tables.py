@@ -474,3 +474,33 @@ def test_export_paths_are_checked(design, tmp_path: Path) -> None:  # type: igno
         b.to_csv(tmp_path / "nope" / "t.csv")
     with pytest.raises(DelibpollError, match=r"'path' parameter of to_csv must be a file path"):
         b.to_csv(12)  # type: ignore[arg-type]
+
+
+def test_suppression_rule_worked_by_hand() -> None:
+    """Hand-worked example of the suppression rule, suppress_below=5, unweighted.
+
+    Banner g has bases A=3, B=8, C=20, D=25. Primary: A (3 < 5). Exactly one column is
+    primary, so secondary suppression also blanks the next-smallest, B (8). C and D are shown.
+    Banner h has bases E=2, F=54: primary E, and the only other column F is blanked too.
+    Banner k has bases G=3, H=4, I=49: two primaries (G, H), no secondary needed; I shown.
+    Total (56) is shown. In g, C has 19 of 20 "yes" and A 0 of 3: C is significantly higher
+    than A, but A is blanked, so C carries no letter A (it would tell about A's value); C
+    against D (19/20 against 10/25) is a shown pair, so C keeps D's letter.
+    Expected shown shares of "yes": C 19/20 = 0.95, D 10/25 = 0.4, I by construction below.
+    """
+    g = ["A"] * 3 + ["B"] * 8 + ["C"] * 20 + ["D"] * 25
+    q = ["no"] * 3 + ["yes"] + ["no"] * 7 + ["yes"] * 19 + ["no"] + ["yes"] * 10 + ["no"] * 15
+    h = ["E"] * 2 + ["F"] * 54
+    k = ["G"] * 3 + ["H"] * 4 + ["I"] * 49
+    df = pd.DataFrame({"q": q, "g": g, "h": h, "k": k})
+    fr = banner(dp.SurveyDesign(df), ["q"], ["g", "h", "k"], suppress_below=5, min_base=1).to_frame()
+    cells = fr[fr.category == "yes"].set_index("column")
+    assert cells.suppressed.to_dict() == {"Total": False, "A": True, "B": True, "C": False, "D": False,
+                                          "E": True, "F": True, "G": True, "H": True, "I": False}
+    assert cells.loc[["A", "B", "E", "F", "G", "H"], ["estimate", "se", "weighted_n"]].isna().all().all()
+    assert cells.loc["C", "estimate"] == pytest.approx(0.95, abs=1e-15)
+    assert cells.loc["D", "estimate"] == pytest.approx(0.4, abs=1e-15)
+    assert cells.loc["I", "estimate"] == pytest.approx(29 / 49, abs=1e-15)  # 30 yes less A-H's 1
+    assert cells.loc["Total", "estimate"] == pytest.approx(30 / 56, abs=1e-15)
+    assert cells.loc["C", "higher_than"] == "D"  # letters: A..D, E F, G H I
+    assert set(cells.loc[["A", "B", "E", "F", "G", "H"], "higher_than"]) == {""}

@@ -592,7 +592,9 @@ def banner(
     suppress_below : int, optional
         Cells whose unweighted base is below this are blanked ``[c]``, and so is the
         next-smallest column of the same banner variable when only one would otherwise be
-        blanked (secondary suppression), so no blanked value can be derived from the Total.
+        blanked (secondary suppression; the first in column order on ties), so no blanked
+        value can be derived from the Total. No letter compares a shown column with a blanked
+        one.
     exclude : list, optional
         Categories left out of percentage bases (e.g. "Don't know"), in every categorical
         question that has them. A label that no question has is refused (a misspelling would
@@ -710,6 +712,11 @@ def banner(
             est, vcov, _ = grouped_ratios(design, row.pattern, row.values, codes, m, row.valid)
             var = np.diag(vcov)
             se = np.sqrt(np.clip(var, 0, None))
+            # bases of every column at once (one bincount each)
+            vc = codes[row.valid]
+            n_bases = np.bincount(vc, minlength=m)
+            sup = (_suppressed_columns(n_bases, suppress_below, bname == "")
+                   if suppress_below is not None else np.zeros(m, dtype=bool))
             higher: dict[tuple[int, int], list[str]] = {}
             if bname != "" and m > 1:
                 pairs = [(i, j) for i in range(m) for j in range(i + 1, m)]
@@ -734,13 +741,12 @@ def banner(
                     if adjust != "none" and ok.any():
                         padj[ok] = adjust_pvalues(p_arr[ok], adjust)
                     for k_, (i, j) in enumerate(pairs):
+                        if sup[i] or sup[j]:
+                            continue  # a letter would tell about a blanked value
                         if np.isfinite(padj[k_]) and padj[k_] < sig_level:
                             top, low = (i, j) if d[k_] > 0 else (j, i)
                             higher.setdefault((top, l_), []).append(lets[low])
-            # bases of every column at once (one bincount each)
-            vc = codes[row.valid]
             vw = w[row.valid]
-            n_bases = np.bincount(vc, minlength=m)
             w_bases = np.bincount(vc, weights=vw, minlength=m)
             w2_bases = np.bincount(vc, weights=vw * vw, minlength=m)
             _, dfs, n_rows = domain_summary(design, codes, m, row.valid)
@@ -780,12 +786,12 @@ def banner(
                             "n_eff": neff,
                             "higher_than": "".join(sorted(higher.get((ci, l_), []), key=lambda s: (len(s), s))),
                             "low_base": n_base < min_base,
-                            "suppressed": False,
+                            "suppressed": bool(sup[ci]),
                         }
                     )
     frame = pd.DataFrame.from_records(records)
     if suppress_below is not None and len(frame):
-        frame = _suppress(frame, int(suppress_below))
+        frame = _blank(frame)
     reps = design._replicates
     variance = "Taylor linearisation" if reps is None else f"{reps.type} replicate weights"
     notes = [
@@ -849,20 +855,22 @@ def _check_used(exclude: list[Hashable], nets: NetSpec, rows: list[_Row]) -> Non
             )
 
 
-def _suppress(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """Primary suppression of small bases, then secondary: within a question and banner
-    variable, if exactly one column is suppressed, also suppress the next-smallest one."""
+def _suppressed_columns(n_bases: np.ndarray, threshold: int, is_total: bool) -> np.ndarray:
+    """Columns of one banner variable (for one question) to blank: primary, every column with
+    an unweighted base below ``threshold``; secondary, when exactly one column is primary and
+    others exist, also the column with the next-smallest base (the first in column order on
+    ties), so the blanked value cannot be derived from the Total and the other columns. The
+    Total column gets primary suppression only."""
+    sup = n_bases < threshold
+    if not is_total and sup.sum() == 1 and len(n_bases) > 1:
+        rest = np.where(~sup)[0]
+        sup[rest[np.argmin(n_bases[rest])]] = True
+    return sup
+
+
+def _blank(frame: pd.DataFrame) -> pd.DataFrame:
+    """Blank the numbers of suppressed cells (their letters were never given)."""
     frame = frame.copy()
-    frame["suppressed"] = frame["n"] < threshold
-    for (_q, b), sub in frame.groupby(["question", "banner"], sort=False):
-        if b == "":
-            continue
-        bases = sub.groupby("column", sort=False)["n"].first()
-        sup = bases[bases < threshold]
-        if len(sup) == 1 and len(bases) > 1:
-            rest = bases.drop(sup.index).sort_values()
-            extra = rest.index[0]
-            frame.loc[sub.index[sub["column"] == extra], "suppressed"] = True
     for col in ("estimate", "ci_lower", "ci_upper", "se", "weighted_n", "n_eff"):
         frame.loc[frame["suppressed"], col] = np.nan
     frame.loc[frame["suppressed"], "higher_than"] = ""
