@@ -117,7 +117,7 @@ def test_nets_exclude_and_multi_response(design) -> None:  # type: ignore[no-unt
 def test_exports(design, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     b = banner(design, ["q_pact", "q_charge"], ["sex"], suppress_below=10)
     md = b.to_markdown()
-    assert "### q\\_pact" in md and "Base (unweighted)" in md and "Notes" in md
+    assert "### q_pact" in md and "Base (unweighted)" in md and "Notes" in md
     assert "<caption>q_pact</caption>" in b.to_html()
     b.to_csv(tmp_path / "t.csv")
     assert len(pd.read_csv(tmp_path / "t.csv")) == len(b.to_frame())

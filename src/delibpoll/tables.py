@@ -9,6 +9,7 @@ and banner variable, whose joint covariance gives the letters.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ LOW_BASE = "[u]"
 
 
 _MD_SPECIAL = str.maketrans({
-    "\\": "\\\\", "|": "\\|", "*": "\\*", "_": "\\_", "`": "\\`", "[": "\\[", "]": "\\]",
+    "\\": "\\\\", "|": "\\|", "*": "\\*", "`": "\\`", "[": "\\[", "]": "\\]",
     "&": "&amp;", "<": "&lt;", ">": "&gt;",
 })
 
@@ -42,6 +43,8 @@ def _md(text: object) -> str:
     ``>``, ``&`` as entities), newlines as ``<br>``, so a label can neither shift the columns
     nor inject markup."""
     s = str(text).translate(_MD_SPECIAL)
+    # "_" inside a word (q_pact) cannot open or close emphasis in GFM: kept as it is
+    s = re.sub(r"(?<![^\W_])_|_(?![^\W_])", r"\\_", s)
     return s.replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")
 
 
