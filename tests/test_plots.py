@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import delibpoll as dp
@@ -84,3 +85,83 @@ def test_plot_weights_and_margins(designs, tmp_path: Path) -> None:  # type: ign
     _render(m, tmp_path / "m.png")
     with pytest.raises(DelibpollError, match="weighted design"):
         plot_margins(d1)
+
+
+# ---------------------------------------------------------------- claims in alt text (#12 items 13, 24)
+def _unconverged():  # type: ignore[no-untyped-def]
+    df = pd.DataFrame({"sex": ["F"] * 60 + ["M"] * 40,
+                       "age": ["young"] * 50 + ["old"] * 10 + ["young"] * 10 + ["old"] * 30})
+    t = dp.Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}, "age": {"young": 0.3, "old": 0.7}})
+    with pytest.warns(dp.ConvergenceWarning):
+        return df, dp.rake(dp.SurveyDesign(df), t, max_iter=1, on_nonconvergence="warn")
+
+
+def test_plot_margins_alt_text_states_the_largest_share_error() -> None:
+    """One raking sweep cannot meet both margins: the alt text must say so, with the largest
+    share error computed here directly from the weights (sum of weights per category over the
+    total, against the target)."""
+    df, d = _unconverged()
+    w = d.weights.to_numpy()
+    shares = {(v, c): w[(df[v] == c).to_numpy()].sum() / w.sum() for v in ("sex", "age") for c in df[v].unique()}
+    target = {("sex", "F"): 0.5, ("sex", "M"): 0.5, ("age", "young"): 0.3, ("age", "old"): 0.7}
+    err = {k: abs(shares[k] - target[k]) for k in target}
+    (var, cat), worst = max(err.items(), key=lambda kv: kv[1])
+    assert worst > 0.01  # the sweep really missed
+    text = alt_text(plot_margins(d))
+    assert "every share meets its target" not in text
+    assert f"{var} '{cat}': {100 * shares[(var, cat)]:.1f}% weighted against a target of {100 * target[(var, cat)]:.1f}%" in text
+    assert f"({100 * worst:.2g} percentage points)" in text and "did not converge" in text
+    assert f"{100 * worst:.2g} percentage points" in plot_margins(d).labels.caption
+
+
+def test_plot_margins_converged_says_within_tolerance(designs) -> None:  # type: ignore[no-untyped-def]
+    _, d3 = designs
+    text = alt_text(plot_margins(d3))
+    assert "every weighted share is within 0.005 percentage points of its target" in text
+    assert "did not converge" not in text
+
+
+@pytest.mark.parametrize("group", ["negative", "neutral", "positive", "other"])
+def test_plot_likert_refuses_unknown_category(designs, group: str) -> None:  # type: ignore[no-untyped-def]
+    _, d3 = designs
+    est = dp.proportion(d3, "q_pact")
+    groups = {"negative": ["Decrease confidence"], "neutral": ["No impact"],
+              "positive": ["Increase confidence"], "other": ["Don't know"]}
+    groups[group] = [*groups[group], "Strongly agree"]
+    with pytest.raises(DelibpollError, match=rf"'{group}' parameter of plot_likert names category 'Strongly agree', which is not in the estimate\. Available categories: \['Increase confidence'"):
+        plot_likert(est, **groups)
+    with pytest.raises(DelibpollError, match=r"'No impact' is given twice"):
+        plot_likert(est, negative=["Decrease confidence", "No impact"], neutral=["No impact"],
+                    positive=["Increase confidence"], other=["Don't know"])
+
+
+def test_plot_tiers_refuses_unknown_category(designs) -> None:  # type: ignore[no-untyped-def]
+    d1, d3 = designs
+    qc = dp.compare_questions(d1, d3, {"q_pact": ("q_pact_pre", "q_pact_post")})
+    with pytest.raises(DelibpollError, match=r"'category' parameter of plot_tiers names 'Nope'.*Available categories: \["):
+        plot_tiers(qc, category="Nope")
+    with pytest.raises(DelibpollError, match=r"'kind' parameter of plot_tiers must be 'dumbbell' or 'scatter'"):
+        plot_tiers(qc, kind="bars")  # type: ignore[arg-type]
+
+
+def test_plot_estimates_caption_states_the_bases(designs) -> None:  # type: ignore[no-untyped-def]
+    """The caption gave the largest domain's n as 'the base'; it now gives the range of the
+    domains' unweighted bases (counted here from the data)."""
+    _, d3 = designs
+    est = dp.proportion(d3, "q_charge", by="region")
+    counts = d3.data.dropna(subset=["q_charge"]).groupby("region", observed=True).size()
+    assert counts.min() < counts.max()
+    cap = plot_estimates(est).labels.caption
+    assert cap == f"Bases: {counts.min()} to {counts.max()} respondents per domain."
+    # a bare frame carries no level: the title must not claim one
+    fr = est.to_frame()[["category", "estimate", "ci_lower", "ci_upper"]]
+    assert plot_estimates(fr).labels.title == "Estimates with confidence intervals"
+    assert plot_estimates(fr).labels.caption == "Bases not given."
+
+
+def test_plot_weights_checks_its_arguments(designs) -> None:  # type: ignore[no-untyped-def]
+    _, d3 = designs
+    with pytest.raises(DelibpollError, match="plot_weights needs a SurveyDesign; got DataFrame"):
+        plot_weights(d3.data)
+    with pytest.raises(DelibpollError, match=r"'bins' parameter of plot_weights must be an integer >= 1\. Got 0"):
+        plot_weights(d3, bins=0)

@@ -69,6 +69,22 @@ def _pct(x: Any) -> str:
     return f"{100 * float(x):.0f}%"
 
 
+def _check_text(value: object, name: str, func: str) -> None:
+    if value is not None and not isinstance(value, str):
+        raise DelibpollError(
+            f"The '{name}' parameter of {func} must be text or None. Got {type(value).__name__} "
+            "instead."
+        )
+
+
+def _need_columns(fr: pd.DataFrame, cols: Sequence[str], func: str) -> None:
+    missing = [c for c in cols if c not in fr.columns]
+    if missing:
+        raise DelibpollError(
+            f"{func} needs an estimate with columns {list(cols)}; the frame lacks {missing}."
+        )
+
+
 def plot_estimates(
     estimate: Any,
     *,
@@ -98,11 +114,20 @@ def plot_estimates(
         scale_y_continuous,
     )
 
+    for name, val in (("title", title), ("caption", caption)):
+        _check_text(val, name, "plot_estimates")
+    if percent is not None and not isinstance(percent, bool):
+        raise DelibpollError(f"The 'percent' parameter of plot_estimates must be True, False or None. Got {percent!r} instead.")
     fr = _frame_of(estimate)
+    _need_columns(fr, ["estimate", "ci_lower", "ci_upper"], "plot_estimates")
+    if fr.empty:
+        raise DelibpollError("plot_estimates got an estimate with no rows; there is nothing to plot.")
     stat = getattr(estimate, "statistic", "proportion")
     variable = getattr(estimate, "variable", "")
     by = list(getattr(estimate, "by", ()))
+    _need_columns(fr, by, "plot_estimates")
     pct = (stat == "proportion") if percent is None else percent
+    level = getattr(estimate, "level", None)
     fr["label"] = fr["category"].astype(str) if "category" in fr else variable
     fr["domain"] = fr[by].astype(str).agg(" / ".join, axis=1) if by else "All"
     fr["label"] = pd.Categorical(fr["label"], categories=list(dict.fromkeys(fr["label"]))[::-1])
@@ -115,8 +140,9 @@ def plot_estimates(
         + scale_color_manual(values=OKABE_ITO * 4, name=" / ".join(by) if by else "")
         + labs(
             x="", y=("Estimate (%)" if pct else "Estimate"),
-            title=title or f"{variable}: weighted estimates with {getattr(estimate, 'level', 0.95):.0%} CIs",
-            caption=caption or f"Base: {int(fr['n'].max()) if 'n' in fr else 'n/a'} respondents; design-based CIs.",
+            title=title or (f"{variable}: weighted estimates with {level:.0%} CIs" if level is not None
+                            else f"{str(variable) + ': ' if variable else ''}Estimates with confidence intervals"),
+            caption=caption or _base_caption(fr, by),
         )
         + theme_delibpoll()
     )
@@ -130,6 +156,17 @@ def plot_estimates(
         for _, row in fr.iterrows()
     ]
     return _with_alt(p, f"Dot-and-whisker chart of {variable}. " + "; ".join(parts) + ".")
+
+
+def _base_caption(fr: pd.DataFrame, by: list[str]) -> str:
+    """The unweighted base(s) actually in the frame: one number, or the range over domains."""
+    if "n" not in fr or fr["n"].isna().all():
+        return "Bases not given."
+    per = fr.groupby("domain", sort=False)["n"].max()
+    lo, hi = int(per.min()), int(per.max())
+    if not by or lo == hi:
+        return f"Base: {hi} respondents{' per domain' if by else ''}."
+    return f"Bases: {lo} to {hi} respondents per domain."
 
 
 def plot_likert(
@@ -162,9 +199,37 @@ def plot_likert(
         raise DelibpollError("plot_likert needs proportions (an Estimate with categories).")
     by = list(getattr(estimate, "by", ()))
     fr["domain"] = fr[by].astype(str).agg(" / ".join, axis=1) if by else "All"
-    groups = {"negative": list(negative), "neutral": list(neutral), "positive": list(positive), "other": list(other)}
-    assigned = {c: g for g, cats in groups.items() for c in cats}
-    unknown = [c for c in fr["category"].unique() if c not in assigned]
+    for name, val in (("title", title), ("caption", caption)):
+        _check_text(val, name, "plot_likert")
+    groups: dict[str, list[Any]] = {}
+    for gname, cats_ in (("negative", negative), ("neutral", neutral), ("positive", positive), ("other", other)):
+        if isinstance(cats_, str) or not isinstance(cats_, Sequence):
+            raise DelibpollError(
+                f"The '{gname}' parameter of plot_likert must be a list of categories. Got "
+                f"{cats_!r} instead."
+            )
+        groups[gname] = list(cats_)
+    available = list(fr["category"].unique())
+    assigned: dict[Any, str] = {}
+    for gname, cats_ in groups.items():
+        for c in cats_:
+            if c in assigned:
+                raise DelibpollError(
+                    f"plot_likert: category {c!r} is given twice (in {assigned[c]!r} and {gname!r}); "
+                    "give each category one group."
+                )
+            if c not in available:
+                raise DelibpollError(
+                    f"The '{gname}' parameter of plot_likert names category {c!r}, which is not in "
+                    f"the estimate. Available categories: {available!r}."
+                )
+            assigned[c] = gname
+    if len(groups["negative"]) > 3 or len(groups["positive"]) > 3 or len(groups["neutral"]) + len(groups["other"]) > 3:
+        raise DelibpollError(
+            "plot_likert shows at most 3 negative, 3 positive and 3 neutral/other categories "
+            "(one colour each); combine categories first."
+        )
+    unknown = [c for c in available if c not in assigned]
     if unknown:
         raise DelibpollError(
             f"plot_likert: categories {unknown} are not assigned to negative, neutral, positive or other."
@@ -172,6 +237,7 @@ def plot_likert(
     fr["group"] = fr["category"].map(assigned)
     fr["panel"] = np.where(fr["group"].isin(["neutral", "other"]), "Neutral / other", "Balance")
     fr["value"] = np.where(fr["group"] == "negative", -fr["estimate"], fr["estimate"])
+    negative, neutral, positive, other = (groups[k] for k in ("negative", "neutral", "positive", "other"))
     order = list(negative)[::-1] + list(positive) + list(neutral) + list(other)
     fr["category"] = pd.Categorical(fr["category"].astype(str), categories=[str(c) for c in order])
     fr["panel"] = pd.Categorical(fr["panel"], categories=["Balance", "Neutral / other"])
@@ -237,8 +303,22 @@ def plot_tiers(
         raise DelibpollError(f"plot_tiers needs a tier comparison; the frame lacks {sorted(missing)}.")
     if "question" not in fr:
         fr["question"] = getattr(comparison, "variable", "")
+    for name, val in (("title", title), ("caption", caption)):
+        _check_text(val, name, "plot_tiers")
+    if kind not in ("dumbbell", "scatter"):
+        raise DelibpollError(f"The 'kind' parameter of plot_tiers must be 'dumbbell' or 'scatter'. Got {kind!r} instead.")
+    if "category" not in fr:
+        fr["category"] = np.nan
     if category is not None:
+        available = list(fr["category"].dropna().unique())
+        if category not in available:
+            raise DelibpollError(
+                f"The 'category' parameter of plot_tiers names {category!r}, which is not in the "
+                f"comparison. Available categories: {available!r}."
+            )
         fr = fr[fr["category"] == category]
+    if fr.empty:
+        raise DelibpollError("plot_tiers got a comparison with no rows; there is nothing to plot.")
     fr["item"] = fr["question"].astype(str) + np.where(
         fr["category"].notna(), ": " + fr["category"].astype(str), ""
     )
@@ -257,10 +337,13 @@ def plot_tiers(
                    title=title or "Informed and uninformed views", caption=caption or note)
             + theme_delibpoll()
         )
+        both = fr["informed"].notna() & fr["uninformed"].notna()
         above = int((fr["informed"] > fr["uninformed"]).sum())
+        below = int((fr["informed"] < fr["uninformed"]).sum())
         return _with_alt(
             p, f"Scatter plot of {len(fr)} question categories: Tier 1 against Tier 3 with a 45-degree line; "
-            f"{above} lie above the line (higher in Tier 1). {note}",
+            f"of the {int(both.sum())} with both shares, {above} lie above the line (higher in Tier 1) "
+            f"and {below} below. {note}",
         )
     if kind != "dumbbell":
         raise DelibpollError(f"The 'kind' parameter of plot_tiers must be 'dumbbell' or 'scatter'; got {kind!r}.")
@@ -305,8 +388,17 @@ def plot_weights(design: Any, *, bins: int = 40, title: str | None = None) -> An
     """Histogram of the design's weights with the Kish design effect in the caption."""
     from plotnine import aes, geom_histogram, geom_vline, ggplot, labs
 
-    w = design.weights.to_numpy()
+    from .design import SurveyDesign
+
+    if not isinstance(design, SurveyDesign):
+        raise DelibpollError(f"plot_weights needs a SurveyDesign; got {type(design).__name__}.")
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
+        raise DelibpollError(f"The 'bins' parameter of plot_weights must be an integer >= 1. Got {bins!r} instead.")
+    _check_text(title, "title", "plot_weights")
+    w = design.weights.to_numpy(dtype=float)
     deff = float(len(w) * np.sum(w**2) / np.sum(w) ** 2)
+    ratio = (f"ratio {w.max() / w.min():.1f}" if w.min() > 0
+             else f"{int((w <= 0).sum())} weights zero or negative")
     fr = pd.DataFrame({"weight": w})
     p = (
         ggplot(fr, aes(x="weight"))
@@ -318,8 +410,8 @@ def plot_weights(design: Any, *, bins: int = 40, title: str | None = None) -> An
         + theme_delibpoll()
     )
     return _with_alt(
-        p, f"Histogram of {len(w)} weights from {w.min():.3g} to {w.max():.3g} (ratio "
-        f"{w.max() / w.min():.1f}); Kish design effect {deff:.2f}, effective sample size {len(w) / deff:.0f}.",
+        p, f"Histogram of {len(w)} weights from {w.min():.3g} to {w.max():.3g} ({ratio}); "
+        f"Kish design effect {deff:.2f}, effective sample size {len(w) / deff:.0f}.",
     )
 
 
@@ -338,6 +430,7 @@ def plot_margins(design: Any, *, title: str | None = None) -> Any:
         scale_y_continuous,
     )
 
+    _check_text(title, "title", "plot_margins")
     rep = getattr(design, "weighting_report", None)
     if rep is None:
         raise DelibpollError("plot_margins needs a weighted design (rake, calibrate or poststratify first).")
@@ -352,6 +445,11 @@ def plot_margins(design: Any, *, title: str | None = None) -> Any:
     order = list(dict.fromkeys(m["category"].astype(str)))[::-1]
     long["category"] = pd.Categorical(long["category"].astype(str), categories=order)
     long["kind"] = pd.Categorical(long["kind"], categories=["Sample (unweighted)", "Weighted", "Target"])
+    # every claim below is computed from the shares plotted
+    after = m.assign(err=(m["weighted_share_after"] - m["target_share"]).abs())
+    worst_after = after.sort_values("err", kind="stable").iloc[-1]
+    gap = float(worst_after["err"])
+    gap_txt = f"{100 * gap:.2g} percentage points" if gap >= 5e-5 else "below 0.005 percentage points"
     p = (
         ggplot(long, aes(x="category", y="share", color="kind", shape="kind"))
         + geom_point(size=2.5)
@@ -361,16 +459,24 @@ def plot_margins(design: Any, *, title: str | None = None) -> Any:
         + scale_shape_manual(values=["o", "o", "x"], name="")
         + scale_y_continuous(labels=lambda xs: [_pct(x) for x in xs])
         + labs(x="", y="Share", title=title or "Weighting margins: sample, weighted and target",
-               caption=f"Max margin error after weighting {rep.max_margin_error:.2g}.")
+               caption=f"Largest difference between a weighted share and its target: {gap_txt}.")
         + theme_delibpoll()
         + _wide()
     )
-    worst = m.assign(gap=(m["unweighted_share"] - m["target_share"]).abs()).sort_values("gap").iloc[-1]
+    worst = m.assign(gap=(m["unweighted_share"] - m["target_share"]).abs()).sort_values("gap", kind="stable").iloc[-1]
+    if gap < 5e-5:
+        result = "after weighting, every weighted share is within 0.005 percentage points of its target"
+    else:
+        result = (f"after weighting, the largest difference is {worst_after['variable']} "
+                  f"'{worst_after['category']}': {100 * float(worst_after['weighted_share_after']):.1f}% "
+                  f"weighted against a target of {100 * float(worst_after['target_share']):.1f}% "
+                  f"({gap_txt})")
+    status = "" if rep.converged else " The weighting did not converge."
     return _with_alt(
         p, f"Dot chart of {m['variable'].nunique()} weighting variables: unweighted sample shares, "
         f"weighted shares and population targets. The largest sample gap was {worst['variable']} "
         f"'{worst['category']}': {_pct(worst['unweighted_share'])} in the sample against "
-        f"{_pct(worst['target_share'])} in the population; after weighting every share meets its target.",
+        f"{_pct(worst['target_share'])} in the population; {result}.{status}",
     )
 
 
