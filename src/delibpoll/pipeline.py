@@ -582,7 +582,10 @@ def run_config(
         except DelibpollError as exc:
             raise DelibpollError(f"[weighting] targets: {exc}") from None
         t_name = f"the targets file {t_path.name}"
-    for label, wanted in (("[weighting] variables", variables), ("[representativeness] variables", rep_vars)):
+    for label, wanted in (("[weighting] variables", variables),
+                          ("[representativeness] variables", [v for v in rep_vars if v not in variables])):
+        if not wanted:
+            continue
         try:
             all_targets.select(wanted)
         except DelibpollError as exc:
