@@ -503,7 +503,7 @@ def test_bad_input(ref: Any) -> None:
         clus.with_replicates("bootstrap")
     with pytest.raises(DelibpollError, match="integer >= 2"):
         clus.with_replicates("subbootstrap", n_replicates=1)
-    with pytest.raises(DelibpollError, match="does not apply"):
+    with pytest.raises(DelibpollError, match="does not apply to method='jk1'. Leave it out"):
         clus.with_replicates("jk1", n_replicates=10)
     with pytest.raises(DelibpollError, match="numpy Generator or an integer seed"):
         clus.with_replicates("bootstrap", n_replicates=10, rng="seed")  # type: ignore[arg-type]

@@ -545,7 +545,7 @@ def build_replicates(
         if n_replicates is not None:
             raise DelibpollError(
                 f"A jackknife has one replicate per PSU; n_replicates={n_replicates!r} does "
-                "not apply to method={method!r}. Leave it out."
+                f"not apply to method={method!r}. Leave it out."
             )
         mult, scale, rscales = _jackknife(design, method, _psu_order(design))
     else:
