@@ -408,6 +408,29 @@ def test_contrasts_equal_r_svycontrast(designs, ref) -> None:  # type: ignore[no
 
 
 @pytest.mark.parametrize(
+    ("weight", "match"),
+    [(float("nan"), "must be a finite number; got nan"),
+     (float("inf"), "must be a finite number; got inf"),
+     (-np.inf, "must be a finite number; got -inf"),
+     ("1", "must be a number; got '1'"),
+     (True, "must be a number; got True"),
+     (None, "must be a number; got None")],
+)
+def test_contrast_rejects_non_finite_or_non_numeric_weights(weight: object, match: str) -> None:
+    """#12 item 24: NaN/inf weights gave NaN/inf contrasts with a numpy RuntimeWarning; now a
+    DelibpollError names the contrast, the row and the value."""
+    est = dp.mean(SurveyDesign(srs(3)), "x", by="g")
+    with pytest.raises(DelibpollError, match=f"row 'b' in contrast 'b-a' {match}"):
+        dp.contrast(est, {"b-a": {"a": -1, "b": weight}})  # type: ignore[dict-item]
+    with pytest.raises(DelibpollError, match="Row key 'z' is not among"):
+        dp.contrast(est, {"z-a": {"z": 1, "a": -1}})
+    with pytest.raises(DelibpollError, match="'df' parameter of contrast must be a positive"):
+        dp.contrast(est, {"b-a": {"b": 1, "a": -1}}, df="x")  # type: ignore[arg-type]
+    with pytest.raises(DelibpollError, match="'df' parameter of contrast must be a positive"):
+        dp.contrast(est, {"b-a": {"b": 1, "a": -1}}, df=0)
+
+
+@pytest.mark.parametrize(
     ("case", "row", "col"),
     [("england_raked", "q_pact", "sex"), ("apiclus1", "sch.wide", "stype"),
      ("apiclus1_raked", "sch.wide", "awards"), ("apistrat", "stype", "awards")],

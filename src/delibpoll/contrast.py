@@ -53,6 +53,33 @@ def _find(estimate: Estimate, key: Hashable) -> int:
     )
 
 
+def _coefficient(name: object, key: Hashable, wgt: object) -> float:
+    """A contrast weight as a finite float, or a clear error naming the contrast and row."""
+    if isinstance(wgt, bool) or not isinstance(wgt, int | float | np.integer | np.floating):
+        raise DelibpollError(
+            f"The weight of row {key!r} in contrast {name!r} must be a number; got {wgt!r} "
+            f"({type(wgt).__name__}). Give weights such as {{'a': 1, 'b': -1}}."
+        )
+    value = float(wgt)
+    if not np.isfinite(value):
+        raise DelibpollError(
+            f"The weight of row {key!r} in contrast {name!r} must be a finite number; got "
+            f"{value!r}. Replace NaN or infinite weights by real numbers (0 leaves a row out)."
+        )
+    return value
+
+
+def _check_df(df: object) -> float:
+    if isinstance(df, bool) or not isinstance(df, int | float | np.integer | np.floating) or not (
+        float(df) > 0
+    ):
+        raise DelibpollError(
+            f"The 'df' parameter of contrast must be a positive number (or math.inf for "
+            f"normal quantiles). Got {df!r} instead."
+        )
+    return float(df)
+
+
 def contrast(
     estimate: Estimate,
     coefficients: Mapping[str, Mapping[Hashable, float]],
@@ -105,7 +132,7 @@ def contrast(
             "{name: {row_key: weight}}."
         )
     lvl = estimate.level if level is None else check_level(level, "contrast")
-    dof = estimate.design_df if df is None else float(df)
+    dof = estimate.design_df if df is None else _check_df(df)
     k = len(estimate.labels)
     cmat = np.zeros((len(coefficients), k))
     clean: dict[str, dict[Hashable, float]] = {}
@@ -116,8 +143,9 @@ def contrast(
             )
         clean[str(name)] = {}
         for key, wgt in coefs.items():
-            cmat[r, _find(estimate, key)] += float(wgt)
-            clean[str(name)][key] = float(wgt)
+            value = _coefficient(name, key, wgt)
+            cmat[r, _find(estimate, key)] += value
+            clean[str(name)][key] = value
     theta = estimate.to_frame()["estimate"].to_numpy(dtype=float)
     est = cmat @ theta
     vc = cmat @ estimate.vcov @ cmat.T
