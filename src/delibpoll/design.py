@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -193,7 +194,8 @@ class SurveyDesign:
         own = data.copy()
         # file metadata (labels, missing codes) lives on the design, not on the frame: pandas
         # deep-copies DataFrame.attrs on every column access, which is slow for large label sets
-        object.__setattr__(self, "_attrs", dict(data.attrs))
+        # deep: the labels are nested dicts, which the caller's frame must not share
+        object.__setattr__(self, "_attrs", copy.deepcopy(dict(data.attrs)))
         own.attrs = {}
         object.__setattr__(self, "_data", own)
         object.__setattr__(self, "_lonely_psu", lonely_psu)
@@ -321,8 +323,11 @@ class SurveyDesign:
     @property
     def attrs(self) -> dict[str, Any]:
         """Metadata of the data it was built from (``DataFrame.attrs``: variable and value
-        labels, user-missing codes and reasons from :func:`~delibpoll.read_survey`)."""
-        return dict(self._attrs)
+        labels, user-missing codes and reasons from :func:`~delibpoll.read_survey`).
+
+        A deep copy on each access: editing it (or the caller's frame) never changes the
+        design, and editing the design's never changes the caller's frame."""
+        return copy.deepcopy(self._attrs)
 
     @property
     def weights(self) -> pd.Series:
