@@ -495,3 +495,41 @@ def test_variance_after_each_weighting_method_equals_r(ref, case: str) -> None: 
     row = dp.mean(build[case](), var).to_frame().iloc[0]
     close(row["estimate"], ref.get(case, "svymean", "estimate", variable=var), 1e-9)
     close(row["se"], ref.get(case, "svymean", "se", variable=var), 1e-6)
+
+
+def test_results_are_immutable_in_fact() -> None:
+    """#12 item 12: Estimate.vcov and the arrays behind to_frame(), ContrastResult's
+    coefficients and vcov, and ChisqResult cannot be edited; frames are handed out as copies."""
+    import dataclasses
+
+    d = SurveyDesign(srs(5), weights="w")
+    est = dp.proportion(d, "q", by="g")
+    before = est.to_frame()
+    with pytest.raises(ValueError, match="read-only"):
+        est.vcov[0, 0] = 1.0
+    for col in ("estimate", "se", "ci_lower"):
+        arr = est._columns[col]
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = 1.0
+    with pytest.raises(TypeError):
+        est._columns["estimate"] = np.zeros(3)  # type: ignore[index]
+    frame = est.to_frame()
+    frame.loc[0, "estimate"] = 99.0
+    series = est.estimates
+    series.iloc[0] = 99.0
+    pd.testing.assert_frame_equal(est.to_frame(), before)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        est.level = 0.9  # type: ignore[misc]
+    c = dp.contrast(est, {"a-b": {("a", "yes"): 1, ("b", "yes"): -1}})
+    with pytest.raises(ValueError, match="read-only"):
+        c.vcov[0, 0] = 1.0
+    with pytest.raises(TypeError):
+        c.coefficients["a-b"][("a", "yes")] = 5.0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        c.coefficients["new"] = {}  # type: ignore[index]
+    frame = c.to_frame()
+    frame.loc[0, "estimate"] = 99.0
+    assert c.to_frame().loc[0, "estimate"] != 99.0
+    chi = dp.chisq_test(d, "q", "g")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chi.p_value = 0.5  # type: ignore[misc]

@@ -591,3 +591,23 @@ def test_trim_on_replicates_keeps_left_out_rows_out() -> None:
     kept = after.to_numpy()[~zero]
     assert kept.min() >= lo - 1e-9 and kept.max() <= hi + 1e-9
     np.testing.assert_allclose(after.sum().to_numpy(), before.sum().to_numpy(), rtol=1e-12)
+
+
+def test_replicate_weights_are_immutable_in_fact(ref: Any) -> None:
+    """#12 item 12: the ReplicateWeights arrays are read-only; design.replicate_weights is a
+    copy (editing it leaves the design's variances alone)."""
+    import dataclasses
+
+    d = _clus(ref).with_replicates("jk1")
+    reps = d._replicates
+    se = dp.mean(d, "api00").to_frame()["se"].iloc[0]
+    with pytest.raises(ValueError, match="read-only"):
+        reps.weights[0, 0] = 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        reps.rscales[0] = 0.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        reps.scale = 2.0  # type: ignore[misc]
+    frame = d.replicate_weights
+    frame.iloc[:, 0] = 0.0
+    assert d.replicate_weights.iloc[:, 0].ne(0.0).any()
+    assert dp.mean(d, "api00").to_frame()["se"].iloc[0] == se

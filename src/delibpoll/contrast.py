@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
 from ._ci import t_quantile, two_sided_p
-from .estimation import Estimate, check_level
+from .estimation import Estimate, check_level, read_only
 from .exceptions import DelibpollError
 
 __all__ = ["ContrastResult", "contrast"]
@@ -24,9 +25,17 @@ class ContrastResult:
     """
 
     level: float
-    coefficients: dict[str, dict[Hashable, float]]
+    coefficients: Mapping[str, Mapping[Hashable, float]]
     vcov: np.ndarray
     _frame: pd.DataFrame = field(repr=False)
+
+    def __post_init__(self) -> None:
+        # immutable in fact: read-only mappings and arrays, a private copy of the frame
+        object.__setattr__(self, "coefficients", MappingProxyType(
+            {k: MappingProxyType(dict(v)) for k, v in self.coefficients.items()}
+        ))
+        object.__setattr__(self, "vcov", read_only(self.vcov))
+        object.__setattr__(self, "_frame", self._frame.copy())
 
     def to_frame(self) -> pd.DataFrame:
         return self._frame.copy()

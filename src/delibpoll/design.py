@@ -388,7 +388,8 @@ class SurveyDesign:
         if self._replicates is None:
             return None
         w = self._replicates.weights
-        return pd.DataFrame(w, index=self._data.index, columns=[f"rep_{i + 1}" for i in range(w.shape[1])])
+        return pd.DataFrame(np.array(w, copy=True), index=self._data.index,
+                            columns=[f"rep_{i + 1}" for i in range(w.shape[1])])
 
     def with_replicates(
         self,

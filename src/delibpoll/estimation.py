@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -73,10 +74,19 @@ class Estimate:
     n_missing: int
     _columns: Mapping[str, Any] = field(repr=False)
 
+    def __post_init__(self) -> None:
+        # immutable in fact: read-only arrays, read-only mapping of read-only columns
+        object.__setattr__(self, "vcov", read_only(self.vcov))
+        object.__setattr__(self, "_columns", MappingProxyType(
+            {k: read_only(v) if isinstance(v, np.ndarray) else tuple(v)
+             for k, v in self._columns.items()}
+        ))
+
     @cached_property
     def _frame(self) -> pd.DataFrame:
         # built on first use: many estimates in a batch are only read through vcov/labels
-        return pd.DataFrame(dict(self._columns))
+        return pd.DataFrame({k: np.array(v) if isinstance(v, np.ndarray) else list(v)
+                             for k, v in self._columns.items()})
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame, one row per estimate.
@@ -91,9 +101,10 @@ class Estimate:
 
     @property
     def estimates(self) -> pd.Series:
-        """The point estimates as a Series indexed by ``labels``."""
+        """The point estimates as a Series indexed by ``labels`` (a fresh copy)."""
         return pd.Series(
-            self._frame["estimate"].to_numpy(), index=_label_index(self.labels), name="estimate"
+            self._frame["estimate"].to_numpy(copy=True), index=_label_index(self.labels),
+            name="estimate",
         )
 
     def __repr__(self) -> str:
@@ -110,6 +121,13 @@ class Estimate:
             f"({self.level:.0%} CI{', ' + self.ci_method if self.ci_method else ''})</p>"
             + self._frame.to_html(index=False)
         )
+
+
+def read_only(a: Any) -> np.ndarray:
+    """A read-only copy of ``a`` (results hand out arrays that cannot be edited)."""
+    out = np.array(a, copy=True)
+    out.flags.writeable = False
+    return out
 
 
 def _label_index(labels: Sequence[Hashable]) -> pd.Index:

@@ -226,7 +226,14 @@ class ReplicateWeights:
     mse: bool
     _df_cache: dict[bytes, float] = field(
         init=False, default_factory=dict, repr=False, compare=False
-    )
+    )  # private memo of domain_df (derived values only)
+
+    def __post_init__(self) -> None:
+        # immutable in fact: the arrays are read-only copies
+        for name in ("weights", "rscales"):
+            arr = np.array(getattr(self, name), dtype=float, copy=True)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
 
     @cached_property
     def df(self) -> float:
