@@ -219,7 +219,7 @@ def test_single_psu_domain_warns_and_gives_zero_se() -> None:
 def test_estimate_repr_and_frame_columns() -> None:
     est = dp.proportion(SurveyDesign(srs(14)), "q", by="g")
     assert list(est.to_frame().columns) == [
-        "g", "category", "estimate", "se", "ci_lower", "ci_upper", "df", "deff", "n", "n_eff",
+        "g", "category", "estimate", "se", "ci_lower", "ci_upper", "df", "deff", "n", "n_eff", "ci_note",
     ]
     assert "proportion of q by g" in repr(est)
     assert "<table" in est._repr_html_()
@@ -533,3 +533,86 @@ def test_results_are_immutable_in_fact() -> None:
     chi = dp.chisq_test(d, "q", "g")
     with pytest.raises(dataclasses.FrozenInstanceError):
         chi.p_value = 0.5  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------- #12 item 18: SE 0
+def _clus_top(ref):  # type: ignore[no-untyped-def]
+    data = ref.data("apiclus1.csv")
+    data["top"] = np.where(data["api00"] >= 845, "yes", "no")
+    return SurveyDesign(data, weights="pw", ids="dnum", fpc="fpc")
+
+
+@pytest.mark.parametrize("method", ["asin", "beta", "xlogit", "logit", "mean", "wilson",
+                                    "likelihood"])
+def test_share_of_zero_never_gets_a_zero_width_interval(ref, method: str) -> None:  # type: ignore[no-untyped-def]
+    """#12 item 18: 0 of 14 high schools are "top"; delibpoll printed [0, 0]. Now: R's NaN
+    for asin and xlogit (estimation_extra.R, apiclus1_top), NaN for logit, mean and
+    likelihood (R gives a [~1e-12, ~1e-12] interval from a non-converged glm, [0, 0], and an
+    error), and the NCHS rule for beta and wilson, worked by hand from scipy quantiles with
+    n = 14 and the domain's R df (1e-12). The other domains keep R's limits (1e-6)."""
+    fr = dp.proportion(_clus_top(ref), "top", by="stype",
+                       ci_method=method).to_frame()  # type: ignore[arg-type]
+    fr = fr[fr["category"] == "yes"].set_index("stype")
+    h = fr.loc["H"]
+    assert h["estimate"] == 0.0 and h["se"] == 0.0 and h["n"] == 14
+    df_h = ref.get("apiclus1_top", "degf", "df", domain="H")
+    assert h["df"] == df_h
+    if method in ("asin", "beta", "xlogit"):
+        for dom in ("E", "M"):
+            for q, col in (("ci_lower", "ci_lower"), ("ci_upper", "ci_upper")):
+                close(fr.loc[dom, col], ref.get("apiclus1_top", "svyciprop", q, variable="top",
+                                                domain=dom, method=method), 1e-6)
+    if method == "beta":
+        n_eff = 14 * (stats.t.ppf(0.025, 13) / stats.t.ppf(0.025, df_h)) ** 2
+        assert h["ci_lower"] == 0.0
+        assert h["ci_upper"] == pytest.approx(1 - 0.025 ** (1 / n_eff), rel=1e-12)
+        assert h["ci_upper"] == pytest.approx(stats.beta.ppf(0.975, 1, n_eff), rel=1e-12)
+        assert h["ci_note"] == "SE 0 (p=0/1): NCHS n_eff=n"
+    elif method == "wilson":
+        z2 = stats.t.ppf(0.975, df_h) ** 2
+        assert h["ci_lower"] == 0.0
+        assert h["ci_upper"] == pytest.approx((z2 / 14) / (1 + z2 / 14), rel=1e-12)
+        assert h["ci_note"] == "SE 0 (p=0/1): NCHS n_eff=n"
+    else:
+        if method in ("asin", "xlogit"):
+            assert np.isnan(ref.get("apiclus1_top", "svyciprop", "ci_lower", variable="top",
+                                    domain="H", method=method))
+        assert np.isnan(h["ci_lower"]) and np.isnan(h["ci_upper"])
+        assert h["ci_note"] == "SE 0 (p=0/1): no CI"
+    assert (fr.loc[["E", "M"], "ci_note"] == "").all()
+    assert (fr["ci_upper"] > fr["ci_lower"]).sum() + fr["ci_upper"].isna().sum() == 3
+
+
+def test_single_psu_domain_gives_nan_interval_not_the_point() -> None:
+    """#12 item 18: a domain inside one PSU (df 0, SE 0) had the CI [p, p]; R's qt(., 0) is
+    NaN, so its limits are NaN, with the note "df 0: no CI" (proportions, means, totals)."""
+    df = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3], "dom": ["x", "x", "y", "y", "y", "y"],
+                       "q": ["a", "b", "a", "b", "b", "a"], "v": [1.0, 3, 2, 4, 5, 6]})
+    d = SurveyDesign(df, ids="psu")
+    for method in ("logit", "beta", "wilson", "mean"):
+        with pytest.warns(DomainWarning, match="single PSU"):
+            fr = dp.proportion(d, "q", by="dom", ci_method=method).to_frame()  # type: ignore[arg-type]
+        x = fr[fr["dom"] == "x"]
+        assert x["se"].tolist() == [0.0, 0.0] and x["df"].tolist() == [0.0, 0.0]
+        assert x["ci_lower"].isna().all() and x["ci_upper"].isna().all()
+        assert (x["ci_note"] == "df 0: no CI").all()
+    for fn in (dp.mean, dp.total):
+        with pytest.warns(DomainWarning, match="single PSU"):
+            fr = fn(d, "v", by="dom").to_frame().set_index("dom")
+        assert np.isnan(fr.loc["x", "ci_lower"]) and fr.loc["x", "ci_note"] == "df 0: no CI"
+        assert fr.loc["y", "ci_note"] == ""
+
+
+def test_share_fixed_by_weighting_keeps_se_zero_and_says_so() -> None:
+    """#12 item 18: the raked share of a raking margin is fixed (variance 0 exactly, as R's
+    svyrecvar gives ~1e-17): its interval is the point and ci_note says it is fixed by the
+    weighting; an unfixed share has no note."""
+    df = pd.DataFrame({"sex": ["F", "M", "M", "F", "M", "M", "F", "M"] * 10,
+                       "q": list("abbaabab") * 10})
+    raked = dp.rake(SurveyDesign(df), dp.Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}}))
+    fr = dp.proportion(raked, "sex").to_frame().set_index("category")
+    assert fr["estimate"].tolist() == pytest.approx([0.5, 0.5], rel=1e-12)
+    assert fr["se"].tolist() == [0.0, 0.0]
+    assert (fr["ci_lower"] == fr["estimate"]).all() and (fr["ci_upper"] == fr["estimate"]).all()
+    assert (fr["ci_note"] == "SE 0: fixed by weighting").all()
+    assert (dp.proportion(raked, "q").to_frame()["ci_note"] == "").all()

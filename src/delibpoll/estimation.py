@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._ci import CI_METHODS, CIMethod, proportion_cis, t_quantiles
+from ._ci import CI_METHODS, NOTE_NO_DF, CIMethod, proportion_cis_noted, t_quantiles
 from ._variance import (
     domain_df,
     grouped_linearizer,
@@ -95,7 +95,8 @@ class Estimate:
         ``ci_lower``, ``ci_upper``, ``df``, ``deff`` (design effect against simple random
         sampling with replacement, R ``deff="replace"``), ``n`` (unweighted respondents in
         the domain with a non-missing answer), ``n_eff`` (``p(1-p)/var`` for proportions,
-        ``n/deff`` for means and totals).
+        ``n/deff`` for means and totals), ``ci_note`` (empty for the usual interval; else
+        why the interval is not: see :func:`proportion`).
         """
         return self._frame.copy()
 
@@ -480,7 +481,7 @@ def proportion(
     -------
     Estimate
         ``to_frame()`` columns: by columns, ``category``, ``estimate``, ``se``,
-        ``ci_lower``, ``ci_upper``, ``df``, ``deff``, ``n``, ``n_eff``.
+        ``ci_lower``, ``ci_upper``, ``df``, ``deff``, ``n``, ``n_eff``, ``ci_note``.
 
     Notes
     -----
@@ -491,6 +492,14 @@ def proportion(
     CI uses t quantiles on that df. ``n_eff = p(1-p)/var``. Wilson:
     ``(p + z^2/(2 n_eff) ± z sqrt(p(1-p)/n_eff + z^2/(4 n_eff^2))) / (1 + z^2/n_eff)`` with
     ``z`` the t quantile on the df.
+
+    No share gets an interval of zero width. When its standard error is 0 the ``ci_note``
+    column says why: a share of 0 or 1 gets, with ``"beta"`` and ``"wilson"``, the NCHS
+    data-presentation interval (effective sample size = ``n``; note
+    ``"SE 0 (p=0/1): NCHS n_eff=n"``) and NaN limits with the other methods (as R's
+    ``svyciprop``; note ``"SE 0 (p=0/1): no CI"``); a domain inside one PSU (df 0) gets NaN
+    (``"df 0: no CI"``); a share fixed exactly by the weighting keeps SE 0 and the point as
+    its interval (``"SE 0: fixed by weighting"``).
 
     Examples
     --------
@@ -558,10 +567,10 @@ def proportion(
         tiny = var <= (1e-12 * np.sqrt(pq)) ** 2
         n_eff = np.where(tiny & (est > 0) & (est < 1), np.inf,
                          np.where(var > 0, pq / var, np.nan))
-    lo, hi = proportion_cis(est, se, df_k, level, ci_method, n_rows=np.repeat(nrows_d, n_cat),
-                            phi=phi)
+    lo, hi, notes = proportion_cis_noted(est, se, df_k, level, ci_method,
+                                         n_rows=np.repeat(nrows_d, n_cat), phi=phi, n=n_k)
     if rep_logit is not None:
-        inner = (est > 0) & (est < 1)
+        inner = (est > 0) & (est < 1) & (notes == "")
         q = t_quantiles(level, df_k)
         eta, se_eta = rep_logit
         lo = np.where(inner, 1 / (1 + np.exp(-(eta - q * se_eta))), lo)
@@ -579,7 +588,7 @@ def proportion(
         labels = list(cats)
     cols["category"] = cats * n_dom
     cols.update(estimate=est, se=se, ci_lower=lo, ci_upper=hi, df=df_k, deff=deff, n=n_k,
-                n_eff=n_eff)
+                n_eff=n_eff, ci_note=notes)
     return Estimate(
         statistic="proportion",
         variable=variable,
@@ -655,8 +664,12 @@ def _mean_or_total(
     if by_cols:
         for i, col in enumerate(by_cols):
             cols[col] = [lab[i] if isinstance(lab, tuple) else lab for lab in domains.labels]
+    # a mean or total with SE 0 (a constant variable, or fixed by weighting) keeps the point
+    # as its interval, as R's confint, and says so; no df gives no interval
+    notes = np.where(~np.isfinite(est), "",
+                     np.where(~(dfs_d > 0), NOTE_NO_DF, np.where(se == 0, "SE 0", "")))
     cols.update(estimate=est, se=se, ci_lower=est - q * se, ci_upper=est + q * se, df=dfs_d,
-                deff=deff, n=ns_d, n_eff=n_eff)
+                deff=deff, n=ns_d, n_eff=n_eff, ci_note=notes.astype(object))
     labels = list(domains.labels) if by_cols else [variable]
     return Estimate(
         statistic=statistic,
