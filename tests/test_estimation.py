@@ -616,3 +616,27 @@ def test_share_fixed_by_weighting_keeps_se_zero_and_says_so() -> None:
     assert (fr["ci_lower"] == fr["estimate"]).all() and (fr["ci_upper"] == fr["estimate"]).all()
     assert (fr["ci_note"] == "SE 0: fixed by weighting").all()
     assert (dp.proportion(raked, "q").to_frame()["ci_note"] == "").all()
+
+
+@pytest.mark.parametrize(("case", "row", "col"), [("apiclus1_na", "sch.wide", "stype"),
+                                                  ("apistrat_na", "stype", "awards")])
+@pytest.mark.parametrize("statistic", ["F", "Chisq"])
+def test_chisq_test_with_missing_answers_equals_r(ref, case: str, row: str, col: str,
+                                                  statistic: str) -> None:  # type: ignore[no-untyped-def]
+    """#12 item 16: with missing answers the "Chisq" statistic was scaled to the valid rows;
+    R's svychisq scales the table to all rows of the design (estimation_extra.R; statistic
+    and p 1e-6, df exact)."""
+    if case == "apiclus1_na":
+        data = ref.data("apiclus1.csv")
+        data.loc[data["snum"] % 7 == 0, "sch.wide"] = None
+        d = SurveyDesign(data, weights="pw", ids="dnum", fpc="fpc")
+    else:
+        data = ref.data("apistrat.csv")
+        data.loc[data["snum"] % 5 == 0, "awards"] = None
+        d = SurveyDesign(data, weights="pw", strata="stype", fpc="fpc")
+    assert data[[row, col]].isna().any(axis=1).sum() > 0
+    res = dp.chisq_test(d, row, col, statistic=statistic, na="drop")  # type: ignore[arg-type]
+    lab = f"{row}|{col}"
+    close(res.statistic, ref.get(case, "svychisq", "statistic", variable=lab, method=statistic), 1e-6)
+    close(res.p_value, ref.get(case, "svychisq", "p_value", variable=lab, method=statistic), 1e-6)
+    close(res.df_num, ref.get(case, "svychisq", "df_num", variable=lab, method=statistic), 1e-6)
