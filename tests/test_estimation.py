@@ -640,3 +640,50 @@ def test_chisq_test_with_missing_answers_equals_r(ref, case: str, row: str, col:
     close(res.statistic, ref.get(case, "svychisq", "statistic", variable=lab, method=statistic), 1e-6)
     close(res.p_value, ref.get(case, "svychisq", "p_value", variable=lab, method=statistic), 1e-6)
     close(res.df_num, ref.get(case, "svychisq", "df_num", variable=lab, method=statistic), 1e-6)
+
+
+def test_lonely_average_in_domains_scales_by_the_domain_strata(ref) -> None:  # type: ignore[no-untyped-def]
+    """#12 item 17: with lonely_psu="average" a domain's SE was scaled by the whole design's
+    strata (H / (H - 1) = 4/3); R's svyby subsets an uncalibrated design, so onestage scales
+    by the strata present in the domain (estimation_extra.R, lonely_average*: SE 1e-6). A
+    domain made only of the lonely stratum is NaN, as R; na="drop" subsets the same way; a
+    calibrated design keeps the whole design's strata, as R."""
+    df = ref.data("apistrat_lonely.csv")
+    d = SurveyDesign(df, weights="pw", strata="stype", fpc="fpc", lonely_psu="average")
+    case = "lonely_average"
+    for by in ("awards", "stype"):
+        with warnings_ok():
+            fr = dp.mean(d, "api00", by=by).to_frame().set_index(by)
+        for dom, row in fr.iterrows():
+            close(row["se"], ref.get(case, "svyby_svymean", "se", variable="api00", domain=dom), 1e-6)
+    fr = dp.total(d, "enroll", by="awards", na="drop").to_frame().set_index("awards")
+    for dom, row in fr.iterrows():
+        close(row["se"], ref.get(case, "svyby_svytotal", "se", variable="enroll", domain=dom), 1e-6)
+    with warnings_ok():
+        fr = dp.proportion(d, "sch.wide", by="stype").to_frame()
+    for _, row in fr.iterrows():
+        close(row["se"], ref.get(case, "svyby_svymean", "se", variable="sch.wide",
+                                 domain=row["stype"], category=row["category"]), 1e-6)
+    na = df.copy()
+    na.loc[na["stype"] == "H", "api00"] = np.nan
+    d_na = SurveyDesign(na, weights="pw", strata="stype", fpc="fpc", lonely_psu="average")
+    close(dp.mean(d_na, "api00", na="drop").to_frame()["se"].iloc[0],
+          ref.get("lonely_average_na", "svymean", "se", variable="api00"), 1e-6)
+    ps = dp.poststratify(d, dp.Targets.from_dict({"sch.wide": {"No": 1072, "Yes": 5122}}))
+    fr = dp.mean(ps, "api00", by="awards").to_frame().set_index("awards")
+    for dom, row in fr.iterrows():
+        close(row["se"], ref.get("lonely_average_ps", "svyby_svymean", "se", variable="api00",
+                                 domain=dom), 1e-6)
+
+
+def warnings_ok():  # type: ignore[no-untyped-def]
+    """The single-row stratum X is a domain inside one PSU: its DomainWarning is expected."""
+    import warnings as _w
+    from contextlib import contextmanager
+
+    @contextmanager
+    def ctx():  # type: ignore[no-untyped-def]
+        with _w.catch_warnings():
+            _w.simplefilter("ignore", DomainWarning)
+            yield
+    return ctx()

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ._ci import CI_METHODS, NOTE_NO_DF, CIMethod, proportion_cis_noted, t_quantiles
 from ._variance import (
+    domain_average_factors,
     domain_df,
     grouped_linearizer,
     grouped_vcov,
@@ -352,8 +353,30 @@ def grouped_ratios(
     numerator and denominator. Returns ``(estimates, vcov, denominators)`` like
     :func:`ratio_estimates`, domain-major (estimate ``g * L + l``), computed from group-level
     sums when the design allows (no replicate weights, at most one calibration step) and
-    from the n x K columns otherwise; both give the same numbers.
+    from the n x K columns otherwise; both give the same numbers. With
+    ``lonely_psu="average"`` each domain's variance is scaled by the strata present in it
+    (:func:`~delibpoll._variance.domain_average_factors`), as R's ``svyby``; the covariance
+    of two domains by the geometric mean of their factors.
     """
+    est, vcov, dsum = _grouped_ratios(design, pattern, values, domain_codes, n_domains, valid,
+                                      totals)
+    # lonely_psu="average" scales each domain by the strata present in it, as R's svyby
+    factors = domain_average_factors(design, domain_codes, n_domains, valid)
+    if factors is not None:
+        root = np.sqrt(np.repeat(factors, values.shape[1]))
+        vcov = vcov * root[:, None] * root[None, :]
+    return est, vcov, dsum
+
+
+def _grouped_ratios(
+    design: SurveyDesign,
+    pattern: np.ndarray,
+    values: np.ndarray,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+    totals: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_pat, n_val = values.shape
     n_groups = n_domains * n_pat + 1
     lin = grouped_linearizer(design) if n_groups <= MAX_GROUPS else None
