@@ -500,7 +500,19 @@ def _validate_weights(values: pd.Series | np.ndarray, what: str) -> np.ndarray:
             f"The {what} has {n_bad} zero or negative value(s) (min {w.min():.6g}); sampling "
             "weights must be positive. Drop those rows or give them a positive weight."
         )
+    lo, hi = float(w.min()), float(w.max())
+    if lo < WEIGHT_RANGE[0] or hi > WEIGHT_RANGE[1]:
+        # variances sum squared weights: beyond this range they underflow to 0 or overflow
+        raise DelibpollError(
+            f"The {what} ranges from {lo:.6g} to {hi:.6g}; weights must lie between "
+            f"{WEIGHT_RANGE[0]:g} and {WEIGHT_RANGE[1]:g} so that their squares (in every "
+            "variance) neither underflow to 0 nor overflow. Multiply them by a constant "
+            "(estimates of means and shares do not change; totals scale with it)."
+        )
     return w
+
+
+WEIGHT_RANGE = (1e-100, 1e100)
 
 
 def _codes(series: pd.Series, what: str) -> np.ndarray:
@@ -557,7 +569,8 @@ def _build_structure(
                     f"The fpc column '{fpc}' gives fewer population PSUs than were sampled in "
                     f"{int(small.sum())} stratum(s); check that it holds population sizes."
                 )
-        fpc_f = np.where(np.isinf(pop), 1.0, (pop - n_psu_h) / pop)
+        with np.errstate(invalid="ignore"):  # an infinite population: no correction
+            fpc_f = np.where(np.isinf(pop), 1.0, (pop - n_psu_h) / pop)
     return _Structure(
         psu=psu,
         stratum=stratum,

@@ -657,7 +657,9 @@ def _mean_or_total(
     if not np.all(np.isfinite(yv)):
         raise DelibpollError(f"Variable '{variable}' has infinite values; {func} needs finite ones.")
     vals = yv[valid]
-    if len(vals) and np.all(vals == vals[0]):
+    if len(vals) == 0:
+        raise DelibpollError(f"Variable '{variable}' has no non-missing values to estimate from.")
+    if np.all(vals == vals[0]):
         warnings.warn(
             f"Variable '{variable}' is constant ({vals[0]:g}): its standard error is 0 and "
             "its design effect undefined.",
