@@ -54,6 +54,22 @@ def test_immutable() -> None:
         d.n = 3  # type: ignore[misc]
 
 
+def test_attrs_are_deep_copied_in_and_out() -> None:
+    """#12 item 25: attrs were copied shallowly, so editing design.attrs["variable_labels"]
+    edited the caller's frame (and the reverse). Now neither reaches the other."""
+    df = frame()
+    df.attrs = {"variable_labels": {"x": "The x question"},
+                "value_labels": {"x": {1: "one"}}}
+    d = SurveyDesign(df)
+    d.attrs["variable_labels"]["x"] = "edited through the design"
+    d.attrs["value_labels"]["x"][1] = "edited"
+    assert df.attrs["variable_labels"] == {"x": "The x question"}
+    assert df.attrs["value_labels"] == {"x": {1: "one"}}
+    assert d.attrs["variable_labels"] == {"x": "The x question"}
+    df.attrs["variable_labels"]["x"] = "edited through the frame"
+    assert d.attrs["variable_labels"] == {"x": "The x question"}
+
+
 def test_changing_data_copy_does_not_change_design() -> None:
     """design.data is a copy: editing it (after an estimate has cached the column's codes)
     changes neither the design's data nor later estimates."""

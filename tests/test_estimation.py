@@ -219,7 +219,7 @@ def test_single_psu_domain_warns_and_gives_zero_se() -> None:
 def test_estimate_repr_and_frame_columns() -> None:
     est = dp.proportion(SurveyDesign(srs(14)), "q", by="g")
     assert list(est.to_frame().columns) == [
-        "g", "category", "estimate", "se", "ci_lower", "ci_upper", "df", "deff", "n", "n_eff",
+        "g", "category", "estimate", "se", "ci_lower", "ci_upper", "df", "deff", "n", "n_eff", "ci_note",
     ]
     assert "proportion of q by g" in repr(est)
     assert "<table" in est._repr_html_()
@@ -408,6 +408,29 @@ def test_contrasts_equal_r_svycontrast(designs, ref) -> None:  # type: ignore[no
 
 
 @pytest.mark.parametrize(
+    ("weight", "match"),
+    [(float("nan"), "must be a finite number; got nan"),
+     (float("inf"), "must be a finite number; got inf"),
+     (-np.inf, "must be a finite number; got -inf"),
+     ("1", "must be a number; got '1'"),
+     (True, "must be a number; got True"),
+     (None, "must be a number; got None")],
+)
+def test_contrast_rejects_non_finite_or_non_numeric_weights(weight: object, match: str) -> None:
+    """#12 item 24: NaN/inf weights gave NaN/inf contrasts with a numpy RuntimeWarning; now a
+    DelibpollError names the contrast, the row and the value."""
+    est = dp.mean(SurveyDesign(srs(3)), "x", by="g")
+    with pytest.raises(DelibpollError, match=f"row 'b' in contrast 'b-a' {match}"):
+        dp.contrast(est, {"b-a": {"a": -1, "b": weight}})  # type: ignore[dict-item]
+    with pytest.raises(DelibpollError, match="Row key 'z' is not among"):
+        dp.contrast(est, {"z-a": {"z": 1, "a": -1}})
+    with pytest.raises(DelibpollError, match="'df' parameter of contrast must be a positive"):
+        dp.contrast(est, {"b-a": {"b": 1, "a": -1}}, df="x")  # type: ignore[arg-type]
+    with pytest.raises(DelibpollError, match="'df' parameter of contrast must be a positive"):
+        dp.contrast(est, {"b-a": {"b": 1, "a": -1}}, df=0)
+
+
+@pytest.mark.parametrize(
     ("case", "row", "col"),
     [("england_raked", "q_pact", "sex"), ("apiclus1", "sch.wide", "stype"),
      ("apiclus1_raked", "sch.wide", "awards"), ("apistrat", "stype", "awards")],
@@ -472,3 +495,195 @@ def test_variance_after_each_weighting_method_equals_r(ref, case: str) -> None: 
     row = dp.mean(build[case](), var).to_frame().iloc[0]
     close(row["estimate"], ref.get(case, "svymean", "estimate", variable=var), 1e-9)
     close(row["se"], ref.get(case, "svymean", "se", variable=var), 1e-6)
+
+
+def test_results_are_immutable_in_fact() -> None:
+    """#12 item 12: Estimate.vcov and the arrays behind to_frame(), ContrastResult's
+    coefficients and vcov, and ChisqResult cannot be edited; frames are handed out as copies."""
+    import dataclasses
+
+    d = SurveyDesign(srs(5), weights="w")
+    est = dp.proportion(d, "q", by="g")
+    before = est.to_frame()
+    with pytest.raises(ValueError, match="read-only"):
+        est.vcov[0, 0] = 1.0
+    for col in ("estimate", "se", "ci_lower"):
+        arr = est._columns[col]
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = 1.0
+    with pytest.raises(TypeError):
+        est._columns["estimate"] = np.zeros(3)  # type: ignore[index]
+    frame = est.to_frame()
+    frame.loc[0, "estimate"] = 99.0
+    series = est.estimates
+    series.iloc[0] = 99.0
+    pd.testing.assert_frame_equal(est.to_frame(), before)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        est.level = 0.9  # type: ignore[misc]
+    c = dp.contrast(est, {"a-b": {("a", "yes"): 1, ("b", "yes"): -1}})
+    with pytest.raises(ValueError, match="read-only"):
+        c.vcov[0, 0] = 1.0
+    with pytest.raises(TypeError):
+        c.coefficients["a-b"][("a", "yes")] = 5.0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        c.coefficients["new"] = {}  # type: ignore[index]
+    frame = c.to_frame()
+    frame.loc[0, "estimate"] = 99.0
+    assert c.to_frame().loc[0, "estimate"] != 99.0
+    chi = dp.chisq_test(d, "q", "g")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chi.p_value = 0.5  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------- #12 item 18: SE 0
+def _clus_top(ref):  # type: ignore[no-untyped-def]
+    data = ref.data("apiclus1.csv")
+    data["top"] = np.where(data["api00"] >= 845, "yes", "no")
+    return SurveyDesign(data, weights="pw", ids="dnum", fpc="fpc")
+
+
+@pytest.mark.parametrize("method", ["asin", "beta", "xlogit", "logit", "mean", "wilson",
+                                    "likelihood"])
+def test_share_of_zero_never_gets_a_zero_width_interval(ref, method: str) -> None:  # type: ignore[no-untyped-def]
+    """#12 item 18: 0 of 14 high schools are "top"; delibpoll printed [0, 0]. Now: R's NaN
+    for asin and xlogit (estimation_extra.R, apiclus1_top), NaN for logit, mean and
+    likelihood (R gives a [~1e-12, ~1e-12] interval from a non-converged glm, [0, 0], and an
+    error), and the NCHS rule for beta and wilson, worked by hand from scipy quantiles with
+    n = 14 and the domain's R df (1e-12). The other domains keep R's limits (1e-6)."""
+    fr = dp.proportion(_clus_top(ref), "top", by="stype",
+                       ci_method=method).to_frame()  # type: ignore[arg-type]
+    fr = fr[fr["category"] == "yes"].set_index("stype")
+    h = fr.loc["H"]
+    assert h["estimate"] == 0.0 and h["se"] == 0.0 and h["n"] == 14
+    df_h = ref.get("apiclus1_top", "degf", "df", domain="H")
+    assert h["df"] == df_h
+    if method in ("asin", "beta", "xlogit"):
+        for dom in ("E", "M"):
+            for q, col in (("ci_lower", "ci_lower"), ("ci_upper", "ci_upper")):
+                close(fr.loc[dom, col], ref.get("apiclus1_top", "svyciprop", q, variable="top",
+                                                domain=dom, method=method), 1e-6)
+    if method == "beta":
+        n_eff = 14 * (stats.t.ppf(0.025, 13) / stats.t.ppf(0.025, df_h)) ** 2
+        assert h["ci_lower"] == 0.0
+        assert h["ci_upper"] == pytest.approx(1 - 0.025 ** (1 / n_eff), rel=1e-12)
+        assert h["ci_upper"] == pytest.approx(stats.beta.ppf(0.975, 1, n_eff), rel=1e-12)
+        assert h["ci_note"] == "SE 0 (p=0/1): NCHS n_eff=n"
+    elif method == "wilson":
+        z2 = stats.t.ppf(0.975, df_h) ** 2
+        assert h["ci_lower"] == 0.0
+        assert h["ci_upper"] == pytest.approx((z2 / 14) / (1 + z2 / 14), rel=1e-12)
+        assert h["ci_note"] == "SE 0 (p=0/1): NCHS n_eff=n"
+    else:
+        if method in ("asin", "xlogit"):
+            assert np.isnan(ref.get("apiclus1_top", "svyciprop", "ci_lower", variable="top",
+                                    domain="H", method=method))
+        assert np.isnan(h["ci_lower"]) and np.isnan(h["ci_upper"])
+        assert h["ci_note"] == "SE 0 (p=0/1): no CI"
+    assert (fr.loc[["E", "M"], "ci_note"] == "").all()
+    assert (fr["ci_upper"] > fr["ci_lower"]).sum() + fr["ci_upper"].isna().sum() == 3
+
+
+def test_single_psu_domain_gives_nan_interval_not_the_point() -> None:
+    """#12 item 18: a domain inside one PSU (df 0, SE 0) had the CI [p, p]; R's qt(., 0) is
+    NaN, so its limits are NaN, with the note "df 0: no CI" (proportions, means, totals)."""
+    df = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3], "dom": ["x", "x", "y", "y", "y", "y"],
+                       "q": ["a", "b", "a", "b", "b", "a"], "v": [1.0, 3, 2, 4, 5, 6]})
+    d = SurveyDesign(df, ids="psu")
+    for method in ("logit", "beta", "wilson", "mean"):
+        with pytest.warns(DomainWarning, match="single PSU"):
+            fr = dp.proportion(d, "q", by="dom", ci_method=method).to_frame()  # type: ignore[arg-type]
+        x = fr[fr["dom"] == "x"]
+        assert x["se"].tolist() == [0.0, 0.0] and x["df"].tolist() == [0.0, 0.0]
+        assert x["ci_lower"].isna().all() and x["ci_upper"].isna().all()
+        assert (x["ci_note"] == "df 0: no CI").all()
+    for fn in (dp.mean, dp.total):
+        with pytest.warns(DomainWarning, match="single PSU"):
+            fr = fn(d, "v", by="dom").to_frame().set_index("dom")
+        assert np.isnan(fr.loc["x", "ci_lower"]) and fr.loc["x", "ci_note"] == "df 0: no CI"
+        assert fr.loc["y", "ci_note"] == ""
+
+
+def test_share_fixed_by_weighting_keeps_se_zero_and_says_so() -> None:
+    """#12 item 18: the raked share of a raking margin is fixed (variance 0 exactly, as R's
+    svyrecvar gives ~1e-17): its interval is the point and ci_note says it is fixed by the
+    weighting; an unfixed share has no note."""
+    df = pd.DataFrame({"sex": ["F", "M", "M", "F", "M", "M", "F", "M"] * 10,
+                       "q": list("abbaabab") * 10})
+    raked = dp.rake(SurveyDesign(df), dp.Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}}))
+    fr = dp.proportion(raked, "sex").to_frame().set_index("category")
+    assert fr["estimate"].tolist() == pytest.approx([0.5, 0.5], rel=1e-12)
+    assert fr["se"].tolist() == [0.0, 0.0]
+    assert (fr["ci_lower"] == fr["estimate"]).all() and (fr["ci_upper"] == fr["estimate"]).all()
+    assert (fr["ci_note"] == "SE 0: fixed by weighting").all()
+    assert (dp.proportion(raked, "q").to_frame()["ci_note"] == "").all()
+
+
+@pytest.mark.parametrize(("case", "row", "col"), [("apiclus1_na", "sch.wide", "stype"),
+                                                  ("apistrat_na", "stype", "awards")])
+@pytest.mark.parametrize("statistic", ["F", "Chisq"])
+def test_chisq_test_with_missing_answers_equals_r(ref, case: str, row: str, col: str,
+                                                  statistic: str) -> None:  # type: ignore[no-untyped-def]
+    """#12 item 16: with missing answers the "Chisq" statistic was scaled to the valid rows;
+    R's svychisq scales the table to all rows of the design (estimation_extra.R; statistic
+    and p 1e-6, df exact)."""
+    if case == "apiclus1_na":
+        data = ref.data("apiclus1.csv")
+        data.loc[data["snum"] % 7 == 0, "sch.wide"] = None
+        d = SurveyDesign(data, weights="pw", ids="dnum", fpc="fpc")
+    else:
+        data = ref.data("apistrat.csv")
+        data.loc[data["snum"] % 5 == 0, "awards"] = None
+        d = SurveyDesign(data, weights="pw", strata="stype", fpc="fpc")
+    assert data[[row, col]].isna().any(axis=1).sum() > 0
+    res = dp.chisq_test(d, row, col, statistic=statistic, na="drop")  # type: ignore[arg-type]
+    lab = f"{row}|{col}"
+    close(res.statistic, ref.get(case, "svychisq", "statistic", variable=lab, method=statistic), 1e-6)
+    close(res.p_value, ref.get(case, "svychisq", "p_value", variable=lab, method=statistic), 1e-6)
+    close(res.df_num, ref.get(case, "svychisq", "df_num", variable=lab, method=statistic), 1e-6)
+
+
+def test_lonely_average_in_domains_scales_by_the_domain_strata(ref) -> None:  # type: ignore[no-untyped-def]
+    """#12 item 17: with lonely_psu="average" a domain's SE was scaled by the whole design's
+    strata (H / (H - 1) = 4/3); R's svyby subsets an uncalibrated design, so onestage scales
+    by the strata present in the domain (estimation_extra.R, lonely_average*: SE 1e-6). A
+    domain made only of the lonely stratum is NaN, as R; na="drop" subsets the same way; a
+    calibrated design keeps the whole design's strata, as R."""
+    df = ref.data("apistrat_lonely.csv")
+    d = SurveyDesign(df, weights="pw", strata="stype", fpc="fpc", lonely_psu="average")
+    case = "lonely_average"
+    for by in ("awards", "stype"):
+        with warnings_ok():
+            fr = dp.mean(d, "api00", by=by).to_frame().set_index(by)
+        for dom, row in fr.iterrows():
+            close(row["se"], ref.get(case, "svyby_svymean", "se", variable="api00", domain=dom), 1e-6)
+    fr = dp.total(d, "enroll", by="awards", na="drop").to_frame().set_index("awards")
+    for dom, row in fr.iterrows():
+        close(row["se"], ref.get(case, "svyby_svytotal", "se", variable="enroll", domain=dom), 1e-6)
+    with warnings_ok():
+        fr = dp.proportion(d, "sch.wide", by="stype").to_frame()
+    for _, row in fr.iterrows():
+        close(row["se"], ref.get(case, "svyby_svymean", "se", variable="sch.wide",
+                                 domain=row["stype"], category=row["category"]), 1e-6)
+    na = df.copy()
+    na.loc[na["stype"] == "H", "api00"] = np.nan
+    d_na = SurveyDesign(na, weights="pw", strata="stype", fpc="fpc", lonely_psu="average")
+    close(dp.mean(d_na, "api00", na="drop").to_frame()["se"].iloc[0],
+          ref.get("lonely_average_na", "svymean", "se", variable="api00"), 1e-6)
+    ps = dp.poststratify(d, dp.Targets.from_dict({"sch.wide": {"No": 1072, "Yes": 5122}}))
+    fr = dp.mean(ps, "api00", by="awards").to_frame().set_index("awards")
+    for dom, row in fr.iterrows():
+        close(row["se"], ref.get("lonely_average_ps", "svyby_svymean", "se", variable="api00",
+                                 domain=dom), 1e-6)
+
+
+def warnings_ok():  # type: ignore[no-untyped-def]
+    """The single-row stratum X is a domain inside one PSU: its DomainWarning is expected."""
+    import warnings as _w
+    from contextlib import contextmanager
+
+    @contextmanager
+    def ctx():  # type: ignore[no-untyped-def]
+        with _w.catch_warnings():
+            _w.simplefilter("ignore", DomainWarning)
+            yield
+    return ctx()

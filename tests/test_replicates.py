@@ -503,7 +503,7 @@ def test_bad_input(ref: Any) -> None:
         clus.with_replicates("bootstrap")
     with pytest.raises(DelibpollError, match="integer >= 2"):
         clus.with_replicates("subbootstrap", n_replicates=1)
-    with pytest.raises(DelibpollError, match="does not apply"):
+    with pytest.raises(DelibpollError, match="does not apply to method='jk1'. Leave it out"):
         clus.with_replicates("jk1", n_replicates=10)
     with pytest.raises(DelibpollError, match="numpy Generator or an integer seed"):
         clus.with_replicates("bootstrap", n_replicates=10, rng="seed")  # type: ignore[arg-type]
@@ -515,7 +515,7 @@ def test_bad_input(ref: Any) -> None:
     lonely = SurveyDesign(ref.data("apistrat_lonely.csv"), weights="pw", strata="stype", fpc="fpc")
     with pytest.raises(DelibpollError, match="Stratum 'X' has only one PSU"):
         lonely.with_replicates("jkn")
-    with pytest.raises(DelibpollError, match="stratum 'X' has 1"):
+    with pytest.raises(DelibpollError, match="Stratum 'X' has only one PSU, so the subbootstrap"):
         lonely.with_replicates("subbootstrap", n_replicates=10)
     df = pd.DataFrame({"y": [1.0, 2.0, 3.0], "w": 1.0, "r1": [1.0, np.nan, 1.0], "r2": [1.0, -1.0, 2.0],
                        "r3": [1.0, 2.0, 1.0], "r4": ["a", "b", "c"], "r5": [2.0, 1.0, 1.0]})
@@ -591,3 +591,61 @@ def test_trim_on_replicates_keeps_left_out_rows_out() -> None:
     kept = after.to_numpy()[~zero]
     assert kept.min() >= lo - 1e-9 and kept.max() <= hi + 1e-9
     np.testing.assert_allclose(after.sum().to_numpy(), before.sum().to_numpy(), rtol=1e-12)
+
+
+def test_replicate_weights_are_immutable_in_fact(ref: Any) -> None:
+    """#12 item 12: the ReplicateWeights arrays are read-only; design.replicate_weights is a
+    copy (editing it leaves the design's variances alone)."""
+    import dataclasses
+
+    d = _clus(ref).with_replicates("jk1")
+    reps = d._replicates
+    se = dp.mean(d, "api00").to_frame()["se"].iloc[0]
+    with pytest.raises(ValueError, match="read-only"):
+        reps.weights[0, 0] = 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        reps.rscales[0] = 0.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        reps.scale = 2.0  # type: ignore[misc]
+    frame = d.replicate_weights
+    frame.iloc[:, 0] = 0.0
+    assert d.replicate_weights.iloc[:, 0].ne(0.0).any()
+    assert dp.mean(d, "api00").to_frame()["se"].iloc[0] == se
+
+
+def _lonely_text_ids(ref: Any, rule: str) -> SurveyDesign:
+    df = ref.data("apistrat_lonely.csv")
+    df["id"] = [f"s{i + 1}" for i in range(len(df))]
+    return SurveyDesign(df, weights="pw", strata="stype", ids="id",
+                        lonely_psu=rule)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "subbootstrap"])
+def test_bootstraps_apply_the_lonely_psu_rule(ref: Any, method: str) -> None:
+    """#12 item 6: a single-PSU stratum silently added zero variance to the bootstrap where the
+    linearised variance raises. Now lonely_psu='fail' raises for both bootstraps (as for the
+    linearised variance and JKn), 'adjust' and 'average' (no bootstrap form) raise, and
+    'remove'/'certainty' keep the PSU with multiplier 1 in every replicate, as R's
+    bootweights (x_apistrat_lonely_boot in estimation_extra.R: multipliers exactly 1, scale
+    to 1e-12)."""
+    lin = _lonely_text_ids(ref, "fail")
+    with pytest.raises(DelibpollError, match="1 stratum.s. have only one PSU"):
+        dp.mean(lin, "api00")
+    with pytest.raises(DelibpollError, match=f"Stratum 'X' has only one PSU, so the {method}"):
+        lin.with_replicates(method, n_replicates=20, rng=1)  # type: ignore[arg-type]
+    for rule in ("adjust", "average"):
+        with pytest.raises(DelibpollError, match=f"lonely_psu='{rule}' has no {method} form"):
+            _lonely_text_ids(ref, rule).with_replicates(  # type: ignore[call-overload]
+                method, n_replicates=20, rng=1)
+    case = "apistrat_lonely_boot"
+    for rule in ("remove", "certainty"):
+        d = _lonely_text_ids(ref, rule).with_replicates(method, n_replicates=20, rng=1)  # type: ignore[arg-type]
+        x = (d.data["stype"] == "X").to_numpy()
+        mult = d.replicate_weights.to_numpy()[x] / d.data["pw"].to_numpy()[x, None]
+        assert mult.min() == ref.get(case, "design", "lonely_multiplier_min", method=rule)
+        assert mult.max() == ref.get(case, "design", "lonely_multiplier_max", method=rule)
+        assert np.isfinite(d.replicate_weights.to_numpy()).all()
+        if method == "bootstrap":
+            assert d._replicates.scale == pytest.approx(
+                ref.get(case, "design", "scale", method=rule), rel=1e-12)
+        assert np.isfinite(dp.mean(d, "api00").to_frame()["se"].iloc[0])

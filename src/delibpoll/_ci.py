@@ -83,6 +83,31 @@ def t_quantiles(level: float, df: np.ndarray) -> np.ndarray:
     return np.array([t_quantile(level, float(d)) for d in uniq])[inv.ravel()].reshape(df.shape)
 
 
+# ci_note values: why an interval is not the usual one (empty string: the usual interval)
+NOTE_FIXED = "SE 0: fixed by weighting"
+NOTE_NCHS = "SE 0 (p=0/1): NCHS n_eff=n"
+NOTE_EDGE = "SE 0 (p=0/1): no CI"
+NOTE_NO_DF = "df 0: no CI"
+
+
+def _edge_interval(p: float, n: float, df: float, level: float, method: str) -> tuple[float, float]:
+    """The NCHS data-presentation rule for a share of 0 or 1 (variance 0): the effective
+    sample size is the number of respondents ``n``; Korn-Graubard (``beta``, with R's df
+    adjustment ``n (t_{n-1} / t_df)^2``) or Wilson (``wilson``, z the t quantile on df)."""
+    alpha = 1 - level
+    if not (n >= 2 and df > 0):
+        return float("nan"), float("nan")
+    if method == "beta":
+        q_df = stats.t.ppf(alpha / 2, df) if np.isfinite(df) else stats.norm.ppf(alpha / 2)
+        n_eff = n * (stats.t.ppf(alpha / 2, n - 1) / q_df) ** 2
+        if p <= 0:
+            return 0.0, float(stats.beta.ppf(1 - alpha / 2, 1, n_eff))
+        return float(stats.beta.ppf(alpha / 2, n_eff, 1)), 1.0
+    z2 = t_quantile(level, df) ** 2
+    bound = float((z2 / n) / (1 + z2 / n))
+    return (0.0, bound) if p <= 0 else (1.0 - bound, 1.0)
+
+
 def proportion_cis(
     p: np.ndarray,
     se: np.ndarray,
@@ -92,9 +117,27 @@ def proportion_cis(
     *,
     n_rows: np.ndarray,
     phi: np.ndarray,
+    n: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """CIs for proportions ``p`` with linearised standard errors ``se``, each as R
-    ``svyciprop`` (plus Wilson), element by element.
+    ``svyciprop`` (plus Wilson), element by element; see :func:`proportion_cis_noted`."""
+    lo, hi, _ = proportion_cis_noted(p, se, df, level, method, n_rows=n_rows, phi=phi, n=n)
+    return lo, hi
+
+
+def proportion_cis_noted(
+    p: np.ndarray,
+    se: np.ndarray,
+    df: np.ndarray,
+    level: float,
+    method: str,
+    *,
+    n_rows: np.ndarray,
+    phi: np.ndarray,
+    n: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CIs for proportions ``p`` with linearised standard errors ``se``, each as R
+    ``svyciprop`` (plus Wilson), element by element, and a note per interval.
 
     Parameters
     ----------
@@ -102,9 +145,20 @@ def proportion_cis(
     n_rows : R's ``nrow(design)`` of each (sub)design, used by ``beta`` and ``likelihood``.
     phi : dispersion of the quasibinomial fit (``likelihood`` only): the svyvar of the
         Pearson residuals, which for a 0/1 variable is ``n / (n - 1)``.
+    n : respondents behind each estimate (the NCHS rule for shares of 0 or 1); without it
+        those shares get NaN limits.
 
-    A share at 0 or 1, or fixed by calibration (SE zero up to rounding), gets the point as
-    its interval, as R's limits do; a non-finite estimate or SE gets NaN limits.
+    An interval of zero width is never given for an estimated share. When the standard error
+    is 0 (up to rounding):
+
+    * the share is 0 or 1: ``beta`` and ``wilson`` follow the NCHS data-presentation rule
+      (effective sample size = ``n``), note ``NOTE_NCHS``; the other methods give NaN, as
+      R does for ``asin``, ``beta`` and ``xlogit`` (note ``NOTE_EDGE``);
+    * the domain has no degrees of freedom (it lies in one PSU): NaN, note ``NOTE_NO_DF``;
+    * otherwise the weighting (or the strata) fixes the share exactly: the interval is the
+      point, note ``NOTE_FIXED``.
+
+    A non-finite estimate or SE gets NaN limits and no note.
     """
     p = np.asarray(p, dtype=float)
     se = np.asarray(se, dtype=float)
@@ -112,7 +166,11 @@ def proportion_cis(
     q = t_quantiles(level, df)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         pq = p * (1 - p)
-        point = (p <= 0.0) | (p >= 1.0) | (se <= 1e-12 * np.sqrt(np.clip(pq, 0, None)))
+        finite = np.isfinite(p) & np.isfinite(se)
+        edge = finite & ((p <= 0.0) | (p >= 1.0))
+        tiny = finite & ~edge & (se <= 1e-12 * np.sqrt(np.clip(pq, 0, None)))
+        no_df = ~(df > 0)
+        point = edge | tiny
         if method == "mean":
             lo, hi = p - q * se, p + q * se
         elif method in ("logit", "xlogit"):
@@ -133,7 +191,7 @@ def proportion_cis(
             lo, hi = centre - half, centre + half
         elif method in ("beta", "likelihood"):
             lo, hi = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
-            for k in np.flatnonzero(~point & np.isfinite(p) & np.isfinite(se)):
+            for k in np.flatnonzero(~point & finite):
                 if method == "beta":
                     lo[k], hi[k] = _beta_ci(float(p[k]), float(se[k]), float(df[k]), level,
                                             float(n_rows[k]))
@@ -142,9 +200,26 @@ def proportion_cis(
                                                   float(n_rows[k]), float(phi[k]))
         else:
             raise ValueError(method)  # pragma: no cover - validated by callers
-    lo = np.where(point, p, lo)
-    hi = np.where(point, p, hi)
-    bad = ~np.isfinite(p) | ~np.isfinite(se)
-    lo[bad] = np.nan
-    hi[bad] = np.nan
-    return lo, hi
+    lo = np.array(lo, dtype=float)
+    hi = np.array(hi, dtype=float)
+    notes = np.full(p.shape, "", dtype=object)
+    fixed = tiny & ~no_df
+    lo[fixed] = p[fixed]
+    hi[fixed] = p[fixed]
+    notes[fixed] = NOTE_FIXED
+    lo[point & ~fixed] = np.nan
+    hi[point & ~fixed] = np.nan
+    notes[finite & no_df] = NOTE_NO_DF
+    edge_df = edge & ~no_df
+    notes[edge_df] = NOTE_EDGE
+    if method in ("beta", "wilson") and n is not None:
+        n_arr = np.broadcast_to(np.asarray(n, dtype=float), p.shape)
+        for k in np.flatnonzero(edge_df):
+            lo[k], hi[k] = _edge_interval(float(p[k]), float(n_arr[k]), float(df[k]), level,
+                                          method)
+            if np.isfinite(lo[k]):
+                notes[k] = NOTE_NCHS
+    lo[~finite] = np.nan
+    hi[~finite] = np.nan
+    notes[~finite] = ""
+    return lo, hi, notes

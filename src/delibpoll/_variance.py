@@ -257,6 +257,37 @@ def linearized_vcov(design: SurveyDesign, x: np.ndarray) -> np.ndarray:
     return stratified_vcov(resid, design._structure, design.lonely_psu, overwrite=True)
 
 
+def domain_average_factors(
+    design: SurveyDesign, domain_codes: np.ndarray, n_domains: int, valid: np.ndarray
+) -> np.ndarray | None:
+    """Per domain, the multiplier of the linearised variance that makes
+    ``lonely_psu="average"`` scale by the strata present in the domain, relative to the
+    whole design's ``H / (H - lonely)`` that :func:`stratum_rule` applies; None when it
+    changes nothing.
+
+    R's ``svyby`` (and ``na.rm=TRUE``) subsets an uncalibrated design by dropping the other
+    rows, so ``onestage`` multiplies by ``nstrat / nokstrat`` of the strata with rows in the
+    domain (a lonely stratum counts by its PSUs in the whole design). A calibrated design
+    keeps its rows (``prob = Inf``), so the whole design's strata count, as here. A domain
+    whose strata are all lonely gets NaN, as R."""
+    if design.lonely_psu != "average" or design._replicates is not None or design.is_calibrated:
+        return None
+    st = design._structure
+    lonely = (st.n_psu_h == 1) & ~(st.fpc_f < 1e-7)
+    h_count = len(st.n_psu_h)
+    n_lonely = int(lonely.sum())
+    if n_lonely == 0 or h_count == n_lonely:
+        return None
+    inset = valid & (design._w != 0)
+    present = np.zeros((n_domains, h_count), dtype=bool)
+    present[domain_codes[inset], st.stratum[inset]] = True
+    n_strata = present.sum(axis=1)
+    n_ok = (present & ~lonely[None, :]).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.where(n_ok > 0, n_strata / n_ok, np.nan)
+    return np.asarray(own / (h_count / (h_count - n_lonely)))
+
+
 def domain_df(design: SurveyDesign, mask: np.ndarray) -> float:
     """R's ``degf`` of ``subset(design, mask)``: PSUs in the domain minus strata in it."""
     if design._replicates is not None:

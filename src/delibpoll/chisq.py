@@ -25,16 +25,18 @@ class ChisqResult:
     ----------
     statistic : float
         ``"F"``: Pearson X^2 divided by the trace of the design-effect matrix (second-order
-        Rao-Scott). ``"Chisq"``: Pearson X^2 of the weighted table scaled to n, as R prints.
+        Rao-Scott). ``"Chisq"``: Pearson X^2 of the weighted table scaled to the design's
+        number of rows (all rows, also those with a missing answer), as R prints.
     df_num, df_den : float
         Numerator and denominator df (``"F"``: fractional ``d0`` and ``d0 * design df``;
         ``"Chisq"``: ``df_num = (r-1)(c-1)``, ``df_den`` infinite).
     p_value : float
     method : str
     pearson : float
-        Pearson X^2 of the weighted table scaled to n.
+        Pearson X^2 of the weighted table scaled to the design's number of rows (R).
     mean_deff : float
-        Mean generalised design effect (mean eigenvalue of Delta).
+        Mean generalised design effect (mean eigenvalue of Delta) of the rows with both
+        answers.
     """
 
     row: str
@@ -136,7 +138,11 @@ def chisq_test(
     cell = np.where(valid, rmap[np.maximum(rc, 0)] + nr * cmap[np.maximum(cc, 0)], 0)
     # the shares of the nr x nc cells among valid rows, and their joint covariance
     p, v, _ = grouped_ratios(d, cell, np.eye(nr * nc), np.zeros(d.n, dtype=np.int64), 1, valid)
-    big_n = float(valid.sum())
+    # as R's svychisq: the table is scaled to all rows of the design (N = nrow of the model
+    # matrix with na.pass), also when answers are missing; the F statistic and every p-value
+    # do not depend on N, the Pearson X^2 ("Chisq" statistic) does
+    big_n = float(d.n)
+    n_valid = float(valid.sum())
     nu = d.df
     # model matrices on the grid, rows varying fastest (as R's expand.grid)
     gr = np.tile(np.arange(nr), nc)
@@ -161,7 +167,9 @@ def chisq_test(
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         x2 = float(np.sum((table - expected) ** 2 / expected))
-    mean_deff = float(np.mean(np.diag(delta)))
+    # Delta scales with N; the design effect is that of the valid rows
+    mean_deff_n = float(np.mean(np.diag(delta)))
+    mean_deff = mean_deff_n * n_valid / big_n
     if statistic == "F":
         stat = x2 / tr
         pval = float(stats.f.sf(stat, d0, d0 * nu)) if nu > 0 else float("nan")
@@ -170,7 +178,7 @@ def chisq_test(
             method="Rao-Scott second-order (F)", pearson=x2, mean_deff=mean_deff,
         )
     k = delta.shape[1]
-    pval = float(stats.chi2.sf(x2 / mean_deff, k))
+    pval = float(stats.chi2.sf(x2 / mean_deff_n, k))
     return ChisqResult(
         row=row, col=col, statistic=x2, df_num=float(k), df_den=float("inf"), p_value=pval,
         method="Rao-Scott first-order (chi-square)", pearson=x2, mean_deff=mean_deff,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
 from ._ci import t_quantile, two_sided_p
-from .estimation import Estimate, check_level
+from .estimation import Estimate, check_level, read_only
 from .exceptions import DelibpollError
 
 __all__ = ["ContrastResult", "contrast"]
@@ -24,9 +25,17 @@ class ContrastResult:
     """
 
     level: float
-    coefficients: dict[str, dict[Hashable, float]]
+    coefficients: Mapping[str, Mapping[Hashable, float]]
     vcov: np.ndarray
     _frame: pd.DataFrame = field(repr=False)
+
+    def __post_init__(self) -> None:
+        # immutable in fact: read-only mappings and arrays, a private copy of the frame
+        object.__setattr__(self, "coefficients", MappingProxyType(
+            {k: MappingProxyType(dict(v)) for k, v in self.coefficients.items()}
+        ))
+        object.__setattr__(self, "vcov", read_only(self.vcov))
+        object.__setattr__(self, "_frame", self._frame.copy())
 
     def to_frame(self) -> pd.DataFrame:
         return self._frame.copy()
@@ -51,6 +60,33 @@ def _find(estimate: Estimate, key: Hashable) -> int:
         f"Row key {key!r} is not among the estimate's rows. Available keys: {list(labels)}. "
         "For proportions by domain use (domain, category) tuples."
     )
+
+
+def _coefficient(name: object, key: Hashable, wgt: object) -> float:
+    """A contrast weight as a finite float, or a clear error naming the contrast and row."""
+    if isinstance(wgt, bool) or not isinstance(wgt, int | float | np.integer | np.floating):
+        raise DelibpollError(
+            f"The weight of row {key!r} in contrast {name!r} must be a number; got {wgt!r} "
+            f"({type(wgt).__name__}). Give weights such as {{'a': 1, 'b': -1}}."
+        )
+    value = float(wgt)
+    if not np.isfinite(value):
+        raise DelibpollError(
+            f"The weight of row {key!r} in contrast {name!r} must be a finite number; got "
+            f"{value!r}. Replace NaN or infinite weights by real numbers (0 leaves a row out)."
+        )
+    return value
+
+
+def _check_df(df: object) -> float:
+    if isinstance(df, bool) or not isinstance(df, int | float | np.integer | np.floating) or not (
+        float(df) > 0
+    ):
+        raise DelibpollError(
+            f"The 'df' parameter of contrast must be a positive number (or math.inf for "
+            f"normal quantiles). Got {df!r} instead."
+        )
+    return float(df)
 
 
 def contrast(
@@ -105,7 +141,7 @@ def contrast(
             "{name: {row_key: weight}}."
         )
     lvl = estimate.level if level is None else check_level(level, "contrast")
-    dof = estimate.design_df if df is None else float(df)
+    dof = estimate.design_df if df is None else _check_df(df)
     k = len(estimate.labels)
     cmat = np.zeros((len(coefficients), k))
     clean: dict[str, dict[Hashable, float]] = {}
@@ -116,8 +152,9 @@ def contrast(
             )
         clean[str(name)] = {}
         for key, wgt in coefs.items():
-            cmat[r, _find(estimate, key)] += float(wgt)
-            clean[str(name)][key] = float(wgt)
+            value = _coefficient(name, key, wgt)
+            cmat[r, _find(estimate, key)] += value
+            clean[str(name)][key] = value
     theta = estimate.to_frame()["estimate"].to_numpy(dtype=float)
     est = cmat @ theta
     vc = cmat @ estimate.vcov @ cmat.T

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -193,7 +194,8 @@ class SurveyDesign:
         own = data.copy()
         # file metadata (labels, missing codes) lives on the design, not on the frame: pandas
         # deep-copies DataFrame.attrs on every column access, which is slow for large label sets
-        object.__setattr__(self, "_attrs", dict(data.attrs))
+        # deep: the labels are nested dicts, which the caller's frame must not share
+        object.__setattr__(self, "_attrs", copy.deepcopy(dict(data.attrs)))
         own.attrs = {}
         object.__setattr__(self, "_data", own)
         object.__setattr__(self, "_lonely_psu", lonely_psu)
@@ -321,8 +323,11 @@ class SurveyDesign:
     @property
     def attrs(self) -> dict[str, Any]:
         """Metadata of the data it was built from (``DataFrame.attrs``: variable and value
-        labels, user-missing codes and reasons from :func:`~delibpoll.read_survey`)."""
-        return dict(self._attrs)
+        labels, user-missing codes and reasons from :func:`~delibpoll.read_survey`).
+
+        A deep copy on each access: editing it (or the caller's frame) never changes the
+        design, and editing the design's never changes the caller's frame."""
+        return copy.deepcopy(self._attrs)
 
     @property
     def weights(self) -> pd.Series:
@@ -383,7 +388,8 @@ class SurveyDesign:
         if self._replicates is None:
             return None
         w = self._replicates.weights
-        return pd.DataFrame(w, index=self._data.index, columns=[f"rep_{i + 1}" for i in range(w.shape[1])])
+        return pd.DataFrame(np.array(w, copy=True), index=self._data.index,
+                            columns=[f"rep_{i + 1}" for i in range(w.shape[1])])
 
     def with_replicates(
         self,
@@ -494,7 +500,19 @@ def _validate_weights(values: pd.Series | np.ndarray, what: str) -> np.ndarray:
             f"The {what} has {n_bad} zero or negative value(s) (min {w.min():.6g}); sampling "
             "weights must be positive. Drop those rows or give them a positive weight."
         )
+    lo, hi = float(w.min()), float(w.max())
+    if lo < WEIGHT_RANGE[0] or hi > WEIGHT_RANGE[1]:
+        # variances sum squared weights: beyond this range they underflow to 0 or overflow
+        raise DelibpollError(
+            f"The {what} ranges from {lo:.6g} to {hi:.6g}; weights must lie between "
+            f"{WEIGHT_RANGE[0]:g} and {WEIGHT_RANGE[1]:g} so that their squares (in every "
+            "variance) neither underflow to 0 nor overflow. Multiply them by a constant "
+            "(estimates of means and shares do not change; totals scale with it)."
+        )
     return w
+
+
+WEIGHT_RANGE = (1e-100, 1e100)
 
 
 def _codes(series: pd.Series, what: str) -> np.ndarray:
@@ -551,7 +569,8 @@ def _build_structure(
                     f"The fpc column '{fpc}' gives fewer population PSUs than were sampled in "
                     f"{int(small.sum())} stratum(s); check that it holds population sizes."
                 )
-        fpc_f = np.where(np.isinf(pop), 1.0, (pop - n_psu_h) / pop)
+        with np.errstate(invalid="ignore"):  # an infinite population: no correction
+            fpc_f = np.where(np.isinf(pop), 1.0, (pop - n_psu_h) / pop)
     return _Structure(
         psu=psu,
         stratum=stratum,

@@ -12,13 +12,15 @@ import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ._ci import CI_METHODS, CIMethod, proportion_cis, t_quantiles
+from ._ci import CI_METHODS, NOTE_NO_DF, CIMethod, proportion_cis_noted, t_quantiles
 from ._variance import (
+    domain_average_factors,
     domain_df,
     grouped_linearizer,
     grouped_vcov,
@@ -73,10 +75,19 @@ class Estimate:
     n_missing: int
     _columns: Mapping[str, Any] = field(repr=False)
 
+    def __post_init__(self) -> None:
+        # immutable in fact: read-only arrays, read-only mapping of read-only columns
+        object.__setattr__(self, "vcov", read_only(self.vcov))
+        object.__setattr__(self, "_columns", MappingProxyType(
+            {k: read_only(v) if isinstance(v, np.ndarray) else tuple(v)
+             for k, v in self._columns.items()}
+        ))
+
     @cached_property
     def _frame(self) -> pd.DataFrame:
         # built on first use: many estimates in a batch are only read through vcov/labels
-        return pd.DataFrame(dict(self._columns))
+        return pd.DataFrame({k: np.array(v) if isinstance(v, np.ndarray) else list(v)
+                             for k, v in self._columns.items()})
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame, one row per estimate.
@@ -85,15 +96,17 @@ class Estimate:
         ``ci_lower``, ``ci_upper``, ``df``, ``deff`` (design effect against simple random
         sampling with replacement, R ``deff="replace"``), ``n`` (unweighted respondents in
         the domain with a non-missing answer), ``n_eff`` (``p(1-p)/var`` for proportions,
-        ``n/deff`` for means and totals).
+        ``n/deff`` for means and totals), ``ci_note`` (empty for the usual interval; else
+        why the interval is not: see :func:`proportion`).
         """
         return self._frame.copy()
 
     @property
     def estimates(self) -> pd.Series:
-        """The point estimates as a Series indexed by ``labels``."""
+        """The point estimates as a Series indexed by ``labels`` (a fresh copy)."""
         return pd.Series(
-            self._frame["estimate"].to_numpy(), index=_label_index(self.labels), name="estimate"
+            self._frame["estimate"].to_numpy(copy=True), index=_label_index(self.labels),
+            name="estimate",
         )
 
     def __repr__(self) -> str:
@@ -110,6 +123,13 @@ class Estimate:
             f"({self.level:.0%} CI{', ' + self.ci_method if self.ci_method else ''})</p>"
             + self._frame.to_html(index=False)
         )
+
+
+def read_only(a: Any) -> np.ndarray:
+    """A read-only copy of ``a`` (results hand out arrays that cannot be edited)."""
+    out = np.array(a, copy=True)
+    out.flags.writeable = False
+    return out
 
 
 def _label_index(labels: Sequence[Hashable]) -> pd.Index:
@@ -333,8 +353,30 @@ def grouped_ratios(
     numerator and denominator. Returns ``(estimates, vcov, denominators)`` like
     :func:`ratio_estimates`, domain-major (estimate ``g * L + l``), computed from group-level
     sums when the design allows (no replicate weights, at most one calibration step) and
-    from the n x K columns otherwise; both give the same numbers.
+    from the n x K columns otherwise; both give the same numbers. With
+    ``lonely_psu="average"`` each domain's variance is scaled by the strata present in it
+    (:func:`~delibpoll._variance.domain_average_factors`), as R's ``svyby``; the covariance
+    of two domains by the geometric mean of their factors.
     """
+    est, vcov, dsum = _grouped_ratios(design, pattern, values, domain_codes, n_domains, valid,
+                                      totals)
+    # lonely_psu="average" scales each domain by the strata present in it, as R's svyby
+    factors = domain_average_factors(design, domain_codes, n_domains, valid)
+    if factors is not None:
+        root = np.sqrt(np.repeat(factors, values.shape[1]))
+        vcov = vcov * root[:, None] * root[None, :]
+    return est, vcov, dsum
+
+
+def _grouped_ratios(
+    design: SurveyDesign,
+    pattern: np.ndarray,
+    values: np.ndarray,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+    totals: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_pat, n_val = values.shape
     n_groups = n_domains * n_pat + 1
     lin = grouped_linearizer(design) if n_groups <= MAX_GROUPS else None
@@ -462,7 +504,7 @@ def proportion(
     -------
     Estimate
         ``to_frame()`` columns: by columns, ``category``, ``estimate``, ``se``,
-        ``ci_lower``, ``ci_upper``, ``df``, ``deff``, ``n``, ``n_eff``.
+        ``ci_lower``, ``ci_upper``, ``df``, ``deff``, ``n``, ``n_eff``, ``ci_note``.
 
     Notes
     -----
@@ -473,6 +515,14 @@ def proportion(
     CI uses t quantiles on that df. ``n_eff = p(1-p)/var``. Wilson:
     ``(p + z^2/(2 n_eff) ± z sqrt(p(1-p)/n_eff + z^2/(4 n_eff^2))) / (1 + z^2/n_eff)`` with
     ``z`` the t quantile on the df.
+
+    No share gets an interval of zero width. When its standard error is 0 the ``ci_note``
+    column says why: a share of 0 or 1 gets, with ``"beta"`` and ``"wilson"``, the NCHS
+    data-presentation interval (effective sample size = ``n``; note
+    ``"SE 0 (p=0/1): NCHS n_eff=n"``) and NaN limits with the other methods (as R's
+    ``svyciprop``; note ``"SE 0 (p=0/1): no CI"``); a domain inside one PSU (df 0) gets NaN
+    (``"df 0: no CI"``); a share fixed exactly by the weighting keeps SE 0 and the point as
+    its interval (``"SE 0: fixed by weighting"``).
 
     Examples
     --------
@@ -540,10 +590,10 @@ def proportion(
         tiny = var <= (1e-12 * np.sqrt(pq)) ** 2
         n_eff = np.where(tiny & (est > 0) & (est < 1), np.inf,
                          np.where(var > 0, pq / var, np.nan))
-    lo, hi = proportion_cis(est, se, df_k, level, ci_method, n_rows=np.repeat(nrows_d, n_cat),
-                            phi=phi)
+    lo, hi, notes = proportion_cis_noted(est, se, df_k, level, ci_method,
+                                         n_rows=np.repeat(nrows_d, n_cat), phi=phi, n=n_k)
     if rep_logit is not None:
-        inner = (est > 0) & (est < 1)
+        inner = (est > 0) & (est < 1) & (notes == "")
         q = t_quantiles(level, df_k)
         eta, se_eta = rep_logit
         lo = np.where(inner, 1 / (1 + np.exp(-(eta - q * se_eta))), lo)
@@ -561,7 +611,7 @@ def proportion(
         labels = list(cats)
     cols["category"] = cats * n_dom
     cols.update(estimate=est, se=se, ci_lower=lo, ci_upper=hi, df=df_k, deff=deff, n=n_k,
-                n_eff=n_eff)
+                n_eff=n_eff, ci_note=notes)
     return Estimate(
         statistic="proportion",
         variable=variable,
@@ -607,7 +657,9 @@ def _mean_or_total(
     if not np.all(np.isfinite(yv)):
         raise DelibpollError(f"Variable '{variable}' has infinite values; {func} needs finite ones.")
     vals = yv[valid]
-    if len(vals) and np.all(vals == vals[0]):
+    if len(vals) == 0:
+        raise DelibpollError(f"Variable '{variable}' has no non-missing values to estimate from.")
+    if np.all(vals == vals[0]):
         warnings.warn(
             f"Variable '{variable}' is constant ({vals[0]:g}): its standard error is 0 and "
             "its design effect undefined.",
@@ -637,8 +689,12 @@ def _mean_or_total(
     if by_cols:
         for i, col in enumerate(by_cols):
             cols[col] = [lab[i] if isinstance(lab, tuple) else lab for lab in domains.labels]
+    # a mean or total with SE 0 (a constant variable, or fixed by weighting) keeps the point
+    # as its interval, as R's confint, and says so; no df gives no interval
+    notes = np.where(~np.isfinite(est), "",
+                     np.where(~(dfs_d > 0), NOTE_NO_DF, np.where(se == 0, "SE 0", "")))
     cols.update(estimate=est, se=se, ci_lower=est - q * se, ci_upper=est + q * se, df=dfs_d,
-                deff=deff, n=ns_d, n_eff=n_eff)
+                deff=deff, n=ns_d, n_eff=n_eff, ci_note=notes.astype(object))
     labels = list(domains.labels) if by_cols else [variable]
     return Estimate(
         statistic=statistic,

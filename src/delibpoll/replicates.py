@@ -226,7 +226,14 @@ class ReplicateWeights:
     mse: bool
     _df_cache: dict[bytes, float] = field(
         init=False, default_factory=dict, repr=False, compare=False
-    )
+    )  # private memo of domain_df (derived values only)
+
+    def __post_init__(self) -> None:
+        # immutable in fact: the arrays are read-only copies
+        for name in ("weights", "rscales"):
+            arr = np.array(getattr(self, name), dtype=float, copy=True)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
 
     @cached_property
     def df(self) -> float:
@@ -467,13 +474,30 @@ def _bootstrap(
             "Every stratum has a single PSU, so a bootstrap of PSUs has no variation to "
             "replicate; merge strata or check the 'ids' column."
         )
-    if method == "subbootstrap" and (n_h < 2).any():
-        h = int(np.flatnonzero(n_h < 2)[0])
-        raise DelibpollError(
-            "The Rao-Wu bootstrap draws n_h - 1 PSUs per stratum, so every stratum needs at "
-            f"least 2 PSUs; stratum {_stratum_label(design, h)!r} has 1. Merge it with a "
-            "similar stratum or use method='bootstrap'."
-        )
+    # single-PSU strata follow the design's lonely_psu rule, as the linearised variance does
+    # (stratum_rule): a fully sampled one adds nothing; otherwise "fail" raises, "remove" and
+    # "certainty" keep its PSU in every replicate with multiplier 1 (no variance, as R's
+    # bootweights does for any option), "adjust" and "average" have no bootstrap form
+    lonely = (n_h == 1) & ~(fpc_f < 1e-7)
+    if lonely.any():
+        h = int(np.flatnonzero(lonely)[0])
+        label = _stratum_label(design, h)
+        rule = design.lonely_psu
+        if rule == "fail":
+            raise DelibpollError(
+                f"Stratum {label!r} has only one PSU, so the {method} cannot resample it and "
+                "its variance cannot be estimated (lonely_psu='fail', as the linearised "
+                "variance). Build the design with lonely_psu='remove' or 'certainty' (the "
+                "stratum adds no variance, as R's bootweights), use method='jkn' for "
+                "'adjust' or 'average', or merge the stratum with a similar one."
+            )
+        if rule in ("adjust", "average"):
+            raise DelibpollError(
+                f"Stratum {label!r} has only one PSU and the design's lonely_psu={rule!r} has "
+                f"no {method} form (R's bootweights ignores survey.lonely.psu). Use "
+                "method='jkn', which applies it as R's jknweights, or lonely_psu='remove' or "
+                "'certainty' (the stratum adds no variance)."
+            )
     order = np.argsort(psu_stratum, kind="stable")
     start = np.concatenate([[0], np.cumsum(n_h.astype(np.int64))[:-1]])
     # without-replacement strata (design fpc): R samples n_h PSUs from rep(psus, N_h)
@@ -516,11 +540,14 @@ def _bootstrap(
         draws = gen.multivariate_hypergeometric(copies, nh, size=reps)
         counts[members] = draws.T
     if method == "subbootstrap":
-        counts *= (nh_psu / (nh_psu - 1))[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            counts *= (nh_psu / (nh_psu - 1))[:, None]
         scale = 1.0 / (reps - 1)
     else:
         per = 1.0 / float(np.mean(1.0 / n_h))
         scale = per / ((per - 1) * (reps - 1))
+    # a single-PSU stratum (removed or certain) stays in every replicate with weight 1
+    counts[n_h[psu_stratum] == 1] = 1.0
     return counts, float(scale), np.ones(reps)
 
 
@@ -545,7 +572,7 @@ def build_replicates(
         if n_replicates is not None:
             raise DelibpollError(
                 f"A jackknife has one replicate per PSU; n_replicates={n_replicates!r} does "
-                "not apply to method={method!r}. Leave it out."
+                f"not apply to method={method!r}. Leave it out."
             )
         mult, scale, rscales = _jackknife(design, method, _psu_order(design))
     else:
