@@ -1087,6 +1087,20 @@ def _write_stat(df: pd.DataFrame, p: Path, attrs: Mapping[str, Any], kind: str) 
             labels_ = {int(_clean_code(c)): v for c, v in labels_.items()}
         for code, label in labels_.items():
             _check_length(kind, "value label", col, str(label), p, code)
+        if sav and not isinstance(s.dtype, pd.CategoricalDtype) and not (
+            pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+        ):
+            text = s.dropna().astype(str)
+            padded = text[text.str.endswith(" ")]
+            if len(padded):
+                warnings.warn(
+                    f"'{p.name}': {len(padded)} text value(s) of column '{col}' end in spaces "
+                    f"(e.g. {padded.iloc[0]!r}); SPSS pads text with spaces, so they are read "
+                    "back without them. Strip them first (df[col].str.rstrip()) or write "
+                    ".parquet or .csv to keep them.",
+                    DelibpollWarning,
+                    stacklevel=4,
+                )
         out[col] = codes
         if labels_:
             value_labels[col] = {c: str(v) for c, v in labels_.items()}
