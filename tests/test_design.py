@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -118,9 +119,39 @@ def test_bad_inputs() -> None:
         SurveyDesign(frame().assign(h=["a", None, "b", "b"]), strata="h")
 
 
-def test_text_none_and_na_are_values_not_missing() -> None:
-    d = SurveyDesign(frame())
-    assert d.data["x"].isna().sum() == 0
+def _write_none_na_empty(path: Path) -> None:
+    """Files written by other writers (the csv module, pyreadstat, pyarrow), not by delibpoll:
+    answers "None", "NA", "" (as labelled codes 1, 2, 3 in .sav/.dta) and one true missing."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pyreadstat
+
+    suffix = path.suffix
+    if suffix == ".csv":
+        path.write_text('party,w\nNone,1\nNA,2\n"",3\n,4\n')
+    elif suffix in (".sav", ".dta"):
+        df = pd.DataFrame({"party": [1.0, 2.0, 3.0, np.nan], "w": [1.0, 2.0, 3.0, 4.0]})
+        labels = {"party": {1: "None", 2: "NA", 3: ""}}
+        writer = pyreadstat.write_sav if suffix == ".sav" else pyreadstat.write_dta
+        writer(df, str(path), variable_value_labels=labels)
+    else:
+        table = pa.table({"party": ["None", "NA", "", None], "w": [1.0, 2.0, 3.0, 4.0]})
+        pq.write_table(table, path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".sav", ".dta", ".parquet"])
+def test_text_none_na_and_empty_are_categories_through_the_readers(
+    tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"none{suffix}"
+    _write_none_na_empty(path)
+    d = SurveyDesign(dp.read_survey(path), weights="w")
+    values = d.data["party"]
+    assert values.iloc[:3].astype(str).tolist() == ["None", "NA", ""]
+    assert values.isna().tolist() == [False, False, False, True]
+    # and the estimate keeps them as categories: weighted shares 1/6, 2/6, 3/6 by hand
+    est = dp.proportion(d, "party", na="drop").to_frame().set_index("category")["estimate"]
+    assert est.to_dict() == pytest.approx({"None": 1 / 6, "NA": 2 / 6, "": 3 / 6}, abs=1e-12)
 
 
 @functools.lru_cache(maxsize=1)
