@@ -417,3 +417,32 @@ def test_linear_calibration_negative_weights_warn() -> None:
     with pytest.warns(dp.WeightingWarning, match="negative weight"):
         neg = calibrate(SurveyDesign(df), skew, method="linear")
     assert (neg.weights <= 0).any()
+
+
+# ---------------------------------------------------------------------- #12 item 1
+@pytest.mark.parametrize(
+    ("func", "kwargs"),
+    [
+        (rake, {}),
+        (rake, {"cap": 2.0}),
+        (calibrate, {"method": "linear"}),
+        (calibrate, {"method": "raking"}),
+        (calibrate, {"method": "logit", "bounds": (0.5, 60.0)}),
+        (poststratify, {}),
+    ],
+)
+@pytest.mark.parametrize("how", ["counts", "total"])
+def test_population_total_is_met_when_shares_already_match(func, kwargs, how: str) -> None:  # type: ignore[no-untyped-def]
+    """The sample already has the target shares (150 F, 150 M), so every weight must become
+    N / n exactly (worked by hand: 10000 / 300), full sample and every replicate alike."""
+    df = pd.DataFrame({"sex": ["F", "M"] * 150, "psu": np.repeat(np.arange(10), 30)})
+    if how == "counts":
+        targets, extra = Targets.from_dict({"sex": {"F": 5000, "M": 5000}}), {}
+    else:
+        targets, extra = Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}}), {"total": 10000.0}
+    d = SurveyDesign(df, ids="psu").with_replicates("jk1")
+    out = func(d, targets, **kwargs, **extra)
+    np.testing.assert_allclose(out.weights.to_numpy(), 10000 / 300, rtol=1e-12)
+    reps = out.replicate_weights
+    assert reps is not None
+    np.testing.assert_allclose(reps.sum(axis=0).to_numpy(), 10000.0, rtol=1e-12)

@@ -381,6 +381,16 @@ def rake_cells(
     codes = cells.margin_cell_codes
     totals = [t.sum(axis=0) for t in target_counts]
     target_shares = [t / tot for t, tot in zip(target_counts, totals, strict=True)]
+    # the weights must sum to the target total even when their shares already meet the
+    # targets (no sweep would then run): scale each column to its total first (as one
+    # post-stratification sweep of R's rake() would)
+    if totals:
+        col_sum = cw.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(col_sum > 0, totals[0] / col_sum, 0.0)
+        # a column already on its total (to rounding) is left bit-for-bit as it is
+        scale[np.abs(scale - 1.0) <= 8 * np.finfo(float).eps] = 1.0
+        cw *= scale[None, :]
     err = margin_errors(cw, indicators, target_shares)
     it = 0
     cap_ok = True if cap_cell is None else bool(np.all(cw <= cap_cell * (1 + 1e-12)))
