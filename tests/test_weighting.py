@@ -446,3 +446,43 @@ def test_population_total_is_met_when_shares_already_match(func, kwargs, how: st
     reps = out.replicate_weights
     assert reps is not None
     np.testing.assert_allclose(reps.sum(axis=0).to_numpy(), 10000.0, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------- #12 item 2
+@pytest.mark.parametrize(("n_margins", "n_cat"), [(19, 10), (20, 10), (64, 2)])
+@pytest.mark.parametrize("func", [rake, calibrate])
+def test_many_margins_cells_do_not_overflow(func, n_margins: int, n_cat: int) -> None:  # type: ignore[no-untyped-def]
+    """Category-count products of 1e19, 1e20 and 2**64 exceed int64: every margin must still
+    be met (weighted shares computed here by pandas groupby, within 1e-9 of the targets)."""
+    rng = np.random.default_rng(12)
+    df = pd.DataFrame({f"v{i}": rng.integers(0, n_cat, 2000).astype(str) for i in range(n_margins)})
+    t = Targets.from_dict(
+        {f"v{i}": {str(k): 1 / n_cat for k in range(n_cat)} for i in range(n_margins)}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dp.WeightingWarning)  # GREG weights may go negative
+        out = func(SurveyDesign(df), t, tol=1e-12)
+    assert out.weighting_report is not None and out.weighting_report.converged
+    for i in range(n_margins):
+        shares = out.weights.groupby(df[f"v{i}"]).sum() / out.weights.sum()
+        np.testing.assert_allclose(shares.to_numpy(), 1 / n_cat, rtol=0, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sizes=st.lists(st.sampled_from([1, 2, 3, 10, 1000, 2**40]), min_size=1, max_size=8),
+    n=st.integers(0, 60),
+    seed=st.integers(0, 1000),
+)
+def test_combine_codes_equals_pandas_groupby_ngroup(sizes: list[int], n: int, seed: int) -> None:
+    """The cell codes equal pandas' groupby(...).ngroup() (sorted groups), whatever the
+    product of the sizes (here up to 2**320)."""
+    from delibpoll._engine import combine_codes
+
+    rng = np.random.default_rng(seed)
+    codes = [rng.integers(0, min(s, 4), n).astype(np.int64) * (s // min(s, 4)) for s in sizes]
+    got, n_groups = combine_codes(codes, sizes)
+    frame = pd.DataFrame({i: c for i, c in enumerate(codes)})
+    expected = frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy()
+    np.testing.assert_array_equal(got, expected)
+    assert n_groups == (len(np.unique(expected)) if n else 0)
