@@ -441,7 +441,12 @@ def test_population_total_is_met_when_shares_already_match(func, kwargs, how: st
     else:
         targets, extra = Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}}), {"total": 10000.0}
     d = SurveyDesign(df, ids="psu").with_replicates("jk1")
-    out = func(d, targets, **kwargs, **extra)
+    if "bounds" in kwargs:
+        # every population total is 33.3 x the sample's: R's grake rescales first and warns
+        with pytest.warns(dp.WeightingWarning, match=r"rescaled the starting weights by 33\.33"):
+            out = func(d, targets, **kwargs, **extra)
+    else:
+        out = func(d, targets, **kwargs, **extra)
     np.testing.assert_allclose(out.weights.to_numpy(), 10000 / 300, rtol=1e-12)
     reps = out.replicate_weights
     assert reps is not None
@@ -486,3 +491,73 @@ def test_combine_codes_equals_pandas_groupby_ngroup(sizes: list[int], n: int, se
     expected = frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy()
     np.testing.assert_array_equal(got, expected)
     assert n_groups == (len(np.unique(expected)) if n else 0)
+
+
+# ---------------------------------------------------------------------- #12 item 15
+@pytest.mark.parametrize(
+    ("case", "method", "start"),
+    [
+        ("bounds_logit_125", "logit", "w_start"),
+        ("bounds_linear_125", "linear", "w_start"),
+        ("bounds_logit_rescaled", "logit", None),
+    ],
+)
+def test_bounded_calibration_equals_r_grake(ref, case: str, method: str, start) -> None:  # type: ignore[no-untyped-def]
+    """Bounds apply to g = new / starting weight, the starting weights rescaled only by R's
+    20 x rule (tests/reference/r/weighting_bounds.R): weights equal R's to 1e-8 relative.
+
+    The first two start from a raked sample on 1.25 x the population scale (R solves; the
+    bounds would be infeasible after rescaling to the total); the third has every population
+    total 50 x the sample's, where R rescales first and warns."""
+    data = england_like(ref)
+    if start is not None:
+        data = data.merge(ref.data("england_bounds_start.csv"), on="id", validate="1:1")
+    population = ref.get(case, "calibrate", "population")
+    targets = england_targets(ref).select(["sex", "age_group", "region", "education"])
+    bounds = (ref.get(case, "calibrate", "bound_lower"), ref.get(case, "calibrate", "bound_upper"))
+    design = SurveyDesign(data, weights=start)
+    if start is None:
+        with pytest.warns(dp.WeightingWarning, match="apply to the rescaled weights"):
+            out = calibrate(design, targets, method=method, bounds=bounds, tol=1e-13,  # type: ignore[arg-type]
+                            total=population)
+    else:
+        out = calibrate(design, targets, method=method, bounds=bounds, tol=1e-13,  # type: ignore[arg-type]
+                        total=population)
+    np.testing.assert_allclose(out.weights.to_numpy(), ref.weights(case), rtol=1e-8, atol=0)
+    g = out.weights.to_numpy() / design.weights.to_numpy()
+    assert g.min() == pytest.approx(ref.get(case, "calibrate", "g_min"), rel=1e-8)
+    assert g.max() == pytest.approx(ref.get(case, "calibrate", "g_max"), rel=1e-8)
+    est = dp.mean(out, "trust").to_frame()
+    assert est["estimate"].iloc[0] == pytest.approx(
+        ref.get(case, "svymean", "estimate", variable="trust"), rel=1e-9)
+    assert est["se"].iloc[0] == pytest.approx(
+        ref.get(case, "svymean", "se", variable="trust"), rel=1e-6)
+
+
+# ------------------------------------------------------- trim against R trimWeights
+@pytest.mark.parametrize(
+    "case", ["trim_upper", "trim_upper_strict", "trim_both", "trim_both_strict"]
+)
+def test_trim_equals_r_trimweights(ref, case: str) -> None:  # type: ignore[no-untyped-def]
+    """Additive trimming equals R trimWeights (strict FALSE/TRUE) to 1e-8 relative, on
+    log-normal weights where additive and proportional redistribution differ; proportional
+    redistribution is checked against its formula worked here (one pass: clip, then scale
+    the untrimmed weights by 1 + trimmed / their sum)."""
+    w0 = ref.data("england_trim_start.csv")["w_trim"].to_numpy(float)
+    upper = ref.get(case, "trimWeights", "upper")
+    lower = ref.get(case, "trimWeights", "lower")
+    strict = case.endswith("strict")
+    d = SurveyDesign(pd.DataFrame({"w": w0}), weights="w")
+    kw = {"upper": upper, "lower": None if np.isinf(lower) else lower, "strict": strict}
+    out = trim(d, **kw).weights.to_numpy()  # type: ignore[arg-type]
+    np.testing.assert_allclose(out, ref.weights(case), rtol=1e-8, atol=0)
+    assert out.max() == pytest.approx(ref.get(case, "trimWeights", "max_weight"), rel=1e-8)
+    if not strict:
+        prop = trim(d, **kw, redistribute="proportional").weights.to_numpy()  # type: ignore[arg-type]
+        clipped = np.clip(w0, lower, upper)
+        inside = (w0 >= lower) & (w0 <= upper)
+        expected = clipped.copy()
+        expected[inside] *= 1 + (w0 - clipped).sum() / clipped[inside].sum()
+        np.testing.assert_allclose(prop, expected, rtol=1e-12)
+        assert np.abs(prop - out).max() > 1e-3  # the two rules differ here
+        assert prop.sum() == pytest.approx(w0.sum(), rel=1e-12)

@@ -421,6 +421,33 @@ def _finish(
     )
 
 
+_GRAKE_THRESHOLD = 20.0  # R survey:::grake's SOMETHRESHOLD
+
+
+def _grake_scale(
+    xmat: np.ndarray, cw0: np.ndarray, pop: np.ndarray, first_block: int
+) -> np.ndarray:
+    """Per weight column, the factor R's ``grake`` rescales the starting weights by before
+    calibrating: the mean of population / sample total over the columns of R's model matrix
+    (an intercept, then every category but the first of each margin) when every one of those
+    ratios exceeds 20, else 1. Bounds on g then apply to the rescaled weights, as in R.
+
+    ``xmat`` (see ``design_matrix``) holds the ``first_block`` categories of the first margin
+    where R has the intercept; the intercept's total is their sum.
+    """
+    sample_total = xmat.T @ cw0  # (p, k)
+    s_r = np.vstack([sample_total[:first_block].sum(axis=0, keepdims=True), sample_total[1:]])
+    p_r = np.vstack([pop[:first_block].sum(axis=0, keepdims=True), pop[1:]])
+    out = np.ones(pop.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = p_r / s_r
+    for j in range(pop.shape[1]):
+        r = ratios[:, j]
+        if np.all(np.isfinite(r)) and r.min() > _GRAKE_THRESHOLD:
+            out[j] = float(r.mean())
+    return out
+
+
 def _resolve_total(targets: Targets, design_total: float, total: float | None, func: str) -> float:
     if total is not None:
         if isinstance(total, bool) or not isinstance(total, int | float) or not (
@@ -635,8 +662,11 @@ def calibrate(
         (bounded raking; needs finite ``bounds``).
     bounds : (float, float), optional
         Bounds ``(L, U)`` on the adjustment factors ``g = w_new / w_old``, where ``w_old``
-        are the starting weights rescaled to the target total (so bounds mean the same
-        whatever scale the starting weights are on). Must satisfy ``L < 1 < U``.
+        are the design's starting weights, as R's ``grake``. Only when every population
+        total is more than 20 times the sample total (R's rule: the intercept and every
+        category but the first of each margin) are the starting weights first rescaled by
+        the mean of those ratios, and the bounds then apply to the rescaled weights (with a
+        :class:`~delibpoll.WeightingWarning`, as R warns). Must satisfy ``0 <= L < 1 < U``.
     max_iter, tol, unmatched, on_nonconvergence, total
         As in :func:`rake`. Converged when every calibration total is within
         ``tol * total`` of its target.
@@ -715,7 +745,7 @@ def calibrate(
         counts = _resolve_counts(matched, row_w, np.full(k, tot))
         pop = population_totals(counts)
         cw0 = cells.cell_totals(row_w)
-        rescale = tot / row_w.sum(axis=0)
+        rescale = _grake_scale(xmat, cw0, pop, cells.n_categories[0])
         g, it, conv, err = calibrate_cells(
             xmat, cw0 * rescale[None, :], pop, method=method, bounds=(lo, hi),
             max_iter=max_iter, tol=tol,
@@ -729,6 +759,23 @@ def calibrate(
         return res[0]
 
     new_mat, g_total, it, conv, err = replay_full(w0[:, None])
+    scale0 = float(
+        _grake_scale(
+            xmat, cells.cell_totals(w0)[:, None],
+            population_totals(_resolve_counts(matched, w0[:, None], np.array([tot]))),
+            cells.n_categories[0],
+        )[0]
+    )
+    if scale0 != 1.0 and bounds is not None:
+        warnings.warn(
+            f"calibrate rescaled the starting weights by {scale0:.4g} before calibrating, as R's "
+            "grake does when every population total is more than 20 times the sample total, so "
+            f"the bounds {bounds!r} apply to the rescaled weights (g = new weight / "
+            f"({scale0:.4g} x starting weight)). Put the starting weights on the population "
+            "scale (e.g. with total=) to have the bounds apply to them directly.",
+            WeightingWarning,
+            stacklevel=2,
+        )
     new_w = new_mat[:, 0]
     # report the share error the same way as rake does
     inds = [cells.indicator(m) for m in range(len(matched))]
