@@ -561,3 +561,22 @@ def test_trim_equals_r_trimweights(ref, case: str) -> None:  # type: ignore[no-u
         np.testing.assert_allclose(prop, expected, rtol=1e-12)
         assert np.abs(prop - out).max() > 1e-3  # the two rules differ here
         assert prop.sum() == pytest.approx(w0.sum(), rel=1e-12)
+
+
+# ---------------------------------------------------------------------- #12 item 23
+@pytest.mark.parametrize(("method", "bounds"), [("logit", (0.9, 1.1)), ("linear", (0.9, 1.1))])
+def test_nonconverged_margin_error_is_a_share_error(method: str, bounds) -> None:  # type: ignore[no-untyped-def]
+    """max_margin_error (report, step, warning) is the largest |weighted share - target
+    share|, computed here with pandas from the returned weights, also when not converged."""
+    df = skewed_sample(3)
+    with pytest.warns(ConvergenceWarning, match="largest margin error"):
+        out = calibrate(SurveyDesign(df, weights="w0"), TARGETS, method=method, bounds=bounds,  # type: ignore[arg-type]
+                        max_iter=30, on_nonconvergence="warn")
+    rep = out.weighting_report
+    assert rep is not None and not rep.converged
+    worst = max(
+        float((weighted_shares(out, v) - TARGETS.shares(v)).abs().max()) for v in ["sex", "age", "edu"]
+    )
+    assert rep.max_margin_error == pytest.approx(worst, rel=1e-12)
+    assert out.weighting_log[-1].max_error == pytest.approx(worst, rel=1e-12)
+    assert float(np.nanmax(np.abs(rep.margins()["error"]))) == pytest.approx(worst, rel=1e-12)

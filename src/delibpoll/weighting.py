@@ -792,7 +792,9 @@ def calibrate(
         options=options,
         iterations=it,
         converged=bool(conv[0]),
-        max_error=share_err if conv[0] else max(share_err, float(err[0])),
+        # one definition everywhere: the largest |weighted share - target share| (the
+        # relative misfit of the totals that Newton's method stops on is not a share error)
+        max_error=share_err,
         _replay=lambda m: _replayed_full(replay_full(m)),
         _call=("calibrate", {"targets": targets, "method": method, "bounds": bounds,
                              "max_iter": max_iter, "tol": tol, "unmatched": unmatched,
