@@ -11,6 +11,7 @@ agree with it.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import pandas as pd
 
-from .exceptions import DelibpollError
+from .exceptions import DelibpollError, WeightingWarning
 
 if TYPE_CHECKING:
     from .design import SurveyDesign
@@ -31,6 +32,8 @@ MarginKey = str | tuple[str, ...]
 
 _KINDS: tuple[str, ...] = ("share", "percent", "count")
 _SUM_TOL = 1e-6
+# percentages rounded to whole numbers can sum to 98.5..101.5 ({33, 33, 33} sums to 99)
+PERCENT_ROUNDING = 1.5
 JOINT_SEP = "|"
 
 
@@ -76,7 +79,16 @@ def _infer_kind(name: str, values: np.ndarray) -> TargetKind:
                 f"{total:.10g}, not 1. Fix the values, or pass kind='count' if they are counts."
             )
         return "share"
-    if abs(total - 100.0) <= _SUM_TOL * 100 and np.all(values <= 100.0):
+    if np.all(values <= 100.0) and abs(total - 100.0) <= PERCENT_ROUNDING:
+        if abs(total - 100.0) > _SUM_TOL * 100:
+            warnings.warn(
+                f"Margin '{name}' sums to {total:.10g}, not 100: it is read as rounded "
+                "percentages and rescaled to sum to 100 (not as counts of a population of "
+                f"{total:.10g}). Pass kind='percent' to accept rounded percentages without this "
+                "warning, or kind='count' if the values are counts.",
+                WeightingWarning,
+                stacklevel=5,
+            )
         return "percent"
     return "count"
 
@@ -151,9 +163,11 @@ def _make_margin(
         raise DelibpollError(
             f"Margin '{name}' is declared as shares but sums to {values.sum():.10g}, not 1."
         )
-    elif kind == "percent" and abs(values.sum() - 100.0) > _SUM_TOL * 100:
+    elif kind == "percent" and abs(values.sum() - 100.0) > PERCENT_ROUNDING:
         raise DelibpollError(
-            f"Margin '{name}' is declared as percentages but sums to {values.sum():.10g}, not 100."
+            f"Margin '{name}' is declared as percentages but sums to {values.sum():.10g}, not "
+            f"100 (rounded percentages may sum to 100 +- {PERCENT_ROUNDING}). Fix the values, "
+            "or pass kind='count' if they are counts."
         )
     total = float(values.sum())
     shares = values / total
@@ -227,8 +241,12 @@ class Targets:
             "Female"): 0.05, ...}}``.
         kind : {"share", "percent", "count"}, mapping or None
             How to read the numbers, for every margin or per margin key. When None, a margin
-            whose values are all <= 1 is shares and must sum to 1 within 1e-6; a margin that
-            sums to 100 within 1e-6 with values <= 100 is percentages; anything else is counts.
+            whose values are all <= 1 is shares and must sum to 1 within 1e-6; a margin whose
+            values are all <= 100 and sum to 100 within 1.5 is percentages (when the sum is
+            not 100, e.g. 99 for rounded ``{33, 33, 33}``, with a
+            :class:`~delibpoll.WeightingWarning`); anything else is counts. Declared
+            percentages may sum to 100 +- 1.5 (rounding) without a warning. Percentages and
+            shares are rescaled to sum exactly to 1.
         source : str, optional
             Where the figures come from; kept for reports.
 
