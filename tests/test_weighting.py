@@ -580,3 +580,53 @@ def test_nonconverged_margin_error_is_a_share_error(method: str, bounds) -> None
     assert rep.max_margin_error == pytest.approx(worst, rel=1e-12)
     assert out.weighting_log[-1].max_error == pytest.approx(worst, rel=1e-12)
     assert float(np.nanmax(np.abs(rep.margins()["error"]))) == pytest.approx(worst, rel=1e-12)
+
+
+# ---------------------------------------------------------------------- #12 item 12
+def test_targets_steps_reports_and_records_cannot_be_edited() -> None:
+    """Targets, the weighting log, the report and the calibration records are read-only, so
+    nothing edited after weighting can leak into a later replicate replay."""
+    import pickle
+
+    t = Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}})
+    df = pd.DataFrame({"sex": ["F"] * 30 + ["M"] * 70, "psu": np.arange(100) % 10})
+    d = rake(SurveyDesign(df, ids="psu"), t)
+    with pytest.raises(ValueError, match="read-only"):
+        t.margin("sex").shares[0] = 0.9
+    s = t.shares("sex")
+    s.iloc[0] = 0.9  # a copy: the targets keep 0.5
+    assert t.shares("sex").tolist() == [0.5, 0.5]
+    step = d.weighting_log[-1]
+    with pytest.raises(TypeError):
+        step.options["total"] = 1.0  # type: ignore[index]
+    assert step._call is not None
+    with pytest.raises(TypeError):
+        step._call[1]["targets"] = Targets.from_dict({"sex": {"F": 0.9, "M": 0.1}})  # type: ignore[index]
+    rep = d.weighting_report
+    assert rep is not None
+    with pytest.raises(ValueError, match="read-only"):
+        rep._weights[0] = 5.0
+    table = rep.margins()
+    table.loc[0, "target_share"] = 0.9
+    assert rep.margins().loc[0, "target_share"] == 0.5
+    for rec in d._calibration:
+        for name in ("psw", "row_cell", "cell_counts"):
+            assert not getattr(rec, name).flags.writeable
+    # replicates replayed after the attempted edits still meet the 50/50 target (by hand)
+    reps = d.with_replicates("jk1").replicate_weights
+    assert reps is not None
+    f_share = reps[df["sex"].to_numpy() == "F"].sum() / reps.sum()
+    np.testing.assert_allclose(f_share.to_numpy(), 0.5, rtol=1e-10)
+    back = pickle.loads(pickle.dumps(d))
+    assert not back.weighting_log[-1].options.get("cap")
+    np.testing.assert_array_equal(back.weights.to_numpy(), d.weights.to_numpy())
+
+
+@pytest.mark.parametrize("kind", ["calibrate", "poststratify"])
+def test_calibration_records_are_read_only(kind: str) -> None:
+    t = Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}})
+    df = pd.DataFrame({"sex": ["F"] * 30 + ["M"] * 70})
+    d = calibrate(SurveyDesign(df), t) if kind == "calibrate" else poststratify(SurveyDesign(df), t)
+    rec = d._calibration[-1]
+    arrays = [v for v in vars(rec).values() if isinstance(v, np.ndarray)]
+    assert arrays and all(not a.flags.writeable for a in arrays)

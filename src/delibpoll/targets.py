@@ -48,6 +48,14 @@ class Margin:
     count_total: float | None
     source: str | None
 
+    def __post_init__(self) -> None:
+        # a read-only private copy: targets cannot be edited after weighting with them
+        shares = np.array(self.shares, dtype=float, copy=True)
+        shares.flags.writeable = False
+        object.__setattr__(self, "shares", shares)
+        object.__setattr__(self, "variables", tuple(self.variables))
+        object.__setattr__(self, "categories", tuple(self.categories))
+
     @property
     def key(self) -> MarginKey:
         return self.variables[0] if len(self.variables) == 1 else self.variables
@@ -405,7 +413,7 @@ class Targets:
             if len(m.variables) > 1
             else pd.Index(list(m.categories), name=m.variables[0])
         )
-        return pd.Series(m.shares, index=index, name="target")
+        return pd.Series(m.shares.copy(), index=index, name="target")
 
     def select(self, keys: Sequence[MarginKey] | MarginKey) -> Targets:
         """A new Targets with only the named margins, in the order given."""

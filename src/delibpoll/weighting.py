@@ -9,8 +9,9 @@ the calibration information that variance estimation needs.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -47,6 +48,13 @@ __all__ = [
 OnNonconvergence = Literal["error", "warn"]
 Redistribute = Literal["additive", "proportional"]
 _QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only private copy (records and reports must not change after the fact)."""
+    out = np.array(a, copy=True)
+    out.flags.writeable = False
+    return out
 
 
 def kish_deff(w: np.ndarray | pd.Series) -> float:
@@ -91,19 +99,35 @@ class WeightingStep:
 
     method: str
     targets: Targets | None
-    options: dict[str, Any]
+    options: Mapping[str, Any]
     iterations: int
     converged: bool
     max_error: float
     _replay: Any = field(repr=False, compare=False, default=None)
     # the public call that made this step: (function name, keyword arguments); a design
     # rebuilds the replay from it after unpickling (closures do not pickle)
-    _call: tuple[str, dict[str, Any]] | None = field(repr=False, compare=False, default=None)
+    _call: tuple[str, Mapping[str, Any]] | None = field(repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        # read-only views of private copies: editing them cannot change a later replay
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+        if self._call is not None:
+            object.__setattr__(
+                self, "_call", (self._call[0], MappingProxyType(dict(self._call[1])))
+            )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_replay"] = None
+        state["options"] = dict(self.options)  # mappingproxy does not pickle
+        if self._call is not None:
+            state["_call"] = (self._call[0], dict(self._call[1]))
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        self.__post_init__()
 
     def apply(self, row_w: np.ndarray) -> np.ndarray:
         """Replay this step on weight columns ``row_w`` (n, or n x k); returns new weights."""
@@ -155,6 +179,10 @@ class WeightingReport:
     weight_ratio: float
     _margins: pd.DataFrame = field(repr=False, compare=False)
     _weights: np.ndarray = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_weights", _frozen(self._weights))
+        object.__setattr__(self, "_margins", self._margins.copy())
 
     @property
     def quantiles(self) -> dict[float, float]:
@@ -622,12 +650,12 @@ def rake(
                         "unmatched": unmatched, "total": total}),
     )
     record = RakingRecord(
-        row_cell=cells.row_cell,
+        row_cell=_frozen(cells.row_cell),
         n_cells=cells.n_cells,
-        cell_codes=raking_cells.margin_cell_codes,
+        cell_codes=tuple(_frozen(c) for c in raking_cells.margin_cell_codes),
         n_categories=raking_cells.n_categories,
-        cell_counts=cells.counts,
-        psw=new_w,
+        cell_counts=_frozen(cells.counts),
+        psw=_frozen(new_w),
     )
     return _finish(
         design, func, new_w, record, step, matched, on_nonconvergence, raking_cells,
@@ -801,11 +829,11 @@ def calibrate(
                              "total": total}),
     )
     record = GregRecord(
-        row_cell=cells.row_cell,
-        x=xmat,
-        w0_cell=cells.cell_totals(w0),
-        g_cell=g_total[:, 0],
-        new_w=new_w,
+        row_cell=_frozen(cells.row_cell),
+        x=_frozen(xmat),
+        w0_cell=_frozen(cells.cell_totals(w0)),
+        g_cell=_frozen(g_total[:, 0]),
+        new_w=_frozen(new_w),
     )
     return _finish(design, func, new_w, record, step, matched, on_nonconvergence, cells)
 
@@ -882,7 +910,9 @@ def poststratify(
         _replay=replay,
         _call=("poststratify", {"targets": targets, "unmatched": unmatched, "total": total}),
     )
-    record = PostStratRecord(row_cell=mc.row_code, n_cells=n_cat, old_w=w0, new_w=new_w)
+    record = PostStratRecord(
+        row_cell=_frozen(mc.row_code), n_cells=n_cat, old_w=_frozen(w0), new_w=_frozen(new_w)
+    )
     return _finish(design, func, new_w, record, step, matched, "error", ps_cells)
 
 
