@@ -73,8 +73,10 @@ def _key_to_variables(key: object) -> tuple[str, ...]:
     if isinstance(key, tuple) and key and all(isinstance(k, str) for k in key):
         return cast(tuple[str, ...], key)
     raise DelibpollError(
-        f"A margin key must be a column name or a tuple of column names; got {key!r}. "
-        "Use 'sex' for one variable or ('age_group', 'sex') for a joint margin."
+        f"A margin key must be a column name (a string) or a tuple of column names; got "
+        f"{key!r} ({type(key).__name__}). Use 'sex' for one variable or ('age_group', 'sex') "
+        "for a joint margin; rename non-string columns first (df.columns = "
+        "df.columns.astype(str))."
     )
 
 
@@ -106,6 +108,13 @@ def _validate_values(name: str, categories: Sequence[Hashable], values: Sequence
         raise DelibpollError(f"Margin '{name}' has no categories; give at least one category.")
     seen: set[Hashable] = set()
     for cat in categories:
+        parts = cat if isinstance(cat, tuple) else (cat,)
+        if any(p is None or p is pd.NA or (isinstance(p, float) and math.isnan(p)) for p in parts):
+            raise DelibpollError(
+                f"Margin '{name}' has a missing value ({cat!r}) as a category. Missing values "
+                "cannot be weighting categories: recode them in the data to a label such as "
+                "'Not known' and give that label a target."
+            )
         if cat in seen:
             raise DelibpollError(
                 f"Margin '{name}' lists category {cat!r} twice; give each category once."
@@ -288,6 +297,11 @@ class Targets:
         category ``18-24|Female``. Categories are read as text, so ``None`` or ``NA`` are
         category labels, not missing values.
         """
+        if not isinstance(path, str | Path):
+            raise DelibpollError(
+                f"The 'path' parameter of Targets.from_csv must be a file path (str or Path); "
+                f"got {type(path).__name__} {path!r}."
+            )
         p = Path(path)
         if not p.exists():
             raise DelibpollError(f"Targets file '{p}' does not exist.")
@@ -344,9 +358,15 @@ class Targets:
             raise DelibpollError(
                 f"Targets.from_design needs a SurveyDesign; got {type(design).__name__}."
             )
-        keys: list[MarginKey] = (
-            [variables] if isinstance(variables, str | tuple) else list(variables)
-        )
+        if isinstance(variables, str | tuple):
+            keys: list[MarginKey] = [variables]
+        elif isinstance(variables, Sequence) and variables:
+            keys = list(variables)
+        else:
+            raise DelibpollError(
+                "The 'variables' parameter of Targets.from_design must be a column name, a "
+                f"tuple of names (a joint margin) or a non-empty list of them; got {variables!r}."
+            )
         w = design.weights.to_numpy()
         margins = []
         for key in keys:

@@ -67,7 +67,25 @@ def kish_deff(w: np.ndarray | pd.Series) -> float:
     >>> round(kish_deff([1.0, 3.0]), 3)
     1.25
     """
-    arr = np.asarray(w, dtype=float)
+    try:
+        arr = np.asarray(w, dtype=float)
+    except (TypeError, ValueError):
+        raise DelibpollError(
+            f"The 'w' parameter of kish_deff must be numeric weights; got {type(w).__name__} "
+            "with non-numeric values. Pass a 1-D array or Series of weights."
+        ) from None
+    if arr.ndim != 1 or len(arr) == 0:
+        raise DelibpollError(
+            f"The 'w' parameter of kish_deff must be a non-empty 1-D set of weights; got shape "
+            f"{arr.shape}. Pass one weight per respondent."
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or not arr.sum() > 0:
+        bad = arr[~np.isfinite(arr) | (arr < 0)]
+        raise DelibpollError(
+            "The 'w' parameter of kish_deff must hold finite weights >= 0 with a positive sum; "
+            f"got {int(len(bad))} missing, infinite or negative value(s) (e.g. {bad[:3].tolist()}) "
+            f"and sum {float(np.nansum(arr)):.6g}. Drop or fix those weights first."
+        )
     return float(len(arr) * np.sum(arr**2) / np.sum(arr) ** 2)
 
 
@@ -744,6 +762,8 @@ def calibrate(
         lo, hi = -np.inf, np.inf
     else:
         try:
+            if len(bounds) != 2 or isinstance(bounds, str):
+                raise ValueError
             lo, hi = (float(bounds[0]), float(bounds[1]))
         except (TypeError, ValueError, IndexError):
             raise DelibpollError(
