@@ -103,3 +103,27 @@ def test_select_and_unknown_margin() -> None:
     with pytest.raises(DelibpollError, match="available"):
         t.margin("c")
     assert "a (2 categories, share)" in repr(t)
+
+
+# ---------------------------------------------------------------------- #12 item 14
+@pytest.mark.parametrize("values", [(33, 33, 33), (34, 34, 33), (20.5, 30.5, 49.5)])
+def test_rounded_percentages_are_percentages_with_a_warning(values) -> None:  # type: ignore[no-untyped-def]
+    """{33, 33, 33} sums to 99: percentages, rescaled (shares worked by hand: v / sum)."""
+    from delibpoll import WeightingWarning
+
+    d = dict(zip("abc", values, strict=True))
+    with pytest.warns(WeightingWarning, match=r"rounded percentages.*kind='count'"):
+        t = Targets.from_dict({"x": d})
+    assert t.margin("x").kind == "percent" and t.total is None
+    np.testing.assert_allclose(t.shares("x").to_numpy(), np.array(values) / sum(values), rtol=1e-15)
+    quiet = Targets.from_dict({"x": d}, kind="percent")  # declared: no warning
+    np.testing.assert_allclose(quiet.shares("x").to_numpy(), np.array(values) / sum(values))
+    counts = Targets.from_dict({"x": d}, kind="count")
+    assert counts.total == sum(values)
+
+
+def test_percentages_far_from_100_are_counts_or_refused() -> None:
+    t = Targets.from_dict({"x": {"a": 40, "b": 57}})  # sums to 97: counts, no warning
+    assert t.margin("x").kind == "count" and t.total == 97
+    with pytest.raises(DelibpollError, match=r"declared as percentages but sums to 97"):
+        Targets.from_dict({"x": {"a": 40, "b": 57}}, kind="percent")

@@ -417,3 +417,216 @@ def test_linear_calibration_negative_weights_warn() -> None:
     with pytest.warns(dp.WeightingWarning, match="negative weight"):
         neg = calibrate(SurveyDesign(df), skew, method="linear")
     assert (neg.weights <= 0).any()
+
+
+# ---------------------------------------------------------------------- #12 item 1
+@pytest.mark.parametrize(
+    ("func", "kwargs"),
+    [
+        (rake, {}),
+        (rake, {"cap": 2.0}),
+        (calibrate, {"method": "linear"}),
+        (calibrate, {"method": "raking"}),
+        (calibrate, {"method": "logit", "bounds": (0.5, 60.0)}),
+        (poststratify, {}),
+    ],
+)
+@pytest.mark.parametrize("how", ["counts", "total"])
+def test_population_total_is_met_when_shares_already_match(func, kwargs, how: str) -> None:  # type: ignore[no-untyped-def]
+    """The sample already has the target shares (150 F, 150 M), so every weight must become
+    N / n exactly (worked by hand: 10000 / 300), full sample and every replicate alike."""
+    df = pd.DataFrame({"sex": ["F", "M"] * 150, "psu": np.repeat(np.arange(10), 30)})
+    if how == "counts":
+        targets, extra = Targets.from_dict({"sex": {"F": 5000, "M": 5000}}), {}
+    else:
+        targets, extra = Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}}), {"total": 10000.0}
+    d = SurveyDesign(df, ids="psu").with_replicates("jk1")
+    if "bounds" in kwargs:
+        # every population total is 33.3 x the sample's: R's grake rescales first and warns
+        with pytest.warns(dp.WeightingWarning, match=r"rescaled the starting weights by 33\.33"):
+            out = func(d, targets, **kwargs, **extra)
+    else:
+        out = func(d, targets, **kwargs, **extra)
+    np.testing.assert_allclose(out.weights.to_numpy(), 10000 / 300, rtol=1e-12)
+    reps = out.replicate_weights
+    assert reps is not None
+    np.testing.assert_allclose(reps.sum(axis=0).to_numpy(), 10000.0, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------- #12 item 2
+@pytest.mark.parametrize(("n_margins", "n_cat"), [(19, 10), (20, 10), (64, 2)])
+@pytest.mark.parametrize("func", [rake, calibrate])
+def test_many_margins_cells_do_not_overflow(func, n_margins: int, n_cat: int) -> None:  # type: ignore[no-untyped-def]
+    """Category-count products of 1e19, 1e20 and 2**64 exceed int64: every margin must still
+    be met (weighted shares computed here by pandas groupby, within 1e-9 of the targets)."""
+    rng = np.random.default_rng(12)
+    df = pd.DataFrame({f"v{i}": rng.integers(0, n_cat, 2000).astype(str) for i in range(n_margins)})
+    t = Targets.from_dict(
+        {f"v{i}": {str(k): 1 / n_cat for k in range(n_cat)} for i in range(n_margins)}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dp.WeightingWarning)  # GREG weights may go negative
+        out = func(SurveyDesign(df), t, tol=1e-12)
+    assert out.weighting_report is not None and out.weighting_report.converged
+    for i in range(n_margins):
+        shares = out.weights.groupby(df[f"v{i}"]).sum() / out.weights.sum()
+        np.testing.assert_allclose(shares.to_numpy(), 1 / n_cat, rtol=0, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sizes=st.lists(st.sampled_from([1, 2, 3, 10, 1000, 2**40]), min_size=1, max_size=8),
+    n=st.integers(0, 60),
+    seed=st.integers(0, 1000),
+)
+def test_combine_codes_equals_pandas_groupby_ngroup(sizes: list[int], n: int, seed: int) -> None:
+    """The cell codes equal pandas' groupby(...).ngroup() (sorted groups), whatever the
+    product of the sizes (here up to 2**320)."""
+    from delibpoll._engine import combine_codes
+
+    rng = np.random.default_rng(seed)
+    codes = [rng.integers(0, min(s, 4), n).astype(np.int64) * (s // min(s, 4)) for s in sizes]
+    got, n_groups = combine_codes(codes, sizes)
+    frame = pd.DataFrame({i: c for i, c in enumerate(codes)})
+    expected = frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy()
+    np.testing.assert_array_equal(got, expected)
+    assert n_groups == (len(np.unique(expected)) if n else 0)
+
+
+# ---------------------------------------------------------------------- #12 item 15
+@pytest.mark.parametrize(
+    ("case", "method", "start"),
+    [
+        ("bounds_logit_125", "logit", "w_start"),
+        ("bounds_linear_125", "linear", "w_start"),
+        ("bounds_logit_rescaled", "logit", None),
+    ],
+)
+def test_bounded_calibration_equals_r_grake(ref, case: str, method: str, start) -> None:  # type: ignore[no-untyped-def]
+    """Bounds apply to g = new / starting weight, the starting weights rescaled only by R's
+    20 x rule (tests/reference/r/weighting_bounds.R): weights equal R's to 1e-8 relative.
+
+    The first two start from a raked sample on 1.25 x the population scale (R solves; the
+    bounds would be infeasible after rescaling to the total); the third has every population
+    total 50 x the sample's, where R rescales first and warns."""
+    data = england_like(ref)
+    if start is not None:
+        data = data.merge(ref.data("england_bounds_start.csv"), on="id", validate="1:1")
+    population = ref.get(case, "calibrate", "population")
+    targets = england_targets(ref).select(["sex", "age_group", "region", "education"])
+    bounds = (ref.get(case, "calibrate", "bound_lower"), ref.get(case, "calibrate", "bound_upper"))
+    design = SurveyDesign(data, weights=start)
+    if start is None:
+        with pytest.warns(dp.WeightingWarning, match="apply to the rescaled weights"):
+            out = calibrate(design, targets, method=method, bounds=bounds, tol=1e-13,  # type: ignore[arg-type]
+                            total=population)
+    else:
+        out = calibrate(design, targets, method=method, bounds=bounds, tol=1e-13,  # type: ignore[arg-type]
+                        total=population)
+    np.testing.assert_allclose(out.weights.to_numpy(), ref.weights(case), rtol=1e-8, atol=0)
+    g = out.weights.to_numpy() / design.weights.to_numpy()
+    assert g.min() == pytest.approx(ref.get(case, "calibrate", "g_min"), rel=1e-8)
+    assert g.max() == pytest.approx(ref.get(case, "calibrate", "g_max"), rel=1e-8)
+    est = dp.mean(out, "trust").to_frame()
+    assert est["estimate"].iloc[0] == pytest.approx(
+        ref.get(case, "svymean", "estimate", variable="trust"), rel=1e-9)
+    assert est["se"].iloc[0] == pytest.approx(
+        ref.get(case, "svymean", "se", variable="trust"), rel=1e-6)
+
+
+# ------------------------------------------------------- trim against R trimWeights
+@pytest.mark.parametrize(
+    "case", ["trim_upper", "trim_upper_strict", "trim_both", "trim_both_strict"]
+)
+def test_trim_equals_r_trimweights(ref, case: str) -> None:  # type: ignore[no-untyped-def]
+    """Additive trimming equals R trimWeights (strict FALSE/TRUE) to 1e-8 relative, on
+    log-normal weights where additive and proportional redistribution differ; proportional
+    redistribution is checked against its formula worked here (one pass: clip, then scale
+    the untrimmed weights by 1 + trimmed / their sum)."""
+    w0 = ref.data("england_trim_start.csv")["w_trim"].to_numpy(float)
+    upper = ref.get(case, "trimWeights", "upper")
+    lower = ref.get(case, "trimWeights", "lower")
+    strict = case.endswith("strict")
+    d = SurveyDesign(pd.DataFrame({"w": w0}), weights="w")
+    kw = {"upper": upper, "lower": None if np.isinf(lower) else lower, "strict": strict}
+    out = trim(d, **kw).weights.to_numpy()  # type: ignore[arg-type]
+    np.testing.assert_allclose(out, ref.weights(case), rtol=1e-8, atol=0)
+    assert out.max() == pytest.approx(ref.get(case, "trimWeights", "max_weight"), rel=1e-8)
+    if not strict:
+        prop = trim(d, **kw, redistribute="proportional").weights.to_numpy()  # type: ignore[arg-type]
+        clipped = np.clip(w0, lower, upper)
+        inside = (w0 >= lower) & (w0 <= upper)
+        expected = clipped.copy()
+        expected[inside] *= 1 + (w0 - clipped).sum() / clipped[inside].sum()
+        np.testing.assert_allclose(prop, expected, rtol=1e-12)
+        assert np.abs(prop - out).max() > 1e-3  # the two rules differ here
+        assert prop.sum() == pytest.approx(w0.sum(), rel=1e-12)
+
+
+# ---------------------------------------------------------------------- #12 item 23
+@pytest.mark.parametrize(("method", "bounds"), [("logit", (0.9, 1.1)), ("linear", (0.9, 1.1))])
+def test_nonconverged_margin_error_is_a_share_error(method: str, bounds) -> None:  # type: ignore[no-untyped-def]
+    """max_margin_error (report, step, warning) is the largest |weighted share - target
+    share|, computed here with pandas from the returned weights, also when not converged."""
+    df = skewed_sample(3)
+    with pytest.warns(ConvergenceWarning, match="largest margin error"):
+        out = calibrate(SurveyDesign(df, weights="w0"), TARGETS, method=method, bounds=bounds,  # type: ignore[arg-type]
+                        max_iter=30, on_nonconvergence="warn")
+    rep = out.weighting_report
+    assert rep is not None and not rep.converged
+    worst = max(
+        float((weighted_shares(out, v) - TARGETS.shares(v)).abs().max()) for v in ["sex", "age", "edu"]
+    )
+    assert rep.max_margin_error == pytest.approx(worst, rel=1e-12)
+    assert out.weighting_log[-1].max_error == pytest.approx(worst, rel=1e-12)
+    assert float(np.nanmax(np.abs(rep.margins()["error"]))) == pytest.approx(worst, rel=1e-12)
+
+
+# ---------------------------------------------------------------------- #12 item 12
+def test_targets_steps_reports_and_records_cannot_be_edited() -> None:
+    """Targets, the weighting log, the report and the calibration records are read-only, so
+    nothing edited after weighting can leak into a later replicate replay."""
+    import pickle
+
+    t = Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}})
+    df = pd.DataFrame({"sex": ["F"] * 30 + ["M"] * 70, "psu": np.arange(100) % 10})
+    d = rake(SurveyDesign(df, ids="psu"), t)
+    with pytest.raises(ValueError, match="read-only"):
+        t.margin("sex").shares[0] = 0.9
+    s = t.shares("sex")
+    s.iloc[0] = 0.9  # a copy: the targets keep 0.5
+    assert t.shares("sex").tolist() == [0.5, 0.5]
+    step = d.weighting_log[-1]
+    with pytest.raises(TypeError):
+        step.options["total"] = 1.0  # type: ignore[index]
+    assert step._call is not None
+    with pytest.raises(TypeError):
+        step._call[1]["targets"] = Targets.from_dict({"sex": {"F": 0.9, "M": 0.1}})  # type: ignore[index]
+    rep = d.weighting_report
+    assert rep is not None
+    with pytest.raises(ValueError, match="read-only"):
+        rep._weights[0] = 5.0
+    table = rep.margins()
+    table.loc[0, "target_share"] = 0.9
+    assert rep.margins().loc[0, "target_share"] == 0.5
+    for rec in d._calibration:
+        for name in ("psw", "row_cell", "cell_counts"):
+            assert not getattr(rec, name).flags.writeable
+    # replicates replayed after the attempted edits still meet the 50/50 target (by hand)
+    reps = d.with_replicates("jk1").replicate_weights
+    assert reps is not None
+    f_share = reps[df["sex"].to_numpy() == "F"].sum() / reps.sum()
+    np.testing.assert_allclose(f_share.to_numpy(), 0.5, rtol=1e-10)
+    back = pickle.loads(pickle.dumps(d))
+    assert not back.weighting_log[-1].options.get("cap")
+    np.testing.assert_array_equal(back.weights.to_numpy(), d.weights.to_numpy())
+
+
+@pytest.mark.parametrize("kind", ["calibrate", "poststratify"])
+def test_calibration_records_are_read_only(kind: str) -> None:
+    t = Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}})
+    df = pd.DataFrame({"sex": ["F"] * 30 + ["M"] * 70})
+    d = calibrate(SurveyDesign(df), t) if kind == "calibrate" else poststratify(SurveyDesign(df), t)
+    rec = d._calibration[-1]
+    arrays = [v for v in vars(rec).values() if isinstance(v, np.ndarray)]
+    assert arrays and all(not a.flags.writeable for a in arrays)

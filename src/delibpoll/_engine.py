@@ -154,25 +154,15 @@ def _margin_codes(
     if len(var_codes) == 1:
         labels0 = var_labels[0]
         return var_codes[0], max(len(labels0), 1), lambda code: labels0[code]
-    strides = []
-    stride = 1
-    for labs in reversed(var_labels):
-        strides.append(stride)
-        stride *= max(len(labs), 1)
-    strides.reverse()
-    combo = np.zeros(len(data), dtype=np.int64)
-    for c, st in zip(var_codes, strides, strict=True):
-        combo += c.astype(np.int64) * st
+    # the combinations that occur, coded 0..G-1 (G <= n) in lexicographic order
+    combo, n_combos = combine_codes(var_codes, [len(labs) for labs in var_labels])
+    rep = representative_rows(combo, n_combos)
 
     def label(code: int) -> Hashable:
-        parts = []
-        rem = int(code)
-        for labs, st in zip(var_labels, strides, strict=True):
-            parts.append(labs[rem // st])
-            rem = rem % st
-        return tuple(parts)
+        row = rep[int(code)]
+        return tuple(labs[int(c[row])] for labs, c in zip(var_labels, var_codes, strict=True))
 
-    return combo, stride, label
+    return combo, n_combos, label
 
 
 def _match_table(
@@ -276,53 +266,95 @@ def match_margins(
     return matched, cells
 
 
-def collapse(
-    codes: Sequence[np.ndarray],
-    sizes: Sequence[int],
-) -> Cells:
-    """Collapse rows to the cells formed by crossing integer codes (one pass, bincount).
+# a mixed-radix code of several columns is formed only while the product of their sizes stays
+# below this (so it cannot overflow int64); beyond it the columns are combined in chunks
+_RADIX_LIMIT = 1 << 62
 
-    ``codes[m]`` are per-row codes in ``range(sizes[m])``.
-    """
-    n = len(codes[0])
+
+def _radix(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> tuple[np.ndarray, int]:
+    """Mixed-radix code of columns whose size product is below ``_RADIX_LIMIT``, in the
+    narrowest integer type that holds it (less memory traffic), as the index type."""
     product = 1
-    for s in sizes:
-        product *= max(int(s), 1)
+    for sz in sizes:
+        product *= sz
+    if len(codes) == 1:
+        return np.asarray(codes[0], dtype=np.intp), product
     strides = []
     stride = 1
-    for s in reversed(sizes):
+    for sz in reversed(sizes):
         strides.append(stride)
-        stride *= max(int(s), 1)
+        stride *= sz
     strides.reverse()
-    # the radix sum in the narrowest integer type that holds it (less memory traffic), then
-    # one conversion to the index type; few, reused buffers (fresh large allocations cost
-    # page faults on every call)
+    n = len(codes[0])
     small = np.int16 if product < 2**15 else (np.int32 if product < 2**31 else np.int64)
     acc = np.empty(n, dtype=small)
     part = np.empty(n, dtype=small)
     np.multiply(codes[0], strides[0], out=acc, dtype=small, casting="unsafe")
-    for c, s in zip(codes[1:], strides[1:], strict=True):
-        np.multiply(c, s, out=part, dtype=small, casting="unsafe")
+    for c, st in zip(codes[1:], strides[1:], strict=True):
+        np.multiply(c, st, out=part, dtype=small, casting="unsafe")
         np.add(acc, part, out=acc)
-    raw = acc.astype(np.intp)
-    tmp = np.empty(n, dtype=np.intp)
-    if product <= _DENSE_RADIX_LIMIT:
-        full_counts = np.bincount(raw, minlength=product)
+    return acc.astype(np.intp), product
+
+
+def _densify(raw: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Recode ``raw`` (codes in ``range(size)``) to ``0..G-1`` over the codes that occur,
+    keeping their order."""
+    if size <= _DENSE_RADIX_LIMIT:
+        full_counts = np.bincount(raw, minlength=size)
         occupied = np.flatnonzero(full_counts)
-        if len(occupied) == product:
-            row_cell = raw  # every cell occupied: the raw code is the cell index
-        else:
-            lookup = np.full(product, -1, dtype=np.intp)
-            lookup[occupied] = np.arange(len(occupied))
-            row_cell = np.take(lookup, raw, out=tmp)
-        counts = full_counts[occupied]
-        cell_raw = occupied
-    else:
-        cell_raw, inverse, counts = np.unique(raw, return_inverse=True, return_counts=True)
-        row_cell = inverse.astype(np.intp)
-    margin_cell_codes = [
-        (cell_raw // s) % max(int(size), 1) for s, size in zip(strides, sizes, strict=True)
-    ]
+        if len(occupied) == size:
+            return raw, size  # every code occurs: already dense
+        lookup = np.full(size, -1, dtype=np.intp)
+        lookup[occupied] = np.arange(len(occupied))
+        return np.take(lookup, raw), len(occupied)
+    uniq, inverse = np.unique(raw, return_inverse=True)
+    return inverse.reshape(-1).astype(np.intp), len(uniq)
+
+
+def combine_codes(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> tuple[np.ndarray, int]:
+    """Code the combinations of several integer columns that occur: per-row codes
+    ``0..G-1`` in lexicographic order of the combinations, and ``G`` (at most the number of
+    rows).
+
+    Never a mixed-radix product that could overflow: columns are crossed in chunks whose
+    size product stays below 2**62, each chunk recoded to the combinations that occur (so
+    its size is at most n), and the chunks crossed again the same way.
+    """
+    sz = [max(int(s), 1) for s in sizes]
+    chunks: list[list[int]] = [[]]
+    prod = 1
+    for i, s in enumerate(sz):
+        if chunks[-1] and prod * s >= _RADIX_LIMIT:
+            chunks.append([])
+            prod = 1
+        chunks[-1].append(i)
+        prod *= s
+    if len(chunks) == 1:
+        return _densify(*_radix(codes, sz))
+    parts = [_densify(*_radix([codes[i] for i in ch], [sz[i] for i in ch])) for ch in chunks]
+    return combine_codes([p for p, _ in parts], [g for _, g in parts])
+
+
+def representative_rows(row_code: np.ndarray, n_codes: int) -> np.ndarray:
+    """(G,) one row of each code (any row: rows of a code share every column's code)."""
+    rep = np.zeros(n_codes, dtype=np.intp)
+    rep[row_code] = np.arange(len(row_code))
+    return rep
+
+
+def collapse(
+    codes: Sequence[np.ndarray],
+    sizes: Sequence[int],
+) -> Cells:
+    """Collapse rows to the cells formed by crossing integer codes.
+
+    ``codes[m]`` are per-row codes in ``range(sizes[m])``. Cells are the combinations that
+    occur (:func:`combine_codes`), in lexicographic order.
+    """
+    row_cell, n_cells = combine_codes(codes, sizes)
+    counts = np.bincount(row_cell, minlength=n_cells)
+    rep = representative_rows(row_cell, n_cells)
+    margin_cell_codes = [np.asarray(c)[rep].astype(np.intp) for c in codes]
     n_categories = [int(size) for size in sizes]
     return Cells(
         row_cell=row_cell,
@@ -381,6 +413,16 @@ def rake_cells(
     codes = cells.margin_cell_codes
     totals = [t.sum(axis=0) for t in target_counts]
     target_shares = [t / tot for t, tot in zip(target_counts, totals, strict=True)]
+    # the weights must sum to the target total even when their shares already meet the
+    # targets (no sweep would then run): scale each column to its total first (as one
+    # post-stratification sweep of R's rake() would)
+    if totals:
+        col_sum = cw.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(col_sum > 0, totals[0] / col_sum, 0.0)
+        # a column already on its total (to rounding) is left bit-for-bit as it is
+        scale[np.abs(scale - 1.0) <= 8 * np.finfo(float).eps] = 1.0
+        cw *= scale[None, :]
     err = margin_errors(cw, indicators, target_shares)
     it = 0
     cap_ok = True if cap_cell is None else bool(np.all(cw <= cap_cell * (1 + 1e-12)))

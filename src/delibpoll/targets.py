@@ -11,6 +11,7 @@ agree with it.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import pandas as pd
 
-from .exceptions import DelibpollError
+from .exceptions import DelibpollError, WeightingWarning
 
 if TYPE_CHECKING:
     from .design import SurveyDesign
@@ -31,6 +32,8 @@ MarginKey = str | tuple[str, ...]
 
 _KINDS: tuple[str, ...] = ("share", "percent", "count")
 _SUM_TOL = 1e-6
+# percentages rounded to whole numbers can sum to 98.5..101.5 ({33, 33, 33} sums to 99)
+PERCENT_ROUNDING = 1.5
 JOINT_SEP = "|"
 
 
@@ -44,6 +47,14 @@ class Margin:
     kind: TargetKind
     count_total: float | None
     source: str | None
+
+    def __post_init__(self) -> None:
+        # a read-only private copy: targets cannot be edited after weighting with them
+        shares = np.array(self.shares, dtype=float, copy=True)
+        shares.flags.writeable = False
+        object.__setattr__(self, "shares", shares)
+        object.__setattr__(self, "variables", tuple(self.variables))
+        object.__setattr__(self, "categories", tuple(self.categories))
 
     @property
     def key(self) -> MarginKey:
@@ -62,8 +73,10 @@ def _key_to_variables(key: object) -> tuple[str, ...]:
     if isinstance(key, tuple) and key and all(isinstance(k, str) for k in key):
         return cast(tuple[str, ...], key)
     raise DelibpollError(
-        f"A margin key must be a column name or a tuple of column names; got {key!r}. "
-        "Use 'sex' for one variable or ('age_group', 'sex') for a joint margin."
+        f"A margin key must be a column name (a string) or a tuple of column names; got "
+        f"{key!r} ({type(key).__name__}). Use 'sex' for one variable or ('age_group', 'sex') "
+        "for a joint margin; rename non-string columns first (df.columns = "
+        "df.columns.astype(str))."
     )
 
 
@@ -76,7 +89,16 @@ def _infer_kind(name: str, values: np.ndarray) -> TargetKind:
                 f"{total:.10g}, not 1. Fix the values, or pass kind='count' if they are counts."
             )
         return "share"
-    if abs(total - 100.0) <= _SUM_TOL * 100 and np.all(values <= 100.0):
+    if np.all(values <= 100.0) and abs(total - 100.0) <= PERCENT_ROUNDING:
+        if abs(total - 100.0) > _SUM_TOL * 100:
+            warnings.warn(
+                f"Margin '{name}' sums to {total:.10g}, not 100: it is read as rounded "
+                "percentages and rescaled to sum to 100 (not as counts of a population of "
+                f"{total:.10g}). Pass kind='percent' to accept rounded percentages without this "
+                "warning, or kind='count' if the values are counts.",
+                WeightingWarning,
+                stacklevel=5,
+            )
         return "percent"
     return "count"
 
@@ -86,6 +108,13 @@ def _validate_values(name: str, categories: Sequence[Hashable], values: Sequence
         raise DelibpollError(f"Margin '{name}' has no categories; give at least one category.")
     seen: set[Hashable] = set()
     for cat in categories:
+        parts = cat if isinstance(cat, tuple) else (cat,)
+        if any(p is None or p is pd.NA or (isinstance(p, float) and math.isnan(p)) for p in parts):
+            raise DelibpollError(
+                f"Margin '{name}' has a missing value ({cat!r}) as a category. Missing values "
+                "cannot be weighting categories: recode them in the data to a label such as "
+                "'Not known' and give that label a target."
+            )
         if cat in seen:
             raise DelibpollError(
                 f"Margin '{name}' lists category {cat!r} twice; give each category once."
@@ -151,9 +180,11 @@ def _make_margin(
         raise DelibpollError(
             f"Margin '{name}' is declared as shares but sums to {values.sum():.10g}, not 1."
         )
-    elif kind == "percent" and abs(values.sum() - 100.0) > _SUM_TOL * 100:
+    elif kind == "percent" and abs(values.sum() - 100.0) > PERCENT_ROUNDING:
         raise DelibpollError(
-            f"Margin '{name}' is declared as percentages but sums to {values.sum():.10g}, not 100."
+            f"Margin '{name}' is declared as percentages but sums to {values.sum():.10g}, not "
+            f"100 (rounded percentages may sum to 100 +- {PERCENT_ROUNDING}). Fix the values, "
+            "or pass kind='count' if they are counts."
         )
     total = float(values.sum())
     shares = values / total
@@ -227,8 +258,12 @@ class Targets:
             "Female"): 0.05, ...}}``.
         kind : {"share", "percent", "count"}, mapping or None
             How to read the numbers, for every margin or per margin key. When None, a margin
-            whose values are all <= 1 is shares and must sum to 1 within 1e-6; a margin that
-            sums to 100 within 1e-6 with values <= 100 is percentages; anything else is counts.
+            whose values are all <= 1 is shares and must sum to 1 within 1e-6; a margin whose
+            values are all <= 100 and sum to 100 within 1.5 is percentages (when the sum is
+            not 100, e.g. 99 for rounded ``{33, 33, 33}``, with a
+            :class:`~delibpoll.WeightingWarning`); anything else is counts. Declared
+            percentages may sum to 100 +- 1.5 (rounding) without a warning. Percentages and
+            shares are rescaled to sum exactly to 1.
         source : str, optional
             Where the figures come from; kept for reports.
 
@@ -262,6 +297,11 @@ class Targets:
         category ``18-24|Female``. Categories are read as text, so ``None`` or ``NA`` are
         category labels, not missing values.
         """
+        if not isinstance(path, str | Path):
+            raise DelibpollError(
+                f"The 'path' parameter of Targets.from_csv must be a file path (str or Path); "
+                f"got {type(path).__name__} {path!r}."
+            )
         p = Path(path)
         if not p.exists():
             raise DelibpollError(f"Targets file '{p}' does not exist.")
@@ -318,9 +358,15 @@ class Targets:
             raise DelibpollError(
                 f"Targets.from_design needs a SurveyDesign; got {type(design).__name__}."
             )
-        keys: list[MarginKey] = (
-            [variables] if isinstance(variables, str | tuple) else list(variables)
-        )
+        if isinstance(variables, str | tuple):
+            keys: list[MarginKey] = [variables]
+        elif isinstance(variables, Sequence) and variables:
+            keys = list(variables)
+        else:
+            raise DelibpollError(
+                "The 'variables' parameter of Targets.from_design must be a column name, a "
+                f"tuple of names (a joint margin) or a non-empty list of them; got {variables!r}."
+            )
         w = design.weights.to_numpy()
         margins = []
         for key in keys:
@@ -387,7 +433,7 @@ class Targets:
             if len(m.variables) > 1
             else pd.Index(list(m.categories), name=m.variables[0])
         )
-        return pd.Series(m.shares, index=index, name="target")
+        return pd.Series(m.shares.copy(), index=index, name="target")
 
     def select(self, keys: Sequence[MarginKey] | MarginKey) -> Targets:
         """A new Targets with only the named margins, in the order given."""

@@ -9,8 +9,9 @@ the calibration information that variance estimation needs.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -49,6 +50,13 @@ Redistribute = Literal["additive", "proportional"]
 _QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only private copy (records and reports must not change after the fact)."""
+    out = np.array(a, copy=True)
+    out.flags.writeable = False
+    return out
+
+
 def kish_deff(w: np.ndarray | pd.Series) -> float:
     """Kish design effect of a set of weights: ``n * sum(w^2) / sum(w)^2``.
 
@@ -59,7 +67,25 @@ def kish_deff(w: np.ndarray | pd.Series) -> float:
     >>> round(kish_deff([1.0, 3.0]), 3)
     1.25
     """
-    arr = np.asarray(w, dtype=float)
+    try:
+        arr = np.asarray(w, dtype=float)
+    except (TypeError, ValueError):
+        raise DelibpollError(
+            f"The 'w' parameter of kish_deff must be numeric weights; got {type(w).__name__} "
+            "with non-numeric values. Pass a 1-D array or Series of weights."
+        ) from None
+    if arr.ndim != 1 or len(arr) == 0:
+        raise DelibpollError(
+            f"The 'w' parameter of kish_deff must be a non-empty 1-D set of weights; got shape "
+            f"{arr.shape}. Pass one weight per respondent."
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or not arr.sum() > 0:
+        bad = arr[~np.isfinite(arr) | (arr < 0)]
+        raise DelibpollError(
+            "The 'w' parameter of kish_deff must hold finite weights >= 0 with a positive sum; "
+            f"got {int(len(bad))} missing, infinite or negative value(s) (e.g. {bad[:3].tolist()}) "
+            f"and sum {float(np.nansum(arr)):.6g}. Drop or fix those weights first."
+        )
     return float(len(arr) * np.sum(arr**2) / np.sum(arr) ** 2)
 
 
@@ -91,19 +117,35 @@ class WeightingStep:
 
     method: str
     targets: Targets | None
-    options: dict[str, Any]
+    options: Mapping[str, Any]
     iterations: int
     converged: bool
     max_error: float
     _replay: Any = field(repr=False, compare=False, default=None)
     # the public call that made this step: (function name, keyword arguments); a design
     # rebuilds the replay from it after unpickling (closures do not pickle)
-    _call: tuple[str, dict[str, Any]] | None = field(repr=False, compare=False, default=None)
+    _call: tuple[str, Mapping[str, Any]] | None = field(repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        # read-only views of private copies: editing them cannot change a later replay
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+        if self._call is not None:
+            object.__setattr__(
+                self, "_call", (self._call[0], MappingProxyType(dict(self._call[1])))
+            )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_replay"] = None
+        state["options"] = dict(self.options)  # mappingproxy does not pickle
+        if self._call is not None:
+            state["_call"] = (self._call[0], dict(self._call[1]))
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        self.__post_init__()
 
     def apply(self, row_w: np.ndarray) -> np.ndarray:
         """Replay this step on weight columns ``row_w`` (n, or n x k); returns new weights."""
@@ -155,6 +197,10 @@ class WeightingReport:
     weight_ratio: float
     _margins: pd.DataFrame = field(repr=False, compare=False)
     _weights: np.ndarray = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_weights", _frozen(self._weights))
+        object.__setattr__(self, "_margins", self._margins.copy())
 
     @property
     def quantiles(self) -> dict[float, float]:
@@ -421,6 +467,33 @@ def _finish(
     )
 
 
+_GRAKE_THRESHOLD = 20.0  # R survey:::grake's SOMETHRESHOLD
+
+
+def _grake_scale(
+    xmat: np.ndarray, cw0: np.ndarray, pop: np.ndarray, first_block: int
+) -> np.ndarray:
+    """Per weight column, the factor R's ``grake`` rescales the starting weights by before
+    calibrating: the mean of population / sample total over the columns of R's model matrix
+    (an intercept, then every category but the first of each margin) when every one of those
+    ratios exceeds 20, else 1. Bounds on g then apply to the rescaled weights, as in R.
+
+    ``xmat`` (see ``design_matrix``) holds the ``first_block`` categories of the first margin
+    where R has the intercept; the intercept's total is their sum.
+    """
+    sample_total = xmat.T @ cw0  # (p, k)
+    s_r = np.vstack([sample_total[:first_block].sum(axis=0, keepdims=True), sample_total[1:]])
+    p_r = np.vstack([pop[:first_block].sum(axis=0, keepdims=True), pop[1:]])
+    out = np.ones(pop.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = p_r / s_r
+    for j in range(pop.shape[1]):
+        r = ratios[:, j]
+        if np.all(np.isfinite(r)) and r.min() > _GRAKE_THRESHOLD:
+            out[j] = float(r.mean())
+    return out
+
+
 def _resolve_total(targets: Targets, design_total: float, total: float | None, func: str) -> float:
     if total is not None:
         if isinstance(total, bool) or not isinstance(total, int | float) or not (
@@ -595,12 +668,12 @@ def rake(
                         "unmatched": unmatched, "total": total}),
     )
     record = RakingRecord(
-        row_cell=cells.row_cell,
+        row_cell=_frozen(cells.row_cell),
         n_cells=cells.n_cells,
-        cell_codes=raking_cells.margin_cell_codes,
+        cell_codes=tuple(_frozen(c) for c in raking_cells.margin_cell_codes),
         n_categories=raking_cells.n_categories,
-        cell_counts=cells.counts,
-        psw=new_w,
+        cell_counts=_frozen(cells.counts),
+        psw=_frozen(new_w),
     )
     return _finish(
         design, func, new_w, record, step, matched, on_nonconvergence, raking_cells,
@@ -635,8 +708,11 @@ def calibrate(
         (bounded raking; needs finite ``bounds``).
     bounds : (float, float), optional
         Bounds ``(L, U)`` on the adjustment factors ``g = w_new / w_old``, where ``w_old``
-        are the starting weights rescaled to the target total (so bounds mean the same
-        whatever scale the starting weights are on). Must satisfy ``L < 1 < U``.
+        are the design's starting weights, as R's ``grake``. Only when every population
+        total is more than 20 times the sample total (R's rule: the intercept and every
+        category but the first of each margin) are the starting weights first rescaled by
+        the mean of those ratios, and the bounds then apply to the rescaled weights (with a
+        :class:`~delibpoll.WeightingWarning`, as R warns). Must satisfy ``0 <= L < 1 < U``.
     max_iter, tol, unmatched, on_nonconvergence, total
         As in :func:`rake`. Converged when every calibration total is within
         ``tol * total`` of its target.
@@ -686,6 +762,8 @@ def calibrate(
         lo, hi = -np.inf, np.inf
     else:
         try:
+            if len(bounds) != 2 or isinstance(bounds, str):
+                raise ValueError
             lo, hi = (float(bounds[0]), float(bounds[1]))
         except (TypeError, ValueError, IndexError):
             raise DelibpollError(
@@ -715,7 +793,7 @@ def calibrate(
         counts = _resolve_counts(matched, row_w, np.full(k, tot))
         pop = population_totals(counts)
         cw0 = cells.cell_totals(row_w)
-        rescale = tot / row_w.sum(axis=0)
+        rescale = _grake_scale(xmat, cw0, pop, cells.n_categories[0])
         g, it, conv, err = calibrate_cells(
             xmat, cw0 * rescale[None, :], pop, method=method, bounds=(lo, hi),
             max_iter=max_iter, tol=tol,
@@ -729,6 +807,23 @@ def calibrate(
         return res[0]
 
     new_mat, g_total, it, conv, err = replay_full(w0[:, None])
+    scale0 = float(
+        _grake_scale(
+            xmat, cells.cell_totals(w0)[:, None],
+            population_totals(_resolve_counts(matched, w0[:, None], np.array([tot]))),
+            cells.n_categories[0],
+        )[0]
+    )
+    if scale0 != 1.0 and bounds is not None:
+        warnings.warn(
+            f"calibrate rescaled the starting weights by {scale0:.4g} before calibrating, as R's "
+            "grake does when every population total is more than 20 times the sample total, so "
+            f"the bounds {bounds!r} apply to the rescaled weights (g = new weight / "
+            f"({scale0:.4g} x starting weight)). Put the starting weights on the population "
+            "scale (e.g. with total=) to have the bounds apply to them directly.",
+            WeightingWarning,
+            stacklevel=2,
+        )
     new_w = new_mat[:, 0]
     # report the share error the same way as rake does
     inds = [cells.indicator(m) for m in range(len(matched))]
@@ -745,18 +840,20 @@ def calibrate(
         options=options,
         iterations=it,
         converged=bool(conv[0]),
-        max_error=share_err if conv[0] else max(share_err, float(err[0])),
+        # one definition everywhere: the largest |weighted share - target share| (the
+        # relative misfit of the totals that Newton's method stops on is not a share error)
+        max_error=share_err,
         _replay=lambda m: _replayed_full(replay_full(m)),
         _call=("calibrate", {"targets": targets, "method": method, "bounds": bounds,
                              "max_iter": max_iter, "tol": tol, "unmatched": unmatched,
                              "total": total}),
     )
     record = GregRecord(
-        row_cell=cells.row_cell,
-        x=xmat,
-        w0_cell=cells.cell_totals(w0),
-        g_cell=g_total[:, 0],
-        new_w=new_w,
+        row_cell=_frozen(cells.row_cell),
+        x=_frozen(xmat),
+        w0_cell=_frozen(cells.cell_totals(w0)),
+        g_cell=_frozen(g_total[:, 0]),
+        new_w=_frozen(new_w),
     )
     return _finish(design, func, new_w, record, step, matched, on_nonconvergence, cells)
 
@@ -833,7 +930,9 @@ def poststratify(
         _replay=replay,
         _call=("poststratify", {"targets": targets, "unmatched": unmatched, "total": total}),
     )
-    record = PostStratRecord(row_cell=mc.row_code, n_cells=n_cat, old_w=w0, new_w=new_w)
+    record = PostStratRecord(
+        row_cell=_frozen(mc.row_code), n_cells=n_cat, old_w=_frozen(w0), new_w=_frozen(new_w)
+    )
     return _finish(design, func, new_w, record, step, matched, "error", ps_cells)
 
 
