@@ -155,7 +155,7 @@ class SurveyDesign:
     _report: WeightingReport | None
     _replicates: Any
     _attrs: dict[str, Any]
-    _cache: dict[str, Any]  # derived constants (e.g. for variances); reset by _replace
+    _cache: dict[Hashable, Any]  # derived constants (e.g. for variances); reset by _replace
 
     def __init__(
         self,
@@ -309,7 +309,7 @@ class SurveyDesign:
     def _column_codes(self, column: str) -> tuple[np.ndarray, list[Hashable]]:
         """Integer codes (-1 missing) and categories of a column, computed once per design
         (see :func:`delibpoll.estimation.category_codes`); the codes are read-only."""
-        key = "codes:" + column
+        key = ("codes", column)
         hit = self._cache.get(key)
         if hit is None:
             from .estimation import category_codes

@@ -207,6 +207,9 @@ def domain_matrix(codes: np.ndarray, count: int, valid: np.ndarray) -> np.ndarra
     return dmat
 
 
+MAX_DOMAINS = 1_000  # crossed by= columns: each declared combination is a row (and a vcov block)
+
+
 def make_domains(design: SurveyDesign, by: list[str], func: str) -> Domains:
     n = design.n
     if not by:
@@ -227,6 +230,17 @@ def make_domains(design: SurveyDesign, by: list[str], func: str) -> Domains:
         cats_list.append(cats)
     if len(by) == 1:
         return Domains(codes_list[0], cats_list[0], by)
+    n_domains = 1
+    for cats in cats_list:
+        n_domains *= len(cats)  # Python int: exact, never wraps
+    if n_domains > MAX_DOMAINS:
+        sizes = " x ".join(f"{col} ({len(cats)})" for col, cats in zip(by, cats_list, strict=True))
+        raise DelibpollError(
+            f"The 'by' columns of {func} cross into {n_domains:,} domains ({sizes}), more than "
+            f"the {MAX_DOMAINS:,} delibpoll reports (every combination of the declared "
+            "categories is a domain). Cross fewer columns, or combine them into one column "
+            "holding only the combinations you need."
+        )
     code = np.zeros(n, dtype=np.int64)
     labels: list[Hashable] = [()]
     for c, cats in zip(codes_list, cats_list, strict=True):
@@ -248,8 +262,15 @@ def variable_values(
 
 def _check_variable(design: SurveyDesign, variable: object, func: str) -> None:
     if not isinstance(variable, str):
+        hint = (
+            f" The data has a column {variable!r}, but delibpoll needs text column names: "
+            "rename them first, e.g. df.columns = df.columns.map(str)."
+            if variable in design.data.columns
+            else ""
+        )
         raise DelibpollError(
-            f"The 'variable' parameter of {func} must be a column name; got {variable!r}."
+            f"The 'variable' parameter of {func} must be a column name (str); got "
+            f"{variable!r}.{hint}"
         )
     design._check_columns([variable], "variable")
 

@@ -118,10 +118,29 @@ def test_multiindex_rows_and_pyarrow_answers_give_the_hand_computed_values() -> 
     assert dp.proportion(d, "q").to_frame()["estimate"].tolist() == pytest.approx([2 / 6, 4 / 6])
 
 
-def test_non_string_column_names_work_as_variables() -> None:
+def test_non_string_column_names_are_refused_with_the_rename() -> None:
     df = pd.DataFrame({0: [1.0, 2.0, 3.0], "w": [1.0, 1.0, 2.0]})
-    with pytest.raises(DelibpollError, match="'variable' parameter of mean must be a column name; got 0"):
+    with pytest.raises(DelibpollError, match=r"must be a column name \(str\); got 0\. The data "
+                       r"has a column 0.*df.columns = df.columns.map\(str\)"):
         dp.mean(SurveyDesign(df, weights="w"), 0)  # type: ignore[arg-type]
+    with pytest.raises(DelibpollError, match=r"'variable' parameter of proportion .* got 7\.$"):
+        dp.proportion(SurveyDesign(df, weights="w"), 7)  # type: ignore[arg-type]
+
+
+def test_too_many_crossed_domains_are_refused_before_any_work() -> None:
+    """Four crossed 10-category by= columns are 10**4 domains (every declared combination is
+    a row of the result and a block of its covariance matrix): refused with the sizes before
+    any work, never an overflowing code or an out-of-memory covariance."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({f"c{i}": rng.integers(0, 10, 200).astype(str) for i in range(4)})
+    df["q"] = rng.choice(["a", "b"], 200)
+    d = SurveyDesign(df)
+    with pytest.raises(DelibpollError, match=r"cross into 10,000 domains \(c0 \(10\) x c1"):
+        dp.proportion(d, "q", by=[f"c{i}" for i in range(4)])
+    # three columns are 1,000 domains: allowed (the empty ones are marked)
+    with pytest.warns(DomainWarning):
+        est = dp.proportion(d, "q", by=[f"c{i}" for i in range(3)])
+    assert len(est.to_frame()) == 2 * 1_000
 
 
 def test_one_row_frame_raises_the_lonely_psu_error_or_is_marked() -> None:
