@@ -504,3 +504,35 @@ def test_suppression_rule_worked_by_hand() -> None:
     assert cells.loc["Total", "estimate"] == pytest.approx(30 / 56, abs=1e-15)
     assert cells.loc["C", "higher_than"] == "D"  # letters: A..D, E F, G H I
     assert set(cells.loc[["A", "B", "E", "F", "G", "H"], "higher_than"]) == {""}
+
+
+@pytest.mark.parametrize("method", ["beta", "wilson", "logit"])
+def test_banner_share_of_zero_gets_the_nchs_interval_not_a_point(ref, method: str) -> None:  # type: ignore[no-untyped-def]
+    """#12 item 18 in the banner: 0 of the 14 high schools of apiclus1 are "top" (api00 >=
+    845). The cell's interval was [0, 0]; now the NCHS rule for beta and wilson, worked by
+    hand from scipy quantiles with n = 14 and the domain's df from R (estimation_extra.R),
+    rel 1e-12, and NaN for logit; ``ci_note`` says which."""
+    from scipy import stats
+
+    data = ref.data("apiclus1.csv")
+    data["top"] = np.where(data["api00"] >= 845, "yes", "no")
+    d = dp.SurveyDesign(data, weights="pw", ids="dnum", fpc="fpc")
+    fr = banner(d, ["top"], ["stype"], ci_method=method, min_base=0).to_frame()
+    h = fr[(fr["column"] == "H") & (fr["category"] == "yes")].iloc[0]
+    assert h["estimate"] == 0.0 and h["n"] == 14
+    df_h = ref.get("apiclus1_top", "degf", "df", domain="H")
+    if method == "beta":
+        n_eff = 14 * (stats.t.ppf(0.025, 13) / stats.t.ppf(0.025, df_h)) ** 2
+        upper = stats.beta.ppf(0.975, 1, n_eff)
+    elif method == "wilson":
+        z2 = stats.t.ppf(0.975, df_h) ** 2
+        upper = (z2 / 14) / (1 + z2 / 14)
+    if method == "logit":
+        assert np.isnan(h["ci_lower"]) and np.isnan(h["ci_upper"])
+        assert h["ci_note"] == "SE 0 (p=0/1): no CI"
+    else:
+        assert h["ci_lower"] == 0.0
+        assert h["ci_upper"] == pytest.approx(upper, rel=1e-12)
+        assert h["ci_note"] == "SE 0 (p=0/1): NCHS n_eff=n"
+    others = fr[(fr["column"] != "H") & (fr["category"] == "yes")]
+    assert (others["ci_note"] == "").all() and (others["ci_upper"] > others["ci_lower"]).all()

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._ci import CI_METHODS, proportion_cis, t_quantiles
+from ._ci import CI_METHODS, NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._multiplicity import adjust_pvalues
 from .design import SurveyDesign
 from .estimation import check_design, check_level, domain_summary, grouped_ratios
@@ -757,12 +757,14 @@ def banner(
             if row.kind == "numeric":
                 q_k = t_quantiles(level, df_k)
                 lo_k, hi_k = est - q_k * se, est + q_k * se
+                note_k = np.where(df_k > 0, "", NOTE_NO_DF)
             else:
                 n_k = np.repeat(n_bases, L)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     phi = np.where(n_k > 1, n_k / (n_k - 1), np.nan)
-                lo_k, hi_k = proportion_cis(est, se, df_k, level, ci_method,
-                                            n_rows=np.repeat(n_rows, L), phi=phi)
+                lo_k, hi_k, note_k = proportion_cis_noted(
+                    est, se, df_k, level, ci_method, n_rows=np.repeat(n_rows, L), phi=phi, n=n_k
+                )
             for ci in range(m):
                 n_base = int(n_bases[ci])
                 wn = float(w_bases[ci])
@@ -783,6 +785,7 @@ def banner(
                             "estimate": p,
                             "ci_lower": lo,
                             "ci_upper": hi,
+                            "ci_note": str(note_k[k]),
                             "se": float(se[k]),
                             "n": n_base,
                             "weighted_n": wn,
