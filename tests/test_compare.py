@@ -469,3 +469,30 @@ def test_paired_change_degenerate_changes_are_defined_or_marked(before, after, k
     else:
         assert (fr["change"] == 0).all() and (fr["p_value"] == 1.0).all()
         assert (pc.test_statistic, pc.test_p_value) == (0.0, 1.0)
+
+
+def test_share_changed_ci_is_the_logit_proportion_interval_worked_by_hand() -> None:
+    """#12 item 10's sibling: the share who changed had a Wald interval (p +- q se), which is
+    zero-width when nobody changed. It is now a proportion's interval (default logit). By
+    hand, for 20 unweighted, unclustered pairs of which 5 changed: p = 0.25, the linearised SE
+    of a mean of 0/1 values with weights 1 is sqrt(p (1 - p) / (n - 1)) (R svymean), and the
+    logit interval is expit(logit(p) +- t(0.975, 19) se / (p (1 - p))) (R svyciprop); 1e-12."""
+    from scipy import stats
+    from scipy.special import expit, logit
+
+    before = ["yes"] * 10 + ["no"] * 10
+    after = ["no"] * 3 + ["yes"] * 7 + ["yes"] * 2 + ["no"] * 8
+    d = dp.SurveyDesign(pd.DataFrame({"b": before, "a": after}))
+    pc = dp.paired_change(d, "b", "a")
+    p, n = 0.25, 20
+    se = np.sqrt(p * (1 - p) / (n - 1))
+    half = stats.t.ppf(0.975, n - 1) * se / (p * (1 - p))
+    assert pc.share_changed == pytest.approx(p, rel=1e-12)
+    assert pc.share_changed_ci[0] == pytest.approx(expit(logit(p) - half), rel=1e-12)
+    assert pc.share_changed_ci[1] == pytest.approx(expit(logit(p) + half), rel=1e-12)
+    # nobody changed: never the zero-width [0, 0]; the NCHS rule with ci_method="beta"
+    same = dp.paired_change(dp.SurveyDesign(pd.DataFrame({"b": before, "a": before})), "b", "a",
+                            ci_method="beta")
+    n_eff = 20 * (stats.t.ppf(0.025, 19) / stats.t.ppf(0.025, 19)) ** 2
+    assert same.share_changed == 0.0
+    assert same.share_changed_ci == pytest.approx((0.0, stats.beta.ppf(0.975, 1, n_eff)), rel=1e-12)

@@ -321,6 +321,7 @@ def paired_change(
     *,
     level: float = 0.95,
     kind: ItemKind | None = None,
+    ci_method: CIMethod = "logit",
 ) -> PairedChange:
     """Change between answers given before and after deliberation by the same people.
 
@@ -333,6 +334,9 @@ def paired_change(
         Columns with the answers before and after.
     kind : {"categorical", "numeric"}, optional
         Default: categorical for categorical/object/bool and 0/1 columns, else numeric.
+    ci_method : str, default "logit"
+        Interval for the share who changed, a proportion like any other: computed by
+        :func:`~delibpoll.proportion` over the pairs, with its CI methods.
 
     Returns
     -------
@@ -354,6 +358,11 @@ def paired_change(
     func = "paired_change"
     design = check_design(design, func)
     level = check_level(level, func)
+    if not isinstance(ci_method, str) or ci_method not in CI_METHODS:
+        raise DelibpollError(
+            f"The 'ci_method' parameter of {func} must be one of {list(CI_METHODS)}. "
+            f"Got {ci_method!r} instead."
+        )
     design._check_columns([before, after], "before/after")
     b = design._data[before]
     a = design._data[after]
@@ -485,8 +494,7 @@ def paired_change(
         turnover_u = pd.DataFrame()
         turnover_w = pd.DataFrame()
         changed_num = ((av != bv) & valid).astype(float)[:, None]
-    ch_est, ch_v, _ = ratio_estimates(design, changed_num, vmask)
-    ch_se = float(np.sqrt(max(ch_v[0, 0], 0.0)))
+    changed = _share_changed(design, changed_num[:, 0], valid, level, ci_method)
     return PairedChange(
         before=before,
         after=after,
@@ -494,8 +502,8 @@ def paired_change(
         level=level,
         n_pairs=n_pairs,
         n_excluded=n_excluded,
-        share_changed=float(ch_est[0]),
-        share_changed_ci=(float(ch_est[0] - q * ch_se), float(ch_est[0] + q * ch_se)),
+        share_changed=float(changed["estimate"]),
+        share_changed_ci=(float(changed["ci_lower"]), float(changed["ci_upper"])),
         test=test,
         test_statistic=stat,
         test_df=tdf,
@@ -724,6 +732,25 @@ def _answer_columns(
     return y[:, None], vm
 
 
+def _share_changed(
+    design: SurveyDesign, changed: np.ndarray, valid: np.ndarray, level: float,
+    ci_method: CIMethod,
+) -> pd.Series:
+    """The share of pairs whose answer changed, with its CI, by :func:`proportion` (the one
+    estimation path: the pairs are a domain, the CI the caller's method, never zero-width)."""
+    name = "changed"
+    while name in design._data.columns:
+        name = "_" + name
+    col = pd.Series(
+        pd.Categorical(np.where(changed > 0, "changed", "same"), categories=["changed", "same"]),
+        index=design._data.index,
+    ).where(valid)
+    est = proportion(_with_columns(design, {name: col}), name, level=level,
+                     ci_method=ci_method, na="drop")
+    fr = est.to_frame()
+    return fr[fr["category"] == "changed"].iloc[0]
+
+
 def _with_columns(design: SurveyDesign, extra: Mapping[str, pd.Series]) -> SurveyDesign:
     data = design._data.assign(**extra)
     return design._replace(data=data)
@@ -906,7 +933,7 @@ def compare_tiers(
         frame["informed_before"] = eb
         frame["informed_before_ci_lower"] = tb.ci_lower
         frame["informed_before_ci_upper"] = tb.ci_upper
-        pc = paired_change(informed, before, after, level=level, kind=k)
+        pc = paired_change(informed, before, after, level=level, kind=k, ci_method=ci_method)
         pcf = pc.to_frame()
         frame["deliberation_change"] = e1 - eb
         frame["deliberation_change_se"] = pcf["se"].to_numpy()
