@@ -630,3 +630,25 @@ def test_calibration_records_are_read_only(kind: str) -> None:
     rec = d._calibration[-1]
     arrays = [v for v in vars(rec).values() if isinstance(v, np.ndarray)]
     assert arrays and all(not a.flags.writeable for a in arrays)
+
+
+def test_trim_reports_how_far_it_moved_the_weights_off_the_margins() -> None:
+    """#12 item 23's sibling: trim reported max_margin_error = 0.0 although trimming moves
+    the weights off the margins they were raked to. It now reports the largest share error
+    against the last step's targets (shares recomputed here with pandas from the weights,
+    1e-12), and NaN when no step had targets."""
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"sex": rng.choice(["F", "M"], 400, p=[0.8, 0.2]),
+                       "age": rng.choice(["y", "o"], 400, p=[0.3, 0.7])})
+    t = dp.Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}, "age": {"y": 0.5, "o": 0.5}})
+    raked = dp.rake(dp.SurveyDesign(df), t)
+    trimmed = dp.trim(raked, upper=3.0, relative=True)
+    w = trimmed.weights
+    errors = [abs(w.groupby(df[v]).sum() / w.sum() - pd.Series(t_v)).max()
+              for v, t_v in (("sex", {"F": 0.5, "M": 0.5}), ("age", {"y": 0.5, "o": 0.5}))]
+    rep = trimmed.weighting_report
+    assert rep is not None and max(errors) > 1e-3  # the cap really moved the margins
+    assert rep.max_margin_error == pytest.approx(max(errors), rel=1e-12)
+    assert set(rep.margins()["variable"]) == {"sex", "age"}
+    alone = dp.trim(dp.SurveyDesign(df.assign(w=rng.uniform(1, 9, 400)), weights="w"), upper=6.0)
+    assert alone.weighting_report is not None and np.isnan(alone.weighting_report.max_margin_error)

@@ -239,7 +239,8 @@ class WeightingReport:
         lines = [
             f"Weighting report ({self.method}, {status} after {self.iterations} iterations)",
             f"  n = {self.n}, sum of weights = {self.weight_sum:,.6g}",
-            f"  max margin error = {self.max_margin_error:.3g}",
+            (f"  max margin error = {self.max_margin_error:.3g}"
+             if np.isfinite(self.max_margin_error) else "  max margin error: no targets"),
             f"  Kish design effect = {self.kish_deff:.4f}, effective n = {self.kish_n_eff:.1f}",
             f"  weights: min {self.weight_min:.4g}, max {self.weight_max:.4g}, "
             f"ratio {self.weight_ratio:.4g}",
@@ -424,10 +425,17 @@ def _finish(
     cell_totals: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SurveyDesign:
     if not step.converged:
-        msg = (
-            f"{func} did not meet the targets after {step.iterations} iterations: the largest "
-            f"margin error is {step.max_error:.3g} (tolerance {step.options.get('tol')}). "
-        )
+        if func == "trim":
+            msg = (
+                f"trim could not bring every weight within [{step.options['lower']:.6g}, "
+                f"{step.options['upper']:.6g}] (strict=True). "
+            )
+        else:
+            msg = (
+                f"{func} did not meet the targets after {step.iterations} iterations: the "
+                f"largest margin error is {step.max_error:.3g} (tolerance "
+                f"{step.options.get('tol')}). "
+            )
         hint = step.options.get("_hint", "")
         if on_nonconvergence == "error":
             raise ConvergenceError(
@@ -1035,6 +1043,24 @@ def trim(
 
     new_w = replay(w0[:, None])[:, 0]
     converged = not strict or not np.any((new_w < lo - 1e-9 * abs(lo)) | (new_w > hi * (1 + 1e-9)))
+    # the report shows how far trimming moved the weights off the margins of the last step
+    # that had targets (NaN when no step had any): trimming does not keep them
+    matched: Sequence[MarginCodes] = []
+    cells: Cells | None = None
+    margin_error = float("nan")
+    last = next((s for s in reversed(design._log) if s.targets is not None), None)
+    if last is not None and last.targets is not None:
+        matched, cells = match_margins(
+            design._data, last.targets.margins, last.options.get("unmatched", "error")
+        )
+        after_c = cells.cell_totals(new_w)
+        margin_error = 0.0
+        for m, mc in enumerate(matched):
+            shares = np.bincount(cells.margin_cell_codes[m], weights=after_c,
+                                 minlength=len(mc.categories)) / after_c.sum()
+            k = mc.n_target
+            margin_error = max(margin_error,
+                               float(np.abs(shares[:k] - np.asarray(mc.margin.shares)[:k]).max()))
     step = WeightingStep(
         method=func,
         targets=None,
@@ -1044,9 +1070,9 @@ def trim(
         },
         iterations=1,
         converged=converged,
-        max_error=0.0,
+        max_error=margin_error,
         _replay=replay,
         _call=("trim", {"upper": upper, "lower": lower, "relative": relative,
                         "redistribute": redistribute, "strict": strict, "max_iter": max_iter}),
     )
-    return _finish(design, func, new_w, None, step, [], "error")
+    return _finish(design, func, new_w, None, step, matched, "error", cells)
