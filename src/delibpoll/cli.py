@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import re
 import sys
 import time
 import warnings
@@ -82,11 +83,12 @@ def _check_out_folder(out: Path, option: str) -> None:
         raise DelibpollError(f"{option} '{out}' is a folder; give a file name, e.g. {out / 'out.csv'}.")
 
 
-def _read_input(path: str) -> Any:
+def _read_input(args: argparse.Namespace) -> Any:
     from .io import read_survey
 
+    path = args.input
     _doing(f"reading INPUT '{path}'")
-    df = read_survey(path)
+    df = read_survey(path, encoding=args.encoding, sep=args.sep)
     if len(df) == 0:
         raise DelibpollError(
             f"INPUT '{path}' has no rows of data (only a header, or nothing); check that it is "
@@ -123,7 +125,7 @@ def _cmd_weight(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out_path = Path(args.out)
     _check_out_folder(out_path, "--out")
-    df = _read_input(args.input)
+    df = _read_input(args)
     _check_columns(df, "--variables", args.variables, f"INPUT '{args.input}'")
     _check_columns(df, "--weights", [args.weights] if args.weights else None, f"INPUT '{args.input}'")
     targets = _load_targets(args.targets, args.variables)
@@ -153,7 +155,7 @@ def _cmd_table(args: argparse.Namespace) -> int:
             f"--out '{out}': cannot write a table to a '{suffix or 'no extension'}' file; use a "
             ".xlsx, .csv, .html or .md file name."
         )
-    df = _read_input(args.input)
+    df = _read_input(args)
     source = f"INPUT '{args.input}'"
     _check_columns(df, "--rows", args.rows, source)
     _check_columns(df, "--columns", args.columns, source)
@@ -240,11 +242,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    reading = argparse.ArgumentParser(add_help=False)
+    reading.add_argument(
+        "--encoding", help="text encoding of a CSV/TSV INPUT, e.g. cp1252 (default: UTF-8, or "
+        "the file's byte-order mark)"
+    )
+    reading.add_argument(
+        "--sep", help="separator of a CSV/TSV INPUT, e.g. ';' (default: detected)"
+    )
+
     w = sub.add_parser(
         "weight",
         help="weight a survey file to population margins",
         description="Read INPUT, weight it to TARGETS and write the data with a weight column.",
-        parents=[debug],
+        parents=[debug, reading],
     )
     w.add_argument("input", help="survey file: .sav, .zsav, .por, .dta, .csv, .tsv or .parquet")
     w.add_argument(
@@ -282,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         "table",
         help="weighted banner table with significance letters",
         description="Questions down the side (--rows), subgroups across the top (--columns).",
-        parents=[debug],
+        parents=[debug, reading],
     )
     t.add_argument("input", help="survey file")
     t.add_argument("--rows", nargs="+", required=True, help="question columns")
@@ -333,10 +344,29 @@ def _with_doing(text: str) -> str:
     return f"{doing[:1].upper()}{doing[1:]}: {text}" if doing else text[:1].upper() + text[1:]
 
 
+# Python parameters of the library that the CLI offers as options: messages from the library
+# name the parameter (``encoding='cp1252'``); on the command line they name the option
+_OPTION_OF = {"encoding": "--encoding", "sep": "--sep", "delimiter": "--sep",
+              "unmatched": "--unmatched", "cap": "--cap", "bounds": "--bounds"}
+_PARAM_SYNTAX = re.compile(
+    r"(?:read_survey\(path, )?\b(" + "|".join(_OPTION_OF) + r")=(?:'([^']*)'|(\.\.\.))?\)?"
+)
+
+
+def _cli_vocabulary(message: str) -> str:
+    """``read_survey(path, encoding='cp1252')`` -> ``--encoding cp1252``; ``sep=`` -> ``--sep``."""
+
+    def flag(m: re.Match[str]) -> str:
+        value = m.group(2) if m.group(2) is not None else (m.group(3) and "...")
+        return _OPTION_OF[m.group(1)] + (f" {value}" if value else "")
+
+    return _PARAM_SYNTAX.sub(flag, message)
+
+
 def _describe(exc: BaseException) -> tuple[int, str]:
     """Exit code and one-paragraph message for an exception that reached main()."""
     if isinstance(exc, DelibpollError):
-        return EXIT_INPUT, " ".join(str(exc).split())
+        return EXIT_INPUT, _cli_vocabulary(" ".join(str(exc).split()))
     if isinstance(exc, UnicodeError):
         detail = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
         enc = getattr(exc, "encoding", "the expected encoding")
