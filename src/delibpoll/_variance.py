@@ -20,7 +20,8 @@ import scipy.sparse as sp
 from .exceptions import DelibpollError, DomainWarning
 
 if TYPE_CHECKING:
-    from .design import SurveyDesign, _Structure
+    from ._structure import DesignStructure
+    from .design import SurveyDesign
 
 # R's svyrecvar backfits the raking margins with exactly 10 sweeps; we do the same so the
 # numbers agree with R (the projection is nearly converged after 10 sweeps in practice).
@@ -190,7 +191,7 @@ class StratumRule:
     factor: float
 
 
-def stratum_rule(st: _Structure, lonely_psu: str) -> StratumRule:
+def stratum_rule(st: DesignStructure, lonely_psu: str) -> StratumRule:
     n_h = st.n_psu_h
     h_count = len(n_h)
     lonely = n_h == 1
@@ -217,7 +218,7 @@ def stratum_rule(st: _Structure, lonely_psu: str) -> StratumRule:
 
 
 def stratified_vcov(
-    x: np.ndarray, st: _Structure, lonely_psu: str, *, overwrite: bool = False
+    x: np.ndarray, st: DesignStructure, lonely_psu: str, *, overwrite: bool = False
 ) -> np.ndarray:
     """With-replacement first-stage variance of the column totals of ``x`` (n x K).
 

@@ -685,14 +685,16 @@ def _replicate_adjusted_se(
     columns = [after] + ([before] if before else [])
     v1 = [np.diag(_tier_estimates(raked_r, c, cats, mask).vcov) for c in columns]
     # Tier 3's part
-    reps3 = un_r._replicates
-    plain = inf_c._replace(replicates=None)
+    reps3 = un_r.replicates
+    if reps3 is None:  # with_reps always gives a replicate design
+        raise AssertionError("Tier 3 replicate design without replicates")  # pragma: no cover
+    plain = inf_c.without_replicates()
     num1 = [_answer_columns(plain, c, cats, mask) for c in columns]
     num3, den3 = _answer_columns(un_c, variable, cats, None)
     e3_rep = reps3.estimates(num3, den3)
     gaps: list[list[np.ndarray]] = [[] for _ in columns]
     for r in range(reps3.n_replicates):
-        rep_design = un_c._replace(w=reps3.weights[:, r], replicates=None, calibration=())
+        rep_design = un_c.with_fixed_weights(reps3.weights[:, r])
         try:
             targets_r = Targets.from_design(rep_design, cov_cols)
             with warnings.catch_warnings():
@@ -712,8 +714,9 @@ def _replicate_adjusted_se(
         np.sqrt(np.clip(v1[j] + np.diag(reps3.variance(np.array(gaps[j]), full[j])), 0, None))
         for j in range(len(columns))
     ]
-    return ses[0], (ses[1] if before else None), (inf_r._replicates.n_replicates,
-                                                  reps3.n_replicates)
+    reps1 = inf_r.replicates
+    n1 = 0 if reps1 is None else reps1.n_replicates
+    return ses[0], (ses[1] if before else None), (n1, reps3.n_replicates)
 
 
 def _answer_columns(

@@ -3,54 +3,34 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
-from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
+from ._coding import category_codes
+from ._structure import DesignStructure, build_structure
+from ._types import LonelyPSU, values
+from ._validation import validate_weights
 from .exceptions import DelibpollError
 
 if TYPE_CHECKING:
     from ._variance import CalibrationRecord
-    from .replicates import ReplicateMethod
+    from .replicates import ReplicateMethod, ReplicateWeights
     from .weighting import WeightingReport, WeightingStep
 
 __all__ = ["LonelyPSU", "SurveyDesign"]
+
+_T = TypeVar("_T")
+_MISSING = object()
 
 # pandas 3 copies on write: a shallow copy of the data is then as safe as a deep one
 _COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3 or bool(
     getattr(pd.options.mode, "copy_on_write", False) is True
 )
 
-LonelyPSU = Literal["fail", "remove", "adjust", "average", "certainty"]
-_LONELY: tuple[str, ...] = ("fail", "remove", "adjust", "average", "certainty")
-
-
-@dataclasses.dataclass(frozen=True)
-class _Structure:
-    """Strata and first-stage clusters coded as integers (internal)."""
-
-    psu: np.ndarray  # (n,) PSU code 0..P-1, PSUs nested in strata
-    stratum: np.ndarray  # (n,) stratum code 0..H-1
-    psu_stratum: np.ndarray  # (P,) stratum of each PSU
-    n_psu_h: np.ndarray  # (H,) PSUs per stratum
-    fpc_f: np.ndarray  # (H,) (N_h - n_h) / N_h, 1 without fpc
-    has_fpc: bool
-
-
-def _column_list(value: str | Sequence[str] | None, param: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise DelibpollError(
-        f"The '{param}' parameter must be a column name or a list of column names; "
-        f"got {value!r}."
-    )
+_LONELY = values(LonelyPSU)
 
 
 class SurveyDesign:
@@ -149,11 +129,11 @@ class SurveyDesign:
     _ids_col: str | None
     _fpc_col: str | None
     _lonely_psu: LonelyPSU
-    _structure: _Structure
+    _structure: DesignStructure
     _calibration: tuple[CalibrationRecord, ...]
     _log: tuple[WeightingStep, ...]
     _report: WeightingReport | None
-    _replicates: Any
+    _replicates: ReplicateWeights | None
     _attrs: dict[str, Any]
     _cache: dict[Hashable, Any]  # derived constants (e.g. for variances); reset by _replace
 
@@ -213,10 +193,11 @@ class SurveyDesign:
         if weights is None:
             w = np.ones(len(data))
         else:
-            w = _validate_weights(self._data[weights], f"weights column '{weights}'")
+            w = validate_weights(self._data[weights], f"weights column '{weights}'")
+        w.flags.writeable = False
         object.__setattr__(self, "_w", w)
         object.__setattr__(self, "_base_w", w)
-        object.__setattr__(self, "_structure", _build_structure(self._data, strata, ids, fpc))
+        object.__setattr__(self, "_structure", build_structure(self._data, strata, ids, fpc))
         reps = None
         if repweights is not None:
             from .replicates import user_replicates
@@ -306,19 +287,127 @@ class SurveyDesign:
         frame does not change the design (with pandas copy-on-write the copy is cheap)."""
         return self._data.copy(deep=not _COPY_ON_WRITE)
 
-    def _column_codes(self, column: str) -> tuple[np.ndarray, list[Hashable]]:
+    def _column_codes(self, column: Hashable) -> tuple[np.ndarray, list[Hashable]]:
         """Integer codes (-1 missing) and categories of a column, computed once per design
         (see :func:`delibpoll.estimation.category_codes`); the codes are read-only."""
         key = ("codes", column)
         hit = self._cache.get(key)
         if hit is None:
-            from .estimation import category_codes
-
             codes, cats = category_codes(self._data[column])
             codes.flags.writeable = False
             hit = (codes, cats)
             self._cache[key] = hit
         return hit[0], list(hit[1])
+
+    # ------------------------------------------------------- read-only access for other layers
+    @property
+    def weight_array(self) -> np.ndarray:
+        """Current weights as a read-only numpy array, in row order (no copy)."""
+        return self._w
+
+    @property
+    def base_weight_array(self) -> np.ndarray:
+        """The starting (design) weights before any weighting step, read-only."""
+        return self._base_w
+
+    @property
+    def columns(self) -> list[Hashable]:
+        """Names of the data's columns."""
+        return list(self._data.columns)
+
+    @property
+    def index(self) -> pd.Index:
+        """The data's row index (weights and results line up with it)."""
+        return self._data.index
+
+    def column(self, name: Hashable) -> pd.Series:
+        """One column of the data (a copy: changing it cannot change the design)."""
+        return self._data[name].copy(deep=not _COPY_ON_WRITE)
+
+    def select(self, names: Sequence[Hashable]) -> pd.DataFrame:
+        """Some columns of the data, as a new frame (a copy)."""
+        return self._data[list(names)].copy(deep=not _COPY_ON_WRITE)
+
+    def check_columns(self, cols: Sequence[Hashable], param: str) -> list[Hashable]:
+        """``cols`` if every one is a column of the data, else a DelibpollError naming the
+        missing ones and listing the available columns."""
+        return self._check_columns(cols, param)
+
+    def column_codes(self, column: Hashable) -> tuple[np.ndarray, list[Hashable]]:
+        """Integer codes (-1 missing, read-only) and categories of a column, in the package's
+        one category order (:func:`delibpoll._coding.category_codes`); computed once."""
+        return self._column_codes(column)
+
+    @property
+    def structure(self) -> DesignStructure:
+        """Strata, PSUs and fpc coded as integers (read-only)."""
+        return self._structure
+
+    @property
+    def calibration(self) -> tuple[CalibrationRecord, ...]:
+        """The records of the calibration steps (raking, post-stratification, GREG) that the
+        linearised variance accounts for, in order."""
+        return self._calibration
+
+    @property
+    def replicates(self) -> ReplicateWeights | None:
+        """The design's replicate weights, or None for a linearised design."""
+        return self._replicates
+
+    def derived(self, key: Hashable, build: Callable[[], _T]) -> _T:
+        """A constant derived from the design (e.g. for variances), built on first use and
+        kept with the design. ``key`` names it; ``build()`` makes it."""
+        hit = self._cache.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = build()
+            self._cache[key] = hit
+        return hit  # type: ignore[no-any-return]
+
+    def with_columns(self, columns: Mapping[str, pd.Series | np.ndarray]) -> SurveyDesign:
+        """A copy whose data has these columns added or replaced (same rows, weights,
+        structure and weighting)."""
+        for name, col in columns.items():
+            if len(col) != self.n:
+                raise DelibpollError(
+                    f"with_columns: column '{name}' has {len(col)} values; the design has "
+                    f"{self.n} rows."
+                )
+        return self._replace(data=self._data.assign(**columns))
+
+    def without_replicates(self) -> SurveyDesign:
+        """A copy whose variances are linearised (its replicate weights dropped)."""
+        return self._replace(replicates=None)
+
+    def with_fixed_weights(self, weights: np.ndarray) -> SurveyDesign:
+        """A copy with these weights taken as fixed: no calibration for the variance to
+        account for and no replicates (the structure and data are kept)."""
+        w = np.array(weights, dtype=float)
+        if w.shape != (self.n,):
+            raise DelibpollError(
+                f"with_fixed_weights needs {self.n} weights; got an array of shape {w.shape}."
+            )
+        w.flags.writeable = False
+        return self._replace(w=w, replicates=None, calibration=())
+
+    def reweighted(
+        self,
+        weights: np.ndarray,
+        *,
+        step: WeightingStep,
+        report: WeightingReport,
+        record: CalibrationRecord | None,
+        replicates: ReplicateWeights | None,
+    ) -> SurveyDesign:
+        """A copy after one weighting step: new weights, the step appended to the log, its
+        report, its calibration record (for the variance) and the replicates reweighted by
+        it. Used by the weighting functions."""
+        w = np.array(weights, dtype=float)
+        w.flags.writeable = False
+        calibration = self._calibration + ((record,) if record is not None else ())
+        return self._replace(
+            w=w, calibration=calibration, log=self._log + (step,), report=report,
+            replicates=replicates,
+        )
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -480,102 +569,3 @@ class SurveyDesign:
         return f"SurveyDesign({', '.join(parts)})"
 
 
-def _validate_weights(values: pd.Series | np.ndarray, what: str) -> np.ndarray:
-    s = pd.Series(values)
-    if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
-        raise DelibpollError(f"The {what} must be numeric; got dtype {s.dtype}.")
-    w = s.to_numpy(dtype=float, na_value=np.nan)
-    n_nan = int(np.isnan(w).sum())
-    if n_nan:
-        raise DelibpollError(
-            f"The {what} has {n_nan} missing value(s); every row needs a weight. "
-            "Impute them or remove those rows before building the design."
-        )
-    n_inf = int((~np.isfinite(w)).sum())
-    if n_inf:
-        raise DelibpollError(f"The {what} has {n_inf} infinite value(s); weights must be finite.")
-    n_bad = int((w <= 0).sum())
-    if n_bad:
-        raise DelibpollError(
-            f"The {what} has {n_bad} zero or negative value(s) (min {w.min():.6g}); sampling "
-            "weights must be positive. Drop those rows or give them a positive weight."
-        )
-    lo, hi = float(w.min()), float(w.max())
-    if lo < WEIGHT_RANGE[0] or hi > WEIGHT_RANGE[1]:
-        # variances sum squared weights: beyond this range they underflow to 0 or overflow
-        raise DelibpollError(
-            f"The {what} ranges from {lo:.6g} to {hi:.6g}; weights must lie between "
-            f"{WEIGHT_RANGE[0]:g} and {WEIGHT_RANGE[1]:g} so that their squares (in every "
-            "variance) neither underflow to 0 nor overflow. Multiply them by a constant "
-            "(estimates of means and shares do not change; totals scale with it)."
-        )
-    return w
-
-
-WEIGHT_RANGE = (1e-100, 1e100)
-
-
-def _codes(series: pd.Series, what: str) -> np.ndarray:
-    n_missing = int(series.isna().sum())
-    if n_missing:
-        raise DelibpollError(
-            f"The {what} has {n_missing} missing value(s); every row must belong to one."
-        )
-    codes, _ = pd.factorize(series, sort=True)
-    return codes.astype(np.int64)
-
-
-def _build_structure(
-    data: pd.DataFrame, strata: str | None, ids: str | None, fpc: str | None
-) -> _Structure:
-    n = len(data)
-    stratum = _codes(data[strata], f"strata column '{strata}'") if strata else np.zeros(n, np.int64)
-    if ids:
-        cl = _codes(data[ids], f"ids column '{ids}'")
-        pair = stratum * (int(cl.max()) + 1) + cl
-        psu, _ = pd.factorize(pair, sort=True)
-        psu = psu.astype(np.int64)
-    else:
-        psu = np.arange(n, dtype=np.int64)
-    n_psu = int(psu.max()) + 1
-    psu_stratum = np.zeros(n_psu, dtype=np.int64)
-    psu_stratum[psu] = stratum
-    n_h_count = int(stratum.max()) + 1
-    n_psu_h = np.bincount(psu_stratum, minlength=n_h_count).astype(float)
-    fpc_f = np.ones(n_h_count)
-    if fpc:
-        s = data[fpc]
-        if not pd.api.types.is_numeric_dtype(s):
-            raise DelibpollError(f"The fpc column '{fpc}' must be numeric; got dtype {s.dtype}.")
-        vals = s.to_numpy(dtype=float, na_value=np.nan)
-        if np.isnan(vals).any() or (vals <= 0).any():
-            raise DelibpollError(
-                f"The fpc column '{fpc}' has missing or non-positive values; give the population "
-                "number of PSUs per stratum, or the sampling fraction."
-            )
-        per_h = pd.Series(vals).groupby(stratum).agg(["min", "max"])
-        if (per_h["max"] - per_h["min"] > 1e-9 * per_h["max"]).any():
-            raise DelibpollError(
-                f"The fpc column '{fpc}' varies within a stratum; it must be constant per stratum."
-            )
-        fvals = per_h["min"].to_numpy()
-        if np.all(vals <= 1):
-            pop = n_psu_h / fvals  # sampling fractions -> population PSU counts
-        else:
-            pop = fvals
-            small = pop < n_psu_h - 1e-9
-            if small.any():
-                raise DelibpollError(
-                    f"The fpc column '{fpc}' gives fewer population PSUs than were sampled in "
-                    f"{int(small.sum())} stratum(s); check that it holds population sizes."
-                )
-        with np.errstate(invalid="ignore"):  # an infinite population: no correction
-            fpc_f = np.where(np.isinf(pop), 1.0, (pop - n_psu_h) / pop)
-    return _Structure(
-        psu=psu,
-        stratum=stratum,
-        psu_stratum=psu_stratum,
-        n_psu_h=n_psu_h,
-        fpc_f=fpc_f,
-        has_fpc=fpc is not None,
-    )

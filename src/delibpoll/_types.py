@@ -1,0 +1,71 @@
+"""The package's option vocabularies, each defined once (base layer).
+
+Every keyword option that takes one of a fixed set of words is typed with one of these
+``Literal`` types, and validated against the tuple of its values derived from it (``values``),
+so that the type, the check and the error message can never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+__all__ = [
+    "Adjust",
+    "CIMethod",
+    "CalFun",
+    "ChisqStatistic",
+    "ItemKind",
+    "LonelyPSU",
+    "NaPolicy",
+    "OnNonconvergence",
+    "Redistribute",
+    "ReplicateMethod",
+    "ReplicateType",
+    "Statistic",
+    "TargetKind",
+    "TierVariance",
+    "Unmatched",
+    "UserMissing",
+    "values",
+]
+
+#: Proportion confidence intervals (R ``svyciprop`` methods, plus Wilson).
+CIMethod = Literal["logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson"]
+#: Multiplicity adjustment of a family of p-values.
+Adjust = Literal["none", "holm", "bonferroni", "fdr_bh"]
+#: Single-PSU strata in variance estimation (R ``options(survey.lonely.psu=)``).
+LonelyPSU = Literal["fail", "remove", "adjust", "average", "certainty"]
+#: Missing answers of an estimated variable.
+NaPolicy = Literal["error", "drop"]
+#: What an estimate is.
+Statistic = Literal["proportion", "mean", "total"]
+#: Categories in the data that have no target.
+Unmatched = Literal["error", "keep"]
+#: Calibration distance functions (R ``calfun``).
+CalFun = Literal["linear", "raking", "logit"]
+#: What a weighting function does when it cannot meet its targets.
+OnNonconvergence = Literal["error", "warn"]
+#: How trimmed weight is given back to the other rows.
+Redistribute = Literal["additive", "proportional"]
+#: Replicate weights delibpoll can build (``SurveyDesign.with_replicates``).
+ReplicateMethod = Literal["jk1", "jkn", "bootstrap", "subbootstrap"]
+#: How supplied replicate weights were made (R ``svrepdesign(type=)``).
+ReplicateType = Literal[
+    "bootstrap", "subbootstrap", "jk1", "jkn", "brr", "successive-difference", "acs", "jk2",
+    "other",
+]
+#: How a population target is written.
+TargetKind = Literal["share", "percent", "count"]
+#: Rao-Scott statistic of ``chisq_test``.
+ChisqStatistic = Literal["F", "Chisq"]
+#: A deliberative item: categories or a score.
+ItemKind = Literal["categorical", "numeric"]
+#: Variance of the composition-adjusted gap.
+TierVariance = Literal["fixed", "bootstrap"]
+#: User-missing codes of SPSS/Stata files.
+UserMissing = Literal["missing", "keep"]
+
+
+def values(vocabulary: Any) -> tuple[str, ...]:
+    """The words of a vocabulary, in its declared order: ``values(CIMethod)``."""
+    return tuple(get_args(vocabulary))
