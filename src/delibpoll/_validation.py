@@ -5,12 +5,14 @@ Messages name the parameter, the bad value and the fix.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from .exceptions import DelibpollError
 
-__all__ = ["WEIGHT_RANGE", "validate_weights"]
+__all__ = ["WEIGHT_RANGE", "check_choice", "check_int", "check_level", "validate_weights"]
 
 #: Weights must lie in this range so that their squares (in every variance) neither
 #: underflow to 0 nor overflow.
@@ -47,3 +49,31 @@ def validate_weights(values: pd.Series | np.ndarray, what: str) -> np.ndarray:
             "(estimates of means and shares do not change; totals scale with it)."
         )
     return w
+
+
+def check_level(level: object, func: str) -> float:
+    """A confidence level in (0, 1), as a float."""
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+        raise DelibpollError(
+            f"The 'level' parameter of {func} must be a float in (0, 1). Got {level!r} instead."
+            + (" Use 0.95 for a 95% interval." if isinstance(level, int | float) and level > 1 else "")
+        )
+    return float(level)
+
+
+def check_int(value: object, name: str, func: str, minimum: int = 1) -> int:
+    """An integer (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise DelibpollError(
+            f"The '{name}' parameter of {func} must be an integer >= {minimum}; got {value!r}."
+        )
+    return int(value)
+
+
+def check_choice(value: object, name: str, func: str, choices: Sequence[str]) -> str:
+    """One of the words of a vocabulary (``choices = values(SomeLiteral)``)."""
+    if not isinstance(value, str) or value not in choices:
+        raise DelibpollError(
+            f"The '{name}' parameter of {func} must be one of {list(choices)}; got {value!r}."
+        )
+    return value

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .replicates import ReplicateMethod, ReplicateWeights
     from .weighting import WeightingReport, WeightingStep
 
-__all__ = ["LonelyPSU", "SurveyDesign"]
+__all__ = ["LonelyPSU", "SurveyDesign", "check_design"]
 
 _T = TypeVar("_T")
 _MISSING = object()
@@ -569,3 +569,14 @@ class SurveyDesign:
         return f"SurveyDesign({', '.join(parts)})"
 
 
+
+
+def check_design(design: object, func: str) -> SurveyDesign:
+    """``design`` if it is a SurveyDesign, else a DelibpollError naming ``func``: the one
+    design check of every public function that takes a design."""
+    if not isinstance(design, SurveyDesign):
+        raise DelibpollError(
+            f"{func} needs a SurveyDesign as its first argument; got {type(design).__name__}. "
+            "Build one with delibpoll.SurveyDesign(df, weights=...)."
+        )
+    return design
