@@ -1,4 +1,4 @@
-"""Tests for delibpoll.compare: paired change, tier comparisons, multiplicity,
+"""Tests for delibpoll.deliberative: paired change, tier comparisons, multiplicity,
 representativeness. References: R survey (tests/reference/r/compare.R), statsmodels, scipy,
 exact identities."""
 
@@ -324,7 +324,7 @@ def test_adjusted_wald_worked_by_hand() -> None:
     0.046). A diagonal V makes W the sum of squared z values."""
     v = np.diag([1.0, 2.0, 4.0])
     d = np.array([1.0, 2.0, 4.0]) * np.sqrt(8 / 7)  # W = 8/7 * (1 + 2 + 4) = 8
-    wt = dp.compare.adjusted_wald(d, v, 11.0)
+    wt = dp.deliberative.adjusted_wald(d, v, 11.0)
     assert wt.wald == pytest.approx(8.0, rel=1e-12)
     assert wt.statistic == pytest.approx(72 / 33, rel=1e-12)
     assert (wt.df_num, wt.df_den) == (3.0, 9.0)

@@ -1,4 +1,4 @@
-"""Reliability cases of delibpoll.compare: bad or awkward inputs to paired_change,
+"""Reliability cases of delibpoll.deliberative: bad or awkward inputs to paired_change,
 compare_tiers, compare_questions, representativeness and minimum_detectable_difference.
 Each asserts the exact outcome: a clear DelibpollError naming the problem, a marked result
 with its package warning, or the correct value (worked by hand in the test)."""
