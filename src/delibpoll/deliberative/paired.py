@@ -58,11 +58,11 @@ def _share_changed(
     """The share of pairs whose answer changed, with its CI, by :func:`proportion` (the one
     estimation path: the pairs are a domain, the CI the caller's method, never zero-width)."""
     name = "changed"
-    while name in design._data.columns:
+    while name in design.columns:
         name = "_" + name
     col = pd.Series(
         pd.Categorical(np.where(changed > 0, "changed", "same"), categories=["changed", "same"]),
-        index=design._data.index,
+        index=design.index,
     ).where(valid)
     est = proportion(design.with_columns({name: col}), name, level=level,
                      ci_method=ci_method, na="drop")
@@ -167,9 +167,9 @@ def paired_change(
             f"The 'ci_method' parameter of {func} must be one of {list(CI_METHODS)}. "
             f"Got {ci_method!r} instead."
         )
-    design._check_columns([before, after], "before/after")
-    b = design._data[before]
-    a = design._data[after]
+    design.check_columns([before, after], "before/after")
+    b = design.column(before)
+    a = design.column(after)
     valid = (b.notna() & a.notna()).to_numpy()
     n_pairs = int(valid.sum())
     n_excluded = int((~valid).sum())
@@ -179,7 +179,7 @@ def paired_change(
             f"found {n_pairs}."
         )
     k = item_kind([b, a], kind)
-    w = design._w
+    w = design.weight_array
     dfree = domain_df(design, valid)
     q = t_quantile(level, dfree)
     vmask = valid.astype(float)[:, None]

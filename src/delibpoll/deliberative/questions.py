@@ -57,12 +57,12 @@ def _omnibus(comp: TierComparison) -> float:
     Satterthwaite df of the summed covariance's trace,
     ``(tr V_1 + tr V_3)^2 / (tr(V_1)^2 / df_1 + tr(V_3)^2 / df_3)`` (for two categories the
     Welch df of the row's t test, so the F test is that t test squared)."""
-    fr = comp._frame
+    fr = comp.to_frame()
     d = fr["difference"].to_numpy(dtype=float)
     if len(d) < 2:
         return float(fr["p_value"].iloc[0])
-    v1, v3 = comp._vcov["informed"], comp._vcov["uninformed"]
-    df1, df3 = comp._df
+    v1, v3 = comp.vcov["informed"], comp.vcov["uninformed"]
+    df1, df3 = comp.tier_df
     tr1, tr3 = float(np.trace(v1)), float(np.trace(v3))
     with np.errstate(divide="ignore", invalid="ignore"):
         nu = (tr1 + tr3) ** 2 / (tr1**2 / df1 + tr3**2 / df3)

@@ -66,18 +66,18 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
     tests = []
     for m in targets.margins:
         var = m.name
-        design._check_columns(list(m.variables), "targets")
+        design.check_columns(list(m.variables), "targets")
         cats = list(m.categories)
         if len(m.variables) == 1:
-            s = design._data[m.variables[0]]
+            s = design.column(m.variables[0])
             valid = s.notna().to_numpy()
         else:
             # a joint margin: its cells are the combinations of the crossed variables
-            parts = [design._data[v] for v in m.variables]
+            parts = [design.column(v) for v in m.variables]
             valid = np.logical_and.reduce([p.notna().to_numpy() for p in parts])
             combos = list(zip(*[p.astype(object).to_numpy() for p in parts], strict=True))
             s = pd.Series([c if ok else None for c, ok in zip(combos, valid, strict=True)],
-                          index=design._data.index, dtype=object)
+                          index=design.index, dtype=object)
         y = indicators(s, cats)
         outside = valid & (y.sum(axis=1) == 0)
         if outside.any():

@@ -77,6 +77,17 @@ class TierComparison:
     _vcov: Mapping[str, np.ndarray] = field(repr=False, default_factory=dict)
     _df: tuple[float, float] = field(repr=False, default=(float("nan"), float("nan")))
 
+    @property
+    def vcov(self) -> Mapping[str, np.ndarray]:
+        """Each tier's covariance of its shares (or mean): ``{"informed": V_1,
+        "uninformed": V_3}``, read-only arrays in category order."""
+        return self._vcov
+
+    @property
+    def tier_df(self) -> tuple[float, float]:
+        """The design degrees of freedom of Tier 1's and Tier 3's estimates."""
+        return self._df
+
     def to_frame(self) -> pd.DataFrame:
         """Columns: ``category``, ``informed``, ``informed_ci_lower``, ``informed_ci_upper``,
         ``uninformed``, ``uninformed_ci_lower``, ``uninformed_ci_upper``, ``difference``,
@@ -126,11 +137,11 @@ def _tier_estimates(
     for categorical items, with every category of ``cats`` declared, and
     :func:`~delibpoll.mean` (t interval) for numeric ones. Rows outside ``mask`` stay in the
     design as a domain (their answer is set missing, ``na="drop"``), as R's ``subset``."""
-    s = design._data[column]
+    s = design.column(column)
     valid = s.notna().to_numpy()
     if mask is not None:
         valid = valid & mask
-    n = int((valid & (design._w != 0)).sum())
+    n = int((valid & (design.weight_array != 0)).sum())
     if n == 0:
         raise DelibpollError(f"No respondents with an answer to '{column}'.")
     if cats is not None:
@@ -169,8 +180,8 @@ def _collapse_rule(
     the next category (in category order; the last merges backwards)."""
     rules: dict[str, dict[Hashable, Hashable]] = {}
     for cov in covariates:
-        cats = categories([informed._data[cov], uninformed._data[cov]], [cov, cov])
-        counts = informed._data[cov].value_counts()
+        cats = categories([informed.column(cov), uninformed.column(cov)], [cov, cov])
+        counts = informed.column(cov).value_counts()
         groups: list[list[Hashable]] = []
         current: list[Hashable] = []
         for c in cats:
@@ -220,7 +231,7 @@ def _replicate_adjusted_se(
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
     def with_reps(d: SurveyDesign) -> SurveyDesign:
-        if d._replicates is not None:
+        if d.replicates is not None:
             return d
         return d.with_replicates("bootstrap", n_replicates=n_replicates, rng=gen)
 
@@ -246,7 +257,7 @@ def _replicate_adjusted_se(
             targets_r = Targets.from_design(rep_design, cov_cols)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DelibpollWarning)
-                w_r = rake(plain, targets_r, max_iter=2000, on_nonconvergence="warn")._w
+                w_r = rake(plain, targets_r, max_iter=2000, on_nonconvergence="warn").weight_array
         except DelibpollError as exc:
             raise DelibpollError(
                 f"compare_tiers: Tier 3 replicate {r + 1} gives no weight to a category of "
@@ -271,7 +282,7 @@ def _answer_columns(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Numerator and denominator columns of the shares (or mean) of ``column`` over rows in
     ``mask`` with an answer."""
-    s = design._data[column]
+    s = design.column(column)
     valid = s.notna().to_numpy()
     if mask is not None:
         valid = valid & mask
@@ -369,17 +380,17 @@ def compare_tiers(
             f"seed. Got {type(rng).__name__} instead."
         )
     after = after or variable
-    uninformed._check_columns([variable], "variable")
-    informed._check_columns([after] + ([before] if before else []), "after/before")
-    cols_1 = [informed._data[after]] + ([informed._data[before]] if before else [])
-    k = item_kind(cols_1 + [uninformed._data[variable]], kind)
+    uninformed.check_columns([variable], "variable")
+    informed.check_columns([after] + ([before] if before else []), "after/before")
+    cols_1 = [informed.column(after)] + ([informed.column(before)] if before else [])
+    k = item_kind(cols_1 + [uninformed.column(variable)], kind)
     cats: list[Hashable] | None = None
     if k == "categorical":
         names = [after] + ([before] if before else []) + [variable]
-        cats = categories(cols_1 + [uninformed._data[variable]], names)
+        cats = categories(cols_1 + [uninformed.column(variable)], names)
     mask = None
     if before:
-        mask = (informed._data[before].notna() & informed._data[after].notna()).to_numpy()
+        mask = (informed.column(before).notna() & informed.column(after).notna()).to_numpy()
     t1 = _tier_estimates(informed, after, cats, mask, level, ci_method)
     t3 = _tier_estimates(uninformed, variable, cats, None, level, ci_method)
     e1, v1, df1, n1, deff1 = t1.est, t1.vcov, t1.df, t1.n, t1.deff
@@ -511,12 +522,12 @@ def _adjusted(
 ) -> dict[str, Any]:
     for cov in covariates:
         for design, tier in ((informed, "Tier 1"), (uninformed, "Tier 3")):
-            if cov not in design._data.columns:
+            if cov not in design.columns:
                 raise DelibpollError(
                     f"Adjustment covariate '{cov}' is missing from {tier}; adjust only for "
                     "covariates measured in both tiers."
                 )
-            if design._data[cov].isna().any():
+            if design.column(cov).isna().any():
                 raise DelibpollError(
                     f"Adjustment covariate '{cov}' has missing values in {tier}; recode them "
                     "to a category first."
@@ -526,7 +537,7 @@ def _adjusted(
 
     def collapsed(d: SurveyDesign) -> SurveyDesign:
         return d.with_columns(
-            {names[c]: d._data[c].astype(object).map(rules[c]) for c in covariates}
+            {names[c]: d.column(c).astype(object).map(rules[c]) for c in covariates}
         )
 
     inf_c = collapsed(informed)
@@ -539,7 +550,7 @@ def _adjusted(
             raked = rake(inf_d, targets, max_iter=2000, on_nonconvergence="warn")
         ta = _tier_estimates(raked, after, cats, mask)
         ea, va, dfa = ta.est, ta.vcov, ta.df
-        out = [ea, va, np.array([dfa]), raked._w]
+        out = [ea, va, np.array([dfa]), raked.weight_array]
         if before:
             tb_ = _tier_estimates(raked, before, cats, mask)
             eb, vb, dfb = tb_.est, tb_.vcov, tb_.df
