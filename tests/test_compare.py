@@ -240,6 +240,25 @@ def test_compare_questions_family_and_holm(tiers) -> None:  # type: ignore[no-un
     assert qc.expected_false_positives == pytest.approx(0.15)
 
 
+def test_compare_questions_bonferroni_as_statsmodels(tiers) -> None:  # type: ignore[no-untyped-def]
+    """adjust="bonferroni" (the package's one multiplicity vocabulary) gives statsmodels'
+    multipletests bonferroni numbers over the family of one test per question."""
+    d1, d3 = tiers
+    qc = dp.compare_questions(
+        d1, d3,
+        {"q_pact": ("q_pact_pre", "q_pact_post"), "q_charge": ("q_charge_pre", "q_charge_post"),
+         "trust_nhs": ("trust_nhs_pre", "trust_nhs_post")},
+        categories={"q_pact": PACT}, adjust="bonferroni",
+    )
+    fr = qc.to_frame()
+    assert qc.adjust == "bonferroni" and qc.n_tests == 3
+    per_q = fr.groupby("question", sort=False)["p_value_question"].first()
+    reject, expected, _, _ = multipletests(per_q.to_numpy(), alpha=qc.alpha, method="bonferroni")
+    got = fr[fr["tested"]].groupby("question", sort=False)["p_adjusted"].first()
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=1e-12)
+    assert qc.n_significant == int(reject.sum())
+
+
 def test_binary_question_counted_once() -> None:
     t1, t3 = _two_tiers(9)
     t1["b"] = (t1["q"] == "yes").astype(int)

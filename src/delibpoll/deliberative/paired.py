@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._ci import CI_METHODS, CIMethod, t_quantile, two_sided_p
-from .._types import ItemKind
+from .._ci import t_quantile, two_sided_p
+from .._types import CIMethod, ItemKind, values
+from .._validation import check_choice, check_level
 from .._variance import domain_df
-from ..design import SurveyDesign
-from ..estimation import check_design, check_level, proportion, ratio_estimates
+from ..design import SurveyDesign, check_design
+from ..estimation import proportion, ratio_estimates
 from ..exceptions import DelibpollError, DelibpollWarning, SmallSampleWarning
 from ._common import categories, indicators, item_kind
 
@@ -162,11 +163,7 @@ def paired_change(
     func = "paired_change"
     design = check_design(design, func)
     level = check_level(level, func)
-    if not isinstance(ci_method, str) or ci_method not in CI_METHODS:
-        raise DelibpollError(
-            f"The 'ci_method' parameter of {func} must be one of {list(CI_METHODS)}. "
-            f"Got {ci_method!r} instead."
-        )
+    check_choice(ci_method, "ci_method", func, values(CIMethod))
     design.check_columns([before, after], "before/after")
     b = design.column(before)
     a = design.column(after)

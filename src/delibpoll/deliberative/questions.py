@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from .._ci import CIMethod
 from .._multiplicity import adjust_pvalues
+from .._types import Adjust, CIMethod, values
+from .._validation import check_choice
 from ..design import SurveyDesign
 from ..exceptions import DelibpollError
 from ._common import NOTE, adjusted_wald, minimum_detectable_difference
@@ -75,7 +75,7 @@ def compare_questions(
     uninformed: SurveyDesign,
     questions: Sequence[str] | Mapping[str, tuple[str | None, str]],
     *,
-    adjust: Literal["holm", "fdr_bh", "none"] = "holm",
+    adjust: Adjust = "holm",
     categories: Mapping[str, Hashable] | None = None,
     equivalence_margin: float | None = None,
     adjust_for: Sequence[str] | None = None,
@@ -91,8 +91,9 @@ def compare_questions(
     questions : list or mapping
         Tier 3 question names (Tier 1's post-deliberation columns named the same), or
         ``{question: (before, after)}`` with Tier 1's column names.
-    adjust : {"holm", "fdr_bh", "none"}
-        Multiplicity adjustment over the family (the numbers of statsmodels ``multipletests``).
+    adjust : {"holm", "bonferroni", "fdr_bh", "none"}
+        Multiplicity adjustment over the family (the numbers of statsmodels ``multipletests``
+        with the same method name).
     categories : mapping, optional
         ``{question: category}``: the category whose difference is the question's test.
         Binary items use category 1 / "Yes" when none is declared; other questions use an
@@ -102,8 +103,7 @@ def compare_questions(
         covariance (dominated by Tier 1's few discussion groups). Numeric items use the difference in
         means.
     """
-    if adjust not in ("holm", "fdr_bh", "none"):
-        raise DelibpollError(f"The 'adjust' parameter must be 'holm', 'fdr_bh' or 'none'; got {adjust!r}.")
+    check_choice(adjust, "adjust", "compare_questions", values(Adjust))
     items: list[tuple[str, str | None, str]]
     if isinstance(questions, Mapping):
         items = [(q, ba[0], ba[1]) for q, ba in questions.items()]

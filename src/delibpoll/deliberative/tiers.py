@@ -10,19 +10,21 @@ from __future__ import annotations
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._ci import CI_METHODS, CIMethod, t_quantile
-from .._types import ItemKind
-from ..design import SurveyDesign
-from ..estimation import check_design, check_level, mean, proportion
+from .._ci import t_quantile
+from .._stats import kish_deff
+from .._types import CIMethod, ItemKind, TierVariance, values
+from .._validation import check_choice, check_level
+from ..design import SurveyDesign, check_design
+from ..estimation import mean, proportion
 from ..exceptions import DelibpollError, DelibpollWarning, SmallSampleWarning, WeightingWarning
 from ..targets import Targets
-from ..weighting import kish_deff, rake
+from ..weighting import rake
 from ._common import (
     NOTE,
     categories,
@@ -36,14 +38,6 @@ from ._common import (
 from .paired import paired_change
 
 __all__ = ["TierComparison", "compare_tiers"]
-
-
-def _check_ci_method(ci_method: object, func: str) -> None:
-    if not isinstance(ci_method, str) or ci_method not in CI_METHODS:
-        raise DelibpollError(
-            f"The 'ci_method' parameter of {func} must be one of {list(CI_METHODS)}; got "
-            f"{ci_method!r} instead."
-        )
 
 
 def _put_gap(
@@ -306,7 +300,7 @@ def compare_tiers(
     kind: ItemKind | None = None,
     ci_method: CIMethod = "logit",
     min_cell: int = 5,
-    variance: Literal["fixed", "bootstrap"] = "fixed",
+    variance: TierVariance = "fixed",
     n_replicates: int = 200,
     rng: np.random.Generator | int | None = None,
 ) -> TierComparison:
@@ -361,12 +355,8 @@ def compare_tiers(
     informed = check_design(informed, func)
     uninformed = check_design(uninformed, func)
     level = check_level(level, func)
-    _check_ci_method(ci_method, func)
-    if variance not in ("fixed", "bootstrap"):
-        raise DelibpollError(
-            f"The 'variance' parameter of compare_tiers must be 'fixed' or 'bootstrap'; got "
-            f"{variance!r} instead."
-        )
+    check_choice(ci_method, "ci_method", func, values(CIMethod))
+    check_choice(variance, "variance", func, values(TierVariance))
     if (isinstance(n_replicates, bool) or not isinstance(n_replicates, int | np.integer)
             or n_replicates < 2):
         raise DelibpollError(
@@ -516,7 +506,7 @@ def _adjusted(
     df3: float,
     n3: int,
     deff3: np.ndarray,
-    variance: str,
+    variance: TierVariance,
     n_replicates: int,
     rng: np.random.Generator | int | None,
 ) -> dict[str, Any]:
