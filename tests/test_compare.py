@@ -515,3 +515,26 @@ def test_share_changed_ci_is_the_logit_proportion_interval_worked_by_hand() -> N
     n_eff = 20 * (stats.t.ppf(0.025, 19) / stats.t.ppf(0.025, 19)) ** 2
     assert same.share_changed == 0.0
     assert same.share_changed_ci == pytest.approx((0.0, stats.beta.ppf(0.975, 1, n_eff)), rel=1e-12)
+
+
+def test_conf_int_reproduces_stored_intervals_and_other_levels(tiers) -> None:  # type: ignore[no-untyped-def]
+    """conf_int() at the result's level is exactly the frame's CI; at another level it is
+    estimate -/+ scipy's t quantile on the row's df times the SE."""
+    d1, d3 = tiers
+    ct = dp.compare_tiers(d1, d3, "q_pact", before="q_pact_pre", after="q_pact_post")
+    fr = ct.to_frame().set_index("category")
+    ci = ct.conf_int()
+    np.testing.assert_array_equal(ci["ci_lower"].to_numpy(), fr["ci_lower"].to_numpy())
+    np.testing.assert_array_equal(ci["ci_upper"].to_numpy(), fr["ci_upper"].to_numpy())
+    assert list(ci.index) == list(fr.index)
+    ci90 = ct.conf_int(0.9)
+    q = stats.t.ppf(0.95, fr["df"].to_numpy())
+    np.testing.assert_allclose(ci90["ci_lower"].to_numpy(), (fr["difference"] - q * fr["se"]).to_numpy(), rtol=1e-12)
+    pc = dp.paired_change(d1, "q_pact_pre", "q_pact_post")
+    pf = pc.to_frame().set_index("category")
+    np.testing.assert_array_equal(pc.conf_int()["ci_upper"].to_numpy(), pf["ci_upper"].to_numpy())
+    q = stats.t.ppf(0.995, pf["df"].to_numpy())
+    np.testing.assert_allclose(pc.conf_int(0.99)["ci_upper"].to_numpy(),
+                               (pf["change"] + q * pf["se"]).to_numpy(), rtol=1e-12)
+    with pytest.raises(DelibpollError, match="'level' parameter of TierComparison.conf_int"):
+        ct.conf_int(95)

@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._ci import two_sided_p
+from .._ci import t_quantile, two_sided_p
 from .._coding import category_codes
 from .._types import ItemKind, values
+from .._validation import check_level
 from ..exceptions import DelibpollError, DelibpollWarning, SmallSampleWarning
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "WaldTest",
     "adjusted_wald",
     "categories",
+    "conf_int_frame",
     "frozen",
     "indicators",
     "item_kind",
@@ -189,6 +191,41 @@ def t_test(est: np.ndarray, se: np.ndarray, df: float) -> np.ndarray:
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         return two_sided_p(est / se, df)
+
+
+def conf_int_frame(
+    frame: pd.DataFrame, estimate: str, level: float, func: str, index: str | None = None
+) -> pd.DataFrame:
+    """t intervals of a result frame's ``estimate`` column from its ``se`` and ``df``
+    columns at ``level``: ``estimate -/+ t_{df}(level) se`` (what a result's ``conf_int``
+    gives; at the result's own level exactly its stored ``ci_lower``/``ci_upper``).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The result's frame, with ``estimate``, ``se`` and ``df`` columns.
+    estimate : str
+        The column of the estimates.
+    level : float
+        Confidence level in (0, 1).
+    func : str
+        The calling method, for messages.
+    index : str, optional
+        A column of ``frame`` to index the intervals by (e.g. ``category``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``ci_lower`` and ``ci_upper``.
+    """
+    level = check_level(level, func)
+    est = frame[estimate].to_numpy(dtype=float)
+    se = frame["se"].to_numpy(dtype=float)
+    q = np.array([t_quantile(level, float(d)) for d in frame["df"].to_numpy(dtype=float)])
+    out = pd.DataFrame({"ci_lower": est - q * se, "ci_upper": est + q * se})
+    if index is not None:
+        out.index = pd.Index(frame[index].tolist(), name=index)
+    return out
 
 
 def welch_df(v1: np.ndarray, df1: float, v2: np.ndarray, df2: float) -> np.ndarray:

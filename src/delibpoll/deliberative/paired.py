@@ -19,7 +19,7 @@ from .._variance import domain_df
 from ..design import SurveyDesign, check_design
 from ..estimation import proportion, ratio_estimates
 from ..exceptions import DelibpollError, DelibpollWarning, SmallSampleWarning
-from ._common import categories, indicators, item_kind
+from ._common import categories, conf_int_frame, indicators, item_kind
 
 __all__ = ["PairedChange", "paired_change"]
 
@@ -100,6 +100,26 @@ class PairedChange:
     def turnover_unweighted(self) -> pd.DataFrame:
         """Unweighted before x after counts (a copy; empty for numeric items)."""
         return self._turnover_unweighted.copy()
+
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Confidence intervals of the ``change`` at ``level`` (default: the result's level,
+        giving exactly ``ci_lower``/``ci_upper`` of :meth:`to_frame`):
+        ``change -/+ t(level, df) se`` on the design df of the pairs.
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level in (0, 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ci_lower``, ``ci_upper``; indexed by ``category`` for categorical
+            items.
+        """
+        return conf_int_frame(self._frame, "change", self.level if level is None else level,
+                              "PairedChange.conf_int",
+                              index="category" if self.kind == "categorical" else None)
 
     def to_frame(self) -> pd.DataFrame:
         """Columns: ``category`` (categorical items), ``before``, ``after``, ``change``,

@@ -28,6 +28,7 @@ from ..weighting import rake
 from ._common import (
     NOTE,
     categories,
+    conf_int_frame,
     frozen,
     indicators,
     item_kind,
@@ -81,6 +82,26 @@ class TierComparison:
     def tier_df(self) -> tuple[float, float]:
         """The design degrees of freedom of Tier 1's and Tier 3's estimates."""
         return self._df
+
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Confidence intervals of the ``difference`` (informed - uninformed) at ``level``
+        (default: the comparison's level, giving exactly ``ci_lower``/``ci_upper`` of
+        :meth:`to_frame`): ``difference -/+ t(level, df) se`` with each row's
+        Welch-Satterthwaite ``df``.
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level in (0, 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ci_lower``, ``ci_upper``, indexed by ``category`` (None for a
+            numeric item).
+        """
+        return conf_int_frame(self._frame, "difference", self.level if level is None else level,
+                              "TierComparison.conf_int", index="category")
 
     def to_frame(self) -> pd.DataFrame:
         """Columns: ``category``, ``informed``, ``informed_ci_lower``, ``informed_ci_upper``,
