@@ -1,4 +1,4 @@
-"""Tests for delibpoll.compare: paired change, tier comparisons, multiplicity,
+"""Tests for delibpoll.deliberative: paired change, tier comparisons, multiplicity,
 representativeness. References: R survey (tests/reference/r/compare.R), statsmodels, scipy,
 exact identities."""
 
@@ -240,6 +240,25 @@ def test_compare_questions_family_and_holm(tiers) -> None:  # type: ignore[no-un
     assert qc.expected_false_positives == pytest.approx(0.15)
 
 
+def test_compare_questions_bonferroni_as_statsmodels(tiers) -> None:  # type: ignore[no-untyped-def]
+    """adjust="bonferroni" (the package's one multiplicity vocabulary) gives statsmodels'
+    multipletests bonferroni numbers over the family of one test per question."""
+    d1, d3 = tiers
+    qc = dp.compare_questions(
+        d1, d3,
+        {"q_pact": ("q_pact_pre", "q_pact_post"), "q_charge": ("q_charge_pre", "q_charge_post"),
+         "trust_nhs": ("trust_nhs_pre", "trust_nhs_post")},
+        categories={"q_pact": PACT}, adjust="bonferroni",
+    )
+    fr = qc.to_frame()
+    assert qc.adjust == "bonferroni" and qc.n_tests == 3
+    per_q = fr.groupby("question", sort=False)["p_value_question"].first()
+    reject, expected, _, _ = multipletests(per_q.to_numpy(), alpha=qc.alpha, method="bonferroni")
+    got = fr[fr["tested"]].groupby("question", sort=False)["p_adjusted"].first()
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=1e-12)
+    assert qc.n_significant == int(reject.sum())
+
+
 def test_binary_question_counted_once() -> None:
     t1, t3 = _two_tiers(9)
     t1["b"] = (t1["q"] == "yes").astype(int)
@@ -324,7 +343,7 @@ def test_adjusted_wald_worked_by_hand() -> None:
     0.046). A diagonal V makes W the sum of squared z values."""
     v = np.diag([1.0, 2.0, 4.0])
     d = np.array([1.0, 2.0, 4.0]) * np.sqrt(8 / 7)  # W = 8/7 * (1 + 2 + 4) = 8
-    wt = dp.compare.adjusted_wald(d, v, 11.0)
+    wt = dp.deliberative.adjusted_wald(d, v, 11.0)
     assert wt.wald == pytest.approx(8.0, rel=1e-12)
     assert wt.statistic == pytest.approx(72 / 33, rel=1e-12)
     assert (wt.df_num, wt.df_den) == (3.0, 9.0)
@@ -496,3 +515,26 @@ def test_share_changed_ci_is_the_logit_proportion_interval_worked_by_hand() -> N
     n_eff = 20 * (stats.t.ppf(0.025, 19) / stats.t.ppf(0.025, 19)) ** 2
     assert same.share_changed == 0.0
     assert same.share_changed_ci == pytest.approx((0.0, stats.beta.ppf(0.975, 1, n_eff)), rel=1e-12)
+
+
+def test_conf_int_reproduces_stored_intervals_and_other_levels(tiers) -> None:  # type: ignore[no-untyped-def]
+    """conf_int() at the result's level is exactly the frame's CI; at another level it is
+    estimate -/+ scipy's t quantile on the row's df times the SE."""
+    d1, d3 = tiers
+    ct = dp.compare_tiers(d1, d3, "q_pact", before="q_pact_pre", after="q_pact_post")
+    fr = ct.to_frame().set_index("category")
+    ci = ct.conf_int()
+    np.testing.assert_array_equal(ci["ci_lower"].to_numpy(), fr["ci_lower"].to_numpy())
+    np.testing.assert_array_equal(ci["ci_upper"].to_numpy(), fr["ci_upper"].to_numpy())
+    assert list(ci.index) == list(fr.index)
+    ci90 = ct.conf_int(0.9)
+    q = stats.t.ppf(0.95, fr["df"].to_numpy())
+    np.testing.assert_allclose(ci90["ci_lower"].to_numpy(), (fr["difference"] - q * fr["se"]).to_numpy(), rtol=1e-12)
+    pc = dp.paired_change(d1, "q_pact_pre", "q_pact_post")
+    pf = pc.to_frame().set_index("category")
+    np.testing.assert_array_equal(pc.conf_int()["ci_upper"].to_numpy(), pf["ci_upper"].to_numpy())
+    q = stats.t.ppf(0.995, pf["df"].to_numpy())
+    np.testing.assert_allclose(pc.conf_int(0.99)["ci_upper"].to_numpy(),
+                               (pf["change"] + q * pf["se"]).to_numpy(), rtol=1e-12)
+    with pytest.raises(DelibpollError, match="'level' parameter of TierComparison.conf_int"):
+        ct.conf_int(95)

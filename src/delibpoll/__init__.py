@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from . import datasets
 from .chisq import ChisqResult, chisq_test
-from .compare import (
+from .contrast import ContrastResult, contrast
+from .deliberative import (
     PairedChange,
     QuestionComparison,
     Representativeness,
@@ -20,7 +21,6 @@ from .compare import (
     paired_change,
     representativeness,
 )
-from .contrast import ContrastResult, contrast
 from .design import SurveyDesign
 from .estimation import Estimate, mean, proportion, total
 from .exceptions import (

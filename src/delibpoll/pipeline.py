@@ -31,8 +31,8 @@ import pandas as pd
 
 from . import datasets
 from ._ci import CI_METHODS
-from .compare import QuestionComparison, compare_questions, representativeness
 from .contrast import contrast
+from .deliberative import QuestionComparison, compare_questions, representativeness
 from .design import SurveyDesign
 from .estimation import mean, proportion
 from .exceptions import DelibpollError

@@ -1,4 +1,4 @@
-"""Reliability cases of delibpoll.compare: bad or awkward inputs to paired_change,
+"""Reliability cases of delibpoll.deliberative: bad or awkward inputs to paired_change,
 compare_tiers, compare_questions, representativeness and minimum_detectable_difference.
 Each asserts the exact outcome: a clear DelibpollError naming the problem, a marked result
 with its package warning, or the correct value (worked by hand in the test)."""
@@ -55,7 +55,7 @@ TARGETS = dp.Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}})
         (lambda: dp.compare_tiers(D1, D3, "post", rng="seed"), "'rng' parameter of compare_tiers"),
         (lambda: dp.compare_tiers(D1, D3, "post", equivalence_margin=-0.1), "'equivalence_margin'"),
         (lambda: dp.compare_tiers(D1, D3, "post", kind="ordinal"), "'kind' parameter"),
-        (lambda: dp.compare_questions(D1, D3, ["post"], adjust="bonferroni"), "'adjust' parameter"),
+        (lambda: dp.compare_questions(D1, D3, ["post"], adjust="sidak"), "'adjust' parameter"),
         (lambda: dp.compare_questions(D1, D3, []), "at least one question"),
         (lambda: dp.minimum_detectable_difference(0, 100), "'n_informed' parameter"),
         (lambda: dp.minimum_detectable_difference(100, 100, p=1.0), "p, alpha and power"),
