@@ -188,10 +188,9 @@ def wrap(text: str, width: int = 60) -> str:
 
     Examples
     --------
-    >>> print(wrap("Would a Data Pact increase or decrease your confidence in how the NHS "
-    ...            "uses data?", 50))
-    Would a Data Pact increase or decrease your
-    confidence in how the NHS uses data?
+    >>> wrap("Would a Data Pact increase or decrease your confidence in how the NHS uses "
+    ...      "data?", 50).split("\\n")
+    ['Would a Data Pact increase or decrease', 'your confidence in how the NHS uses data?']
     >>> wrap("Respondents aged 18-24", 12)
     'Respondents\\naged 18-24'
     """
@@ -446,6 +445,14 @@ class Labels:
                 raise DelibpollError(
                     f"{where} keys must be variable names (text); got {key!r}."
                 )
+            if key in ("variables", "values") and not isinstance(val, Mapping):
+                shape = "{variable: label}" if key == "variables" else (
+                    "{variable: {category: label}}")
+                raise DelibpollError(
+                    f"{where} '{key}' must be a table {shape}; got {val!r} "
+                    f"({type(val).__name__}). A variable named '{key}' is labelled inside the "
+                    f"table: variables = {{{key} = \"words\"}}."
+                )
             if key == "variables" and isinstance(val, Mapping):
                 for var, label in val.items():
                     add_var(str(var), label, f"variables.{var}")
@@ -589,11 +596,12 @@ class Labels:
     def multi_response(self, name: Hashable, columns: Sequence[Hashable]) -> ItemLabels:
         """The title and item labels of a multi-response set ``{name: [0/1 columns]}``.
 
-        Item labels, for each column: the author's label of the column; else the file's
-        variable labels of the items with the text they all share removed (a common lead-in
-        up to ``": "``, ``" - "``, ``" – "`` or ``"? "``, and a common ending from ``" ("``),
-        so "Priority for the value of data: Medical research (selected = 1)" gives "Medical
-        research"; else the file's label of the item's code 1 when it names the item (not
+        Item labels, for each column: its variable label from the highest-priority source that
+        labels it, with the text shared by that source's labels of the set's columns removed
+        (a common lead-in up to ``": "``, ``" - "``, ``" – "`` or ``"? "``, and a common ending
+        from ``" ("``; nothing is removed where that would leave an item empty or two items
+        alike), so "Priority for the value of data: Medical research (selected = 1)" gives
+        "Medical research"; else the file's label of the item's code 1 when it names the item (not
         "Yes"/"Selected"); else the readable column name without the prefix the columns share
         (``prio_care`` -> "Care").
 
@@ -617,20 +625,19 @@ class Labels:
                 f"columns; got an empty list for set {name!r}."
             )
         layers = self._layers()
-
-        def own(col: str, layer_filter: Iterable[Labels]) -> str | None:
-            for layer in layer_filter:
-                if col in layer.variables:
-                    return layer.variables[col]
-            return None
-
-        texts = [own(c, layers) for c in cols]
         stem: str | None = None
-        items: list[str | None] = list(texts)
-        if len(cols) > 1 and all(t is not None for t in texts):
-            full = [t for t in texts if t is not None]
-            stem, items_stripped = _strip_common(full)
-            items = list(items_stripped)
+        items: list[str | None] = [None] * len(cols)
+        for layer in layers:  # highest priority first
+            labelled = [i for i, c in enumerate(cols) if c in layer.variables]
+            texts = [layer.variables[cols[i]] for i in labelled]
+            if len(labelled) > 1:
+                layer_stem, stripped = _strip_common(texts)
+                stem = stem or layer_stem
+            else:
+                stripped = list(texts)
+            for i, text in zip(labelled, stripped, strict=True):
+                if items[i] is None:
+                    items[i] = text
         for i, col in enumerate(cols):
             if items[i] is None:
                 chosen = self.category(col, 1)
@@ -638,7 +645,7 @@ class Labels:
                     items[i] = chosen
         rest = _strip_name_prefix(cols)
         final = tuple(t if t is not None else rest[i] for i, t in enumerate(items))
-        title = own(str(name), layers) or stem or readable_name(name)
+        title = self.variable(name) if self.has_label(name) else stem or readable_name(name)
         return ItemLabels(title=title, items=final)
 
     def to_frame(self) -> pd.DataFrame:
@@ -655,9 +662,9 @@ class Labels:
         >>> lab = Labels.from_attrs({"variable_labels": {"sex": "Sex of respondent"}},
         ...                         overrides={"sex": "Sex"})
         >>> lab.to_frame()
-          variable category              label source   used
-        0      sex     None                Sex labels   True
-        1      sex     None  Sex of respondent   file  False
+          variable category              label  source   used
+        0      sex     None                Sex  labels   True
+        1      sex     None  Sex of respondent    file  False
         """
         rows: list[dict[str, Any]] = []
         seen: set[tuple[str, Hashable]] = set()
@@ -676,7 +683,9 @@ class Labels:
                 rows.append({"variable": var, "category": code, "label": label,
                              "source": layer.source, "used": (var, code) not in seen})
             seen |= here
-        return pd.DataFrame(rows, columns=["variable", "category", "label", "source", "used"])
+        out = pd.DataFrame(rows, columns=["variable", "category", "label", "source", "used"])
+        out["category"] = pd.Series([r["category"] for r in rows], index=out.index, dtype=object)
+        return out
 
 
 def _value_text(value: object) -> str:
