@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import delibpoll._format as fmt
 from delibpoll._format import (
     CONFIDENTIAL,
     LOW_RELIABILITY,
@@ -46,8 +48,11 @@ from delibpoll.exceptions import DelibpollError
     [
         (0.62, 0, "62%"),
         (0.612, 1, "61.2%"),
-        # 0.145 is stored as 0.14499999999999999; it prints as 0.145, so 14.5% (round() -> 14.4)
+        # 0.145 is stored as 0.14499999999999999; it prints as 0.145, so 14.5%
         (0.145, 1, "14.5%"),
+        # 0.2345 is stored as 0.23449999999999999: f"{0.2345:.1%}" gives 23.4%; printed, 23.45
+        (0.2345, 1, "23.5%"),
+        (0.0125, 1, "1.3%"),
         # 12.5 -> 13 half up (round() is half-to-even: 12)
         (0.125, 0, "13%"),
         (0.005, 0, "1%"),
@@ -71,7 +76,8 @@ def test_percent(x: object, decimals: int, expected: str) -> None:
 
 
 def test_percent_without_unit_and_na() -> None:
-    assert percent(0.612, 1, unit=False) == "61.2"
+    assert percent(0.612, 1, unit="") == "61.2"
+    assert percent(0.612, 1, unit=" per cent") == "61.2 per cent"
     for na in (float("nan"), None, pd.NA, np.nan, float("inf"), -np.inf, np.float32("nan")):
         assert percent(na) == "[x]"
     assert percent(float("nan"), na=CONFIDENTIAL) == "[c]"
@@ -309,3 +315,14 @@ def test_p_value_shape(p: float) -> None:
     assert re.fullmatch(r"<0\.001|>0\.99|0\.\d{2,3}", text), text
     if text.startswith("0."):
         assert abs(float(text) - p) <= 0.005 + 1e-12
+
+
+def test_docs_table_examples() -> None:
+    """The examples in the table of docs/labels_and_formatting.md give what it says."""
+    page = Path(__file__).resolve().parents[1] / "docs" / "labels_and_formatting.md"
+    rows = re.findall(r"^\| `[a-z_]+\(.*?\)` \| `(.+?)` \| `(.+?)` \|$", page.read_text(),
+                      flags=re.MULTILINE)
+    assert len(rows) == 8
+    for example, gives in rows:
+        got = eval(example, dict(vars(fmt)))  # the docs' own examples
+        assert (got if isinstance(got, str) else repr(got)) == gives, example

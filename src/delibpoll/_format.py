@@ -5,16 +5,19 @@ summary or a generated sentence. The rules, each stated once:
 
 * **Fixed notation only.** No scientific notation (``1e-05``, ``7.000000e+00``) is ever
   produced, for any finite input however large or small.
-* **Rounding half away from zero** ("half up", as Excel's ``ROUND``, SPSS and most published
-  UK statistics), applied to the decimal the value *prints as*: ``Decimal(repr(x))``, so that
-  ``0.145`` (stored as 0.14499999999999999) gives ``"14.5%"`` and ``0.125`` gives ``"13%"``.
-  Python's ``round`` (half to even, on the binary value) would give 14.4% and 12%.
+* **Rounding half away from zero** ("half up", as Excel's ``ROUND`` and SPSS's ``RND``),
+  applied to the decimal the value *prints as*, ``Decimal(repr(x))``: 0.2345 (stored as
+  0.23449999999999999) is 23.45% and gives ``"23.5%"`` at 1 decimal, 0.125 gives ``"13%"``.
+  Python's ``round`` and ``format`` round half to even on the binary value: ``f"{0.2345:.1%}"``
+  is ``"23.4%"``, ``f"{0.125:.0%}"`` is ``"12%"``, ``round(2.675, 2)`` is 2.67.
 * **No negative zero.** A value that rounds to zero prints without a sign (``"0.0"``, never
   ``"-0.0"``).
-* **The minus sign is the hyphen-minus** (``-``, U+002D) with no space before the digits. The
-  ONS style guide asks for the symbol with no space in datasets; GOV.UK's style guide
-  recommends the hyphen because some screen readers do not announce the true minus
-  (U+2212), and a hyphen-minus keeps a pasted cell a number in Excel and LibreOffice.
+* **The minus sign is the hyphen-minus** (``-``, U+002D) with no space before the digits,
+  as the ONS style guide asks for datasets (the symbol, no space). It is the sign Excel,
+  LibreOffice and CSV readers parse, so a pasted cell stays a number. Screen-reader support
+  differs by character (Deque's tests find the true minus U+2212 the more robust; NVDA did
+  not announce U+2212 before its 2020.1 release); the hyphen-minus is read as "minus" when
+  no space separates it from the digits, which is how it is always written here.
 * **Thousands separators** (``"4,000"``) in numbers of four digits or more, as the ONS
   style guide asks; a leading ``0`` before the decimal point (``"0.6%"``).
 * **Ranges with "to"**, never a hyphen (``"60% to 63%"``), as the ONS style guide asks.
@@ -210,7 +213,7 @@ def count(n: Any, *, na: str = NOT_AVAILABLE) -> str:
     return _fixed(_round(d, 0), 0)
 
 
-def percent(x: Any, decimals: int = 0, *, unit: bool = True, na: str = NOT_AVAILABLE) -> str:
+def percent(x: Any, decimals: int = 0, *, unit: str = "%", na: str = NOT_AVAILABLE) -> str:
     """A proportion as a percentage: ``0.62`` -> ``"62%"``.
 
     Parameters
@@ -219,8 +222,8 @@ def percent(x: Any, decimals: int = 0, *, unit: bool = True, na: str = NOT_AVAIL
         A proportion (0.62 for 62%).
     decimals : int, default 0
         Decimals of the percentage (0 to 15), trailing zeros kept (``"12.0%"``).
-    unit : bool, default True
-        Append ``%``; pass False where the column header says ``(%)``.
+    unit : str, default "%"
+        Text after the number: ``""`` where the column header says ``(%)``.
     na : str, default "[x]"
         Text for a value that cannot be shown.
 
@@ -228,7 +231,7 @@ def percent(x: Any, decimals: int = 0, *, unit: bool = True, na: str = NOT_AVAIL
     --------
     >>> percent(0.62), percent(0.612, 1), percent(0.145, 1), percent(0.125)
     ('62%', '61.2%', '14.5%', '13%')
-    >>> percent(0.12, 1), percent(0.006), percent(12.3456, 1, unit=False)
+    >>> percent(0.12, 1), percent(0.006), percent(12.3456, 1, unit="")
     ('12.0%', '1%', '1,234.6')
     >>> percent(float("nan")), percent(None, na="[c]")
     ('[x]', '[c]')
@@ -238,8 +241,7 @@ def percent(x: Any, decimals: int = 0, *, unit: bool = True, na: str = NOT_AVAIL
     d = _decimal(x, func, "x")
     if d is None:
         return na
-    text = _fixed(_round(d.scaleb(2), decimals), decimals)
-    return text + "%" if unit else text
+    return _fixed(_round(d.scaleb(2), decimals), decimals) + unit
 
 
 def points(
@@ -418,7 +420,7 @@ def same_decimals(
         )
     decimals = _check_decimals(decimals, func)
     if kind == "percent":
-        return [percent(v, decimals, unit=unit, na=na) for v in column_values]
+        return [percent(v, decimals, unit="%" if unit else "", na=na) for v in column_values]
     if kind == "points":
         return [points(v, decimals, unit=" pts" if unit else "", na=na) for v in column_values]
     return [number(v, decimals, na=na) for v in column_values]
