@@ -329,3 +329,18 @@ def test_wrap_never_breaks_words_and_uses_fewest_lines(words: list[str], width: 
     greedy = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
     assert len(out) == len(greedy)  # greedy filling uses the fewest lines
     assert max(map(len, out)) <= max(map(len, greedy))  # and balancing never lengthens one
+
+
+@given(codes=st.dictionaries(st.integers(-10**6, 10**6), st.text(
+    alphabet="abcdefghij ", min_size=1).filter(str.strip), min_size=1, max_size=8))
+def test_a_code_matches_however_it_is_stored(codes: dict[int, str]) -> None:
+    # the file stores codes as SPSS doubles; data and TOML keys may hold any spelling
+    lab = Labels.from_attrs({"value_labels": {"v": {float(c): t for c, t in codes.items()}}})
+    for code, text in codes.items():
+        for form in (code, float(code), np.int64(code), np.float64(code), str(code)):
+            assert lab.category("v", form) == text.strip()
+    top = lab.merge({"values": {"v": {str(c): f"new {c}" for c in codes}}})
+    for code, text in codes.items():
+        assert top.category("v", code) == f"new {code}"
+        if [t.strip() for t in codes.values()].count(text.strip()) == 1:
+            assert top.category("v", text.strip()) == f"new {code}"  # the text names its code
