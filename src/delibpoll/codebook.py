@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import DelibpollError
-from .mapping import match_columns
+from .mapping import match_columns, plain_frame
 from .targets import Targets
 
 __all__ = ["CODEBOOK_COLUMNS", "codebook", "format_codebook"]
@@ -130,12 +130,13 @@ def codebook(
     reasons = attrs.get("missing_reasons") or {}
     matches: dict[Hashable, list[str]] = {}
     if targets is not None:
-        for var, cols in match_columns(df, targets).items():
+        for var, cols in match_columns(plain_frame(df), targets).items():
             for col in cols:
                 matches.setdefault(col, []).append(var)
     rows = []
-    for col in df.columns:
-        s = df[col]
+    plain = plain_frame(df)
+    for col in plain.columns:
+        s = plain[col]
         n_missing = int(s.isna().sum())
         why = reasons.get(col) or {}
         per_code: dict[Any, int] = {}

@@ -73,7 +73,9 @@ __all__ = [
     "Problem",
     "ProblemKind",
     "check_against_targets",
+    "match_columns",
     "normalize_label",
+    "plain_frame",
     "suggest_mapping",
     "validate_against_targets",
 ]
@@ -212,6 +214,17 @@ def _target_bands(categories: Sequence[Hashable]) -> list[tuple[str, float, floa
     return [(str(c), b[0], b[1]) for c, b in zip(categories, bands, strict=True) if b is not None]
 
 
+def plain_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A shallow copy of ``df`` without ``attrs``.
+
+    pandas deep-copies ``attrs`` into every column and result taken from a frame, and a
+    file's ``missing_reasons`` hold an entry per missing value, so work on this copy.
+    """
+    out = df.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
 def _is_numeric(s: pd.Series) -> bool:
     return (
         not isinstance(s.dtype, pd.CategoricalDtype)
@@ -294,7 +307,8 @@ def match_columns(df: pd.DataFrame, targets: Targets) -> dict[str, list[str]]:
     >>> match_columns(df, datasets.england_adult_targets(["sex", "age_group"]))
     {'sex': ['gender'], 'age_group': ['age']}
     """
-    return {var: _candidates(df, var, cats) for var, cats in _target_categories(targets).items()}
+    plain = plain_frame(df)
+    return {var: _candidates(plain, var, cats) for var, cats in _target_categories(targets).items()}
 
 
 # ---------------------------------------------------------------------------- TOML
@@ -305,7 +319,8 @@ def _toml_key(key: str) -> str:
 
 
 def _toml_str(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """A TOML basic string: JSON's escapes, plus DEL, which TOML does not allow raw."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _toml_number(x: float) -> str:
@@ -331,6 +346,11 @@ def _did_you_mean(value: object, options: Sequence[Hashable]) -> str:
     if not near:
         near = [str(x) for x in difflib.get_close_matches(str(value), [str(o) for o in options])]
     return f"; did you mean {' or '.join(repr(str(x)) for x in near)}?" if near else ""
+
+
+def _did_you_mean_name(name: str, names: Sequence[str]) -> str:
+    near = difflib.get_close_matches(name, list(names), n=3, cutoff=0.7)
+    return f"; did you mean {' or '.join(repr(x) for x in near)}?" if near else ""
 
 
 @dataclass(frozen=True)
@@ -411,7 +431,7 @@ class Mapping:
         problems: list[str] = []
         for key in data:
             if key not in SECTIONS:
-                problems.append(f"unknown section [{key}]{_did_you_mean(key, SECTIONS)} "
+                problems.append(f"unknown section [{key}]{_did_you_mean_name(str(key), SECTIONS)} "
                                 f"Sections are {', '.join(f'[{s}]' for s in SECTIONS)}.")
 
         def table(name: str) -> AbcMapping[str, Any]:
@@ -576,12 +596,12 @@ class Mapping:
                 return renamed_to[var]
             problems.append(
                 f"{section} names variable {var!r}, which is not in the data"
-                f"{_did_you_mean(var, [str(c) for c in columns])}"
+                f"{_did_you_mean_name(var, [str(c) for c in columns])}"
             )
             return None
 
-        out = df.copy()
         attrs: dict[str, Any] = {str(k): copy.deepcopy(v) for k, v in df.attrs.items()}
+        out = plain_frame(df)
         for key in _LABEL_ATTRS:
             attrs[key] = dict(attrs.get(key) or {})
 
@@ -603,7 +623,7 @@ class Mapping:
             if old not in columns:
                 problems.append(
                     f"[rename] {_toml_key(old)}: there is no variable {old!r} in the data"
-                    f"{_did_you_mean(old, [str(c) for c in columns])}"
+                    f"{_did_you_mean_name(old, [str(c) for c in columns])}"
                 )
             else:
                 names[old] = new
@@ -916,6 +936,7 @@ def check_against_targets(df: pd.DataFrame, targets: Targets) -> list[Problem]:
             f"(e.g. Targets.from_csv(path)). Got {type(targets).__name__} instead."
         )
     problems: list[Problem] = []
+    df = plain_frame(df)
     for var, cats in _target_categories(targets).items():
         col: str | None = var if var in df.columns else None
         if col is None:
@@ -1058,6 +1079,8 @@ def suggest_mapping(df: pd.DataFrame, targets: Targets) -> str:
     <BLANKLINE>
     """
     tcats = _target_categories(targets)
+    missing_codes = df.attrs.get("missing_codes") or {}
+    df = plain_frame(df)
     renames: list[str] = []
     recodes: dict[str, list[str]] = {}
     bands: list[str] = []
@@ -1098,7 +1121,7 @@ def suggest_mapping(df: pd.DataFrame, targets: Targets) -> str:
                 lines.append(f'# {_toml_str(str(d))} = ""  # no target looks like this; one '
                              f"of {choices}")
     missing_lines = []
-    for col, codes in (df.attrs.get("missing_codes") or {}).items():
+    for col, codes in missing_codes.items():
         if col in df.columns and codes:
             shown = ", ".join(f"{_toml_scalar(c)} {_toml_str(str(lab))}" for c, lab in codes.items())
             missing_lines.append(f'# {_toml_key(str(col))} = "keep"  # user-missing: {shown}')
