@@ -22,12 +22,12 @@ from scipy import stats
 
 from ._ci import CI_METHODS, CIMethod, t_quantile, two_sided_p
 from ._multiplicity import adjust_pvalues
-from ._variance import domain_df
 from .design import SurveyDesign
 from .estimation import (
     category_codes,
     check_design,
     check_level,
+    domain_df,
     mean,
     proportion,
     ratio_estimates,

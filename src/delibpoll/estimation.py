@@ -20,11 +20,12 @@ import pandas as pd
 
 from ._ci import CI_METHODS, NOTE_NO_DF, CIMethod, proportion_cis_noted, t_quantiles
 from ._variance import (
+    GroupedLinearizer,
     domain_average_factors,
-    domain_df,
     grouped_linearizer,
     grouped_vcov,
     linearized_vcov,
+    subset_df,
     warn_single_psu,
 )
 from .exceptions import DelibpollError, DelibpollWarning, DomainWarning
@@ -321,10 +322,11 @@ def ratio_estimates(
         if empty.any():
             est = np.where(empty, np.nan, est)
             x[:, empty] = 0.0
-    if design._replicates is not None:
-        vcov = design._replicates.ratio_vcov(design, num, den, est)
+    reps = design.replicates
+    if reps is not None:
+        vcov = reps.ratio_vcov(design, num, den, est)
     else:
-        vcov = linearized_vcov(design, x)
+        vcov = linearized_vcov(x, design.structure, design.lonely_psu, design.calibration)
     if den is not None:
         empty = ~(dsum > 0)
         if empty.any():
@@ -382,7 +384,11 @@ def grouped_ratios(
     est, vcov, dsum = _grouped_ratios(design, pattern, values, domain_codes, n_domains, valid,
                                       totals)
     # lonely_psu="average" scales each domain by the strata present in it, as R's svyby
-    factors = domain_average_factors(design, domain_codes, n_domains, valid)
+    factors = None
+    if design.replicates is None:
+        factors = domain_average_factors(design.weight_array, design.structure,
+                                         design.lonely_psu, design.calibration, domain_codes,
+                                         n_domains, valid)
     if factors is not None:
         root = np.sqrt(np.repeat(factors, values.shape[1]))
         vcov = vcov * root[:, None] * root[None, :]
@@ -400,7 +406,7 @@ def _grouped_ratios(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_pat, n_val = values.shape
     n_groups = n_domains * n_pat + 1
-    lin = grouped_linearizer(design) if n_groups <= MAX_GROUPS else None
+    lin = linearizer(design) if n_groups <= MAX_GROUPS else None
     if lin is None:
         num, den = ratio_columns(pattern, values, domain_codes, n_domains, valid)
         return ratio_estimates(design, num, None if totals else den)
@@ -432,6 +438,27 @@ def _grouped_ratios(
     return est.ravel(), vcov, np.repeat(dsum, n_val)
 
 
+def linearizer(design: SurveyDesign) -> GroupedLinearizer | None:
+    """The design's constants for grouped variances (kept with the design), or None for a
+    replicate design or one the grouped path does not cover."""
+    if design.replicates is not None:
+        return None
+    return design.derived(
+        "grouped_linearizer",
+        lambda: grouped_linearizer(design.structure, design.lonely_psu, design.calibration),
+    )
+
+
+def domain_df(design: SurveyDesign, mask: np.ndarray) -> float:
+    """R's ``degf`` of ``subset(design, mask)``: PSUs in the domain minus strata in it; on a
+    replicate design the rank of the domain's replicate weights minus 1 (R drops the other
+    rows)."""
+    reps = design.replicates
+    if reps is not None:
+        return float(reps.domain_df(mask))
+    return subset_df(design.weight_array, design.structure, mask)
+
+
 def domain_summary(
     design: SurveyDesign, domain_codes: np.ndarray, n_domains: int, valid: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -442,13 +469,14 @@ def domain_summary(
     d_in = domain_codes[inset]
     ns = np.bincount(d_in, minlength=n_domains)
     n_rows = np.bincount(domain_codes[valid], minlength=n_domains).astype(float)
-    if design._replicates is None and design.is_calibrated:
+    reps = design.replicates
+    if reps is None and design.is_calibrated:
         n_rows = np.full(n_domains, float(design.n))
-    if design._replicates is not None:
-        dfs = np.array([domain_df(design, (domain_codes == g) & valid) if ns[g] else np.nan
+    if reps is not None:
+        dfs = np.array([reps.domain_df((domain_codes == g) & valid) if ns[g] else np.nan
                         for g in range(n_domains)])
         return ns, dfs, n_rows
-    st = design._structure
+    st = design.structure
     n_psu = len(st.psu_stratum)
     h_count = len(st.n_psu_h)
     if n_psu == design.n and h_count == 1:
