@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .estimation import NaPolicy, _check_na, check_design, grouped_ratios
+from ._ratios import grouped_ratios
+from .estimation import NaPolicy, _check_na, check_design
 from .exceptions import DelibpollError
 
 __all__ = ["ChisqResult", "chisq_test"]
@@ -112,9 +113,9 @@ def chisq_test(
             f"The 'statistic' parameter of chisq_test must be 'F' or 'Chisq'; got {statistic!r}."
         )
     na = _check_na(na, "chisq_test")
-    d._check_columns([row, col], "row/col")
-    rc, rcats = d._column_codes(row)
-    cc, ccats = d._column_codes(col)
+    d.check_columns([row, col], "row/col")
+    rc, rcats = d.column_codes(row)
+    cc, ccats = d.column_codes(col)
     missing = (rc < 0) | (cc < 0)
     if missing.any() and na == "error":
         raise DelibpollError(
