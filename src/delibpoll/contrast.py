@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ._ci import t_quantile, two_sided_p
-from .estimation import Estimate, check_level, read_only
+from ._validation import check_level
+from .estimation import Estimate, read_only
 from .exceptions import DelibpollError
 
 __all__ = ["ContrastResult", "contrast"]

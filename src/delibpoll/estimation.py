@@ -13,30 +13,31 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ._ci import CI_METHODS, NOTE_NO_DF, CIMethod, proportion_cis_noted, t_quantiles
-from ._ratios import Domains, make_domains, ratio_columns, variable_codes, variable_values
+from ._ci import CI_METHODS, NOTE_NO_DF, proportion_cis_noted, t_quantiles
 
-# transitional: removed at merge. The "as" re-exports serve tables.py and compare.py, which
-# import these names from here today; estimation itself uses the last three.
+# transitional: removed at merge. The "name as name" re-exports in these imports
+# (category_codes, domain_df, domain_summary, grouped_ratios, ratio_estimates, check_level,
+# check_design) serve tables.py and compare.py, which import them from here today.
+from ._coding import category_codes as category_codes
+from ._ratios import Domains, make_domains, ratio_columns, variable_codes, variable_values
 from ._ratios import domain_df as domain_df
 from ._ratios import domain_summary as domain_summary
 from ._ratios import grouped_ratios as grouped_ratios
 from ._ratios import ratio_estimates as ratio_estimates
+from ._types import CIMethod, NaPolicy, Statistic
+from ._validation import check_level as check_level
+from ._validation import check_na
 from ._variance import warn_single_psu
+from .design import SurveyDesign
+from .design import check_design as check_design
 from .exceptions import DelibpollError, DelibpollWarning, DomainWarning
 
-if TYPE_CHECKING:
-    from .design import SurveyDesign
-
 __all__ = ["CIMethod", "Estimate", "NaPolicy", "mean", "proportion", "total"]
-
-NaPolicy = Literal["error", "drop"]
-Statistic = Literal["proportion", "mean", "total"]
 
 
 @dataclass(frozen=True)
@@ -140,34 +141,6 @@ def _label_index(labels: Sequence[Hashable]) -> pd.Index:
 
 
 # ---------------------------------------------------------------------- validation helpers
-def check_design(design: object, func: str) -> SurveyDesign:
-    from .design import SurveyDesign
-
-    if not isinstance(design, SurveyDesign):
-        raise DelibpollError(
-            f"{func} needs a SurveyDesign as its first argument; got {type(design).__name__}. "
-            "Build one with delibpoll.SurveyDesign(df, weights=...)."
-        )
-    return design
-
-
-def check_level(level: object, func: str) -> float:
-    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
-        raise DelibpollError(
-            f"The 'level' parameter of {func} must be a float in (0, 1). Got {level!r} instead."
-            + (" Use 0.95 for a 95% interval." if isinstance(level, int | float) and level > 1 else "")
-        )
-    return float(level)
-
-
-def _check_na(na: object, func: str) -> NaPolicy:
-    if na not in ("error", "drop"):
-        raise DelibpollError(
-            f"The 'na' parameter of {func} must be 'error' or 'drop'; got {na!r}."
-        )
-    return "error" if na == "error" else "drop"
-
-
 def _by_list(by: str | Sequence[str] | None, func: str) -> list[str]:
     if by is None:
         return []
@@ -179,14 +152,6 @@ def _by_list(by: str | Sequence[str] | None, func: str) -> list[str]:
         f"The 'by' parameter of {func} must be a column name or a list of column names; "
         f"got {by!r}."
     )
-
-
-def category_codes(s: pd.Series) -> tuple[np.ndarray, list[Hashable]]:
-    """Codes (-1 missing) and categories: declared order for categoricals, else sorted."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy().astype(np.int64), list(s.cat.categories)
-    codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
-    return codes.astype(np.int64), [u.item() if hasattr(u, "item") else u for u in uniques]
 
 
 def _domain_weighted_var(
@@ -288,7 +253,7 @@ def proportion(
             f"The 'ci_method' parameter of proportion must be one of {list(CI_METHODS)}; "
             f"got {ci_method!r}."
         )
-    na = _check_na(na, func)
+    na = check_na(na, func)
     by_cols = _by_list(by, func)
     codes, cats = variable_codes(design, variable, na, func)
     valid = codes >= 0
@@ -398,7 +363,7 @@ def _mean_or_total(
     func = statistic
     design = check_design(design, func)
     level = check_level(level, func)
-    na = _check_na(na, func)
+    na = check_na(na, func)
     by_cols = _by_list(by, func)
     s, valid, n_missing = variable_values(design, variable, na, func)
     yv = _numeric(s, variable, func)
