@@ -64,6 +64,19 @@ class Estimate:
         Degrees of freedom of the whole design (R ``degf``).
     n_missing : int
         Rows left out because ``variable`` was missing (``na="drop"``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from delibpoll import SurveyDesign, mean
+    >>> df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 6.0], "g": ["a", "a", "b", "b"]})
+    >>> est = mean(SurveyDesign(df), "y", by="g")
+    >>> est.estimate_of("b"), round(est.se_of("b"), 4)
+    (4.5, 1.2247)
+    >>> est.conf_int(0.9).round(3).loc["b"].tolist() == (
+    ...     mean(SurveyDesign(df), "y", by="g", level=0.9).to_frame()
+    ...     .set_index("g").loc["b", ["ci_lower", "ci_upper"]].round(3).tolist())
+    True
     """
 
     statistic: Statistic
@@ -76,14 +89,31 @@ class Estimate:
     design_df: float
     n_missing: int
     _columns: Mapping[str, Any] = field(repr=False)
+    # what the intervals need beyond the columns (R's nrow of each subset; on replicate
+    # designs the logit-scale centre and SE), so that conf_int recomputes them at any level
+    _ci_inputs: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        # immutable in fact: read-only arrays, read-only mapping of read-only columns
+        # immutable in fact: read-only arrays, read-only mappings of read-only columns
         object.__setattr__(self, "vcov", read_only(self.vcov))
         object.__setattr__(self, "_columns", MappingProxyType(
             {k: read_only(v) if isinstance(v, np.ndarray) else tuple(v)
              for k, v in self._columns.items()}
         ))
+        object.__setattr__(self, "_ci_inputs", MappingProxyType(
+            {k: read_only(v) for k, v in self._ci_inputs.items()}
+        ))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # mapping proxies do not pickle: plain dicts of the same read-only values
+        state = {k: v for k, v in self.__dict__.items() if k != "_frame"}
+        state["_columns"] = dict(self._columns)
+        state["_ci_inputs"] = dict(self._ci_inputs)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     @cached_property
     def _frame(self) -> pd.DataFrame:
@@ -94,7 +124,8 @@ class Estimate:
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame, one row per estimate.
 
-        Columns: the ``by`` columns, ``category`` (proportions only), ``estimate``, ``se``,
+        Columns: ``variable`` (the estimated variable; left out when a ``by`` column has that
+        name), the ``by`` columns, ``category`` (proportions only), ``estimate``, ``se``,
         ``ci_lower``, ``ci_upper``, ``df``, ``deff`` (design effect against simple random
         sampling with replacement, R ``deff="replace"``), ``n`` (unweighted respondents in
         the domain with a non-missing answer), ``n_eff`` (``p(1-p)/var`` for proportions,
@@ -102,6 +133,76 @@ class Estimate:
         why the interval is not: see :func:`proportion`).
         """
         return self._frame.copy()
+
+    def row_of(self, label: Hashable) -> int:
+        """Position of the row ``label`` in :attr:`labels` (and in :attr:`vcov`).
+
+        ``label`` is an element of :attr:`labels` (a category, a domain label, a
+        ``(domain, category)`` tuple, or the variable name), or a domain label alone when
+        that domain has a single row.
+
+        Raises
+        ------
+        DelibpollError
+            No such row; the message lists the available keys.
+        """
+        labels = self.labels
+        for i, lab in enumerate(labels):
+            if lab == label:
+                return i
+        # a domain label alone when each domain has one row (means, totals)
+        matches = [i for i, lab in enumerate(labels) if isinstance(lab, tuple) and lab[0] == label]
+        if len(matches) == 1:
+            return matches[0]
+        raise DelibpollError(
+            f"Row key {label!r} is not among the estimate's rows. Available keys: {list(labels)}. "
+            "For proportions by domain use (domain, category) tuples."
+        )
+
+    def estimate_of(self, label: Hashable) -> float:
+        """The point estimate of the row ``label`` (see :meth:`row_of`)."""
+        return float(self._columns["estimate"][self.row_of(label)])
+
+    def se_of(self, label: Hashable) -> float:
+        """The standard error of the row ``label`` (see :meth:`row_of`)."""
+        return float(self._columns["se"][self.row_of(label)])
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals at ``level``, recomputed from the stored estimates, standard
+        errors, degrees of freedom and CI method (as statsmodels' ``conf_int``).
+
+        The numbers are those :func:`proportion`, :func:`mean` or :func:`total` give when
+        called with that ``level`` (the same code computes them).
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            Confidence level in (0, 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ci_lower`` and ``ci_upper``, indexed by :attr:`labels`.
+        """
+        level = check_level(level, "Estimate.conf_int")
+        cols = self._columns
+        est, se, df = cols["estimate"], cols["se"], cols["df"]
+        if self.ci_method is None:
+            lo, hi = _t_intervals(est, se, df, level)
+        else:
+            if "n_rows" not in self._ci_inputs:
+                raise DelibpollError(
+                    "This Estimate does not hold what its intervals need; recompute it with "
+                    "proportion(..., level=...)."
+                )
+            rep_logit = None
+            if "logit_centre" in self._ci_inputs:
+                rep_logit = (self._ci_inputs["logit_centre"], self._ci_inputs["logit_se"])
+            lo, hi, _ = _proportion_intervals(
+                est, se, df, np.asarray(cols["n"]), self._ci_inputs["n_rows"], level,
+                self.ci_method, rep_logit,
+            )
+        return pd.DataFrame({"ci_lower": lo, "ci_upper": hi}, index=_label_index(self.labels))
 
     @property
     def estimates(self) -> pd.Series:
@@ -132,6 +233,41 @@ def read_only(a: Any) -> np.ndarray:
     out = np.array(a, copy=True)
     out.flags.writeable = False
     return out
+
+
+def _t_intervals(
+    est: np.ndarray, se: np.ndarray, df: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``est -/+ t(level, df) se`` (means and totals, R ``confint``)."""
+    q = t_quantiles(level, df)
+    return est - q * se, est + q * se
+
+
+def _proportion_intervals(
+    est: np.ndarray,
+    se: np.ndarray,
+    df: np.ndarray,
+    n: np.ndarray,
+    n_rows: np.ndarray,
+    level: float,
+    ci_method: str,
+    rep_logit: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The intervals and notes of shares (see :func:`proportion`): ``n`` respondents and
+    ``n_rows`` (R's nrow of the subset) per estimate; ``rep_logit`` the replicate logit-scale
+    centre and SE (R's svyciprop on a replicate design), or None."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # the quasibinomial dispersion (Pearson residuals) of a 0/1 variable is n/(n-1)
+        phi = np.where(n > 1, n / (n - 1), np.nan)
+    lo, hi, notes = proportion_cis_noted(est, se, df, level, ci_method, n_rows=n_rows, phi=phi,
+                                         n=n)
+    if rep_logit is not None:
+        inner = (est > 0) & (est < 1) & (notes == "")
+        q = t_quantiles(level, df)
+        eta, se_eta = rep_logit
+        lo = np.where(inner, 1 / (1 + np.exp(-(eta - q * se_eta))), lo)
+        hi = np.where(inner, 1 / (1 + np.exp(-(eta + q * se_eta))), hi)
+    return lo, hi, notes
 
 
 def _label_index(labels: Sequence[Hashable]) -> pd.Index:
@@ -294,25 +430,22 @@ def proportion(
     df_k = np.repeat(dfs_d, n_cat)
     with np.errstate(divide="ignore", invalid="ignore"):
         # for a 0/1 variable the weighted variance in the domain is p(1-p) exactly, so R's
-        # svyvar is p(1-p) n/(n-1) and the SRS variance p(1-p)/(n-1); the quasibinomial
-        # dispersion (Pearson residuals) is n/(n-1)
+        # svyvar is p(1-p) n/(n-1) and the SRS variance p(1-p)/(n-1)
         pq = est * (1 - est)
         vsrs = np.where(n_k > 1, pq / (n_k - 1), np.nan)
-        phi = np.where(n_k > 1, n_k / (n_k - 1), np.nan)
         deff = np.where(vsrs > 0, var / vsrs, np.nan)
         # a share fixed by calibration has variance at rounding level: n_eff is infinite
         tiny = var <= (1e-12 * np.sqrt(pq)) ** 2
         n_eff = np.where(tiny & (est > 0) & (est < 1), np.inf,
                          np.where(var > 0, pq / var, np.nan))
-    lo, hi, notes = proportion_cis_noted(est, se, df_k, level, ci_method,
-                                         n_rows=np.repeat(nrows_d, n_cat), phi=phi, n=n_k)
+    n_rows = np.repeat(nrows_d, n_cat)
+    lo, hi, notes = _proportion_intervals(est, se, df_k, n_k, n_rows, level, ci_method, rep_logit)
+    ci_inputs = {"n_rows": n_rows}
     if rep_logit is not None:
-        inner = (est > 0) & (est < 1) & (notes == "")
-        q = t_quantiles(level, df_k)
-        eta, se_eta = rep_logit
-        lo = np.where(inner, 1 / (1 + np.exp(-(eta - q * se_eta))), lo)
-        hi = np.where(inner, 1 / (1 + np.exp(-(eta + q * se_eta))), hi)
+        ci_inputs.update(logit_centre=rep_logit[0], logit_se=rep_logit[1])
     cols: dict[str, Any] = {}
+    if variable not in by_cols:
+        cols["variable"] = [variable] * len(est)
     labels: list[Hashable]
     if by_cols:
         for i, col in enumerate(by_cols):
@@ -337,6 +470,7 @@ def proportion(
         design_df=design.df,
         n_missing=n_missing,
         _columns=cols,
+        _ci_inputs=ci_inputs,
     )
 
 
@@ -398,8 +532,9 @@ def _mean_or_total(
         vsrs = svar / ns_d if statistic == "mean" else svar * wsum**2 / ns_d
         deff = np.where(vsrs > 0, var / vsrs, np.nan)
         n_eff = np.where(deff > 0, ns_d / deff, np.nan)
-    q = t_quantiles(level, dfs_d)
     cols: dict[str, Any] = {}
+    if variable not in by_cols:
+        cols["variable"] = [variable] * len(est)
     if by_cols:
         for i, col in enumerate(by_cols):
             cols[col] = [lab[i] if isinstance(lab, tuple) else lab for lab in domains.labels]
@@ -407,7 +542,8 @@ def _mean_or_total(
     # as its interval, as R's confint, and says so; no df gives no interval
     notes = np.where(~np.isfinite(est), "",
                      np.where(~(dfs_d > 0), NOTE_NO_DF, np.where(se == 0, "SE 0", "")))
-    cols.update(estimate=est, se=se, ci_lower=est - q * se, ci_upper=est + q * se, df=dfs_d,
+    lo, hi = _t_intervals(est, se, dfs_d, level)
+    cols.update(estimate=est, se=se, ci_lower=lo, ci_upper=hi, df=dfs_d,
                 deff=deff, n=ns_d, n_eff=n_eff, ci_note=notes.astype(object))
     labels = list(domains.labels) if by_cols else [variable]
     return Estimate(
