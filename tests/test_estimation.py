@@ -136,7 +136,7 @@ def test_crossed_domains_labels_and_vcov_shape() -> None:
     df = srs(7)
     est = dp.proportion(SurveyDesign(df), "q", by=["g", "h"])
     fr = est.to_frame()
-    assert list(fr.columns[:3]) == ["g", "h", "category"]
+    assert list(fr.columns[:4]) == ["variable", "g", "h", "category"]  # variable: #13
     assert len(fr) == 3 * 2 * 3
     assert est.vcov.shape == (18, 18)
     assert est.labels[0] == (("a", "u"), "dk")
@@ -218,8 +218,8 @@ def test_single_psu_domain_warns_and_gives_zero_se() -> None:
 
 def test_estimate_repr_and_frame_columns() -> None:
     est = dp.proportion(SurveyDesign(srs(14)), "q", by="g")
-    assert list(est.to_frame().columns) == [
-        "g", "category", "estimate", "se", "ci_lower", "ci_upper", "df", "deff", "n", "n_eff", "ci_note",
+    assert list(est.to_frame().columns) == [  # the variable column: #13
+        "variable", "g", "category", "estimate", "se", "ci_lower", "ci_upper", "df", "deff", "n", "n_eff", "ci_note",
     ]
     assert "proportion of q by g" in repr(est)
     assert "<table" in est._repr_html_()
@@ -687,3 +687,114 @@ def warnings_ok():  # type: ignore[no-untyped-def]
             _w.simplefilter("ignore", DomainWarning)
             yield
     return ctx()
+
+
+# ---------------------------------------------------------------------- result objects
+@pytest.mark.parametrize("case", CASES)
+def test_conf_int_at_90_equals_r_and_a_call_at_90(designs, ref, case: str) -> None:  # type: ignore[no-untyped-def]
+    """A 95% estimate's conf_int(0.9) gives R's svyciprop(level=0.90) limits, and exactly the
+    limits of proportion(..., level=0.9)."""
+    for var in {"england": ["q_pact"], "api": ["sch.wide", "awards"]}[_kind(case)]:
+        est = dp.proportion(designs[case], var)
+        ci = est.conf_int(0.9)
+        for cat in est.labels:
+            lo = ref.get(case, "svyciprop_90", "ci_lower", variable=var, category=str(cat), method="logit")
+            hi = ref.get(case, "svyciprop_90", "ci_upper", variable=var, category=str(cat), method="logit")
+            close(ci.loc[cat, "ci_lower"], lo, 1e-6)
+            close(ci.loc[cat, "ci_upper"], hi, 1e-6)
+        at90 = dp.proportion(designs[case], var, level=0.9).to_frame()
+        np.testing.assert_array_equal(ci["ci_lower"].to_numpy(), at90["ci_lower"].to_numpy())
+        np.testing.assert_array_equal(ci["ci_upper"].to_numpy(), at90["ci_upper"].to_numpy())
+
+
+@pytest.mark.parametrize("method", ["logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson"])
+@pytest.mark.parametrize("replicates", [False, True])
+def test_conf_int_equals_the_estimate_at_that_level(method: str, replicates: bool) -> None:
+    """Every CI method, by domain, linearised and replicate (logit refitted on the replicates):
+    conf_int(level) is bit for bit the interval of a call with that level."""
+    if replicates and method == "likelihood":
+        return
+    df = srs(4)
+    df.loc[df.index[:20], "q"] = "yes"
+    df["psu"] = np.arange(len(df)) // 6
+    d = SurveyDesign(df, weights="w", ids="psu")
+    if replicates:
+        d = d.with_replicates("jk1")
+    est = dp.proportion(d, "q", by="g", ci_method=method)  # type: ignore[arg-type]
+    for level in (0.8, 0.9, 0.99):
+        want = dp.proportion(d, "q", by="g", ci_method=method, level=level).to_frame()  # type: ignore[arg-type]
+        got = est.conf_int(level)
+        assert list(got.index) == list(pd.MultiIndex.from_tuples(list(est.labels)))
+        np.testing.assert_array_equal(got["ci_lower"].to_numpy(), want["ci_lower"].to_numpy())
+        np.testing.assert_array_equal(got["ci_upper"].to_numpy(), want["ci_upper"].to_numpy())
+
+
+def test_conf_int_of_mean_and_total_is_the_wald_t_interval() -> None:
+    """Means and totals: estimate -/+ t_{1-(1-level)/2, df} se (R confint on svymean)."""
+    df = srs(5)
+    d = SurveyDesign(df, weights="w")
+    for fn in (dp.mean, dp.total):
+        est = fn(d, "x", by="g")
+        fr = est.to_frame().set_index("g")
+        ci = est.conf_int(0.8)
+        q = stats.t.ppf(0.9, fr["df"].to_numpy())
+        np.testing.assert_allclose(ci["ci_lower"].to_numpy(), fr["estimate"] - q * fr["se"], rtol=1e-14)
+        np.testing.assert_allclose(ci["ci_upper"].to_numpy(), fr["estimate"] + q * fr["se"], rtol=1e-14)
+        at80 = fn(d, "x", by="g", level=0.8).to_frame()
+        np.testing.assert_array_equal(ci["ci_lower"].to_numpy(), at80["ci_lower"].to_numpy())
+        # the default level is 0.95, whatever the estimate's
+        np.testing.assert_array_equal(fn(d, "x", level=0.8).conf_int()["ci_upper"].to_numpy(),
+                                      fn(d, "x").to_frame()["ci_upper"].to_numpy())
+    with pytest.raises(DelibpollError, match="'level' parameter of Estimate.conf_int"):
+        dp.mean(d, "x").conf_int(95)
+
+
+def test_estimate_and_se_by_label_and_variable_column() -> None:
+    df = srs(6)
+    d = SurveyDesign(df, weights="w")
+    p = dp.proportion(d, "q", by="g")
+    fr = p.to_frame()
+    assert list(fr.columns[:3]) == ["variable", "g", "category"]
+    assert (fr["variable"] == "q").all()
+    row = fr[(fr["g"] == "b") & (fr["category"] == "yes")].iloc[0]
+    assert p.estimate_of(("b", "yes")) == row["estimate"]
+    assert p.se_of(("b", "yes")) == row["se"]
+    m = dp.mean(d, "x")
+    assert m.estimate_of("x") == m.to_frame()["estimate"].iloc[0]
+    mb = dp.mean(d, "x", by=["g", "h"])
+    assert mb.se_of(("a", "v")) == mb.to_frame().set_index(["g", "h"]).loc[("a", "v"), "se"]
+    with pytest.raises(DelibpollError, match="Row key 'zz' is not among the estimate's rows"):
+        p.estimate_of("zz")
+    # a by column named "variable" keeps its values
+    df2 = df.rename(columns={"g": "variable"})
+    fr2 = dp.mean(SurveyDesign(df2), "x", by="variable").to_frame()
+    assert sorted(fr2["variable"]) == ["a", "b", "c"]
+
+
+def test_results_pickle_and_stay_read_only() -> None:
+    import pickle
+
+    df = srs(7)
+    d = SurveyDesign(df, weights="w")
+    est = dp.proportion(d, "q", by="g")
+    back = pickle.loads(pickle.dumps(est))
+    pd.testing.assert_frame_equal(back.to_frame(), est.to_frame())
+    pd.testing.assert_frame_equal(back.conf_int(0.9), est.conf_int(0.9))
+    assert not back.vcov.flags.writeable
+    c = dp.contrast(dp.mean(d, "x", by="g"), {"b - a": {"b": 1, "a": -1}})
+    c2 = pickle.loads(pickle.dumps(c))
+    pd.testing.assert_frame_equal(c2.to_frame(), c.to_frame())
+    assert not c2.vcov.flags.writeable
+
+
+def test_contrast_conf_int_equals_a_contrast_at_that_level() -> None:
+    df = srs(8)
+    est = dp.mean(SurveyDesign(df, weights="w"), "x", by="g")
+    coefs = {"b - a": {"b": 1, "a": -1}, "c - a": {"c": 1, "a": -1}}
+    res = dp.contrast(est, coefs)
+    for level in (0.8, 0.99):
+        want = dp.contrast(est, coefs, level=level).to_frame()
+        got = res.conf_int(level)
+        assert list(got.index) == ["b - a", "c - a"]
+        np.testing.assert_array_equal(got["ci_lower"].to_numpy(), want["ci_lower"].to_numpy())
+        np.testing.assert_array_equal(got["ci_upper"].to_numpy(), want["ci_upper"].to_numpy())

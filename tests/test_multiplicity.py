@@ -44,3 +44,14 @@ def test_textbook_values() -> None:
     assert adjust_pvalues(np.array([]), "holm").size == 0
     with pytest.raises(ValueError, match="unknown adjustment"):
         adjust_pvalues(p, "sidak")
+
+
+def test_vocabulary_is_adjust_and_none_is_identity() -> None:
+    """METHODS are the words of _types.Adjust but "none", which leaves p-values unchanged."""
+    from delibpoll._types import Adjust, values
+
+    assert ("none", *METHODS) == values(Adjust)
+    p = np.array([0.04, 0.01, 0.03])
+    out = adjust_pvalues(p, "none")
+    np.testing.assert_array_equal(out, p)
+    assert out is not p

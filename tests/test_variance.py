@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 import delibpoll as dp
 from delibpoll import SurveyDesign, Targets
-from delibpoll._variance import grouped_linearizer, stratified_vcov
-from delibpoll.estimation import grouped_ratios, ratio_estimates
+from delibpoll._ratios import grouped_ratios, ratio_estimates
+from delibpoll._ratios import linearizer as grouped_linearizer
+from delibpoll._variance import stratified_vcov
 
 CALIBRATIONS = ("none", "rake", "rake_trim", "poststratify", "linear", "logit")
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 
 import numpy as np
 from scipy import optimize, stats
 
-CIMethod = Literal["logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson"]
-CI_METHODS: tuple[str, ...] = ("logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson")
+# transitional: removed at merge ("as" re-export: compare.py imports CIMethod from here)
+from ._types import CIMethod as CIMethod
+from ._types import values
+
+#: The proportion CI methods, in their declared order (``values(CIMethod)``).
+CI_METHODS: tuple[str, ...] = values(CIMethod)
 
 
 @lru_cache(maxsize=4096)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-METHODS: tuple[str, ...] = ("holm", "bonferroni", "fdr_bh")
+from ._types import Adjust, values
+
+#: The adjustments proper (``values(Adjust)`` without ``"none"``).
+METHODS: tuple[str, ...] = tuple(m for m in values(Adjust) if m != "none")
 
 
 def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
     """Adjusted p-values of one family of tests, in the order given (no NaNs).
 
-    ``bonferroni``: ``min(1, m p)``. ``holm``: step-down, the i-th smallest p-value becomes
+    ``none``: the p-values unchanged (a copy). ``bonferroni``: ``min(1, m p)``. ``holm``: step-down, the i-th smallest p-value becomes
     ``max_{j <= i} (m - j + 1) p_(j)``. ``fdr_bh``: step-up, the i-th smallest becomes
     ``min_{j >= i} m p_(j) / j``. All are capped at 1.
 
@@ -28,7 +31,7 @@ def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
     """
     p = np.asarray(p, dtype=float)
     m = p.size
-    if m == 0:
+    if m == 0 or method == "none":
         return p.copy()
     if method == "bonferroni":
         return np.asarray(np.minimum(1.0, p * m))

@@ -10,9 +10,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ._types import NaPolicy, values
 from .exceptions import DelibpollError
 
-__all__ = ["WEIGHT_RANGE", "check_choice", "check_int", "check_level", "validate_weights"]
+__all__ = [
+    "WEIGHT_RANGE", "check_choice", "check_int", "check_level", "check_na", "validate_weights",
+]
 
 #: Weights must lie in this range so that their squares (in every variance) neither
 #: underflow to 0 nor overflow.
@@ -59,6 +62,16 @@ def check_level(level: object, func: str) -> float:
             + (" Use 0.95 for a 95% interval." if isinstance(level, int | float) and level > 1 else "")
         )
     return float(level)
+
+
+def check_na(na: object, func: str) -> NaPolicy:
+    """The ``na`` policy of an estimate: ``"error"`` or ``"drop"`` (:data:`NaPolicy`)."""
+    words = values(NaPolicy)
+    if na not in words:
+        raise DelibpollError(
+            f"The 'na' parameter of {func} must be {' or '.join(map(repr, words))}; got {na!r}."
+        )
+    return "error" if na == "error" else "drop"
 
 
 def check_int(value: object, name: str, func: str, minimum: int = 1) -> int:

@@ -21,7 +21,6 @@ from .exceptions import DelibpollError, DomainWarning
 
 if TYPE_CHECKING:
     from ._structure import DesignStructure
-    from .design import SurveyDesign
 
 # R's svyrecvar backfits the raking margins with exactly 10 sweeps; we do the same so the
 # numbers agree with R (the projection is nearly converged after 10 sweeps in practice).
@@ -179,19 +178,97 @@ def calibration_residuals(x: np.ndarray, records: tuple[CalibrationRecord, ...])
 
 
 @dataclass(frozen=True)
-class StratumRule:
-    """How each stratum enters the with-replacement variance (lonely-PSU rule applied).
+class StratifiedVariance:
+    """The with-replacement first-stage variance of PSU totals, lonely-PSU rule applied: the
+    one algebra of the direct and the grouped linearisation.
 
-    The variance of the totals of ``x`` is ``factor * sum_h scale_h sum_{j in h}
-    (t_j - c_h)(t_j - c_h)^T`` over PSU totals ``t_j``, with ``c_h`` the stratum mean of the
-    PSU totals when ``centred_h`` and 0 otherwise (R's ``"adjust"`` for a lonely PSU)."""
+    For PSU totals ``t_j`` of the influence values (R ``svyrecvar``'s ``onestage``),
 
-    scale: np.ndarray  # (H,)
-    centred: np.ndarray  # (H,) bool
+    ``V = factor * sum_h scale_h sum_{j in h} (t_j - c_h)(t_j - c_h)^T``
+
+    with ``c_h`` the stratum mean of the PSU totals when ``centred[h]`` and 0 otherwise (R's
+    ``"adjust"`` for a lonely PSU). Expanded, with stratum totals ``T_h`` and
+    ``coef_h = scale_h / n_h`` (0 for a stratum that is not centred),
+
+    ``V = factor * (sum_j scale_j t_j t_j^T - sum_h coef_h T_h T_h^T)``.
+
+    :meth:`of_totals` evaluates the first form on explicit PSU totals (the direct
+    computation); :meth:`cross` is the second form as a bilinear map, which the grouped
+    computation evaluates from group sums without building the PSU totals.
+
+    Attributes
+    ----------
+    psu : numpy.ndarray
+        ``(n,)`` PSU of each row.
+    psu_stratum : numpy.ndarray
+        ``(J,)`` stratum of each PSU.
+    n_psu_h : numpy.ndarray
+        ``(H,)`` PSUs per stratum.
+    scale : numpy.ndarray
+        ``(H,)`` multiplier of each stratum: ``fpc_h n_h / (n_h - 1)``, 0 for a certainty
+        stratum or one the lonely-PSU rule leaves out.
+    centred : numpy.ndarray
+        ``(H,)`` whether the stratum's PSU totals are centred at their mean.
+    factor : float
+        Overall multiplier (``H / (H - lonely)`` for ``lonely_psu="average"``, else 1).
+    """
+
+    psu: np.ndarray
+    psu_stratum: np.ndarray
+    n_psu_h: np.ndarray
+    scale: np.ndarray
+    centred: np.ndarray
     factor: float
 
+    @property
+    def scale_psu(self) -> np.ndarray:
+        """``(J,)`` the stratum scale of each PSU."""
+        return np.asarray(self.scale[self.psu_stratum])
 
-def stratum_rule(st: DesignStructure, lonely_psu: str) -> StratumRule:
+    @property
+    def centre_coef(self) -> np.ndarray:
+        """``(H,)`` ``scale_h / n_h`` for centred strata, else 0."""
+        return np.asarray(np.where(self.centred, self.scale / self.n_psu_h, 0.0))
+
+    def psu_totals(self, x: np.ndarray) -> np.ndarray:
+        """PSU totals of the rows of ``x`` (n x K); ``x`` itself when every row is a PSU."""
+        n_psu = len(self.psu_stratum)
+        if n_psu == x.shape[0] and np.array_equal(self.psu, np.arange(n_psu)):
+            return x
+        return _cell_sum(self.psu, n_psu, x)
+
+    def of_totals(self, t: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
+        """``V`` of PSU totals ``t`` (J x K), centred form; with ``overwrite=True`` ``t`` may be
+        used as scratch space."""
+        n_h = self.n_psu_h
+        if len(n_h) == 1:
+            centre = t.mean(axis=0, keepdims=True)
+        else:
+            centre = _cell_sum(self.psu_stratum, len(n_h), t) / n_h[:, None]
+        centre[~self.centred] = 0.0
+        if overwrite:
+            tc = np.subtract(t, centre[self.psu_stratum], out=t)
+        else:
+            tc = t - centre[self.psu_stratum]
+        scale = self.scale
+        if np.all(scale == scale[0]):
+            v = scale[0] * (tc.T @ tc)
+        else:
+            s = scale[self.psu_stratum]
+            v = (tc * s[:, None]).T @ tc
+        return np.asarray(v * self.factor)
+
+    def cross(self, sum_ab: np.ndarray, strat_a: np.ndarray, strat_b: np.ndarray) -> np.ndarray:
+        """The expanded form before ``factor``, as a bilinear map of two sets of PSU totals
+        ``a`` and ``b``: ``sum_ab - strat_a^T diag(coef) strat_b``, from their scaled
+        cross-product ``sum_ab = sum_j scale_j a_j b_j^T`` and their stratum totals
+        ``strat_a``, ``strat_b`` (H x .)."""
+        return np.asarray(sum_ab - strat_a.T @ (strat_b * self.centre_coef[:, None]))
+
+
+def stratified_variance(st: DesignStructure, lonely_psu: str) -> StratifiedVariance:
+    """The :class:`StratifiedVariance` of a design structure under a lonely-PSU rule (R's
+    ``survey.lonely.psu``: "fail", "remove", "certainty", "adjust" or "average")."""
     n_h = st.n_psu_h
     h_count = len(n_h)
     lonely = n_h == 1
@@ -214,7 +291,7 @@ def stratum_rule(st: DesignStructure, lonely_psu: str) -> StratumRule:
         elif lonely_psu == "average":
             scale[idx] = 0.0
             factor = h_count / (h_count - len(idx)) if h_count > len(idx) else np.nan
-    return StratumRule(scale, centred, factor)
+    return StratifiedVariance(st.psu, st.psu_stratum, n_h, scale, centred, factor)
 
 
 def stratified_vcov(
@@ -223,63 +300,66 @@ def stratified_vcov(
     """With-replacement first-stage variance of the column totals of ``x`` (n x K).
 
     With ``overwrite=True`` ``x`` may be used as scratch space."""
-    rule = stratum_rule(st, lonely_psu)
-    n_psu = len(st.psu_stratum)
-    if n_psu == x.shape[0] and np.array_equal(st.psu, np.arange(n_psu)):
-        t = x
-    else:
-        t = _cell_sum(st.psu, n_psu, x)
-    n_h = st.n_psu_h
-    if len(n_h) == 1:
-        centre = t.mean(axis=0, keepdims=True)
-    else:
-        centre = _cell_sum(st.psu_stratum, len(n_h), t) / n_h[:, None]
-    centre[~rule.centred] = 0.0
-    if t is x and overwrite:
-        tc = np.subtract(t, centre[st.psu_stratum], out=t)
-    else:
-        tc = t - centre[st.psu_stratum]
-    scale = rule.scale
-    if np.all(scale == scale[0]):
-        v = scale[0] * (tc.T @ tc)
-    else:
-        s = scale[st.psu_stratum]
-        v = (tc * s[:, None]).T @ tc
-    return np.asarray(v * rule.factor)
+    sv = stratified_variance(st, lonely_psu)
+    t = sv.psu_totals(x)
+    return sv.of_totals(t, overwrite=overwrite and t is x)
 
 
-def linearized_vcov(design: SurveyDesign, x: np.ndarray) -> np.ndarray:
-    """Calibration-aware linearised variance-covariance of the totals of ``x``.
+def linearized_vcov(
+    x: np.ndarray,
+    structure: DesignStructure,
+    lonely_psu: str,
+    calibration: tuple[CalibrationRecord, ...] = (),
+) -> np.ndarray:
+    """Calibration-aware linearised variance-covariance of the column totals of ``x``.
 
-    ``x`` is not modified."""
-    resid = calibration_residuals(np.asarray(x, dtype=float), design._calibration)
+    The arguments are R ``svyrecvar``'s: the influence values ``x`` (n x K, not modified),
+    the strata, PSUs and fpc (``structure``), the lonely-PSU rule and the calibration
+    records (``postStrata``), applied in order.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from delibpoll._structure import build_structure
+    >>> st = build_structure(pd.DataFrame({"y": [1.0, 2.0, 3.0]}), None, None, None)
+    >>> x = np.array([[1.0], [2.0], [3.0]])
+    >>> linearized_vcov(x, st, "fail").round(6).tolist()  # n/(n-1) sum (x - mean)^2
+    [[3.0]]
+    """
+    resid = calibration_residuals(np.asarray(x, dtype=float), calibration)
     if resid is x:
         resid = resid.copy()
-    return stratified_vcov(resid, design._structure, design.lonely_psu, overwrite=True)
+    return stratified_vcov(resid, structure, lonely_psu, overwrite=True)
 
 
 def domain_average_factors(
-    design: SurveyDesign, domain_codes: np.ndarray, n_domains: int, valid: np.ndarray
+    w: np.ndarray,
+    structure: DesignStructure,
+    lonely_psu: str,
+    calibration: tuple[CalibrationRecord, ...],
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
 ) -> np.ndarray | None:
     """Per domain, the multiplier of the linearised variance that makes
     ``lonely_psu="average"`` scale by the strata present in the domain, relative to the
-    whole design's ``H / (H - lonely)`` that :func:`stratum_rule` applies; None when it
-    changes nothing.
+    whole design's ``H / (H - lonely)`` that :func:`stratified_variance` applies; None when
+    it changes nothing. For linearised designs (the caller leaves replicate designs out).
 
     R's ``svyby`` (and ``na.rm=TRUE``) subsets an uncalibrated design by dropping the other
     rows, so ``onestage`` multiplies by ``nstrat / nokstrat`` of the strata with rows in the
     domain (a lonely stratum counts by its PSUs in the whole design). A calibrated design
     keeps its rows (``prob = Inf``), so the whole design's strata count, as here. A domain
     whose strata are all lonely gets NaN, as R."""
-    if design.lonely_psu != "average" or design._replicates is not None or design.is_calibrated:
+    if lonely_psu != "average" or calibration:
         return None
-    st = design._structure
+    st = structure
     lonely = (st.n_psu_h == 1) & ~(st.fpc_f < 1e-7)
     h_count = len(st.n_psu_h)
     n_lonely = int(lonely.sum())
     if n_lonely == 0 or h_count == n_lonely:
         return None
-    inset = valid & (design._w != 0)
+    inset = valid & (w != 0)
     present = np.zeros((n_domains, h_count), dtype=bool)
     present[domain_codes[inset], st.stratum[inset]] = True
     n_strata = present.sum(axis=1)
@@ -289,13 +369,11 @@ def domain_average_factors(
     return np.asarray(own / (h_count / (h_count - n_lonely)))
 
 
-def domain_df(design: SurveyDesign, mask: np.ndarray) -> float:
-    """R's ``degf`` of ``subset(design, mask)``: PSUs in the domain minus strata in it."""
-    if design._replicates is not None:
-        # R's subset of a replicate design drops the other rows: rank of theirs minus 1
-        return float(design._replicates.domain_df(mask))
-    st = design._structure
-    inset = mask & (design._w != 0)
+def subset_df(w: np.ndarray, structure: DesignStructure, mask: np.ndarray) -> float:
+    """R's ``degf`` of ``subset(design, mask)`` of a linearised design: PSUs with rows of
+    non-zero weight in the domain minus the strata they lie in (NaN for an empty domain)."""
+    st = structure
+    inset = mask & (w != 0)
     n_in = int(inset.sum())
     if n_in == 0:
         return float("nan")
@@ -350,8 +428,10 @@ class _Offsets:
 
 @dataclass(frozen=True)
 class GroupedLinearizer:
-    """Design-level constants for :func:`grouped_vcov` (built once per design, cached)."""
+    """Design-level constants for :func:`grouped_vcov` (built once per design and kept
+    with it by the caller)."""
 
+    sv: StratifiedVariance
     n_psu: int
     n_strata: int
     row_is_psu: bool
@@ -359,13 +439,11 @@ class GroupedLinearizer:
     stratum: np.ndarray  # (n,)
     scale_row: np.ndarray  # (n,) stratum scale of each row's PSU
     scale_psu: np.ndarray  # (J,)
-    centre_coef: np.ndarray  # (H,) scale_h / n_h for centred strata, else 0
-    factor: float
     offsets: _Offsets | None
     b_psu: sp.csr_matrix | np.ndarray | None  # (J, T) PSU totals of a_i Ind_i (clustered)
-    tt: np.ndarray | None  # (T, T) centred, scaled cross-products of b_psu
+    tt: np.ndarray | None  # (T, T) cross(b, b): centred, scaled cross-products of b_psu
     tt_raw: np.ndarray | None  # (T, T) uncentred
-    sf_b: np.ndarray | None  # (H, T) stratum totals of b_psu times centre_coef
+    sf_b: np.ndarray | None  # (H, T) stratum totals of b_psu
 
 
 def _features(off: _Offsets, row: np.ndarray, vals: tuple[np.ndarray, ...],
@@ -421,23 +499,21 @@ def _dense_or_sparse(m: sp.spmatrix | np.ndarray) -> sp.csr_matrix | np.ndarray:
     return m.tocsr()
 
 
-def grouped_linearizer(design: SurveyDesign) -> GroupedLinearizer | None:
-    """The design's constants for grouped variances, or None when the design is not one
-    this path covers (replicate weights, or more than one calibration step)."""
-    if design._replicates is not None or len(design._calibration) > 1:
+def grouped_linearizer(
+    structure: DesignStructure, lonely_psu: str, calibration: tuple[CalibrationRecord, ...]
+) -> GroupedLinearizer | None:
+    """The constants of a linearised design for grouped variances, or None when the design
+    is not one this path covers (more than one calibration step). The caller leaves
+    replicate designs out and keeps the result with the design."""
+    if len(calibration) > 1:
         return None
-    cache = design._cache
-    key = "grouped_linearizer"
-    if key in cache:
-        return cache[key]  # type: ignore[no-any-return]
-    st = design._structure
-    rule = stratum_rule(st, design.lonely_psu)
-    n = design.n
+    st = structure
+    sv = stratified_variance(st, lonely_psu)
+    n = len(st.psu)
     n_psu = len(st.psu_stratum)
-    scale_psu = rule.scale[st.psu_stratum]
-    centre_coef = np.where(rule.centred, rule.scale / st.n_psu_h, 0.0)
+    scale_psu = sv.scale_psu
     row_is_psu = n_psu == n and bool(np.array_equal(st.psu, np.arange(n)))
-    offsets = _offsets_of(design._calibration[0]) if design._calibration else None
+    offsets = _offsets_of(calibration[0]) if calibration else None
     b_psu = tt = tt_raw = sf_b = None
     if offsets is not None:
         # PSU totals of a_i Ind_i through the cells: (J x C) @ (C x T), never an n x T array
@@ -450,18 +526,14 @@ def grouped_linearizer(design: SurveyDesign) -> GroupedLinearizer | None:
             (np.ones(n_psu), (st.psu_stratum, np.arange(n_psu))), shape=(len(st.n_psu_h), n_psu)
         )
         sf_b = np.asarray(_dense((to_stratum @ psu_cell) @ feats))
-        tt = tt_raw - sf_b.T @ (sf_b * centre_coef[:, None])
-        sf_b = sf_b * centre_coef[:, None]  # only ever used scaled
+        tt = sv.cross(tt_raw, sf_b, sf_b)
         if not row_is_psu:
             b_psu = _dense_or_sparse(psu_cell @ feats)
-    lin = GroupedLinearizer(
-        n_psu=n_psu, n_strata=len(st.n_psu_h), row_is_psu=row_is_psu, psu=st.psu,
-        stratum=st.stratum, scale_row=scale_psu[st.psu], scale_psu=scale_psu,
-        centre_coef=centre_coef, factor=rule.factor, offsets=offsets, b_psu=b_psu, tt=tt,
-        tt_raw=tt_raw, sf_b=sf_b,
+    return GroupedLinearizer(
+        sv=sv, n_psu=n_psu, n_strata=len(st.n_psu_h), row_is_psu=row_is_psu, psu=st.psu,
+        stratum=st.stratum, scale_row=scale_psu[st.psu], scale_psu=scale_psu, offsets=offsets,
+        b_psu=b_psu, tt=tt, tt_raw=tt_raw, sf_b=sf_b,
     )
-    cache[key] = lin
-    return lin
 
 
 def grouped_vcov(
@@ -474,7 +546,7 @@ def grouped_vcov(
     (and, on calibrated designs, of the calibration features) and ``H = [z; -P z]`` maps
     them to the residuals of the estimate."""
     n_g = n_groups
-    coef = lin.centre_coef[:, None]
+    sv = lin.sv
     sa = np.bincount(lin.stratum * n_g + u, weights=w, minlength=lin.n_strata * n_g)
     saz = sa.reshape(lin.n_strata, n_g) @ z  # (H, K) stratum totals of x
     a_scaled = None
@@ -491,7 +563,7 @@ def grouped_vcov(
         az = np.asarray(a_mat @ z)
         v = az.T @ np.asarray(a_scaled @ z)
         size = np.diag(v).copy()
-    v -= saz.T @ (saz * coef)
+    v = sv.cross(v, saz, saz)
     off = lin.offsets
     if off is not None:
         assert lin.tt is not None and lin.sf_b is not None and lin.tt_raw is not None
@@ -508,12 +580,12 @@ def grouped_vcov(
             pz = tab_z * off.op[:, None]
         else:
             pz = np.linalg.lstsq(off.op, tab_z, rcond=None)[0]
-        cross = (z.T @ ut - saz.T @ lin.sf_b) @ pz
+        cross = sv.cross(z.T @ ut, saz, lin.sf_b) @ pz
         v = v - cross - cross.T + pz.T @ (lin.tt @ pz)
         size = size + np.einsum("tk,tk->k", lin.tt_raw @ pz, pz)
-    v = v * lin.factor
+    v = v * sv.factor
     # terms cancel for a share fixed by calibration or strata: zero up to rounding
-    fixed = np.diag(v) <= ROUNDING_ZERO * size * max(lin.factor, 1.0)
+    fixed = np.diag(v) <= ROUNDING_ZERO * size * max(sv.factor, 1.0)
     if fixed.any():
         v[fixed, :] = 0.0
         v[:, fixed] = 0.0

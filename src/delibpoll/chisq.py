@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .estimation import NaPolicy, _check_na, check_design, grouped_ratios
+from ._ratios import grouped_ratios
+from ._types import ChisqStatistic, NaPolicy, values
+from ._validation import check_na
+from .design import SurveyDesign, check_design
 from .exceptions import DelibpollError
 
-__all__ = ["ChisqResult", "chisq_test"]
-
-ChisqStatistic = Literal["F", "Chisq"]
+__all__ = ["ChisqResult", "ChisqStatistic", "chisq_test"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class ChisqResult:
 
 
 def chisq_test(
-    design: object,
+    design: SurveyDesign,
     row: str,
     col: str,
     *,
@@ -107,14 +107,16 @@ def chisq_test(
     True
     """
     d = check_design(design, "chisq_test")
-    if statistic not in ("F", "Chisq"):
+    words = values(ChisqStatistic)
+    if statistic not in words:
         raise DelibpollError(
-            f"The 'statistic' parameter of chisq_test must be 'F' or 'Chisq'; got {statistic!r}."
+            f"The 'statistic' parameter of chisq_test must be {' or '.join(map(repr, words))}; "
+            f"got {statistic!r}."
         )
-    na = _check_na(na, "chisq_test")
-    d._check_columns([row, col], "row/col")
-    rc, rcats = d._column_codes(row)
-    cc, ccats = d._column_codes(col)
+    na = check_na(na, "chisq_test")
+    d.check_columns([row, col], "row/col")
+    rc, rcats = d.column_codes(row)
+    cc, ccats = d.column_codes(col)
     missing = (rc < 0) | (cc < 0)
     if missing.any() and na == "error":
         raise DelibpollError(

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._ci import t_quantile, two_sided_p
-from .estimation import Estimate, check_level, read_only
+from ._ci import t_quantile, t_quantiles, two_sided_p
+from ._validation import check_level
+from .estimation import Estimate, read_only
 from .exceptions import DelibpollError
 
 __all__ = ["ContrastResult", "contrast"]
@@ -21,7 +23,7 @@ class ContrastResult:
     """Contrasts of an :class:`~delibpoll.Estimate`.
 
     ``to_frame()`` columns: ``contrast``, ``estimate``, ``se``, ``ci_lower``, ``ci_upper``,
-    ``t``, ``p_value``, ``df``.
+    ``t``, ``p_value``, ``df``. :meth:`conf_int` recomputes the intervals at another level.
     """
 
     level: float
@@ -37,29 +39,43 @@ class ContrastResult:
         object.__setattr__(self, "vcov", read_only(self.vcov))
         object.__setattr__(self, "_frame", self._frame.copy())
 
+    def __getstate__(self) -> dict[str, Any]:
+        # mapping proxies do not pickle: plain dicts of the same values
+        state = dict(self.__dict__)
+        state["coefficients"] = {k: dict(v) for k, v in self.coefficients.items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
+
     def to_frame(self) -> pd.DataFrame:
+        """One row per contrast (a copy)."""
         return self._frame.copy()
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals at ``level`` from the stored estimates, standard errors and
+        df (``estimate -/+ t(level, df) se``; the numbers :func:`contrast` gives with that
+        ``level``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ci_lower`` and ``ci_upper``, indexed by the contrast names.
+        """
+        level = check_level(level, "ContrastResult.conf_int")
+        fr = self._frame
+        est = fr["estimate"].to_numpy(dtype=float)
+        se = fr["se"].to_numpy(dtype=float)
+        q = t_quantiles(level, fr["df"].to_numpy(dtype=float))
+        return pd.DataFrame({"ci_lower": est - q * se, "ci_upper": est + q * se},
+                            index=pd.Index(fr["contrast"].tolist(), name="contrast"))
 
     def __repr__(self) -> str:
         return f"ContrastResult(level={self.level})\n" + self._frame.to_string(index=False)
 
     def _repr_html_(self) -> str:
         return self._frame.to_html(index=False)
-
-
-def _find(estimate: Estimate, key: Hashable) -> int:
-    labels = estimate.labels
-    for i, lab in enumerate(labels):
-        if lab == key:
-            return i
-    # a domain label alone when each domain has one row (means, totals)
-    matches = [i for i, lab in enumerate(labels) if isinstance(lab, tuple) and lab[0] == key]
-    if len(matches) == 1:
-        return matches[0]
-    raise DelibpollError(
-        f"Row key {key!r} is not among the estimate's rows. Available keys: {list(labels)}. "
-        "For proportions by domain use (domain, category) tuples."
-    )
 
 
 def _coefficient(name: object, key: Hashable, wgt: object) -> float:
@@ -153,7 +169,7 @@ def contrast(
         clean[str(name)] = {}
         for key, wgt in coefs.items():
             value = _coefficient(name, key, wgt)
-            cmat[r, _find(estimate, key)] += value
+            cmat[r, estimate.row_of(key)] += value
             clean[str(name)][key] = value
     theta = estimate.to_frame()["estimate"].to_numpy(dtype=float)
     est = cmat @ theta

@@ -1,9 +1,9 @@
 """Design-based estimation: proportions, means and totals, overall and by domain.
 
-Every estimate here is a ratio (or a total) of weighted sums, so one routine serves all of
-them: it builds the numerator and denominator columns for every domain and category at
-once, computes the estimates, and gets their joint covariance from the linearised influence
-values (or, on replicate designs, from the replicate weights).
+Every estimate here is a ratio (or a total) of weighted sums, so one kernel serves all of
+them (:mod:`delibpoll._ratios`): it builds the numerator and denominator columns for every
+domain and category at once, computes the estimates, and gets their joint covariance from
+the linearised influence values (or, on replicate designs, from the replicate weights).
 """
 
 from __future__ import annotations
@@ -13,29 +13,31 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ._ci import CI_METHODS, NOTE_NO_DF, CIMethod, proportion_cis_noted, t_quantiles
-from ._variance import (
-    domain_average_factors,
-    domain_df,
-    grouped_linearizer,
-    grouped_vcov,
-    linearized_vcov,
-    warn_single_psu,
-)
+from ._ci import CI_METHODS, NOTE_NO_DF, proportion_cis_noted, t_quantiles
+
+# transitional: removed at merge. The "name as name" re-exports in these imports
+# (category_codes, domain_df, domain_summary, grouped_ratios, ratio_estimates, check_level,
+# check_design) serve tables.py and compare.py, which import them from here today.
+from ._coding import category_codes as category_codes
+from ._ratios import Domains, make_domains, ratio_columns, variable_codes, variable_values
+from ._ratios import domain_df as domain_df
+from ._ratios import domain_summary as domain_summary
+from ._ratios import grouped_ratios as grouped_ratios
+from ._ratios import ratio_estimates as ratio_estimates
+from ._types import CIMethod, NaPolicy, Statistic
+from ._validation import check_level as check_level
+from ._validation import check_na
+from ._variance import warn_single_psu
+from .design import SurveyDesign
+from .design import check_design as check_design
 from .exceptions import DelibpollError, DelibpollWarning, DomainWarning
 
-if TYPE_CHECKING:
-    from .design import SurveyDesign
-
 __all__ = ["CIMethod", "Estimate", "NaPolicy", "mean", "proportion", "total"]
-
-NaPolicy = Literal["error", "drop"]
-Statistic = Literal["proportion", "mean", "total"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,19 @@ class Estimate:
         Degrees of freedom of the whole design (R ``degf``).
     n_missing : int
         Rows left out because ``variable`` was missing (``na="drop"``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from delibpoll import SurveyDesign, mean
+    >>> df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 6.0], "g": ["a", "a", "b", "b"]})
+    >>> est = mean(SurveyDesign(df), "y", by="g")
+    >>> est.estimate_of("b"), round(est.se_of("b"), 4)
+    (4.5, 1.2247)
+    >>> est.conf_int(0.9).round(3).loc["b"].tolist() == (
+    ...     mean(SurveyDesign(df), "y", by="g", level=0.9).to_frame()
+    ...     .set_index("g").loc["b", ["ci_lower", "ci_upper"]].round(3).tolist())
+    True
     """
 
     statistic: Statistic
@@ -74,14 +89,31 @@ class Estimate:
     design_df: float
     n_missing: int
     _columns: Mapping[str, Any] = field(repr=False)
+    # what the intervals need beyond the columns (R's nrow of each subset; on replicate
+    # designs the logit-scale centre and SE), so that conf_int recomputes them at any level
+    _ci_inputs: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        # immutable in fact: read-only arrays, read-only mapping of read-only columns
+        # immutable in fact: read-only arrays, read-only mappings of read-only columns
         object.__setattr__(self, "vcov", read_only(self.vcov))
         object.__setattr__(self, "_columns", MappingProxyType(
             {k: read_only(v) if isinstance(v, np.ndarray) else tuple(v)
              for k, v in self._columns.items()}
         ))
+        object.__setattr__(self, "_ci_inputs", MappingProxyType(
+            {k: read_only(v) for k, v in self._ci_inputs.items()}
+        ))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # mapping proxies do not pickle: plain dicts of the same read-only values
+        state = {k: v for k, v in self.__dict__.items() if k != "_frame"}
+        state["_columns"] = dict(self._columns)
+        state["_ci_inputs"] = dict(self._ci_inputs)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     @cached_property
     def _frame(self) -> pd.DataFrame:
@@ -92,7 +124,8 @@ class Estimate:
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame, one row per estimate.
 
-        Columns: the ``by`` columns, ``category`` (proportions only), ``estimate``, ``se``,
+        Columns: ``variable`` (the estimated variable; left out when a ``by`` column has that
+        name), the ``by`` columns, ``category`` (proportions only), ``estimate``, ``se``,
         ``ci_lower``, ``ci_upper``, ``df``, ``deff`` (design effect against simple random
         sampling with replacement, R ``deff="replace"``), ``n`` (unweighted respondents in
         the domain with a non-missing answer), ``n_eff`` (``p(1-p)/var`` for proportions,
@@ -100,6 +133,76 @@ class Estimate:
         why the interval is not: see :func:`proportion`).
         """
         return self._frame.copy()
+
+    def row_of(self, label: Hashable) -> int:
+        """Position of the row ``label`` in :attr:`labels` (and in :attr:`vcov`).
+
+        ``label`` is an element of :attr:`labels` (a category, a domain label, a
+        ``(domain, category)`` tuple, or the variable name), or a domain label alone when
+        that domain has a single row.
+
+        Raises
+        ------
+        DelibpollError
+            No such row; the message lists the available keys.
+        """
+        labels = self.labels
+        for i, lab in enumerate(labels):
+            if lab == label:
+                return i
+        # a domain label alone when each domain has one row (means, totals)
+        matches = [i for i, lab in enumerate(labels) if isinstance(lab, tuple) and lab[0] == label]
+        if len(matches) == 1:
+            return matches[0]
+        raise DelibpollError(
+            f"Row key {label!r} is not among the estimate's rows. Available keys: {list(labels)}. "
+            "For proportions by domain use (domain, category) tuples."
+        )
+
+    def estimate_of(self, label: Hashable) -> float:
+        """The point estimate of the row ``label`` (see :meth:`row_of`)."""
+        return float(self._columns["estimate"][self.row_of(label)])
+
+    def se_of(self, label: Hashable) -> float:
+        """The standard error of the row ``label`` (see :meth:`row_of`)."""
+        return float(self._columns["se"][self.row_of(label)])
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals at ``level``, recomputed from the stored estimates, standard
+        errors, degrees of freedom and CI method (as statsmodels' ``conf_int``).
+
+        The numbers are those :func:`proportion`, :func:`mean` or :func:`total` give when
+        called with that ``level`` (the same code computes them).
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            Confidence level in (0, 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ci_lower`` and ``ci_upper``, indexed by :attr:`labels`.
+        """
+        level = check_level(level, "Estimate.conf_int")
+        cols = self._columns
+        est, se, df = cols["estimate"], cols["se"], cols["df"]
+        if self.ci_method is None:
+            lo, hi = _t_intervals(est, se, df, level)
+        else:
+            if "n_rows" not in self._ci_inputs:
+                raise DelibpollError(
+                    "This Estimate does not hold what its intervals need; recompute it with "
+                    "proportion(..., level=...)."
+                )
+            rep_logit = None
+            if "logit_centre" in self._ci_inputs:
+                rep_logit = (self._ci_inputs["logit_centre"], self._ci_inputs["logit_se"])
+            lo, hi, _ = _proportion_intervals(
+                est, se, df, np.asarray(cols["n"]), self._ci_inputs["n_rows"], level,
+                self.ci_method, rep_logit,
+            )
+        return pd.DataFrame({"ci_lower": lo, "ci_upper": hi}, index=_label_index(self.labels))
 
     @property
     def estimates(self) -> pd.Series:
@@ -132,6 +235,41 @@ def read_only(a: Any) -> np.ndarray:
     return out
 
 
+def _t_intervals(
+    est: np.ndarray, se: np.ndarray, df: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``est -/+ t(level, df) se`` (means and totals, R ``confint``)."""
+    q = t_quantiles(level, df)
+    return est - q * se, est + q * se
+
+
+def _proportion_intervals(
+    est: np.ndarray,
+    se: np.ndarray,
+    df: np.ndarray,
+    n: np.ndarray,
+    n_rows: np.ndarray,
+    level: float,
+    ci_method: str,
+    rep_logit: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The intervals and notes of shares (see :func:`proportion`): ``n`` respondents and
+    ``n_rows`` (R's nrow of the subset) per estimate; ``rep_logit`` the replicate logit-scale
+    centre and SE (R's svyciprop on a replicate design), or None."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # the quasibinomial dispersion (Pearson residuals) of a 0/1 variable is n/(n-1)
+        phi = np.where(n > 1, n / (n - 1), np.nan)
+    lo, hi, notes = proportion_cis_noted(est, se, df, level, ci_method, n_rows=n_rows, phi=phi,
+                                         n=n)
+    if rep_logit is not None:
+        inner = (est > 0) & (est < 1) & (notes == "")
+        q = t_quantiles(level, df)
+        eta, se_eta = rep_logit
+        lo = np.where(inner, 1 / (1 + np.exp(-(eta - q * se_eta))), lo)
+        hi = np.where(inner, 1 / (1 + np.exp(-(eta + q * se_eta))), hi)
+    return lo, hi, notes
+
+
 def _label_index(labels: Sequence[Hashable]) -> pd.Index:
     if labels and all(isinstance(lab, tuple) for lab in labels):
         return pd.MultiIndex.from_tuples(list(labels))  # type: ignore[arg-type]
@@ -139,34 +277,6 @@ def _label_index(labels: Sequence[Hashable]) -> pd.Index:
 
 
 # ---------------------------------------------------------------------- validation helpers
-def check_design(design: object, func: str) -> SurveyDesign:
-    from .design import SurveyDesign
-
-    if not isinstance(design, SurveyDesign):
-        raise DelibpollError(
-            f"{func} needs a SurveyDesign as its first argument; got {type(design).__name__}. "
-            "Build one with delibpoll.SurveyDesign(df, weights=...)."
-        )
-    return design
-
-
-def check_level(level: object, func: str) -> float:
-    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
-        raise DelibpollError(
-            f"The 'level' parameter of {func} must be a float in (0, 1). Got {level!r} instead."
-            + (" Use 0.95 for a 95% interval." if isinstance(level, int | float) and level > 1 else "")
-        )
-    return float(level)
-
-
-def _check_na(na: object, func: str) -> NaPolicy:
-    if na not in ("error", "drop"):
-        raise DelibpollError(
-            f"The 'na' parameter of {func} must be 'error' or 'drop'; got {na!r}."
-        )
-    return "error" if na == "error" else "drop"
-
-
 def _by_list(by: str | Sequence[str] | None, func: str) -> list[str]:
     if by is None:
         return []
@@ -178,288 +288,6 @@ def _by_list(by: str | Sequence[str] | None, func: str) -> list[str]:
         f"The 'by' parameter of {func} must be a column name or a list of column names; "
         f"got {by!r}."
     )
-
-
-def category_codes(s: pd.Series) -> tuple[np.ndarray, list[Hashable]]:
-    """Codes (-1 missing) and categories: declared order for categoricals, else sorted."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy().astype(np.int64), list(s.cat.categories)
-    codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
-    return codes.astype(np.int64), [u.item() if hasattr(u, "item") else u for u in uniques]
-
-
-@dataclass(frozen=True)
-class Domains:
-    codes: np.ndarray  # (n,) domain index
-    labels: list[Hashable]  # per domain: scalar (one by) or tuple (several); [None] if no by
-    columns: list[str]
-
-    @property
-    def count(self) -> int:
-        return len(self.labels)
-
-
-def domain_matrix(codes: np.ndarray, count: int, valid: np.ndarray) -> np.ndarray:
-    """(n x count) indicator of each row's domain, zero for rows not in the base."""
-    dmat = np.zeros((len(codes), count))
-    dmat[np.arange(len(codes)), codes] = 1.0
-    dmat *= valid[:, None]
-    return dmat
-
-
-MAX_DOMAINS = 1_000  # crossed by= columns: each declared combination is a row (and a vcov block)
-
-
-def make_domains(design: SurveyDesign, by: list[str], func: str) -> Domains:
-    n = design.n
-    if not by:
-        return Domains(np.zeros(n, dtype=np.int64), [None], [])
-    design._check_columns(by, "by")
-    codes_list = []
-    cats_list = []
-    for col in by:
-        c, cats = design._column_codes(col)
-        n_missing = int((c < 0).sum())
-        if n_missing:
-            raise DelibpollError(
-                f"The 'by' column '{col}' of {func} has {n_missing} missing value(s). Domains "
-                "must cover every row: recode missing values to a category such as "
-                "'Not known' before estimating."
-            )
-        codes_list.append(c)
-        cats_list.append(cats)
-    if len(by) == 1:
-        return Domains(codes_list[0], cats_list[0], by)
-    n_domains = 1
-    for cats in cats_list:
-        n_domains *= len(cats)  # Python int: exact, never wraps
-    if n_domains > MAX_DOMAINS:
-        sizes = " x ".join(f"{col} ({len(cats)})" for col, cats in zip(by, cats_list, strict=True))
-        raise DelibpollError(
-            f"The 'by' columns of {func} cross into {n_domains:,} domains ({sizes}), more than "
-            f"the {MAX_DOMAINS:,} delibpoll reports (every combination of the declared "
-            "categories is a domain). Cross fewer columns, or combine them into one column "
-            "holding only the combinations you need."
-        )
-    code = np.zeros(n, dtype=np.int64)
-    labels: list[Hashable] = [()]
-    for c, cats in zip(codes_list, cats_list, strict=True):
-        code = code * len(cats) + c
-        labels = [lab + (cat,) for lab in labels for cat in cats]  # type: ignore[operator]
-    return Domains(code, labels, by)
-
-
-def variable_values(
-    design: SurveyDesign, variable: str, na: NaPolicy, func: str
-) -> tuple[pd.Series, np.ndarray, int]:
-    _check_variable(design, variable, func)
-    s = design._data[variable]
-    missing = s.isna().to_numpy()
-    n_missing = int(missing.sum())
-    _check_missing(variable, n_missing, na)
-    return s, ~missing, n_missing
-
-
-def _check_variable(design: SurveyDesign, variable: object, func: str) -> None:
-    if not isinstance(variable, str):
-        hint = (
-            f" The data has a column {variable!r}, but delibpoll needs text column names: "
-            "rename them first, e.g. df.columns = df.columns.map(str)."
-            if variable in design.data.columns
-            else ""
-        )
-        raise DelibpollError(
-            f"The 'variable' parameter of {func} must be a column name (str); got "
-            f"{variable!r}.{hint}"
-        )
-    design._check_columns([variable], "variable")
-
-
-def _check_missing(variable: str, n_missing: int, na: NaPolicy) -> None:
-    if n_missing and na == "error":
-        raise DelibpollError(
-            f"Variable '{variable}' has {n_missing} missing value(s). Pass na='drop' to leave "
-            "those rows out of this estimate (the result reports how many), or recode them "
-            "to a category such as \"Don't know\" to keep them in the base."
-        )
-
-
-def _variable_codes(
-    design: SurveyDesign, variable: str, na: NaPolicy, func: str
-) -> tuple[np.ndarray, list[Hashable]]:
-    """Category codes of a categorical ``variable`` (-1 missing), with the ``na`` check."""
-    _check_variable(design, variable, func)
-    codes, cats = design._column_codes(variable)
-    n_missing = int(np.count_nonzero(codes < 0))
-    _check_missing(variable, n_missing, na)
-    return codes, cats
-
-
-# ---------------------------------------------------------------------- core
-def ratio_estimates(
-    design: SurveyDesign, num: np.ndarray, den: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Estimates ``sum(w num) / sum(w den)`` (totals when ``den`` is None) and their vcov.
-
-    Returns ``(estimates (K,), vcov (K, K), denominators (K,))``.
-    """
-    w = design._w
-    if den is None:
-        est = w @ num
-        x = w[:, None] * num
-        dsum = np.full(num.shape[1], w.sum())
-    else:
-        dsum = w @ den
-        with np.errstate(divide="ignore", invalid="ignore"):
-            est = (w @ num) / dsum
-            # x = w (num - den est) / dsum, built in one buffer (large temporaries are slow)
-            x = np.multiply(den, est[None, :])
-            np.subtract(num, x, out=x)
-            x *= w[:, None]
-            x /= dsum[None, :]
-        empty = ~(dsum > 0)
-        if empty.any():
-            est = np.where(empty, np.nan, est)
-            x[:, empty] = 0.0
-    if design._replicates is not None:
-        vcov = design._replicates.ratio_vcov(design, num, den, est)
-    else:
-        vcov = linearized_vcov(design, x)
-    if den is not None:
-        empty = ~(dsum > 0)
-        if empty.any():
-            vcov[empty, :] = np.nan
-            vcov[:, empty] = np.nan
-    return est, vcov, dsum
-
-
-# the grouped path builds a (groups x estimates) table; beyond this many groups the direct
-# n x K computation is as cheap
-MAX_GROUPS = 1024
-
-
-def ratio_columns(
-    pattern: np.ndarray,
-    values: np.ndarray,
-    domain_codes: np.ndarray,
-    n_domains: int,
-    valid: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The n x K numerator and denominator columns of :func:`grouped_ratios` for
-    :func:`ratio_estimates` (domain-major, column ``g * L + l``)."""
-    n = len(pattern)
-    n_val = values.shape[1]
-    dmat = domain_matrix(domain_codes, n_domains, valid)
-    rows = values[np.where(valid, pattern, 0)]
-    num = (dmat[:, :, None] * rows[:, None, :]).reshape(n, n_domains * n_val)
-    return num, np.repeat(dmat, n_val, axis=1)
-
-
-def grouped_ratios(
-    design: SurveyDesign,
-    pattern: np.ndarray,
-    values: np.ndarray,
-    domain_codes: np.ndarray,
-    n_domains: int,
-    valid: np.ndarray,
-    *,
-    totals: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ratios ``sum_d w values[pattern] / sum_d w`` over the valid rows of every domain
-    (with ``totals=True`` the numerators ``sum_d w values[pattern]`` themselves).
-
-    Each row's answer is coded by ``pattern`` (n,), an index into the rows of ``values``
-    (P x L): for a categorical question ``pattern`` is the category code and ``values`` the
-    identity, so the ratios are the category shares. Rows outside ``valid`` are left out of
-    numerator and denominator. Returns ``(estimates, vcov, denominators)`` like
-    :func:`ratio_estimates`, domain-major (estimate ``g * L + l``), computed from group-level
-    sums when the design allows (no replicate weights, at most one calibration step) and
-    from the n x K columns otherwise; both give the same numbers. With
-    ``lonely_psu="average"`` each domain's variance is scaled by the strata present in it
-    (:func:`~delibpoll._variance.domain_average_factors`), as R's ``svyby``; the covariance
-    of two domains by the geometric mean of their factors.
-    """
-    est, vcov, dsum = _grouped_ratios(design, pattern, values, domain_codes, n_domains, valid,
-                                      totals)
-    # lonely_psu="average" scales each domain by the strata present in it, as R's svyby
-    factors = domain_average_factors(design, domain_codes, n_domains, valid)
-    if factors is not None:
-        root = np.sqrt(np.repeat(factors, values.shape[1]))
-        vcov = vcov * root[:, None] * root[None, :]
-    return est, vcov, dsum
-
-
-def _grouped_ratios(
-    design: SurveyDesign,
-    pattern: np.ndarray,
-    values: np.ndarray,
-    domain_codes: np.ndarray,
-    n_domains: int,
-    valid: np.ndarray,
-    totals: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n_pat, n_val = values.shape
-    n_groups = n_domains * n_pat + 1
-    lin = grouped_linearizer(design) if n_groups <= MAX_GROUPS else None
-    if lin is None:
-        num, den = ratio_columns(pattern, values, domain_codes, n_domains, valid)
-        return ratio_estimates(design, num, None if totals else den)
-    w = design._w
-    u = np.where(valid, domain_codes * n_pat + pattern, n_groups - 1)
-    wg = np.bincount(u, weights=w, minlength=n_groups)[:-1].reshape(n_domains, n_pat)
-    g_idx = np.arange(n_domains)
-    z = np.zeros((n_groups, n_domains * n_val))
-    if totals:
-        # z[(g, p), (g, l)] = values[p, l]; as ratio_estimates, the denominators are the
-        # total weight
-        z[:-1].reshape(n_domains, n_pat, n_domains, n_val)[g_idx, :, g_idx, :] = values
-        vcov = grouped_vcov(lin, w, u, n_groups, z)
-        return (wg @ values).ravel(), vcov, np.full(n_domains * n_val, w.sum())
-    dsum = wg.sum(axis=1)
-    empty = ~(dsum > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        est = (wg @ values) / dsum[:, None]
-        inv = np.where(empty, 0.0, 1.0 / dsum)
-    est[empty] = np.nan
-    # z[(g, p), (g, l)] = (values[p, l] - est[g, l]) / dsum[g]: block diagonal by domain
-    blocks = (values[None, :, :] - np.where(empty[:, None], 0.0, est)[:, None, :]) * inv[:, None, None]
-    z[:-1].reshape(n_domains, n_pat, n_domains, n_val)[g_idx, :, g_idx, :] = blocks
-    vcov = grouped_vcov(lin, w, u, n_groups, z)
-    if empty.any():
-        bad = np.repeat(empty, n_val)
-        vcov[bad, :] = np.nan
-        vcov[:, bad] = np.nan
-    return est.ravel(), vcov, np.repeat(dsum, n_val)
-
-
-def domain_summary(
-    design: SurveyDesign, domain_codes: np.ndarray, n_domains: int, valid: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per domain: respondents with a non-zero weight and an answer (``n``), R's df of the
-    domain's subset, and R's ``nrow`` of that subset (for ``beta``/``likelihood`` CIs)."""
-    w = design._w
-    inset = valid & (w != 0)
-    d_in = domain_codes[inset]
-    ns = np.bincount(d_in, minlength=n_domains)
-    n_rows = np.bincount(domain_codes[valid], minlength=n_domains).astype(float)
-    if design._replicates is None and design.is_calibrated:
-        n_rows = np.full(n_domains, float(design.n))
-    if design._replicates is not None:
-        dfs = np.array([domain_df(design, (domain_codes == g) & valid) if ns[g] else np.nan
-                        for g in range(n_domains)])
-        return ns, dfs, n_rows
-    st = design._structure
-    n_psu = len(st.psu_stratum)
-    h_count = len(st.n_psu_h)
-    if n_psu == design.n and h_count == 1:
-        dfs = ns - 1.0
-    else:
-        psus = np.unique(d_in * n_psu + st.psu[inset]) // n_psu
-        strata = np.unique(d_in * h_count + st.stratum[inset]) // h_count
-        dfs = (np.bincount(psus, minlength=n_domains)
-               - np.bincount(strata, minlength=n_domains)).astype(float)
-    dfs = np.where(ns > 0, dfs, np.nan)
-    return ns, dfs, n_rows
 
 
 def _domain_weighted_var(
@@ -561,9 +389,9 @@ def proportion(
             f"The 'ci_method' parameter of proportion must be one of {list(CI_METHODS)}; "
             f"got {ci_method!r}."
         )
-    na = _check_na(na, func)
+    na = check_na(na, func)
     by_cols = _by_list(by, func)
-    codes, cats = _variable_codes(design, variable, na, func)
+    codes, cats = variable_codes(design, variable, na, func)
     valid = codes >= 0
     n_missing = int(design.n - np.count_nonzero(valid))
     if len(cats) == 0:
@@ -579,7 +407,8 @@ def proportion(
     n_cat = len(cats)
     n_dom = domains.count
     rep_logit: tuple[np.ndarray, np.ndarray] | None = None
-    if design._replicates is None:
+    reps = design.replicates
+    if reps is None:
         est, vcov, _ = grouped_ratios(design, codes, np.eye(n_cat), domains.codes, n_dom, valid)
     else:
         num, den = ratio_columns(codes, np.eye(n_cat), domains.codes, n_dom, valid)
@@ -592,7 +421,7 @@ def proportion(
                 )
             # as R's svyciprop on a replicate design: the quasibinomial intercept is refitted
             # on every replicate and its replicate variance gives the logit-scale SE
-            rep_logit = design._replicates.logit_ci_parts(design, num, den, est)
+            rep_logit = reps.logit_ci_parts(design, num, den, est)
     var = np.diag(vcov).copy()
     se = np.sqrt(np.clip(var, 0, None))
     ns_d, dfs_d, nrows_d = domain_summary(design, domains.codes, n_dom, valid)
@@ -601,25 +430,22 @@ def proportion(
     df_k = np.repeat(dfs_d, n_cat)
     with np.errstate(divide="ignore", invalid="ignore"):
         # for a 0/1 variable the weighted variance in the domain is p(1-p) exactly, so R's
-        # svyvar is p(1-p) n/(n-1) and the SRS variance p(1-p)/(n-1); the quasibinomial
-        # dispersion (Pearson residuals) is n/(n-1)
+        # svyvar is p(1-p) n/(n-1) and the SRS variance p(1-p)/(n-1)
         pq = est * (1 - est)
         vsrs = np.where(n_k > 1, pq / (n_k - 1), np.nan)
-        phi = np.where(n_k > 1, n_k / (n_k - 1), np.nan)
         deff = np.where(vsrs > 0, var / vsrs, np.nan)
         # a share fixed by calibration has variance at rounding level: n_eff is infinite
         tiny = var <= (1e-12 * np.sqrt(pq)) ** 2
         n_eff = np.where(tiny & (est > 0) & (est < 1), np.inf,
                          np.where(var > 0, pq / var, np.nan))
-    lo, hi, notes = proportion_cis_noted(est, se, df_k, level, ci_method,
-                                         n_rows=np.repeat(nrows_d, n_cat), phi=phi, n=n_k)
+    n_rows = np.repeat(nrows_d, n_cat)
+    lo, hi, notes = _proportion_intervals(est, se, df_k, n_k, n_rows, level, ci_method, rep_logit)
+    ci_inputs = {"n_rows": n_rows}
     if rep_logit is not None:
-        inner = (est > 0) & (est < 1) & (notes == "")
-        q = t_quantiles(level, df_k)
-        eta, se_eta = rep_logit
-        lo = np.where(inner, 1 / (1 + np.exp(-(eta - q * se_eta))), lo)
-        hi = np.where(inner, 1 / (1 + np.exp(-(eta + q * se_eta))), hi)
+        ci_inputs.update(logit_centre=rep_logit[0], logit_se=rep_logit[1])
     cols: dict[str, Any] = {}
+    if variable not in by_cols:
+        cols["variable"] = [variable] * len(est)
     labels: list[Hashable]
     if by_cols:
         for i, col in enumerate(by_cols):
@@ -644,6 +470,7 @@ def proportion(
         design_df=design.df,
         n_missing=n_missing,
         _columns=cols,
+        _ci_inputs=ci_inputs,
     )
 
 
@@ -670,7 +497,7 @@ def _mean_or_total(
     func = statistic
     design = check_design(design, func)
     level = check_level(level, func)
-    na = _check_na(na, func)
+    na = check_na(na, func)
     by_cols = _by_list(by, func)
     s, valid, n_missing = variable_values(design, variable, na, func)
     yv = _numeric(s, variable, func)
@@ -700,13 +527,14 @@ def _mean_or_total(
     ns_d, dfs_d, _ = domain_summary(design, domains.codes, domains.count, valid)
     _warn_domains(domains, ns_d.tolist(), dfs_d.tolist(), func)
     var = np.diag(vcov)
-    svar, wsum = _domain_weighted_var(design._w, yv, domains.codes, domains.count, valid)
+    svar, wsum = _domain_weighted_var(design.weight_array, yv, domains.codes, domains.count, valid)
     with np.errstate(divide="ignore", invalid="ignore"):
         vsrs = svar / ns_d if statistic == "mean" else svar * wsum**2 / ns_d
         deff = np.where(vsrs > 0, var / vsrs, np.nan)
         n_eff = np.where(deff > 0, ns_d / deff, np.nan)
-    q = t_quantiles(level, dfs_d)
     cols: dict[str, Any] = {}
+    if variable not in by_cols:
+        cols["variable"] = [variable] * len(est)
     if by_cols:
         for i, col in enumerate(by_cols):
             cols[col] = [lab[i] if isinstance(lab, tuple) else lab for lab in domains.labels]
@@ -714,7 +542,8 @@ def _mean_or_total(
     # as its interval, as R's confint, and says so; no df gives no interval
     notes = np.where(~np.isfinite(est), "",
                      np.where(~(dfs_d > 0), NOTE_NO_DF, np.where(se == 0, "SE 0", "")))
-    cols.update(estimate=est, se=se, ci_lower=est - q * se, ci_upper=est + q * se, df=dfs_d,
+    lo, hi = _t_intervals(est, se, dfs_d, level)
+    cols.update(estimate=est, se=se, ci_lower=lo, ci_upper=hi, df=dfs_d,
                 deff=deff, n=ns_d, n_eff=n_eff, ci_note=notes.astype(object))
     labels = list(domains.labels) if by_cols else [variable]
     return Estimate(

@@ -56,6 +56,12 @@ def alt_text(plot: Any) -> str:
     return str(text)
 
 
+def _meta(obj: Any, name: str, default: Any) -> Any:
+    """An attribute of a result object; ``default`` for a plain frame (whose columns, such as
+    an estimate's ``variable`` column, are not metadata)."""
+    return default if isinstance(obj, pd.DataFrame) else getattr(obj, name, default)
+
+
 def _frame_of(obj: Any) -> pd.DataFrame:
     if isinstance(obj, pd.DataFrame):
         return obj.copy()
@@ -122,12 +128,12 @@ def plot_estimates(
     _need_columns(fr, ["estimate", "ci_lower", "ci_upper"], "plot_estimates")
     if fr.empty:
         raise DelibpollError("plot_estimates got an estimate with no rows; there is nothing to plot.")
-    stat = getattr(estimate, "statistic", "proportion")
-    variable = getattr(estimate, "variable", "")
-    by = list(getattr(estimate, "by", ()))
+    stat = _meta(estimate, "statistic", "proportion")
+    variable = _meta(estimate, "variable", "")
+    by = list(_meta(estimate, "by", ()))
     _need_columns(fr, by, "plot_estimates")
     pct = (stat == "proportion") if percent is None else percent
-    level = getattr(estimate, "level", None)
+    level = _meta(estimate, "level", None)
     fr["label"] = fr["category"].astype(str) if "category" in fr else variable
     fr["domain"] = fr[by].astype(str).agg(" / ".join, axis=1) if by else "All"
     fr["label"] = pd.Categorical(fr["label"], categories=list(dict.fromkeys(fr["label"]))[::-1])
@@ -197,7 +203,7 @@ def plot_likert(
     fr = _frame_of(estimate)
     if "category" not in fr:
         raise DelibpollError("plot_likert needs proportions (an Estimate with categories).")
-    by = list(getattr(estimate, "by", ()))
+    by = list(_meta(estimate, "by", ()))
     fr["domain"] = fr[by].astype(str).agg(" / ".join, axis=1) if by else "All"
     for name, val in (("title", title), ("caption", caption)):
         _check_text(val, name, "plot_likert")
@@ -254,7 +260,7 @@ def plot_likert(
         + facet_grid(". ~ panel", scales="free_x")
         + scale_fill_manual(values=colours + OKABE_ITO, name="")
         + scale_y_continuous(labels=lambda xs: [_pct(abs(float(x))) for x in xs])
-        + labs(x="", y="Share of respondents", title=title or f"{getattr(estimate, 'variable', '')}",
+        + labs(x="", y="Share of respondents", title=title or f"{_meta(estimate, 'variable', '')}",
                caption=caption or "Weighted shares; negatives to the left of zero, positives to the right.")
         + theme_delibpoll()
     )
@@ -262,7 +268,7 @@ def plot_likert(
         f"{d}: " + ", ".join(f"{c} {_pct(v)}" for c, v in zip(sub["category"].astype(str), sub["estimate"], strict=True))
         for d, sub in fr.groupby("domain", sort=False, observed=True)
     )
-    return _with_alt(p, f"Diverging stacked bar chart of {getattr(estimate, 'variable', '')}. {text}.")
+    return _with_alt(p, f"Diverging stacked bar chart of {_meta(estimate, 'variable', '')}. {text}.")
 
 
 def plot_tiers(
@@ -302,7 +308,7 @@ def plot_tiers(
     if missing:
         raise DelibpollError(f"plot_tiers needs a tier comparison; the frame lacks {sorted(missing)}.")
     if "question" not in fr:
-        fr["question"] = getattr(comparison, "variable", "")
+        fr["question"] = _meta(comparison, "variable", "")
     for name, val in (("title", title), ("caption", caption)):
         _check_text(val, name, "plot_tiers")
     if kind not in ("dumbbell", "scatter"):

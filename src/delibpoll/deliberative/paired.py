@@ -13,11 +13,11 @@ import pandas as pd
 from scipy import stats
 
 from .._ci import t_quantile, two_sided_p
+from .._ratios import domain_df, ratio_estimates
 from .._types import CIMethod, ItemKind, values
 from .._validation import check_choice, check_level
-from .._variance import domain_df
 from ..design import SurveyDesign, check_design
-from ..estimation import proportion, ratio_estimates
+from ..estimation import proportion
 from ..exceptions import DelibpollError, DelibpollWarning, SmallSampleWarning
 from ._common import categories, conf_int_frame, indicators, item_kind
 

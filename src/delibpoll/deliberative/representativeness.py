@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._ratios import ratio_estimates
 from ..design import SurveyDesign, check_design
-from ..estimation import ratio_estimates
 from ..exceptions import DelibpollError
 from ..targets import Targets
 from ._common import adjusted_wald, indicators

@@ -1,0 +1,462 @@
+"""Ratio estimation over groups and domains (kernel layer).
+
+Every estimate of the package is a ratio (or a total) of weighted sums: shares of
+categories, means, nets, cell shares of a two-way table, by domain. The routines here build
+the domains, compute the ratios and their joint covariance, from the linearised influence
+values (:mod:`delibpoll._variance`) or, on replicate designs, from the replicate weights.
+They work on any design that offers the read-only accessors of :class:`RatioDesign` (a
+:class:`~delibpoll.SurveyDesign` does), and never touch its private fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from ._structure import DesignStructure
+from ._types import NaPolicy
+from ._variance import (
+    CalibrationRecord,
+    GroupedLinearizer,
+    domain_average_factors,
+    grouped_linearizer,
+    grouped_vcov,
+    linearized_vcov,
+    subset_df,
+)
+from .exceptions import DelibpollError
+
+__all__ = [
+    "MAX_DOMAINS",
+    "MAX_GROUPS",
+    "Domains",
+    "RatioDesign",
+    "ReplicateVariance",
+    "domain_df",
+    "domain_matrix",
+    "domain_summary",
+    "grouped_ratios",
+    "linearizer",
+    "make_domains",
+    "ratio_columns",
+    "ratio_estimates",
+    "variable_codes",
+    "variable_values",
+]
+
+_T = TypeVar("_T")
+
+
+class ReplicateVariance(Protocol):
+    """What the ratio routines use of a design's replicate weights."""
+
+    def domain_df(self, mask: np.ndarray) -> float:
+        """R ``degf`` of the domain ``mask``."""
+        ...
+
+    def ratio_vcov(
+        self, design: Any, num: np.ndarray, den: np.ndarray | None, est: np.ndarray
+    ) -> np.ndarray:
+        """Replicate covariance of the ratios ``sum w num / sum w den``."""
+        ...
+
+
+class RatioDesign(Protocol):
+    """The read-only accessors of a survey design that the ratio routines use
+    (:class:`~delibpoll.SurveyDesign` has them all)."""
+
+    @property
+    def n(self) -> int:
+        """Number of rows."""
+        ...
+
+    @property
+    def weight_array(self) -> np.ndarray:
+        """Current weights, read-only."""
+        ...
+
+    @property
+    def columns(self) -> list[Hashable]:
+        """Names of the data's columns."""
+        ...
+
+    @property
+    def structure(self) -> DesignStructure:
+        """Strata, PSUs and fpc coded as integers."""
+        ...
+
+    @property
+    def lonely_psu(self) -> str:
+        """The lonely-PSU rule."""
+        ...
+
+    @property
+    def calibration(self) -> tuple[CalibrationRecord, ...]:
+        """The calibration records, in order."""
+        ...
+
+    @property
+    def is_calibrated(self) -> bool:
+        """Whether any calibration step has been applied."""
+        ...
+
+    @property
+    def replicates(self) -> ReplicateVariance | None:
+        """The replicate weights, or None."""
+        ...
+
+    def column(self, name: Hashable) -> pd.Series:
+        """One column of the data."""
+        ...
+
+    def column_codes(self, column: Hashable) -> tuple[np.ndarray, list[Hashable]]:
+        """Integer codes (-1 missing) and categories of a column."""
+        ...
+
+    def check_columns(self, cols: Sequence[Hashable], param: str) -> list[Hashable]:
+        """``cols`` if they are all columns of the data, else an error."""
+        ...
+
+    def derived(self, key: Hashable, build: Callable[[], _T]) -> _T:
+        """A constant derived from the design, built once and kept with it."""
+        ...
+
+
+@dataclass(frozen=True)
+class Domains:
+    """The domains of an estimate: the crossing of its ``by`` columns.
+
+    Attributes
+    ----------
+    codes : numpy.ndarray
+        ``(n,)`` domain of each row, ``0..count-1``.
+    labels : list
+        Per domain: the category (one ``by`` column), a tuple of categories (several,
+        crossed in declared order, the last varying fastest), or ``[None]`` without ``by``.
+    columns : list of str
+        The ``by`` columns.
+    """
+
+    codes: np.ndarray  # (n,) domain index
+    labels: list[Hashable]  # per domain: scalar (one by) or tuple (several); [None] if no by
+    columns: list[str]
+
+    @property
+    def count(self) -> int:
+        """Number of domains."""
+        return len(self.labels)
+
+
+def domain_matrix(codes: np.ndarray, count: int, valid: np.ndarray) -> np.ndarray:
+    """(n x count) indicator of each row's domain, zero for rows not in the base."""
+    dmat = np.zeros((len(codes), count))
+    dmat[np.arange(len(codes)), codes] = 1.0
+    dmat *= valid[:, None]
+    return dmat
+
+
+MAX_DOMAINS = 1_000  # crossed by= columns: each declared combination is a row (and a vcov block)
+
+
+def make_domains(design: RatioDesign, by: list[str], func: str) -> Domains:
+    """The domains of the ``by`` columns (every combination of their categories).
+
+    Raises
+    ------
+    DelibpollError
+        A ``by`` column is not in the data or has missing values, or the columns cross into
+        more than :data:`MAX_DOMAINS` domains (``func`` names the caller in the message).
+    """
+    n = design.n
+    if not by:
+        return Domains(np.zeros(n, dtype=np.int64), [None], [])
+    design.check_columns(by, "by")
+    codes_list = []
+    cats_list = []
+    for col in by:
+        c, cats = design.column_codes(col)
+        n_missing = int((c < 0).sum())
+        if n_missing:
+            raise DelibpollError(
+                f"The 'by' column '{col}' of {func} has {n_missing} missing value(s). Domains "
+                "must cover every row: recode missing values to a category such as "
+                "'Not known' before estimating."
+            )
+        codes_list.append(c)
+        cats_list.append(cats)
+    if len(by) == 1:
+        return Domains(codes_list[0], cats_list[0], by)
+    n_domains = 1
+    for cats in cats_list:
+        n_domains *= len(cats)  # Python int: exact, never wraps
+    if n_domains > MAX_DOMAINS:
+        sizes = " x ".join(f"{col} ({len(cats)})" for col, cats in zip(by, cats_list, strict=True))
+        raise DelibpollError(
+            f"The 'by' columns of {func} cross into {n_domains:,} domains ({sizes}), more than "
+            f"the {MAX_DOMAINS:,} delibpoll reports (every combination of the declared "
+            "categories is a domain). Cross fewer columns, or combine them into one column "
+            "holding only the combinations you need."
+        )
+    code = np.zeros(n, dtype=np.int64)
+    labels: list[Hashable] = [()]
+    for c, cats in zip(codes_list, cats_list, strict=True):
+        code = code * len(cats) + c
+        labels = [lab + (cat,) for lab in labels for cat in cats]  # type: ignore[operator]
+    return Domains(code, labels, by)
+
+
+def variable_values(
+    design: RatioDesign, variable: str, na: NaPolicy, func: str
+) -> tuple[pd.Series, np.ndarray, int]:
+    """The column ``variable``, which rows have a value, and how many are missing.
+
+    Raises
+    ------
+    DelibpollError
+        ``variable`` is not a column name, or has missing values and ``na="error"``.
+    """
+    _check_variable(design, variable, func)
+    s = design.column(variable)
+    missing = s.isna().to_numpy()
+    n_missing = int(missing.sum())
+    _check_missing(variable, n_missing, na)
+    return s, ~missing, n_missing
+
+
+def _check_variable(design: RatioDesign, variable: object, func: str) -> None:
+    if not isinstance(variable, str):
+        hint = (
+            f" The data has a column {variable!r}, but delibpoll needs text column names: "
+            "rename them first, e.g. df.columns = df.columns.map(str)."
+            if variable in design.columns
+            else ""
+        )
+        raise DelibpollError(
+            f"The 'variable' parameter of {func} must be a column name (str); got "
+            f"{variable!r}.{hint}"
+        )
+    design.check_columns([variable], "variable")
+
+
+def _check_missing(variable: str, n_missing: int, na: NaPolicy) -> None:
+    if n_missing and na == "error":
+        raise DelibpollError(
+            f"Variable '{variable}' has {n_missing} missing value(s). Pass na='drop' to leave "
+            "those rows out of this estimate (the result reports how many), or recode them "
+            "to a category such as \"Don't know\" to keep them in the base."
+        )
+
+
+def variable_codes(
+    design: RatioDesign, variable: str, na: NaPolicy, func: str
+) -> tuple[np.ndarray, list[Hashable]]:
+    """Category codes of a categorical ``variable`` (-1 missing) and its categories, in the
+    package's one category order, with the checks of :func:`variable_values`."""
+    _check_variable(design, variable, func)
+    codes, cats = design.column_codes(variable)
+    n_missing = int(np.count_nonzero(codes < 0))
+    _check_missing(variable, n_missing, na)
+    return codes, cats
+
+
+# ---------------------------------------------------------------------- core
+def ratio_estimates(
+    design: RatioDesign, num: np.ndarray, den: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimates ``sum(w num) / sum(w den)`` (totals when ``den`` is None) and their vcov.
+
+    The direct computation: the n x K influence values, then the calibration-aware
+    linearised variance (:func:`~delibpoll._variance.linearized_vcov`), or the replicate
+    variance on a replicate design.
+
+    Returns ``(estimates (K,), vcov (K, K), denominators (K,))``; an estimate whose
+    denominator is not positive is NaN, with NaN variances.
+    """
+    w = design.weight_array
+    if den is None:
+        est = w @ num
+        x = w[:, None] * num
+        dsum = np.full(num.shape[1], w.sum())
+    else:
+        dsum = w @ den
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = (w @ num) / dsum
+            # x = w (num - den est) / dsum, built in one buffer (large temporaries are slow)
+            x = np.multiply(den, est[None, :])
+            np.subtract(num, x, out=x)
+            x *= w[:, None]
+            x /= dsum[None, :]
+        empty = ~(dsum > 0)
+        if empty.any():
+            est = np.where(empty, np.nan, est)
+            x[:, empty] = 0.0
+    reps = design.replicates
+    if reps is not None:
+        vcov = reps.ratio_vcov(design, num, den, est)
+    else:
+        vcov = linearized_vcov(x, design.structure, design.lonely_psu, design.calibration)
+    if den is not None:
+        empty = ~(dsum > 0)
+        if empty.any():
+            vcov[empty, :] = np.nan
+            vcov[:, empty] = np.nan
+    return est, vcov, dsum
+
+
+# the grouped path builds a (groups x estimates) table; beyond this many groups the direct
+# n x K computation is as cheap
+MAX_GROUPS = 1024
+
+
+def ratio_columns(
+    pattern: np.ndarray,
+    values: np.ndarray,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The n x K numerator and denominator columns of :func:`grouped_ratios` for
+    :func:`ratio_estimates` (domain-major, column ``g * L + l``)."""
+    n = len(pattern)
+    n_val = values.shape[1]
+    dmat = domain_matrix(domain_codes, n_domains, valid)
+    rows = values[np.where(valid, pattern, 0)]
+    num = (dmat[:, :, None] * rows[:, None, :]).reshape(n, n_domains * n_val)
+    return num, np.repeat(dmat, n_val, axis=1)
+
+
+def grouped_ratios(
+    design: RatioDesign,
+    pattern: np.ndarray,
+    values: np.ndarray,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+    *,
+    totals: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ratios ``sum_d w values[pattern] / sum_d w`` over the valid rows of every domain
+    (with ``totals=True`` the numerators ``sum_d w values[pattern]`` themselves).
+
+    Each row's answer is coded by ``pattern`` (n,), an index into the rows of ``values``
+    (P x L): for a categorical question ``pattern`` is the category code and ``values`` the
+    identity, so the ratios are the category shares. Rows outside ``valid`` are left out of
+    numerator and denominator. Returns ``(estimates, vcov, denominators)`` like
+    :func:`ratio_estimates`, domain-major (estimate ``g * L + l``), computed from group-level
+    sums when the design allows (no replicate weights, at most one calibration step) and
+    from the n x K columns otherwise; both give the same numbers. With
+    ``lonely_psu="average"`` each domain's variance is scaled by the strata present in it
+    (:func:`~delibpoll._variance.domain_average_factors`), as R's ``svyby``; the covariance
+    of two domains by the geometric mean of their factors.
+    """
+    est, vcov, dsum = _grouped_ratios(design, pattern, values, domain_codes, n_domains, valid,
+                                      totals)
+    # lonely_psu="average" scales each domain by the strata present in it, as R's svyby
+    factors = None
+    if design.replicates is None:
+        factors = domain_average_factors(design.weight_array, design.structure,
+                                         design.lonely_psu, design.calibration, domain_codes,
+                                         n_domains, valid)
+    if factors is not None:
+        root = np.sqrt(np.repeat(factors, values.shape[1]))
+        vcov = vcov * root[:, None] * root[None, :]
+    return est, vcov, dsum
+
+
+def _grouped_ratios(
+    design: RatioDesign,
+    pattern: np.ndarray,
+    values: np.ndarray,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+    totals: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n_pat, n_val = values.shape
+    n_groups = n_domains * n_pat + 1
+    lin = linearizer(design) if n_groups <= MAX_GROUPS else None
+    if lin is None:
+        num, den = ratio_columns(pattern, values, domain_codes, n_domains, valid)
+        return ratio_estimates(design, num, None if totals else den)
+    w = design.weight_array
+    u = np.where(valid, domain_codes * n_pat + pattern, n_groups - 1)
+    wg = np.bincount(u, weights=w, minlength=n_groups)[:-1].reshape(n_domains, n_pat)
+    g_idx = np.arange(n_domains)
+    z = np.zeros((n_groups, n_domains * n_val))
+    if totals:
+        # z[(g, p), (g, l)] = values[p, l]; as ratio_estimates, the denominators are the
+        # total weight
+        z[:-1].reshape(n_domains, n_pat, n_domains, n_val)[g_idx, :, g_idx, :] = values
+        vcov = grouped_vcov(lin, w, u, n_groups, z)
+        return (wg @ values).ravel(), vcov, np.full(n_domains * n_val, w.sum())
+    dsum = wg.sum(axis=1)
+    empty = ~(dsum > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = (wg @ values) / dsum[:, None]
+        inv = np.where(empty, 0.0, 1.0 / dsum)
+    est[empty] = np.nan
+    # z[(g, p), (g, l)] = (values[p, l] - est[g, l]) / dsum[g]: block diagonal by domain
+    blocks = (values[None, :, :] - np.where(empty[:, None], 0.0, est)[:, None, :]) * inv[:, None, None]
+    z[:-1].reshape(n_domains, n_pat, n_domains, n_val)[g_idx, :, g_idx, :] = blocks
+    vcov = grouped_vcov(lin, w, u, n_groups, z)
+    if empty.any():
+        bad = np.repeat(empty, n_val)
+        vcov[bad, :] = np.nan
+        vcov[:, bad] = np.nan
+    return est.ravel(), vcov, np.repeat(dsum, n_val)
+
+
+def linearizer(design: RatioDesign) -> GroupedLinearizer | None:
+    """The design's constants for grouped variances (kept with the design), or None for a
+    replicate design or one the grouped path does not cover."""
+    if design.replicates is not None:
+        return None
+    return design.derived(
+        "grouped_linearizer",
+        lambda: grouped_linearizer(design.structure, design.lonely_psu, design.calibration),
+    )
+
+
+def domain_df(design: RatioDesign, mask: np.ndarray) -> float:
+    """R's ``degf`` of ``subset(design, mask)``: PSUs in the domain minus strata in it; on a
+    replicate design the rank of the domain's replicate weights minus 1 (R drops the other
+    rows)."""
+    reps = design.replicates
+    if reps is not None:
+        return float(reps.domain_df(mask))
+    return subset_df(design.weight_array, design.structure, mask)
+
+
+def domain_summary(
+    design: RatioDesign, domain_codes: np.ndarray, n_domains: int, valid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per domain: respondents with a non-zero weight and an answer (``n``), R's df of the
+    domain's subset, and R's ``nrow`` of that subset (for ``beta``/``likelihood`` CIs)."""
+    w = design.weight_array
+    inset = valid & (w != 0)
+    d_in = domain_codes[inset]
+    ns = np.bincount(d_in, minlength=n_domains)
+    n_rows = np.bincount(domain_codes[valid], minlength=n_domains).astype(float)
+    reps = design.replicates
+    if reps is None and design.is_calibrated:
+        n_rows = np.full(n_domains, float(design.n))
+    if reps is not None:
+        dfs = np.array([reps.domain_df((domain_codes == g) & valid) if ns[g] else np.nan
+                        for g in range(n_domains)])
+        return ns, dfs, n_rows
+    st = design.structure
+    n_psu = len(st.psu_stratum)
+    h_count = len(st.n_psu_h)
+    if n_psu == design.n and h_count == 1:
+        dfs = ns - 1.0
+    else:
+        psus = np.unique(d_in * n_psu + st.psu[inset]) // n_psu
+        strata = np.unique(d_in * h_count + st.stratum[inset]) // h_count
+        dfs = (np.bincount(psus, minlength=n_domains)
+               - np.bincount(strata, minlength=n_domains)).astype(float)
+    dfs = np.where(ns > 0, dfs, np.nan)
+    return ns, dfs, n_rows
