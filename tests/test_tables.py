@@ -1,4 +1,4 @@
-"""Tests for delibpoll.tables (banner).
+"""Tests for delibpoll.banner (banner) and its exporters (delibpoll.export).
 
 Outside references: R survey 4.1.1 (tests/reference/r/banner.R and banner_extra.R: cells,
 SEs, CIs, pairwise p-values and Holm-adjusted p-values on a raked and a stratified design),
@@ -16,7 +16,7 @@ import pytest
 
 import delibpoll as dp
 from delibpoll import DelibpollError
-from delibpoll.tables import banner, column_letters
+from delibpoll.banner import banner, column_letters
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,11 @@ public, and publish weighted tables and charts.
 
 from __future__ import annotations
 
-from . import datasets
+from . import (
+    datasets,
+    export,  # noqa: F401  (importing it registers the exporters of the result objects)
+)
+from .banner import BannerTable, banner
 from .chisq import ChisqResult, chisq_test
 from .contrast import ContrastResult, contrast
 from .deliberative import (
@@ -44,7 +48,6 @@ from .plots import (
     theme_delibpoll,
 )
 from .replicates import ReplicateWeights
-from .tables import BannerTable, banner
 from .targets import Targets
 from .weighting import (
     WeightingReport,

@@ -144,8 +144,8 @@ def _cmd_weight(args: argparse.Namespace) -> int:
 
 
 def _cmd_table(args: argparse.Namespace) -> int:
+    from .banner import banner
     from .design import SurveyDesign
-    from .tables import banner
 
     out = Path(args.out)
     _check_out_folder(out, "--out")

@@ -31,6 +31,7 @@ import pandas as pd
 
 from . import datasets
 from ._ci import CI_METHODS
+from .banner import banner
 from .contrast import contrast
 from .deliberative import QuestionComparison, compare_questions, representativeness
 from .design import SurveyDesign
@@ -38,7 +39,6 @@ from .estimation import mean, proportion
 from .exceptions import DelibpollError
 from .io import read_survey
 from .plots import alt_text, plot_estimates, plot_margins, plot_tiers, plot_weights
-from .tables import banner
 from .targets import Targets
 from .weighting import calibrate, rake
 

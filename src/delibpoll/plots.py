@@ -12,7 +12,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ._stats import kish_deff
+from .design import SurveyDesign
 from .exceptions import DelibpollError
+from .weighting import WeightingReport
 
 __all__ = [
     "OKABE_ITO",
@@ -394,15 +397,13 @@ def plot_weights(design: Any, *, bins: int = 40, title: str | None = None) -> An
     """Histogram of the design's weights with the Kish design effect in the caption."""
     from plotnine import aes, geom_histogram, geom_vline, ggplot, labs
 
-    from .design import SurveyDesign
-
     if not isinstance(design, SurveyDesign):
         raise DelibpollError(f"plot_weights needs a SurveyDesign; got {type(design).__name__}.")
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
         raise DelibpollError(f"The 'bins' parameter of plot_weights must be an integer >= 1. Got {bins!r} instead.")
     _check_text(title, "title", "plot_weights")
-    w = design.weights.to_numpy(dtype=float)
-    deff = float(len(w) * np.sum(w**2) / np.sum(w) ** 2)
+    w = design.weight_array
+    deff = kish_deff(w)  # the package's one Kish design effect
     ratio = (f"ratio {w.max() / w.min():.1f}" if w.min() > 0
              else f"{int((w <= 0).sum())} weights zero or negative")
     fr = pd.DataFrame({"weight": w})
@@ -423,7 +424,8 @@ def plot_weights(design: Any, *, bins: int = 40, title: str | None = None) -> An
 
 def plot_margins(design: Any, *, title: str | None = None) -> Any:
     """Unweighted, weighted and target shares for each weighting variable (from the
-    design's weighting report)."""
+    design's weighting report, or from a :class:`~delibpoll.WeightingReport` itself); the
+    shares and their errors are the report's, nothing is recomputed."""
     from plotnine import (
         aes,
         coord_flip,
@@ -437,7 +439,7 @@ def plot_margins(design: Any, *, title: str | None = None) -> Any:
     )
 
     _check_text(title, "title", "plot_margins")
-    rep = getattr(design, "weighting_report", None)
+    rep = design if isinstance(design, WeightingReport) else getattr(design, "weighting_report", None)
     if rep is None:
         raise DelibpollError("plot_margins needs a weighted design (rake, calibrate or poststratify first).")
     m = rep.margins()
@@ -452,7 +454,7 @@ def plot_margins(design: Any, *, title: str | None = None) -> Any:
     long["category"] = pd.Categorical(long["category"].astype(str), categories=order)
     long["kind"] = pd.Categorical(long["kind"], categories=["Sample (unweighted)", "Weighted", "Target"])
     # every claim below is computed from the shares plotted
-    after = m.assign(err=(m["weighted_share_after"] - m["target_share"]).abs())
+    after = m.assign(err=m["error"].abs())  # the report's error: weighted share - target
     worst_after = after.sort_values("err", kind="stable").iloc[-1]
     gap = float(worst_after["err"])
     gap_txt = f"{100 * gap:.2g} percentage points" if gap >= 5e-5 else "below 0.005 percentage points"

@@ -9,6 +9,7 @@ that no output was written, and that the config and data files were left untouch
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -262,7 +263,7 @@ def test_internal_error_exit_3_and_debug_shows_it(tmp_path: Path, monkeypatch: p
     def broken(*_: object, **__: object) -> None:
         raise TypeError("unsupported operand")
 
-    monkeypatch.setattr("delibpoll.tables.banner", broken)
+    monkeypatch.setattr(sys.modules["delibpoll.banner"], "banner", broken)  # the module (dp.banner is the function)
     argv = ["table", str(T3), *TAB, "--out", str(tmp_path / "o.md")]
     code, err = cli(argv)
     assert code == 3

@@ -17,6 +17,7 @@ import pytest
 
 import delibpoll as dp
 from delibpoll import DelibpollError
+from delibpoll.banner import banner
 from delibpoll.plots import (
     alt_text,
     plot_estimates,
@@ -25,7 +26,6 @@ from delibpoll.plots import (
     plot_tiers,
     plot_weights,
 )
-from delibpoll.tables import banner
 
 N = 120
 

@@ -1,75 +1,52 @@
-"""Weighted banner tables with design-based significance letters.
+"""Weighted banner tables with design-based significance letters (inference layer).
 
 Questions go down the side, banner variables across the top. Every number comes from the
 estimation layer (:func:`~delibpoll.estimation.grouped_ratios`, the same code as
 :func:`~delibpoll.proportion` and :func:`~delibpoll.mean`), one batched call per question
 and banner variable, whose joint covariance gives the letters.
+
+:func:`banner` is a small pipeline: the arguments are checked (:func:`_check_arguments`),
+then for each question and banner variable the estimates, SEs and CIs
+(:func:`_estimate_cells`), the bases (:func:`_bases`), the suppressed columns and the
+pairwise letters (:func:`_pairwise_letters`) are computed; the notes come last
+(:func:`_notes`). The result, :class:`BannerTable`, holds arrays and plain data only; its
+``to_excel``/``to_html``/``to_markdown``/``to_csv`` look up a renderer of the presentation
+layer (:mod:`delibpoll.export`) in the registry :mod:`delibpoll._render`.
 """
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._ci import CI_METHODS, NOTE_NO_DF, proportion_cis_noted, t_quantiles
+from ._ci import NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._multiplicity import adjust_pvalues
-from .design import SurveyDesign
-from .estimation import check_design, check_level, domain_summary, grouped_ratios
+from ._ratios import domain_summary, grouped_ratios
+from ._render import render
+from ._types import Adjust, CIMethod, values
+from ._validation import check_level
+from .design import SurveyDesign, check_design
 from .exceptions import DelibpollError
 
-__all__ = ["BannerTable", "banner", "column_letters"]
+__all__ = ["LOW_BASE", "SUPPRESSED", "BannerTable", "banner", "column_letters"]
 
-Adjust = Literal["none", "holm", "bonferroni", "fdr_bh"]
+#: Symbol of a suppressed cell.
 SUPPRESSED = "[c]"
+#: Symbol of a cell whose unweighted base is below ``min_base``.
 LOW_BASE = "[u]"
 
-
-_MD_SPECIAL = str.maketrans({
-    "\\": "\\\\", "|": "\\|", "*": "\\*", "`": "\\`", "[": "\\[", "]": "\\]",
-    "&": "&amp;", "<": "&lt;", ">": "&gt;",
-})
-
-
-def _md(text: object) -> str:
-    """A Markdown table cell: Markdown and HTML specials escaped (``|`` as ``\\|``, ``<``,
-    ``>``, ``&`` as entities), newlines as ``<br>``, so a label can neither shift the columns
-    nor inject markup."""
-    s = str(text).translate(_MD_SPECIAL)
-    # "_" inside a word (q_pact) cannot open or close emphasis in GFM: kept as it is
-    s = re.sub(r"(?<![^\W_])_|_(?![^\W_])", r"\\_", s)
-    return s.replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")
-
-
-def _fixed(x: float, decimals: int) -> str:
-    """``x`` with ``decimals`` decimals in fixed notation (never scientific), no "-0"."""
-    txt = f"{x:.{decimals}f}"
-    return txt[1:] if txt.startswith("-") and float(txt) == 0 else txt
-
-
-EXCEL_MAX_CHARS = 32767
-
-
-def _out_path(path: object, method: str) -> Path:
-    if not isinstance(path, str | Path):
-        raise DelibpollError(
-            f"The 'path' parameter of {method} must be a file path (str or Path). Got "
-            f"{type(path).__name__} instead."
-        )
-    p = Path(path)
-    if not p.parent.is_dir():
-        raise DelibpollError(
-            f"The folder {str(p.parent)!r} of the 'path' given to {method} does not exist; "
-            "create it first."
-        )
-    return p
+#: The columns of :meth:`BannerTable.to_frame`, in order.
+FRAME_COLUMNS = (
+    "question", "category", "kind", "is_net", "banner", "column", "letter", "estimate",
+    "ci_lower", "ci_upper", "ci_note", "se", "n", "weighted_n", "n_eff", "higher_than",
+    "low_base", "suppressed",
+)
 
 
 def column_letters(n: int) -> list[str]:
@@ -93,6 +70,127 @@ def column_letters(n: int) -> list[str]:
     return out
 
 
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class BannerTable:
+    """A weighted banner table (see :func:`banner`): the results as arrays, no formatting.
+
+    Cells are laid out question by question; within a question, banner column by banner
+    column (in the order of :attr:`columns`), and within a column category by category (in
+    the order of :attr:`categories`), the row order of :meth:`to_frame`.
+    :meth:`cell_slice` gives a question's cells, to be reshaped ``(len(columns),
+    len(categories[q]))``.
+
+    Attributes
+    ----------
+    notes : list of str
+        The table notes (methods, letters, bases, exclusions, nets, suppression).
+    questions : list of str
+        The questions (rows of the banner), in order.
+    columns : list of (str, str, str)
+        ``(banner variable, column label, letter)`` of each banner column; the Total column
+        is ``("", "Total", "")``.
+    decimals : int
+        Decimals shown for percentages (display only).
+    kinds : tuple of str
+        Per question: ``"categorical"`` (shares, also multi-response sets) or ``"numeric"``
+        (a mean).
+    categories : tuple of tuple
+        Per question, its row labels (categories, nets, options, or the variable of a
+        numeric question), as they appear in the ``category`` column of :meth:`to_frame`.
+    offsets : numpy.ndarray
+        ``offsets[q]:offsets[q + 1]`` are the cells of question ``q``.
+    estimate, ci_lower, ci_upper, se : numpy.ndarray
+        Per cell (NaN where suppressed).
+    ci_note, higher_than : tuple of str
+        Per cell: the CI note, and the letters of the columns the cell is significantly
+        higher than.
+    is_net : numpy.ndarray
+        Per cell: whether its category is a net.
+    n, weighted_n, n_eff : numpy.ndarray
+        ``(questions, columns)``: unweighted, weighted and Kish effective bases (the
+        weighted ones NaN where suppressed).
+    low_base, suppressed : numpy.ndarray
+        ``(questions, columns)`` flags.
+    """
+
+    notes: list[str]
+    questions: list[str]
+    columns: list[tuple[str, str, str]]  # (banner, column, letter)
+    decimals: int
+    kinds: tuple[str, ...] = field(repr=False)
+    categories: tuple[tuple[Hashable, ...], ...] = field(repr=False)
+    offsets: np.ndarray = field(repr=False)
+    estimate: np.ndarray = field(repr=False)
+    ci_lower: np.ndarray = field(repr=False)
+    ci_upper: np.ndarray = field(repr=False)
+    se: np.ndarray = field(repr=False)
+    ci_note: tuple[str, ...] = field(repr=False)
+    higher_than: tuple[str, ...] = field(repr=False)
+    is_net: np.ndarray = field(repr=False)
+    n: np.ndarray = field(repr=False)
+    weighted_n: np.ndarray = field(repr=False)
+    n_eff: np.ndarray = field(repr=False)
+    low_base: np.ndarray = field(repr=False)
+    suppressed: np.ndarray = field(repr=False)
+    _frame: pd.DataFrame = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy long form, one row per question, category and banner column.
+
+        Columns: ``question``, ``category``, ``kind``, ``banner``, ``column`` (banner
+        category or "Total"), ``letter``, ``estimate``, ``ci_lower``, ``ci_upper``, ``se``,
+        ``n``, ``weighted_n``, ``n_eff``, ``higher_than`` (letters of the columns this cell is
+        significantly higher than), ``low_base``, ``suppressed``.
+        """
+        return self._frame.copy()
+
+    def cell_slice(self, question: int) -> slice:
+        """The cells of question number ``question`` (0-based) in the per-cell arrays."""
+        return slice(int(self.offsets[question]), int(self.offsets[question + 1]))
+
+    def to_markdown(self) -> str:
+        """Markdown: one table per question, then the notes. Labels are escaped (``|``,
+        Markdown and HTML specials, newlines), so they cannot shift columns or add markup."""
+        out: str = render("banner.markdown", self)
+        return out
+
+    def to_html(self) -> str:
+        """HTML: one table per question with a caption, then the notes."""
+        out: str = render("banner.html", self)
+        return out
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def to_csv(self, path: str | Path) -> Path:
+        """The tidy frame (:meth:`to_frame`) as CSV."""
+        out: Path = render("banner.csv", self, path)
+        return out
+
+    def to_excel(self, path: str | Path, *, title: str = "Weighted banner tables",
+                 source: str = "") -> Path:
+        """Accessible spreadsheet (UK Government Analysis Function guidance).
+
+        A cover sheet, a notes sheet, then one table per sheet: a single header row, no
+        merged cells, no blank rows inside tables, a frozen header row, percentages stored as
+        numbers with a percentage format and their significance letters in the adjacent
+        column; suppressed cells hold the symbol ``[c]`` and low bases ``[u]`` (explained in
+        the notes).
+        """
+        out: Path = render("banner.excel", self, path, title=title, source=source)
+        return out
+
+    def __repr__(self) -> str:
+        return f"BannerTable({len(self.questions)} questions x {len(self.columns)} columns)\n" + (
+            self.to_markdown() if len(self.questions) <= 3 else ""
+        )
+
+
 @dataclass(frozen=True)
 class _Row:
     question: str
@@ -106,214 +204,6 @@ class _Row:
     excluded: list[Hashable] = field(default_factory=list)  # categories left out of the base
 
 
-@dataclass(frozen=True)
-class BannerTable:
-    """A weighted banner table (see :func:`banner`)."""
-
-    notes: list[str]
-    questions: list[str]
-    columns: list[tuple[str, str, str]]  # (banner, column, letter)
-    decimals: int
-    _frame: pd.DataFrame = field(repr=False)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Tidy long form, one row per question, category and banner column.
-
-        Columns: ``question``, ``category``, ``kind``, ``banner``, ``column`` (banner
-        category or "Total"), ``letter``, ``estimate``, ``ci_lower``, ``ci_upper``, ``se``,
-        ``n``, ``weighted_n``, ``n_eff``, ``higher_than`` (letters of the columns this cell is
-        significantly higher than), ``low_base``, ``suppressed``.
-        """
-        return self._frame.copy()
-
-    # ------------------------------------------------------------------ display helpers
-    def _cell_text(self, r: pd.Series) -> str:
-        if r["suppressed"]:
-            return SUPPRESSED
-        if pd.isna(r["estimate"]):
-            return "-"
-        if r["kind"] == "numeric":
-            txt = _fixed(float(r["estimate"]), max(self.decimals, 1))
-        else:
-            txt = _fixed(100 * float(r["estimate"]), self.decimals) + "%"
-        if r["higher_than"]:
-            txt += f" {r['higher_than']}"
-        if r["low_base"]:
-            txt += f" {LOW_BASE}"
-        return txt
-
-    def _wide(self, question: str) -> pd.DataFrame:
-        fr = self._frame[self._frame["question"] == question]
-        heads = [
-            "Total" if b == "" else f"{b}: {c} ({letter})" for b, c, letter in self.columns
-        ]
-        cats = list(dict.fromkeys(fr["category"]))
-        table = pd.DataFrame(index=[str(c) for c in cats] + ["Base (unweighted)", "Base (weighted)", "Base (effective)"], columns=heads, dtype=object)
-        for (b, c, _letter), head in zip(self.columns, heads, strict=True):
-            sub = fr[(fr["banner"] == b) & (fr["column"] == c)]
-            for _, r in sub.iterrows():
-                table.loc[str(r["category"]), head] = self._cell_text(r)
-            if len(sub):
-                r0 = sub.iloc[0]
-                sup = bool(r0["suppressed"])
-                table.loc["Base (unweighted)", head] = SUPPRESSED if sup else f"{int(r0['n'])}"
-                table.loc["Base (weighted)", head] = SUPPRESSED if sup else _fixed(r0["weighted_n"], 0)
-                table.loc["Base (effective)", head] = SUPPRESSED if sup else _fixed(r0["n_eff"], 0)
-        return table.fillna("")
-
-    def to_markdown(self) -> str:
-        """Markdown: one table per question, then the notes. Labels are escaped (``|``,
-        Markdown and HTML specials, newlines), so they cannot shift columns or add markup."""
-        parts = []
-        for q in self.questions:
-            wide = self._wide(q)
-            head = "| | " + " | ".join(_md(c) for c in wide.columns) + " |"
-            sep = "|---|" + "---|" * len(wide.columns)
-            lines = [f"### {_md(q)}", "", head, sep]
-            for idx, row in wide.iterrows():
-                lines.append(f"| {_md(idx)} | " + " | ".join(_md(v) for v in row) + " |")
-            parts.append("\n".join(lines))
-        parts.append("**Notes**\n\n" + "\n".join(f"- {_md(n)}" for n in self.notes))
-        return "\n\n".join(parts) + "\n"
-
-    def to_html(self) -> str:
-        """HTML: one table per question with a caption, then the notes."""
-        parts = []
-        for q in self.questions:
-            wide = self._wide(q)
-            head = "".join(f"<th scope='col'>{html.escape(c)}</th>" for c in wide.columns)
-            rows = "".join(
-                f"<tr><th scope='row'>{html.escape(str(i))}</th>"
-                + "".join(f"<td>{html.escape(str(v))}</td>" for v in r)
-                + "</tr>"
-                for i, r in wide.iterrows()
-            )
-            parts.append(
-                f"<table class='delibpoll-banner'><caption>{html.escape(q)}</caption>"
-                f"<thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>"
-            )
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return "\n".join(parts) + f"\n<p>Notes</p><ul>{notes}</ul>\n"
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def to_csv(self, path: str | Path) -> Path:
-        """The tidy frame (:meth:`to_frame`) as CSV."""
-        p = _out_path(path, "to_csv")
-        self._frame.to_csv(p, index=False)
-        return p
-
-    def to_excel(self, path: str | Path, *, title: str = "Weighted banner tables",
-                 source: str = "") -> Path:
-        """Accessible spreadsheet (UK Government Analysis Function guidance).
-
-        A cover sheet, a notes sheet, then one table per sheet: a single header row, no
-        merged cells, no blank rows inside tables, a frozen header row, percentages stored as
-        numbers with a percentage format and their significance letters in the adjacent
-        column; suppressed cells hold the symbol ``[c]`` and low bases ``[u]`` (explained in
-        the notes).
-        """
-        import datetime
-
-        import xlsxwriter
-
-        p = _out_path(path, "to_excel")
-        if not isinstance(title, str) or not isinstance(source, str):
-            raise DelibpollError("The 'title' and 'source' parameters of to_excel must be text.")
-        texts = [title, source, *self.notes, *self.questions,
-                 *(str(c) for c in self._frame["category"].unique()),
-                 *(f"{b}: {c}" for b, c, _ in self.columns)]
-        long = [t for t in texts if len(t) + 40 > EXCEL_MAX_CHARS]
-        if long:
-            raise DelibpollError(
-                f"A label of {len(long[0])} characters ({long[0][:40]!r}...) is longer than an Excel "
-                f"cell holds ({EXCEL_MAX_CHARS}); shorten it before to_excel."
-            )
-        # labels are text, never formulas ("=..."), links or numbers
-        wb = xlsxwriter.Workbook(str(p), {"strings_to_formulas": False, "strings_to_urls": False,
-                                          "strings_to_numbers": False})
-        # a fixed creation date keeps the file byte-identical between runs of the same analysis
-        wb.set_properties({"title": title, "created": datetime.datetime(2000, 1, 1)})
-        bold = wb.add_format({"bold": True, "text_wrap": True, "valign": "top"})
-        pct = wb.add_format({"num_format": "0" + ("." + "0" * self.decimals if self.decimals else "") + "%"})
-        num = wb.add_format({"num_format": "0." + "0" * max(self.decimals, 1)})
-        whole = wb.add_format({"num_format": "0"})
-        h1 = wb.add_format({"bold": True, "font_size": 16})
-        cover = wb.add_worksheet("Cover")
-        cover.write_string(0, 0, title, h1)
-        cover.write(2, 0, "This workbook contains weighted survey tables, one question per sheet.")
-        cover.write(3, 0, "Sheets: Notes, then " + ", ".join(f"Table {i + 1}" for i in range(len(self.questions))) + ".")
-        if source:
-            cover.write_string(4, 0, f"Source: {source}")
-        cover.set_column(0, 0, 100)
-        notes = wb.add_worksheet("Notes")
-        notes.write_row(0, 0, ["Note number", "Note text"], bold)
-        for i, n in enumerate(self.notes):
-            notes.write_string(i + 1, 0, f"[note {i + 1}]")
-            notes.write_string(i + 1, 1, n)
-        notes.set_column(0, 0, 14)
-        notes.set_column(1, 1, 120)
-        notes.freeze_panes(1, 0)
-        notes.set_landscape()
-        notes.fit_to_pages(1, 0)
-        for qi, q in enumerate(self.questions):
-            ws = wb.add_worksheet(f"Table {qi + 1}")
-            fr = self._frame[self._frame["question"] == q]
-            ws.write_string(0, 0, f"Table {qi + 1}: {q} [note 1]", h1)
-            header = ["Category"]
-            for b, c, letter in self.columns:
-                name = "Total" if b == "" else f"{b}: {c} ({letter})"
-                header += [f"{name} estimate", f"{name} significantly higher than"]
-            row0 = 1
-            ws.set_row(row0, 48)  # room for wrapped column headings
-            for j, h in enumerate(header):
-                ws.write_string(row0, j, h, bold)
-            cats = list(dict.fromkeys(fr["category"]))
-            kinds = fr.groupby("category", sort=False)["kind"].first()
-            r = row0 + 1
-            for cat in cats:
-                ws.write_string(r, 0, str(cat))
-                for ci, (b, c, _letter) in enumerate(self.columns):
-                    cell = fr[(fr["category"] == cat) & (fr["banner"] == b) & (fr["column"] == c)]
-                    col = 1 + 2 * ci
-                    if cell.empty:
-                        continue
-                    x = cell.iloc[0]
-                    if x["suppressed"]:
-                        ws.write_string(r, col, SUPPRESSED)
-                    elif pd.isna(x["estimate"]):
-                        ws.write_string(r, col, "[x]")
-                    else:
-                        ws.write_number(r, col, float(x["estimate"]), num if kinds[cat] == "numeric" else pct)
-                    ws.write_string(r, col + 1, str(x["higher_than"]) + (f" {LOW_BASE}" if x["low_base"] else ""))
-                r += 1
-            for label, key, fmt in (("Base (unweighted)", "n", whole), ("Base (weighted)", "weighted_n", whole), ("Base (effective)", "n_eff", whole)):
-                ws.write(r, 0, label)
-                for ci, (b, c, _letter) in enumerate(self.columns):
-                    sub = fr[(fr["banner"] == b) & (fr["column"] == c)]
-                    if sub.empty:
-                        continue
-                    x = sub.iloc[0]
-                    if x["suppressed"]:
-                        ws.write_string(r, 1 + 2 * ci, SUPPRESSED)
-                    else:
-                        ws.write_number(r, 1 + 2 * ci, float(x[key]), fmt)
-                r += 1
-            ws.freeze_panes(row0 + 1, 1)
-            ws.set_landscape()
-            ws.fit_to_pages(1, 0)  # print one page wide
-            ws.set_column(0, 0, 34)
-            ws.set_column(1, len(header), 16)
-        wb.close()
-        return p
-
-    def __repr__(self) -> str:
-        return f"BannerTable({len(self.questions)} questions x {len(self.columns)} columns)\n" + (
-            self.to_markdown() if len(self.questions) <= 3 else ""
-        )
-
-
 def _is_label(x: object) -> bool:
     """A column name or category label: a string or a (non-bool) number."""
     return isinstance(x, str) or (isinstance(x, int | float | np.integer | np.floating)
@@ -322,7 +212,7 @@ def _is_label(x: object) -> bool:
 
 def _check_names(names: Sequence[Any], param: str, design: SurveyDesign) -> None:
     """Columns exist (else the available ones are listed) and are named by text."""
-    design._check_columns(list(names), param)
+    design.check_columns(list(names), param)
     odd = [c for c in names if not isinstance(c, str)]
     if odd:
         raise DelibpollError(
@@ -473,14 +363,13 @@ def _build_row(
     """One question's answer patterns and columns. ``nets`` apply to the questions holding
     any of their members (all members then required); ``own_nets`` were given for this
     question and must all apply."""
-    data = design._data
     if isinstance(spec, list):
         if own_nets:
             raise DelibpollError(
                 f"Nets were given for question '{name}', a multi-response set; nets apply to "
                 "categorical questions only."
             )
-        block = data[spec].apply(pd.to_numeric, errors="coerce")
+        block = design.select(spec).apply(pd.to_numeric, errors="coerce")
         bad = [c for c in spec if not set(block[c].dropna().unique()) <= {0, 1}]
         if bad:
             raise DelibpollError(
@@ -490,7 +379,7 @@ def _build_row(
         num = block.fillna(0).to_numpy(dtype=float) * valid[:, None]
         values, pattern = np.unique(num, axis=0, return_inverse=True)
         return _Row(name, "multi", list(spec), pattern.ravel(), values, valid, [], [])
-    s = data[spec]
+    s = design.column(spec)
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and not isinstance(
         s.dtype, pd.CategoricalDtype
     ) and s.nunique(dropna=True) > 2:
@@ -507,7 +396,7 @@ def _build_row(
             )
         uniq, pattern = np.unique(vals, return_inverse=True)
         return _Row(name, "numeric", [spec], pattern.ravel(), uniq[:, None], valid, [], [])
-    codes, cats = design._column_codes(spec)
+    codes, cats = design.column_codes(spec)
     excluded = [c for c in cats if c in exclude]
     keep = [i for i, c in enumerate(cats) if c not in exclude]
     valid = np.isin(codes, keep)
@@ -564,7 +453,7 @@ def banner(
     *,
     total: bool = True,
     level: float = 0.95,
-    ci_method: str = "logit",
+    ci_method: CIMethod = "logit",
     sig_level: float = 0.05,
     adjust: Adjust = "none",
     min_base: int = 50,
@@ -624,14 +513,75 @@ def banner(
     column's letter. Bases: unweighted n, weighted n, and the Kish effective n of the
     column's weights ``(sum w)^2 / sum w^2``.
     """
+    spec = _check_arguments(
+        design, rows, columns, total=total, level=level, ci_method=ci_method,
+        sig_level=sig_level, adjust=adjust, min_base=min_base, suppress_below=suppress_below,
+        exclude=exclude, nets=nets, decimals=decimals,
+    )
+    return _assemble(design, spec, [_question_cells(design, spec, row) for row in spec.rows])
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """The checked arguments of :func:`banner` and what follows from them directly."""
+
+    total: bool
+    level: float
+    ci_method: str
+    adjust: str
+    sig_level: float
+    min_base: int
+    suppress_below: int | None
+    decimals: int
+    questions: list[str]
+    rows: list[_Row]
+    # (banner variable, codes of every respondent, categories, letters); Total first
+    groups: list[tuple[str, np.ndarray, list[Hashable], list[str]]]
+    columns: list[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
+class _QuestionCells:
+    """One question's results over every banner column (cells in frame order)."""
+
+    estimate: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    ci_note: list[str]
+    se: np.ndarray
+    higher_than: list[str]
+    n: list[int]
+    weighted_n: list[float]
+    n_eff: list[float]
+    suppressed: list[bool]
+
+
+def _check_arguments(
+    design: object,
+    rows: Any,
+    columns: Any,
+    *,
+    total: object,
+    level: object,
+    ci_method: object,
+    sig_level: object,
+    adjust: object,
+    min_base: object,
+    suppress_below: object,
+    exclude: object,
+    nets: object,
+    decimals: object,
+) -> _Spec:
+    """Every argument of :func:`banner` checked (a DelibpollError naming the bad one), the
+    questions' answer patterns built and the banner columns coded and lettered."""
     func = "banner"
     design = check_design(design, func)
     level = check_level(level, func)
     if not isinstance(total, bool | np.bool_):
         raise DelibpollError(f"The 'total' parameter of banner must be True or False. Got {total!r} instead.")
-    if not isinstance(ci_method, str) or ci_method not in CI_METHODS:
-        raise DelibpollError(f"The 'ci_method' parameter of banner must be one of {list(CI_METHODS)}. Got {ci_method!r} instead.")
-    if not isinstance(adjust, str) or adjust not in ("none", "holm", "bonferroni", "fdr_bh"):
+    if not isinstance(ci_method, str) or ci_method not in values(CIMethod):
+        raise DelibpollError(f"The 'ci_method' parameter of banner must be one of {list(values(CIMethod))}. Got {ci_method!r} instead.")
+    if not isinstance(adjust, str) or adjust not in values(Adjust):
         raise DelibpollError(f"The 'adjust' parameter of banner must be 'none', 'holm', 'bonferroni' or 'fdr_bh'. Got {adjust!r} instead.")
     if isinstance(sig_level, bool) or not isinstance(sig_level, int | float) or not 0 < sig_level < 1:
         raise DelibpollError(f"The 'sig_level' parameter of banner must be a number in (0, 1), e.g. 0.05. Got {sig_level!r} instead.")
@@ -672,13 +622,13 @@ def banner(
     glob_nets, per_nets = _check_nets(nets, [n for n, _ in items])
     banners = []
     for b in cols:
-        s = design._data[b]
+        s = design.column(b)
         if pd.api.types.is_float_dtype(s) and s.nunique() > 20:
             raise DelibpollError(
                 f"Banner variable '{b}' looks continuous ({s.nunique()} distinct values); band "
                 "it into categories first (e.g. with pandas.cut)."
             )
-        codes, cats = design._column_codes(b)
+        codes, cats = design.column_codes(b)
         if (codes < 0).any():
             raise DelibpollError(
                 f"Banner variable '{b}' has {(codes < 0).sum()} missing values; recode them to a "
@@ -686,127 +636,225 @@ def banner(
             )
         banners.append((str(b), codes, cats))
     letters = column_letters(sum(len(c) for _, _, c in banners))
-    col_meta: list[tuple[str, str, str]] = [("", "Total", "")] if total else []
+    groups: list[tuple[str, np.ndarray, list[Hashable], list[str]]] = []
+    if total:
+        groups.append(("", np.zeros(design.n, dtype=np.int64), ["Total"], [""]))
     li = 0
-    for b, _, cats in banners:
-        for c in cats:
-            col_meta.append((b, str(c), letters[li]))
-            li += 1
-    w = design._w
-    dfree = design.df
-    records: list[dict[str, Any]] = []
+    for b, codes, cats in banners:
+        groups.append((b, codes, cats, letters[li : li + len(cats)]))
+        li += len(cats)
+    col_meta = [(b, "Total" if b == "" else str(c), lets[i])
+                for b, _, cats, lets in groups for i, c in enumerate(cats)]
     built = [
         _build_row(design, name, spec, exclude_list, glob_nets, per_nets.get(name, {}))
         for name, spec in items
     ]
     _check_used(exclude_list, glob_nets, built)
-    for row in built:
-        name = row.question
-        groups: list[tuple[str, np.ndarray, list[Hashable], list[str]]] = []
-        if total:
-            groups.append(("", np.zeros(design.n, dtype=np.int64), ["Total"], [""]))
-        li = 0
-        for b, codes, cats in banners:
-            groups.append((b, codes, cats, letters[li : li + len(cats)]))
-            li += len(cats)
-        for bname, codes, cats, lets in groups:
-            m = len(cats)
-            L = row.values.shape[1]
-            est, vcov, _ = grouped_ratios(design, row.pattern, row.values, codes, m, row.valid)
-            var = np.diag(vcov)
-            se = np.sqrt(np.clip(var, 0, None))
-            # bases of every column at once (one bincount each)
-            vc = codes[row.valid]
-            n_bases = np.bincount(vc, minlength=m)
-            sup = (_suppressed_columns(n_bases, suppress_below, bname == "")
-                   if suppress_below is not None else np.zeros(m, dtype=bool))
-            higher: dict[tuple[int, int], list[str]] = {}
-            if bname != "" and m > 1:
-                pairs = [(i, j) for i in range(m) for j in range(i + 1, m)]
-                pi = np.array([i for i, _ in pairs])
-                pj = np.array([j for _, j in pairs])
-                # all pairs for all row categories at once: (pairs x L)
-                a = pi[:, None] * L + np.arange(L)[None, :]
-                bb = pj[:, None] * L + np.arange(L)[None, :]
-                d_all = est[a] - est[bb]
-                v_all = vcov[a, a] + vcov[bb, bb] - 2 * vcov[a, bb]
-                ok_all = np.isfinite(d_all) & (v_all > 0)
-                p_all = np.full(d_all.shape, np.nan)
-                if dfree > 0 and ok_all.any():
-                    p_all[ok_all] = 2 * stats.t.sf(
-                        np.abs(d_all[ok_all]) / np.sqrt(v_all[ok_all]), dfree
-                    )
-                for l_ in range(L):
-                    d = d_all[:, l_]
-                    p_arr = p_all[:, l_]
-                    padj = p_arr.copy()
-                    ok = np.isfinite(p_arr)
-                    if adjust != "none" and ok.any():
-                        padj[ok] = adjust_pvalues(p_arr[ok], adjust)
-                    for k_, (i, j) in enumerate(pairs):
-                        if sup[i] or sup[j]:
-                            continue  # a letter would tell about a blanked value
-                        if np.isfinite(padj[k_]) and padj[k_] < sig_level:
-                            top, low = (i, j) if d[k_] > 0 else (j, i)
-                            higher.setdefault((top, l_), []).append(lets[low])
-            vw = w[row.valid]
-            w_bases = np.bincount(vc, weights=vw, minlength=m)
-            w2_bases = np.bincount(vc, weights=vw * vw, minlength=m)
-            _, dfs, n_rows = domain_summary(design, codes, m, row.valid)
-            df_k = np.repeat(dfs, L)
-            if row.kind == "numeric":
-                q_k = t_quantiles(level, df_k)
-                lo_k, hi_k = est - q_k * se, est + q_k * se
-                note_k = np.where(df_k > 0, "", NOTE_NO_DF)
-            else:
-                n_k = np.repeat(n_bases, L)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    phi = np.where(n_k > 1, n_k / (n_k - 1), np.nan)
-                lo_k, hi_k, note_k = proportion_cis_noted(
-                    est, se, df_k, level, ci_method, n_rows=np.repeat(n_rows, L), phi=phi, n=n_k
-                )
-            for ci in range(m):
-                n_base = int(n_bases[ci])
-                wn = float(w_bases[ci])
-                neff = float(wn**2 / w2_bases[ci]) if n_base else 0.0
-                for l_ in range(L):
-                    k = ci * L + l_
-                    p = float(est[k])
-                    lo, hi = float(lo_k[k]), float(hi_k[k])
-                    records.append(
-                        {
-                            "question": name,
-                            "category": row.labels[l_],
-                            "kind": row.kind if row.kind != "multi" else "categorical",
-                            "is_net": row.labels[l_] in row.nets,
-                            "banner": bname,
-                            "column": "Total" if bname == "" else str(cats[ci]),
-                            "letter": lets[ci],
-                            "estimate": p,
-                            "ci_lower": lo,
-                            "ci_upper": hi,
-                            "ci_note": str(note_k[k]),
-                            "se": float(se[k]),
-                            "n": n_base,
-                            "weighted_n": wn,
-                            "n_eff": neff,
-                            "higher_than": "".join(sorted(higher.get((ci, l_), []), key=lambda s: (len(s), s))),
-                            "low_base": n_base < min_base,
-                            "suppressed": bool(sup[ci]),
-                        }
-                    )
-    frame = pd.DataFrame.from_records(records)
-    if suppress_below is not None and len(frame):
-        frame = _blank(frame)
-    reps = design._replicates
+    return _Spec(
+        total=bool(total), level=level, ci_method=ci_method, adjust=adjust,
+        sig_level=float(sig_level), min_base=min_base, suppress_below=suppress_below,
+        decimals=decimals, questions=[n for n, _ in items], rows=built, groups=groups,
+        columns=col_meta,
+    )
+
+
+def _estimate_cells(
+    design: SurveyDesign, row: _Row, codes: np.ndarray, m: int, n_bases: np.ndarray,
+    level: float, ci_method: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Estimates, their joint covariance, SEs and CIs (with notes) of one question in the
+    ``m`` columns of one banner variable; cell ``k = column * L + label``."""
+    L = row.values.shape[1]
+    est, vcov, _ = grouped_ratios(design, row.pattern, row.values, codes, m, row.valid)
+    se = np.sqrt(np.clip(np.diag(vcov), 0, None))
+    _, dfs, n_rows = domain_summary(design, codes, m, row.valid)
+    df_k = np.repeat(dfs, L)
+    if row.kind == "numeric":
+        q_k = t_quantiles(level, df_k)
+        lo_k, hi_k = est - q_k * se, est + q_k * se
+        note_k = np.where(df_k > 0, "", NOTE_NO_DF)
+    else:
+        n_k = np.repeat(n_bases, L)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            phi = np.where(n_k > 1, n_k / (n_k - 1), np.nan)
+        lo_k, hi_k, note_k = proportion_cis_noted(
+            est, se, df_k, level, ci_method, n_rows=np.repeat(n_rows, L), phi=phi, n=n_k
+        )
+    return est, vcov, se, lo_k, hi_k, note_k
+
+
+def _bases(
+    w: np.ndarray, codes: np.ndarray, valid: np.ndarray, m: int
+) -> tuple[np.ndarray, list[float], list[float]]:
+    """Unweighted, weighted and Kish effective bases of ``m`` columns (one bincount each)."""
+    vc = codes[valid]
+    n_bases = np.bincount(vc, minlength=m)
+    vw = w[valid]
+    w_bases = np.bincount(vc, weights=vw, minlength=m)
+    w2_bases = np.bincount(vc, weights=vw * vw, minlength=m)
+    weighted = [float(x) for x in w_bases]
+    n_eff = [float(wn**2 / w2_bases[ci]) if n_bases[ci] else 0.0 for ci, wn in enumerate(weighted)]
+    return n_bases, weighted, n_eff
+
+
+def _pairwise_letters(
+    est: np.ndarray, vcov: np.ndarray, L: int, letters: list[str], sup: np.ndarray,
+    dfree: float, adjust: str, sig_level: float,
+) -> list[str]:
+    """Per cell ``k = column * L + label`` of one banner variable, the letters of the columns
+    it is significantly higher than (two-sided design-based t test of every pair of columns,
+    optionally adjusted over the pairs; no letter involves a suppressed column)."""
+    m = len(letters)
+    higher: dict[tuple[int, int], list[str]] = {}
+    if m > 1:
+        pairs = [(i, j) for i in range(m) for j in range(i + 1, m)]
+        pi = np.array([i for i, _ in pairs])
+        pj = np.array([j for _, j in pairs])
+        # all pairs for all row categories at once: (pairs x L)
+        a = pi[:, None] * L + np.arange(L)[None, :]
+        bb = pj[:, None] * L + np.arange(L)[None, :]
+        d_all = est[a] - est[bb]
+        v_all = vcov[a, a] + vcov[bb, bb] - 2 * vcov[a, bb]
+        ok_all = np.isfinite(d_all) & (v_all > 0)
+        p_all = np.full(d_all.shape, np.nan)
+        if dfree > 0 and ok_all.any():
+            p_all[ok_all] = 2 * stats.t.sf(np.abs(d_all[ok_all]) / np.sqrt(v_all[ok_all]), dfree)
+        for l_ in range(L):
+            d = d_all[:, l_]
+            p_arr = p_all[:, l_]
+            padj = p_arr.copy()
+            ok = np.isfinite(p_arr)
+            if adjust != "none" and ok.any():
+                padj[ok] = adjust_pvalues(p_arr[ok], adjust)
+            for k_, (i, j) in enumerate(pairs):
+                if sup[i] or sup[j]:
+                    continue  # a letter would tell about a blanked value
+                if np.isfinite(padj[k_]) and padj[k_] < sig_level:
+                    top, low = (i, j) if d[k_] > 0 else (j, i)
+                    higher.setdefault((top, l_), []).append(letters[low])
+    return ["".join(sorted(higher.get((ci, l_), []), key=lambda s: (len(s), s)))
+            for ci in range(m) for l_ in range(L)]
+
+
+def _question_cells(design: SurveyDesign, spec: _Spec, row: _Row) -> _QuestionCells:
+    """One question in every banner column: estimates, CIs, SEs, letters, bases and
+    suppression (suppressed cells blanked: no numbers, no letters)."""
+    L = row.values.shape[1]
+    w = design.weight_array
+    dfree = design.df
+    parts: list[tuple[np.ndarray, ...]] = []
+    notes: list[str] = []
+    higher: list[str] = []
+    n: list[int] = []
+    wn: list[float] = []
+    neff: list[float] = []
+    sup_cols: list[bool] = []
+    for bname, codes, _cats, lets in spec.groups:
+        m = len(lets)
+        n_bases, w_bases, n_eff = _bases(w, codes, row.valid, m)
+        sup = (_suppressed_columns(n_bases, spec.suppress_below, bname == "")
+               if spec.suppress_below is not None else np.zeros(m, dtype=bool))
+        est, vcov, se, lo, hi, note = _estimate_cells(
+            design, row, codes, m, n_bases, spec.level, spec.ci_method)
+        letters = (_pairwise_letters(est, vcov, L, lets, sup, dfree, spec.adjust, spec.sig_level)
+                   if bname != "" else [""] * (m * L))
+        parts.append((est, lo, hi, se, np.repeat(sup, L)))
+        notes += [str(x) for x in note]
+        higher += ["" if sup[k // L] else h for k, h in enumerate(letters)]
+        n += [int(x) for x in n_bases]
+        wn += [np.nan if s else x for s, x in zip(sup, w_bases, strict=True)]
+        neff += [np.nan if s else x for s, x in zip(sup, n_eff, strict=True)]
+        sup_cols += [bool(s) for s in sup]
+    est, lo, hi, se, sup_k = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    est, lo, hi, se = (np.where(sup_k, np.nan, x).astype(float) for x in (est, lo, hi, se))
+    return _QuestionCells(est, lo, hi, notes, se, higher, n, wn, neff, sup_cols)
+
+
+def _assemble(design: SurveyDesign, spec: _Spec, cells: list[_QuestionCells]) -> BannerTable:
+    """The :class:`BannerTable`: the per-question results as arrays, and the tidy frame."""
+    C = len(spec.columns)
+    sizes = [C * len(r.labels) for r in spec.rows]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    kinds = [r.kind if r.kind != "multi" else "categorical" for r in spec.rows]
+    n = np.array([c.n for c in cells], dtype=np.int64).reshape(len(cells), C)
+    low_base = n < spec.min_base
+    suppressed = np.array([c.suppressed for c in cells], dtype=bool).reshape(len(cells), C)
+
+    def flat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(c, name) for c in cells]) if cells else np.zeros(0)
+
+    def per_cell(values_: np.ndarray) -> np.ndarray:  # (Q, C) -> cells
+        return np.concatenate([np.repeat(values_[q], len(r.labels))
+                               for q, r in enumerate(spec.rows)])
+
+    weighted_n = np.array([c.weighted_n for c in cells], dtype=float).reshape(len(cells), C)
+    n_eff = np.array([c.n_eff for c in cells], dtype=float).reshape(len(cells), C)
+    is_net = np.array([lab in r.nets for r in spec.rows for _ in range(C) for lab in r.labels],
+                      dtype=bool)
+    if offsets[-1] == 0:
+        frame = pd.DataFrame.from_records([])
+    else:
+        frame = pd.DataFrame({
+            "question": [r.question for r in spec.rows for _ in range(C * len(r.labels))],
+            "category": [lab for r in spec.rows for _ in range(C) for lab in r.labels],
+            "kind": [k for r, k in zip(spec.rows, kinds, strict=True)
+                     for _ in range(C * len(r.labels))],
+            "is_net": is_net,
+            "banner": [b for r in spec.rows for b, _, _ in spec.columns for _ in r.labels],
+            "column": [c for r in spec.rows for _, c, _ in spec.columns for _ in r.labels],
+            "letter": [x for r in spec.rows for _, _, x in spec.columns for _ in r.labels],
+            "estimate": flat("estimate"),
+            "ci_lower": flat("ci_lower"),
+            "ci_upper": flat("ci_upper"),
+            "ci_note": [x for c in cells for x in c.ci_note],
+            "se": flat("se"),
+            "n": per_cell(n),
+            "weighted_n": per_cell(weighted_n),
+            "n_eff": per_cell(n_eff),
+            "higher_than": [x for c in cells for x in c.higher_than],
+            "low_base": per_cell(low_base),
+            "suppressed": per_cell(suppressed),
+        }, columns=list(FRAME_COLUMNS))
+    shown = frame["category"].tolist() if len(frame) else []
+    categories = tuple(tuple(shown[int(offsets[q]) : int(offsets[q]) + len(r.labels)])
+                       for q, r in enumerate(spec.rows))
+    return BannerTable(
+        notes=_notes(design, spec),
+        questions=list(spec.questions),
+        columns=list(spec.columns),
+        decimals=int(spec.decimals),
+        kinds=tuple(kinds),
+        categories=categories,
+        offsets=_read_only(offsets),
+        estimate=_read_only(flat("estimate")),
+        ci_lower=_read_only(flat("ci_lower")),
+        ci_upper=_read_only(flat("ci_upper")),
+        se=_read_only(flat("se")),
+        ci_note=tuple(x for c in cells for x in c.ci_note),
+        higher_than=tuple(x for c in cells for x in c.higher_than),
+        is_net=_read_only(is_net),
+        n=_read_only(n),
+        weighted_n=_read_only(weighted_n),
+        n_eff=_read_only(n_eff),
+        low_base=_read_only(low_base),
+        suppressed=_read_only(suppressed),
+        _frame=frame,
+    )
+
+
+def _notes(design: SurveyDesign, spec: _Spec) -> list[str]:
+    """The table notes: methods, letters, low bases, bases, rounding, exclusions, nets and
+    suppression."""
+    reps = design.replicates
     variance = "Taylor linearisation" if reps is None else f"{reps.type} replicate weights"
+    level, adjust, min_base = spec.level, spec.adjust, spec.min_base
     notes = [
         "Weighted percentages (means for numeric questions) with design-based standard errors "
         f"({'raking/calibration-aware, ' if design.is_calibrated else ''}{variance}); "
-        f"{level:.0%} confidence intervals use the {ci_method} method.",
+        f"{level:.0%} confidence intervals use the {spec.ci_method} method.",
         "Letters: within each banner variable, every pair of columns is compared with a "
         f"two-sided design-based t test (SE of the difference from the joint covariance, "
-        f"{dfree:g} df) at the {sig_level:g} level"
+        f"{design.df:g} df) at the {spec.sig_level:g} level"
         + (f", {adjust} adjusted over the pairs of one banner variable for one row" if adjust != "none" else "")
         + ". A letter marks a column significantly higher than the column with that letter. "
         "The Total column is not tested.",
@@ -816,29 +864,23 @@ def banner(
         "Percentages are rounded for display only; nets and tests use unrounded values.",
     ]
     excl: dict[str, list[str]] = {}
-    for r in built:
+    for r in spec.rows:
         if r.excluded:
             excl.setdefault(", ".join(map(str, r.excluded)), []).append(r.question)
     if excl:
         notes.append("Excluded from percentage bases: " + "; ".join(
             f"{e} ({', '.join(qs)})" for e, qs in excl.items()) + ".")
-    done = [(r.question, r.applied_nets) for r in built if r.applied_nets]
+    done = [(r.question, r.applied_nets) for r in spec.rows if r.applied_nets]
     if done:
         notes.append("Nets (computed from unrounded values): " + "; ".join(
             f"{q}: " + ", ".join(f"{k} = {' + '.join(map(str, v))}" for k, v in nets_)
             for q, nets_ in done) + ".")
-    if suppress_below is not None:
+    if spec.suppress_below is not None:
         notes.append(
-            f"{SUPPRESSED} marks suppressed cells: unweighted base below {suppress_below}, or a "
-            "complementary cell blanked so the suppressed value cannot be derived."
+            f"{SUPPRESSED} marks suppressed cells: unweighted base below {spec.suppress_below}, "
+            "or a complementary cell blanked so the suppressed value cannot be derived."
         )
-    return BannerTable(
-        notes=notes,
-        questions=[n for n, _ in items],
-        columns=col_meta,
-        decimals=int(decimals),
-        _frame=frame,
-    )
+    return notes
 
 
 def _check_used(exclude: list[Hashable], nets: NetSpec, rows: list[_Row]) -> None:
@@ -872,12 +914,3 @@ def _suppressed_columns(n_bases: np.ndarray, threshold: int, is_total: bool) -> 
         rest = np.where(~sup)[0]
         sup[rest[np.argmin(n_bases[rest])]] = True
     return sup
-
-
-def _blank(frame: pd.DataFrame) -> pd.DataFrame:
-    """Blank the numbers of suppressed cells (their letters were never given)."""
-    frame = frame.copy()
-    for col in ("estimate", "ci_lower", "ci_upper", "se", "weighted_n", "n_eff"):
-        frame.loc[frame["suppressed"], col] = np.nan
-    frame.loc[frame["suppressed"], "higher_than"] = ""
-    return frame
