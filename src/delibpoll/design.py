@@ -16,7 +16,7 @@ from ._validation import validate_weights
 from .exceptions import DelibpollError
 
 if TYPE_CHECKING:
-    from ._variance import CalibrationRecord
+    from ._records import CalibrationRecord
     from .replicates import ReplicateMethod, ReplicateWeights
     from .weighting import WeightingReport, WeightingStep
 

@@ -28,8 +28,8 @@ from ._engine import (
     match_margins,
     rake_cells,
 )
+from ._records import GregRecord, PostStratRecord, RakingRecord
 from ._stats import kish_deff
-from ._variance import GregRecord, PostStratRecord, RakingRecord
 from .exceptions import ConvergenceError, ConvergenceWarning, DelibpollError, WeightingWarning
 from .targets import Targets
 
