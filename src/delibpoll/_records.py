@@ -16,17 +16,25 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._types import CalFun, Redistribute
+
 __all__ = [
     "RAKING_SWEEPS",
+    "CalibrateStep",
     "CalibrationRecord",
     "GregRecord",
+    "MarginTarget",
     "PostStratRecord",
+    "PostStratStep",
+    "RakeStep",
     "RakingRecord",
+    "StepRecord",
+    "TrimStep",
     "readonly",
 ]
 
@@ -34,7 +42,12 @@ __all__ = [
 def readonly(a: Any, dtype: Any = None) -> np.ndarray:
     """``a`` as a read-only array: itself when it already is one, else a frozen private copy
     (so nothing that holds the original can change the record)."""
-    if isinstance(a, np.ndarray) and not a.flags.writeable and (dtype is None or a.dtype == dtype):
+    if (
+        isinstance(a, np.ndarray)
+        and not a.flags.writeable
+        and (a.base is None or (isinstance(a.base, np.ndarray) and not a.base.flags.writeable))
+        and (dtype is None or a.dtype == dtype)
+    ):
         return a
     out = np.array(a, dtype=dtype, copy=True)
     out.flags.writeable = False
@@ -183,3 +196,138 @@ class GregRecord(_Record):
 
 #: A calibration step as the linearised variance needs it.
 CalibrationRecord = PostStratRecord | RakingRecord | GregRecord
+
+
+# ---------------------------------------------------------------------- weighting steps
+@dataclass(frozen=True)
+class MarginTarget(_Record):
+    """A margin matched to the data, as a replay needs it.
+
+    Attributes
+    ----------
+    cell_code : numpy.ndarray
+        ``(C,)`` category index of each weighting cell: the target categories first, then
+        data categories kept without a target (``unmatched="keep"``).
+    n_categories : int
+        Number of categories (targeted and kept).
+    shares : numpy.ndarray
+        ``(n_target,)`` target shares of the targeted categories.
+    """
+
+    cell_code: np.ndarray
+    n_categories: int
+    shares: np.ndarray
+
+    @property
+    def n_target(self) -> int:
+        """How many of the categories have a target."""
+        return len(self.shares)
+
+
+@dataclass(frozen=True)
+class RakeStep(_Record):
+    """A raking step: the weighting cells, the margins and the options of :func:`rake`.
+
+    Attributes
+    ----------
+    row_cell : numpy.ndarray
+        ``(n,)`` weighting cell of each row.
+    cell_counts : numpy.ndarray
+        ``(C,)`` rows per cell.
+    margins : tuple of MarginTarget
+        The raking margins.
+    total : float
+        Sum of the weights after raking.
+    max_iter : int
+    tol : float
+    cap_value : float or None
+        Largest weight (the cap times the mean weight), or None.
+    """
+
+    method: ClassVar[str] = "rake"
+    row_cell: np.ndarray
+    cell_counts: np.ndarray
+    margins: tuple[MarginTarget, ...]
+    total: float
+    max_iter: int
+    tol: float
+    cap_value: float | None
+
+
+@dataclass(frozen=True)
+class CalibrateStep(_Record):
+    """A calibration step (:func:`calibrate`): cells, cell model matrix, margins, options.
+
+    Attributes
+    ----------
+    row_cell : numpy.ndarray
+        ``(n,)`` weighting cell of each row.
+    cell_counts : numpy.ndarray
+        ``(C,)`` rows per cell.
+    x : numpy.ndarray
+        ``(C, p)`` cell-level model matrix.
+    margins : tuple of MarginTarget
+    total : float
+    calfun : str
+        ``"linear"``, ``"raking"`` or ``"logit"``.
+    bounds : tuple of float
+        ``(L, U)`` bounds on ``g``.
+    max_iter : int
+    tol : float
+    """
+
+    method: ClassVar[str] = "calibrate"
+    row_cell: np.ndarray
+    cell_counts: np.ndarray
+    x: np.ndarray
+    margins: tuple[MarginTarget, ...]
+    total: float
+    calfun: CalFun
+    bounds: tuple[float, float]
+    max_iter: int
+    tol: float
+
+
+@dataclass(frozen=True)
+class PostStratStep(_Record):
+    """A post-stratification step (:func:`poststratify`).
+
+    Attributes
+    ----------
+    row_cell : numpy.ndarray
+        ``(n,)`` post-stratum (category of the margin) of each row.
+    margin : MarginTarget
+        The margin, whose categories are the post-strata.
+    total : float
+    """
+
+    method: ClassVar[str] = "poststratify"
+    row_cell: np.ndarray
+    margin: MarginTarget
+    total: float
+
+
+@dataclass(frozen=True)
+class TrimStep(_Record):
+    """A trimming step (:func:`trim`), with its bounds resolved to weights.
+
+    Attributes
+    ----------
+    lower, upper : float
+        Smallest and largest allowed weight (``-inf`` / ``inf`` when not given).
+    redistribute : str
+        ``"additive"`` or ``"proportional"``.
+    strict : bool
+    max_iter : int
+    """
+
+    method: ClassVar[str] = "trim"
+    lower: float
+    upper: float
+    redistribute: Redistribute
+    strict: bool
+    max_iter: int
+
+
+#: Everything a weighting step's replay needs, as data.
+StepRecord = RakeStep | CalibrateStep | PostStratStep | TrimStep

@@ -237,36 +237,11 @@ class SurveyDesign:
     def __setstate__(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
             object.__setattr__(self, key, value)
+        # unpickled arrays are writeable: the weights are read-only again (the weighting log
+        # is plain data that replays as it is: nothing is re-run)
+        self._w.flags.writeable = False
+        self._base_w.flags.writeable = False
         object.__setattr__(self, "_cache", {})
-        if any(step._replay is None for step in self._log):
-            object.__setattr__(self, "_log", self._rebuilt_log())
-
-    def _rebuilt_log(self) -> tuple[WeightingStep, ...]:
-        """The weighting log with its replay functions, by re-running every step from the
-        base weights (after unpickling: the replays are closures, which do not pickle)."""
-        import warnings
-
-        from . import weighting
-
-        design = self._replace(w=self._base_w, calibration=(), log=(), report=None,
-                               replicates=None)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the original run already warned
-            for step in self._log:
-                if step._call is None:
-                    raise DelibpollError(
-                        f"The design's {step.method} step cannot be rebuilt after unpickling."
-                    )
-                name, kwargs = step._call
-                if name in ("rake", "calibrate"):
-                    kwargs = {**kwargs, "on_nonconvergence": "warn"}
-                design = getattr(weighting, name)(design, **kwargs)
-        if not np.allclose(design._w, self._w, rtol=1e-9, atol=0):
-            raise DelibpollError(
-                "Re-running the design's weighting log after unpickling did not reproduce its "
-                "weights; re-run the weighting on the unpickled data."
-            )
-        return design._log
 
     def _check_columns(self, cols: Sequence[Hashable], param: str) -> list[Hashable]:
         missing = [c for c in cols if c not in self._data.columns]

@@ -22,13 +22,29 @@ from ._engine import (
     Cells,
     MarginCodes,
     Unmatched,
-    calibrate_cells,
     design_matrix,
     margin_errors,
     match_margins,
-    rake_cells,
 )
-from ._records import GregRecord, PostStratRecord, RakingRecord
+from ._records import (
+    CalibrateStep,
+    GregRecord,
+    MarginTarget,
+    PostStratRecord,
+    PostStratStep,
+    RakeStep,
+    RakingRecord,
+    StepRecord,
+    TrimStep,
+)
+from ._replay import (
+    calibrate_fit,
+    grake_scale,
+    population_totals,
+    rake_fit,
+    replay,
+    resolve_counts,
+)
 from ._stats import kish_deff
 from .exceptions import ConvergenceError, ConvergenceWarning, DelibpollError, WeightingWarning
 from .targets import Targets
@@ -58,30 +74,15 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _warn_missed_margins(func: str, missed: np.ndarray, worst: float) -> None:
-    """Warn when a replayed step (on replicate or other weight columns) leaves columns off
-    their margins."""
-    count = int(np.count_nonzero(missed))
-    if count:
-        warnings.warn(
-            f"{func} replayed on {len(missed)} weight column(s) (such as replicate weights): "
-            f"{count} of them could not be brought to the margins (largest share error "
-            f"{worst:.3g}), usually because that column has no weight in some category. "
-            "Their contribution to the variance uses weights that miss the margins. Collapse "
-            "small categories, or use jackknife replicates (which drop one PSU at a time).",
-            WeightingWarning,
-            stacklevel=4,
-        )
-
-
 # ---------------------------------------------------------------------- log and report
 @dataclass(frozen=True)
 class WeightingStep:
     """One weighting step in a design's log.
 
     ``method`` is ``"rake"``, ``"calibrate"``, ``"poststratify"`` or ``"trim"``; ``options``
-    holds the arguments used. :meth:`apply` replays the step on other weight columns
-    (``n x k`` array, rows in the design's order) and returns the new weights.
+    holds the arguments used; ``record`` is the step as data (cells, margins, options: see
+    :mod:`delibpoll._records`). :meth:`apply` replays the step from its record on other
+    weight columns (``n x k`` array, rows in the design's order) and returns the new weights.
     """
 
     method: str
@@ -90,25 +91,15 @@ class WeightingStep:
     iterations: int
     converged: bool
     max_error: float
-    _replay: Any = field(repr=False, compare=False, default=None)
-    # the public call that made this step: (function name, keyword arguments); a design
-    # rebuilds the replay from it after unpickling (closures do not pickle)
-    _call: tuple[str, Mapping[str, Any]] | None = field(repr=False, compare=False, default=None)
+    record: StepRecord = field(repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # read-only views of private copies: editing them cannot change a later replay
+        # a read-only view of a private copy: editing it cannot change a later replay
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
-        if self._call is not None:
-            object.__setattr__(
-                self, "_call", (self._call[0], MappingProxyType(dict(self._call[1])))
-            )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_replay"] = None
         state["options"] = dict(self.options)  # mappingproxy does not pickle
-        if self._call is not None:
-            state["_call"] = (self._call[0], dict(self._call[1]))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -117,17 +108,22 @@ class WeightingStep:
         self.__post_init__()
 
     def apply(self, row_w: np.ndarray) -> np.ndarray:
-        """Replay this step on weight columns ``row_w`` (n, or n x k); returns new weights."""
-        if self._replay is None:
-            raise DelibpollError(
-                f"This {self.method} step was unpickled on its own, so it cannot be replayed. "
-                "Pickle the SurveyDesign instead (it rebuilds its weighting log), or re-run "
-                f"{self.method}() on the design."
-            )
+        """Replay this step on weight columns ``row_w`` (n, or n x k); returns new weights.
+
+        Parameters
+        ----------
+        row_w : numpy.ndarray
+            ``(n,)`` or ``(n, k)`` weights, rows in the design's order.
+
+        Returns
+        -------
+        numpy.ndarray
+            The reweighted columns, of the shape of ``row_w``.
+        """
         arr = np.asarray(row_w, dtype=float)
         one = arr.ndim == 1
         mat = arr[:, None] if one else arr
-        out = self._replay(mat)
+        out = replay(self.record, mat)
         return np.asarray(out[:, 0] if one else out)
 
 
@@ -358,30 +354,6 @@ def _check_choice(value: object, name: str, func: str, choices: Sequence[str]) -
     return str(value)
 
 
-def _resolve_counts(
-    matched: Sequence[MarginCodes], cw_rows: np.ndarray, total: np.ndarray
-) -> list[np.ndarray]:
-    """Target totals per margin and weight column (L_m x k), given the column totals.
-
-    Categories without a target (``unmatched='keep'``) keep their current weighted share of
-    each column; the targeted categories share the rest in their target proportions.
-    """
-    out = []
-    col_sum = cw_rows.sum(axis=0)
-    for mc in matched:
-        n_cat = len(mc.categories)
-        shares = np.zeros((n_cat, cw_rows.shape[1]))
-        kept = np.zeros(cw_rows.shape[1])
-        if n_cat > mc.n_target:
-            for j in range(cw_rows.shape[1]):
-                cur = np.bincount(mc.row_code, weights=cw_rows[:, j], minlength=n_cat)
-                shares[mc.n_target :, j] = cur[mc.n_target :] / col_sum[j]
-            kept = shares[mc.n_target :].sum(axis=0)
-        shares[: mc.n_target] = mc.margin.shares[:, None] * (1 - kept)[None, :]
-        out.append(shares * total[None, :])
-    return out
-
-
 def _finish(
     design: SurveyDesign,
     func: str,
@@ -442,33 +414,6 @@ def _finish(
         report=report,
         replicates=replicates,
     )
-
-
-_GRAKE_THRESHOLD = 20.0  # R survey:::grake's SOMETHRESHOLD
-
-
-def _grake_scale(
-    xmat: np.ndarray, cw0: np.ndarray, pop: np.ndarray, first_block: int
-) -> np.ndarray:
-    """Per weight column, the factor R's ``grake`` rescales the starting weights by before
-    calibrating: the mean of population / sample total over the columns of R's model matrix
-    (an intercept, then every category but the first of each margin) when every one of those
-    ratios exceeds 20, else 1. Bounds on g then apply to the rescaled weights, as in R.
-
-    ``xmat`` (see ``design_matrix``) holds the ``first_block`` categories of the first margin
-    where R has the intercept; the intercept's total is their sum.
-    """
-    sample_total = xmat.T @ cw0  # (p, k)
-    s_r = np.vstack([sample_total[:first_block].sum(axis=0, keepdims=True), sample_total[1:]])
-    p_r = np.vstack([pop[:first_block].sum(axis=0, keepdims=True), pop[1:]])
-    out = np.ones(pop.shape[1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = p_r / s_r
-    for j in range(pop.shape[1]):
-        r = ratios[:, j]
-        if np.all(np.isfinite(r)) and r.min() > _GRAKE_THRESHOLD:
-            out[j] = float(r.mean())
-    return out
 
 
 def _resolve_total(targets: Targets, design_total: float, total: float | None, func: str) -> float:
@@ -598,36 +543,16 @@ def rake(
         margin_cell_codes=cells.margin_cell_codes[:n_margins],
         n_categories=cells.n_categories[:n_margins],
     )
-
-    def replay(row_w: np.ndarray) -> tuple[np.ndarray, Any, np.ndarray]:
-        k = row_w.shape[1]
-        cw0 = cells.cell_totals(row_w)
-        if cw0.ndim == 1:
-            cw0 = cw0[:, None]
-        counts = _resolve_counts(matched, row_w, np.full(k, tot))
-        cap_cell = None
-        if cap_value is not None:
-            cap_cell = np.repeat((cap_value * cells.counts)[:, None], k, axis=1)
-        fit = rake_cells(
-            cw0, raking_cells, counts, max_iter=max_iter, tol=tol, cap_cell=cap_cell
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(cw0 > 0, fit.cell_weights / cw0, 0.0)
-        if k == 1:
-            out1 = np.take(factor[:, 0], cells.row_cell)
-            np.multiply(out1, row_w[:, 0], out=out1)
-            out = out1[:, None]
-        else:
-            out = row_w * factor[cells.row_cell]
-        return out, fit, cw0
-
-    def _replayed(name: str, res: tuple[np.ndarray, Any, np.ndarray]) -> np.ndarray:
-        out, fit_k, _ = res
-        missed = ~np.asarray(fit_k.converged, dtype=bool)
-        _warn_missed_margins(name, missed, float(np.max(fit_k.max_error)))
-        return out
-
-    new_mat, fit, cw_start = replay(w0[:, None])
+    margins = tuple(
+        MarginTarget(cell_code=raking_cells.margin_cell_codes[m],
+                     n_categories=raking_cells.n_categories[m], shares=mc.margin.shares)
+        for m, mc in enumerate(matched)
+    )
+    step_record = RakeStep(
+        row_cell=cells.row_cell, cell_counts=cells.counts, margins=margins, total=tot,
+        max_iter=max_iter, tol=tol, cap_value=cap_value,
+    )
+    new_mat, fit, cw_start = rake_fit(step_record, w0[:, None])
     new_w = new_mat[:, 0]
     if cap_value is not None:
         options["_hint"] = (
@@ -640,17 +565,15 @@ def rake(
         iterations=fit.iterations,
         converged=bool(fit.converged[0]),
         max_error=float(fit.max_error[0]),
-        _replay=lambda m: _replayed(func, replay(m)),
-        _call=("rake", {"targets": targets, "max_iter": max_iter, "tol": tol, "cap": cap,
-                        "unmatched": unmatched, "total": total}),
+        record=step_record,
     )
     record = RakingRecord(
-        row_cell=_frozen(cells.row_cell),
+        row_cell=step_record.row_cell,
         n_cells=cells.n_cells,
-        cell_codes=tuple(_frozen(c) for c in raking_cells.margin_cell_codes),
+        cell_codes=tuple(m.cell_code for m in step_record.margins),
         n_categories=raking_cells.n_categories,
-        cell_counts=_frozen(cells.counts),
-        psw=_frozen(new_w),
+        cell_counts=step_record.cell_counts,
+        psw=new_w,
     )
     return _finish(
         design, func, new_w, record, step, matched, on_nonconvergence, raking_cells,
@@ -761,33 +684,20 @@ def calibrate(
         "_hint": "The bounds may be infeasible: widen them." if bounds is not None else "",
     }
 
-    def population_totals(counts: list[np.ndarray]) -> np.ndarray:
-        parts = [counts[0]] + [c[1:] for c in counts[1:]]
-        return np.vstack(parts)
-
-    def replay_full(row_w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
-        k = row_w.shape[1]
-        counts = _resolve_counts(matched, row_w, np.full(k, tot))
-        pop = population_totals(counts)
-        cw0 = cells.cell_totals(row_w)
-        rescale = _grake_scale(xmat, cw0, pop, cells.n_categories[0])
-        g, it, conv, err = calibrate_cells(
-            xmat, cw0 * rescale[None, :], pop, method=method, bounds=(lo, hi),
-            max_iter=max_iter, tol=tol,
-        )
-        g_total = g * rescale[None, :]
-        return row_w * g_total[cells.row_cell], g_total, it, conv, err
-
-    def _replayed_full(res: tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]) -> np.ndarray:
-        missed = ~np.asarray(res[3], dtype=bool)
-        _warn_missed_margins(func, missed, float(np.max(res[4])))
-        return res[0]
-
-    new_mat, g_total, it, conv, err = replay_full(w0[:, None])
+    margins = tuple(
+        MarginTarget(cell_code=cells.margin_cell_codes[m], n_categories=cells.n_categories[m],
+                     shares=mc.margin.shares)
+        for m, mc in enumerate(matched)
+    )
+    step_record = CalibrateStep(
+        row_cell=cells.row_cell, cell_counts=cells.counts, x=xmat, margins=margins, total=tot,
+        calfun=method, bounds=(lo, hi), max_iter=max_iter, tol=tol,
+    )
+    new_mat, g_total, it, conv, _ = calibrate_fit(step_record, w0[:, None])
+    counts0 = resolve_counts(margins, cells.row_cell, w0[:, None], np.array([tot]))
     scale0 = float(
-        _grake_scale(
-            xmat, cells.cell_totals(w0)[:, None],
-            population_totals(_resolve_counts(matched, w0[:, None], np.array([tot]))),
+        grake_scale(
+            xmat, cells.cell_totals(w0)[:, None], population_totals(counts0),
             cells.n_categories[0],
         )[0]
     )
@@ -806,9 +716,7 @@ def calibrate(
     inds = [cells.indicator(m) for m in range(len(matched))]
     share_err = float(
         margin_errors(
-            cells.cell_totals(new_w)[:, None],
-            inds,
-            [c / c.sum(axis=0) for c in _resolve_counts(matched, w0[:, None], np.array([tot]))],
+            cells.cell_totals(new_w)[:, None], inds, [c / c.sum(axis=0) for c in counts0]
         )[0]
     )
     step = WeightingStep(
@@ -820,17 +728,14 @@ def calibrate(
         # one definition everywhere: the largest |weighted share - target share| (the
         # relative misfit of the totals that Newton's method stops on is not a share error)
         max_error=share_err,
-        _replay=lambda m: _replayed_full(replay_full(m)),
-        _call=("calibrate", {"targets": targets, "method": method, "bounds": bounds,
-                             "max_iter": max_iter, "tol": tol, "unmatched": unmatched,
-                             "total": total}),
+        record=step_record,
     )
     record = GregRecord(
-        row_cell=_frozen(cells.row_cell),
-        x=_frozen(xmat),
-        w0_cell=_frozen(cells.cell_totals(w0)),
-        g_cell=_frozen(g_total[:, 0]),
-        new_w=_frozen(new_w),
+        row_cell=step_record.row_cell,
+        x=step_record.x,
+        w0_cell=cells.cell_totals(w0),
+        g_cell=g_total[:, 0],
+        new_w=new_w,
     )
     return _finish(design, func, new_w, record, step, matched, on_nonconvergence, cells)
 
@@ -879,24 +784,11 @@ def poststratify(
     matched, ps_cells = match_margins(design._data, targets.margins[:1], unmatched)
     mc = matched[0]
     n_cat = len(mc.categories)
-
-    def replay(row_w: np.ndarray) -> np.ndarray:
-        k = row_w.shape[1]
-        counts = _resolve_counts(matched, row_w, np.full(k, tot))[0]
-        cur = np.column_stack(
-            [np.bincount(mc.row_code, weights=row_w[:, j], minlength=n_cat) for j in range(k)]
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(cur > 0, counts / cur, 0.0)
-        if k > 1:
-            empty = (cur <= 0) & (counts > 0)  # a post-stratum with no weight stays at 0
-            worst = float((counts / counts.sum(axis=0) * empty).max())
-            _warn_missed_margins(func, np.asarray(empty.any(axis=0)), worst)
-        return np.asarray(row_w * factor[mc.row_code])
-
-    new_w = replay(w0[:, None])[:, 0]
+    margin = MarginTarget(cell_code=np.arange(n_cat), n_categories=n_cat, shares=mc.margin.shares)
+    step_record = PostStratStep(row_cell=mc.row_code, margin=margin, total=tot)
+    new_w = replay(step_record, w0[:, None])[:, 0]
     after = np.bincount(mc.row_code, weights=new_w, minlength=n_cat) / new_w.sum()
-    target = _resolve_counts(matched, w0[:, None], np.array([tot]))[0][:, 0] / tot
+    target = resolve_counts((margin,), step_record.row_cell, w0[:, None], np.array([tot]))[0][:, 0] / tot
     step = WeightingStep(
         method=func,
         targets=targets,
@@ -904,11 +796,10 @@ def poststratify(
         iterations=1,
         converged=True,
         max_error=float(np.abs(after - target).max()),
-        _replay=replay,
-        _call=("poststratify", {"targets": targets, "unmatched": unmatched, "total": total}),
+        record=step_record,
     )
     record = PostStratRecord(
-        row_cell=_frozen(mc.row_code), n_cells=n_cat, old_w=_frozen(w0), new_w=_frozen(new_w)
+        row_cell=step_record.row_cell, n_cells=n_cat, old_w=w0, new_w=new_w
     )
     return _finish(design, func, new_w, record, step, matched, "error", ps_cells)
 
@@ -979,38 +870,10 @@ def trim(
             f"in [{lo:.6g}, {hi:.6g}]. Widen the bounds."
         )
 
-    def once(row_w: np.ndarray) -> np.ndarray:
-        out = row_w.copy()
-        for j in range(row_w.shape[1]):
-            w = row_w[:, j]
-            # a zero weight is a row left out (of a replicate): it stays out, untrimmed
-            active = w != 0
-            outside = active & ((w < lo) | (w > hi))
-            if not outside.any():
-                continue
-            new = np.where(active, np.clip(w, lo, hi), 0.0)
-            trimmed = float((w - new).sum())
-            inside = active & ~outside
-            if not inside.any():
-                continue
-            if redistribute == "additive":
-                new[inside] += trimmed / inside.sum()
-            else:
-                new[inside] *= 1 + trimmed / new[inside].sum()
-            out[:, j] = new
-        return out
-
-    def replay(row_w: np.ndarray) -> np.ndarray:
-        out = once(row_w)
-        it = 1
-        while strict and it < max_iter and np.any(
-            (out != 0) & ((out < lo - 1e-12) | (out > hi + 1e-12))
-        ):
-            out = once(out)
-            it += 1
-        return out
-
-    new_w = replay(w0[:, None])[:, 0]
+    step_record = TrimStep(
+        lower=lo, upper=hi, redistribute=redistribute, strict=strict, max_iter=max_iter
+    )
+    new_w = replay(step_record, w0[:, None])[:, 0]
     converged = not strict or not np.any((new_w < lo - 1e-9 * abs(lo)) | (new_w > hi * (1 + 1e-9)))
     # the report shows how far trimming moved the weights off the margins of the last step
     # that had targets (NaN when no step had any): trimming does not keep them
@@ -1040,8 +903,6 @@ def trim(
         iterations=1,
         converged=converged,
         max_error=margin_error,
-        _replay=replay,
-        _call=("trim", {"upper": upper, "lower": lower, "relative": relative,
-                        "redistribute": redistribute, "strict": strict, "max_iter": max_iter}),
+        record=step_record,
     )
     return _finish(design, func, new_w, None, step, matched, "error", cells)
