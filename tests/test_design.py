@@ -171,7 +171,7 @@ def _weighted_designs() -> dict[str, SurveyDesign]:
 @pytest.mark.parametrize("case", ["raked_trimmed", "calibrated", "poststratified", "replicates"])
 def test_pickle_round_trip_keeps_every_number_and_the_log(case: str) -> None:
     """A pickled design (e.g. sent to a worker process) gives the same weights and
-    estimates, and its weighting log still replays (it is rebuilt from the recorded calls)."""
+    estimates, and its weighting log still replays (it is plain data: nothing is re-run)."""
     import pickle
 
     d = _weighted_designs()[case]

@@ -8,6 +8,7 @@ public, and publish weighted tables and charts.
 from __future__ import annotations
 
 from . import datasets
+from ._repweights import ReplicateWeights
 from .chisq import ChisqResult, chisq_test
 from .compare import (
     PairedChange,
@@ -43,7 +44,6 @@ from .plots import (
     plot_weights,
     theme_delibpoll,
 )
-from .replicates import ReplicateWeights
 from .tables import BannerTable, banner
 from .targets import Targets
 from .weighting import (

@@ -23,6 +23,7 @@ from ._records import (
     StepRecord,
     TrimStep,
 )
+from ._repweights import ReplicateWeights
 from .exceptions import DelibpollError, WeightingWarning
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "population_totals",
     "rake_fit",
     "replay",
+    "replay_replicates",
     "resolve_counts",
 ]
 
@@ -255,3 +257,23 @@ def replay(step: StepRecord, row_w: np.ndarray) -> np.ndarray:
     if kernel is None:  # pragma: no cover - every record type has a kernel
         raise DelibpollError(f"No replay for weighting method {step.method!r}.")
     return kernel(step, np.asarray(row_w, dtype=float))
+
+
+def replay_replicates(step: StepRecord, reps: ReplicateWeights) -> ReplicateWeights:
+    """Replicate weights ``reps`` reweighted by a weighting step: the step replayed on every
+    replicate column at once (one pass over the cells), the variance multipliers kept.
+
+    Parameters
+    ----------
+    step : StepRecord
+        The step's record (``WeightingStep.record``).
+    reps : ReplicateWeights
+
+    Returns
+    -------
+    ReplicateWeights
+    """
+    new = replay(step, reps.weights)
+    return ReplicateWeights(
+        weights=new, type=reps.type, scale=reps.scale, rscales=reps.rscales, mse=reps.mse
+    )

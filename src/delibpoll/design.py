@@ -10,14 +10,16 @@ import numpy as np
 import pandas as pd
 
 from ._coding import category_codes
+from ._records import CalibrationRecord
+from ._replay import replay_replicates
+from ._replicate_build import build_replicates, user_replicates
+from ._repweights import ReplicateWeights
 from ._structure import DesignStructure, build_structure
-from ._types import LonelyPSU, values
+from ._types import LonelyPSU, ReplicateMethod, ReplicateType, values
 from ._validation import validate_weights
 from .exceptions import DelibpollError
 
 if TYPE_CHECKING:
-    from ._records import CalibrationRecord
-    from .replicates import ReplicateMethod, ReplicateWeights
     from .weighting import WeightingReport, WeightingStep
 
 __all__ = ["LonelyPSU", "SurveyDesign", "check_design"]
@@ -66,7 +68,7 @@ class SurveyDesign:
         regular expression searched in the column names (R ``grep``), e.g. ``r"repwt_\\d+"``.
         Variances then come from the replicates (see :meth:`with_replicates` to build them).
         Missing, infinite or negative replicate weights are errors.
-    rep_type : str, default "bootstrap"
+    rep_type : ReplicateType, default "bootstrap"
         How the replicates were made: "bootstrap", "subbootstrap", "jk1", "jkn", "brr",
         "successive-difference", "acs", "jk2" or "other". It sets R's default ``scale`` and
         ``rscales``: bootstrap
@@ -147,7 +149,7 @@ class SurveyDesign:
         fpc: str | None = None,
         lonely_psu: LonelyPSU = "fail",
         repweights: list[str] | str | None = None,
-        rep_type: str = "bootstrap",
+        rep_type: ReplicateType = "bootstrap",
         scale: float | None = None,
         rscales: Sequence[float] | None = None,
         mse: bool = False,
@@ -200,8 +202,6 @@ class SurveyDesign:
         object.__setattr__(self, "_structure", build_structure(self._data, strata, ids, fpc))
         reps = None
         if repweights is not None:
-            from .replicates import user_replicates
-
             reps = user_replicates(
                 self._data, repweights, rep_type, scale,
                 None if rscales is None else list(rscales), mse, combined_weights, w,
@@ -508,15 +508,17 @@ class SurveyDesign:
         >>> d.replicate_weights.shape, d.df
         ((4, 3), 2.0)
         """
-        from .replicates import ReplicateWeights, build_replicates
-
-        built = build_replicates(self, method, n_replicates, rng)
+        strata = None if self._strata_col is None else self._data[self._strata_col]
+        built = build_replicates(
+            self._structure, self._base_w, method, n_replicates, rng,
+            lonely_psu=self._lonely_psu, strata=strata, ids=self._ids_col,
+        )
         reps = ReplicateWeights(
             weights=built.weights, type=built.type, scale=built.scale,
             rscales=built.rscales, mse=bool(mse),
         )
         for step in self._log:
-            reps = reps.reweighted(step)
+            reps = replay_replicates(step.record, reps)
         return self._replace(replicates=reps)
 
     def with_lonely_psu(self, lonely_psu: LonelyPSU) -> SurveyDesign:

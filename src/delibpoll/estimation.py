@@ -322,7 +322,7 @@ def ratio_estimates(
             est = np.where(empty, np.nan, est)
             x[:, empty] = 0.0
     if design._replicates is not None:
-        vcov = design._replicates.ratio_vcov(design, num, den, est)
+        vcov = design._replicates.ratio_vcov(num, den, est)
     else:
         vcov = linearized_vcov(design, x)
     if den is not None:
@@ -592,7 +592,7 @@ def proportion(
                 )
             # as R's svyciprop on a replicate design: the quasibinomial intercept is refitted
             # on every replicate and its replicate variance gives the logit-scale SE
-            rep_logit = design._replicates.logit_ci_parts(design, num, den, est)
+            rep_logit = design._replicates.logit_ci_parts(design.weight_array, num, den, est)
     var = np.diag(vcov).copy()
     se = np.sqrt(np.clip(var, 0, None))
     ns_d, dfs_d, nrows_d = domain_summary(design, domains.codes, n_dom, valid)

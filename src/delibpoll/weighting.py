@@ -36,6 +36,7 @@ from ._replay import (
     population_totals,
     rake_fit,
     replay,
+    replay_replicates,
     resolve_counts,
 )
 from ._stats import kish_deff, kish_deff_unchecked
@@ -474,7 +475,7 @@ def _finish(
     )
     replicates = design.replicates
     if replicates is not None:
-        replicates = replicates.reweighted(step)
+        replicates = replay_replicates(step.record, replicates)
     return design.reweighted(
         new_w, step=step, report=report, record=fitted.record, replicates=replicates
     )
