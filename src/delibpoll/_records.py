@@ -9,19 +9,27 @@ closures, nothing that refers to a design):
 - the *step records* (:class:`RakeStep`, :class:`CalibrateStep`, :class:`PostStratStep`,
   :class:`TrimStep`): everything needed to replay a weighting step on other weight columns
   (replicate weights), which :mod:`delibpoll._replay` does.
+
+It also holds what a design keeps of its weighting without depending on the weighting layer:
+:class:`LoggedStep`, the protocol of a log entry (``WeightingStep`` implements it), and
+:class:`WeightingReport`, the diagnostics of a step (plain data; re-exported by
+:mod:`delibpoll.weighting`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from ._types import CalFun, Redistribute
+from .targets import Targets
 
 __all__ = [
     "RAKING_SWEEPS",
@@ -34,7 +42,9 @@ __all__ = [
     "RakeStep",
     "RakingRecord",
     "StepRecord",
+    "LoggedStep",
     "TrimStep",
+    "WeightingReport",
     "readonly",
 ]
 
@@ -331,3 +341,151 @@ class TrimStep(_Record):
 
 #: Everything a weighting step's replay needs, as data.
 StepRecord = RakeStep | CalibrateStep | PostStratStep | TrimStep
+
+
+class LoggedStep(Protocol):
+    """What a design's weighting log holds (a :class:`~delibpoll.WeightingStep`): the step's
+    description and its record. The design stores steps without depending on the weighting
+    layer; :meth:`apply` replays the step (the weighting layer implements it)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def targets(self) -> Targets | None: ...
+
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+
+    @property
+    def iterations(self) -> int: ...
+
+    @property
+    def converged(self) -> bool: ...
+
+    @property
+    def max_error(self) -> float: ...
+
+    @property
+    def record(self) -> StepRecord: ...
+
+    def apply(self, row_w: np.ndarray) -> np.ndarray: ...
+
+
+# ---------------------------------------------------------------------- weighting report
+_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+@dataclass(frozen=True)
+class WeightingReport:
+    """Diagnostics of a weighting step.
+
+    Attributes
+    ----------
+    method : str
+    iterations : int
+    converged : bool
+    max_margin_error : float
+        Largest absolute difference between a weighted share and its target share.
+    n : int
+    weight_sum : float
+    kish_deff : float
+        ``n * sum(w^2) / sum(w)^2``.
+    kish_n_eff : float
+        ``n / kish_deff``.
+    weight_min, weight_max, weight_ratio : float
+    quantiles : dict
+        Weight quantiles at 1, 5, 25, 50, 75, 95 and 99 percent.
+    """
+
+    method: str
+    iterations: int
+    converged: bool
+    max_margin_error: float
+    n: int
+    weight_sum: float
+    kish_deff: float
+    kish_n_eff: float
+    weight_min: float
+    weight_max: float
+    weight_ratio: float
+    _margins: pd.DataFrame = field(repr=False, compare=False)
+    _weights: np.ndarray = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_weights", readonly(self._weights))
+        object.__setattr__(self, "_margins", self._margins.copy())
+
+    @classmethod
+    def of(cls, margins: pd.DataFrame, weights: np.ndarray, **stats: Any) -> WeightingReport:
+        """A report from its margins table, the weights it describes and its statistics
+        (the attributes above, by name); the table and weights are copied."""
+        return cls(**stats, _margins=margins, _weights=weights)
+
+    @property
+    def quantiles(self) -> dict[float, float]:
+        """Weight quantiles at 1, 5, 25, 50, 75, 95 and 99 percent (computed on access)."""
+        qs = np.quantile(self._weights, _QUANTILES)
+        return {q: float(v) for q, v in zip(_QUANTILES, qs, strict=True)}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Summary statistics, one row each: ``statistic``, ``value``."""
+        rows: list[tuple[str, float]] = [
+            ("iterations", float(self.iterations)),
+            ("converged", float(self.converged)),
+            ("max_margin_error", self.max_margin_error),
+            ("n", float(self.n)),
+            ("weight_sum", self.weight_sum),
+            ("kish_deff", self.kish_deff),
+            ("kish_n_eff", self.kish_n_eff),
+            ("weight_min", self.weight_min),
+            ("weight_max", self.weight_max),
+            ("weight_ratio", self.weight_ratio),
+        ]
+        rows += [(f"weight_q{round(q * 100):02d}", v) for q, v in self.quantiles.items()]
+        return pd.DataFrame(rows, columns=["statistic", "value"])
+
+    def margins(self) -> pd.DataFrame:
+        """Per weighting variable and category: target share, unweighted sample share,
+        weighted share before and after this step, and the error after.
+
+        Columns: ``variable, category, n, target_share, unweighted_share,
+        weighted_share_before, weighted_share_after, error``.
+        """
+        return self._margins.copy()
+
+    def __str__(self) -> str:
+        status = "converged" if self.converged else "NOT converged"
+        lines = [
+            f"Weighting report ({self.method}, {status} after {self.iterations} iterations)",
+            f"  n = {self.n}, sum of weights = {self.weight_sum:,.6g}",
+            (f"  max margin error = {self.max_margin_error:.3g}"
+             if np.isfinite(self.max_margin_error) else "  max margin error: no targets"),
+            f"  Kish design effect = {self.kish_deff:.4f}, effective n = {self.kish_n_eff:.1f}",
+            f"  weights: min {self.weight_min:.4g}, max {self.weight_max:.4g}, "
+            f"ratio {self.weight_ratio:.4g}",
+        ]
+        if len(self._margins):
+            m = self._margins
+            lines.append("")
+            lines.append(
+                m.assign(
+                    target_share=(100 * m["target_share"]).round(2),
+                    unweighted_share=(100 * m["unweighted_share"]).round(2),
+                    weighted_share_after=(100 * m["weighted_share_after"]).round(2),
+                )[
+                    ["variable", "category", "n", "target_share", "unweighted_share",
+                     "weighted_share_after"]
+                ].rename(
+                    columns={
+                        "target_share": "target %",
+                        "unweighted_share": "sample %",
+                        "weighted_share_after": "weighted %",
+                    }
+                ).to_string(index=False)
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = self.to_frame().to_html(index=False)
+        return f"<h4>Weighting report ({self.method})</h4>{head}{self._margins.to_html(index=False)}"

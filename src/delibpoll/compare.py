@@ -678,7 +678,7 @@ def _replicate_adjusted_se(
         return d.with_replicates("bootstrap", n_replicates=n_replicates, rng=gen)
 
     inf_r, un_r = with_reps(inf_c), with_reps(un_c)
-    profile = Targets.from_design(un_c, cov_cols)
+    profile = un_c.profile(cov_cols)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DelibpollWarning)
         raked_r = rake(inf_r, profile, max_iter=2000, on_nonconvergence="warn")
@@ -696,7 +696,7 @@ def _replicate_adjusted_se(
     for r in range(reps3.n_replicates):
         rep_design = un_c.with_fixed_weights(reps3.weights[:, r])
         try:
-            targets_r = Targets.from_design(rep_design, cov_cols)
+            targets_r = rep_design.profile(cov_cols)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DelibpollWarning)
                 w_r = rake(plain, targets_r, max_iter=2000, on_nonconvergence="warn")._w
@@ -1010,7 +1010,7 @@ def _adjusted(
     un_c = collapsed(uninformed)
 
     def adjusted_estimates(inf_d: SurveyDesign, un_d: SurveyDesign) -> tuple[np.ndarray, ...]:
-        targets = Targets.from_design(un_d, [names[c] for c in covariates])
+        targets = un_d.profile([names[c] for c in covariates])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DelibpollWarning)
             raked = rake(inf_d, targets, max_iter=2000, on_nonconvergence="warn")
@@ -1266,7 +1266,7 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
     other margin. Rows with a missing value in a margin's variables are left out of that
     margin.
 
-    ``targets`` may come from ``Targets.from_design(tier3, [...])`` to compare Tier 1 with
+    ``targets`` may come from ``tier3.profile([...])`` to compare Tier 1 with
     Tier 3. Tests (``.tests``): Pearson chi-square of the unweighted counts against the
     target shares (scipy ``chisquare``), and a design-based Wald test of the weighted shares
     using their design covariance, scaled as R's ``adjWald``: ``F = W (nu - p + 1) / (nu p)``
@@ -1274,7 +1274,7 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
     """
     design = check_design(design, "representativeness")
     if not isinstance(targets, Targets):
-        raise DelibpollError("representativeness needs Targets (e.g. Targets.from_design(...)).")
+        raise DelibpollError("representativeness needs Targets (e.g. design.profile(...)).")
     rows = []
     tests = []
     for m in targets.margins:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from ._coding import category_codes
-from ._records import CalibrationRecord
+from ._records import CalibrationRecord, LoggedStep, WeightingReport
 from ._replay import replay_replicates
 from ._replicate_build import build_replicates, user_replicates
 from ._repweights import ReplicateWeights
@@ -18,9 +18,7 @@ from ._structure import DesignStructure, build_structure
 from ._types import LonelyPSU, ReplicateMethod, ReplicateType, values
 from ._validation import validate_weights
 from .exceptions import DelibpollError
-
-if TYPE_CHECKING:
-    from .weighting import WeightingReport, WeightingStep
+from .targets import MarginKey, Targets, margin_keys
 
 __all__ = ["LonelyPSU", "SurveyDesign", "check_design"]
 
@@ -133,7 +131,7 @@ class SurveyDesign:
     _lonely_psu: LonelyPSU
     _structure: DesignStructure
     _calibration: tuple[CalibrationRecord, ...]
-    _log: tuple[WeightingStep, ...]
+    _log: tuple[LoggedStep, ...]
     _report: WeightingReport | None
     _replicates: ReplicateWeights | None
     _attrs: dict[str, Any]
@@ -368,7 +366,7 @@ class SurveyDesign:
         self,
         weights: np.ndarray,
         *,
-        step: WeightingStep,
+        step: LoggedStep,
         report: WeightingReport,
         record: CalibrationRecord | None,
         replicates: ReplicateWeights | None,
@@ -382,6 +380,41 @@ class SurveyDesign:
         return self._replace(
             w=w, calibration=calibration, log=self._log + (step,), report=report,
             replicates=replicates,
+        )
+
+    def profile(self, variables: Sequence[MarginKey] | MarginKey) -> Targets:
+        """The design's weighted distribution of some variables, as share targets.
+
+        Used to reweight one sample (for example deliberation participants) to the weighted
+        profile of another (the national survey). Declared categories with no weight are
+        dropped from the margin.
+
+        Parameters
+        ----------
+        variables : str, tuple of str, or list of them
+            A column, a tuple of columns (a joint margin), or a list of either.
+
+        Returns
+        -------
+        Targets
+            One share margin per variable, with source "weighted profile of another design".
+
+        Raises
+        ------
+        DelibpollError
+            Unknown columns, or missing values in a variable.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from delibpoll import SurveyDesign
+        >>> df = pd.DataFrame({"sex": ["F", "F", "M"], "w": [1.0, 2.0, 1.0]})
+        >>> SurveyDesign(df, weights="w").profile("sex").shares("sex").to_dict()
+        {'F': 0.75, 'M': 0.25}
+        """
+        keys = margin_keys(variables, "SurveyDesign.profile")
+        return Targets.from_frame(
+            self._data, keys, weights=self._w, source="weighted profile of another design"
         )
 
     @property
@@ -437,7 +470,7 @@ class SurveyDesign:
         return self._report
 
     @property
-    def weighting_log(self) -> tuple[WeightingStep, ...]:
+    def weighting_log(self) -> tuple[LoggedStep, ...]:
         """Every weighting step applied, in order; replayable on other weight columns."""
         return self._log
 

@@ -29,6 +29,7 @@ from ._records import (
     RakingRecord,
     StepRecord,
     TrimStep,
+    WeightingReport,
 )
 from ._replay import (
     calibrate_fit,
@@ -55,16 +56,6 @@ __all__ = [
     "rake",
     "trim",
 ]
-
-_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    """A read-only private copy (records and reports must not change after the fact)."""
-    out = np.array(a, copy=True)
-    out.flags.writeable = False
-    return out
-
 
 # ---------------------------------------------------------------------- log and report
 @dataclass(frozen=True)
@@ -119,115 +110,6 @@ class WeightingStep:
         return np.asarray(out[:, 0] if one else out)
 
 
-@dataclass(frozen=True)
-class WeightingReport:
-    """Diagnostics of a weighting step.
-
-    Attributes
-    ----------
-    method : str
-    iterations : int
-    converged : bool
-    max_margin_error : float
-        Largest absolute difference between a weighted share and its target share.
-    n : int
-    weight_sum : float
-    kish_deff : float
-        ``n * sum(w^2) / sum(w)^2``.
-    kish_n_eff : float
-        ``n / kish_deff``.
-    weight_min, weight_max, weight_ratio : float
-    quantiles : dict
-        Weight quantiles at 1, 5, 25, 50, 75, 95 and 99 percent.
-    """
-
-    method: str
-    iterations: int
-    converged: bool
-    max_margin_error: float
-    n: int
-    weight_sum: float
-    kish_deff: float
-    kish_n_eff: float
-    weight_min: float
-    weight_max: float
-    weight_ratio: float
-    _margins: pd.DataFrame = field(repr=False, compare=False)
-    _weights: np.ndarray = field(repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_weights", _frozen(self._weights))
-        object.__setattr__(self, "_margins", self._margins.copy())
-
-    @property
-    def quantiles(self) -> dict[float, float]:
-        """Weight quantiles at 1, 5, 25, 50, 75, 95 and 99 percent (computed on access)."""
-        qs = np.quantile(self._weights, _QUANTILES)
-        return {q: float(v) for q, v in zip(_QUANTILES, qs, strict=True)}
-
-    def to_frame(self) -> pd.DataFrame:
-        """Summary statistics, one row each: ``statistic``, ``value``."""
-        rows: list[tuple[str, float]] = [
-            ("iterations", float(self.iterations)),
-            ("converged", float(self.converged)),
-            ("max_margin_error", self.max_margin_error),
-            ("n", float(self.n)),
-            ("weight_sum", self.weight_sum),
-            ("kish_deff", self.kish_deff),
-            ("kish_n_eff", self.kish_n_eff),
-            ("weight_min", self.weight_min),
-            ("weight_max", self.weight_max),
-            ("weight_ratio", self.weight_ratio),
-        ]
-        rows += [(f"weight_q{round(q * 100):02d}", v) for q, v in self.quantiles.items()]
-        return pd.DataFrame(rows, columns=["statistic", "value"])
-
-    def margins(self) -> pd.DataFrame:
-        """Per weighting variable and category: target share, unweighted sample share,
-        weighted share before and after this step, and the error after.
-
-        Columns: ``variable, category, n, target_share, unweighted_share,
-        weighted_share_before, weighted_share_after, error``.
-        """
-        return self._margins.copy()
-
-    def __str__(self) -> str:
-        status = "converged" if self.converged else "NOT converged"
-        lines = [
-            f"Weighting report ({self.method}, {status} after {self.iterations} iterations)",
-            f"  n = {self.n}, sum of weights = {self.weight_sum:,.6g}",
-            (f"  max margin error = {self.max_margin_error:.3g}"
-             if np.isfinite(self.max_margin_error) else "  max margin error: no targets"),
-            f"  Kish design effect = {self.kish_deff:.4f}, effective n = {self.kish_n_eff:.1f}",
-            f"  weights: min {self.weight_min:.4g}, max {self.weight_max:.4g}, "
-            f"ratio {self.weight_ratio:.4g}",
-        ]
-        if len(self._margins):
-            m = self._margins
-            lines.append("")
-            lines.append(
-                m.assign(
-                    target_share=(100 * m["target_share"]).round(2),
-                    unweighted_share=(100 * m["unweighted_share"]).round(2),
-                    weighted_share_after=(100 * m["weighted_share_after"]).round(2),
-                )[
-                    ["variable", "category", "n", "target_share", "unweighted_share",
-                     "weighted_share_after"]
-                ].rename(
-                    columns={
-                        "target_share": "target %",
-                        "unweighted_share": "sample %",
-                        "weighted_share_after": "weighted %",
-                    }
-                ).to_string(index=False)
-            )
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        head = self.to_frame().to_html(index=False)
-        return f"<h4>Weighting report ({self.method})</h4>{head}{self._margins.to_html(index=False)}"
-
-
 def _report(
     method: str,
     w_after: np.ndarray,
@@ -274,7 +156,15 @@ def _report(
     wsum = float(w_after.sum())
     deff = kish_deff_unchecked(w_after)  # GREG weights may be negative: no checks here
     wmin, wmax = float(w_after.min()), float(w_after.max())
-    return WeightingReport(
+    return WeightingReport.of(
+        pd.DataFrame(
+            rows,
+            columns=[
+                "variable", "category", "n", "target_share", "unweighted_share",
+                "weighted_share_before", "weighted_share_after", "error",
+            ],
+        ),
+        w_after,
         method=method,
         iterations=iterations,
         converged=converged,
@@ -286,14 +176,6 @@ def _report(
         weight_min=wmin,
         weight_max=wmax,
         weight_ratio=wmax / wmin,
-        _margins=pd.DataFrame(
-            rows,
-            columns=[
-                "variable", "category", "n", "target_share", "unweighted_share",
-                "weighted_share_before", "weighted_share_after", "error",
-            ],
-        ),
-        _weights=w_after,
     )
 
 
