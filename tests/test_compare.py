@@ -270,7 +270,7 @@ def test_binary_question_counted_once() -> None:
 
 def test_representativeness(tiers) -> None:  # type: ignore[no-untyped-def]
     d1, d3 = tiers
-    t = dp.Targets.from_design(d3, ["age_group"])
+    t = d3.profile(["age_group"])
     r = dp.representativeness(d1, t)
     fr = r.to_frame()
     counts = d1.data["age_group"].value_counts().reindex(t.shares("age_group").index).to_numpy()
@@ -373,7 +373,7 @@ def test_representativeness_adjusted_wald_as_r(tiers, ref) -> None:  # type: ign
     """Tier 1 against Tier 3's weighted age profile: R's adjusted Wald F on R's svymean
     covariance with degf = 11 (compare_extra.R); rel 1e-6."""
     d1, d3 = tiers
-    r = dp.representativeness(d1, dp.Targets.from_design(d3, ["age_group"]))
+    r = dp.representativeness(d1, d3.profile(["age_group"]))
     row = r.tests[r.tests["test"].str.contains("Wald")].iloc[0]
     case = "repr_tier1_age"
     assert row["statistic"] == pytest.approx(ref.get(case, "adjWald", "F", variable="age_group"), rel=1e-6)
@@ -430,7 +430,7 @@ def test_representativeness_compares_joint_margins_as_r(tiers, ref) -> None:  # 
     unweighted Tier 3 sample against its raked cells, adjusted Wald F as R
     (compare_extra.R, rel 1e-6); each cell's unweighted share from the counts by hand."""
     _, d3 = tiers
-    t = dp.Targets.from_design(d3, [("sex", "age_group")])
+    t = d3.profile([("sex", "age_group")])
     raw = dp.SurveyDesign(d3.data)
     r = dp.representativeness(raw, t)
     fr = r.to_frame()

@@ -1,4 +1,4 @@
-"""Tests for delibpoll.replicates: replicate designs equal R's as.svrepdesign/svrepdesign.
+"""Tests for replicate designs (delibpoll._replicate_build, _repweights, _replay): replicate designs equal R's as.svrepdesign/svrepdesign.
 
 Reference values: tests/reference/r/replicates.R (values/replicates.csv) and
 tests/reference/r/replicates_extra.R (values/replicates_extra.csv, and R's replicate weights in

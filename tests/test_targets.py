@@ -89,12 +89,12 @@ def test_csv_errors_name_the_file_and_columns(tmp_path) -> None:  # type: ignore
         Targets.from_csv(path)
 
 
-def test_from_design_is_the_weighted_profile() -> None:
+def test_profile_is_the_weighted_profile() -> None:
     df = pd.DataFrame({"sex": ["F", "F", "M"], "w": [1.0, 2.0, 1.0]})
-    t = Targets.from_design(SurveyDesign(df, weights="w"), ["sex"])
+    t = SurveyDesign(df, weights="w").profile(["sex"])
     assert t.shares("sex").to_dict() == {"F": 0.75, "M": 0.25}
     with pytest.raises(DelibpollError, match="not in the data"):
-        Targets.from_design(SurveyDesign(df), ["age"])
+        SurveyDesign(df).profile(["age"])
 
 
 def test_select_and_unknown_margin() -> None:
@@ -127,3 +127,18 @@ def test_percentages_far_from_100_are_counts_or_refused() -> None:
     assert t.margin("x").kind == "count" and t.total == 97
     with pytest.raises(DelibpollError, match=r"declared as percentages but sums to 97"):
         Targets.from_dict({"x": {"a": 40, "b": 57}}, kind="percent")
+
+
+def test_from_frame_equals_the_design_profile() -> None:
+    """#13: Targets.from_frame (a frame, optional weights) gives what SurveyDesign.profile
+    gives, with weights as a column or an array; without weights every row counts 1."""
+    df = pd.DataFrame({"sex": ["F", "F", "M"], "age": ["y", "o", "o"], "w": [1.0, 2.0, 1.0]})
+    by_design = SurveyDesign(df, weights="w").profile(["sex", ("sex", "age")])
+    for weights in ("w", df["w"].to_numpy()):
+        t = Targets.from_frame(df, ["sex", ("sex", "age")], weights=weights)
+        pd.testing.assert_frame_equal(t.to_frame().drop(columns="source"),
+                                      by_design.to_frame().drop(columns="source"))
+    assert Targets.from_frame(df, "sex").shares("sex").to_dict() == pytest.approx(
+        {"F": 2 / 3, "M": 1 / 3})
+    with pytest.raises(DelibpollError, match="one weight per row"):
+        Targets.from_frame(df, "sex", weights=[1.0, 2.0])

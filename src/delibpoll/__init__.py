@@ -11,6 +11,7 @@ from . import (
     datasets,
     export,  # noqa: F401  (importing it registers the exporters of the result objects)
 )
+from ._repweights import ReplicateWeights
 from .banner import BannerTable, banner
 from .chisq import ChisqResult, chisq_test
 from .contrast import ContrastResult, contrast
@@ -47,7 +48,6 @@ from .plots import (
     plot_weights,
     theme_delibpoll,
 )
-from .replicates import ReplicateWeights
 from .targets import Targets
 from .weighting import (
     WeightingReport,

@@ -10,17 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._types import CalFun, Unmatched
 from .exceptions import DelibpollError
 from .targets import Margin
-
-Unmatched = Literal["error", "keep"]
-CalFun = Literal["linear", "raking", "logit"]
 
 _DENSE_RADIX_LIMIT = 1 << 22
 

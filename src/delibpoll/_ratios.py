@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
+from ._records import CalibrationRecord
 from ._structure import DesignStructure
 from ._types import NaPolicy
 from ._variance import (
-    CalibrationRecord,
     GroupedLinearizer,
     domain_average_factors,
     grouped_linearizer,
@@ -59,7 +59,7 @@ class ReplicateVariance(Protocol):
         ...
 
     def ratio_vcov(
-        self, design: Any, num: np.ndarray, den: np.ndarray | None, est: np.ndarray
+        self, num: np.ndarray, den: np.ndarray | None, est: np.ndarray
     ) -> np.ndarray:
         """Replicate covariance of the ratios ``sum w num / sum w den``."""
         ...
@@ -296,7 +296,7 @@ def ratio_estimates(
             x[:, empty] = 0.0
     reps = design.replicates
     if reps is not None:
-        vcov = reps.ratio_vcov(design, num, den, est)
+        vcov = reps.ratio_vcov(num, den, est)
     else:
         vcov = linearized_vcov(x, design.structure, design.lonely_psu, design.calibration)
     if den is not None:

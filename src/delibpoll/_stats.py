@@ -7,7 +7,7 @@ import pandas as pd
 
 from .exceptions import DelibpollError
 
-__all__ = ["kish_deff"]
+__all__ = ["kish_deff", "kish_deff_unchecked"]
 
 
 def kish_deff(w: np.ndarray | pd.Series) -> float:
@@ -39,4 +39,10 @@ def kish_deff(w: np.ndarray | pd.Series) -> float:
             f"got {int(len(bad))} missing, infinite or negative value(s) (e.g. {bad[:3].tolist()}) "
             f"and sum {float(np.nansum(arr)):.6g}. Drop or fix those weights first."
         )
+    return kish_deff_unchecked(arr)
+
+
+def kish_deff_unchecked(arr: np.ndarray) -> float:
+    """The Kish design effect formula of :func:`kish_deff` without its checks, for weights
+    already validated (or legitimately negative, as linear calibration's GREG weights)."""
     return float(len(arr) * np.sum(arr**2) / np.sum(arr) ** 2)

@@ -11,133 +11,20 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._records import (
+    CalibrationRecord,
+    PostStratRecord,
+    RakingRecord,
+)
 from .exceptions import DelibpollError, DomainWarning
 
 if TYPE_CHECKING:
     from ._structure import DesignStructure
-
-# R's svyrecvar backfits the raking margins with exactly 10 sweeps; we do the same so the
-# numbers agree with R (the projection is nearly converged after 10 sweeps in practice).
-RAKING_SWEEPS = 10
-
-
-@dataclass(frozen=True)
-class PostStratRecord:
-    """Post-stratification to one (possibly joint) margin."""
-
-    row_cell: np.ndarray
-    n_cells: int
-    old_w: np.ndarray
-    new_w: np.ndarray
-
-
-@dataclass(frozen=True)
-class RakingRecord:
-    """Raking to several margins (R's ``raking`` postStrata element)."""
-
-    row_cell: np.ndarray  # (n,) raking cell
-    n_cells: int
-    cell_codes: tuple[np.ndarray, ...]  # per margin, (C,) category of each cell
-    n_categories: tuple[int, ...]
-    cell_counts: np.ndarray  # (C,)
-    psw: np.ndarray  # (n,) weights after raking
-
-    @cached_property
-    def row_indicator(self) -> sp.csr_matrix:
-        """(C x n) sparse map from rows to raking cells."""
-        n = len(self.row_cell)
-        return sp.csr_matrix((np.ones(n), (self.row_cell, np.arange(n))), shape=(self.n_cells, n))
-
-    @cached_property
-    def margin_indicators(self) -> list[sp.csr_matrix]:
-        return [
-            sp.csr_matrix(
-                (np.ones(self.n_cells), (codes, np.arange(self.n_cells))),
-                shape=(self.n_categories[m], self.n_cells),
-            )
-            for m, codes in enumerate(self.cell_codes)
-        ]
-
-    @cached_property
-    def stacked_indicator(self) -> sp.csr_matrix:
-        """(T x C) map from cells to the categories of all margins, stacked."""
-        return sp.vstack(self.margin_indicators).tocsr()
-
-    @cached_property
-    def cell_order(self) -> np.ndarray:
-        """Row order that groups rows by raking cell (stable)."""
-        return np.argsort(self.row_cell, kind="stable")
-
-    @cached_property
-    def psw_sorted(self) -> np.ndarray:
-        """(n, 1) weights in ``cell_order``."""
-        return np.ascontiguousarray(self.psw[self.cell_order][:, None])
-
-    @cached_property
-    def cell_starts(self) -> np.ndarray:
-        """First position of each cell in ``cell_order`` (every cell has rows)."""
-        counts = np.bincount(self.row_cell, minlength=self.n_cells)
-        return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
-
-    @cached_property
-    def stacked_dense(self) -> np.ndarray:
-        """(T x C) dense map from cells to the categories of all margins."""
-        return np.ascontiguousarray(np.asarray(self.stacked_indicator.todense()))
-
-    @cached_property
-    def cell_to_rows(self) -> sp.csr_matrix:
-        """(n x T) rows' categories in every margin (row i has a 1 for each margin)."""
-        return (self.row_indicator.T @ self.stacked_indicator.T).tocsr()
-
-    @cached_property
-    def stacked_cross(self) -> np.ndarray:
-        """(T x T) rows in category c of one margin and c' of another, all margins."""
-        ind = self.stacked_indicator
-        return np.asarray((ind.multiply(self.cell_counts) @ ind.T).todense())
-
-    @cached_property
-    def margin_bounds(self) -> list[tuple[int, int]]:
-        out, start = [], 0
-        for k in self.n_categories:
-            out.append((start, start + k))
-            start += k
-        return out
-
-    @cached_property
-    def sweep_operator(self) -> np.ndarray:
-        """(T x T) linear map from category sums of z to the accumulated category means that
-        R's 10 backfitting sweeps subtract (``svyrecvar``: ``z <- z - ave(z, margin)`` for
-        each margin in turn). The sweeps are linear in z and act on category sums only, so
-        they are run once on the identity and reused for every estimate."""
-        cross = self.stacked_cross
-        n_cat = np.diag(cross)[:, None]
-        sums = np.eye(cross.shape[0])
-        acc = np.zeros_like(sums)
-        for _ in range(RAKING_SWEEPS):
-            for lo, hi in self.margin_bounds:
-                current = sums[lo:hi] - cross[lo:hi] @ acc
-                acc[lo:hi] += current / n_cat[lo:hi]
-        return acc
-
-
-@dataclass(frozen=True)
-class GregRecord:
-    """Calibration with a cell-level model matrix (R's ``greg_calibration``, stage 0)."""
-
-    row_cell: np.ndarray
-    x: np.ndarray  # (C, p)
-    w0_cell: np.ndarray  # (C,) cell totals of the weights before calibration
-    g_cell: np.ndarray  # (C,) adjustment factor g = new / old of each cell
-    new_w: np.ndarray  # (n,) calibrated weights
-
-
-CalibrationRecord = PostStratRecord | RakingRecord | GregRecord
 
 
 def _cell_sum(row_cell: np.ndarray, n_cells: int, values: np.ndarray) -> np.ndarray:

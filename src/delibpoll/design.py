@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from ._coding import category_codes
+from ._records import CalibrationRecord, LoggedStep, WeightingReport
+from ._replay import replay_replicates
+from ._replicate_build import build_replicates, user_replicates
+from ._repweights import ReplicateWeights
 from ._structure import DesignStructure, build_structure
-from ._types import LonelyPSU, values
+from ._types import LonelyPSU, ReplicateMethod, ReplicateType, values
 from ._validation import validate_weights
 from .exceptions import DelibpollError
-
-if TYPE_CHECKING:
-    from ._variance import CalibrationRecord
-    from .replicates import ReplicateMethod, ReplicateWeights
-    from .weighting import WeightingReport, WeightingStep
+from .targets import MarginKey, Targets, margin_keys
 
 __all__ = ["LonelyPSU", "SurveyDesign", "check_design"]
 
@@ -66,7 +66,7 @@ class SurveyDesign:
         regular expression searched in the column names (R ``grep``), e.g. ``r"repwt_\\d+"``.
         Variances then come from the replicates (see :meth:`with_replicates` to build them).
         Missing, infinite or negative replicate weights are errors.
-    rep_type : str, default "bootstrap"
+    rep_type : ReplicateType, default "bootstrap"
         How the replicates were made: "bootstrap", "subbootstrap", "jk1", "jkn", "brr",
         "successive-difference", "acs", "jk2" or "other". It sets R's default ``scale`` and
         ``rscales``: bootstrap
@@ -131,7 +131,7 @@ class SurveyDesign:
     _lonely_psu: LonelyPSU
     _structure: DesignStructure
     _calibration: tuple[CalibrationRecord, ...]
-    _log: tuple[WeightingStep, ...]
+    _log: tuple[LoggedStep, ...]
     _report: WeightingReport | None
     _replicates: ReplicateWeights | None
     _attrs: dict[str, Any]
@@ -147,7 +147,7 @@ class SurveyDesign:
         fpc: str | None = None,
         lonely_psu: LonelyPSU = "fail",
         repweights: list[str] | str | None = None,
-        rep_type: str = "bootstrap",
+        rep_type: ReplicateType = "bootstrap",
         scale: float | None = None,
         rscales: Sequence[float] | None = None,
         mse: bool = False,
@@ -200,8 +200,6 @@ class SurveyDesign:
         object.__setattr__(self, "_structure", build_structure(self._data, strata, ids, fpc))
         reps = None
         if repweights is not None:
-            from .replicates import user_replicates
-
             reps = user_replicates(
                 self._data, repweights, rep_type, scale,
                 None if rscales is None else list(rscales), mse, combined_weights, w,
@@ -237,36 +235,11 @@ class SurveyDesign:
     def __setstate__(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
             object.__setattr__(self, key, value)
+        # unpickled arrays are writeable: the weights are read-only again (the weighting log
+        # is plain data that replays as it is: nothing is re-run)
+        self._w.flags.writeable = False
+        self._base_w.flags.writeable = False
         object.__setattr__(self, "_cache", {})
-        if any(step._replay is None for step in self._log):
-            object.__setattr__(self, "_log", self._rebuilt_log())
-
-    def _rebuilt_log(self) -> tuple[WeightingStep, ...]:
-        """The weighting log with its replay functions, by re-running every step from the
-        base weights (after unpickling: the replays are closures, which do not pickle)."""
-        import warnings
-
-        from . import weighting
-
-        design = self._replace(w=self._base_w, calibration=(), log=(), report=None,
-                               replicates=None)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the original run already warned
-            for step in self._log:
-                if step._call is None:
-                    raise DelibpollError(
-                        f"The design's {step.method} step cannot be rebuilt after unpickling."
-                    )
-                name, kwargs = step._call
-                if name in ("rake", "calibrate"):
-                    kwargs = {**kwargs, "on_nonconvergence": "warn"}
-                design = getattr(weighting, name)(design, **kwargs)
-        if not np.allclose(design._w, self._w, rtol=1e-9, atol=0):
-            raise DelibpollError(
-                "Re-running the design's weighting log after unpickling did not reproduce its "
-                "weights; re-run the weighting on the unpickled data."
-            )
-        return design._log
 
     def _check_columns(self, cols: Sequence[Hashable], param: str) -> list[Hashable]:
         missing = [c for c in cols if c not in self._data.columns]
@@ -393,7 +366,7 @@ class SurveyDesign:
         self,
         weights: np.ndarray,
         *,
-        step: WeightingStep,
+        step: LoggedStep,
         report: WeightingReport,
         record: CalibrationRecord | None,
         replicates: ReplicateWeights | None,
@@ -407,6 +380,41 @@ class SurveyDesign:
         return self._replace(
             w=w, calibration=calibration, log=self._log + (step,), report=report,
             replicates=replicates,
+        )
+
+    def profile(self, variables: Sequence[MarginKey] | MarginKey) -> Targets:
+        """The design's weighted distribution of some variables, as share targets.
+
+        Used to reweight one sample (for example deliberation participants) to the weighted
+        profile of another (the national survey). Declared categories with no weight are
+        dropped from the margin.
+
+        Parameters
+        ----------
+        variables : str, tuple of str, or list of them
+            A column, a tuple of columns (a joint margin), or a list of either.
+
+        Returns
+        -------
+        Targets
+            One share margin per variable, with source "weighted profile of another design".
+
+        Raises
+        ------
+        DelibpollError
+            Unknown columns, or missing values in a variable.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from delibpoll import SurveyDesign
+        >>> df = pd.DataFrame({"sex": ["F", "F", "M"], "w": [1.0, 2.0, 1.0]})
+        >>> SurveyDesign(df, weights="w").profile("sex").shares("sex").to_dict()
+        {'F': 0.75, 'M': 0.25}
+        """
+        keys = margin_keys(variables, "SurveyDesign.profile")
+        return Targets.from_frame(
+            self._data, keys, weights=self._w, source="weighted profile of another design"
         )
 
     @property
@@ -462,7 +470,7 @@ class SurveyDesign:
         return self._report
 
     @property
-    def weighting_log(self) -> tuple[WeightingStep, ...]:
+    def weighting_log(self) -> tuple[LoggedStep, ...]:
         """Every weighting step applied, in order; replayable on other weight columns."""
         return self._log
 
@@ -533,15 +541,17 @@ class SurveyDesign:
         >>> d.replicate_weights.shape, d.df
         ((4, 3), 2.0)
         """
-        from .replicates import ReplicateWeights, build_replicates
-
-        built = build_replicates(self, method, n_replicates, rng)
+        strata = None if self._strata_col is None else self._data[self._strata_col]
+        built = build_replicates(
+            self._structure, self._base_w, method, n_replicates, rng,
+            lonely_psu=self._lonely_psu, strata=strata, ids=self._ids_col,
+        )
         reps = ReplicateWeights(
             weights=built.weights, type=built.type, scale=built.scale,
             rscales=built.rscales, mse=bool(mse),
         )
         for step in self._log:
-            reps = reps.reweighted(step)
+            reps = replay_replicates(step.record, reps)
         return self._replace(replicates=reps)
 
     def with_lonely_psu(self, lonely_psu: LonelyPSU) -> SurveyDesign:

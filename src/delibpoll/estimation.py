@@ -421,7 +421,7 @@ def proportion(
                 )
             # as R's svyciprop on a replicate design: the quasibinomial intercept is refitted
             # on every replicate and its replicate variance gives the logit-scale SE
-            rep_logit = reps.logit_ci_parts(design, num, den, est)
+            rep_logit = reps.logit_ci_parts(design.weight_array, num, den, est)
     var = np.diag(vcov).copy()
     se = np.sqrt(np.clip(var, 0, None))
     ns_d, dfs_d, nrows_d = domain_summary(design, domains.codes, n_dom, valid)

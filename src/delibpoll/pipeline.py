@@ -750,7 +750,7 @@ def run_config(
     say("representativeness")
     r3 = representativeness(d3, pop_t)
     r1 = representativeness(d1, pop_t)
-    r13 = representativeness(d1, Targets.from_design(d3, rep_vars))
+    r13 = representativeness(d1, d3.profile(rep_vars))
     for name, rr in (("tier3_vs_population", r3), ("tier1_vs_population", r1), ("tier1_vs_tier3", r13)):
         rr.to_frame().to_csv(out / f"representativeness_{name}.csv", index=False, float_format="%.6g")
         rr.tests.to_csv(out / f"representativeness_{name}_tests.csv", index=False, float_format="%.6g")

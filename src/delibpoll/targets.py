@@ -15,22 +15,19 @@ import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
+from ._types import TargetKind, values
 from .exceptions import DelibpollError, WeightingWarning
 
-if TYPE_CHECKING:
-    from .design import SurveyDesign
+__all__ = ["MarginKey", "TargetKind", "Targets", "margin_keys"]
 
-__all__ = ["MarginKey", "TargetKind", "Targets"]
-
-TargetKind = Literal["share", "percent", "count"]
 MarginKey = str | tuple[str, ...]
 
-_KINDS: tuple[str, ...] = ("share", "percent", "count")
+_KINDS: tuple[str, ...] = values(TargetKind)
 _SUM_TOL = 1e-6
 # percentages rounded to whole numbers can sum to 98.5..101.5 ({33, 33, 33} sums to 99)
 PERCENT_ROUNDING = 1.5
@@ -78,6 +75,29 @@ def _key_to_variables(key: object) -> tuple[str, ...]:
         "for a joint margin; rename non-string columns first (df.columns = "
         "df.columns.astype(str))."
     )
+
+
+def margin_keys(variables: object, func: str) -> list[MarginKey]:
+    """``variables`` as a list of margin keys: a column name, a tuple of names (a joint
+    margin) or a non-empty list of them; else a DelibpollError naming ``func``."""
+    if isinstance(variables, str | tuple):
+        return [cast(MarginKey, variables)]
+    if isinstance(variables, Sequence) and variables:
+        return list(variables)
+    raise DelibpollError(
+        f"The 'variables' parameter of {func} must be a column name, a tuple of names (a joint "
+        f"margin) or a non-empty list of them; got {variables!r}."
+    )
+
+
+def _check_frame_columns(df: pd.DataFrame, cols: Sequence[str], param: str) -> list[str]:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise DelibpollError(
+            f"The '{param}' parameter names column(s) {missing} that are not in the data. "
+            f"Available columns: {list(df.columns)}."
+        )
+    return list(cols)
 
 
 def _infer_kind(name: str, values: np.ndarray) -> TargetKind:
@@ -201,7 +221,8 @@ def _make_margin(
 class Targets:
     """Validated population margins for weighting.
 
-    Build with :meth:`from_dict`, :meth:`from_csv` or :meth:`from_design`; the constructor
+    Build with :meth:`from_dict`, :meth:`from_csv` or :meth:`from_frame` (a design's profile:
+    :meth:`SurveyDesign.profile <delibpoll.SurveyDesign.profile>`); the constructor
     is internal. Targets are immutable.
 
     Notes
@@ -343,41 +364,75 @@ class Targets:
         return cls(margins)
 
     @classmethod
-    def from_design(
-        cls, design: SurveyDesign, variables: Sequence[MarginKey] | MarginKey
+    def from_frame(
+        cls,
+        df: pd.DataFrame,
+        variables: Sequence[MarginKey] | MarginKey,
+        weights: str | Sequence[float] | np.ndarray | pd.Series | None = None,
+        *,
+        source: str | None = "weighted profile of a data frame",
     ) -> Targets:
-        """The weighted distribution of another design, as share targets.
+        """The weighted distribution of some columns of a data frame, as share targets.
 
-        Used to reweight one sample (for example deliberation participants) to the weighted
-        profile of another (the national survey). Declared categories with no weight are
-        dropped from the margin.
+        :meth:`SurveyDesign.profile <delibpoll.SurveyDesign.profile>` gives a design's
+        weighted profile this way. Declared categories with no weight are dropped from the
+        margin.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+        variables : str, tuple of str, or list of them
+            A column, a tuple of columns (a joint margin), or a list of either.
+        weights : str or array-like, optional
+            A column of ``df`` or one weight per row (positional). Default: every weight 1.
+        source : str, optional
+            Kept with the margins, for reports.
+
+        Returns
+        -------
+        Targets
+
+        Raises
+        ------
+        DelibpollError
+            Not a data frame, unknown columns, missing values in a variable, weights of the
+            wrong length.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from delibpoll import Targets
+        >>> df = pd.DataFrame({"sex": ["F", "F", "M"], "w": [1.0, 2.0, 1.0]})
+        >>> Targets.from_frame(df, "sex", weights="w").shares("sex").to_dict()
+        {'F': 0.75, 'M': 0.25}
         """
-        from .design import SurveyDesign
-
-        if not isinstance(design, SurveyDesign):
+        if not isinstance(df, pd.DataFrame):
             raise DelibpollError(
-                f"Targets.from_design needs a SurveyDesign; got {type(design).__name__}."
+                f"Targets.from_frame needs a pandas DataFrame; got {type(df).__name__}."
             )
-        if isinstance(variables, str | tuple):
-            keys: list[MarginKey] = [variables]
-        elif isinstance(variables, Sequence) and variables:
-            keys = list(variables)
+        keys = margin_keys(variables, "Targets.from_frame")
+        if weights is None:
+            w = np.ones(len(df))
+        elif isinstance(weights, str):
+            _check_frame_columns(df, [weights], "weights")
+            w = df[weights].to_numpy(dtype=float)
         else:
-            raise DelibpollError(
-                "The 'variables' parameter of Targets.from_design must be a column name, a "
-                f"tuple of names (a joint margin) or a non-empty list of them; got {variables!r}."
-            )
-        w = design.weights.to_numpy()
+            w = np.asarray(weights, dtype=float)
+            if w.shape != (len(df),):
+                raise DelibpollError(
+                    f"The 'weights' parameter of Targets.from_frame needs one weight per row "
+                    f"({len(df)}); got an array of shape {w.shape}."
+                )
         margins = []
         for key in keys:
             vars_ = _key_to_variables(key)
-            cols = design._check_columns(vars_, "variables")
-            frame = design._data[cols]
+            cols = _check_frame_columns(df, vars_, "variables")
+            frame = df[cols]
             n_missing = int(frame.isna().any(axis=1).sum())
             if n_missing:
                 raise DelibpollError(
                     f"Variable(s) {list(vars_)} have {n_missing} missing values in the source "
-                    "design; recode them to a category before taking targets from it."
+                    "data; recode them to a category before taking targets from it."
                 )
             if len(vars_) == 1:
                 s = pd.Series(w, index=frame.index).groupby(frame[vars_[0]], observed=True).sum()
@@ -393,7 +448,7 @@ class Targets:
                     vars_ if len(vars_) > 1 else vars_[0],
                     {k: v / total for k, v in mapping.items()},
                     "share",
-                    "weighted profile of another design",
+                    source,
                 )
             )
         return cls(margins)

@@ -9,32 +9,43 @@ the calibration information that variance estimation needs.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._engine import (
-    CalFun,
-    Cells,
-    MarginCodes,
-    Unmatched,
-    calibrate_cells,
-    design_matrix,
-    margin_errors,
-    match_margins,
-    rake_cells,
+from ._engine import Cells, MarginCodes, design_matrix, margin_errors, match_margins
+from ._records import (
+    CalibrateStep,
+    CalibrationRecord,
+    GregRecord,
+    MarginTarget,
+    PostStratRecord,
+    PostStratStep,
+    RakeStep,
+    RakingRecord,
+    StepRecord,
+    TrimStep,
+    WeightingReport,
 )
-from ._stats import kish_deff
-from ._variance import GregRecord, PostStratRecord, RakingRecord
+from ._replay import (
+    calibrate_fit,
+    grake_scale,
+    population_totals,
+    rake_fit,
+    replay,
+    replay_replicates,
+    resolve_counts,
+)
+from ._stats import kish_deff, kish_deff_unchecked
+from ._types import CalFun, OnNonconvergence, Redistribute, Unmatched, values
+from ._validation import check_choice, check_int
+from .design import SurveyDesign, check_design
 from .exceptions import ConvergenceError, ConvergenceWarning, DelibpollError, WeightingWarning
-from .targets import Targets
-
-if TYPE_CHECKING:
-    from .design import SurveyDesign
+from .targets import Margin, Targets
 
 __all__ = [
     "WeightingReport",
@@ -46,42 +57,15 @@ __all__ = [
     "trim",
 ]
 
-OnNonconvergence = Literal["error", "warn"]
-Redistribute = Literal["additive", "proportional"]
-_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    """A read-only private copy (records and reports must not change after the fact)."""
-    out = np.array(a, copy=True)
-    out.flags.writeable = False
-    return out
-
-
-def _warn_missed_margins(func: str, missed: np.ndarray, worst: float) -> None:
-    """Warn when a replayed step (on replicate or other weight columns) leaves columns off
-    their margins."""
-    count = int(np.count_nonzero(missed))
-    if count:
-        warnings.warn(
-            f"{func} replayed on {len(missed)} weight column(s) (such as replicate weights): "
-            f"{count} of them could not be brought to the margins (largest share error "
-            f"{worst:.3g}), usually because that column has no weight in some category. "
-            "Their contribution to the variance uses weights that miss the margins. Collapse "
-            "small categories, or use jackknife replicates (which drop one PSU at a time).",
-            WeightingWarning,
-            stacklevel=4,
-        )
-
-
 # ---------------------------------------------------------------------- log and report
 @dataclass(frozen=True)
 class WeightingStep:
     """One weighting step in a design's log.
 
     ``method`` is ``"rake"``, ``"calibrate"``, ``"poststratify"`` or ``"trim"``; ``options``
-    holds the arguments used. :meth:`apply` replays the step on other weight columns
-    (``n x k`` array, rows in the design's order) and returns the new weights.
+    holds the arguments used; ``record`` is the step as data (cells, margins, options: see
+    :mod:`delibpoll._records`). :meth:`apply` replays the step from its record on other
+    weight columns (``n x k`` array, rows in the design's order) and returns the new weights.
     """
 
     method: str
@@ -90,25 +74,15 @@ class WeightingStep:
     iterations: int
     converged: bool
     max_error: float
-    _replay: Any = field(repr=False, compare=False, default=None)
-    # the public call that made this step: (function name, keyword arguments); a design
-    # rebuilds the replay from it after unpickling (closures do not pickle)
-    _call: tuple[str, Mapping[str, Any]] | None = field(repr=False, compare=False, default=None)
+    record: StepRecord = field(repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # read-only views of private copies: editing them cannot change a later replay
+        # a read-only view of a private copy: editing it cannot change a later replay
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
-        if self._call is not None:
-            object.__setattr__(
-                self, "_call", (self._call[0], MappingProxyType(dict(self._call[1])))
-            )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_replay"] = None
         state["options"] = dict(self.options)  # mappingproxy does not pickle
-        if self._call is not None:
-            state["_call"] = (self._call[0], dict(self._call[1]))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -117,127 +91,23 @@ class WeightingStep:
         self.__post_init__()
 
     def apply(self, row_w: np.ndarray) -> np.ndarray:
-        """Replay this step on weight columns ``row_w`` (n, or n x k); returns new weights."""
-        if self._replay is None:
-            raise DelibpollError(
-                f"This {self.method} step was unpickled on its own, so it cannot be replayed. "
-                "Pickle the SurveyDesign instead (it rebuilds its weighting log), or re-run "
-                f"{self.method}() on the design."
-            )
+        """Replay this step on weight columns ``row_w`` (n, or n x k); returns new weights.
+
+        Parameters
+        ----------
+        row_w : numpy.ndarray
+            ``(n,)`` or ``(n, k)`` weights, rows in the design's order.
+
+        Returns
+        -------
+        numpy.ndarray
+            The reweighted columns, of the shape of ``row_w``.
+        """
         arr = np.asarray(row_w, dtype=float)
         one = arr.ndim == 1
         mat = arr[:, None] if one else arr
-        out = self._replay(mat)
+        out = replay(self.record, mat)
         return np.asarray(out[:, 0] if one else out)
-
-
-@dataclass(frozen=True)
-class WeightingReport:
-    """Diagnostics of a weighting step.
-
-    Attributes
-    ----------
-    method : str
-    iterations : int
-    converged : bool
-    max_margin_error : float
-        Largest absolute difference between a weighted share and its target share.
-    n : int
-    weight_sum : float
-    kish_deff : float
-        ``n * sum(w^2) / sum(w)^2``.
-    kish_n_eff : float
-        ``n / kish_deff``.
-    weight_min, weight_max, weight_ratio : float
-    quantiles : dict
-        Weight quantiles at 1, 5, 25, 50, 75, 95 and 99 percent.
-    """
-
-    method: str
-    iterations: int
-    converged: bool
-    max_margin_error: float
-    n: int
-    weight_sum: float
-    kish_deff: float
-    kish_n_eff: float
-    weight_min: float
-    weight_max: float
-    weight_ratio: float
-    _margins: pd.DataFrame = field(repr=False, compare=False)
-    _weights: np.ndarray = field(repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_weights", _frozen(self._weights))
-        object.__setattr__(self, "_margins", self._margins.copy())
-
-    @property
-    def quantiles(self) -> dict[float, float]:
-        """Weight quantiles at 1, 5, 25, 50, 75, 95 and 99 percent (computed on access)."""
-        qs = np.quantile(self._weights, _QUANTILES)
-        return {q: float(v) for q, v in zip(_QUANTILES, qs, strict=True)}
-
-    def to_frame(self) -> pd.DataFrame:
-        """Summary statistics, one row each: ``statistic``, ``value``."""
-        rows: list[tuple[str, float]] = [
-            ("iterations", float(self.iterations)),
-            ("converged", float(self.converged)),
-            ("max_margin_error", self.max_margin_error),
-            ("n", float(self.n)),
-            ("weight_sum", self.weight_sum),
-            ("kish_deff", self.kish_deff),
-            ("kish_n_eff", self.kish_n_eff),
-            ("weight_min", self.weight_min),
-            ("weight_max", self.weight_max),
-            ("weight_ratio", self.weight_ratio),
-        ]
-        rows += [(f"weight_q{round(q * 100):02d}", v) for q, v in self.quantiles.items()]
-        return pd.DataFrame(rows, columns=["statistic", "value"])
-
-    def margins(self) -> pd.DataFrame:
-        """Per weighting variable and category: target share, unweighted sample share,
-        weighted share before and after this step, and the error after.
-
-        Columns: ``variable, category, n, target_share, unweighted_share,
-        weighted_share_before, weighted_share_after, error``.
-        """
-        return self._margins.copy()
-
-    def __str__(self) -> str:
-        status = "converged" if self.converged else "NOT converged"
-        lines = [
-            f"Weighting report ({self.method}, {status} after {self.iterations} iterations)",
-            f"  n = {self.n}, sum of weights = {self.weight_sum:,.6g}",
-            (f"  max margin error = {self.max_margin_error:.3g}"
-             if np.isfinite(self.max_margin_error) else "  max margin error: no targets"),
-            f"  Kish design effect = {self.kish_deff:.4f}, effective n = {self.kish_n_eff:.1f}",
-            f"  weights: min {self.weight_min:.4g}, max {self.weight_max:.4g}, "
-            f"ratio {self.weight_ratio:.4g}",
-        ]
-        if len(self._margins):
-            m = self._margins
-            lines.append("")
-            lines.append(
-                m.assign(
-                    target_share=(100 * m["target_share"]).round(2),
-                    unweighted_share=(100 * m["unweighted_share"]).round(2),
-                    weighted_share_after=(100 * m["weighted_share_after"]).round(2),
-                )[
-                    ["variable", "category", "n", "target_share", "unweighted_share",
-                     "weighted_share_after"]
-                ].rename(
-                    columns={
-                        "target_share": "target %",
-                        "unweighted_share": "sample %",
-                        "weighted_share_after": "weighted %",
-                    }
-                ).to_string(index=False)
-            )
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        head = self.to_frame().to_html(index=False)
-        return f"<h4>Weighting report ({self.method})</h4>{head}{self._margins.to_html(index=False)}"
 
 
 def _report(
@@ -284,9 +154,17 @@ def _report(
                 }
             )
     wsum = float(w_after.sum())
-    deff = float(n * np.dot(w_after, w_after) / wsum**2)
+    deff = kish_deff_unchecked(w_after)  # GREG weights may be negative: no checks here
     wmin, wmax = float(w_after.min()), float(w_after.max())
-    return WeightingReport(
+    return WeightingReport.of(
+        pd.DataFrame(
+            rows,
+            columns=[
+                "variable", "category", "n", "target_share", "unweighted_share",
+                "weighted_share_before", "weighted_share_after", "error",
+            ],
+        ),
+        w_after,
         method=method,
         iterations=iterations,
         converged=converged,
@@ -298,29 +176,10 @@ def _report(
         weight_min=wmin,
         weight_max=wmax,
         weight_ratio=wmax / wmin,
-        _margins=pd.DataFrame(
-            rows,
-            columns=[
-                "variable", "category", "n", "target_share", "unweighted_share",
-                "weighted_share_before", "weighted_share_after", "error",
-            ],
-        ),
-        _weights=w_after,
     )
 
 
-# ---------------------------------------------------------------------- helpers
-def _check_design(design: object, func: str) -> SurveyDesign:
-    from .design import SurveyDesign
-
-    if not isinstance(design, SurveyDesign):
-        raise DelibpollError(
-            f"{func} needs a SurveyDesign as its first argument; got {type(design).__name__}. "
-            "Build one with delibpoll.SurveyDesign(df, weights=...)."
-        )
-    return design
-
-
+# ---------------------------------------------------------------------- shared checks
 def _check_targets(targets: object, design: SurveyDesign, func: str) -> Targets:
     if isinstance(targets, dict):
         targets = Targets.from_dict(targets)
@@ -330,16 +189,8 @@ def _check_targets(targets: object, design: SurveyDesign, func: str) -> Targets:
             f"Targets.from_dict); got {type(targets).__name__}."
         )
     for m in targets.margins:
-        design._check_columns(list(m.variables), "targets")
+        design.check_columns(list(m.variables), "targets")
     return targets
-
-
-def _check_int(value: object, name: str, func: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise DelibpollError(
-            f"The '{name}' parameter of {func} must be an integer >= {minimum}; got {value!r}."
-        )
-    return int(value)
 
 
 def _check_tol(tol: object, func: str) -> float:
@@ -350,125 +201,20 @@ def _check_tol(tol: object, func: str) -> float:
     return float(tol)
 
 
-def _check_choice(value: object, name: str, func: str, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise DelibpollError(
-            f"The '{name}' parameter of {func} must be one of {list(choices)}; got {value!r}."
-        )
-    return str(value)
+def _choice(name: str, vocabulary: Any) -> Callable[[object, str], object]:
+    words = values(vocabulary)
+    return lambda value, func: check_choice(value, name, func, words)
 
 
-def _resolve_counts(
-    matched: Sequence[MarginCodes], cw_rows: np.ndarray, total: np.ndarray
-) -> list[np.ndarray]:
-    """Target totals per margin and weight column (L_m x k), given the column totals.
-
-    Categories without a target (``unmatched='keep'``) keep their current weighted share of
-    each column; the targeted categories share the rest in their target proportions.
-    """
-    out = []
-    col_sum = cw_rows.sum(axis=0)
-    for mc in matched:
-        n_cat = len(mc.categories)
-        shares = np.zeros((n_cat, cw_rows.shape[1]))
-        kept = np.zeros(cw_rows.shape[1])
-        if n_cat > mc.n_target:
-            for j in range(cw_rows.shape[1]):
-                cur = np.bincount(mc.row_code, weights=cw_rows[:, j], minlength=n_cat)
-                shares[mc.n_target :, j] = cur[mc.n_target :] / col_sum[j]
-            kept = shares[mc.n_target :].sum(axis=0)
-        shares[: mc.n_target] = mc.margin.shares[:, None] * (1 - kept)[None, :]
-        out.append(shares * total[None, :])
-    return out
-
-
-def _finish(
-    design: SurveyDesign,
-    func: str,
-    new_w: np.ndarray,
-    record: Any,
-    step: WeightingStep,
-    matched: Sequence[MarginCodes],
-    on_nonconvergence: str,
-    cells: Cells | None = None,
-    cell_totals: tuple[np.ndarray, np.ndarray] | None = None,
-) -> SurveyDesign:
-    if not step.converged:
-        if func == "trim":
-            msg = (
-                f"trim could not bring every weight within [{step.options['lower']:.6g}, "
-                f"{step.options['upper']:.6g}] (strict=True). "
-            )
-        else:
-            msg = (
-                f"{func} did not meet the targets after {step.iterations} iterations: the "
-                f"largest margin error is {step.max_error:.3g} (tolerance "
-                f"{step.options.get('tol')}). "
-            )
-        hint = step.options.get("_hint", "")
-        if on_nonconvergence == "error":
-            raise ConvergenceError(
-                msg + hint + " Pass on_nonconvergence='warn' to get the weights anyway.",
-                iterations=step.iterations,
-                max_error=step.max_error,
-            )
-        warnings.warn(msg + hint, ConvergenceWarning, stacklevel=3)
-    wmin, wmax = float(new_w.min()), float(new_w.max())
-    if np.isfinite(wmin) and np.isfinite(wmax) and wmin <= 0 and step.options.get("method") == "linear":
-        warnings.warn(
-            f"Linear calibration gave {int((new_w <= 0).sum())} zero or negative weight(s) (min "
-            f"{wmin:.4g}), as GREG weights can be. Pass bounds=(L, U) or use method='raking' "
-            "or 'logit' for positive weights.",
-            WeightingWarning,
-            stacklevel=3,
-        )
-    elif not (wmin > 0 and np.isfinite(wmax)):
-        raise DelibpollError(
-            f"{func} produced zero, negative or non-finite weights; the targets or bounds "
-            "cannot be met with positive weights."
-        )
-    report = _report(
-        func, new_w, design._w, matched, cells, step.iterations, step.converged, step.max_error,
-        cell_totals,
-    )
-    calibration = design._calibration + ((record,) if record is not None else ())
-    replicates = design._replicates
-    if replicates is not None:
-        replicates = replicates.reweighted(step)
-    return design._replace(
-        w=new_w,
-        calibration=calibration,
-        log=design._log + (step,),
-        report=report,
-        replicates=replicates,
-    )
-
-
-_GRAKE_THRESHOLD = 20.0  # R survey:::grake's SOMETHRESHOLD
-
-
-def _grake_scale(
-    xmat: np.ndarray, cw0: np.ndarray, pop: np.ndarray, first_block: int
-) -> np.ndarray:
-    """Per weight column, the factor R's ``grake`` rescales the starting weights by before
-    calibrating: the mean of population / sample total over the columns of R's model matrix
-    (an intercept, then every category but the first of each margin) when every one of those
-    ratios exceeds 20, else 1. Bounds on g then apply to the rescaled weights, as in R.
-
-    ``xmat`` (see ``design_matrix``) holds the ``first_block`` categories of the first margin
-    where R has the intercept; the intercept's total is their sum.
-    """
-    sample_total = xmat.T @ cw0  # (p, k)
-    s_r = np.vstack([sample_total[:first_block].sum(axis=0, keepdims=True), sample_total[1:]])
-    p_r = np.vstack([pop[:first_block].sum(axis=0, keepdims=True), pop[1:]])
-    out = np.ones(pop.shape[1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = p_r / s_r
-    for j in range(pop.shape[1]):
-        r = ratios[:, j]
-        if np.all(np.isfinite(r)) and r.min() > _GRAKE_THRESHOLD:
-            out[j] = float(r.mean())
-    return out
+#: The options several methods share, each checked (and normalised) one way everywhere.
+_OPTION_CHECKS: dict[str, Callable[[object, str], object]] = {
+    "max_iter": lambda value, func: check_int(value, "max_iter", func),
+    "tol": _check_tol,
+    "method": _choice("method", CalFun),
+    "unmatched": _choice("unmatched", Unmatched),
+    "on_nonconvergence": _choice("on_nonconvergence", OnNonconvergence),
+    "redistribute": _choice("redistribute", Redistribute),
+}
 
 
 def _resolve_total(targets: Targets, design_total: float, total: float | None, func: str) -> float:
@@ -490,7 +236,438 @@ def _resolve_total(targets: Targets, design_total: float, total: float | None, f
     return float(design_total)
 
 
+def _margin_data(design: SurveyDesign, margins: Sequence[Margin]) -> pd.DataFrame:
+    """The data's columns that the margins name (the engine codes them)."""
+    cols = list(dict.fromkeys(v for m in margins for v in m.variables))
+    return design.select(cols)
+
+
+# ---------------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class Fitted:
+    """What a weighting method's fit gives back to the shared path.
+
+    Attributes
+    ----------
+    weights : numpy.ndarray
+        ``(n,)`` new weights.
+    step : WeightingStep
+        The step for the design's log (with its record, for replays).
+    record : CalibrationRecord or None
+        What the linearised variance needs to account for the step (None for trimming).
+    matched : sequence of MarginCodes
+        The margins matched to the data, for the report (empty: no margins to report).
+    cells : Cells or None
+        The weighting cells of ``matched``.
+    cell_totals : (numpy.ndarray, numpy.ndarray) or None
+        Cell totals of the weights before and after, when the fit has them.
+    """
+
+    weights: np.ndarray
+    step: WeightingStep
+    record: CalibrationRecord | None
+    matched: Sequence[MarginCodes] = ()
+    cells: Cells | None = None
+    cell_totals: tuple[np.ndarray, np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class WeightingMethod:
+    """A weighting method of the registry :data:`METHODS`: the common contract.
+
+    Attributes
+    ----------
+    name : str
+        The public function's name (``"rake"``, ...); also the name of its replay kernel in
+        :mod:`delibpoll._replay` and of its steps' ``method``.
+    takes_targets : bool
+        Whether the method weights to population targets (checked the one shared way).
+    options : tuple of str
+        The shared options it takes, checked in this order by :data:`_OPTION_CHECKS`.
+    check : callable
+        ``check(options, targets)``: the method's own parameter checks, run after the shared
+        ones (they may add normalised options).
+    fit : callable
+        ``fit(design, targets, options) -> Fitted``: the new weights, the step (as data), the
+        calibration record and what the report needs.
+    """
+
+    name: str
+    takes_targets: bool
+    options: tuple[str, ...]
+    check: Callable[[dict[str, Any], Targets | None], None]
+    fit: Callable[[SurveyDesign, Targets | None, dict[str, Any]], Fitted]
+
+
+def _weight(name: str, design: object, targets: object, **options: Any) -> SurveyDesign:
+    """The one path of every weighting function: check the design, the targets and the
+    options, fit, then check the weights, report and return the reweighted design."""
+    method = METHODS[name]
+    checked = check_design(design, name)
+    tg = _check_targets(targets, checked, name) if method.takes_targets else None
+    opts = dict(options)
+    for key in method.options:
+        opts[key] = _OPTION_CHECKS[key](opts[key], name)
+    method.check(opts, tg)
+    fitted = method.fit(checked, tg, opts)
+    return _finish(checked, name, fitted, opts.get("on_nonconvergence", "error"))
+
+
+def _finish(
+    design: SurveyDesign, func: str, fitted: Fitted, on_nonconvergence: str
+) -> SurveyDesign:
+    step, new_w = fitted.step, fitted.weights
+    if not step.converged:
+        if func == "trim":
+            msg = (
+                f"trim could not bring every weight within [{step.options['lower']:.6g}, "
+                f"{step.options['upper']:.6g}] (strict=True). "
+            )
+        else:
+            msg = (
+                f"{func} did not meet the targets after {step.iterations} iterations: the "
+                f"largest margin error is {step.max_error:.3g} (tolerance "
+                f"{step.options.get('tol')}). "
+            )
+        hint = step.options.get("_hint", "")
+        if on_nonconvergence == "error":
+            raise ConvergenceError(
+                msg + hint + " Pass on_nonconvergence='warn' to get the weights anyway.",
+                iterations=step.iterations,
+                max_error=step.max_error,
+            )
+        warnings.warn(msg + hint, ConvergenceWarning, stacklevel=4)
+    wmin, wmax = float(new_w.min()), float(new_w.max())
+    if np.isfinite(wmin) and np.isfinite(wmax) and wmin <= 0 and step.options.get("method") == "linear":
+        warnings.warn(
+            f"Linear calibration gave {int((new_w <= 0).sum())} zero or negative weight(s) (min "
+            f"{wmin:.4g}), as GREG weights can be. Pass bounds=(L, U) or use method='raking' "
+            "or 'logit' for positive weights.",
+            WeightingWarning,
+            stacklevel=4,
+        )
+    elif not (wmin > 0 and np.isfinite(wmax)):
+        raise DelibpollError(
+            f"{func} produced zero, negative or non-finite weights; the targets or bounds "
+            "cannot be met with positive weights."
+        )
+    report = _report(
+        func, new_w, design.weight_array, fitted.matched, fitted.cells, step.iterations,
+        step.converged, step.max_error, fitted.cell_totals,
+    )
+    replicates = design.replicates
+    if replicates is not None:
+        replicates = replay_replicates(step.record, replicates)
+    return design.reweighted(
+        new_w, step=step, report=report, record=fitted.record, replicates=replicates
+    )
+
+
 # ---------------------------------------------------------------------- rake
+def _check_rake(opts: dict[str, Any], targets: Targets | None) -> None:
+    cap = opts["cap"]
+    if cap is not None and (
+        isinstance(cap, bool) or not isinstance(cap, int | float) or not cap > 1
+    ):
+        raise DelibpollError(
+            f"The 'cap' parameter of rake must be a number > 1 (a multiple of the mean weight); "
+            f"got {cap!r}. A cap of 1 or less cannot be met unless every weight is equal."
+        )
+
+
+def _fit_rake(design: SurveyDesign, targets: Targets | None, opts: dict[str, Any]) -> Fitted:
+    func = "rake"
+    assert targets is not None
+    max_iter, tol, cap, unmatched = opts["max_iter"], opts["tol"], opts["cap"], opts["unmatched"]
+    w0 = design.weight_array
+    tot = _resolve_total(targets, float(w0.sum()), opts["total"], func)
+    extra: list[tuple[np.ndarray, int]] = []
+    if cap is not None:
+        # cells must hold rows of equal weight for a per-row cap: split them by starting weight
+        wcode, wuniq = pd.factorize(w0, sort=True)
+        extra.append((wcode.astype(np.int64), len(wuniq)))
+    matched, cells = match_margins(
+        _margin_data(design, targets.margins), targets.margins, unmatched, extra
+    )
+    n = len(w0)
+    n_margins = len(matched)
+    cap_value = None if cap is None else float(cap) * tot / n
+    options: dict[str, Any] = {
+        "max_iter": max_iter, "tol": tol, "cap": cap, "unmatched": unmatched, "total": tot,
+    }
+    raking_cells = Cells(
+        row_cell=cells.row_cell,
+        counts=cells.counts,
+        margin_cell_codes=cells.margin_cell_codes[:n_margins],
+        n_categories=cells.n_categories[:n_margins],
+    )
+    margins = tuple(
+        MarginTarget(cell_code=raking_cells.margin_cell_codes[m],
+                     n_categories=raking_cells.n_categories[m], shares=mc.margin.shares)
+        for m, mc in enumerate(matched)
+    )
+    step_record = RakeStep(
+        row_cell=cells.row_cell, cell_counts=cells.counts, margins=margins, total=tot,
+        max_iter=max_iter, tol=tol, cap_value=cap_value,
+    )
+    new_mat, fit, cw_start = rake_fit(step_record, w0[:, None])
+    new_w = new_mat[:, 0]
+    if cap_value is not None:
+        options["_hint"] = (
+            f"The cap of {cap} x the mean weight may be too low to meet the margins; raise it."
+        )
+    step = WeightingStep(
+        method=func,
+        targets=targets,
+        options=options,
+        iterations=fit.iterations,
+        converged=bool(fit.converged[0]),
+        max_error=float(fit.max_error[0]),
+        record=step_record,
+    )
+    record = RakingRecord(
+        row_cell=step_record.row_cell,
+        n_cells=cells.n_cells,
+        cell_codes=tuple(m.cell_code for m in step_record.margins),
+        n_categories=raking_cells.n_categories,
+        cell_counts=step_record.cell_counts,
+        psw=new_w,
+    )
+    return Fitted(new_w, step, record, matched, raking_cells,
+                  (cw_start[:, 0], fit.cell_weights[:, 0]))
+
+
+# ---------------------------------------------------------------------- calibrate
+def _check_calibrate(opts: dict[str, Any], targets: Targets | None) -> None:
+    bounds, method = opts["bounds"], opts["method"]
+    if bounds is None:
+        if method == "logit":
+            raise DelibpollError(
+                "calibrate(method='logit') is bounded raking and needs bounds=(L, U) with "
+                "L < 1 < U, for example bounds=(0.3, 3)."
+            )
+        lo, hi = -np.inf, np.inf
+    else:
+        try:
+            if len(bounds) != 2 or isinstance(bounds, str):
+                raise ValueError
+            lo, hi = (float(bounds[0]), float(bounds[1]))
+        except (TypeError, ValueError, IndexError):
+            raise DelibpollError(
+                f"The 'bounds' parameter of calibrate must be a pair (L, U); got {bounds!r}."
+            ) from None
+        if not (lo < 1 < hi) or lo < 0:
+            raise DelibpollError(
+                f"The 'bounds' parameter of calibrate must satisfy 0 <= L < 1 < U; got {bounds!r}. "
+                "Bounds are on g = new weight / starting weight, so they must contain 1."
+            )
+    opts["g_bounds"] = (lo, hi)
+
+
+def _fit_calibrate(design: SurveyDesign, targets: Targets | None, opts: dict[str, Any]) -> Fitted:
+    func = "calibrate"
+    assert targets is not None
+    method, bounds, max_iter, tol = opts["method"], opts["bounds"], opts["max_iter"], opts["tol"]
+    unmatched = opts["unmatched"]
+    lo, hi = opts["g_bounds"]
+    w0 = design.weight_array
+    tot = _resolve_total(targets, float(w0.sum()), opts["total"], func)
+    matched, cells = match_margins(
+        _margin_data(design, targets.margins), targets.margins, unmatched
+    )
+    xmat = design_matrix(cells)
+    options: dict[str, Any] = {
+        "method": method, "bounds": (lo, hi), "max_iter": max_iter, "tol": tol,
+        "unmatched": unmatched, "total": tot,
+        "_hint": "The bounds may be infeasible: widen them." if bounds is not None else "",
+    }
+    margins = tuple(
+        MarginTarget(cell_code=cells.margin_cell_codes[m], n_categories=cells.n_categories[m],
+                     shares=mc.margin.shares)
+        for m, mc in enumerate(matched)
+    )
+    step_record = CalibrateStep(
+        row_cell=cells.row_cell, cell_counts=cells.counts, x=xmat, margins=margins, total=tot,
+        calfun=method, bounds=(lo, hi), max_iter=max_iter, tol=tol,
+    )
+    new_mat, g_total, it, conv, _ = calibrate_fit(step_record, w0[:, None])
+    counts0 = resolve_counts(margins, cells.row_cell, w0[:, None], np.array([tot]))
+    scale0 = float(
+        grake_scale(
+            xmat, cells.cell_totals(w0)[:, None], population_totals(counts0),
+            cells.n_categories[0],
+        )[0]
+    )
+    if scale0 != 1.0 and bounds is not None:
+        warnings.warn(
+            f"calibrate rescaled the starting weights by {scale0:.4g} before calibrating, as R's "
+            "grake does when every population total is more than 20 times the sample total, so "
+            f"the bounds {bounds!r} apply to the rescaled weights (g = new weight / "
+            f"({scale0:.4g} x starting weight)). Put the starting weights on the population "
+            "scale (e.g. with total=) to have the bounds apply to them directly.",
+            WeightingWarning,
+            stacklevel=5,
+        )
+    new_w = new_mat[:, 0]
+    # report the share error the same way as rake does
+    inds = [cells.indicator(m) for m in range(len(matched))]
+    share_err = float(
+        margin_errors(
+            cells.cell_totals(new_w)[:, None], inds, [c / c.sum(axis=0) for c in counts0]
+        )[0]
+    )
+    step = WeightingStep(
+        method=func,
+        targets=targets,
+        options=options,
+        iterations=it,
+        converged=bool(conv[0]),
+        # one definition everywhere: the largest |weighted share - target share| (the
+        # relative misfit of the totals that Newton's method stops on is not a share error)
+        max_error=share_err,
+        record=step_record,
+    )
+    record = GregRecord(
+        row_cell=step_record.row_cell,
+        x=step_record.x,
+        w0_cell=cells.cell_totals(w0),
+        g_cell=g_total[:, 0],
+        new_w=new_w,
+    )
+    return Fitted(new_w, step, record, matched, cells)
+
+
+# ---------------------------------------------------------------------- poststratify
+def _check_poststratify(opts: dict[str, Any], targets: Targets | None) -> None:
+    assert targets is not None
+    if len(targets.margins) != 1:
+        raise DelibpollError(
+            f"poststratify takes exactly one margin; got {len(targets.margins)} "
+            f"({[m.name for m in targets.margins]}). Use a joint margin such as "
+            "('age_group', 'sex') for crossed post-strata, or rake() for several margins."
+        )
+
+
+def _fit_poststratify(
+    design: SurveyDesign, targets: Targets | None, opts: dict[str, Any]
+) -> Fitted:
+    func = "poststratify"
+    assert targets is not None
+    unmatched = opts["unmatched"]
+    w0 = design.weight_array
+    tot = _resolve_total(targets, float(w0.sum()), opts["total"], func)
+    matched, ps_cells = match_margins(
+        _margin_data(design, targets.margins[:1]), targets.margins[:1], unmatched
+    )
+    mc = matched[0]
+    n_cat = len(mc.categories)
+    margin = MarginTarget(cell_code=np.arange(n_cat), n_categories=n_cat, shares=mc.margin.shares)
+    step_record = PostStratStep(row_cell=mc.row_code, margin=margin, total=tot)
+    new_w = replay(step_record, w0[:, None])[:, 0]
+    after = np.bincount(mc.row_code, weights=new_w, minlength=n_cat) / new_w.sum()
+    counts0 = resolve_counts((margin,), step_record.row_cell, w0[:, None], np.array([tot]))
+    target = counts0[0][:, 0] / tot
+    step = WeightingStep(
+        method=func,
+        targets=targets,
+        options={"unmatched": unmatched, "total": tot},
+        iterations=1,
+        converged=True,
+        max_error=float(np.abs(after - target).max()),
+        record=step_record,
+    )
+    record = PostStratRecord(row_cell=step_record.row_cell, n_cells=n_cat, old_w=w0, new_w=new_w)
+    return Fitted(new_w, step, record, matched, ps_cells)
+
+
+# ---------------------------------------------------------------------- trim
+def _check_trim(opts: dict[str, Any], targets: Targets | None) -> None:
+    upper, lower = opts["upper"], opts["lower"]
+    if upper is None and lower is None:
+        raise DelibpollError("trim needs at least one of 'upper' and 'lower'.")
+    for name, val in (("upper", upper), ("lower", lower)):
+        if val is not None and (
+            isinstance(val, bool) or not isinstance(val, int | float) or not np.isfinite(val)
+        ):
+            raise DelibpollError(
+                f"The '{name}' parameter of trim must be a finite number; got {val!r}."
+            )
+
+
+def _fit_trim(design: SurveyDesign, targets: Targets | None, opts: dict[str, Any]) -> Fitted:
+    func = "trim"
+    upper, lower, relative = opts["upper"], opts["lower"], opts["relative"]
+    redistribute, strict, max_iter = opts["redistribute"], opts["strict"], opts["max_iter"]
+    w0 = design.weight_array
+    n = len(w0)
+    mean_w = float(w0.mean())
+    hi = np.inf if upper is None else float(upper) * (mean_w if relative else 1.0)
+    lo = -np.inf if lower is None else float(lower) * (mean_w if relative else 1.0)
+    if lo >= hi:
+        raise DelibpollError(f"trim needs lower < upper; got lower={lower}, upper={upper}.")
+    if hi * n < w0.sum() or lo * n > w0.sum():
+        raise DelibpollError(
+            f"trim bounds are infeasible: {n} weights summing to {w0.sum():.6g} cannot all lie "
+            f"in [{lo:.6g}, {hi:.6g}]. Widen the bounds."
+        )
+    step_record = TrimStep(
+        lower=lo, upper=hi, redistribute=redistribute, strict=strict, max_iter=max_iter
+    )
+    new_w = replay(step_record, w0[:, None])[:, 0]
+    converged = not strict or not np.any((new_w < lo - 1e-9 * abs(lo)) | (new_w > hi * (1 + 1e-9)))
+    # the report shows how far trimming moved the weights off the margins of the last step
+    # that had targets (NaN when no step had any): trimming does not keep them
+    matched: Sequence[MarginCodes] = []
+    cells: Cells | None = None
+    margin_error = float("nan")
+    last = next((s for s in reversed(design.weighting_log) if s.targets is not None), None)
+    if last is not None and last.targets is not None:
+        matched, cells = match_margins(
+            _margin_data(design, last.targets.margins), last.targets.margins,
+            last.options.get("unmatched", "error"),
+        )
+        after_c = cells.cell_totals(new_w)
+        margin_error = 0.0
+        for m, mc in enumerate(matched):
+            shares = np.bincount(cells.margin_cell_codes[m], weights=after_c,
+                                 minlength=len(mc.categories)) / after_c.sum()
+            k = mc.n_target
+            margin_error = max(margin_error,
+                               float(np.abs(shares[:k] - np.asarray(mc.margin.shares)[:k]).max()))
+    step = WeightingStep(
+        method=func,
+        targets=None,
+        options={
+            "upper": hi, "lower": lo, "redistribute": redistribute, "strict": strict,
+            "tol": 0.0, "_hint": "Widen the bounds.",
+        },
+        iterations=1,
+        converged=converged,
+        max_error=margin_error,
+        record=step_record,
+    )
+    return Fitted(new_w, step, None, matched, cells)
+
+
+#: The weighting methods, by name: what each checks and how it fits. The public functions
+#: below go through it (:func:`_weight`), and so do their replays (:mod:`delibpoll._replay`
+#: has a kernel of each name).
+METHODS: dict[str, WeightingMethod] = {
+    m.name: m
+    for m in (
+        WeightingMethod("rake", True, ("max_iter", "tol", "unmatched", "on_nonconvergence"),
+                        _check_rake, _fit_rake),
+        WeightingMethod("calibrate", True,
+                        ("max_iter", "tol", "method", "unmatched", "on_nonconvergence"),
+                        _check_calibrate, _fit_calibrate),
+        WeightingMethod("poststratify", True, ("unmatched",), _check_poststratify,
+                        _fit_poststratify),
+        WeightingMethod("trim", False, ("redistribute", "max_iter"), _check_trim, _fit_trim),
+    )
+}
+
+
+# ---------------------------------------------------------------------- public functions
 def rake(
     design: SurveyDesign,
     targets: Targets,
@@ -564,101 +741,13 @@ def rake(
     >>> raked.weights.groupby(df["sex"]).sum().round(6).tolist()
     [2.5, 2.5]
     """
-    func = "rake"
-    design = _check_design(design, func)
-    targets = _check_targets(targets, design, func)
-    max_iter = _check_int(max_iter, "max_iter", func)
-    tol = _check_tol(tol, func)
-    _check_choice(unmatched, "unmatched", func, ("error", "keep"))
-    _check_choice(on_nonconvergence, "on_nonconvergence", func, ("error", "warn"))
-    if cap is not None and (
-        isinstance(cap, bool) or not isinstance(cap, int | float) or not cap > 1
-    ):
-        raise DelibpollError(
-            f"The 'cap' parameter of rake must be a number > 1 (a multiple of the mean weight); "
-            f"got {cap!r}. A cap of 1 or less cannot be met unless every weight is equal."
-        )
-    w0 = design._w
-    tot = _resolve_total(targets, float(w0.sum()), total, func)
-    extra: list[tuple[np.ndarray, int]] = []
-    if cap is not None:
-        # cells must hold rows of equal weight for a per-row cap: split them by starting weight
-        wcode, wuniq = pd.factorize(w0, sort=True)
-        extra.append((wcode.astype(np.int64), len(wuniq)))
-    matched, cells = match_margins(design._data, targets.margins, unmatched, extra)
-    n = len(w0)
-    n_margins = len(matched)
-    cap_value = None if cap is None else float(cap) * tot / n
-    options: dict[str, Any] = {
-        "max_iter": max_iter, "tol": tol, "cap": cap, "unmatched": unmatched, "total": tot,
-    }
-    raking_cells = Cells(
-        row_cell=cells.row_cell,
-        counts=cells.counts,
-        margin_cell_codes=cells.margin_cell_codes[:n_margins],
-        n_categories=cells.n_categories[:n_margins],
-    )
 
-    def replay(row_w: np.ndarray) -> tuple[np.ndarray, Any, np.ndarray]:
-        k = row_w.shape[1]
-        cw0 = cells.cell_totals(row_w)
-        if cw0.ndim == 1:
-            cw0 = cw0[:, None]
-        counts = _resolve_counts(matched, row_w, np.full(k, tot))
-        cap_cell = None
-        if cap_value is not None:
-            cap_cell = np.repeat((cap_value * cells.counts)[:, None], k, axis=1)
-        fit = rake_cells(
-            cw0, raking_cells, counts, max_iter=max_iter, tol=tol, cap_cell=cap_cell
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(cw0 > 0, fit.cell_weights / cw0, 0.0)
-        if k == 1:
-            out1 = np.take(factor[:, 0], cells.row_cell)
-            np.multiply(out1, row_w[:, 0], out=out1)
-            out = out1[:, None]
-        else:
-            out = row_w * factor[cells.row_cell]
-        return out, fit, cw0
-
-    def _replayed(name: str, res: tuple[np.ndarray, Any, np.ndarray]) -> np.ndarray:
-        out, fit_k, _ = res
-        missed = ~np.asarray(fit_k.converged, dtype=bool)
-        _warn_missed_margins(name, missed, float(np.max(fit_k.max_error)))
-        return out
-
-    new_mat, fit, cw_start = replay(w0[:, None])
-    new_w = new_mat[:, 0]
-    if cap_value is not None:
-        options["_hint"] = (
-            f"The cap of {cap} x the mean weight may be too low to meet the margins; raise it."
-        )
-    step = WeightingStep(
-        method=func,
-        targets=targets,
-        options=options,
-        iterations=fit.iterations,
-        converged=bool(fit.converged[0]),
-        max_error=float(fit.max_error[0]),
-        _replay=lambda m: _replayed(func, replay(m)),
-        _call=("rake", {"targets": targets, "max_iter": max_iter, "tol": tol, "cap": cap,
-                        "unmatched": unmatched, "total": total}),
-    )
-    record = RakingRecord(
-        row_cell=_frozen(cells.row_cell),
-        n_cells=cells.n_cells,
-        cell_codes=tuple(_frozen(c) for c in raking_cells.margin_cell_codes),
-        n_categories=raking_cells.n_categories,
-        cell_counts=_frozen(cells.counts),
-        psw=_frozen(new_w),
-    )
-    return _finish(
-        design, func, new_w, record, step, matched, on_nonconvergence, raking_cells,
-        (cw_start[:, 0], fit.cell_weights[:, 0]),
+    return _weight(
+        "rake", design, targets, max_iter=max_iter, tol=tol, cap=cap, unmatched=unmatched,
+        on_nonconvergence=on_nonconvergence, total=total,
     )
 
 
-# ---------------------------------------------------------------------- calibrate
 def calibrate(
     design: SurveyDesign,
     targets: Targets,
@@ -722,120 +811,13 @@ def calibrate(
     >>> d.weights.round(4).tolist()
     [1.25, 1.25, 0.8333, 0.8333, 0.8333]
     """
-    func = "calibrate"
-    design = _check_design(design, func)
-    targets = _check_targets(targets, design, func)
-    max_iter = _check_int(max_iter, "max_iter", func)
-    tol = _check_tol(tol, func)
-    _check_choice(method, "method", func, ("linear", "raking", "logit"))
-    _check_choice(unmatched, "unmatched", func, ("error", "keep"))
-    _check_choice(on_nonconvergence, "on_nonconvergence", func, ("error", "warn"))
-    if bounds is None:
-        if method == "logit":
-            raise DelibpollError(
-                "calibrate(method='logit') is bounded raking and needs bounds=(L, U) with "
-                "L < 1 < U, for example bounds=(0.3, 3)."
-            )
-        lo, hi = -np.inf, np.inf
-    else:
-        try:
-            if len(bounds) != 2 or isinstance(bounds, str):
-                raise ValueError
-            lo, hi = (float(bounds[0]), float(bounds[1]))
-        except (TypeError, ValueError, IndexError):
-            raise DelibpollError(
-                f"The 'bounds' parameter of calibrate must be a pair (L, U); got {bounds!r}."
-            ) from None
-        if not (lo < 1 < hi) or lo < 0:
-            raise DelibpollError(
-                f"The 'bounds' parameter of calibrate must satisfy 0 <= L < 1 < U; got {bounds!r}. "
-                "Bounds are on g = new weight / starting weight, so they must contain 1."
-            )
-    w0 = design._w
-    tot = _resolve_total(targets, float(w0.sum()), total, func)
-    matched, cells = match_margins(design._data, targets.margins, unmatched)
-    xmat = design_matrix(cells)
-    options: dict[str, Any] = {
-        "method": method, "bounds": (lo, hi), "max_iter": max_iter, "tol": tol,
-        "unmatched": unmatched, "total": tot,
-        "_hint": "The bounds may be infeasible: widen them." if bounds is not None else "",
-    }
 
-    def population_totals(counts: list[np.ndarray]) -> np.ndarray:
-        parts = [counts[0]] + [c[1:] for c in counts[1:]]
-        return np.vstack(parts)
-
-    def replay_full(row_w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
-        k = row_w.shape[1]
-        counts = _resolve_counts(matched, row_w, np.full(k, tot))
-        pop = population_totals(counts)
-        cw0 = cells.cell_totals(row_w)
-        rescale = _grake_scale(xmat, cw0, pop, cells.n_categories[0])
-        g, it, conv, err = calibrate_cells(
-            xmat, cw0 * rescale[None, :], pop, method=method, bounds=(lo, hi),
-            max_iter=max_iter, tol=tol,
-        )
-        g_total = g * rescale[None, :]
-        return row_w * g_total[cells.row_cell], g_total, it, conv, err
-
-    def _replayed_full(res: tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]) -> np.ndarray:
-        missed = ~np.asarray(res[3], dtype=bool)
-        _warn_missed_margins(func, missed, float(np.max(res[4])))
-        return res[0]
-
-    new_mat, g_total, it, conv, err = replay_full(w0[:, None])
-    scale0 = float(
-        _grake_scale(
-            xmat, cells.cell_totals(w0)[:, None],
-            population_totals(_resolve_counts(matched, w0[:, None], np.array([tot]))),
-            cells.n_categories[0],
-        )[0]
+    return _weight(
+        "calibrate", design, targets, method=method, bounds=bounds, max_iter=max_iter, tol=tol,
+        unmatched=unmatched, on_nonconvergence=on_nonconvergence, total=total,
     )
-    if scale0 != 1.0 and bounds is not None:
-        warnings.warn(
-            f"calibrate rescaled the starting weights by {scale0:.4g} before calibrating, as R's "
-            "grake does when every population total is more than 20 times the sample total, so "
-            f"the bounds {bounds!r} apply to the rescaled weights (g = new weight / "
-            f"({scale0:.4g} x starting weight)). Put the starting weights on the population "
-            "scale (e.g. with total=) to have the bounds apply to them directly.",
-            WeightingWarning,
-            stacklevel=2,
-        )
-    new_w = new_mat[:, 0]
-    # report the share error the same way as rake does
-    inds = [cells.indicator(m) for m in range(len(matched))]
-    share_err = float(
-        margin_errors(
-            cells.cell_totals(new_w)[:, None],
-            inds,
-            [c / c.sum(axis=0) for c in _resolve_counts(matched, w0[:, None], np.array([tot]))],
-        )[0]
-    )
-    step = WeightingStep(
-        method=func,
-        targets=targets,
-        options=options,
-        iterations=it,
-        converged=bool(conv[0]),
-        # one definition everywhere: the largest |weighted share - target share| (the
-        # relative misfit of the totals that Newton's method stops on is not a share error)
-        max_error=share_err,
-        _replay=lambda m: _replayed_full(replay_full(m)),
-        _call=("calibrate", {"targets": targets, "method": method, "bounds": bounds,
-                             "max_iter": max_iter, "tol": tol, "unmatched": unmatched,
-                             "total": total}),
-    )
-    record = GregRecord(
-        row_cell=_frozen(cells.row_cell),
-        x=_frozen(xmat),
-        w0_cell=_frozen(cells.cell_totals(w0)),
-        g_cell=_frozen(g_total[:, 0]),
-        new_w=_frozen(new_w),
-    )
-    return _finish(design, func, new_w, record, step, matched, on_nonconvergence, cells)
 
 
-# ---------------------------------------------------------------------- poststratify
 def poststratify(
     design: SurveyDesign,
     targets: Targets,
@@ -864,56 +846,10 @@ def poststratify(
     >>> d.weights.tolist()
     [2.0, 2.0, 2.0, 2.0]
     """
-    func = "poststratify"
-    design = _check_design(design, func)
-    targets = _check_targets(targets, design, func)
-    _check_choice(unmatched, "unmatched", func, ("error", "keep"))
-    if len(targets.margins) != 1:
-        raise DelibpollError(
-            f"poststratify takes exactly one margin; got {len(targets.margins)} "
-            f"({[m.name for m in targets.margins]}). Use a joint margin such as "
-            "('age_group', 'sex') for crossed post-strata, or rake() for several margins."
-        )
-    w0 = design._w
-    tot = _resolve_total(targets, float(w0.sum()), total, func)
-    matched, ps_cells = match_margins(design._data, targets.margins[:1], unmatched)
-    mc = matched[0]
-    n_cat = len(mc.categories)
 
-    def replay(row_w: np.ndarray) -> np.ndarray:
-        k = row_w.shape[1]
-        counts = _resolve_counts(matched, row_w, np.full(k, tot))[0]
-        cur = np.column_stack(
-            [np.bincount(mc.row_code, weights=row_w[:, j], minlength=n_cat) for j in range(k)]
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(cur > 0, counts / cur, 0.0)
-        if k > 1:
-            empty = (cur <= 0) & (counts > 0)  # a post-stratum with no weight stays at 0
-            worst = float((counts / counts.sum(axis=0) * empty).max())
-            _warn_missed_margins(func, np.asarray(empty.any(axis=0)), worst)
-        return np.asarray(row_w * factor[mc.row_code])
-
-    new_w = replay(w0[:, None])[:, 0]
-    after = np.bincount(mc.row_code, weights=new_w, minlength=n_cat) / new_w.sum()
-    target = _resolve_counts(matched, w0[:, None], np.array([tot]))[0][:, 0] / tot
-    step = WeightingStep(
-        method=func,
-        targets=targets,
-        options={"unmatched": unmatched, "total": tot},
-        iterations=1,
-        converged=True,
-        max_error=float(np.abs(after - target).max()),
-        _replay=replay,
-        _call=("poststratify", {"targets": targets, "unmatched": unmatched, "total": total}),
-    )
-    record = PostStratRecord(
-        row_cell=_frozen(mc.row_code), n_cells=n_cat, old_w=_frozen(w0), new_w=_frozen(new_w)
-    )
-    return _finish(design, func, new_w, record, step, matched, "error", ps_cells)
+    return _weight("poststratify", design, targets, unmatched=unmatched, total=total)
 
 
-# ---------------------------------------------------------------------- trim
 def trim(
     design: SurveyDesign,
     *,
@@ -953,95 +889,8 @@ def trim(
     >>> trim(SurveyDesign(df, weights="w"), upper=3).weights.round(4).tolist()
     [1.6667, 1.6667, 1.6667, 3.0]
     """
-    func = "trim"
-    design = _check_design(design, func)
-    _check_choice(redistribute, "redistribute", func, ("additive", "proportional"))
-    max_iter = _check_int(max_iter, "max_iter", func)
-    if upper is None and lower is None:
-        raise DelibpollError("trim needs at least one of 'upper' and 'lower'.")
-    for name, val in (("upper", upper), ("lower", lower)):
-        if val is not None and (
-            isinstance(val, bool) or not isinstance(val, int | float) or not np.isfinite(val)
-        ):
-            raise DelibpollError(
-                f"The '{name}' parameter of trim must be a finite number; got {val!r}."
-            )
-    w0 = design._w
-    n = len(w0)
-    mean_w = float(w0.mean())
-    hi = np.inf if upper is None else float(upper) * (mean_w if relative else 1.0)
-    lo = -np.inf if lower is None else float(lower) * (mean_w if relative else 1.0)
-    if lo >= hi:
-        raise DelibpollError(f"trim needs lower < upper; got lower={lower}, upper={upper}.")
-    if hi * n < w0.sum() or lo * n > w0.sum():
-        raise DelibpollError(
-            f"trim bounds are infeasible: {n} weights summing to {w0.sum():.6g} cannot all lie "
-            f"in [{lo:.6g}, {hi:.6g}]. Widen the bounds."
-        )
 
-    def once(row_w: np.ndarray) -> np.ndarray:
-        out = row_w.copy()
-        for j in range(row_w.shape[1]):
-            w = row_w[:, j]
-            # a zero weight is a row left out (of a replicate): it stays out, untrimmed
-            active = w != 0
-            outside = active & ((w < lo) | (w > hi))
-            if not outside.any():
-                continue
-            new = np.where(active, np.clip(w, lo, hi), 0.0)
-            trimmed = float((w - new).sum())
-            inside = active & ~outside
-            if not inside.any():
-                continue
-            if redistribute == "additive":
-                new[inside] += trimmed / inside.sum()
-            else:
-                new[inside] *= 1 + trimmed / new[inside].sum()
-            out[:, j] = new
-        return out
-
-    def replay(row_w: np.ndarray) -> np.ndarray:
-        out = once(row_w)
-        it = 1
-        while strict and it < max_iter and np.any(
-            (out != 0) & ((out < lo - 1e-12) | (out > hi + 1e-12))
-        ):
-            out = once(out)
-            it += 1
-        return out
-
-    new_w = replay(w0[:, None])[:, 0]
-    converged = not strict or not np.any((new_w < lo - 1e-9 * abs(lo)) | (new_w > hi * (1 + 1e-9)))
-    # the report shows how far trimming moved the weights off the margins of the last step
-    # that had targets (NaN when no step had any): trimming does not keep them
-    matched: Sequence[MarginCodes] = []
-    cells: Cells | None = None
-    margin_error = float("nan")
-    last = next((s for s in reversed(design._log) if s.targets is not None), None)
-    if last is not None and last.targets is not None:
-        matched, cells = match_margins(
-            design._data, last.targets.margins, last.options.get("unmatched", "error")
-        )
-        after_c = cells.cell_totals(new_w)
-        margin_error = 0.0
-        for m, mc in enumerate(matched):
-            shares = np.bincount(cells.margin_cell_codes[m], weights=after_c,
-                                 minlength=len(mc.categories)) / after_c.sum()
-            k = mc.n_target
-            margin_error = max(margin_error,
-                               float(np.abs(shares[:k] - np.asarray(mc.margin.shares)[:k]).max()))
-    step = WeightingStep(
-        method=func,
-        targets=None,
-        options={
-            "upper": hi, "lower": lo, "redistribute": redistribute, "strict": strict,
-            "tol": 0.0, "_hint": "Widen the bounds.",
-        },
-        iterations=1,
-        converged=converged,
-        max_error=margin_error,
-        _replay=replay,
-        _call=("trim", {"upper": upper, "lower": lower, "relative": relative,
-                        "redistribute": redistribute, "strict": strict, "max_iter": max_iter}),
+    return _weight(
+        "trim", design, None, upper=upper, lower=lower, relative=relative,
+        redistribute=redistribute, strict=strict, max_iter=max_iter,
     )
-    return _finish(design, func, new_w, None, step, matched, "error", cells)

@@ -1,5 +1,5 @@
 """Reliability suite, weighting: bad and awkward inputs to rake, calibrate, poststratify,
-trim, Targets.from_dict / from_csv / from_design and kish_deff.
+trim, Targets.from_dict / from_csv / from_frame, SurveyDesign.profile and kish_deff.
 
 Each case asserts the exact outcome: a DelibpollError naming the problem, a marked result
 (a delibpoll warning), or the correct value (worked by hand in the case). Every public
@@ -246,23 +246,23 @@ def test_from_csv_missing_file() -> None:
 
 @pytest.mark.parametrize(
     ("variables", "match"),
-    [(5, "'variables' parameter of Targets.from_design"), ([], "'variables' parameter"),
+    [(5, "'variables' parameter of SurveyDesign.profile"), ([], "'variables' parameter"),
      ("age", "not in the data")],
 )
-def test_from_design_bad_variables(variables: Any, match: str) -> None:
+def test_profile_bad_variables(variables: Any, match: str) -> None:
     with pytest.raises(DelibpollError, match=match):
-        Targets.from_design(SurveyDesign(BASE, weights="w"), variables)
+        SurveyDesign(BASE, weights="w").profile(variables)
 
 
-def test_from_design_missing_values_and_wrong_type() -> None:
+def test_profile_missing_values_and_wrong_type() -> None:
     with pytest.raises(DelibpollError, match="1 missing values"):
-        Targets.from_design(SurveyDesign(pd.DataFrame({"sex": ["F", None]})), "sex")
-    with pytest.raises(DelibpollError, match="needs a SurveyDesign"):
-        Targets.from_design(BASE, "sex")  # type: ignore[arg-type]
+        SurveyDesign(pd.DataFrame({"sex": ["F", None]})).profile("sex")
+    with pytest.raises(DelibpollError, match="needs a pandas DataFrame"):
+        Targets.from_frame("sex", "sex")  # type: ignore[arg-type]
 
 
-def test_from_design_gives_weighted_shares() -> None:
-    t = Targets.from_design(SurveyDesign(BASE, weights="w"), "sex")
+def test_profile_gives_weighted_shares() -> None:
+    t = SurveyDesign(BASE, weights="w").profile("sex")
     assert t.shares("sex").to_dict() == pytest.approx({"F": 5 / 15, "M": 10 / 15})
 
 
@@ -315,7 +315,7 @@ CALLS = {
     "calibrate_logit": lambda d, t: dp.calibrate(d, t, method="logit", bounds=(0.2, 5)),
     "poststratify": lambda d, t: dp.poststratify(d, t.select("sex")),
     "trim": lambda d, t: dp.trim(d, upper=2.0),
-    "from_design": lambda d, t: Targets.from_design(d, ["sex", "age"]),
+    "profile": lambda d, t: d.profile(["sex", "age"]),
     "kish_deff": lambda d, t: dp.kish_deff(d.weights),
 }
 

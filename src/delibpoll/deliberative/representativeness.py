@@ -53,7 +53,7 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
     other margin. Rows with a missing value in a margin's variables are left out of that
     margin.
 
-    ``targets`` may come from ``Targets.from_design(tier3, [...])`` to compare Tier 1 with
+    ``targets`` may come from ``tier3.profile([...])`` to compare Tier 1 with
     Tier 3. Tests (``.tests``): Pearson chi-square of the unweighted counts against the
     target shares (scipy ``chisquare``), and a design-based Wald test of the weighted shares
     using their design covariance, scaled as R's ``adjWald``: ``F = W (nu - p + 1) / (nu p)``
@@ -61,7 +61,7 @@ def representativeness(design: SurveyDesign, targets: Targets) -> Representative
     """
     design = check_design(design, "representativeness")
     if not isinstance(targets, Targets):
-        raise DelibpollError("representativeness needs Targets (e.g. Targets.from_design(...)).")
+        raise DelibpollError("representativeness needs Targets (e.g. design.profile(...)).")
     rows = []
     tests = []
     for m in targets.margins:

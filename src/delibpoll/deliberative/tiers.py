@@ -23,7 +23,6 @@ from .._validation import check_choice, check_level
 from ..design import SurveyDesign, check_design
 from ..estimation import mean, proportion
 from ..exceptions import DelibpollError, DelibpollWarning, SmallSampleWarning, WeightingWarning
-from ..targets import Targets
 from ..weighting import rake
 from ._common import (
     NOTE,
@@ -251,7 +250,7 @@ def _replicate_adjusted_se(
         return d.with_replicates("bootstrap", n_replicates=n_replicates, rng=gen)
 
     inf_r, un_r = with_reps(inf_c), with_reps(un_c)
-    profile = Targets.from_design(un_c, cov_cols)
+    profile = un_c.profile(cov_cols)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DelibpollWarning)
         raked_r = rake(inf_r, profile, max_iter=2000, on_nonconvergence="warn")
@@ -269,7 +268,7 @@ def _replicate_adjusted_se(
     for r in range(reps3.n_replicates):
         rep_design = un_c.with_fixed_weights(reps3.weights[:, r])
         try:
-            targets_r = Targets.from_design(rep_design, cov_cols)
+            targets_r = rep_design.profile(cov_cols)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DelibpollWarning)
                 w_r = rake(plain, targets_r, max_iter=2000, on_nonconvergence="warn").weight_array
@@ -555,7 +554,7 @@ def _adjusted(
     un_c = collapsed(uninformed)
 
     def adjusted_estimates(inf_d: SurveyDesign, un_d: SurveyDesign) -> tuple[np.ndarray, ...]:
-        targets = Targets.from_design(un_d, [names[c] for c in covariates])
+        targets = un_d.profile([names[c] for c in covariates])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DelibpollWarning)
             raked = rake(inf_d, targets, max_iter=2000, on_nonconvergence="warn")
