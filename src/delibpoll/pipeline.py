@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import html
 import math
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -113,16 +112,16 @@ def _lists(table: Mapping[str, Sequence[Any]]) -> dict[str, tuple[Any, ...]]:
     return {name: tuple(members) for name, members in table.items()}
 
 
-@dataclass(frozen=True, kw_only=True)
 class _Section:
     """A TOML section: its fields are the section's keys; a field without a default is a
     required key."""
 
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # each section is a dataclass
     section: ClassVar[str]
     required: ClassVar[bool] = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class CohortInfo(_Section):
     """``[cohort]``: the report's title, whether the data are synthetic, the output folder
     (relative to the config file) and the data source named in the spreadsheet."""
@@ -134,7 +133,7 @@ class CohortInfo(_Section):
     source: str = field(default="", metadata=_k("str"))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class DataConfig(_Section):
     """``[data]``: the Tier 3 and Tier 1 files (``bundled:example/tier3.sav`` names a bundled
     file), Tier 1's cluster column and the starting-weight columns."""
@@ -148,7 +147,7 @@ class DataConfig(_Section):
     tier1_weights: str | None = field(default=None, metadata=_k("str"))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class WeightingConfig(_Section):
     """``[weighting]``: the margins Tier 3 is weighted to, the targets (``bundled:england``
     or a CSV file), the method, and a cap (raking) or bounds (calibration)."""
@@ -162,7 +161,7 @@ class WeightingConfig(_Section):
     bounds: tuple[float, float] | None = field(default=None, metadata=_k("pair", tuple))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class EstimationConfig(_Section):
     """``[estimation]``: confidence level and proportion-CI method of every estimate."""
 
@@ -171,7 +170,7 @@ class EstimationConfig(_Section):
     ci_method: CIMethod = field(default="logit", metadata=_k("str"))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RepresentativenessConfig(_Section):
     """``[representativeness]``: the margins both tiers are compared with the population on
     (by default the weighting variables)."""
@@ -180,7 +179,7 @@ class RepresentativenessConfig(_Section):
     variables: tuple[str, ...] = field(default=(), metadata=_k("strlist1", tuple))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class ComparisonConfig(_Section):
     """``[comparison]``: the tier comparison. ``questions`` maps each Tier 3 question to
     Tier 1's (before, after) columns; ``categories`` declares the tested category of a
@@ -196,7 +195,7 @@ class ComparisonConfig(_Section):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class InformationArmConfig(_Section):
     """``[information_arm]``: the arm variable, its treated and control arms, the question
     and category compared, an optional Tier 1 question, and whether the arms were assigned
@@ -212,7 +211,7 @@ class InformationArmConfig(_Section):
     randomised: bool = field(default=False, metadata=_k("bool"))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class BannerConfig(_Section):
     """``[banner]``: the banner tables' rows and columns, letters, bases, nets and
     multi-response sets (``[banner.nets]``, ``[banner.multi_response]``)."""
@@ -232,7 +231,7 @@ class BannerConfig(_Section):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class HeadlineConfig(_Section):
     """One ``[[headline]]``: a question and the category whose share is reported (none: the
     question's mean), with the published figure shown beside it."""
@@ -243,7 +242,7 @@ class HeadlineConfig(_Section):
     published: Scalar = field(default="", metadata=_k("scalar"))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class CohortConfig:
     """A validated cohort config (see :func:`load_config`): one field per TOML section.
 
@@ -466,6 +465,8 @@ def _check_config(cfg: Mapping[str, Any]) -> list[str]:
 
 
 def _read_toml(cfg_path: Path) -> dict[str, Any]:
+    import tomllib  # here, not at the top: `import delibpoll` (and the CLI) start faster
+
     if not cfg_path.exists():
         raise DelibpollError(
             f"Config file '{cfg_path}' does not exist. Check the path (a relative path is "
@@ -557,6 +558,8 @@ def load_config(path: str | Path) -> CohortConfig:
 
 
 # ====================================================================== stage results
+# (named tuples: immutable and typed like frozen dataclasses, and much cheaper to define,
+# which keeps `import delibpoll` and so the CLI's start as fast as before)
 @dataclass
 class PipelineResult:
     """What a pipeline run wrote: ``files`` (paths), and the main result tables."""
@@ -566,8 +569,7 @@ class PipelineResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class CohortData:
+class CohortData(NamedTuple):
     """What :func:`read_data` read: both tiers' data, the weighting targets, the population
     targets for representativeness, and how the targets are named in the report."""
 
@@ -578,8 +580,7 @@ class CohortData:
     targets_name: str
 
 
-@dataclass(frozen=True)
-class WeightingResult:
+class WeightingResult(NamedTuple):
     """The designs after :func:`weight_tier3`: Tier 3 before (``start``) and after weighting,
     and Tier 1 (with its clusters); the files written."""
 
@@ -590,8 +591,7 @@ class WeightingResult:
     files: tuple[Path, ...]
 
 
-@dataclass(frozen=True)
-class HeadlineResult:
+class HeadlineResult(NamedTuple):
     """The headline table (one row per ``[[headline]]``), the estimate of the first share
     (for its chart; None when there is no share), and the files written."""
 
@@ -600,8 +600,7 @@ class HeadlineResult:
     files: tuple[Path, ...]
 
 
-@dataclass(frozen=True)
-class RepresentativenessResult:
+class RepresentativenessResult(NamedTuple):
     """Tier 3 and Tier 1 against the population, and Tier 1 against Tier 3's weighted
     profile; the files written."""
 
@@ -611,8 +610,7 @@ class RepresentativenessResult:
     files: tuple[Path, ...]
 
 
-@dataclass(frozen=True)
-class TierComparisonResult:
+class TierComparisonResult(NamedTuple):
     """The question-by-question comparison of the tiers, its frame, and the files written."""
 
     comparison: QuestionComparison
@@ -620,8 +618,7 @@ class TierComparisonResult:
     files: tuple[Path, ...]
 
 
-@dataclass(frozen=True)
-class InformationArmResult:
+class InformationArmResult(NamedTuple):
     """The arm-by-question estimate, its frame, the treated - control contrast, Tier 1's
     share of the category (None without ``tier1_question``), and the files written."""
 
@@ -632,16 +629,14 @@ class InformationArmResult:
     files: tuple[Path, ...]
 
 
-@dataclass(frozen=True)
-class BannerResult:
+class BannerResult(NamedTuple):
     """The banner table and the files written (.xlsx, .html, .md, .csv)."""
 
     table: BannerTable
     files: tuple[Path, ...]
 
 
-@dataclass(frozen=True)
-class CohortResults:
+class CohortResults(NamedTuple):
     """Every computing stage's result, for the charts and the report."""
 
     data: CohortData
@@ -653,8 +648,7 @@ class CohortResults:
     banner: BannerResult | None
 
 
-@dataclass(frozen=True)
-class ChartsResult:
+class ChartsResult(NamedTuple):
     """The charts drawn: name -> (path of the PNG relative to the output folder, alt text);
     and the files written (PNG and SVG of each)."""
 
