@@ -21,11 +21,17 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from ._types import Adjust, CalFun, Unmatched, values
 from .exceptions import DelibpollError, DelibpollWarning
+
+if TYPE_CHECKING:  # the heavy modules are imported inside the commands: the CLI starts fast
+    import pandas as pd
+
+    from .targets import Targets
 
 __all__ = ["main"]
 
@@ -56,7 +62,7 @@ def _doing(what: str, *, show: bool = True) -> None:
         _progress(what)
 
 
-def _check_columns(df: Any, option: str, names: Sequence[str] | None, source: str) -> None:
+def _check_columns(df: pd.DataFrame, option: str, names: Sequence[str] | None, source: str) -> None:
     if not names:
         return
     missing = [n for n in names if n not in df.columns]
@@ -83,7 +89,7 @@ def _check_out_folder(out: Path, option: str) -> None:
         raise DelibpollError(f"{option} '{out}' is a folder; give a file name, e.g. {out / 'out.csv'}.")
 
 
-def _read_input(args: argparse.Namespace) -> Any:
+def _read_input(args: argparse.Namespace) -> pd.DataFrame:
     from .io import read_survey
 
     path = args.input
@@ -97,7 +103,7 @@ def _read_input(args: argparse.Namespace) -> Any:
     return df
 
 
-def _load_targets(spec: str, variables: Sequence[str] | None) -> Any:
+def _load_targets(spec: str, variables: Sequence[str] | None) -> Targets:
     from . import datasets
     from .targets import Targets
 
@@ -198,7 +204,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- argument types
-def _int_at_least(minimum: int) -> Any:
+def _int_at_least(minimum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -211,7 +217,7 @@ def _int_at_least(minimum: int) -> Any:
     return parse
 
 
-def _float_between(low: float, high: float, what: str) -> Any:
+def _float_between(low: float, high: float, what: str) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -225,6 +231,14 @@ def _float_between(low: float, high: float, what: str) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``delibpoll`` argument parser: the ``weight``, ``table`` and ``run`` commands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Each command's parsed arguments carry ``func``, the command function, which returns
+        the exit code.
+    """
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS,
@@ -270,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--weights", help="column of starting (design) weights; default all 1")
     w.add_argument(
         "--method",
-        choices=["rake", "linear", "raking", "logit"],
+        choices=["rake", *values(CalFun)],
         default="rake",
         help="rake (default), or calibrate with this distance function",
     )
@@ -283,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="calibration only: bounds on the adjustment factors, e.g. 0.3 3",
     )
     w.add_argument(
-        "--unmatched", choices=["error", "keep"], default="error",
+        "--unmatched", choices=list(values(Unmatched)), default="error",
         help="data categories without a target: stop (default) or keep their share",
     )
     w.add_argument("--weight-name", default="weight", help="name of the weight column written")
@@ -305,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.05, help="significance level (0.05)",
     )
     t.add_argument(
-        "--adjust", choices=["none", "holm", "bonferroni", "fdr_bh"], default="none",
+        "--adjust", choices=list(values(Adjust)), default="none",
         help="multiplicity adjustment within each banner variable",
     )
     t.add_argument("--min-base", type=_int_at_least(0), default=50, help="flag cells with a smaller base")
@@ -431,8 +445,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("default", DelibpollWarning)
             if not debug:
                 warnings.showwarning = _show_warning
-            result: int = args.func(args)
-            return result
+            command: Callable[[argparse.Namespace], int] = args.func
+            return command(args)
     except KeyboardInterrupt:
         if debug:
             raise

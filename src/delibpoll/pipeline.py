@@ -6,10 +6,19 @@ compares the tiers question by question, estimates the information-arm effect, b
 tables and charts, and writes a Markdown and HTML report. Two runs give byte-identical
 tables and report text. A new cohort is a new config, not new code.
 
-The config is checked before anything is read or written: every key the pipeline reads must
-have the right type, and the required keys must be present; all problems are reported in one
-:class:`~delibpoll.DelibpollError`. The data files are then read and every column the config
-names is checked to exist, still before any output is written.
+The pipeline is built in two parts:
+
+1. :func:`load_config` reads the TOML file into a typed, frozen :class:`CohortConfig` (one
+   dataclass per TOML section, its fields named as the section's keys). Every key is checked
+   for its type, the required keys for presence and the combinations of keys for sense
+   before anything is read or written; all problems are reported in one
+   :class:`~delibpoll.DelibpollError`.
+2. One function per stage, each taking the config and the earlier stages' results and
+   returning its own result: :func:`read_data` (files, targets, and every column the config
+   names, still before any output is written), :func:`prepare_output`,
+   :func:`weight_tier3`, :func:`estimate_headlines`, :func:`assess_representativeness`,
+   :func:`compare_tier_views`, :func:`estimate_information_arm`, :func:`build_banner`,
+   :func:`draw_charts` and :func:`write_report`. :func:`run_config` composes them.
 
 Every sentence of the report is built from what was actually done and measured: the
 weighting step recorded in the design (method, stopping rule, cap, iterations, the largest
@@ -20,40 +29,274 @@ from __future__ import annotations
 
 import html
 import math
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from . import datasets
-from ._ci import CI_METHODS
-from .banner import banner
+from ._types import Adjust, CalFun, CIMethod, values
+from .banner import BannerTable, banner
 from .contrast import contrast
-from .deliberative import QuestionComparison, compare_questions, representativeness
+from .deliberative import (
+    QuestionComparison,
+    Representativeness,
+    compare_questions,
+    representativeness,
+)
 from .design import SurveyDesign
-from .estimation import mean, proportion
+from .estimation import Estimate, mean, proportion
 from .exceptions import DelibpollError
 from .io import read_survey
 from .plots import alt_text, plot_estimates, plot_margins, plot_tiers, plot_weights
 from .targets import Targets
-from .weighting import calibrate, rake
+from .weighting import WeightingReport, calibrate, rake
 
-__all__ = ["PipelineResult", "run_config"]
+__all__ = [
+    "BannerConfig",
+    "BannerResult",
+    "ChartsResult",
+    "CohortConfig",
+    "CohortData",
+    "CohortInfo",
+    "CohortResults",
+    "ComparisonConfig",
+    "DataConfig",
+    "EstimationConfig",
+    "HeadlineConfig",
+    "HeadlineResult",
+    "InformationArmConfig",
+    "InformationArmResult",
+    "PipelineResult",
+    "RepresentativenessConfig",
+    "RepresentativenessResult",
+    "TierComparisonResult",
+    "WeightingConfig",
+    "WeightingResult",
+    "assess_representativeness",
+    "build_banner",
+    "compare_tier_views",
+    "draw_charts",
+    "estimate_headlines",
+    "estimate_information_arm",
+    "load_config",
+    "prepare_output",
+    "read_data",
+    "run_config",
+    "weight_tier3",
+    "write_report",
+]
 
 _BUNDLED_TARGETS = ("bundled:england", "england")
 
+#: A category or arm label as a TOML value.
+Scalar = str | int | float
+#: ``[weighting] method``: raking, or calibration with one of R's distance functions.
+WeightingMethod = Literal["rake"] | CalFun
 
-@dataclass
-class PipelineResult:
-    """What a pipeline run wrote: ``files`` (paths), and the main result tables."""
 
-    output: Path
-    files: list[Path] = field(default_factory=list)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+# ====================================================================== the config object
+def _k(kind: str, convert: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """Field metadata: the TOML value kind the key must have, and how it is stored."""
+    return {"kind": kind, "convert": convert}
+
+
+def _pairs(table: Mapping[str, Mapping[str, str]]) -> dict[str, tuple[str, str]]:
+    return {q: (v["before"], v["after"]) for q, v in table.items()}
+
+
+def _lists(table: Mapping[str, Sequence[Any]]) -> dict[str, tuple[Any, ...]]:
+    return {name: tuple(members) for name, members in table.items()}
+
+
+class _Section:
+    """A TOML section: its fields are the section's keys; a field without a default is a
+    required key."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # each section is a dataclass
+    section: ClassVar[str]
+    required: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CohortInfo(_Section):
+    """``[cohort]``: the report's title, whether the data are synthetic, the output folder
+    (relative to the config file) and the data source named in the spreadsheet."""
+
+    section: ClassVar[str] = "cohort"
+    title: str = field(default="Cohort report", metadata=_k("str"))
+    synthetic: bool = field(default=False, metadata=_k("bool"))
+    output: str = field(default="output", metadata=_k("path"))
+    source: str = field(default="", metadata=_k("str"))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DataConfig(_Section):
+    """``[data]``: the Tier 3 and Tier 1 files (``bundled:example/tier3.sav`` names a bundled
+    file), Tier 1's cluster column and the starting-weight columns."""
+
+    section: ClassVar[str] = "data"
+    required: ClassVar[bool] = True
+    tier3: str = field(metadata=_k("path"))
+    tier1: str = field(metadata=_k("path"))
+    tier1_cluster: str | None = field(default=None, metadata=_k("str"))
+    tier3_weights: str | None = field(default=None, metadata=_k("str"))
+    tier1_weights: str | None = field(default=None, metadata=_k("str"))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WeightingConfig(_Section):
+    """``[weighting]``: the margins Tier 3 is weighted to, the targets (``bundled:england``
+    or a CSV file), the method, and a cap (raking) or bounds (calibration)."""
+
+    section: ClassVar[str] = "weighting"
+    required: ClassVar[bool] = True
+    variables: tuple[str, ...] = field(metadata=_k("strlist1", tuple))
+    targets: str = field(default="bundled:england", metadata=_k("path"))
+    method: WeightingMethod = field(default="rake", metadata=_k("str"))
+    cap: float | None = field(default=None, metadata=_k("number"))
+    bounds: tuple[float, float] | None = field(default=None, metadata=_k("pair", tuple))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class EstimationConfig(_Section):
+    """``[estimation]``: confidence level and proportion-CI method of every estimate."""
+
+    section: ClassVar[str] = "estimation"
+    level: float = field(default=0.95, metadata=_k("number", float))
+    ci_method: CIMethod = field(default="logit", metadata=_k("str"))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class RepresentativenessConfig(_Section):
+    """``[representativeness]``: the margins both tiers are compared with the population on
+    (by default the weighting variables)."""
+
+    section: ClassVar[str] = "representativeness"
+    variables: tuple[str, ...] = field(default=(), metadata=_k("strlist1", tuple))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ComparisonConfig(_Section):
+    """``[comparison]``: the tier comparison. ``questions`` maps each Tier 3 question to
+    Tier 1's (before, after) columns; ``categories`` declares the tested category of a
+    question."""
+
+    section: ClassVar[str] = "comparison"
+    multiplicity: Adjust = field(default="holm", metadata=_k("str"))
+    equivalence_margin: float | None = field(default=None, metadata=_k("number"))
+    adjust_for: tuple[str, ...] | None = field(default=None, metadata=_k("strlist1", tuple))
+    categories: Mapping[str, Scalar] | None = field(default=None, metadata=_k("table", dict))
+    questions: Mapping[str, tuple[str, str]] = field(
+        default_factory=dict, metadata=_k("table", _pairs)
+    )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class InformationArmConfig(_Section):
+    """``[information_arm]``: the arm variable, its treated and control arms, the question
+    and category compared, an optional Tier 1 question, and whether the arms were assigned
+    at random (only then is the difference called causal)."""
+
+    section: ClassVar[str] = "information_arm"
+    variable: str = field(metadata=_k("str"))
+    question: str = field(metadata=_k("str"))
+    category: Scalar = field(metadata=_k("scalar"))
+    treated: Scalar = field(metadata=_k("scalar"))
+    control: Scalar = field(metadata=_k("scalar"))
+    tier1_question: str | None = field(default=None, metadata=_k("str"))
+    randomised: bool = field(default=False, metadata=_k("bool"))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class BannerConfig(_Section):
+    """``[banner]``: the banner tables' rows and columns, letters, bases, nets and
+    multi-response sets (``[banner.nets]``, ``[banner.multi_response]``)."""
+
+    section: ClassVar[str] = "banner"
+    rows: tuple[str, ...] = field(default=(), metadata=_k("strlist", tuple))
+    columns: tuple[str, ...] = field(metadata=_k("strlist1", tuple))
+    sig_level: float = field(default=0.05, metadata=_k("number"))
+    adjust: Adjust = field(default="none", metadata=_k("str"))
+    min_base: int = field(default=50, metadata=_k("int"))
+    suppress_below: int | None = field(default=None, metadata=_k("int"))
+    nets: Mapping[str, tuple[Scalar, ...]] | None = field(default=None, metadata=_k("table", _lists))
+    exclude: tuple[Scalar, ...] | None = field(default=None, metadata=_k("scalarlist", tuple))
+    decimals: int = field(default=0, metadata=_k("int"))
+    multi_response: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict, metadata=_k("table", _lists)
+    )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HeadlineConfig(_Section):
+    """One ``[[headline]]``: a question and the category whose share is reported (none: the
+    question's mean), with the published figure shown beside it."""
+
+    section: ClassVar[str] = "headline"
+    question: str = field(metadata=_k("str"))
+    category: Scalar | None = field(default=None, metadata=_k("scalar"))
+    published: Scalar = field(default="", metadata=_k("scalar"))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CohortConfig:
+    """A validated cohort config (see :func:`load_config`): one field per TOML section.
+
+    ``path`` is the config file as given and ``base`` its folder, against which relative
+    paths are resolved. ``information_arm`` and ``banner`` are None when their section is
+    absent; the other optional sections have their defaults. ``representativeness``
+    variables default to the weighting variables.
+    """
+
+    path: Path
+    base: Path
+    cohort: CohortInfo
+    data: DataConfig
+    weighting: WeightingConfig
+    estimation: EstimationConfig
+    representativeness: RepresentativenessConfig
+    comparison: ComparisonConfig
+    information_arm: InformationArmConfig | None
+    banner: BannerConfig | None
+    headline: tuple[HeadlineConfig, ...]
+
+
+_SECTIONS: tuple[type[_Section], ...] = (
+    CohortInfo, DataConfig, WeightingConfig, EstimationConfig, RepresentativenessConfig,
+    ComparisonConfig, InformationArmConfig, BannerConfig,
+)
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("weighting", "method"): ("rake", *values(CalFun)),
+    ("estimation", "ci_method"): values(CIMethod),
+    ("comparison", "multiplicity"): values(Adjust),
+    ("banner", "adjust"): values(Adjust),
+}
+
+
+def _schema(cls: type[_Section]) -> dict[str, tuple[str, bool]]:
+    """key -> (kind, required), from the section's fields."""
+    out: dict[str, tuple[str, bool]] = {}
+    for f in fields(cls):
+        required = f.default is f.default_factory  # both MISSING: no default
+        out[f.name] = (f.metadata["kind"], required)
+    return out
+
+
+_S = TypeVar("_S", bound=_Section)
+
+
+def _build(cls: type[_S], table: Mapping[str, Any]) -> _S:
+    """The section object from a checked TOML table."""
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name in table:
+            convert = f.metadata["convert"]
+            kwargs[f.name] = convert(table[f.name]) if convert is not None else table[f.name]
+    return cls(**kwargs)
 
 
 def _resolve(base: Path, value: str) -> Path:
@@ -115,41 +358,7 @@ _KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "table": (lambda v: isinstance(v, dict), "a table"),
 }
-
-# section -> (required, {key: (kind, required)})
-_SCHEMA: dict[str, tuple[bool, dict[str, tuple[str, bool]]]] = {
-    "cohort": (False, {"title": ("str", False), "synthetic": ("bool", False),
-                       "output": ("path", False), "source": ("str", False)}),
-    "data": (True, {"tier3": ("path", True), "tier1": ("path", True),
-                    "tier1_cluster": ("str", False), "tier3_weights": ("str", False),
-                    "tier1_weights": ("str", False)}),
-    "weighting": (True, {"variables": ("strlist1", True), "targets": ("path", False),
-                         "method": ("str", False), "cap": ("number", False),
-                         "bounds": ("pair", False)}),
-    "estimation": (False, {"level": ("number", False), "ci_method": ("str", False)}),
-    "representativeness": (False, {"variables": ("strlist1", False)}),
-    "comparison": (False, {"multiplicity": ("str", False), "equivalence_margin": ("number", False),
-                           "adjust_for": ("strlist1", False), "categories": ("table", False),
-                           "questions": ("table", False)}),
-    "information_arm": (False, {"variable": ("str", True), "question": ("str", True),
-                                "category": ("scalar", True), "treated": ("scalar", True),
-                                "control": ("scalar", True), "tier1_question": ("str", False),
-                                "randomised": ("bool", False)}),
-    "banner": (False, {"rows": ("strlist", False), "columns": ("strlist1", True),
-                       "sig_level": ("number", False), "adjust": ("str", False),
-                       "min_base": ("int", False), "suppress_below": ("int", False),
-                       "nets": ("table", False), "exclude": ("scalarlist", False),
-                       "decimals": ("int", False), "multi_response": ("table", False)}),
-}
-_HEADLINE_KEYS: dict[str, tuple[str, bool]] = {
-    "question": ("str", True), "category": ("scalar", False), "published": ("scalar", False),
-}
-_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("weighting", "method"): ("rake", "linear", "raking", "logit"),
-    ("estimation", "ci_method"): tuple(CI_METHODS),
-    ("comparison", "multiplicity"): ("holm", "fdr_bh", "none"),
-    ("banner", "adjust"): ("none", "holm", "bonferroni", "fdr_bh"),
-}
+_QUESTION_KEYS: dict[str, tuple[str, bool]] = {"before": ("str", True), "after": ("str", True)}
 
 
 def _check_keys(
@@ -168,11 +377,13 @@ def _check_keys(
 
 
 def _check_config(cfg: Mapping[str, Any]) -> list[str]:
-    """Types and required keys of every config key the pipeline reads; all problems."""
+    """Types and required keys of every config key the pipeline reads, and the combinations
+    of keys that make no sense; all problems."""
     errors: list[str] = []
-    for section, (required, keys) in _SCHEMA.items():
+    for cls in _SECTIONS:
+        section, keys = cls.section, _schema(cls)
         if section not in cfg:
-            if required:
+            if cls.required:
                 need = [k for k, (_, r) in keys.items() if r]
                 errors.append(f"The config needs a [{section}] section (with {', '.join(need)}).")
             continue
@@ -195,7 +406,7 @@ def _check_config(cfg: Mapping[str, Any]) -> list[str]:
         )
     else:
         for i, h in enumerate(heads, start=1):
-            _check_keys(f"[[headline]] number {i}", h, _HEADLINE_KEYS, errors)
+            _check_keys(f"[[headline]] number {i}", h, _schema(HeadlineConfig), errors)
     w = cfg.get("weighting")
     if isinstance(w, dict):
         method = w.get("method", "rake")
@@ -229,12 +440,17 @@ def _check_config(cfg: Mapping[str, Any]) -> list[str]:
                         f"after); got {ba!r} ({_type_name(ba)})."
                     )
                 else:
-                    _check_keys(f"[{where}]", ba, {"before": ("str", True), "after": ("str", True)}, errors)
+                    _check_keys(f"[{where}]", ba, _QUESTION_KEYS, errors)
         cats = comp.get("categories", {})
         if isinstance(cats, dict):
             for q, c in cats.items():
                 if not _is_scalar(c):
                     errors.append(f"[comparison.categories] {q} must be a string or a number; got {c!r}.")
+            if isinstance(qs, dict):
+                for q in cats:
+                    if q not in qs:
+                        errors.append(f"[comparison.categories] names '{q}', which is not one of "
+                                      "the [comparison.questions]; add the question or remove the line.")
     ban = cfg.get("banner")
     if isinstance(ban, dict):
         for key, kind in (("nets", "scalarlist"), ("multi_response", "strlist1")):
@@ -248,7 +464,9 @@ def _check_config(cfg: Mapping[str, Any]) -> list[str]:
     return errors
 
 
-def _load_config(cfg_path: Path) -> dict[str, Any]:
+def _read_toml(cfg_path: Path) -> dict[str, Any]:
+    import tomllib  # here, not at the top: `import delibpoll` (and the CLI) start faster
+
     if not cfg_path.exists():
         raise DelibpollError(
             f"Config file '{cfg_path}' does not exist. Check the path (a relative path is "
@@ -279,6 +497,166 @@ def _load_config(cfg_path: Path) -> dict[str, Any]:
         ) from None
 
 
+def load_config(path: str | Path) -> CohortConfig:
+    r"""Read and check a cohort config: the typed, frozen :class:`CohortConfig`.
+
+    Parameters
+    ----------
+    path : path
+        TOML file; see ``analyses/cohort1.toml`` for every key.
+
+    Returns
+    -------
+    CohortConfig
+
+    Raises
+    ------
+    DelibpollError
+        The file is missing, a folder, unreadable, not UTF-8 or not valid TOML; or keys
+        have the wrong type, required keys are missing, a choice is unknown or keys do not
+        go together (all such problems in one message, each naming the key and the fix).
+        Files and columns are checked later, by :func:`read_data`.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "cohort.toml").write_text(
+    ...     '[data]\ntier3 = "t3.csv"\ntier1 = "t1.csv"\n[weighting]\nvariables = ["sex"]\n'
+    ... )
+    >>> config = load_config(folder / "cohort.toml")
+    >>> config.weighting.method, config.representativeness.variables, config.banner
+    ('rake', ('sex',), None)
+    """
+    cfg_path = Path(path)
+    cfg = _read_toml(cfg_path)
+    problems = _check_config(cfg)
+    if problems:
+        raise DelibpollError(
+            f"Config file '{cfg_path}' has {len(problems)} problem{'s' if len(problems) > 1 else ''}: "
+            + " ".join(problems) + " Fix the config and run again."
+        )
+    weighting = _build(WeightingConfig, cfg["weighting"])
+    rep = _build(RepresentativenessConfig, cfg.get("representativeness", {}))
+    if not rep.variables:
+        rep = RepresentativenessConfig(variables=weighting.variables)
+    arm = cfg.get("information_arm")
+    ban = cfg.get("banner")
+    return CohortConfig(
+        path=cfg_path,
+        base=cfg_path.resolve().parent,
+        cohort=_build(CohortInfo, cfg.get("cohort", {})),
+        data=_build(DataConfig, cfg["data"]),
+        weighting=weighting,
+        estimation=_build(EstimationConfig, cfg.get("estimation", {})),
+        representativeness=rep,
+        comparison=_build(ComparisonConfig, cfg.get("comparison", {})),
+        information_arm=_build(InformationArmConfig, arm) if arm else None,
+        banner=_build(BannerConfig, ban) if ban else None,
+        headline=tuple(_build(HeadlineConfig, h) for h in cfg.get("headline", [])),
+    )
+
+
+# ====================================================================== stage results
+# (named tuples: immutable and typed like frozen dataclasses, and much cheaper to define,
+# which keeps `import delibpoll` and so the CLI's start as fast as before)
+@dataclass
+class PipelineResult:
+    """What a pipeline run wrote: ``files`` (paths), and the main result tables."""
+
+    output: Path
+    files: list[Path] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+class CohortData(NamedTuple):
+    """What :func:`read_data` read: both tiers' data, the weighting targets, the population
+    targets for representativeness, and how the targets are named in the report."""
+
+    tier3: pd.DataFrame
+    tier1: pd.DataFrame
+    targets: Targets
+    population: Targets
+    targets_name: str
+
+
+class WeightingResult(NamedTuple):
+    """The designs after :func:`weight_tier3`: Tier 3 before (``start``) and after weighting,
+    and Tier 1 (with its clusters); the files written."""
+
+    start: SurveyDesign
+    tier3: SurveyDesign
+    tier1: SurveyDesign
+    report: WeightingReport
+    files: tuple[Path, ...]
+
+
+class HeadlineResult(NamedTuple):
+    """The headline table (one row per ``[[headline]]``), the estimate of the first share
+    (for its chart; None when there is no share), and the files written."""
+
+    table: pd.DataFrame
+    first_share: Estimate | None
+    files: tuple[Path, ...]
+
+
+class RepresentativenessResult(NamedTuple):
+    """Tier 3 and Tier 1 against the population, and Tier 1 against Tier 3's weighted
+    profile; the files written."""
+
+    tier3: Representativeness
+    tier1: Representativeness
+    tier1_vs_tier3: Representativeness
+    files: tuple[Path, ...]
+
+
+class TierComparisonResult(NamedTuple):
+    """The question-by-question comparison of the tiers, its frame, and the files written."""
+
+    comparison: QuestionComparison
+    frame: pd.DataFrame
+    files: tuple[Path, ...]
+
+
+class InformationArmResult(NamedTuple):
+    """The arm-by-question estimate, its frame, the treated - control contrast, Tier 1's
+    share of the category (None without ``tier1_question``), and the files written."""
+
+    estimate: Estimate
+    frame: pd.DataFrame
+    contrast: pd.DataFrame
+    tier1_share: pd.Series | None
+    files: tuple[Path, ...]
+
+
+class BannerResult(NamedTuple):
+    """The banner table and the files written (.xlsx, .html, .md, .csv)."""
+
+    table: BannerTable
+    files: tuple[Path, ...]
+
+
+class CohortResults(NamedTuple):
+    """Every computing stage's result, for the charts and the report."""
+
+    data: CohortData
+    weighting: WeightingResult
+    headline: HeadlineResult
+    representativeness: RepresentativenessResult
+    comparison: TierComparisonResult | None
+    information_arm: InformationArmResult | None
+    banner: BannerResult | None
+
+
+class ChartsResult(NamedTuple):
+    """The charts drawn: name -> (path of the PNG relative to the output folder, alt text);
+    and the files written (PNG and SVG of each)."""
+
+    images: Mapping[str, tuple[str, str]]
+    files: tuple[Path, ...]
+
+
+# ====================================================================== stage: read data
 def _file(base: Path, value: str, label: str, errors: list[str]) -> Path | None:
     try:
         p = _resolve(base, value)
@@ -310,6 +688,366 @@ def _read(path: Path, label: str) -> pd.DataFrame:
     return df
 
 
+def _needed_columns(config: CohortConfig) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(config label, column) pairs the Tier 3 and the Tier 1 data must have."""
+    data, rep_vars = config.data, config.representativeness.variables
+    comp, arm, ban = config.comparison, config.information_arm, config.banner
+    need3: list[tuple[str, str]] = [("[weighting] variables", v) for v in config.weighting.variables]
+    need1: list[tuple[str, str]] = []
+    if data.tier3_weights is not None:
+        need3.append(("[data] tier3_weights", data.tier3_weights))
+    if data.tier1_cluster is not None:
+        need1.append(("[data] tier1_cluster", data.tier1_cluster))
+    if data.tier1_weights is not None:
+        need1.append(("[data] tier1_weights", data.tier1_weights))
+    need3 += [(f"[[headline]] number {i} question", h.question) for i, h in enumerate(config.headline, 1)]
+    need3 += [("[representativeness] variables", v) for v in rep_vars]
+    need1 += [("[representativeness] variables", v) for v in rep_vars]
+    for q, (before, after) in comp.questions.items():
+        need3.append(("[comparison.questions] (the Tier 3 question)", q))
+        need1 += [(f"[comparison.questions.{q}] before", before), (f"[comparison.questions.{q}] after", after)]
+    for v in comp.adjust_for or ():
+        need3.append(("[comparison] adjust_for", v))
+        need1.append(("[comparison] adjust_for", v))
+    if arm:
+        need3 += [("[information_arm] variable", arm.variable), ("[information_arm] question", arm.question)]
+        if arm.tier1_question is not None:
+            need1.append(("[information_arm] tier1_question", arm.tier1_question))
+    if ban:
+        need3 += [("[banner] rows", v) for v in ban.rows]
+        need3 += [("[banner] columns", v) for v in ban.columns]
+        for name, members in ban.multi_response.items():
+            need3 += [(f"[banner.multi_response] {name}", v) for v in members]
+    return need3, need1
+
+
+def read_data(config: CohortConfig) -> CohortData:
+    """Stage 1: find the data and targets files, read them, and check every column and
+    margin the config names; nothing is written.
+
+    Parameters
+    ----------
+    config : CohortConfig
+
+    Returns
+    -------
+    CohortData
+
+    Raises
+    ------
+    DelibpollError
+        A file is missing, a folder or unreadable; a weighting or representativeness
+        variable has no margin in the targets; the config names a column the data do not
+        have (all missing columns in one message, with the data's columns).
+    """
+    base, data, w = config.base, config.data, config.weighting
+    variables = list(w.variables)
+    rep_vars = list(config.representativeness.variables)
+    errors: list[str] = []
+    t3_path = _file(base, data.tier3, "[data] tier3", errors)
+    t1_path = _file(base, data.tier1, "[data] tier1", errors)
+    t_path = None if w.targets in _BUNDLED_TARGETS else _file(base, w.targets, "[weighting] targets", errors)
+    if errors:
+        raise DelibpollError(" ".join(errors))
+    assert t3_path is not None and t1_path is not None
+    if t_path is None:
+        all_targets = datasets.england_adult_targets(list(datasets.DEFAULT_VARIABLES))
+        t_name = "ONS population margins bundled with delibpoll (data/population/README.md)"
+    else:
+        try:
+            all_targets = Targets.from_csv(t_path)
+        except DelibpollError as exc:
+            raise DelibpollError(f"[weighting] targets: {exc}") from None
+        t_name = f"the targets file {t_path.name}"
+    for label, wanted in (("[weighting] variables", variables),
+                          ("[representativeness] variables", [v for v in rep_vars if v not in variables])):
+        if not wanted:
+            continue
+        try:
+            all_targets.select(wanted)
+        except DelibpollError as exc:
+            errors.append(f"{label}: {exc} Add the margin to [weighting] targets or remove the variable.")
+    if errors:
+        raise DelibpollError(" ".join(errors))
+
+    t3 = _read(t3_path, "[data] tier3")
+    t1 = _read(t1_path, "[data] tier1")
+    need3, need1 = _needed_columns(config)
+    for df, need, tier, path in ((t3, need3, "Tier 3", t3_path), (t1, need1, "Tier 1", t1_path)):
+        missing = list(dict.fromkeys((label, col) for label, col in need if col not in df.columns))
+        for label, col in missing:
+            errors.append(f"{label} names '{col}', which is not a column of the {tier} data ({path.name}).")
+        if missing:
+            cols = [str(c) for c in df.columns]
+            errors.append(f"{tier} columns are: {', '.join(cols[:40])}{' ...' if len(cols) > 40 else ''}.")
+    if errors:
+        raise DelibpollError(f"Config file '{config.path}': " + " ".join(errors) + " Fix the config and run again.")
+    return CohortData(
+        tier3=t3, tier1=t1, targets=all_targets.select(variables),
+        population=all_targets.select(rep_vars), targets_name=t_name,
+    )
+
+
+def prepare_output(config: CohortConfig, output: str | Path | None = None) -> Path:
+    """Stage 2: create the output folder (``output``, else the config's ``[cohort] output``
+    relative to the config file) and return it.
+
+    Raises
+    ------
+    DelibpollError
+        The folder is an existing file or cannot be created.
+    """
+    out = Path(output) if output else _resolve(config.base, config.cohort.output)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DelibpollError(
+            f"The output folder '{out}' is an existing file, not a folder; choose another "
+            "output folder."
+        ) from None
+    except OSError as exc:
+        raise DelibpollError(
+            f"Cannot create the output folder '{out}' ({exc.strerror or exc}); choose a folder "
+            "you can write to."
+        ) from None
+    return out
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _csv(frame: pd.DataFrame, path: Path, float_format: str = "%.6g") -> Path:
+    frame.to_csv(path, index=False, float_format=float_format)
+    return path
+
+
+# ====================================================================== computing stages
+def weight_tier3(config: CohortConfig, data: CohortData, out: Path) -> WeightingResult:
+    """Stage 3: weight Tier 3 to the targets (rake with the cap, or calibrate with the
+    bounds), build Tier 1's design, and write the weighting report, margins and weights.
+
+    Returns
+    -------
+    WeightingResult
+    """
+    w, d = config.weighting, config.data
+    d3_0 = SurveyDesign(data.tier3, weights=d.tier3_weights)
+    if w.method == "rake":
+        d3 = rake(d3_0, data.targets, cap=w.cap)
+    else:
+        d3 = calibrate(d3_0, data.targets, method=w.method, bounds=w.bounds)
+    wr = d3.weighting_report
+    assert wr is not None
+    files = [
+        _csv(wr.to_frame(), out / "weighting_summary.csv", "%.10g"),
+        _csv(wr.margins(), out / "weighting_margins.csv", "%.10g"),
+        # the final weights, one per Tier 3 row in file order, so anyone can check the margins
+        _csv(pd.DataFrame({"weight": d3.weight_array}), out / "tier3_weights.csv", "%.17g"),
+        _write(out / "weighting_report.txt", str(wr) + "\n"),
+    ]
+    d1 = SurveyDesign(data.tier1, ids=d.tier1_cluster, weights=d.tier1_weights)
+    return WeightingResult(start=d3_0, tier3=d3, tier1=d1, report=wr, files=tuple(files))
+
+
+def estimate_headlines(config: CohortConfig, weighting: WeightingResult, out: Path) -> HeadlineResult:
+    """Stage 4: each ``[[headline]]`` share (or mean) of weighted Tier 3 with its CI and
+    base, beside the published figure; writes ``headline_estimates.csv``.
+
+    Raises
+    ------
+    DelibpollError
+        A headline category is not a category of its question.
+    """
+    d3, est = weighting.tier3, config.estimation
+    level, ci_method = est.level, est.ci_method
+    head_rows = []
+    first_share: Estimate | None = None
+    for h in config.headline:
+        q, cat = h.question, h.category
+        if cat is None:
+            e = mean(d3, q, level=level, na="drop").to_frame().iloc[0]
+            head_rows.append({"question": q, "category": "(mean)", "estimate": round(e["estimate"], 4),
+                              "ci_lower": round(e["ci_lower"], 4), "ci_upper": round(e["ci_upper"], 4),
+                              "n": int(e["n"]), "published": h.published})
+            continue
+        share = proportion(d3, q, level=level, ci_method=ci_method, na="drop")
+        fr = share.to_frame().set_index("category")
+        if cat not in fr.index:
+            raise DelibpollError(
+                f"[[headline]] category {cat!r} is not a category of '{q}'; its categories are "
+                f"{list(fr.index)}."
+            )
+        if first_share is None:
+            first_share = share
+        row = fr.loc[cat]
+        assert isinstance(row, pd.Series)  # the categories are unique
+        head_rows.append({"question": q, "category": cat, "estimate": round(row["estimate"], 4),
+                          "ci_lower": round(row["ci_lower"], 4), "ci_upper": round(row["ci_upper"], 4),
+                          "n": int(row["n"]), "published": h.published})
+    headline = pd.DataFrame(head_rows)
+    headline.to_csv(out / "headline_estimates.csv", index=False)
+    return HeadlineResult(table=headline, first_share=first_share,
+                          files=(out / "headline_estimates.csv",))
+
+
+def assess_representativeness(
+    config: CohortConfig, data: CohortData, weighting: WeightingResult, out: Path
+) -> RepresentativenessResult:
+    """Stage 5: each tier against the population margins, and Tier 1 against Tier 3's
+    weighted profile; writes the ``representativeness_*.csv`` files."""
+    d3, d1 = weighting.tier3, weighting.tier1
+    rep_vars = list(config.representativeness.variables)
+    r3 = representativeness(d3, data.population)
+    r1 = representativeness(d1, data.population)
+    r13 = representativeness(d1, d3.profile(rep_vars))
+    files: list[Path] = []
+    for name, rr in (("tier3_vs_population", r3), ("tier1_vs_population", r1), ("tier1_vs_tier3", r13)):
+        files += [_csv(rr.to_frame(), out / f"representativeness_{name}.csv"),
+                  _csv(rr.tests, out / f"representativeness_{name}_tests.csv")]
+    return RepresentativenessResult(tier3=r3, tier1=r1, tier1_vs_tier3=r13, files=tuple(files))
+
+
+def compare_tier_views(
+    config: CohortConfig, weighting: WeightingResult, out: Path
+) -> TierComparisonResult | None:
+    """Stage 6: Tier 1 (informed) against Tier 3 (uninformed) on every
+    ``[comparison.questions]`` question, one test per question; writes
+    ``tier_comparison.csv``. None when no questions are configured."""
+    comp = config.comparison
+    if not comp.questions:
+        return None
+    qc = compare_questions(
+        weighting.tier1, weighting.tier3, dict(comp.questions),
+        adjust=comp.multiplicity,
+        categories=None if comp.categories is None else dict(comp.categories),
+        equivalence_margin=comp.equivalence_margin,
+        adjust_for=None if comp.adjust_for is None else list(comp.adjust_for),
+        level=config.estimation.level,
+    )
+    fr = qc.to_frame()
+    return TierComparisonResult(comparison=qc, frame=fr,
+                                files=(_csv(fr, out / "tier_comparison.csv"),))
+
+
+def estimate_information_arm(
+    config: CohortConfig, weighting: WeightingResult, out: Path
+) -> InformationArmResult | None:
+    """Stage 7: the share of the category in each arm (domain estimates of weighted Tier 3)
+    and their treated - control contrast; writes ``information_arm*.csv``. None without an
+    ``[information_arm]`` section.
+
+    Raises
+    ------
+    DelibpollError
+        An arm or the category is not in the data, or the category is not a category of
+        the Tier 1 question.
+    """
+    arm = config.information_arm
+    if arm is None:
+        return None
+    d3, est_cfg = weighting.tier3, config.estimation
+    level, ci_method = est_cfg.level, est_cfg.ci_method
+    var, q, cat = arm.variable, arm.question, arm.category
+    treated, control = arm.treated, arm.control
+    est = proportion(d3, q, by=var, level=level, ci_method=ci_method, na="drop")
+    labels = set(est.labels)
+    for role, arm_value in (("treated", treated), ("control", control)):
+        if (arm_value, cat) not in labels:
+            raise DelibpollError(
+                f"[information_arm] {role} = {arm_value!r} with category = {cat!r}: no such "
+                f"arm and category in '{var}' x '{q}'. Arms: "
+                f"{sorted({str(k[0]) for k in est.labels if isinstance(k, tuple)})}; "
+                f"categories: {sorted({str(k[1]) for k in est.labels if isinstance(k, tuple)})}."
+            )
+    arm_c = contrast(est, {f"{treated} - {control}": {(treated, cat): 1, (control, cat): -1}}).to_frame()
+    arm_frame = est.to_frame()
+    files = (_csv(arm_frame, out / "information_arm.csv"),
+             _csv(arm_c, out / "information_arm_contrast.csv"))
+    t1_share: pd.Series | None = None
+    t1q = arm.tier1_question
+    if t1q:
+        t1_fr = proportion(weighting.tier1, t1q, level=level, ci_method=ci_method,
+                           na="drop").to_frame().set_index("category")
+        if cat not in t1_fr.index:
+            raise DelibpollError(
+                f"[information_arm] category {cat!r} is not a category of the Tier 1 "
+                f"tier1_question '{t1q}'; its categories are {list(t1_fr.index)}."
+            )
+        found = t1_fr.loc[cat]
+        assert isinstance(found, pd.Series)  # the categories are unique
+        t1_share = found
+    return InformationArmResult(estimate=est, frame=arm_frame, contrast=arm_c,
+                                tier1_share=t1_share, files=files)
+
+
+def build_banner(config: CohortConfig, weighting: WeightingResult, out: Path) -> BannerResult | None:
+    """Stage 8: the banner tables of weighted Tier 3, written as .xlsx, .html, .md and .csv.
+    None without a ``[banner]`` section."""
+    b = config.banner
+    if b is None:
+        return None
+    rows: list[Any] = list(b.rows)
+    for name, cols_ in b.multi_response.items():
+        rows.append({name: list(cols_)})
+    table = banner(
+        weighting.tier3, rows, list(b.columns), level=config.estimation.level,
+        ci_method=config.estimation.ci_method, sig_level=b.sig_level, adjust=b.adjust,
+        min_base=b.min_base, suppress_below=b.suppress_below,
+        nets=None if b.nets is None else {k: list(v) for k, v in b.nets.items()},
+        exclude=None if b.exclude is None else list(b.exclude), decimals=b.decimals,
+    )
+    table.to_excel(out / "banner_tables.xlsx", title=config.cohort.title, source=config.cohort.source)
+    files = [out / "banner_tables.xlsx",
+             _write(out / "banner_tables.html", table.to_html()),
+             _write(out / "banner_tables.md", table.to_markdown())]
+    table.to_csv(out / "banner_tables.csv")
+    files.append(out / "banner_tables.csv")
+    return BannerResult(table=table, files=tuple(files))
+
+
+# ====================================================================== stage: charts
+def _save_chart(plot: Any, out: Path, name: str, width: float, height: float) -> list[Path]:
+    import matplotlib as mpl
+
+    paths = []
+    for ext in ("png", "svg"):
+        path = out / "charts" / f"{name}.{ext}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {"metadata": {"Date": None}} if ext == "svg" else {}
+        # fixed SVG element ids and no date, so two runs write identical files
+        with mpl.rc_context({"svg.hashsalt": "delibpoll"}):
+            plot.save(path, width=width, height=height, dpi=120, verbose=False, **kwargs)
+        paths.append(path)
+    return paths
+
+
+def draw_charts(config: CohortConfig, results: CohortResults, out: Path) -> ChartsResult:
+    """Stage 9: the report's charts (weights, margins, the first headline share, the tier
+    dumbbell and scatter), drawn from the results, as PNG and SVG under ``charts/``."""
+    plots: list[tuple[str, Any, float, float]] = [
+        ("weights", plot_weights(results.weighting.tier3), 7, 4),
+        ("margins", plot_margins(results.weighting.tier3), 10, 9),
+    ]
+    first = results.headline.first_share
+    if first is not None:
+        plots.append(("headline", plot_estimates(first, title=f"{first.variable} (Tier 3, weighted)"), 7, 4))
+    comp = results.comparison
+    if comp is not None:
+        cat_rows = comp.frame[comp.frame["category"].notna()]
+        if len(cat_rows):
+            plots.append(("tiers_dumbbell", plot_tiers(cat_rows), 9, 6))
+            plots.append(("tiers_scatter", plot_tiers(cat_rows, kind="scatter"), 6, 6))
+    images: dict[str, tuple[str, str]] = {}
+    files: list[Path] = []
+    for name, p, width, height in plots:
+        files += _save_chart(p, out, name, width, height)
+        images[name] = (f"charts/{name}.png", alt_text(p))
+    return ChartsResult(images=images, files=tuple(files))
+
+
+# ====================================================================== prose from objects
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
@@ -353,36 +1091,17 @@ class _Report:
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         self.html.append(df.to_html(index=False, escape=True).replace("<table", "<table class='report'", 1).replace(">\n  <thead>", f">{cap}\n  <thead>", 1))
 
-    def image(self, path: str, alt: str) -> None:
+    def image(self, image: tuple[str, str] | None) -> None:
+        if image is None:
+            return
+        path, alt = image
         self.md.append(f"![{alt}]({path})\n")
         self.html.append(f"<figure><img src='{html.escape(path)}' alt='{html.escape(alt)}' style='max-width:100%'></figure>")
 
 
-def _save_chart(plot: Any, out: Path, name: str, files: list[Path], width: float, height: float) -> str:
-    import matplotlib as mpl
-
-    for ext in ("png", "svg"):
-        path = out / "charts" / f"{name}.{ext}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict[str, Any] = {"metadata": {"Date": None}} if ext == "svg" else {}
-        # fixed SVG element ids and no date, so two runs write identical files
-        with mpl.rc_context({"svg.hashsalt": "delibpoll"}):
-            plot.save(path, width=width, height=height, dpi=120, verbose=False, **kwargs)
-        files.append(path)
-    return f"charts/{name}.png"
-
-
-def _write(path: Path, text: str, files: list[Path]) -> None:
-    path.write_text(text, encoding="utf-8")
-    files.append(path)
-
-
-# ---------------------------------------------------------------------- prose from objects
-def _largest_share_error(design: SurveyDesign) -> float:
+def _largest_share_error(report: WeightingReport) -> float:
     """Largest |weighted share - target share| over the margins in the weighting report."""
-    wr = design.weighting_report
-    assert wr is not None
-    err = wr.margins()["error"].abs()
+    err = report.margins()["error"].abs()
     return float(err.max()) if err.notna().any() else float("nan")
 
 
@@ -395,9 +1114,9 @@ def _weighting_prose(
     assert wr is not None
     step = d.weighting_log[-1]
     opts = step.options
-    w = d.weights.to_numpy()
+    w = d.weight_array
     n = len(w)
-    share_err = _largest_share_error(d)
+    share_err = _largest_share_error(wr)
     status = "converged" if step.converged else "did NOT converge"
     start = f"the weights in column '{start_col}'" if start_col else "equal weights"
     if step.method == "rake":
@@ -418,7 +1137,7 @@ def _weighting_prose(
         )
     lo, hi = opts.get("bounds", (-np.inf, np.inf))
     if np.isfinite(lo) or np.isfinite(hi):
-        g = w / d0.weights.to_numpy()
+        g = w / d0.weight_array
         limits.append(
             f"the adjustment factors were bounded to [{lo:g}, {hi:g}], and the ratio of final "
             f"to starting weight ranges from {g.min():.4g} to {g.max():.4g}"
@@ -452,7 +1171,7 @@ def _variance_prose(design: SurveyDesign, name: str, cluster_col: str | None) ->
                 "weights.")
     parts = []
     if design.ids is not None:
-        n_psu = int(design.data[design.ids].nunique())
+        n_psu = int(design.column(design.ids).nunique())
         parts.append(f"clustered by {cluster_col or design.ids} ({n_psu} clusters)")
     else:
         parts.append("with rows treated as independent (no strata or clusters)")
@@ -511,6 +1230,220 @@ def _comparison_prose(qc: QuestionComparison, fr: pd.DataFrame, adjust_for: Sequ
     return text
 
 
+# ---------------------------------------------------------------------- report sections
+def _report_header(rep: _Report, config: CohortConfig) -> None:
+    cohort, data = config.cohort, config.data
+    rep.heading(cohort.title, 1)
+    if cohort.synthetic:
+        origin = (
+            "generated by delibpoll's data/example/make_example.py" if _bundled_data(data)
+            else "(the config marks them synthetic: [cohort] synthetic = true)"
+        )
+        rep.para(
+            f"NOTE: the data in this report are SYNTHETIC data {origin}. No respondent is real; "
+            "the figures illustrate the method only."
+        )
+
+
+def _bundled_data(data: DataConfig) -> bool:
+    return all(v.startswith("bundled:example/") for v in (data.tier3, data.tier1))
+
+
+def _report_headline(rep: _Report, config: CohortConfig, headline: pd.DataFrame,
+                     images: Mapping[str, tuple[str, str]]) -> None:
+    level, ci_method = config.estimation.level, config.estimation.ci_method
+    rep.heading("Headline estimates (Tier 3, weighted)")
+    if not len(headline):
+        return
+    is_mean = headline.category == "(mean)"
+    shown = headline.assign(
+        estimate=[_fmt_pct(v) if c != "(mean)" else f"{v:.2f}" for v, c in zip(headline.estimate, headline.category, strict=True)],
+        ci=[f"{_fmt_pct(a)} to {_fmt_pct(b)}" if c != "(mean)" else f"{a:.2f} to {b:.2f}"
+            for a, b, c in zip(headline.ci_lower, headline.ci_upper, headline.category, strict=True)],
+    )[["question", "category", "estimate", "ci", "n", "published"]]
+    kinds = []
+    if (~is_mean).any():
+        kinds.append(f"{ci_method} intervals for shares")
+    if is_mean.any():
+        kinds.append("t intervals for means")
+    rep.table(shown, f"Weighted estimates with {level:.0%} confidence intervals ({'; '.join(kinds)}); n = unweighted base.")
+    rep.image(images.get("headline"))
+
+
+def _report_representativeness(rep: _Report, config: CohortConfig, d1: SurveyDesign,
+                               result: RepresentativenessResult) -> None:
+    r1 = result.tier1
+    rep.heading("Representativeness")
+    worst = r1.to_frame().assign(gap=lambda f: (f["unweighted_share"] - f["target_share"]).abs()).sort_values("gap").iloc[-1]
+    pearson = r1.tests[r1.tests["test"].str.startswith("Pearson")]
+    n_rej = int((pearson["p_value"] < 0.05).sum())
+    rep.para(
+        f"Tier 1 ({d1.n} participants) against the population on "
+        f"{', '.join(config.representativeness.variables)}: the "
+        f"Pearson test rejects the population profile at the 5% level for {n_rej} of "
+        f"{len(pearson)} variables. Its largest departure from the population is "
+        f"{worst['variable']} '{worst['category']}': {_fmt_pct(worst['unweighted_share'])} of "
+        f"participants against {_fmt_pct(worst['target_share'])} of the population. Full "
+        "tables: representativeness_*.csv."
+    )
+    tests = pearson[["variable", "statistic", "df_num", "p_value"]].round(4)
+    rep.table(tests, "Tier 1 profile against the population (Pearson chi-square on unweighted counts)")
+
+
+def _report_comparison(rep: _Report, config: CohortConfig, result: TierComparisonResult,
+                       images: Mapping[str, tuple[str, str]]) -> None:
+    qc, fr, eq_margin = result.comparison, result.frame, config.comparison.equivalence_margin
+    rep.heading("Informed (Tier 1) and uninformed (Tier 3) views")
+    rep.para(qc.note)
+    adj_txt = "not adjusted for multiplicity" if qc.adjust == "none" else f"{qc.adjust} adjusted"
+    agree = ""
+    if eq_margin is not None and "p_equivalence" in fr:
+        n_eq = int(fr.loc[fr["tested"], "p_equivalence"].lt(qc.alpha).sum())
+        agree = (f"; the equivalence test (margin ±{100 * eq_margin:g} points, p_equivalence "
+                 f"in tier_comparison.csv) shows agreement for {n_eq} tested row(s)")
+    else:
+        agree = "; no equivalence margin was configured, so agreement was not tested"
+    rep.para(
+        f"{qc.n_tests} questions were tested (one test per question, {adj_txt}); "
+        f"{qc.n_significant} differ significantly at the {qc.alpha} level. Without adjustment "
+        f"about {qc.expected_false_positives:.1f} would be expected to by chance. A "
+        f"non-significant gap is not agreement{agree}."
+    )
+    cols = ["question", "category", "informed_before", "informed", "uninformed", "difference",
+            "deliberation_change", "baseline_gap", "p_adjusted", "mdd"]
+    if "adjusted_difference" in fr:
+        cols += ["adjusted_difference", "adjusted_baseline_gap"]
+    cat_rows = fr[fr["category"].notna()]
+    shown = cat_rows[[c for c in cols if c in fr]].copy()
+    for c in shown.columns[2:]:
+        if c != "p_adjusted":
+            shown[c] = shown[c].map(_fmt_pct)
+    shown["p_adjusted"] = shown["p_adjusted"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    rep.table(shown, "Shares; difference = Tier 1 after - Tier 3 = deliberation change + baseline gap")
+    num_rows = fr[fr["category"].isna()]
+    if len(num_rows):
+        nshow = num_rows[["question", "informed_before", "informed", "uninformed", "difference", "p_adjusted"]].round(3)
+        rep.table(nshow, "Numeric questions (means)")
+    rep.image(images.get("tiers_dumbbell"))
+    rep.image(images.get("tiers_scatter"))
+
+
+def _report_arm(rep: _Report, config: CohortConfig, arm: InformationArmConfig,
+                result: InformationArmResult) -> str:
+    """The information-arm section; returns its Methods sentence."""
+    level = config.estimation.level
+    var, q, cat = arm.variable, arm.question, arm.category
+    treated, control, randomised = arm.treated, arm.control, arm.randomised
+    rep.heading(f"Information arm ({'declared randomised, ' if randomised else ''}Tier 3)")
+    r = result.contrast.iloc[0]
+    sh = result.frame[result.frame["category"] == cat].set_index(var)["estimate"]
+    if randomised:
+        reading = ("The config declares the arms randomised ([information_arm] randomised = "
+                   "true); if assignment was random, this difference estimates the causal "
+                   "effect of the information.")
+    else:
+        reading = ("This is a descriptive difference between arms: the config does not "
+                   "declare them randomised (set randomised = true in [information_arm] if "
+                   "they were).")
+    rep.para(
+        f"'{cat}' to {q}: {_fmt_pct(sh[control])} in the {control} arm and "
+        f"{_fmt_pct(sh[treated])} in the {treated} arm; difference {100 * r['estimate']:+.1f} "
+        f"points ({level:.0%} CI {100 * r['ci_lower']:+.1f} to {100 * r['ci_upper']:+.1f}; "
+        f"p = {r['p_value']:.3g}). {reading}"
+    )
+    t1_share = result.tier1_share
+    if t1_share is not None:
+        rep.para(
+            f"Tier 1 after deliberation: {_fmt_pct(t1_share['estimate'])} '{cat}' "
+            f"({_fmt_pct(t1_share['ci_lower'])} to {_fmt_pct(t1_share['ci_upper'])}), against "
+            f"{_fmt_pct(sh[control])} in the Tier 3 {control} arm (descriptive comparison)."
+        )
+    return (
+        f"Information arm: the shares of '{cat}' to {q} in each arm of {var} are domain "
+        "estimates of the weighted Tier 3 design and their difference is a contrast with "
+        f"their joint covariance; the arms are {'declared randomised in the config' if randomised else 'not declared randomised, so the difference is descriptive'}."
+    )
+
+
+def _report_banner(rep: _Report, b: BannerConfig, result: BannerResult) -> str:
+    """The banner section; returns its Methods sentence."""
+    rep.heading("Banner tables")
+    rep.para(f"{len(result.table.questions)} questions by {', '.join(b.columns)}: banner_tables.xlsx (spreadsheet), .html, .md and .csv.")
+    adj = "no multiplicity adjustment" if b.adjust == "none" else f"{b.adjust} adjustment over the pairs of columns"
+    supp = f"; cells with a base below {b.suppress_below} are suppressed" if b.suppress_below is not None else ""
+    return (
+        f"Banner letters compare every pair of columns within a banner variable with "
+        f"design-based t tests at the {b.sig_level} level ({adj}); cells with an unweighted "
+        f"base below {b.min_base} are flagged{supp}."
+    )
+
+
+_STYLE = (
+    "body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4} "
+    "table.report{border-collapse:collapse;margin:1em 0} "
+    "table.report td,table.report th{border:1px solid #ccc;padding:.25em .5em}"
+)
+
+
+def write_report(
+    config: CohortConfig, results: CohortResults, charts: ChartsResult, out: Path
+) -> tuple[Path, ...]:
+    """Stage 10: the Markdown and HTML report (``report.md``, ``report.html``), every
+    sentence built from the results and the designs' own records; returns the two paths."""
+    rep = _Report()
+    w, d3_0 = results.weighting, results.weighting.start
+    d3, d1, images = w.tier3, w.tier1, charts.images
+    _report_header(rep, config)
+    summary, weighting_methods = _weighting_prose(
+        d3_0, d3, config.weighting.variables, config.data.tier3_weights
+    )
+    rep.heading("Weighting")
+    rep.para(summary)
+    rep.image(images.get("weights"))
+    rep.image(images.get("margins"))
+    _report_headline(rep, config, results.headline.table, images)
+    _report_representativeness(rep, config, d1, results.representativeness)
+    methods: list[str] = []
+    if results.comparison is not None:
+        comp = config.comparison
+        methods.append(_comparison_prose(results.comparison.comparison, results.comparison.frame,
+                                         comp.adjust_for, comp.equivalence_margin))
+        _report_comparison(rep, config, results.comparison, images)
+    if results.information_arm is not None and config.information_arm is not None:
+        methods.append(_report_arm(rep, config, config.information_arm, results.information_arm))
+    if results.banner is not None and config.banner is not None:
+        methods.append(_report_banner(rep, config.banner, results.banner))
+
+    level, ci_method = config.estimation.level, config.estimation.ci_method
+    rep.heading("Methods")
+    rep.para(weighting_methods)
+    any_mean = any(h.category is None for h in config.headline)
+    est_kinds = "proportions and means" if any_mean or config.information_arm else "proportions"
+    rep.para(
+        f"Estimates: weighted {est_kinds}. {_variance_prose(d3, 'Tier 3', None)} "
+        f"{_variance_prose(d1, 'Tier 1', config.data.tier1_cluster)} Confidence intervals "
+        f"are {level:.0%} intervals: '{ci_method}' intervals for shares and t intervals for "
+        "means, with t quantiles on the design degrees of freedom."
+    )
+    for text in methods:
+        if text:
+            rep.para(text)
+    data_line = f"Population targets: {results.data.targets_name}."
+    if config.cohort.synthetic:
+        data_line = ("Data: SYNTHETIC example data (see data/example/README.md). " if _bundled_data(config.data)
+                     else "Data: marked SYNTHETIC in the config. ") + data_line
+    rep.para(data_line)
+    title = config.cohort.title
+    md = _write(out / "report.md", "\n".join(rep.md))
+    page = _write(
+        out / "report.html",
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body>\n" + "\n".join(rep.html) + "\n</body></html>\n",
+    )
+    return md, page
+
+
+# ====================================================================== the composition
 def run_config(
     config: str | Path,
     *,
@@ -518,6 +1451,12 @@ def run_config(
     progress: Callable[[str], None] | None = None,
 ) -> PipelineResult:
     """Run the cohort pipeline described by a TOML config.
+
+    :func:`load_config`, then the stages in order: :func:`read_data`,
+    :func:`prepare_output`, :func:`weight_tier3`, :func:`estimate_headlines`,
+    :func:`assess_representativeness`, :func:`compare_tier_views`,
+    :func:`estimate_information_arm`, :func:`build_banner`, :func:`draw_charts` and
+    :func:`write_report`.
 
     Parameters
     ----------
@@ -543,403 +1482,37 @@ def run_config(
         output is written.
     """
     say = progress or (lambda _m: None)
-    cfg_path = Path(config)
-    cfg = _load_config(cfg_path)
-    problems = _check_config(cfg)
-    if problems:
-        raise DelibpollError(
-            f"Config file '{cfg_path}' has {len(problems)} problem{'s' if len(problems) > 1 else ''}: "
-            + " ".join(problems) + " Fix the config and run again."
-        )
-    base = cfg_path.resolve().parent
-    cohort: dict[str, Any] = cfg.get("cohort", {})
-    data_cfg: dict[str, Any] = cfg["data"]
-    w_cfg: dict[str, Any] = cfg["weighting"]
-    est_cfg: dict[str, Any] = cfg.get("estimation", {})
-    comp_cfg: dict[str, Any] = cfg.get("comparison", {})
-    arm: dict[str, Any] | None = cfg.get("information_arm")
-    b_cfg: dict[str, Any] | None = cfg.get("banner")
-    heads: list[dict[str, Any]] = cfg.get("headline", [])
-    variables = list(w_cfg["variables"])
-    rep_vars = list(cfg.get("representativeness", {}).get("variables", variables))
-    method = w_cfg.get("method", "rake")
-    target_spec = w_cfg.get("targets", "bundled:england")
-
-    # ------------------------------------------------------------ files, then columns
-    errors: list[str] = []
-    t3_path = _file(base, data_cfg["tier3"], "[data] tier3", errors)
-    t1_path = _file(base, data_cfg["tier1"], "[data] tier1", errors)
-    t_path = None if target_spec in _BUNDLED_TARGETS else _file(base, target_spec, "[weighting] targets", errors)
-    if errors:
-        raise DelibpollError(" ".join(errors))
-    assert t3_path is not None and t1_path is not None
-    if t_path is None:
-        all_targets = datasets.england_adult_targets(list(datasets.DEFAULT_VARIABLES))
-        t_name = "ONS population margins bundled with delibpoll (data/population/README.md)"
-    else:
-        try:
-            all_targets = Targets.from_csv(t_path)
-        except DelibpollError as exc:
-            raise DelibpollError(f"[weighting] targets: {exc}") from None
-        t_name = f"the targets file {t_path.name}"
-    for label, wanted in (("[weighting] variables", variables),
-                          ("[representativeness] variables", [v for v in rep_vars if v not in variables])):
-        if not wanted:
-            continue
-        try:
-            all_targets.select(wanted)
-        except DelibpollError as exc:
-            errors.append(f"{label}: {exc} Add the margin to [weighting] targets or remove the variable.")
-    if errors:
-        raise DelibpollError(" ".join(errors))
-    targets = all_targets.select(variables)
-    pop_t = all_targets.select(rep_vars)
-
+    cfg = load_config(config)
     say("reading data")
-    t3 = _read(t3_path, "[data] tier3")
-    t1 = _read(t1_path, "[data] tier1")
-    need3: list[tuple[str, str]] = [("[weighting] variables", v) for v in variables]
-    need1: list[tuple[str, str]] = []
-    for key in ("tier3_weights",):
-        if key in data_cfg:
-            need3.append((f"[data] {key}", data_cfg[key]))
-    for key in ("tier1_cluster", "tier1_weights"):
-        if key in data_cfg:
-            need1.append((f"[data] {key}", data_cfg[key]))
-    need3 += [(f"[[headline]] number {i} question", h["question"]) for i, h in enumerate(heads, 1)]
-    need3 += [("[representativeness] variables", v) for v in rep_vars]
-    need1 += [("[representativeness] variables", v) for v in rep_vars]
-    questions = {q: (v["before"], v["after"]) for q, v in comp_cfg.get("questions", {}).items()}
-    for q, (before, after) in questions.items():
-        need3.append(("[comparison.questions] (the Tier 3 question)", q))
-        need1 += [(f"[comparison.questions.{q}] before", before), (f"[comparison.questions.{q}] after", after)]
-    for v in comp_cfg.get("adjust_for", []):
-        need3.append(("[comparison] adjust_for", v))
-        need1.append(("[comparison] adjust_for", v))
-    for q in comp_cfg.get("categories", {}):
-        if q not in questions:
-            errors.append(f"[comparison.categories] names '{q}', which is not one of the "
-                          "[comparison.questions]; add the question or remove the line.")
-    if arm:
-        need3 += [("[information_arm] variable", arm["variable"]), ("[information_arm] question", arm["question"])]
-        if "tier1_question" in arm:
-            need1.append(("[information_arm] tier1_question", arm["tier1_question"]))
-    if b_cfg:
-        need3 += [("[banner] rows", v) for v in b_cfg.get("rows", [])]
-        need3 += [("[banner] columns", v) for v in b_cfg["columns"]]
-        for name, members in b_cfg.get("multi_response", {}).items():
-            need3 += [(f"[banner.multi_response] {name}", v) for v in members]
-    for df, need, tier, path in ((t3, need3, "Tier 3", t3_path), (t1, need1, "Tier 1", t1_path)):
-        missing = list(dict.fromkeys((label, col) for label, col in need if col not in df.columns))
-        for label, col in missing:
-            errors.append(f"{label} names '{col}', which is not a column of the {tier} data ({path.name}).")
-        if missing:
-            cols = [str(c) for c in df.columns]
-            errors.append(f"{tier} columns are: {', '.join(cols[:40])}{' ...' if len(cols) > 40 else ''}.")
-    if errors:
-        raise DelibpollError(f"Config file '{cfg_path}': " + " ".join(errors) + " Fix the config and run again.")
-
-    # ------------------------------------------------------------ output folder
-    out = Path(output) if output else _resolve(base, cohort.get("output", "output"))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise DelibpollError(
-            f"The output folder '{out}' is an existing file, not a folder; choose another "
-            "output folder."
-        ) from None
-    except OSError as exc:
-        raise DelibpollError(
-            f"Cannot create the output folder '{out}' ({exc.strerror or exc}); choose a folder "
-            "you can write to."
-        ) from None
-    res = PipelineResult(output=out)
-    files = res.files
-    rep = _Report()
-    title = cohort.get("title", "Cohort report")
-    synthetic = bool(cohort.get("synthetic", False))
-    bundled_data = all(str(data_cfg[k]).startswith("bundled:example/") for k in ("tier3", "tier1"))
-    rep.heading(title, 1)
-    if synthetic:
-        origin = (
-            "generated by delibpoll's data/example/make_example.py" if bundled_data
-            else "(the config marks them synthetic: [cohort] synthetic = true)"
-        )
-        rep.para(
-            f"NOTE: the data in this report are SYNTHETIC data {origin}. No respondent is real; "
-            "the figures illustrate the method only."
-        )
-
-    # ---------------------------------------------------------------- weighting
-    say(f"weighting Tier 3 ({len(t3)} rows) to {len(variables)} margins")
-    d3_0 = SurveyDesign(t3, weights=data_cfg.get("tier3_weights"))
-    if method == "rake":
-        d3 = rake(d3_0, targets, cap=w_cfg.get("cap"))
-    else:
-        bounds = tuple(w_cfg["bounds"]) if "bounds" in w_cfg else None
-        d3 = calibrate(d3_0, targets, method=method, bounds=bounds)
-    wr = d3.weighting_report
-    assert wr is not None
-    wr.to_frame().to_csv(out / "weighting_summary.csv", index=False, float_format="%.10g")
-    wr.margins().to_csv(out / "weighting_margins.csv", index=False, float_format="%.10g")
-    # the final weights, one per Tier 3 row in file order, so anyone can check the margins
-    pd.DataFrame({"weight": d3.weights.to_numpy()}).to_csv(
-        out / "tier3_weights.csv", index=False, float_format="%.17g"
-    )
-    files += [out / "weighting_summary.csv", out / "weighting_margins.csv", out / "tier3_weights.csv"]
-    _write(out / "weighting_report.txt", str(wr) + "\n", files)
-    d1 = SurveyDesign(t1, ids=data_cfg.get("tier1_cluster"), weights=data_cfg.get("tier1_weights"))
-
-    weighting_summary, weighting_methods = _weighting_prose(d3_0, d3, variables, data_cfg.get("tier3_weights"))
-    rep.heading("Weighting")
-    rep.para(weighting_summary)
-    p = plot_weights(d3)
-    rep.image(_save_chart(p, out, "weights", files, 7, 4), alt_text(p))
-    p = plot_margins(d3)
-    rep.image(_save_chart(p, out, "margins", files, 10, 9), alt_text(p))
-
-    # ---------------------------------------------------------------- headline estimates
+    data = read_data(cfg)
+    out = prepare_output(cfg, output)
+    say(f"weighting Tier 3 ({len(data.tier3)} rows) to {len(cfg.weighting.variables)} margins")
+    weighting = weight_tier3(cfg, data, out)
     say("headline estimates")
-    level = float(est_cfg.get("level", 0.95))
-    ci_method = est_cfg.get("ci_method", "logit")
-    head_rows = []
-    for h in heads:
-        q, cat = h["question"], h.get("category")
-        if cat is None:
-            e = mean(d3, q, level=level, na="drop").to_frame().iloc[0]
-            head_rows.append({"question": q, "category": "(mean)", "estimate": round(e["estimate"], 4),
-                              "ci_lower": round(e["ci_lower"], 4), "ci_upper": round(e["ci_upper"], 4),
-                              "n": int(e["n"]), "published": h.get("published", "")})
-            continue
-        fr = proportion(d3, q, level=level, ci_method=ci_method, na="drop").to_frame().set_index("category")
-        if cat not in fr.index:
-            raise DelibpollError(
-                f"[[headline]] category {cat!r} is not a category of '{q}'; its categories are "
-                f"{list(fr.index)}."
-            )
-        e = fr.loc[cat]
-        head_rows.append({"question": q, "category": cat, "estimate": round(e["estimate"], 4),
-                          "ci_lower": round(e["ci_lower"], 4), "ci_upper": round(e["ci_upper"], 4),
-                          "n": int(e["n"]), "published": h.get("published", "")})
-    headline = pd.DataFrame(head_rows)
-    headline.to_csv(out / "headline_estimates.csv", index=False)
-    files.append(out / "headline_estimates.csv")
-    res.tables["headline"] = headline
-    rep.heading("Headline estimates (Tier 3, weighted)")
-    if len(headline):
-        is_mean = headline.category == "(mean)"
-        shown = headline.assign(
-            estimate=[_fmt_pct(v) if c != "(mean)" else f"{v:.2f}" for v, c in zip(headline.estimate, headline.category, strict=True)],
-            ci=[f"{_fmt_pct(a)} to {_fmt_pct(b)}" if c != "(mean)" else f"{a:.2f} to {b:.2f}"
-                for a, b, c in zip(headline.ci_lower, headline.ci_upper, headline.category, strict=True)],
-        )[["question", "category", "estimate", "ci", "n", "published"]]
-        kinds = []
-        if (~is_mean).any():
-            kinds.append(f"{ci_method} intervals for shares")
-        if is_mean.any():
-            kinds.append("t intervals for means")
-        rep.table(shown, f"Weighted estimates with {level:.0%} confidence intervals ({'; '.join(kinds)}); n = unweighted base.")
-        shares = headline[~is_mean]
-        if len(shares):
-            first = shares.iloc[0]
-            head_est = proportion(d3, first["question"], level=level, ci_method=ci_method, na="drop")
-            p = plot_estimates(head_est, title=f"{first['question']} (Tier 3, weighted)")
-            rep.image(_save_chart(p, out, "headline", files, 7, 4), alt_text(p))
-
-    # ---------------------------------------------------------------- representativeness
+    headline = estimate_headlines(cfg, weighting, out)
     say("representativeness")
-    r3 = representativeness(d3, pop_t)
-    r1 = representativeness(d1, pop_t)
-    r13 = representativeness(d1, d3.profile(rep_vars))
-    for name, rr in (("tier3_vs_population", r3), ("tier1_vs_population", r1), ("tier1_vs_tier3", r13)):
-        rr.to_frame().to_csv(out / f"representativeness_{name}.csv", index=False, float_format="%.6g")
-        rr.tests.to_csv(out / f"representativeness_{name}_tests.csv", index=False, float_format="%.6g")
-        files += [out / f"representativeness_{name}.csv", out / f"representativeness_{name}_tests.csv"]
-    rep.heading("Representativeness")
-    worst = r1.to_frame().assign(gap=lambda f: (f["unweighted_share"] - f["target_share"]).abs()).sort_values("gap").iloc[-1]
-    pearson = r1.tests[r1.tests["test"].str.startswith("Pearson")]
-    n_rej = int((pearson["p_value"] < 0.05).sum())
-    rep.para(
-        f"Tier 1 ({d1.n} participants) against the population on {', '.join(rep_vars)}: the "
-        f"Pearson test rejects the population profile at the 5% level for {n_rej} of "
-        f"{len(pearson)} variables. Its largest departure from the population is "
-        f"{worst['variable']} '{worst['category']}': {_fmt_pct(worst['unweighted_share'])} of "
-        f"participants against {_fmt_pct(worst['target_share'])} of the population. Full "
-        "tables: representativeness_*.csv."
-    )
-    tests = pearson[["variable", "statistic", "df_num", "p_value"]].round(4)
-    rep.table(tests, "Tier 1 profile against the population (Pearson chi-square on unweighted counts)")
-
-    # ---------------------------------------------------------------- tier comparison
-    comparison_methods = ""
-    if questions:
-        say(f"comparing tiers on {len(questions)} questions")
-        adjust_for = comp_cfg.get("adjust_for")
-        eq_margin = comp_cfg.get("equivalence_margin")
-        qc = compare_questions(
-            d1, d3, questions, adjust=comp_cfg.get("multiplicity", "holm"),
-            categories=comp_cfg.get("categories"), equivalence_margin=eq_margin,
-            adjust_for=adjust_for, level=level,
-        )
-        fr = qc.to_frame()
-        fr.to_csv(out / "tier_comparison.csv", index=False, float_format="%.6g")
-        files.append(out / "tier_comparison.csv")
-        res.tables["tier_comparison"] = fr
-        comparison_methods = _comparison_prose(qc, fr, adjust_for, eq_margin)
-        rep.heading("Informed (Tier 1) and uninformed (Tier 3) views")
-        rep.para(qc.note)
-        adj_txt = "not adjusted for multiplicity" if qc.adjust == "none" else f"{qc.adjust} adjusted"
-        agree = ""
-        if eq_margin is not None and "p_equivalence" in fr:
-            n_eq = int(fr.loc[fr["tested"], "p_equivalence"].lt(qc.alpha).sum())
-            agree = (f"; the equivalence test (margin ±{100 * eq_margin:g} points, p_equivalence "
-                     f"in tier_comparison.csv) shows agreement for {n_eq} tested row(s)")
-        else:
-            agree = "; no equivalence margin was configured, so agreement was not tested"
-        rep.para(
-            f"{qc.n_tests} questions were tested (one test per question, {adj_txt}); "
-            f"{qc.n_significant} differ significantly at the {qc.alpha} level. Without adjustment "
-            f"about {qc.expected_false_positives:.1f} would be expected to by chance. A "
-            f"non-significant gap is not agreement{agree}."
-        )
-        cols = ["question", "category", "informed_before", "informed", "uninformed", "difference",
-                "deliberation_change", "baseline_gap", "p_adjusted", "mdd"]
-        if "adjusted_difference" in fr:
-            cols += ["adjusted_difference", "adjusted_baseline_gap"]
-        cat_rows = fr[fr["category"].notna()]
-        shown = cat_rows[[c for c in cols if c in fr]].copy()
-        for c in shown.columns[2:]:
-            if c != "p_adjusted":
-                shown[c] = shown[c].map(_fmt_pct)
-        shown["p_adjusted"] = shown["p_adjusted"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
-        rep.table(shown, "Shares; difference = Tier 1 after - Tier 3 = deliberation change + baseline gap")
-        num_rows = fr[fr["category"].isna()]
-        if len(num_rows):
-            nshow = num_rows[["question", "informed_before", "informed", "uninformed", "difference", "p_adjusted"]].round(3)
-            rep.table(nshow, "Numeric questions (means)")
-        if len(cat_rows):
-            p = plot_tiers(cat_rows)
-            rep.image(_save_chart(p, out, "tiers_dumbbell", files, 9, 6), alt_text(p))
-            p = plot_tiers(cat_rows, kind="scatter")
-            rep.image(_save_chart(p, out, "tiers_scatter", files, 6, 6), alt_text(p))
-
-    # ---------------------------------------------------------------- information arm
-    arm_methods = ""
-    if arm:
+    rep = assess_representativeness(cfg, data, weighting, out)
+    if cfg.comparison.questions:
+        say(f"comparing tiers on {len(cfg.comparison.questions)} questions")
+    comparison = compare_tier_views(cfg, weighting, out)
+    if cfg.information_arm is not None:
         say("information-arm effect")
-        var, q, cat = arm["variable"], arm["question"], arm["category"]
-        treated, control = arm["treated"], arm["control"]
-        randomised = bool(arm.get("randomised", False))
-        est = proportion(d3, q, by=var, level=level, ci_method=ci_method, na="drop")
-        labels = set(est.labels)
-        for role, arm_value in (("treated", treated), ("control", control)):
-            if (arm_value, cat) not in labels:
-                raise DelibpollError(
-                    f"[information_arm] {role} = {arm_value!r} with category = {cat!r}: no such "
-                    f"arm and category in '{var}' x '{q}'. Arms: "
-                    f"{sorted({str(k[0]) for k in est.labels if isinstance(k, tuple)})}; "
-                    f"categories: {sorted({str(k[1]) for k in est.labels if isinstance(k, tuple)})}."
-                )
-        arm_c = contrast(est, {f"{treated} - {control}": {(treated, cat): 1, (control, cat): -1}}).to_frame()
-        arm_frame = est.to_frame()
-        arm_frame.to_csv(out / "information_arm.csv", index=False, float_format="%.6g")
-        arm_c.to_csv(out / "information_arm_contrast.csv", index=False, float_format="%.6g")
-        files += [out / "information_arm.csv", out / "information_arm_contrast.csv"]
-        rep.heading(f"Information arm ({'declared randomised, ' if randomised else ''}Tier 3)")
-        r = arm_c.iloc[0]
-        sh = arm_frame[arm_frame["category"] == cat].set_index(var)["estimate"]
-        if randomised:
-            reading = ("The config declares the arms randomised ([information_arm] randomised = "
-                       "true); if assignment was random, this difference estimates the causal "
-                       "effect of the information.")
-        else:
-            reading = ("This is a descriptive difference between arms: the config does not "
-                       "declare them randomised (set randomised = true in [information_arm] if "
-                       "they were).")
-        rep.para(
-            f"'{cat}' to {q}: {_fmt_pct(sh[control])} in the {control} arm and "
-            f"{_fmt_pct(sh[treated])} in the {treated} arm; difference {100 * r['estimate']:+.1f} "
-            f"points ({level:.0%} CI {100 * r['ci_lower']:+.1f} to {100 * r['ci_upper']:+.1f}; "
-            f"p = {r['p_value']:.3g}). {reading}"
-        )
-        arm_methods = (
-            f"Information arm: the shares of '{cat}' to {q} in each arm of {var} are domain "
-            "estimates of the weighted Tier 3 design and their difference is a contrast with "
-            f"their joint covariance; the arms are {'declared randomised in the config' if randomised else 'not declared randomised, so the difference is descriptive'}."
-        )
-        t1q = arm.get("tier1_question")
-        if t1q:
-            t1_fr = proportion(d1, t1q, level=level, ci_method=ci_method, na="drop").to_frame().set_index("category")
-            if cat not in t1_fr.index:
-                raise DelibpollError(
-                    f"[information_arm] category {cat!r} is not a category of the Tier 1 "
-                    f"tier1_question '{t1q}'; its categories are {list(t1_fr.index)}."
-                )
-            t1_share = t1_fr.loc[cat]
-            rep.para(
-                f"Tier 1 after deliberation: {_fmt_pct(t1_share['estimate'])} '{cat}' "
-                f"({_fmt_pct(t1_share['ci_lower'])} to {_fmt_pct(t1_share['ci_upper'])}), against "
-                f"{_fmt_pct(sh[control])} in the Tier 3 {control} arm (descriptive comparison)."
-            )
-
-    # ---------------------------------------------------------------- banner tables
-    banner_methods = ""
-    if b_cfg:
+    arm = estimate_information_arm(cfg, weighting, out)
+    if cfg.banner is not None:
         say("banner tables")
-        rows: list[Any] = list(b_cfg.get("rows", []))
-        for name, cols_ in b_cfg.get("multi_response", {}).items():
-            rows.append({name: list(cols_)})
-        sig_level = b_cfg.get("sig_level", 0.05)
-        b_adjust = b_cfg.get("adjust", "none")
-        min_base = b_cfg.get("min_base", 50)
-        suppress_below = b_cfg.get("suppress_below")
-        table = banner(
-            d3, rows, list(b_cfg["columns"]), level=level, ci_method=ci_method,
-            sig_level=sig_level, adjust=b_adjust, min_base=min_base,
-            suppress_below=suppress_below, nets=b_cfg.get("nets"),
-            exclude=b_cfg.get("exclude"), decimals=b_cfg.get("decimals", 0),
-        )
-        table.to_excel(out / "banner_tables.xlsx", title=title, source=cohort.get("source", ""))
-        files.append(out / "banner_tables.xlsx")
-        _write(out / "banner_tables.html", table.to_html(), files)
-        _write(out / "banner_tables.md", table.to_markdown(), files)
-        table.to_csv(out / "banner_tables.csv")
-        files.append(out / "banner_tables.csv")
-        rep.heading("Banner tables")
-        rep.para(f"{len(table.questions)} questions by {', '.join(b_cfg['columns'])}: banner_tables.xlsx (spreadsheet), .html, .md and .csv.")
-        adj = "no multiplicity adjustment" if b_adjust == "none" else f"{b_adjust} adjustment over the pairs of columns"
-        supp = f"; cells with a base below {suppress_below} are suppressed" if suppress_below is not None else ""
-        banner_methods = (
-            f"Banner letters compare every pair of columns within a banner variable with "
-            f"design-based t tests at the {sig_level} level ({adj}); cells with an unweighted "
-            f"base below {min_base} are flagged{supp}."
-        )
-
-    # ---------------------------------------------------------------- methods
-    rep.heading("Methods")
-    rep.para(weighting_methods)
-    est_kinds = "proportions and means" if any("category" not in h for h in heads) or arm else "proportions"
-    rep.para(
-        f"Estimates: weighted {est_kinds}. {_variance_prose(d3, 'Tier 3', None)} "
-        f"{_variance_prose(d1, 'Tier 1', data_cfg.get('tier1_cluster'))} Confidence intervals "
-        f"are {level:.0%} intervals: '{ci_method}' intervals for shares and t intervals for "
-        "means, with t quantiles on the design degrees of freedom."
-    )
-    for text in (comparison_methods, arm_methods, banner_methods):
-        if text:
-            rep.para(text)
-    data_line = f"Population targets: {t_name}."
-    if synthetic:
-        data_line = ("Data: SYNTHETIC example data (see data/example/README.md). " if bundled_data
-                     else "Data: marked SYNTHETIC in the config. ") + data_line
-    rep.para(data_line)
-    _write(out / "report.md", "\n".join(rep.md), files)
-    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4} table.report{border-collapse:collapse;margin:1em 0} table.report td,table.report th{border:1px solid #ccc;padding:.25em .5em}"
-    _write(
-        out / "report.html",
-        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{style}</style></head><body>\n" + "\n".join(rep.html) + "\n</body></html>\n",
-        files,
-    )
-    say(f"wrote {len(files)} files to {out}")
+    ban = build_banner(cfg, weighting, out)
+    results = CohortResults(data=data, weighting=weighting, headline=headline,
+                            representativeness=rep, comparison=comparison,
+                            information_arm=arm, banner=ban)
+    charts = draw_charts(cfg, results, out)
+    report = write_report(cfg, results, charts, out)
+    res = PipelineResult(output=out)
+    for stage in (weighting, headline, rep, comparison, arm, ban, charts):
+        if stage is not None:
+            res.files += stage.files
+    res.files += report
+    res.tables["headline"] = headline.table
+    if comparison is not None:
+        res.tables["tier_comparison"] = comparison.frame
+    say(f"wrote {len(res.files)} files to {out}")
     return res
