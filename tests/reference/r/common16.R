@@ -125,3 +125,25 @@ add_rep_facts <- function(vals, case, d) {
 # named list used by the topics: name -> design
 LIN_DESIGNS <- list(apistrat = dstrat, apiclus1 = dclus1, apistrat_raked = rstrat)
 REP_DESIGNS <- list(apiclus1_jk1 = jk1, apiclus1_boot = boot)
+
+# Domain means (or ratios) of several variables with their joint covariance, through one
+# svyratio(covmat = TRUE) on domain-indicator columns: numerator v * 1[domain], denominator
+# den * 1[domain]. Equal to svyby(..., covmat = TRUE) where that works (checked in svyvar.R);
+# needed because svyby(covmat = TRUE) fails in survey 4.1.1 on post-stratified, raked or
+# calibrated linearised designs (their subsets keep all rows, so the influence matrices do not
+# fit). Order: variable-major, as svyby ("E:api00", "H:api00", ..., "E:api99", ...).
+joint_domain_ratios <- function(d, vars, by, den = NULL) {
+  df <- model.frame(d)
+  lv <- levels(factor(df[[by]]))
+  dv <- if (is.null(den)) rep(1, nrow(df)) else df[[den]]
+  num <- do.call(cbind, lapply(vars, function(v) sapply(lv, function(l) df[[v]] * (df[[by]] == l))))
+  dd <- sapply(lv, function(l) dv * (df[[by]] == l))
+  colnames(num) <- as.vector(outer(lv, vars, paste, sep = ":"))
+  colnames(dd) <- lv
+  r <- svyratio(num, dd, d, covmat = TRUE)
+  nn <- ncol(num)
+  pick <- (rep(seq_along(lv), length(vars)) - 1) * nn + seq_len(nn)
+  V <- r$vcov[pick, pick]
+  dimnames(V) <- list(colnames(num), colnames(num))
+  list(est = as.vector(r$ratio)[pick], V = V, names = colnames(num))
+}
