@@ -33,14 +33,33 @@ brr_r <- as.svrepdesign(lin, type = "BRR")
 fay_r <- as.svrepdesign(lin, type = "Fay", fay.rho = 0.3)
 write_repweights16(brr_r, "apistrat_brr_repweights.csv")
 write_repweights16(fay_r, "apistrat_fay_repweights.csv")
+# R's assignment (survey:::brrweights): strata are numbered 1..20 in the order of their
+# labels sorted *as character strings* ("1", "10", "11", ..., "19", "2", "20", "3", ...);
+# within a stratum the PSU that appears first in the data is "up": it gets 2 - rho in
+# replicate r when H[1 + s, r] == 1, and rho otherwise (the other PSU the reverse).
 H <- survey:::hadamard(20)
 write.csv(H, data_path("hadamard_20.csv"), row.names = FALSE)
 vals <- add(vals, "hadamard", "design", "n_rows", nrow(H))
 vals <- add(vals, "hadamard", "design", "n_cols", ncol(H))
-# which PSU of each stratum is "first" (gets the multiplier 2 - rho when H[1 + stratum, r] = 1)
 bw <- survey:::brrweights(lin$strata[, 1], lin$cluster[, 1], only.weights = FALSE)
-vals <- add(vals, "brr_structure", "design", "first_psu_of_stratum",
-            bw$psu[bw$weights[, 1] == 1], category = as.character(bw$wstrata[bw$weights[, 1] == 1]))
+up <- bw$weights[, 2] == 1
+vals <- add(vals, "brr_structure", "design", "stratum_number", bw$wstrata[up],
+            category = as.character(bw$strata[up]))
+vals <- add(vals, "brr_structure", "design", "up_psu", bw$psu[up],
+            category = as.character(bw$strata[up]))
+# rebuild both replicate-weight sets from that rule and check them against R's
+rebuild <- function(rho) {
+  s_num <- bw$wstrata[match(df$vpsu, bw$psu)]
+  is_up <- up[match(df$vpsu, bw$psu)]
+  sapply(seq_len(ncol(H)), function(r) {
+    h1 <- H[1 + s_num, r] == 1
+    df$pw * ifelse(h1 == is_up, 2 - rho, rho)
+  })
+}
+stopifnot(max(abs(rebuild(0) - weights(brr_r, "analysis"))) < 1e-9,
+          max(abs(rebuild(0.3) - weights(fay_r, "analysis"))) < 1e-9)
+first_in_data <- tapply(seq_len(nrow(df)), df$vstrat, min)
+stopifnot(all(bw$psu[up] == df$vpsu[first_in_data[as.character(bw$strata[up])]]))
 
 read_rw <- function(name) as.matrix(read.csv(data_path(name))[, -1])
 brr <- svrepdesign(data = df, repweights = read_rw("apistrat_brr_repweights.csv"),
@@ -126,4 +145,4 @@ for (case in names(designs)) {
                 category = rownames(cf), method = "Wald_t")
   }
 }
-write_values(vals, "brr.csv")
+write_values16(vals, "brr.csv")

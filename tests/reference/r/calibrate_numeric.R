@@ -78,7 +78,7 @@ for (b in names(bases)) {
       vals <- add(vals, case, "calibrate", "bound_lower", bounds[1])
       vals <- add(vals, case, "calibrate", "bound_upper", bounds[2])
     }
-    write_weights(d, case)
+    write_weights16(d, case)
     vals <- stats_after(vals, case, d)
     if (inherits(d, "svyrep.design")) vals <- add_rep_facts(vals, case, d)
   }
@@ -91,7 +91,7 @@ vals <- add(vals, "apistrat_cal_linear_bounded", "calibrate", "g_min", min(g))
 vals <- add(vals, "apistrat_cal_linear_bounded", "calibrate", "g_max", max(g))
 vals <- add(vals, "apistrat_cal_linear_bounded", "calibrate", "bound_lower", 0.7)
 vals <- add(vals, "apistrat_cal_linear_bounded", "calibrate", "bound_upper", 1.5)
-write_weights(d, "apistrat_cal_linear_bounded")
+write_weights16(d, "apistrat_cal_linear_bounded")
 vals <- stats_after(vals, "apistrat_cal_linear_bounded", d)
 
 # England-like: numeric income total (the sample mean x 1.05 x n) with sex and age margins
@@ -106,7 +106,7 @@ for (cf in c("linear", "raking")) {
   d <- calibrate(eng0, ~income + sex + age_group, population = pop_eng, calfun = cf,
                  maxit = 1000, epsilon = 1e-12)
   case <- paste0("england_cal_income_", cf)
-  write_weights(d, case)
+  write_weights16(d, case)
   vals <- add(vals, case, "calibrate", "weight_sum", sum(weights(d)))
   for (v in c("trust", "pact_up", "income")) {
     m <- svymean(as.formula(paste0("~", v)), d)
@@ -126,4 +126,4 @@ for (cf in c("linear", "raking")) {
   vals <- add(vals, case, "svyquantile", "se", q[, 4], variable = "trust", category = "0.5",
               method = "math|mean")
 }
-write_values(vals, "calibrate_numeric.csv")
+write_values16(vals, "calibrate_numeric.csv")

@@ -147,3 +147,22 @@ joint_domain_ratios <- function(d, vars, by, den = NULL) {
   dimnames(V) <- list(colnames(num), colnames(num))
   list(est = as.vector(r$ratio)[pick], V = V, names = colnames(num))
 }
+
+# Case names in the values files are distinct from the older topics' (estimation.R,
+# replicates.R, ...), which share tests/conftest.py's lookup: every #16 design gets "16" in
+# its name (apistrat -> apistrat16, apiclus1_jk1 -> apiclus1_16_jk1, england_raked ->
+# england16_raked, ...). The scripts use the short names; these two write them renamed.
+rename_case16 <- function(x) {
+  x <- sub("^apiclus1_jk1", "apiclus1_16_jk1", x)
+  x <- sub("^apiclus1_boot", "apiclus1_16_boot", x)
+  x <- sub("^apiclus1($|_cal)", "apiclus1_16\\1", x)
+  x <- sub("^apistrat($|_raked|_cal)", "apistrat16\\1", x)
+  x <- sub("^apiclus2", "apiclus2_16", x)
+  x <- sub("^england_", "england16_", x)
+  x
+}
+write_values16 <- function(vals, name) {
+  vals$case <- rename_case16(vals$case)
+  write_values(vals, name)
+}
+write_weights16 <- function(design, case) write_weights(design, rename_case16(case))

@@ -72,8 +72,11 @@ record_fit <- function(vals, case, model, fit, newdata = NULL, terms = character
       rows <- paste0("row", seq_len(nrow(newdata)))
       vals <- add(vals, case, "predict", "estimate", coef(p), variable = model,
                   category = rows, method = type)
-      vals <- add(vals, case, "predict", "se", SE(p), variable = model, category = rows,
-                  method = type)
+      # sqrt of the variance attribute: SE() of a replicate fit's prediction (class
+      # svrepstat with a vector variance) returns one number in survey 4.1.1
+      pv <- attr(p, "var")
+      vals <- add(vals, case, "predict", "se", if (is.matrix(pv)) sqrt(diag(pv)) else sqrt(pv),
+                  variable = model, category = rows, method = type)
     }
     pv <- predict(fit, newdata = newdata, type = "link", se.fit = TRUE, vcov = TRUE)
     V <- vcov(pv)
@@ -160,8 +163,8 @@ for (case in c("england_raked", "england_unweighted")) {
   }
   vals <- add(vals, case, "degf", "df", degf(d))
 }
-write_weights(eng, "england_raked16")
-write_weights(rstrat, "apistrat_raked16")
+write_weights16(eng, "england_raked")
+write_weights16(rstrat, "apistrat_raked")
 
 # ---------------------------------------------------------------- svypredmeans
 pm_cases <- list(
@@ -192,4 +195,4 @@ for (pc in pm_cases) {
               variable = pc$model, category = lv)
 }
 
-write_values(vals, "glm.csv")
+write_values16(vals, "glm.csv")

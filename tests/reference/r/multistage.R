@@ -91,4 +91,4 @@ vals <- add(vals, "apiclus2", "multistage_terms", "stage2", v_all - v_first, var
 # the design's stage sizes: n1, N1 and, per PSU, n2 and N2
 vals <- add(vals, "apiclus2", "design", "n_psu", length(unique(apiclus2_16$dnum)))
 vals <- add(vals, "apiclus2", "design", "N_psu", unique(apiclus2_16$fpc1))
-write_values(vals, "multistage.csv")
+write_values16(vals, "multistage.csv")

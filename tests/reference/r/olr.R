@@ -107,4 +107,4 @@ for (case in names(REP_DESIGNS)) {
   vals <- add_rep_facts(vals, case, d)
 }
 
-write_values(vals, "olr.csv")
+write_values16(vals, "olr.csv")

@@ -121,4 +121,7 @@ for (s in as.character(b$age_group)) {
               variable = "trust", domain = s, category = "0.5", method = "math|mean")
 }
 
-write_values(vals, "quantile.csv")
+for (s in levels(eng_df$age_group))
+  vals <- add(vals, "england_raked", "degf", "df", degf(subset(eng, age_group == s)), domain = s)
+
+write_values16(vals, "quantile.csv")

@@ -10,7 +10,8 @@ source(file.path(if (file.exists("tests/reference/r/common.R")) "tests/reference
 vals <- new_values()
 # apiclus2 has 6 missing enroll values: its case uses the domain of schools with enroll known
 # (subset(), so the design keeps all PSUs, as na.rm = TRUE would)
-designs <- c(LIN_DESIGNS, list(apiclus2 = subset(dclus2, !is.na(enroll))), REP_DESIGNS)
+designs <- c(LIN_DESIGNS, list(apiclus2_enroll_known = subset(dclus2, !is.na(enroll))),
+             REP_DESIGNS)
 for (case in names(designs)) {
   d <- designs[[case]]
   na <- FALSE
@@ -83,4 +84,4 @@ vals <- add(vals, "apistrat", "predict_svyratio", "estimate", p$total,
 vals <- add(vals, "apistrat", "predict_svyratio", "se", p$se, variable = "api.stu/enroll")
 vals <- add(vals, "apistrat", "predict_svyratio", "denominator_total", POP_ENROLL_TOTAL,
             variable = "api.stu/enroll")
-write_values(vals, "ratio.csv")
+write_values16(vals, "ratio.csv")

@@ -155,4 +155,4 @@ for (st in c("Wald", "adjWald", "saddlepoint")) {
 v <- svyvar(~trust, eng)
 vals <- add(vals, "england_raked", "svyvar", "estimate", coef(v), variable = "trust")
 vals <- add(vals, "england_raked", "svyvar", "se", SE(v), variable = "trust")
-write_values(vals, "svyvar.csv")
+write_values16(vals, "svyvar.csv")
