@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._coding import category_codes
 from ._types import CalFun, Unmatched
 from .exceptions import DelibpollError
 from .targets import Margin
@@ -94,14 +95,9 @@ class Cells:
 
 
 def _column_codes(s: pd.Series, name: str) -> tuple[np.ndarray, list[Hashable]]:
-    """Integer codes (-1 for missing) and the labels they index, for one column."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = np.asarray(s.array.codes)  # a view of the stored codes, no copy
-        labels = list(s.cat.categories)
-    else:
-        codes, uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
-        codes = codes.astype(np.int64)
-        labels = list(uniques)
+    """Integer codes and the labels they index, for one weighting variable (the package's
+    one column coder, :func:`delibpoll._coding.category_codes`); missing values are refused."""
+    codes, labels = category_codes(s)
     if codes.min(initial=0) < 0:
         n_missing = int((codes < 0).sum())
         raise DelibpollError(

@@ -37,11 +37,12 @@ import math
 import re
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._types import NumberKind, values
 from .exceptions import DelibpollError
 
 __all__ = [
@@ -82,9 +83,7 @@ SHORTHAND: dict[str, str] = {
     NOT_APPLICABLE: "not applicable",
 }
 
-#: What a formatted value is (used by :func:`ci` and :func:`same_decimals`).
-NumberKind = Literal["percent", "points", "number"]
-_KINDS: tuple[str, ...] = ("percent", "points", "number")
+_KINDS = values(NumberKind)
 
 _MAX_DECIMALS = 15
 _SCIENTIFIC = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+(?![\w.])")

@@ -7,7 +7,7 @@ import pandas as pd
 
 from .exceptions import DelibpollError
 
-__all__ = ["kish_deff", "kish_deff_unchecked"]
+__all__ = ["kish_deff", "kish_deff_unchecked", "kish_n_eff_by_group"]
 
 
 def kish_deff(w: np.ndarray | pd.Series) -> float:
@@ -46,3 +46,25 @@ def kish_deff_unchecked(arr: np.ndarray) -> float:
     """The Kish design effect formula of :func:`kish_deff` without its checks, for weights
     already validated (or legitimately negative, as linear calibration's GREG weights)."""
     return float(len(arr) * np.sum(arr**2) / np.sum(arr) ** 2)
+
+
+def kish_n_eff_by_group(
+    w: np.ndarray, codes: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group ``g`` of ``codes`` (0..n_groups-1): the unweighted count, the sum of weights
+    and the Kish effective size ``(sum w)^2 / sum w^2`` (``n / kish_deff``; 0 for an empty
+    group), each with one ``bincount``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> n, wsum, n_eff = kish_n_eff_by_group(np.array([1.0, 3.0, 2.0]), np.array([0, 0, 1]), 3)
+    >>> n.tolist(), wsum.tolist(), n_eff.tolist()
+    ([2, 1, 0], [4.0, 2.0, 0.0], [1.6, 1.0, 0.0])
+    """
+    n = np.bincount(codes, minlength=n_groups)
+    wsum = np.bincount(codes, weights=w, minlength=n_groups)
+    w2 = np.bincount(codes, weights=w * w, minlength=n_groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.where(n > 0, wsum**2 / w2, 0.0)
+    return n, wsum, n_eff

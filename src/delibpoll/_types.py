@@ -16,16 +16,21 @@ __all__ = [
     "ChisqStatistic",
     "ItemKind",
     "LonelyPSU",
+    "MeanOrTotal",
+    "NumberKind",
     "NaPolicy",
     "OnNonconvergence",
+    "ProblemKind",
     "Redistribute",
     "ReplicateMethod",
     "ReplicateType",
     "Statistic",
     "TargetKind",
+    "TierPlotKind",
     "TierVariance",
     "Unmatched",
     "UserMissing",
+    "WeightingMethod",
     "values",
 ]
 
@@ -64,6 +69,16 @@ ItemKind = Literal["categorical", "numeric"]
 TierVariance = Literal["fixed", "bootstrap"]
 #: User-missing codes of SPSS/Stata files.
 UserMissing = Literal["missing", "keep"]
+#: ``[weighting] method`` of a cohort config: raking, or calibration with a distance function.
+WeightingMethod = Literal["rake", "linear", "raking", "logit"]
+#: Layout of ``plot_tiers``.
+TierPlotKind = Literal["dumbbell", "scatter"]
+#: A statistic that is a weighted sum of a numeric variable.
+MeanOrTotal = Literal["mean", "total"]
+#: What kind of mismatch between data and targets a mapping check reports.
+ProblemKind = Literal["variable", "category", "numeric", "missing_values", "absent_category"]
+#: What a formatted value is.
+NumberKind = Literal["percent", "points", "number"]
 
 
 def values(vocabulary: Any) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ from ._ci import NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._multiplicity import adjust_pvalues
 from ._ratios import domain_summary, grouped_ratios
 from ._render import render
+from ._stats import kish_n_eff_by_group
 from ._types import Adjust, CIMethod, values
 from ._validation import check_level
 from .design import SurveyDesign, check_design
@@ -527,8 +528,8 @@ class _Spec:
 
     total: bool
     level: float
-    ci_method: str
-    adjust: str
+    ci_method: CIMethod
+    adjust: Adjust
     sig_level: float
     min_base: int
     suppress_below: int | None
@@ -651,7 +652,8 @@ def _check_arguments(
     ]
     _check_used(exclude_list, glob_nets, built)
     return _Spec(
-        total=bool(total), level=level, ci_method=ci_method, adjust=adjust,
+        total=bool(total), level=level, ci_method=cast(CIMethod, ci_method),
+        adjust=cast(Adjust, adjust),
         sig_level=float(sig_level), min_base=min_base, suppress_below=suppress_below,
         decimals=decimals, questions=[n for n, _ in items], rows=built, groups=groups,
         columns=col_meta,
@@ -660,7 +662,7 @@ def _check_arguments(
 
 def _estimate_cells(
     design: SurveyDesign, row: _Row, codes: np.ndarray, m: int, n_bases: np.ndarray,
-    level: float, ci_method: str,
+    level: float, ci_method: CIMethod,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Estimates, their joint covariance, SEs and CIs (with notes) of one question in the
     ``m`` columns of one banner variable; cell ``k = column * L + label``."""
@@ -687,14 +689,8 @@ def _bases(
     w: np.ndarray, codes: np.ndarray, valid: np.ndarray, m: int
 ) -> tuple[np.ndarray, list[float], list[float]]:
     """Unweighted, weighted and Kish effective bases of ``m`` columns (one bincount each)."""
-    vc = codes[valid]
-    n_bases = np.bincount(vc, minlength=m)
-    vw = w[valid]
-    w_bases = np.bincount(vc, weights=vw, minlength=m)
-    w2_bases = np.bincount(vc, weights=vw * vw, minlength=m)
-    weighted = [float(x) for x in w_bases]
-    n_eff = [float(wn**2 / w2_bases[ci]) if n_bases[ci] else 0.0 for ci, wn in enumerate(weighted)]
-    return n_bases, weighted, n_eff
+    n_bases, w_bases, n_eff_arr = kish_n_eff_by_group(w[valid], codes[valid], m)
+    return n_bases, [float(x) for x in w_bases], [float(x) for x in n_eff_arr]
 
 
 def _pairwise_letters(

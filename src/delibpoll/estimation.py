@@ -13,7 +13,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ from ._ratios import domain_df as domain_df
 from ._ratios import domain_summary as domain_summary
 from ._ratios import grouped_ratios as grouped_ratios
 from ._ratios import ratio_estimates as ratio_estimates
-from ._types import CIMethod, NaPolicy, Statistic
+from ._types import CIMethod, MeanOrTotal, NaPolicy, Statistic
 from ._validation import check_level as check_level
 from ._validation import check_na
 from ._variance import warn_single_psu
@@ -83,7 +83,7 @@ class Estimate:
     variable: str
     by: tuple[str, ...]
     level: float
-    ci_method: str | None
+    ci_method: CIMethod | None
     labels: tuple[Hashable, ...]
     vcov: np.ndarray
     design_df: float
@@ -250,7 +250,7 @@ def _proportion_intervals(
     n: np.ndarray,
     n_rows: np.ndarray,
     level: float,
-    ci_method: str,
+    ci_method: CIMethod,
     rep_logit: tuple[np.ndarray, np.ndarray] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The intervals and notes of shares (see :func:`proportion`): ``n`` respondents and
@@ -492,7 +492,7 @@ def _mean_or_total(
     by: str | Sequence[str] | None,
     level: float,
     na: NaPolicy,
-    statistic: Literal["mean", "total"],
+    statistic: MeanOrTotal,
 ) -> Estimate:
     func = statistic
     design = check_design(design, func)

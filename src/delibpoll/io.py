@@ -24,16 +24,16 @@ import struct
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._types import UserMissing
 from .exceptions import DelibpollError, DelibpollWarning
 
 __all__ = ["read_survey", "write_survey"]
 
-UserMissing = Literal["missing", "keep"]
 _STAT_READERS = {".sav": "read_sav", ".zsav": "read_sav", ".por": "read_por", ".dta": "read_dta"}
 
 

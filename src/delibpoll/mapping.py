@@ -60,11 +60,12 @@ from collections.abc import Hashable, Sequence
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._types import ProblemKind
 from .exceptions import DelibpollError
 from .targets import Targets
 
@@ -80,8 +81,6 @@ __all__ = [
     "validate_against_targets",
 ]
 
-#: What kind of mismatch a :class:`Problem` reports (to move to ``_types.py`` when wired in).
-ProblemKind = Literal["variable", "category", "numeric", "missing_values", "absent_category"]
 MissingRule = str | tuple[int | float | str, ...]
 
 SECTIONS = ("rename", "recode", "bands", "missing")

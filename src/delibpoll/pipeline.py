@@ -32,13 +32,13 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from . import datasets
-from ._types import Adjust, CalFun, CIMethod, values
+from ._types import Adjust, CalFun, CIMethod, WeightingMethod, values
 from .banner import BannerTable, banner
 from .contrast import contrast
 from .deliberative import (
@@ -94,8 +94,6 @@ _BUNDLED_TARGETS = ("bundled:england", "england")
 
 #: A category or arm label as a TOML value.
 Scalar = str | int | float
-#: ``[weighting] method``: raking, or calibration with one of R's distance functions.
-WeightingMethod = Literal["rake"] | CalFun
 
 
 # ====================================================================== the config object

@@ -7,12 +7,13 @@ Colours are the Okabe-Ito palette (safe for the common forms of colour-blindness
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._stats import kish_deff
+from ._types import TierPlotKind
 from .design import SurveyDesign
 from .exceptions import DelibpollError
 from .weighting import WeightingReport
@@ -277,7 +278,7 @@ def plot_likert(
 def plot_tiers(
     comparison: Any,
     *,
-    kind: Literal["dumbbell", "scatter"] = "dumbbell",
+    kind: TierPlotKind = "dumbbell",
     category: Any = None,
     title: str | None = None,
     caption: str | None = None,
