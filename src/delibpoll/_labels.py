@@ -526,12 +526,13 @@ class Labels:
         out = self
         for other in others:
             top = other if isinstance(other, Labels) else Labels.from_mapping(other)
-            for layer in reversed(top._layers()):
+            for layer in reversed(top.layers()):
                 out = Labels(layer.variables, layer.values, layer.missing, layer.source, out)
         return out
 
     # ---- lookups --------------------------------------------------------------------
-    def _layers(self) -> list[Labels]:
+    def layers(self) -> list[Labels]:
+        """These labels and the ones below them, highest priority first."""
         out: list[Labels] = []
         cur: Labels | None = self
         while cur is not None:
@@ -542,14 +543,14 @@ class Labels:
     def variable(self, name: Hashable) -> str:
         """The words shown for a variable: its label, else :func:`readable_name`."""
         key = str(name)
-        for layer in self._layers():
+        for layer in self.layers():
             if key in layer.variables:
                 return layer.variables[key]
         return readable_name(key)
 
     def has_label(self, name: Hashable) -> bool:
         """Whether a source labels the variable (False: the fallback is used)."""
-        return any(str(name) in layer.variables for layer in self._layers())
+        return any(str(name) in layer.variables for layer in self.layers())
 
     def category(self, name: Hashable, value: object) -> str:
         """The words shown for one category of a variable.
@@ -565,7 +566,7 @@ class Labels:
         var = str(name)
         if _is_missing(value):
             return "Missing"
-        layers = self._layers()
+        layers = self.layers()
         keys: list[Hashable] = [_canon(value)]
         if isinstance(value, str):  # a label text: also try the codes that carry it
             for layer in layers:
@@ -588,7 +589,7 @@ class Labels:
         For the base line and notes of a table ("Don't know (99) excluded from the base").
         """
         out: dict[Hashable, str] = {}
-        for layer in reversed(self._layers()):
+        for layer in reversed(self.layers()):
             for code in layer.missing.get(str(name), {}):
                 out[code] = self.category(name, code)
         return out
@@ -624,7 +625,7 @@ class Labels:
                 f"The 'columns' parameter of Labels.multi_response must name the set's 0/1 "
                 f"columns; got an empty list for set {name!r}."
             )
-        layers = self._layers()
+        layers = self.layers()
         stem: str | None = None
         items: list[str | None] = [None] * len(cols)
         for layer in layers:  # highest priority first
@@ -668,7 +669,7 @@ class Labels:
         """
         rows: list[dict[str, Any]] = []
         seen: set[tuple[str, Hashable]] = set()
-        for layer in self._layers():
+        for layer in self.layers():
             here: set[tuple[str, Hashable]] = set()
             entries: list[tuple[str, Hashable, str]] = [
                 (var, None, label) for var, label in layer.variables.items()
