@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._types import UserMissing
+from ._types import UserMissing, values
 from .exceptions import DelibpollError, DelibpollWarning
 
 __all__ = ["read_survey", "write_survey"]
@@ -95,7 +95,7 @@ def read_survey(
         number of cases than the file holds; the message names the file and the problem.
     """
     p = _as_path(path, "read_survey")
-    if user_missing not in ("missing", "keep"):
+    if user_missing not in values(UserMissing):
         raise DelibpollError(
             f"The 'user_missing' parameter of read_survey must be 'missing' or 'keep'. "
             f"Got {user_missing!r} instead."
