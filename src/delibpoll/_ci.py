@@ -7,9 +7,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import optimize, stats
 
-# transitional: removed at merge ("as" re-export: compare.py imports CIMethod from here)
-from ._types import CIMethod as CIMethod
-from ._types import values
+from ._types import CIMethod, values
 
 #: The proportion CI methods, in their declared order (``values(CIMethod)``).
 CI_METHODS: tuple[str, ...] = values(CIMethod)

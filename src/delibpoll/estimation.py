@@ -19,22 +19,20 @@ import numpy as np
 import pandas as pd
 
 from ._ci import CI_METHODS, NOTE_NO_DF, proportion_cis_noted, t_quantiles
-
-# transitional: removed at merge. The "name as name" re-exports in these imports
-# (category_codes, domain_df, domain_summary, grouped_ratios, ratio_estimates, check_level,
-# check_design) serve tables.py and compare.py, which import them from here today.
-from ._coding import category_codes as category_codes
-from ._ratios import Domains, make_domains, ratio_columns, variable_codes, variable_values
-from ._ratios import domain_df as domain_df
-from ._ratios import domain_summary as domain_summary
-from ._ratios import grouped_ratios as grouped_ratios
-from ._ratios import ratio_estimates as ratio_estimates
+from ._ratios import (
+    Domains,
+    domain_summary,
+    grouped_ratios,
+    make_domains,
+    ratio_columns,
+    ratio_estimates,
+    variable_codes,
+    variable_values,
+)
 from ._types import CIMethod, MeanOrTotal, NaPolicy, Statistic
-from ._validation import check_level as check_level
-from ._validation import check_na
+from ._validation import check_level, check_na
 from ._variance import warn_single_psu
-from .design import SurveyDesign
-from .design import check_design as check_design
+from .design import SurveyDesign, check_design
 from .exceptions import DelibpollError, DelibpollWarning, DomainWarning
 
 __all__ = ["CIMethod", "Estimate", "NaPolicy", "mean", "proportion", "total"]
