@@ -16,12 +16,16 @@ from .banner import BannerTable, banner
 from .chisq import ChisqResult, chisq_test
 from .contrast import ContrastResult, contrast
 from .deliberative import (
+    Knowledge,
+    Learning,
     PairedChange,
     QuestionComparison,
     Representativeness,
     TierComparison,
     compare_questions,
     compare_tiers,
+    knowledge,
+    learning,
     minimum_detectable_difference,
     paired_change,
     representativeness,
@@ -72,6 +76,10 @@ __all__ = [
     "TierComparison",
     "compare_questions",
     "compare_tiers",
+    "Knowledge",
+    "Learning",
+    "knowledge",
+    "learning",
     "BannerTable",
     "alt_text",
     "banner",

@@ -16,12 +16,18 @@ composition adjustment), :mod:`.questions` (:func:`compare_questions`,
 from __future__ import annotations
 
 from ._common import WaldTest, adjusted_wald
+from .knowledge import Knowledge, Learning, cronbach_alpha, knowledge, learning
 from .paired import PairedChange, paired_change
 from .questions import QuestionComparison, compare_questions, minimum_detectable_difference
 from .representativeness import Representativeness, representativeness
 from .tiers import TierComparison, compare_tiers
 
 __all__ = [
+    "Knowledge",
+    "Learning",
+    "cronbach_alpha",
+    "knowledge",
+    "learning",
     "PairedChange",
     "QuestionComparison",
     "Representativeness",
