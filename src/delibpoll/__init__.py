@@ -16,6 +16,7 @@ from .banner import BannerTable, banner
 from .chisq import ChisqResult, chisq_test
 from .contrast import ContrastResult, contrast
 from .deliberative import (
+    GroupDynamics,
     Knowledge,
     Learning,
     PairedChange,
@@ -24,6 +25,7 @@ from .deliberative import (
     TierComparison,
     compare_questions,
     compare_tiers,
+    group_dynamics,
     knowledge,
     learning,
     minimum_detectable_difference,
@@ -76,8 +78,10 @@ __all__ = [
     "TierComparison",
     "compare_questions",
     "compare_tiers",
+    "GroupDynamics",
     "Knowledge",
     "Learning",
+    "group_dynamics",
     "knowledge",
     "learning",
     "BannerTable",

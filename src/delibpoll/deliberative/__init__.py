@@ -16,6 +16,7 @@ composition adjustment), :mod:`.questions` (:func:`compare_questions`,
 from __future__ import annotations
 
 from ._common import WaldTest, adjusted_wald
+from .dynamics import GroupDynamics, group_dynamics, icc1
 from .knowledge import Knowledge, Learning, cronbach_alpha, knowledge, learning
 from .paired import PairedChange, paired_change
 from .questions import QuestionComparison, compare_questions, minimum_detectable_difference
@@ -23,6 +24,9 @@ from .representativeness import Representativeness, representativeness
 from .tiers import TierComparison, compare_tiers
 
 __all__ = [
+    "GroupDynamics",
+    "group_dynamics",
+    "icc1",
     "Knowledge",
     "Learning",
     "cronbach_alpha",
