@@ -16,6 +16,8 @@ from .banner import BannerTable, banner
 from .chisq import ChisqResult, chisq_test
 from .contrast import ContrastResult, contrast
 from .deliberative import (
+    Attrition,
+    AttritionWarning,
     GroupDynamics,
     Knowledge,
     Learning,
@@ -23,6 +25,7 @@ from .deliberative import (
     QuestionComparison,
     Representativeness,
     TierComparison,
+    attrition,
     compare_questions,
     compare_tiers,
     group_dynamics,
@@ -78,6 +81,9 @@ __all__ = [
     "TierComparison",
     "compare_questions",
     "compare_tiers",
+    "Attrition",
+    "AttritionWarning",
+    "attrition",
     "GroupDynamics",
     "Knowledge",
     "Learning",

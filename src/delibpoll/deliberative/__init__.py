@@ -16,6 +16,7 @@ composition adjustment), :mod:`.questions` (:func:`compare_questions`,
 from __future__ import annotations
 
 from ._common import WaldTest, adjusted_wald
+from .attrition import Attrition, AttritionWarning, attrition
 from .dynamics import GroupDynamics, group_dynamics, icc1
 from .knowledge import Knowledge, Learning, cronbach_alpha, knowledge, learning
 from .paired import PairedChange, paired_change
@@ -24,6 +25,9 @@ from .representativeness import Representativeness, representativeness
 from .tiers import TierComparison, compare_tiers
 
 __all__ = [
+    "Attrition",
+    "AttritionWarning",
+    "attrition",
     "GroupDynamics",
     "group_dynamics",
     "icc1",
