@@ -18,6 +18,7 @@ from .contrast import ContrastResult, contrast
 from .deliberative import (
     Attrition,
     AttritionWarning,
+    DifferenceInDifferences,
     GroupDynamics,
     Knowledge,
     Learning,
@@ -28,11 +29,13 @@ from .deliberative import (
     attrition,
     compare_questions,
     compare_tiers,
+    difference_in_differences,
     group_dynamics,
     knowledge,
     learning,
     minimum_detectable_difference,
     paired_change,
+    possible_comparisons,
     representativeness,
 )
 from .design import SurveyDesign
@@ -84,6 +87,9 @@ __all__ = [
     "Attrition",
     "AttritionWarning",
     "attrition",
+    "DifferenceInDifferences",
+    "difference_in_differences",
+    "possible_comparisons",
     "GroupDynamics",
     "Knowledge",
     "Learning",
