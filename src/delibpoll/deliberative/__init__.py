@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ._common import WaldTest, adjusted_wald
 from .attrition import Attrition, AttritionWarning, attrition
+from .balance import Balance, balance
 from .control import DifferenceInDifferences, difference_in_differences, possible_comparisons
 from .dynamics import GroupDynamics, group_dynamics, icc1
 from .knowledge import Knowledge, Learning, cronbach_alpha, knowledge, learning
@@ -26,6 +27,8 @@ from .representativeness import Representativeness, representativeness
 from .tiers import TierComparison, compare_tiers
 
 __all__ = [
+    "Balance",
+    "balance",
     "DifferenceInDifferences",
     "difference_in_differences",
     "possible_comparisons",
