@@ -16,12 +16,33 @@ composition adjustment), :mod:`.questions` (:func:`compare_questions`,
 from __future__ import annotations
 
 from ._common import WaldTest, adjusted_wald
+from .attrition import Attrition, AttritionWarning, attrition
+from .balance import Balance, balance
+from .control import DifferenceInDifferences, difference_in_differences, possible_comparisons
+from .dynamics import GroupDynamics, group_dynamics, icc1
+from .knowledge import Knowledge, Learning, cronbach_alpha, knowledge, learning
 from .paired import PairedChange, paired_change
 from .questions import QuestionComparison, compare_questions, minimum_detectable_difference
 from .representativeness import Representativeness, representativeness
 from .tiers import TierComparison, compare_tiers
 
 __all__ = [
+    "Balance",
+    "balance",
+    "DifferenceInDifferences",
+    "difference_in_differences",
+    "possible_comparisons",
+    "Attrition",
+    "AttritionWarning",
+    "attrition",
+    "GroupDynamics",
+    "group_dynamics",
+    "icc1",
+    "Knowledge",
+    "Learning",
+    "cronbach_alpha",
+    "knowledge",
+    "learning",
     "PairedChange",
     "QuestionComparison",
     "Representativeness",
