@@ -39,6 +39,7 @@ from .exceptions import (
 )
 from .io import read_survey, write_survey
 from .pipeline import PipelineResult, run_config
+from .quantile import QuantileEstimate, median, quantile
 from .plots import (
     alt_text,
     plot_estimates,
@@ -94,6 +95,10 @@ __all__ = [
     "mean",
     "proportion",
     "total",
+    # issue 16: quantiles, ratios, variances, tables
+    "QuantileEstimate",
+    "median",
+    "quantile",
     "ConvergenceError",
     "ConvergenceWarning",
     "DelibpollError",

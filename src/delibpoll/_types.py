@@ -21,6 +21,8 @@ __all__ = [
     "NaPolicy",
     "OnNonconvergence",
     "ProblemKind",
+    "QuantileCI",
+    "QuantileRule",
     "Redistribute",
     "ReplicateMethod",
     "ReplicateType",
@@ -77,6 +79,13 @@ TierPlotKind = Literal["dumbbell", "scatter"]
 MeanOrTotal = Literal["mean", "total"]
 #: What kind of mismatch between data and targets a mapping check reports.
 ProblemKind = Literal["variable", "category", "numeric", "missing_values", "absent_category"]
+#: Quantile rules of R ``svyquantile(qrule=)`` (survey >= 4.1; ``math`` is R's default).
+QuantileRule = Literal[
+    "math", "school", "shahvaish", "hf1", "hf2", "hf3", "hf4", "hf5", "hf6", "hf7", "hf8",
+    "hf9",
+]
+#: Quantile intervals (R ``svyquantile(interval.type=)``): ``mean`` is Woodruff's.
+QuantileCI = Literal["mean", "beta", "xlogit", "asin", "score", "quantile"]
 #: What a formatted value is.
 NumberKind = Literal["percent", "points", "number"]
 
