@@ -39,7 +39,6 @@ from .exceptions import (
 )
 from .io import read_survey, write_survey
 from .pipeline import PipelineResult, run_config
-from .quantile import QuantileEstimate, median, quantile
 from .plots import (
     alt_text,
     plot_estimates,
@@ -49,6 +48,7 @@ from .plots import (
     plot_weights,
     theme_delibpoll,
 )
+from .quantile import QuantileEstimate, median, quantile
 from .targets import Targets
 from .weighting import (
     WeightingReport,
