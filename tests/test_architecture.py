@@ -52,6 +52,7 @@ LAYER_OF = {
     # public statistics API
     "estimation": "api",
     "quantile": "api",
+    "summaries": "api",
     "weighting": "api",
     "datasets": "api",
     # inference on top of estimates

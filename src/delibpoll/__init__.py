@@ -49,6 +49,7 @@ from .plots import (
     theme_delibpoll,
 )
 from .quantile import QuantileEstimate, median, quantile
+from .summaries import ratio, std_dev, table, variance
 from .targets import Targets
 from .weighting import (
     WeightingReport,
@@ -99,6 +100,10 @@ __all__ = [
     "QuantileEstimate",
     "median",
     "quantile",
+    "ratio",
+    "std_dev",
+    "table",
+    "variance",
     "ConvergenceError",
     "ConvergenceWarning",
     "DelibpollError",

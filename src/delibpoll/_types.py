@@ -45,7 +45,7 @@ LonelyPSU = Literal["fail", "remove", "adjust", "average", "certainty"]
 #: Missing answers of an estimated variable.
 NaPolicy = Literal["error", "drop"]
 #: What an estimate is.
-Statistic = Literal["proportion", "mean", "total"]
+Statistic = Literal["proportion", "mean", "total", "ratio", "variance"]
 #: Categories in the data that have no target.
 Unmatched = Literal["error", "keep"]
 #: Calibration distance functions (R ``calfun``).

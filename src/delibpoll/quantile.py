@@ -274,10 +274,10 @@ def quantile(
     --------
     >>> import pandas as pd
     >>> from delibpoll import SurveyDesign, quantile
-    >>> df = pd.DataFrame({"y": [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]})
-    >>> est = quantile(SurveyDesign(df), "y", (0.25, 0.5))
+    >>> df = pd.DataFrame({"y": [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0, 5.0, 8.0]})
+    >>> est = quantile(SurveyDesign(df), "y", (0.25, 0.5))  # R: 2 (NaN, 5) and 4 (2, 6)
     >>> est.to_frame()[["quantile", "estimate", "ci_lower", "ci_upper"]].values.tolist()
-    [[0.25, 1.0, 1.0, 4.0], [0.5, 3.0, 1.0, 6.0]]
+    [[0.25, 2.0, nan, 5.0], [0.5, 4.0, 2.0, 6.0]]
     """
     func = "quantile"
     design = check_design(design, func)
