@@ -51,7 +51,7 @@ LAYER_OF = {
     "design": "design",
     # public statistics API
     "estimation": "api",
-    "quantile": "api",
+    "quantiles": "api",
     "summaries": "api",
     "weighting": "api",
     "datasets": "api",

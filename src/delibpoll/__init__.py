@@ -48,7 +48,7 @@ from .plots import (
     plot_weights,
     theme_delibpoll,
 )
-from .quantile import QuantileEstimate, median, quantile
+from .quantiles import QuantileEstimate, median, quantile
 from .summaries import ratio, std_dev, table, variance
 from .targets import Targets
 from .weighting import (

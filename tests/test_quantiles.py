@@ -1,4 +1,4 @@
-"""delibpoll.quantile / median against R ``svyquantile`` (tests/reference/r/quantile.R).
+"""delibpoll.quantile and median against R ``svyquantile`` (tests/reference/r/quantile.R).
 
 Reference: R 4.2.2, survey 4.1.1, values in tests/reference/values/quantile.csv (SPEC_16.md
 section 3). Tolerances: quantiles and Woodruff/score CI ends are data values (compared to
