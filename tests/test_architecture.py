@@ -44,12 +44,15 @@ LAYER_OF = {
     "_engine": "kernels",
     "_variance": "kernels",
     "_ratios": "kernels",
+    "_quantiles": "kernels",
     "_replicate_build": "kernels",
     "_replay": "kernels",
     # the design object
     "design": "design",
     # public statistics API
     "estimation": "api",
+    "quantiles": "api",
+    "summaries": "api",
     "weighting": "api",
     "datasets": "api",
     # inference on top of estimates

@@ -60,6 +60,8 @@ from .plots import (
     plot_weights,
     theme_delibpoll,
 )
+from .quantiles import QuantileEstimate, median, quantile
+from .summaries import ratio, std_dev, table, variance
 from .targets import Targets
 from .weighting import (
     WeightingReport,
@@ -118,6 +120,14 @@ __all__ = [
     "mean",
     "proportion",
     "total",
+    # issue 16: quantiles, ratios, variances, tables
+    "QuantileEstimate",
+    "median",
+    "quantile",
+    "ratio",
+    "std_dev",
+    "table",
+    "variance",
     "ConvergenceError",
     "ConvergenceWarning",
     "DelibpollError",

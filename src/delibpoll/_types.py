@@ -21,6 +21,8 @@ __all__ = [
     "NaPolicy",
     "OnNonconvergence",
     "ProblemKind",
+    "QuantileCI",
+    "QuantileRule",
     "Redistribute",
     "ReplicateMethod",
     "ReplicateType",
@@ -43,7 +45,7 @@ LonelyPSU = Literal["fail", "remove", "adjust", "average", "certainty"]
 #: Missing answers of an estimated variable.
 NaPolicy = Literal["error", "drop"]
 #: What an estimate is.
-Statistic = Literal["proportion", "mean", "total"]
+Statistic = Literal["proportion", "mean", "total", "ratio", "variance"]
 #: Categories in the data that have no target.
 Unmatched = Literal["error", "keep"]
 #: Calibration distance functions (R ``calfun``).
@@ -77,6 +79,13 @@ TierPlotKind = Literal["dumbbell", "scatter"]
 MeanOrTotal = Literal["mean", "total"]
 #: What kind of mismatch between data and targets a mapping check reports.
 ProblemKind = Literal["variable", "category", "numeric", "missing_values", "absent_category"]
+#: Quantile rules of R ``svyquantile(qrule=)`` (survey >= 4.1; ``math`` is R's default).
+QuantileRule = Literal[
+    "math", "school", "shahvaish", "hf1", "hf2", "hf3", "hf4", "hf5", "hf6", "hf7", "hf8",
+    "hf9",
+]
+#: Quantile intervals (R ``svyquantile(interval.type=)``): ``mean`` is Woodruff's.
+QuantileCI = Literal["mean", "beta", "xlogit", "asin", "score", "quantile"]
 #: What a formatted value is.
 NumberKind = Literal["percent", "points", "number"]
 

@@ -498,6 +498,9 @@ def _mean_or_total(
     na = check_na(na, func)
     by_cols = _by_list(by, func)
     s, valid, n_missing = variable_values(design, variable, na, func)
+    if statistic == "total" and (isinstance(s.dtype, pd.CategoricalDtype) or not (
+            pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))):
+        return _category_total(design, variable, by_cols, level, na)
     yv = _numeric(s, variable, func)
     yv = np.where(valid, yv, 0.0)
     if not np.all(np.isfinite(yv)):
@@ -558,6 +561,37 @@ def _mean_or_total(
     )
 
 
+def _category_total(
+    design: SurveyDesign, variable: str, by_cols: list[str], level: float, na: NaPolicy
+) -> Estimate:
+    """Estimated population count of each category (R ``svytotal`` of a factor)."""
+    func = "total"
+    codes, cats = variable_codes(design, variable, na, func)
+    valid = codes >= 0
+    domains = make_domains(design, by_cols, func)
+    n_cat, n_dom = len(cats), domains.count
+    est, vcov, _ = grouped_ratios(design, np.where(valid, codes, 0), np.eye(n_cat),
+                                  domains.codes, n_dom, valid, totals=True)
+    se = np.sqrt(np.clip(np.diag(vcov), 0, None))
+    ns_d, dfs_d, _ = domain_summary(design, domains.codes, n_dom, valid)
+    df_k = np.repeat(dfs_d, n_cat)
+    lo, hi = _t_intervals(est, se, df_k, level)
+    cols: dict[str, Any] = {}
+    if variable not in by_cols:
+        cols["variable"] = [variable] * len(est)
+    for i, col in enumerate(by_cols):
+        cols[col] = [(lab[i] if isinstance(lab, tuple) else lab)
+                     for lab in domains.labels for _ in range(n_cat)]
+    cols["category"] = cats * n_dom
+    cols.update(estimate=est, se=se, ci_lower=lo, ci_upper=hi, df=df_k,
+                n=np.repeat(ns_d, n_cat))
+    labels: list[Hashable] = ([(lab, c) for lab in domains.labels for c in cats]
+                              if by_cols else list(cats))
+    return Estimate(statistic="total", variable=variable, by=tuple(by_cols), level=level,
+                    ci_method=None, labels=tuple(labels), vcov=vcov, design_df=design.df,
+                    n_missing=int(design.n - np.count_nonzero(valid)), _columns=cols)
+
+
 def mean(
     design: SurveyDesign,
     variable: str,
@@ -595,12 +629,19 @@ def total(
     level: float = 0.95,
     na: NaPolicy = "error",
 ) -> Estimate:
-    """Weighted total of a numeric variable, overall or by domain (R ``svytotal``).
+    """Weighted total of a numeric variable, or the estimated population count of each
+    category of a categorical one, overall or by domain (R ``svytotal``, of a factor too).
+
+    A categorical variable (a pandas categorical, text or other non-numeric column; a 0/1
+    number is numeric) gives one row per category, as :func:`proportion`, with the joint
+    covariance of the counts.
 
     Returns
     -------
     Estimate
-        Same columns as :func:`mean`.
+        Same columns as :func:`mean` (numeric); for a categorical variable ``variable``, by
+        columns, ``category``, ``estimate``, ``se``, ``ci_lower``, ``ci_upper``, ``df``,
+        ``n``.
 
     Examples
     --------
@@ -609,5 +650,8 @@ def total(
     >>> df = pd.DataFrame({"x": [1, 0, 1], "w": [10.0, 20.0, 30.0]})
     >>> float(total(SurveyDesign(df, weights="w"), "x").to_frame()["estimate"].iloc[0])
     40.0
+    >>> df["sex"] = ["F", "M", "F"]
+    >>> total(SurveyDesign(df, weights="w"), "sex").estimates.to_dict()
+    {'F': 40.0, 'M': 20.0}
     """
     return _mean_or_total(design, variable, by, level, na, "total")
