@@ -46,12 +46,16 @@ LAYER_OF = {
     "_ratios": "kernels",
     "_replicate_build": "kernels",
     "_replay": "kernels",
+    "_glm": "kernels",
+    "_formula": "kernels",
     # the design object
     "design": "design",
     # public statistics API
     "estimation": "api",
     "weighting": "api",
     "datasets": "api",
+    "glm": "api",
+    "olr": "api",
     # inference on top of estimates
     "contrast": "inference",
     "chisq": "inference",

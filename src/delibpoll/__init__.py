@@ -37,7 +37,17 @@ from .exceptions import (
     SmallSampleWarning,
     WeightingWarning,
 )
+from .glm import (
+    GLMByResult,
+    GLMPrediction,
+    GLMResult,
+    PredictiveMargins,
+    WaldTest,
+    glm,
+    predictive_margins,
+)
 from .io import read_survey, write_survey
+from .olr import OLRResult, olr
 from .pipeline import PipelineResult, run_config
 from .plots import (
     alt_text,
@@ -111,4 +121,13 @@ __all__ = [
     "poststratify",
     "rake",
     "trim",
+    "GLMByResult",
+    "GLMPrediction",
+    "GLMResult",
+    "OLRResult",
+    "PredictiveMargins",
+    "WaldTest",
+    "glm",
+    "olr",
+    "predictive_margins",
 ]

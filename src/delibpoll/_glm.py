@@ -177,7 +177,7 @@ def irls(
     coef = np.zeros(x.shape[1]) if coef_old is None else coef_old
     it = 0
     dev = devold
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007  (the count is returned)
         mu_eta = family.mu_eta(eta)
         z = eta + (yg - mu) / mu_eta
         sw = np.sqrt(pg * mu_eta**2 / family.variance(mu))
@@ -329,7 +329,7 @@ def olr_fit(
     value, grad, hess = _olr_value_grad_hess(xg, yg, wg, n_levels, theta)
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007  (the count is returned)
         try:
             step = np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:

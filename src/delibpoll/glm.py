@@ -128,7 +128,7 @@ class GLMPrediction:
     @property
     def se(self) -> np.ndarray:
         """Standard errors of the predictions."""
-        return np.sqrt(np.clip(np.diag(self.vcov), 0, None))
+        return np.asarray(np.sqrt(np.clip(np.diag(self.vcov), 0, None)))
 
     def to_frame(self) -> pd.DataFrame:
         """Columns ``estimate`` and ``se``, indexed as the new data."""
@@ -209,7 +209,7 @@ class GLMResult:
     @property
     def se(self) -> np.ndarray:
         """Standard errors of the coefficients."""
-        return np.sqrt(np.clip(np.diag(self.vcov), 0, None))
+        return np.asarray(np.sqrt(np.clip(np.diag(self.vcov), 0, None)))
 
     @property
     def t(self) -> np.ndarray:
@@ -394,7 +394,7 @@ class GLMByResult:
         parts = []
         for label, fit in self.fits.items():
             fr = fit.to_frame()
-            fr.insert(0, self.by, label)
+            fr.insert(0, self.by, [label] * len(fr))
             parts.append(fr)
         return pd.concat(parts, ignore_index=True)
 
@@ -712,7 +712,7 @@ class PredictiveMargins:
     @property
     def se(self) -> np.ndarray:
         """Standard errors of the margins."""
-        return np.sqrt(np.clip(np.diag(self.vcov), 0, None))
+        return np.asarray(np.sqrt(np.clip(np.diag(self.vcov), 0, None)))
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
         """``estimate ± t(df) se`` on the design df (as the package's means)."""
