@@ -54,8 +54,8 @@ LAYER_OF = {
     "estimation": "api",
     "weighting": "api",
     "datasets": "api",
-    "glm": "api",
-    "olr": "api",
+    "regression": "api",
+    "ordinal": "api",
     # inference on top of estimates
     "contrast": "inference",
     "chisq": "inference",

@@ -37,17 +37,8 @@ from .exceptions import (
     SmallSampleWarning,
     WeightingWarning,
 )
-from .glm import (
-    GLMByResult,
-    GLMPrediction,
-    GLMResult,
-    PredictiveMargins,
-    WaldTest,
-    glm,
-    predictive_margins,
-)
 from .io import read_survey, write_survey
-from .olr import OLRResult, olr
+from .ordinal import OLRResult, olr
 from .pipeline import PipelineResult, run_config
 from .plots import (
     alt_text,
@@ -57,6 +48,15 @@ from .plots import (
     plot_tiers,
     plot_weights,
     theme_delibpoll,
+)
+from .regression import (
+    GLMByResult,
+    GLMPrediction,
+    GLMResult,
+    PredictiveMargins,
+    WaldTest,
+    glm,
+    predictive_margins,
 )
 from .targets import Targets
 from .weighting import (

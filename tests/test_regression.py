@@ -1,4 +1,4 @@
-"""Tests for delibpoll.glm (design-based GLMs, predict, Wald tests, odds ratios, predictive
+"""Tests for delibpoll.regression (dp.glm: design-based GLMs, predict, Wald tests, odds ratios, predictive
 margins) against R survey's svyglm, predict, confint, regTermTest and svypredmeans.
 
 Reference values: tests/reference/r/glm.R (values/glm.csv; R 4.2.2, survey 4.1.1, svyglm run to
@@ -81,7 +81,7 @@ def _with_reps(data: pd.DataFrame, ref: Any, name: str) -> pd.DataFrame:
 
 
 def designs16(ref: Any) -> dict[str, SurveyDesign]:
-    """The designs of common16.R (shared with tests/test_olr.py)."""
+    """The designs of common16.R (shared with tests/test_ordinal.py)."""
     strat = _api(ref, "apistrat16.csv")
     clus = _api(ref, "apiclus1_16.csv")
     dstrat = SurveyDesign(strat, weights="pw", strata="stype", fpc="fpc")
@@ -182,7 +182,7 @@ def test_glm_against_svyglm(glm_ref: _Values, designs: dict[str, SurveyDesign], 
         close(fit.dispersion, r("dispersion"), PT)
         close(fit.dispersion_se, r("dispersion_se"), SE)
     else:
-        # R 4.1.1's residuals.svrepglm divides the Pearson residuals by sqrt(pw / sum(pw))
+        # survey 4.1.1's residuals.svrepglm divides the Pearson residuals by sqrt(pw / sum(pw))
         # after multiplying by sqrt(pw / mean(pw)): its dispersion is n times the weighted mean
         # square of the Pearson residuals that summary.svrepglm means to report (and that
         # the linearised summary.svyglm reports); delibpoll gives the latter

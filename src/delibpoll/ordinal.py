@@ -23,7 +23,7 @@ from ._glm import aliased_columns, olr_fit, olr_scores
 from ._validation import check_level
 from .design import SurveyDesign, check_design
 from .exceptions import ConvergenceWarning, DelibpollError
-from .glm import WaldTest, wald_test_of
+from .regression import WaldTest, wald_test_of
 
 __all__ = ["OLRResult", "olr"]
 

@@ -1,11 +1,11 @@
-"""Tests for delibpoll.olr (proportional-odds logistic regression) against R survey's svyolr.
+"""Tests for delibpoll.ordinal (dp.olr: proportional-odds logistic regression) against R survey's svyolr.
 
 Reference values: tests/reference/r/olr.R (values/olr.csv; R 4.2.2, survey 4.1.1). R's svyolr
 stops its optimiser about 1e-3 short of the optimum (SPEC_16 2b.1), so the reference is
 method "converged" (optim at reltol 1e-15, ndeps 1e-6, restarted; replicate refits likewise),
 with SPEC_16's tolerances: estimates 1e-6, SEs and vcov 1e-5 relative (1e-5 of
 sqrt(v_ii v_jj) for covariances far below their variances). R's default answer ("R_default")
-is checked loosely (3e-3 absolute), as the spec says. Designs as in tests/test_glm.py.
+is checked loosely (3e-3 absolute), as the spec says. Designs as in tests/test_regression.py.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from test_glm import designs16
 
 import delibpoll as dp
 from delibpoll import ConvergenceWarning, DelibpollError, SurveyDesign
+from test_regression import designs16
 
 PT = 1e-6
 SE = 1e-5
