@@ -47,6 +47,15 @@ def _read_only(a: Any) -> np.ndarray:
     return out
 
 
+def _aligned(x: np.ndarray, digits: int = 6) -> list[str]:
+    """Numbers with a common number of decimals (``digits`` significant for the largest), so
+    that a printed column lines up at the decimal point, as R's ``printCoefmat``."""
+    finite = np.abs(x[np.isfinite(x)])
+    top = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    decimals = int(min(10, max(0, digits - 1 - np.floor(np.log10(top)))))
+    return [f"{v:.{decimals}f}" for v in x]
+
+
 # ---------------------------------------------------------------------- result objects
 @dataclass(frozen=True)
 class WaldTest:
@@ -324,11 +333,12 @@ class GLMResult:
     def summary(self) -> str:
         """A printable summary laid out as R's ``summary(svyglm)``."""
         est, se, t, p = np.array(self.coef), self.se, self.t, self.p_value
+        est_s, se_s = _aligned(est), _aligned(se)
         rows = []
         for i, name in enumerate(self.names):
             star = next(s for cut, s in _STARS if p[i] <= cut) if np.isfinite(p[i]) else ""
             pv = "< 2e-16" if p[i] < 2e-16 else f"{p[i]:.3g}"
-            rows.append([name, f"{est[i]:.6g}", f"{se[i]:.6g}", f"{t[i]:.3f}", pv, star])
+            rows.append([name, est_s[i], se_s[i], f"{t[i]:.3f}", pv, star])
         head = ["", "Estimate", "Std. Error", "t value", "Pr(>|t|)", ""]
         widths = [max(len(r[j]) for r in [head, *rows]) for j in range(6)]
         lines = [
