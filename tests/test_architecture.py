@@ -47,6 +47,8 @@ LAYER_OF = {
     "_quantiles": "kernels",
     "_replicate_build": "kernels",
     "_replay": "kernels",
+    "_glm": "kernels",
+    "_formula": "kernels",
     # the design object
     "design": "design",
     # public statistics API
@@ -55,6 +57,8 @@ LAYER_OF = {
     "summaries": "api",
     "weighting": "api",
     "datasets": "api",
+    "regression": "api",
+    "ordinal": "api",
     # inference on top of estimates
     "contrast": "inference",
     "chisq": "inference",

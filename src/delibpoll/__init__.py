@@ -50,6 +50,7 @@ from .exceptions import (
     WeightingWarning,
 )
 from .io import read_survey, write_survey
+from .ordinal import OLRResult, olr
 from .pipeline import PipelineResult, run_config
 from .plots import (
     alt_text,
@@ -61,6 +62,15 @@ from .plots import (
     theme_delibpoll,
 )
 from .quantiles import QuantileEstimate, median, quantile
+from .regression import (
+    GLMByResult,
+    GLMPrediction,
+    GLMResult,
+    PredictiveMargins,
+    WaldTest,
+    glm,
+    predictive_margins,
+)
 from .summaries import ratio, std_dev, table, variance
 from .targets import Targets
 from .weighting import (
@@ -145,4 +155,13 @@ __all__ = [
     "poststratify",
     "rake",
     "trim",
+    "GLMByResult",
+    "GLMPrediction",
+    "GLMResult",
+    "OLRResult",
+    "PredictiveMargins",
+    "WaldTest",
+    "glm",
+    "olr",
+    "predictive_margins",
 ]

@@ -14,6 +14,8 @@ __all__ = [
     "CIMethod",
     "CalFun",
     "ChisqStatistic",
+    "GLMFamily",
+    "PredictType",
     "ItemKind",
     "LonelyPSU",
     "MeanOrTotal",
@@ -77,6 +79,10 @@ WeightingMethod = Literal["rake", "linear", "raking", "logit"]
 TierPlotKind = Literal["dumbbell", "scatter"]
 #: A statistic that is a weighted sum of a numeric variable.
 MeanOrTotal = Literal["mean", "total"]
+#: Family of a design-based GLM (``binomial`` is R's quasibinomial, ``poisson`` quasipoisson).
+GLMFamily = Literal["gaussian", "binomial", "poisson"]
+#: Scale of a GLM prediction: the linear predictor or the mean.
+PredictType = Literal["link", "response"]
 #: What kind of mismatch between data and targets a mapping check reports.
 ProblemKind = Literal["variable", "category", "numeric", "missing_values", "absent_category"]
 #: Quantile rules of R ``svyquantile(qrule=)`` (survey >= 4.1; ``math`` is R's default).

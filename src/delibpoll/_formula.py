@@ -1,0 +1,235 @@
+"""Model formulas through formulaic, with R's coefficient names (kernel layer).
+
+One place turns a Wilkinson formula and a data frame into a model matrix: treatment contrasts
+with the first category as the reference (the package's one category order: the declared
+order of a categorical, otherwise sorted values, as R's factor levels), interactions, and
+coefficient names written as R writes them (``stypeH``, ``ell:stypeM``, ``(Intercept)``).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DelibpollError
+
+__all__ = ["ModelFrame", "build_model", "new_matrix", "r_name", "term_columns"]
+
+_LEVEL = re.compile(r"\[T\.(.*?)\]")
+
+
+def r_name(column: str) -> str:
+    """formulaic's column name as R writes it: ``stype[T.H]`` -> ``stypeH``."""
+    if column == "Intercept":
+        return "(Intercept)"
+    return _LEVEL.sub(lambda m: m.group(1), column)
+
+
+@dataclass(frozen=True)
+class ModelFrame:
+    """A formula evaluated on data: the response (or None), the model matrix, R's names of its
+    columns, the columns of each term, the formulaic spec (to evaluate new data the same way)
+    and the categories of the categorical variables used."""
+
+    response: str | None
+    y: np.ndarray | None
+    x: np.ndarray
+    names: tuple[str, ...]
+    terms: Mapping[str, tuple[int, ...]]
+    spec: Any
+    categories: Mapping[str, tuple[Hashable, ...]]
+    variables: tuple[str, ...]
+
+
+def _formulaic() -> Any:
+    import formulaic
+
+    return formulaic
+
+
+def _check_formula(formula: object, func: str) -> str:
+    if not isinstance(formula, str) or "~" not in formula:
+        raise DelibpollError(
+            f"The 'formula' parameter of {func} must be a string 'response ~ predictors' "
+            f"(e.g. 'api00 ~ ell + stype'); got {formula!r}."
+        )
+    return formula
+
+
+def _prepared(data: pd.DataFrame, reference: Mapping[str, Hashable] | None,
+              func: str) -> pd.DataFrame:
+    """String, boolean-free categoricals in the package's order; ``reference`` levels first."""
+    out = data.copy()
+    for col in out.columns:
+        s = out[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            continue
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            cats = sorted(pd.unique(s.dropna()).tolist())
+            out[col] = pd.Categorical(s, categories=cats)
+    for col, level in (reference or {}).items():
+        if col not in out.columns:
+            raise DelibpollError(
+                f"The 'reference' parameter of {func} names column {col!r}, which is not in the "
+                f"data. Available columns: {list(out.columns)}."
+            )
+        s = out[col]
+        if not isinstance(s.dtype, pd.CategoricalDtype):
+            s = pd.Series(pd.Categorical(s, categories=sorted(pd.unique(s.dropna()).tolist())))
+        cats = list(s.cat.categories)
+        if level not in cats:
+            raise DelibpollError(
+                f"The 'reference' level {level!r} of {col!r} in {func} is not one of its "
+                f"categories {cats}."
+            )
+        out[col] = pd.Categorical(np.asarray(s), categories=[level] + [c for c in cats if c != level],
+                                  ordered=False)
+    return out
+
+
+def build_model(
+    data: pd.DataFrame,
+    formula: str,
+    func: str,
+    *,
+    reference: Mapping[str, Hashable] | None = None,
+    numeric_response: bool = True,
+) -> ModelFrame:
+    """Evaluate ``formula`` on ``data`` (every row; missing values raise).
+
+    With ``numeric_response`` the left-hand side is one numeric (or boolean) column, returned
+    as floats; otherwise it is only named (the caller codes it) and the right-hand side is
+    evaluated alone.
+
+    Raises
+    ------
+    DelibpollError
+        The formula does not parse, names unknown columns, or a variable it uses has missing
+        values.
+    """
+    formula = _check_formula(formula, func)
+    fl = _formulaic()
+    lhs_text, rhs_text = formula.split("~", 1)
+    lhs_text = lhs_text.strip().strip("`")
+    if not lhs_text:
+        raise DelibpollError(
+            f"The formula of {func} needs a response on the left of '~'; got {formula!r}."
+        )
+    if lhs_text not in data.columns:
+        raise DelibpollError(
+            f"The response {lhs_text!r} of the formula of {func} is not a column of the data. "
+            f"Available columns: {list(data.columns)}. Put names with dots or spaces in "
+            "backticks: '`sch.wide` ~ ell'."
+        )
+    prepared = _prepared(data, reference, func)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mm = fl.model_matrix(rhs_text if rhs_text.strip() else "1", prepared,
+                                 na_action="ignore", output="pandas")
+    except Exception as exc:  # formulaic raises many kinds of errors for a bad formula
+        raise DelibpollError(
+            f"The formula {formula!r} of {func} could not be evaluated: {exc}. Available "
+            f"columns: {list(data.columns)}; put names with dots or spaces in backticks."
+        ) from None
+    spec = mm.model_spec
+    used = sorted(spec.variables_by_source.get("data", set()))
+    variables = tuple([lhs_text] + [v for v in used if v != lhs_text])
+    for v in variables:
+        n_na = int(prepared[v].isna().sum())
+        if n_na:
+            raise DelibpollError(
+                f"{func}: variable {v!r} of the formula has {n_na} missing value(s). Models use "
+                "complete rows only: drop or impute them (or recode them to a category) before "
+                "fitting, so that the design's rows are stated explicitly."
+            )
+    x = mm.to_numpy(dtype=float)
+    names = tuple(r_name(str(c)) for c in mm.columns)
+    terms = {str(t): tuple(int(i) for i in idx) for t, idx in spec.term_indices.items()}
+    categories = {
+        str(c): tuple(prepared[c].cat.categories)
+        for c in used if isinstance(prepared[c].dtype, pd.CategoricalDtype)
+    }
+    y = None
+    if numeric_response:
+        s = data[lhs_text]
+        if isinstance(s.dtype, pd.CategoricalDtype) or not (
+            pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+        ):
+            raise DelibpollError(
+                f"The response {lhs_text!r} of {func} must be numeric (0/1 for binomial); it "
+                f"has dtype {s.dtype}. Make a 0/1 column first, e.g. "
+                f"design.with_columns({{'y': design.column({lhs_text!r}) == 'Yes'}})."
+            )
+        if int(s.isna().sum()):
+            raise DelibpollError(
+                f"{func}: the response {lhs_text!r} has {int(s.isna().sum())} missing value(s); "
+                "drop or impute them before fitting."
+            )
+        y = s.to_numpy(dtype=float)
+        if not np.all(np.isfinite(y)):
+            raise DelibpollError(f"{func}: the response {lhs_text!r} has infinite values.")
+    return ModelFrame(response=lhs_text, y=y, x=x, names=names, terms=terms, spec=spec,
+                      categories=categories, variables=variables)
+
+
+def new_matrix(model: ModelFrame, newdata: pd.DataFrame, func: str) -> np.ndarray:
+    """The model matrix of ``newdata`` under ``model``'s spec (its categories and
+    contrasts).
+
+    Raises
+    ------
+    DelibpollError
+        ``newdata`` lacks a predictor, has missing values, or a category the model has not
+        seen.
+    """
+    if not isinstance(newdata, pd.DataFrame):
+        raise DelibpollError(
+            f"The 'newdata' parameter of {func} must be a pandas DataFrame; got "
+            f"{type(newdata).__name__}."
+        )
+    need = [v for v in model.variables[1:]]
+    missing = [v for v in need if v not in newdata.columns]
+    if missing:
+        raise DelibpollError(
+            f"The 'newdata' of {func} lacks the predictor column(s) {missing} of the model."
+        )
+    nd = newdata[need].copy()
+    for v in need:
+        if nd[v].isna().any():
+            raise DelibpollError(f"The 'newdata' of {func} has missing values in {v!r}.")
+        if v in model.categories:
+            cats = list(model.categories[v])
+            vals = nd[v].astype(object)
+            unknown = sorted({str(a) for a in vals if a not in cats})
+            if unknown:
+                raise DelibpollError(
+                    f"The 'newdata' of {func} has categories {unknown} of {v!r} that the model "
+                    f"was not fitted on; its categories are {cats}."
+                )
+            nd[v] = pd.Categorical(vals, categories=cats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mm = model.spec.get_model_matrix(nd, output="pandas")
+    return np.asarray(mm.to_numpy(dtype=float))
+
+
+def term_columns(model: ModelFrame, term: str, func: str) -> tuple[int, ...]:
+    """Columns of the model matrix that belong to ``term`` (``"stype"``, ``"ell:stype"``;
+    the order of the factors of an interaction does not matter)."""
+    if not isinstance(term, str):
+        raise DelibpollError(f"The 'term' parameter of {func} must be a string; got {term!r}.")
+    want = frozenset(p.strip().strip("`") for p in term.split(":"))
+    for name, cols in model.terms.items():
+        if frozenset(p.strip() for p in name.split(":")) == want:
+            return cols
+    raise DelibpollError(
+        f"The 'term' parameter of {func} must be a term of the model; got {term!r}. Terms: "
+        f"{[t for t in model.terms if t != '1']}."
+    )

@@ -1,0 +1,358 @@
+"""Model fitting on plain arrays: R's ``glm.fit`` (IRLS) and the proportional-odds logistic
+model of R's ``svyolr`` (kernel layer).
+
+Nothing here knows about designs: the API modules (:mod:`delibpoll.glm`,
+:mod:`delibpoll.olr`) pass the model matrix, the response and the sampling weights, and turn
+the per-row influence values returned here into design-based variances with
+:mod:`delibpoll._variance` (or refit on replicate weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from ._types import GLMFamily
+
+__all__ = [
+    "FAMILIES",
+    "Family",
+    "IRLSFit",
+    "OLRFit",
+    "aliased_columns",
+    "glm_influence",
+    "irls",
+    "olr_fit",
+    "olr_scores",
+]
+
+_EPS = float(np.finfo(float).eps)
+_THRESH = 30.0
+
+
+@dataclass(frozen=True)
+class Family:
+    """An exponential family with its canonical link, as R's family objects (``binomial``
+    is R's ``quasibinomial`` and ``poisson`` R's ``quasipoisson``: the same estimates and
+    design-based SEs, no check that the response is a count)."""
+
+    name: GLMFamily
+    link: str
+
+    def linkfun(self, mu: np.ndarray) -> np.ndarray:
+        if self.name == "gaussian":
+            return mu
+        if self.name == "binomial":
+            return np.asarray(np.log(mu / (1 - mu)))
+        return np.asarray(np.log(mu))
+
+    def linkinv(self, eta: np.ndarray) -> np.ndarray:
+        if self.name == "gaussian":
+            return eta
+        if self.name == "binomial":
+            # R's C logit_linkinv: exp clamped to [eps, 1/eps] beyond |eta| = 30
+            with np.errstate(over="ignore"):
+                tmp = np.where(eta < -_THRESH, _EPS,
+                               np.where(eta > _THRESH, 1 / _EPS, np.exp(eta)))
+            return np.asarray(tmp / (1 + tmp))
+        with np.errstate(over="ignore"):
+            return np.asarray(np.maximum(np.exp(eta), _EPS))
+
+    def mu_eta(self, eta: np.ndarray) -> np.ndarray:
+        if self.name == "gaussian":
+            return np.ones_like(eta)
+        if self.name == "binomial":
+            e = np.exp(np.clip(eta, -_THRESH, _THRESH))
+            return np.asarray(np.where(np.abs(eta) > _THRESH, _EPS, e / (1 + e) ** 2))
+        with np.errstate(over="ignore"):
+            return np.asarray(np.maximum(np.exp(eta), _EPS))
+
+    def variance(self, mu: np.ndarray) -> np.ndarray:
+        if self.name == "gaussian":
+            return np.ones_like(mu)
+        if self.name == "binomial":
+            return np.asarray(mu * (1 - mu))
+        return mu
+
+    def dev_resids(self, y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> np.ndarray:
+        if self.name == "gaussian":
+            return np.asarray(wt * (y - mu) ** 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.name == "binomial":
+                a = np.where(y > 0, y * np.log(y / mu), 0.0)
+                b = np.where(y < 1, (1 - y) * np.log((1 - y) / (1 - mu)), 0.0)
+                return np.asarray(2 * wt * (a + b))
+            r = np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)
+        return np.asarray(2 * wt * r)
+
+    def mustart(self, y: np.ndarray, wt: np.ndarray) -> np.ndarray:
+        if self.name == "binomial":
+            return np.asarray((wt * y + 0.5) / (wt + 1))
+        if self.name == "poisson":
+            return np.asarray(y + 0.1)
+        return y
+
+    def valid_mu(self, mu: np.ndarray) -> bool:
+        if self.name == "binomial":
+            return bool(np.all(np.isfinite(mu) & (mu > 0) & (mu < 1)))
+        if self.name == "poisson":
+            return bool(np.all(np.isfinite(mu) & (mu > 0)))
+        return bool(np.all(np.isfinite(mu)))
+
+
+FAMILIES: dict[str, Family] = {
+    "gaussian": Family("gaussian", "identity"),
+    "binomial": Family("binomial", "logit"),
+    "poisson": Family("poisson", "log"),
+}
+
+
+@dataclass(frozen=True)
+class IRLSFit:
+    """The result of :func:`irls`: coefficients, linear predictor and fitted means, the
+    final working weights (``prior * mu.eta^2 / V(mu)``), the deviance (with the prior weights
+    given), the number of iterations, and whether the deviance criterion was met."""
+
+    coef: np.ndarray
+    eta: np.ndarray
+    mu: np.ndarray
+    working_weights: np.ndarray
+    deviance: float
+    iterations: int
+    converged: bool
+
+
+def aliased_columns(x: np.ndarray, w: np.ndarray, tol: float = 1e-7) -> list[int]:
+    """Columns of ``x`` that are (numerically) linear combinations of earlier columns on the
+    rows with positive weight, by R's rule (``qr(x, tol = 1e-7)``, LINPACK dqrdc2: a column
+    whose part orthogonal to the columns kept so far is below ``tol`` times its own norm)."""
+    xs = x[w > 0] * np.sqrt(w[w > 0])[:, None]
+    kept: list[int] = []
+    out: list[int] = []
+    q = np.zeros((xs.shape[0], 0))
+    for j in range(xs.shape[1]):
+        col = xs[:, j]
+        norm = float(np.linalg.norm(col))
+        resid = col - q @ (q.T @ col) if q.shape[1] else col
+        resid = resid - q @ (q.T @ resid) if q.shape[1] else resid  # re-orthogonalise
+        rn = float(np.linalg.norm(resid))
+        if norm == 0 or rn < tol * norm:
+            out.append(j)
+            continue
+        kept.append(j)
+        q = np.column_stack([q, resid / rn])
+    return out
+
+
+def irls(
+    x: np.ndarray,
+    y: np.ndarray,
+    prior: np.ndarray,
+    family: Family,
+    *,
+    start: np.ndarray | None = None,
+    epsilon: float = 1e-12,
+    max_iter: int = 100,
+) -> IRLSFit:
+    """R's ``glm.fit``: iteratively reweighted least squares with prior weights ``prior``.
+
+    Starts from R's ``mustart`` (or from the coefficients ``start``), stops when
+    ``|dev - dev_old| / (|dev| + 0.1) < epsilon`` (R's rule; R's default epsilon is 1e-8),
+    and halves a step whose deviance is not finite or whose fitted means leave the family's
+    range, as R does. Rows with zero prior weight do not enter the fit."""
+    good = prior > 0
+    xg, yg, pg = x[good], y[good], prior[good]
+    if start is None:
+        mu = family.mustart(yg, pg)
+        eta = family.linkfun(mu)
+        coef_old: np.ndarray | None = None
+    else:
+        coef_old = np.asarray(start, dtype=float)
+        eta = xg @ coef_old
+        mu = family.linkinv(eta)
+    devold = float(np.sum(family.dev_resids(yg, mu, pg)))
+    converged = False
+    coef = np.zeros(x.shape[1]) if coef_old is None else coef_old
+    it = 0
+    dev = devold
+    for it in range(1, max_iter + 1):  # noqa: B007  (the count is returned)
+        mu_eta = family.mu_eta(eta)
+        z = eta + (yg - mu) / mu_eta
+        sw = np.sqrt(pg * mu_eta**2 / family.variance(mu))
+        coef = np.linalg.lstsq(xg * sw[:, None], z * sw, rcond=None)[0]
+        eta = xg @ coef
+        mu = family.linkinv(eta)
+        dev = float(np.sum(family.dev_resids(yg, mu, pg)))
+        halvings = 0
+        while (not np.isfinite(dev) or not family.valid_mu(mu)) and coef_old is not None:
+            halvings += 1
+            if halvings > max_iter:
+                break
+            coef = (coef + coef_old) / 2
+            eta = xg @ coef
+            mu = family.linkinv(eta)
+            dev = float(np.sum(family.dev_resids(yg, mu, pg)))
+        if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
+            converged = True
+            break
+        devold = dev
+        coef_old = coef
+    eta_all = x @ coef
+    mu_all = family.linkinv(eta_all)
+    mu_eta_all = family.mu_eta(eta_all)
+    ww = prior * mu_eta_all**2 / family.variance(mu_all)
+    return IRLSFit(coef=coef, eta=eta_all, mu=mu_all, working_weights=ww, deviance=dev,
+                   iterations=it, converged=converged)
+
+
+def glm_influence(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, fit: IRLSFit, family: Family
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(U A, A)``: the influence values of the coefficients for a design sum (R
+    ``svyglm``: ``U = X * resid_working * working_weights``, ``A = (X' W X)^{-1}``) with the
+    sampling weights ``w`` as prior weights (rescaling them cancels in ``U A``)."""
+    mu_eta = family.mu_eta(fit.eta)
+    var = family.variance(fit.mu)
+    ww = w * mu_eta**2 / var
+    xtwx = x.T @ (x * ww[:, None])
+    a = np.linalg.inv(xtwx)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(w > 0, w * mu_eta * (y - fit.mu) / var, 0.0)
+    return (x * score[:, None]) @ a, a
+
+
+# ---------------------------------------------------------------------- proportional odds
+@dataclass(frozen=True)
+class OLRFit:
+    """Proportional-odds logistic fit: slopes ``beta``, thresholds ``zeta``, the Hessian of
+    the negative weighted log-likelihood on ``(beta, zeta)``, the minimum of that function,
+    Newton iterations and convergence."""
+
+    beta: np.ndarray
+    zeta: np.ndarray
+    hessian: np.ndarray
+    value: float
+    iterations: int
+    converged: bool
+
+
+def _olr_parts(
+    x: np.ndarray, y: np.ndarray, n_levels: int, theta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: upper and lower cumulative arguments, their logistic densities and derivatives
+    (0 at an infinite end), the probability of the observed category, and the design rows
+    ``A`` (of the upper argument) and ``C`` (of the lower) as (n x p) matrices."""
+    pc = x.shape[1]
+    q = n_levels - 1
+    beta, zeta = theta[:pc], theta[pc:]
+    eta = x @ beta if pc else np.zeros(len(y))
+    n = len(y)
+    upper = y < q  # y in 0..q; upper threshold zeta[y] exists when y < q
+    lower = y > 0
+    a = np.where(upper, zeta[np.minimum(y, q - 1)] - eta, np.inf)
+    c = np.where(lower, zeta[np.maximum(y - 1, 0)] - eta, -np.inf)
+    fa = np.where(upper, special.expit(np.where(upper, a, 0.0)), 1.0)
+    fc = np.where(lower, special.expit(np.where(lower, c, 0.0)), 0.0)
+    prob = fa - fc
+    da = np.where(upper, fa * (1 - fa), 0.0)
+    dc = np.where(lower, fc * (1 - fc), 0.0)
+    rows = np.arange(n)
+    amat = np.zeros((n, pc + q))
+    cmat = np.zeros((n, pc + q))
+    amat[:, :pc] = -x
+    cmat[:, :pc] = -x
+    amat[rows[upper], pc + y[upper]] = 1.0
+    cmat[rows[lower], pc + y[lower] - 1] = 1.0
+    amat[~upper] = 0.0
+    cmat[~lower] = 0.0
+    # derivatives of the densities: f' = f (1 - 2F)
+    d2a = da * (1 - 2 * fa)
+    d2c = dc * (1 - 2 * fc)
+    ga = da / prob
+    gc = dc / prob
+    return prob, ga, gc, d2a / prob, d2c / prob, np.stack([amat, cmat])
+
+
+def olr_scores(x: np.ndarray, y: np.ndarray, n_levels: int, theta: np.ndarray) -> np.ndarray:
+    """(n x p) gradients of each row's log-likelihood ``log P(y_i)`` on ``(beta, zeta)``
+    (unweighted)."""
+    _, ga, gc, _, _, ac = _olr_parts(x, y, n_levels, theta)
+    return np.asarray(ac[0] * ga[:, None] - ac[1] * gc[:, None])
+
+
+def _olr_value_grad_hess(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, n_levels: int, theta: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    prob, ga, gc, ha, hc, ac = _olr_parts(x, y, n_levels, theta)
+    if np.any(prob <= 0):
+        return float("inf"), np.zeros_like(theta), np.eye(len(theta))
+    amat, cmat = ac
+    value = -float(w @ np.log(prob))
+    grad = -(amat.T @ (w * ga) - cmat.T @ (w * gc))
+    # Hessian of log P = A'A (f'_a/P - g_a^2) + C'C (-f'_c/P - g_c^2) + (A'C + C'A) g_a g_c
+    caa = w * (ha - ga**2)
+    ccc = w * (-hc - gc**2)
+    cac = w * ga * gc
+    h = (amat.T @ (amat * caa[:, None]) + cmat.T @ (cmat * ccc[:, None])
+         + amat.T @ (cmat * cac[:, None]) + cmat.T @ (amat * cac[:, None]))
+    return value, grad, -h
+
+
+def olr_fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    n_levels: int,
+    *,
+    start: np.ndarray | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 200,
+) -> OLRFit:
+    """Maximise ``sum_i w_i log P(y_i)`` of the proportional-odds model
+    ``P(y <= k) = expit(zeta_k - x' beta)`` by Newton's method with step halving.
+
+    ``y`` holds category codes ``0..n_levels-1`` (every level observed with positive
+    weight), ``x`` the model matrix without intercept. Starts from ``beta = 0`` and the
+    weighted cumulative logits (or from ``start``); stops when the Newton decrement
+    ``g' H^{-1} g / 2`` is below ``tol`` (the log-likelihood is within ``tol`` of its
+    maximum) and the step is below ``1e-10`` relative."""
+    good = w > 0
+    xg, yg, wg = x[good], y[good], w[good]
+    pc = x.shape[1]
+    if start is None:
+        cum = np.cumsum(np.bincount(yg, weights=wg, minlength=n_levels))[:-1] / wg.sum()
+        theta = np.concatenate([np.zeros(pc), np.log(cum / (1 - cum))])
+    else:
+        theta = np.asarray(start, dtype=float).copy()
+    value, grad, hess = _olr_value_grad_hess(xg, yg, wg, n_levels, theta)
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007  (the count is returned)
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            break
+        decrement = float(grad @ step) / 2
+        if not np.isfinite(decrement) or decrement < 0:
+            step = grad * 1e-3  # Hessian not positive definite: a small gradient step
+        t = 1.0
+        while True:
+            cand = theta - t * step
+            cv, cg, ch = _olr_value_grad_hess(xg, yg, wg, n_levels, cand)
+            if np.isfinite(cv) and cv <= value + 1e-12 * abs(value):
+                break
+            t /= 2
+            if t < 1e-12:
+                break
+        if t < 1e-12:  # no step improves the log-likelihood
+            converged = bool(0 <= decrement < tol)
+            break
+        small = np.max(np.abs(t * step)) <= 1e-10 * max(1.0, float(np.max(np.abs(theta))))
+        theta, value, grad, hess = cand, cv, cg, ch
+        if 0 <= decrement < tol and small:
+            converged = True
+            break
+    return OLRFit(beta=theta[:pc], zeta=theta[pc:], hessian=hess, value=value,
+                  iterations=it, converged=converged)
