@@ -28,6 +28,7 @@ from .deliberative import (
 )
 from .design import SurveyDesign
 from .estimation import Estimate, mean, proportion, total
+from .grid import LikertGrid, likert_grid
 from .exceptions import (
     ConvergenceError,
     ConvergenceWarning,
@@ -73,8 +74,10 @@ __all__ = [
     "compare_questions",
     "compare_tiers",
     "BannerTable",
+    "LikertGrid",
     "alt_text",
     "banner",
+    "likert_grid",
     "contrast",
     "PipelineResult",
     "ReplicateWeights",

@@ -16,13 +16,14 @@ from typing import Literal
 
 import numpy as np
 
-from .._format import LOW_RELIABILITY, NOT_AVAILABLE, count, number, percent
+from .._format import LOW_RELIABILITY, NOT_AVAILABLE, ci, count, number, percent, points
 from ..banner import SUPPRESSED, BannerTable
+from ..grid import LikertGrid
 from ..exceptions import DelibpollError
 
 __all__ = [
     "BASE_ROWS", "Cell", "Document", "Head", "Row", "View", "banner_document", "check_layout",
-    "head_text", "out_path",
+    "grid_document", "head_text", "out_path",
 ]
 
 #: The base rows of a banner view, in order.
@@ -186,3 +187,95 @@ def banner_document(table: BannerTable) -> Document:
     views = tuple(banner_view(table, q) for q in range(len(table.questions)))
     notes = list(table.notes)
     return Document(views, tuple(notes), "weighted banner tables, one question per table")
+
+
+def _share(x: float, d: int, letters: str = "") -> Cell:
+    return Cell(NOT_AVAILABLE) if x != x else Cell(percent(x, d), float(x), "percent", d, letters)
+
+
+def _pts(x: float, d: int, letters: str = "") -> Cell:
+    return Cell(NOT_AVAILABLE) if x != x else Cell(points(x, d, unit=""), float(x * 100),
+                                                    "points", d, letters)
+
+
+def _mean(x: float, letters: str = "") -> Cell:
+    return Cell(NOT_AVAILABLE) if x != x else Cell(number(x, 2), float(x), "number", 2, letters)
+
+
+def grid_document(grid: LikertGrid) -> Document:
+    """A Likert grid as views: the grid of the whole sample (statements by scale points,
+    nets, net score with its CI, mean score, bases), then with ``by`` one view per net and
+    score across the banner columns, and their bases."""
+    k, d = grid.k, grid.decimals
+    S = len(grid.items)
+    has_mean = grid.scores is not None
+    lev = f"{grid.level * 100:g}%"
+    heads = [Head("", lab) for lab in grid.scale_labels]
+    heads += [Head("", grid.top_label), Head("", grid.bottom_label),
+              Head("", "Net score (pts)"), Head("", f"Net score {lev} CI")]
+    if has_mean:
+        heads.append(Head("", "Mean score"))
+    heads += [Head("", "Unweighted base"), Head("", "Weighted base")]
+    by = grid.by is not None
+    rows = []
+    for s in range(S):
+        e, h = grid.estimate[0, s], grid.higher_than[0, s]
+        cells = [_share(float(e[v]), d) for v in range(k)]
+        cells += [_share(float(e[k]), d, h[k]), _share(float(e[k + 1]), d, h[k + 1]),
+                  _pts(float(e[k + 2]), d, h[k + 2]),
+                  Cell(ci(float(grid.ci_lower[0, s, k + 2]), float(grid.ci_upper[0, s, k + 2]),
+                          d, "points"))]
+        if has_mean:
+            cells.append(_mean(float(e[k + 3]), h[k + 3]))
+        cells += [Cell(count(int(grid.n[0, s])), float(grid.n[0, s]), "count"),
+                  Cell(count(float(grid.weighted_n[0, s])), float(grid.weighted_n[0, s]),
+                       "count")]
+        rows.append(Row(grid.item_labels[s], tuple(cells), letter="" if by else
+                        _letter(s)))
+    base = _common_base(grid)
+    views = [View(grid.title + (" (all respondents)" if by else ""), base, "Statement",
+                  tuple(heads), tuple(rows))]
+    if by:
+        gheads = tuple(Head("" if g == 0 else str(grid.by_label), grid.group_labels[g],
+                            grid.group_letters[g]) for g in range(len(grid.groups)))
+        what = [(k, grid.top_label, _share), (k + 1, grid.bottom_label, _share),
+                (k + 2, "Net score (pts)", _pts)]
+        if has_mean:
+            what.append((k + 3, "Mean score", None))
+        for v, name, make in what:
+            vrows = []
+            for s in range(S):
+                cells = []
+                for g in range(len(grid.groups)):
+                    x, h = float(grid.estimate[g, s, v]), str(grid.higher_than[g, s, v])
+                    cells.append(_mean(x, h) if make is None else make(x, d, h))
+                vrows.append(Row(grid.item_labels[s], tuple(cells)))
+            views.append(View(f"{grid.title}: {name}, by {grid.by_label}", base, "Statement",
+                              gheads, tuple(vrows)))
+        brows = [Row(grid.item_labels[s], tuple(
+            Cell(count(int(grid.n[g, s])), float(grid.n[g, s]), "count")
+            for g in range(len(grid.groups))), "base") for s in range(S)]
+        views.append(View(f"{grid.title}: unweighted bases, by {grid.by_label}", base,
+                          "Statement", gheads, tuple(brows)))
+    return Document(tuple(views), grid.notes, "a Likert grid of statements sharing one scale")
+
+
+def _letter(i: int) -> str:
+    s, k = "", i
+    while True:
+        s = chr(ord("A") + k % 26) + s
+        k = k // 26 - 1
+        if k < 0:
+            return s
+
+
+def _common_base(grid: LikertGrid) -> str:
+    """One base line for the grid: the statements' own when they agree, else the range."""
+    lines = set(grid.base_lines)
+    if len(lines) == 1:
+        return grid.base_lines[0]
+    lo, hi = int(grid.n[0].min()), int(grid.n[0].max())
+    heads = {line.split(" (unweighted n = ")[0] for line in grid.base_lines}
+    head = heads.pop() if len(heads) == 1 else (
+        grid.base_lines[0].split(", excluding")[0] + ", excluding the answers the notes name")
+    return f"{head} (unweighted n = {count(lo)} to {count(hi)}, by statement)"

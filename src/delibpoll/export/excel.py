@@ -14,11 +14,13 @@ from typing import Any
 
 from .._render import register
 from ..banner import BannerTable
+from ..grid import LikertGrid
 from ..exceptions import DelibpollError
-from ._common import Document, banner_document, check_layout, out_path
+from ._common import Document, banner_document, check_layout, grid_document, out_path
 from ._sheets import SCell, workbook
 
-__all__ = ["EXCEL_MAX_CHARS", "document_excel", "number_format", "to_excel"]
+__all__ = ["EXCEL_MAX_CHARS", "check_texts", "document_excel", "grid_excel", "number_format",
+           "to_excel"]
 
 #: Characters an Excel cell holds.
 EXCEL_MAX_CHARS = 32767
@@ -43,7 +45,7 @@ def number_format(fmt: str, decimals: int) -> str:
     return f"#,##0{dec}"
 
 
-def _check_texts(doc: Document, title: str, source: str, method: str) -> None:
+def check_texts(doc: Document, title: str, source: str, method: str) -> None:
     if not isinstance(title, str) or not isinstance(source, str):
         raise DelibpollError(f"The 'title' and 'source' parameters of {method} must be text.")
     texts = [title, source, *doc.notes, *(v.title for v in doc.views),
@@ -52,8 +54,9 @@ def _check_texts(doc: Document, title: str, source: str, method: str) -> None:
     long = [t for t in texts if len(t) + 60 > EXCEL_MAX_CHARS]
     if long:
         raise DelibpollError(
-            f"A label of {len(long[0])} characters ({long[0][:40]!r}...) is longer than a "
-            f"spreadsheet cell holds ({EXCEL_MAX_CHARS}); shorten it before {method}."
+            f"A label of {len(long[0])} characters ({long[0][:40]!r}...) is longer than "
+            f"{'an Excel' if method == 'to_excel' else 'a spreadsheet'} cell holds "
+            f"({EXCEL_MAX_CHARS}); shorten it before {method}."
         )
 
 
@@ -64,7 +67,7 @@ def document_excel(doc: Document, path: str | Path, *, title: str, source: str =
 
     p = out_path(path, "to_excel")
     layout = check_layout(layout, "to_excel")
-    _check_texts(doc, title, source, "to_excel")
+    check_texts(doc, title, source, "to_excel")
     wb = xlsxwriter.Workbook(str(p), {"strings_to_formulas": False, "strings_to_urls": False,
                                       "strings_to_numbers": False, "in_memory": True})
     # a fixed creation date keeps the file byte-identical between runs of the same analysis
@@ -111,6 +114,8 @@ def document_excel(doc: Document, path: str | Path, *, title: str, source: str =
                 ws.write_url(c.row, c.col, f"internal:'{c.link}'!A1", f, str(c.value))
             elif c.span > 1:
                 ws.merge_range(c.row, c.col, c.row, c.col + c.span - 1, str(c.value), f)
+            elif c.value == "":
+                ws.write_blank(c.row, c.col, None, f)
             elif isinstance(c.value, str):
                 ws.write_string(c.row, c.col, c.value, f)
             else:
@@ -146,3 +151,13 @@ def to_excel(table: BannerTable, path: str | Path, *, title: str = "Weighted ban
 
 
 register("banner.excel", to_excel)
+
+
+def grid_excel(grid: LikertGrid, path: str | Path, *, title: str = "Likert grid",
+               source: str = "", layout: str = "accessible") -> Path:
+    """The spreadsheet of a Likert grid (see :meth:`LikertGrid.to_excel
+    <delibpoll.LikertGrid.to_excel>`)."""
+    return document_excel(grid_document(grid), path, title=title, source=source, layout=layout)
+
+
+register("grid.excel", grid_excel)

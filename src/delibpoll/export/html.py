@@ -12,9 +12,10 @@ from itertools import groupby
 
 from .._render import register
 from ..banner import BannerTable
-from ._common import Document, View, banner_document, check_layout, head_text
+from ..grid import LikertGrid
+from ._common import Document, View, banner_document, check_layout, grid_document, head_text
 
-__all__ = ["CSS", "document_html", "to_html"]
+__all__ = ["CSS", "document_html", "grid_html", "to_html"]
 
 #: The stylesheet of a standalone document: readable at A4 width, printable.
 CSS = """
@@ -140,3 +141,12 @@ def to_html(table: BannerTable, *, layout: str = "accessible", fragment: bool = 
 
 
 register("banner.html", to_html)
+
+
+def grid_html(grid: LikertGrid, *, layout: str = "accessible", fragment: bool = False,
+              title: str = "Likert grid") -> str:
+    """HTML of a Likert grid (see :meth:`LikertGrid.to_html <delibpoll.LikertGrid.to_html>`)."""
+    return document_html(grid_document(grid), layout=layout, fragment=fragment, title=title)
+
+
+register("grid.html", grid_html)

@@ -6,9 +6,10 @@ import re
 
 from .._render import register
 from ..banner import BannerTable
-from ._common import Document, View, banner_document, check_layout, head_text
+from ..grid import LikertGrid
+from ._common import Document, View, banner_document, check_layout, grid_document, head_text
 
-__all__ = ["document_markdown", "md_cell", "to_markdown"]
+__all__ = ["document_markdown", "grid_markdown", "md_cell", "to_markdown"]
 
 _MD_SPECIAL = str.maketrans({
     "\\": "\\\\", "|": "\\|", "*": "\\*", "`": "\\`", "[": "\\[", "]": "\\]",
@@ -85,3 +86,12 @@ def to_markdown(table: BannerTable, *, layout: str = "accessible") -> str:
 
 
 register("banner.markdown", to_markdown)
+
+
+def grid_markdown(grid: LikertGrid, *, layout: str = "accessible") -> str:
+    """Markdown of a Likert grid (see :meth:`LikertGrid.to_markdown
+    <delibpoll.LikertGrid.to_markdown>`)."""
+    return document_markdown(grid_document(grid), layout)
+
+
+register("grid.markdown", grid_markdown)

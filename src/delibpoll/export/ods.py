@@ -16,11 +16,12 @@ from typing import Any
 
 from .._render import register
 from ..banner import BannerTable
-from ._common import Document, banner_document, check_layout, out_path
+from ..grid import LikertGrid
+from ._common import Document, banner_document, check_layout, grid_document, out_path
 from ._sheets import SCell, Sheet, workbook
-from .excel import _check_texts
+from .excel import check_texts
 
-__all__ = ["document_ods", "to_ods"]
+__all__ = ["document_ods", "grid_ods", "to_ods"]
 
 _CM_PER_CHAR = 0.21  # a character width of a 10pt sans font, in cm
 _LOEXT = "urn:org:documentfoundation:names:experimental:office:xmlns:loext:1.0"
@@ -155,6 +156,8 @@ def _cell(styles: _Styles, c: SCell) -> Any:
     kw: dict[str, Any] = {"stylename": styles.cell(c)}
     if c.span > 1:
         kw["numbercolumnsspanned"] = c.span
+    if c.value == "":
+        return TableCell(**kw)
     if isinstance(c.value, str) or c.fmt == "text":
         tc = TableCell(valuetype="string", **kw)
         p = P()
@@ -213,7 +216,7 @@ def document_ods(doc: Document, path: str | Path, *, title: str, source: str = "
 
     p = out_path(path, "to_ods")
     layout = check_layout(layout, "to_ods")
-    _check_texts(doc, title, source, "to_ods")
+    check_texts(doc, title, source, "to_ods")
     ods = OpenDocumentSpreadsheet()
     from odf.dc import Title
 
@@ -221,8 +224,35 @@ def document_ods(doc: Document, path: str | Path, *, title: str, source: str = "
     styles = _Styles(ods)
     for sheet in workbook(doc, title=title, source=source, layout=layout):
         ods.spreadsheet.addElement(_sheet(styles, sheet))
-    ods.save(str(p))
+    _save_reproducibly(ods, p)
     return p
+
+
+def _save_reproducibly(ods: Any, p: Path) -> None:
+    """Save with fixed zip dates and no generation time, so that the same analysis gives a
+    byte-identical file (as the xlsx)."""
+    import io
+    import re
+    import zipfile
+
+    buf = io.BytesIO()
+    ods.write(buf)
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(p, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "meta.xml":
+                data = re.sub(rb"<meta:(creation-date|date)>[^<]*</meta:\1>", b"", data)
+                data = re.sub(rb"<meta:generator>[^<]*</meta:generator>",
+                              b"<meta:generator>delibpoll</meta:generator>", data)
+            if info.filename.endswith(".xml"):  # odfpy's attribute order varies by run
+                from xml.etree.ElementTree import canonicalize
+
+                data = (b"<?xml version='1.0' encoding='UTF-8'?>\n"
+                        + canonicalize(data.decode("utf-8")).encode("utf-8"))
+            out = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            out.compress_type = (zipfile.ZIP_STORED if info.filename == "mimetype"
+                                 else zipfile.ZIP_DEFLATED)
+            dst.writestr(out, data)
 
 
 def to_ods(table: BannerTable, path: str | Path, *, title: str = "Weighted banner tables",
@@ -233,3 +263,12 @@ def to_ods(table: BannerTable, path: str | Path, *, title: str = "Weighted banne
 
 
 register("banner.ods", to_ods)
+
+
+def grid_ods(grid: LikertGrid, path: str | Path, *, title: str = "Likert grid",
+             source: str = "", layout: str = "accessible") -> Path:
+    """The .ods of a Likert grid (see :meth:`LikertGrid.to_ods <delibpoll.LikertGrid.to_ods>`)."""
+    return document_ods(grid_document(grid), path, title=title, source=source, layout=layout)
+
+
+register("grid.ods", grid_ods)
