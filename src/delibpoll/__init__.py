@@ -28,7 +28,6 @@ from .deliberative import (
 )
 from .design import SurveyDesign
 from .estimation import Estimate, mean, proportion, total
-from .grid import LikertGrid, likert_grid
 from .exceptions import (
     ConvergenceError,
     ConvergenceWarning,
@@ -38,6 +37,7 @@ from .exceptions import (
     SmallSampleWarning,
     WeightingWarning,
 )
+from .grid import LikertGrid, likert_grid
 from .io import read_survey, write_survey
 from .pipeline import PipelineResult, run_config
 from .plots import (

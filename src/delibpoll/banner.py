@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._ci import NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._format import count
 from ._labels import Labels
-from ._ci import NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._multiplicity import adjust_pvalues
 from ._ratios import domain_summary, grouped_ratios
 from ._render import render

@@ -391,7 +391,7 @@ def likert_grid(
             f"({points!r}). Make top + bottom at most {k}."
         )
     attrs = design.attrs
-    lab = Labels.from_attrs(attrs, labels)  # type: ignore[arg-type]
+    lab = Labels.from_attrs(attrs, labels)
     score_vals = _scores_of(points, scores, lab, cols[0], attrs)
     # per group: codes of every respondent
     if by is None:

@@ -1003,7 +1003,7 @@ def build_banner(config: CohortConfig, weighting: WeightingResult, out: Path) ->
     title, source = config.cohort.title, config.cohort.source
     files = [table.to_excel(out / "banner_tables.xlsx", title=title, source=source),
              table.to_ods(out / "banner_tables.ods", title=title, source=source),
-             _write(out / "banner_tables.html", table.to_html(title=title)),
+             _write(out / "banner_tables.html", table.to_html(title=title, layout="classic")),
              _write(out / "banner_tables.md", table.to_markdown()),
              table.to_csv(out / "banner_tables.csv")]
     return BannerResult(table=table, files=tuple(files))

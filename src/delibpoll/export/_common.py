@@ -9,7 +9,7 @@ HTML, Markdown) lays out the same views, so the words and numbers agree across f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,8 +18,8 @@ import numpy as np
 
 from .._format import LOW_RELIABILITY, NOT_AVAILABLE, ci, count, number, percent, points
 from ..banner import SUPPRESSED, BannerTable
-from ..grid import LikertGrid
 from ..exceptions import DelibpollError
+from ..grid import LikertGrid
 
 __all__ = [
     "BASE_ROWS", "Cell", "Document", "Head", "Row", "View", "banner_document", "check_layout",
@@ -238,7 +238,8 @@ def grid_document(grid: LikertGrid) -> Document:
     if by:
         gheads = tuple(Head("" if g == 0 else str(grid.by_label), grid.group_labels[g],
                             grid.group_letters[g]) for g in range(len(grid.groups)))
-        what = [(k, grid.top_label, _share), (k + 1, grid.bottom_label, _share),
+        what: list[tuple[int, str, Callable[[float, int, str], Cell] | None]] = [
+            (k, grid.top_label, _share), (k + 1, grid.bottom_label, _share),
                 (k + 2, "Net score (pts)", _pts)]
         if has_mean:
             what.append((k + 3, "Mean score", None))

@@ -75,7 +75,8 @@ def _width_of(texts: list[str], lo: float, hi: float, lines: int = 1) -> float:
 
 
 def _head_height(texts: list[str], widths: list[float]) -> float:
-    lines = max((math.ceil(len(t) / max(w - 1, 1)) for t, w in zip(texts, widths, strict=True)),
+    # words wrap whole, so a line holds less than the width: allow a fifth more lines
+    lines = max((math.ceil(1.2 * len(t) / max(w - 2, 1)) for t, w in zip(texts, widths, strict=True)),
                 default=1)
     return 13.0 * max(lines, 1) + 4
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from .._render import register
 from ..banner import BannerTable
-from ..grid import LikertGrid
 from ..exceptions import DelibpollError
+from ..grid import LikertGrid
 from ._common import Document, banner_document, check_layout, grid_document, out_path
 from ._sheets import SCell, workbook
 

@@ -40,6 +40,9 @@ table.delibpoll-banner tr.net th, table.delibpoll-banner tr.net td { font-weight
 table.delibpoll-banner tr.base th, table.delibpoll-banner tr.base td,
 table.delibpoll-banner tr.flag th, table.delibpoll-banner tr.flag td { color: #505a5f; }
 table.delibpoll-banner .letter { font-weight: normal; color: #505a5f; }
+div.table-wrap { overflow-x: auto; }
+table.delibpoll-banner.wide { font-size: 8pt; }
+table.delibpoll-banner.wide th, table.delibpoll-banner.wide td { padding: 0.2em 0.25em; }
 ol.notes { font-size: 9.5pt; }
 @media print { body { max-width: none; margin: 0; } @page { size: A4 landscape; margin: 12mm; } }
 """.strip()
@@ -102,9 +105,11 @@ def _table(i: int, v: View, layout: str) -> str:
         + "".join(_cell(c.text, c.letters) for c in r.cells) + "</tr>"
         for r in rows
     )
-    return (f"<table class='delibpoll-banner'><caption>Table {i + 1}: {_e(v.title)}"
+    wide = " wide" if len(v.heads) > 8 else ""
+    return (f"<div class='table-wrap'><table class='delibpoll-banner{wide}'><caption>"
+            f"Table {i + 1}: {_e(v.title)}"
             f"<span class='base'>{_e(v.base_line)}</span></caption>{_colgroups(v, layout)}"
-            f"{_thead(v, layout)}<tbody>{body}</tbody></table>")
+            f"{_thead(v, layout)}<tbody>{body}</tbody></table></div>")
 
 
 def document_html(doc: Document, *, layout: str = "accessible", fragment: bool = False,
