@@ -63,6 +63,7 @@ LAYER_OF = {
     "contrast": "inference",
     "chisq": "inference",
     "banner": "inference",
+    "grid": "inference",
     "deliberative": "inference",
     # presentation: results in, files and charts out
     "export": "presentation",

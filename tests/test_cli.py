@@ -28,7 +28,7 @@ def test_weight_writes_weights_that_meet_the_margins(tmp_path: Path, capsys: pyt
 def test_table_command(tmp_path: Path) -> None:
     out = tmp_path / "t.md"
     assert main(["table", str(TIER3), "--rows", "q_pact", "--columns", "sex", "--out", str(out)]) == 0
-    assert "### q_pact" in out.read_text()
+    assert "### Table 1: Pact" in out.read_text()  # the readable name of q_pact (a CSV has no labels)
 
 
 def test_bad_input_one_line_message_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ their own parsers (openpyxl, html.parser, the Markdown table grammar). Tests nam
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -117,16 +118,16 @@ def test_nets_exclude_and_multi_response(design) -> None:  # type: ignore[no-unt
 def test_exports(design, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     b = banner(design, ["q_pact", "q_charge"], ["sex"], suppress_below=10)
     md = b.to_markdown()
-    assert "### q_pact" in md and "Base (unweighted)" in md and "Notes" in md
-    assert "<caption>q_pact</caption>" in b.to_html()
+    assert "### Table 1: Would a Data Pact increase or decrease your confidence in how the NHS uses data?" in md and "Unweighted base" in md and "Notes" in md
+    assert "<caption>Table 1: Would a Data Pact increase or decrease your confidence in how the NHS uses data?<span class='base'>" in b.to_html()
     b.to_csv(tmp_path / "t.csv")
     assert len(pd.read_csv(tmp_path / "t.csv")) == len(b.to_frame())
     path = b.to_excel(tmp_path / "t.xlsx")
     with pd.ExcelFile(path) as xl:
-        assert xl.sheet_names == ["Cover", "Notes", "Table 1", "Table 2"]
-        t1 = pd.read_excel(xl, sheet_name="Table 1", header=1)
-    assert t1.columns[0] == "Category" and "Total estimate" in t1.columns
-    assert t1["Total estimate"].iloc[0] == pytest.approx(b.to_frame()["estimate"].iloc[0])
+        assert xl.sheet_names == ["Cover", "Notes", "Contents", "Table 1", "Table 2"]
+        t1 = pd.read_excel(xl, sheet_name="Table 1", header=3)
+    assert t1.columns[0] == "Answer" and "Total" in t1.columns
+    assert t1["Total"].iloc[0] == pytest.approx(b.to_frame()["estimate"].iloc[0])
 
 
 def test_bad_input(design) -> None:  # type: ignore[no-untyped-def]
@@ -281,9 +282,11 @@ def test_notes_describe_only_what_was_computed(design) -> None:  # type: ignore[
     fr = b.to_frame()
     assert set(fr[fr.is_net].groupby("question").category.first().items()) == {
         ("q_pact", "Any effect"), ("q_charge", "Has a view")}
-    assert "Nets (computed from unrounded values): q_pact: Any effect = Increase confidence + " \
-        "Decrease confidence; q_charge: Has a view = Right + Wrong." in b.notes
-    assert "Excluded from percentage bases: Don't know (q_pact, q_charge)." in b.notes
+    assert "Nets (computed from unrounded values): Would a Data Pact increase or decrease your confidence in how the NHS uses data?: Any effect = Increase confidence + " \
+        "Decrease confidence; Is it right or wrong for the NHS to make money by charging for access to data?: Has a view = Right + Wrong." in b.notes
+    n_dk = int((design.data["q_pact"] == "Don't know").sum())  # counted from the data
+    assert f"Would a Data Pact increase or decrease your confidence in how the NHS uses data?: Don't know ({n_dk:,} respondents) left out of the base, as asked " \
+        "(exclude=)." in b.notes
     # "Has a view" = Right + Wrong = 100% of the base once Don't know is excluded (by hand)
     assert fr[fr.category == "Has a view"].estimate.to_numpy() == pytest.approx(1.0, abs=1e-12)
     with pytest.raises(DelibpollError, match="Nets were given for question 'trust_nhs', a numeric"):
@@ -385,9 +388,9 @@ def test_markdown_escapes_labels(awkward) -> None:  # type: ignore[no-untyped-de
     for t in tables:
         assert len({len(r) for r in t}) == 1  # no label shifted a column
     labels = [_md_unescape(r[0]) for r in tables[0][2:]]
-    assert labels[:5] == sorted(AWKWARD) and labels[5:] == ["Base (unweighted)", "Base (weighted)", "Base (effective)"]
+    assert labels[:5] == sorted(AWKWARD) and labels[5:] == ["Unweighted base", "Weighted base", "Effective base"]
     heads = [_md_unescape(c) for c in tables[0][0][1:]]
-    assert heads == ["Total", "g: <b> (A)", "g: =SUM(A1) (B)", "g: x|y (C)"]
+    assert heads == ["Total", "G: <b> (A)", "G: =SUM(A1) (B)", "G: x|y (C)"]
 
 
 def test_html_escapes_labels(awkward) -> None:  # type: ignore[no-untyped-def]
@@ -408,7 +411,7 @@ def test_html_escapes_labels(awkward) -> None:  # type: ignore[no-untyped-def]
     p = Cells()
     p.feed(awkward.to_html())
     assert "script" not in p.tags and "b" not in p.tags
-    assert set(AWKWARD) <= set(p.text) and "g: x|y (C)" in p.text
+    assert set(AWKWARD) <= set(p.text) and "G: x|y (C)" in p.text
 
 
 def test_excel_writes_labels_as_text(awkward, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -417,9 +420,12 @@ def test_excel_writes_labels_as_text(awkward, tmp_path: Path) -> None:  # type: 
     wb = openpyxl.load_workbook(path)
     found = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
     assert not [c.value for c in found if c.data_type == "f"]  # no formula anywhere
-    assert not [c.value for c in found if c.hyperlink is not None]
+    links = [c for c in found if c.hyperlink is not None]  # only the Contents sheet's own
+    assert {c.parent.title for c in links} == {"Contents"}
+    assert sorted(c.hyperlink.location for c in links) == ["'Table 1'!A1", "'Table 2'!A1"]
+    assert not [c for c in links if c.hyperlink.target]  # no external link
     vals = {c.value for c in found}
-    assert "=1+2" in vals and "g: =SUM(A1) (B) estimate" in vals and "=HYPERLINK(\"x\")" in vals
+    assert "=1+2" in vals and "G: =SUM(A1) (B)" in vals and "=HYPERLINK(\"x\")" in vals
 
 
 def test_exports_round_trip_the_numbers_with_the_stated_decimals(awkward, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -436,27 +442,28 @@ def test_exports_round_trip_the_numbers_with_the_stated_decimals(awkward, tmp_pa
     for t, q in zip(tables, ["q", "big"], strict=True):
         for row in t[2:]:
             cat = _md_unescape(row[0])
-            if cat.startswith("Base"):
+            if cat.endswith("base"):
                 continue
             for j in range(1, 5):
                 txt = row[j].split(" ")[0]
-                cell = fr[(fr.question == q) & (fr.category == cat) & (fr.banner == cols[j][0]) & (fr.column == cols[j][1])].iloc[0]
+                cell = fr[(fr.question == q) & (fr.category_label == cat) & (fr.banner == cols[j][0]) & (fr.column == cols[j][1])].iloc[0]
                 if q == "q":
                     assert re.fullmatch(r"\d+\.\d{2}%", txt), txt
                     assert abs(float(txt[:-1]) - 100 * cell.estimate) <= 0.005 + 1e-9
                 else:
-                    assert re.fullmatch(r"\d+\.\d{2}", txt), txt  # 15000000.00, not 1.5e+07
+                    assert re.fullmatch(r"\d{2},\d{3},\d{3}\.\d{2}", txt), txt  # 15,000,000.00, not 1.5e+07
+                    txt = txt.replace(",", "")
                     assert abs(float(txt) - cell.estimate) <= 0.005 + 1e-6
                 shown += 1
     assert shown == 4 * 6
-    assert re.search(r"<td>\d{8}\.\d{2}</td>", awkward.to_html())
+    assert re.search(r"<td>\d{2},\d{3},\d{3}\.\d{2}</td>", awkward.to_html())
     ws = openpyxl.load_workbook(awkward.to_excel(tmp_path / "r.xlsx"))["Table 1"]
-    pcts = [c for row in ws.iter_rows(min_row=3) for c in row if isinstance(c.value, float) and c.value <= 1]
+    pcts = [c for row in ws.iter_rows(min_row=5, max_row=9) for c in row if isinstance(c.value, float)]
     assert pcts and {c.number_format for c in pcts} == {"0.00%"}
     ws2 = openpyxl.load_workbook(tmp_path / "r.xlsx")["Table 2"]
-    assert ws2["B3"].number_format == "0.00"
+    assert ws2["B5"].number_format == "#,##0.00"
     tot = fr[(fr.question == "big") & (fr.column == "Total")].estimate.iloc[0]
-    assert ws2["B3"].value == pytest.approx(tot, rel=1e-14)  # Excel keeps 15 digits
+    assert ws2["B5"].value == pytest.approx(tot, rel=1e-14)  # Excel keeps 15 digits
 
 
 def test_markdown_has_no_negative_zero() -> None:
@@ -536,3 +543,246 @@ def test_banner_share_of_zero_gets_the_nchs_interval_not_a_point(ref, method: st
         assert h["ci_note"] == "SE 0 (p=0/1): NCHS n_eff=n"
     others = fr[(fr["column"] != "H") & (fr["category"] == "yes")]
     assert (others["ci_note"] == "").all() and (others["ci_upper"] > others["ci_lower"]).all()
+
+
+# ---------------------------------------------------------------- publishable outputs (#14)
+SAV = dp.datasets.data_path("example", "tier3.sav")
+PACT = "Would a Data Pact increase or decrease your confidence in how the NHS uses data?"
+
+
+@pytest.fixture(scope="module")
+def from_sav():  # type: ignore[no-untyped-def]
+    """The example .sav as read_survey reads it (variable and value labels, missing codes)."""
+    df = dp.read_survey(SAV)
+    return df, dp.rake(dp.SurveyDesign(df), dp.datasets.england_adult_targets(), tol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def sav_table(from_sav):  # type: ignore[no-untyped-def]
+    return banner(from_sav[1], ["q_pact", "trust_nhs", "q_committee",
+                                {"Priorities": ["prio_care", "prio_research"]}],
+                  ["sex", "info_arm"], exclude=["Don't know"], min_base=2000,
+                  nets={"q_pact": {"Any effect": ["Increase confidence", "Decrease confidence"]}},
+                  labels={"info_arm": "Information arm", "sex:Female": "Women",
+                          "sex:Male": "Men"})
+
+
+def test_words_not_names(from_sav, sav_table) -> None:  # type: ignore[no-untyped-def]
+    """Titles, row and column labels come from the file's labels (read with pyreadstat by
+    read_survey), under the author's labels; the frame keeps the data's names and codes."""
+    t = sav_table
+    vl = from_sav[0].attrs["variable_labels"]
+    assert t.question_labels == (vl["q_pact"], vl["trust_nhs"], vl["q_committee"],
+                                 "Priority for the value of data")
+    assert t.category_labels[3] == ("Improving NHS care and services",
+                                    "Medical research and new treatments")
+    assert t.category_labels[1] == ("Mean",)
+    assert t.banner_labels == ("", "Sex", "Sex", "Information arm", "Information arm")
+    assert t.column_labels == ("Total", "Women", "Men", "Control", "Reassured")
+    fr = t.to_frame()
+    assert {"q_pact", "trust_nhs", "Priorities"} <= set(fr.question)
+    assert set(fr[fr.question == "Priorities"].category) == {"prio_care", "prio_research"}
+    assert set(fr[fr.banner == "sex"].column) == {"Female", "Male"}
+    assert set(fr[fr.banner == "sex"].column_label) == {"Women", "Men"}
+    md, page = t.to_markdown(), t.to_html()
+    for name in ("q_pact", "trust_nhs", "q_committee", "prio_care", "info_arm", "sex:"):
+        assert name not in md and name not in page
+    assert f"### Table 1: {PACT}" in md and "| Men: " not in md and "Sex: Men (B)" in md
+    # no label at all: a readable fallback, never the snake_case name
+    df = pd.DataFrame({"age_group": ["a_b", "c"] * 20, "q_my_item": ["x", "y"] * 20})
+    plain = banner(dp.SurveyDesign(df), ["q_my_item"], ["age_group"], min_base=1)
+    assert plain.question_labels == ("My item",) and plain.banner_labels[1] == "Age group"
+    assert plain.column_labels[1] == "A b"
+    with pytest.raises(DelibpollError, match=r"'labels' parameter of banner must be a mapping"):
+        banner(dp.SurveyDesign(df), ["q_my_item"], ["age_group"], labels=["x"])
+    with pytest.raises(DelibpollError, match=r"labels key 'q_my_item' has 3 \(int\)"):
+        banner(dp.SurveyDesign(df), ["q_my_item"], ["age_group"], labels={"q_my_item": 3})
+
+
+def test_base_lines_and_notes_state_what_left_the_base(from_sav, sav_table) -> None:  # type: ignore[no-untyped-def]
+    """Counts worked from the data: exclude= (Don't know) and the file's missing codes
+    (trust_nhs 99 = Don't know, q_committee -9 = Not answered), which read_survey made NaN."""
+    df, t = from_sav[0], sav_table
+    n_trust = int(df["trust_nhs"].notna().sum())
+    n_dk = int((df["q_committee"] == "Don't know").sum())
+    n_na = int(df["q_committee"].isna().sum())
+    assert t.base_lines[1] == ("Base: all respondents, excluding missing answers (Don't know, "
+                               f"code 99) (unweighted n = {n_trust:,})")
+    assert t.base_lines[2] == ("Base: all respondents, excluding Don't know and missing answers "
+                               f"(Not answered, code -9) (unweighted n = {4000 - n_dk - n_na:,})")
+    assert t.base_lines[3] == "Base: all respondents (unweighted n = 4,000)"
+    assert (f"Preferred model for data access committees: Don't know ({n_dk} respondents) left "
+            f"out of the base, as asked (exclude=); {n_na} respondents with missing answers "
+            "(Not answered, code -9) left out of the base.") in t.notes
+    md = t.to_markdown()
+    assert all(line in md for line in t.base_lines)
+    b = banner(from_sav[1], ["q_pact"], ["sex"], base_description="all adults in England")
+    assert b.base_lines == ("Base: all adults in England (unweighted n = 4,000)",)
+    with pytest.raises(DelibpollError, match="'base_description' parameter of banner"):
+        banner(from_sav[1], ["q_pact"], ["sex"], base_description="  ")
+
+
+class _Tree:
+    """A small DOM from html.parser: every start tag with its attributes, and texts."""
+
+    def __init__(self, page: str) -> None:
+        from html.parser import HTMLParser
+
+        tags: list[tuple[str, dict[str, str | None]]] = []
+        texts: list[str] = []
+        decl: list[str] = []
+
+        class P(HTMLParser):
+            def handle_starttag(self, tag, attrs) -> None:  # type: ignore[no-untyped-def]
+                tags.append((tag, dict(attrs)))
+
+            def handle_data(self, data: str) -> None:
+                texts.append(data)
+
+            def handle_decl(self, d: str) -> None:
+                decl.append(d)
+
+        P().feed(page)
+        self.tags, self.texts, self.decl = tags, texts, decl
+
+    def all(self, name: str) -> list[dict[str, str | None]]:
+        return [a for t, a in self.tags if t == name]
+
+
+def test_html_is_a_standalone_accessible_document(sav_table) -> None:  # type: ignore[no-untyped-def]
+    page = sav_table.to_html(title="Cohort 1 tables")
+    tree = _Tree(page)
+    assert tree.decl == ["DOCTYPE html"] and page.startswith("<!DOCTYPE html>")
+    assert tree.all("html")[0]["lang"] == "en" and tree.all("meta")[0]["charset"] == "utf-8"
+    assert "Cohort 1 tables" in tree.texts and len(tree.all("style")) == 1
+    assert len(tree.all("table")) == len(tree.all("caption")) == 4
+    assert all(a.get("scope") in ("col", "row", "colgroup") for a in tree.all("th"))
+    frag = sav_table.to_html(fragment=True)
+    assert "<html" not in frag and "<table" in frag and sav_table._repr_html_() == frag
+    classic = _Tree(sav_table.to_html(layout="classic"))
+    groups = [a for a in classic.all("th") if a.get("scope") == "colgroup"]
+    assert [a["colspan"] for a in groups] == ["2", "2"] * 4  # Sex, Information arm per table
+    assert "(A)" in classic.texts and "(D)" in classic.texts
+    with pytest.raises(DelibpollError, match="'layout' parameter of to_html must be 'accessible'"):
+        sav_table.to_html(layout="ctables")
+
+
+def test_markdown_layouts(sav_table) -> None:  # type: ignore[no-untyped-def]
+    acc = _md_tables(sav_table.to_markdown())[0]
+    assert acc[0][:3] == ["Answer", "Total", "Sex: Women (A)"]
+    assert [r[0] for r in acc[2:]][-4:] == ["Unweighted base", "Weighted base", "Effective base",
+                                            "Small base (unweighted n below 2,000) \\[u\\]"]
+    cl = _md_tables(sav_table.to_markdown(layout="classic"))[0]
+    assert cl[0][:3] == ["Answer", "Total", "Sex: Women"]
+    assert cl[2] == ["", "", "(A)", "(B)", "(C)", "(D)"]  # letters under the categories
+    assert cl[3][0] == "Unweighted base" and cl[3][1] == "4,000" or cl[3][1].endswith(",707")
+    assert cl[-1][0] == "\\*\\*Any effect\\*\\*" or cl[-1][0] == "**Any effect**"
+
+
+def _fmt_rule(text: str) -> bool:
+    """Reader's numbers: percentages with the table's decimals, bases with separators."""
+    return bool(re.fullmatch(r"\d{1,3}%( [A-Z]+)?|\d{1,3}(,\d{3})*|\d+\.\d( [A-Z]+)?|\[[cuxz]\]|",
+                             text))
+
+
+def test_numbers_formatted_for_readers(sav_table) -> None:  # type: ignore[no-untyped-def]
+    from delibpoll._format import scientific_notation
+
+    md = sav_table.to_markdown()
+    assert not scientific_notation(md) and not scientific_notation(sav_table.to_html())
+    for t in _md_tables(md):
+        for row in t[2:]:
+            for cell in row[1:]:
+                assert _fmt_rule(cell.replace("\\[", "[").replace("\\]", "]")), cell
+    # the same decimals within a column: every percentage of decimals=1 has one decimal
+    one = banner(dp.SurveyDesign(dp.read_survey(SAV)), ["q_pact"], ["sex"], decimals=1)
+    cells = [c for r in _md_tables(one.to_markdown())[0][2:6] for c in r[1:]]
+    assert cells and all(re.fullmatch(r"\d{1,3}\.\d%( [A-Z]+)?", c) for c in cells), cells
+    assert "| Unweighted base | 4,000 | 2,178 | 1,822 |" in one.to_markdown()
+
+
+def test_excel_contents_print_setup_and_columns(sav_table, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import openpyxl
+
+    from delibpoll.export._sheets import FIT_WIDTH
+
+    path = sav_table.to_excel(tmp_path / "t.xlsx", title="Cohort 1")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Cover", "Notes", "Contents", "Table 1", "Table 2", "Table 3",
+                             "Table 4"]
+    contents = wb["Contents"]
+    assert [contents.cell(r, 2).value for r in range(3, 7)] == list(sav_table.question_labels)
+    assert [contents.cell(r, 1).hyperlink.location for r in range(3, 7)] == [
+        f"'Table {i}'!A1" for i in range(1, 5)]
+    for i in range(1, 5):
+        ws = wb[f"Table {i}"]
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+        assert ws.print_title_rows == "$4:$4"  # the header row repeats on every page
+        heads = [c.value for c in ws[4] if c.value is not None]
+        assert "Total: significantly higher than (letters)" not in heads  # never tested
+        for j, h in enumerate(heads):  # no empty column: every letters column has a letter
+            if h.endswith("(letters)"):
+                assert any(ws.cell(r, j + 1).value for r in range(5, ws.max_row + 1)), h
+        width = sum(ws.column_dimensions[c].width for c in "ABCDEFGHIJKLM"
+                    if c in ws.column_dimensions)
+        assert ws.sheet_properties.pageSetUpPr.fitToPage == (width <= FIT_WIDTH)
+        labels = [ws.cell(r, 1).value for r in range(5, ws.max_row + 1)]
+        assert labels[-1] == "Small base (unweighted n below 2,000) [u]"
+        flags = [ws.cell(ws.max_row, j).value for j in range(2, len(heads) + 1)]
+        assert set(flags) <= {"[u]", None} and "[u]" in flags
+        assert all("[u]" not in str(ws.cell(r, j).value) for r in range(5, ws.max_row)
+                   for j in range(2, len(heads) + 1))  # not in the letters columns
+        assert ws.column_dimensions["A"].width >= min(60, max(len(str(x)) for x in labels) + 2)
+    classic = openpyxl.load_workbook(sav_table.to_excel(tmp_path / "c.xlsx", layout="classic"))
+    ws = classic["Table 1"]
+    assert sorted(str(m) for m in ws.merged_cells.ranges) == ["C4:D4", "E4:F4"]
+    assert ws["C4"].value == "Sex" and ws["C5"].value == "Women" and ws["C6"].value == "(A)"
+    assert ws.print_title_rows == "$4:$6" and ws["A7"].value == "Unweighted base"
+
+
+def test_ods_has_the_sheets_of_the_xlsx(sav_table, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import zipfile
+
+    path = sav_table.to_ods(tmp_path / "t.ods", title="Cohort 1")
+    sheets = pd.read_excel(path, sheet_name=None, engine="odf", header=None)
+    assert list(sheets) == ["Cover", "Notes", "Contents", "Table 1", "Table 2", "Table 3",
+                            "Table 4"]
+    t1 = sheets["Table 1"]
+    assert t1.iloc[0, 0] == f"Table 1: {PACT}" and t1.iloc[3, 0] == "Answer"
+    fr = sav_table.to_frame()
+    first = fr[(fr.question == "q_pact") & (fr.column == "Total")].estimate.iloc[0]
+    assert t1.iloc[4, 1] == pytest.approx(first, rel=1e-12)  # stored as a number
+    content = zipfile.ZipFile(path).read("content.xml").decode()
+    assert 'office:value-type="percentage"' in content and "<table:table-header-rows>" in content
+    assert "xlink:href=\"#Table 1.A1\"" in content
+    styles = zipfile.ZipFile(path).read("styles.xml").decode()
+    assert 'style:print-orientation="landscape"' in styles and 'fo:page-width="29.7cm"' in styles
+    again = sav_table.to_ods(tmp_path / "t2.ods", title="Cohort 1")
+    assert again.read_bytes() == path.read_bytes()  # reproducible
+    with pytest.raises(DelibpollError, match="does not exist; create it first"):
+        sav_table.to_ods(tmp_path / "nope" / "t.ods")
+
+
+def test_outputs_render(sav_table, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The standalone HTML renders in headless Chromium and the xlsx/ods convert to PDF
+    in LibreOffice (skipped where they are not installed)."""
+    import shutil
+    import subprocess
+
+    chromium, soffice = shutil.which("chromium"), shutil.which("soffice")
+    if not chromium or not soffice:
+        pytest.skip("chromium or LibreOffice not installed")
+    html_path = tmp_path / "t.html"
+    html_path.write_text(sav_table.to_html(layout="classic"), encoding="utf-8")
+    png = tmp_path / "t.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", f"--screenshot={png}",
+                    "--window-size=900,1400", str(html_path)], check=True, timeout=120,
+                   capture_output=True)
+    assert png.stat().st_size > 10_000
+    files = [sav_table.to_excel(tmp_path / "t.xlsx"), sav_table.to_ods(tmp_path / "u.ods")]
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), *map(str, files)],
+                   check=True, timeout=240, capture_output=True)
+    for name in ("t.pdf", "u.pdf"):
+        assert (tmp_path / name).read_bytes()[:5] == b"%PDF-"

@@ -49,6 +49,7 @@ from .exceptions import (
     SmallSampleWarning,
     WeightingWarning,
 )
+from .grid import LikertGrid, likert_grid
 from .io import read_survey, write_survey
 from .ordinal import OLRResult, olr
 from .pipeline import PipelineResult, run_config
@@ -109,8 +110,10 @@ __all__ = [
     "knowledge",
     "learning",
     "BannerTable",
+    "LikertGrid",
     "alt_text",
     "banner",
+    "likert_grid",
     "contrast",
     "PipelineResult",
     "ReplicateWeights",

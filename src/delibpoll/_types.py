@@ -29,6 +29,7 @@ __all__ = [
     "ReplicateMethod",
     "ReplicateType",
     "Statistic",
+    "TableLayout",
     "TargetKind",
     "TierPlotKind",
     "TierVariance",
@@ -94,6 +95,9 @@ QuantileRule = Literal[
 QuantileCI = Literal["mean", "beta", "xlogit", "asin", "score", "quantile"]
 #: What a formatted value is.
 NumberKind = Literal["percent", "points", "number"]
+#: Layout of an exported banner table: one header row (publication spreadsheets), or the
+#: CTABLES/Q layout (banner variables spanning their categories, letters under them).
+TableLayout = Literal["accessible", "classic"]
 
 
 def values(vocabulary: Any) -> tuple[str, ...]:

@@ -26,11 +26,13 @@ import pandas as pd
 from scipy import stats
 
 from ._ci import NOTE_NO_DF, proportion_cis_noted, t_quantiles
+from ._format import count
+from ._labels import Labels
 from ._multiplicity import adjust_pvalues
 from ._ratios import domain_summary, grouped_ratios
 from ._render import render
 from ._stats import kish_n_eff_by_group
-from ._types import Adjust, CIMethod, values
+from ._types import Adjust, CIMethod, TableLayout, values
 from ._validation import check_level
 from .design import SurveyDesign, check_design
 from .exceptions import DelibpollError
@@ -44,7 +46,8 @@ LOW_BASE = "[u]"
 
 #: The columns of :meth:`BannerTable.to_frame`, in order.
 FRAME_COLUMNS = (
-    "question", "category", "kind", "is_net", "banner", "column", "letter", "estimate",
+    "question", "category", "kind", "is_net", "banner", "column", "letter",
+    "question_label", "category_label", "banner_label", "column_label", "estimate",
     "ci_lower", "ci_upper", "ci_note", "se", "n", "weighted_n", "n_eff", "higher_than",
     "low_base", "suppressed",
 )
@@ -117,6 +120,18 @@ class BannerTable:
         weighted ones NaN where suppressed).
     low_base, suppressed : numpy.ndarray
         ``(questions, columns)`` flags.
+    question_labels : tuple of str
+        Per question, the words shown for it (its label, else a readable name).
+    category_labels : tuple of tuple of str
+        Per question, the words shown for each of :attr:`categories` (multi-response items
+        take their item labels; a numeric question's row is "Mean").
+    banner_labels, column_labels : tuple of str
+        Per column, the banner variable's words ("" for Total) and the category's words.
+    base_lines : tuple of str
+        Per question, who the percentages are of ("Base: all respondents (unweighted n =
+        4,000)"), naming what was left out of the base.
+    min_base : int
+        Columns with an unweighted base below this are flagged ``[u]``.
     """
 
     notes: list[str]
@@ -138,13 +153,21 @@ class BannerTable:
     n_eff: np.ndarray = field(repr=False)
     low_base: np.ndarray = field(repr=False)
     suppressed: np.ndarray = field(repr=False)
+    question_labels: tuple[str, ...] = field(repr=False)
+    category_labels: tuple[tuple[str, ...], ...] = field(repr=False)
+    banner_labels: tuple[str, ...] = field(repr=False)
+    column_labels: tuple[str, ...] = field(repr=False)
+    base_lines: tuple[str, ...] = field(repr=False)
+    min_base: int = field(repr=False)
     _frame: pd.DataFrame = field(repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy long form, one row per question, category and banner column.
 
         Columns: ``question``, ``category``, ``kind``, ``banner``, ``column`` (banner
-        category or "Total"), ``letter``, ``estimate``, ``ci_lower``, ``ci_upper``, ``se``,
+        category or "Total"), ``letter`` (the data's names and codes), then the words shown
+        for them, ``question_label``, ``category_label``, ``banner_label`` and
+        ``column_label``, then ``estimate``, ``ci_lower``, ``ci_upper``, ``se``,
         ``n``, ``weighted_n``, ``n_eff``, ``higher_than`` (letters of the columns this cell is
         significantly higher than), ``low_base``, ``suppressed``.
         """
@@ -154,36 +177,61 @@ class BannerTable:
         """The cells of question number ``question`` (0-based) in the per-cell arrays."""
         return slice(int(self.offsets[question]), int(self.offsets[question + 1]))
 
-    def to_markdown(self) -> str:
-        """Markdown: one table per question, then the notes. Labels are escaped (``|``,
-        Markdown and HTML specials, newlines), so they cannot shift columns or add markup."""
-        out: str = render("banner.markdown", self)
+    def to_markdown(self, *, layout: TableLayout = "accessible") -> str:
+        """Markdown: one table per question (its wording as heading, the base line under
+        it), then the notes.
+
+        ``layout="accessible"``: one header row, bases at the foot; ``"classic"``: the
+        column letters in the first row and the bases at the top, as CTABLES and Q print
+        them. Labels are escaped (``|``, Markdown and HTML specials, newlines), so they
+        cannot shift columns or add markup."""
+        out: str = render("banner.markdown", self, layout=layout)
         return out
 
-    def to_html(self) -> str:
-        """HTML: one table per question with a caption, then the notes."""
-        out: str = render("banner.html", self)
+    def to_html(self, *, layout: TableLayout = "accessible", fragment: bool = False,
+                title: str = "Weighted banner tables") -> str:
+        """HTML: a standalone document (doctype, charset, title, print-friendly CSS), or
+        with ``fragment=True`` only the tables and notes, for embedding.
+
+        Each question is a ``<table>`` with a ``<caption>`` (its wording and base line) and
+        ``scope`` on every header cell; ``layout="classic"`` spans each banner variable over
+        its categories (``scope="colgroup"``) with the letters under them and the bases at
+        the top."""
+        out: str = render("banner.html", self, layout=layout, fragment=fragment, title=title)
         return out
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        return self.to_html(fragment=True)
 
     def to_csv(self, path: str | Path) -> Path:
-        """The tidy frame (:meth:`to_frame`) as CSV."""
+        """The tidy frame (:meth:`to_frame`: codes and names, and the labels shown) as CSV."""
         out: Path = render("banner.csv", self, path)
         return out
 
     def to_excel(self, path: str | Path, *, title: str = "Weighted banner tables",
-                 source: str = "") -> Path:
-        """Accessible spreadsheet (UK Government Analysis Function guidance).
+                 source: str = "", layout: TableLayout = "accessible") -> Path:
+        """Spreadsheet following the UK Government Analysis Function guidance.
 
-        A cover sheet, a notes sheet, then one table per sheet: a single header row, no
-        merged cells, no blank rows inside tables, a frozen header row, percentages stored as
-        numbers with a percentage format and their significance letters in the adjacent
-        column; suppressed cells hold the symbol ``[c]`` and low bases ``[u]`` (explained in
-        the notes).
+        A cover sheet, a notes sheet, a contents sheet (every table's title, linked to its
+        sheet), then one table per sheet. ``layout="accessible"``: a single header row, no
+        merged cells, percentages stored as numbers with their significance letters in the
+        adjacent column (only where some cell has a letter), bases at the foot;
+        ``layout="classic"``: the CTABLES/Q layout (banner variables spanning their
+        categories, letters under the percentages, bases at the top). Suppressed cells hold
+        ``[c]``; columns with a small base are flagged ``[u]`` in a row of their own. Every
+        table sheet prints A4 landscape with its header rows repeated, one page wide when
+        that keeps the text at 80% or more of its size.
         """
-        out: Path = render("banner.excel", self, path, title=title, source=source)
+        out: Path = render("banner.excel", self, path, title=title, source=source,
+                           layout=layout)
+        return out
+
+    def to_ods(self, path: str | Path, *, title: str = "Weighted banner tables",
+               source: str = "", layout: TableLayout = "accessible") -> Path:
+        """OpenDocument spreadsheet (.ods), the open format the Government Analysis Function
+        prefers: the sheets of :meth:`to_excel` (cover, notes, contents, tables)."""
+        out: Path = render("banner.ods", self, path, title=title, source=source,
+                           layout=layout)
         return out
 
     def __repr__(self) -> str:
@@ -203,6 +251,8 @@ class _Row:
     nets: list[Hashable]  # which labels are nets
     applied_nets: list[tuple[str, list[Hashable]]]  # the nets computed, with their members
     excluded: list[Hashable] = field(default_factory=list)  # categories left out of the base
+    n_missing: int = 0  # respondents with no valid answer (NaN: system- or user-missing)
+    n_excluded: int = 0  # respondents whose answer is an excluded category
 
 
 def _is_label(x: object) -> bool:
@@ -379,7 +429,8 @@ def _build_row(
         valid = block.notna().any(axis=1).to_numpy()
         num = block.fillna(0).to_numpy(dtype=float) * valid[:, None]
         values, pattern = np.unique(num, axis=0, return_inverse=True)
-        return _Row(name, "multi", list(spec), pattern.ravel(), values, valid, [], [])
+        return _Row(name, "multi", list(spec), pattern.ravel(), values, valid, [], [],
+                    n_missing=int((~valid).sum()))
     s = design.column(spec)
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and not isinstance(
         s.dtype, pd.CategoricalDtype
@@ -396,7 +447,8 @@ def _build_row(
                 f"Numeric question '{name}' has infinite values; recode them (to NaN for missing)."
             )
         uniq, pattern = np.unique(vals, return_inverse=True)
-        return _Row(name, "numeric", [spec], pattern.ravel(), uniq[:, None], valid, [], [])
+        return _Row(name, "numeric", [spec], pattern.ravel(), uniq[:, None], valid, [], [],
+                    n_missing=int((~valid).sum()))
     codes, cats = design.column_codes(spec)
     excluded = [c for c in cats if c in exclude]
     keep = [i for i, c in enumerate(cats) if c not in exclude]
@@ -443,8 +495,9 @@ def _build_row(
             f"{cats!r}."
         )
     values = np.column_stack(cols).astype(float)
+    n_excl = int(np.isin(codes, [cats.index(c) for c in excluded]).sum()) if excluded else 0
     return _Row(name, "categorical", labels, np.where(valid, codes, 0), values, valid, net_labels,
-                applied, excluded)
+                applied, excluded, n_missing=int((codes < 0).sum()), n_excluded=n_excl)
 
 
 def banner(
@@ -462,6 +515,8 @@ def banner(
     exclude: Sequence[Hashable] | None = None,
     nets: Mapping[str, Sequence[Hashable] | Mapping[str, Sequence[Hashable]]] | None = None,
     decimals: int = 0,
+    labels: Labels | Mapping[str, Any] | None = None,
+    base_description: str | None = None,
 ) -> BannerTable:
     """Weighted banner table: questions down the side, subgroups across the top.
 
@@ -501,6 +556,18 @@ def banner(
         ``{"q_pact": {"Any change": [...]}}``.
     decimals : int
         Decimals shown for percentages, 0 to 10 (display only).
+    labels : Labels or mapping, optional
+        The words shown for questions, categories and banner variables, on top of the file's
+        labels (``design.attrs``, as :func:`~delibpoll.read_survey` keeps them); the shapes
+        of :meth:`Labels.from_mapping <delibpoll._labels.Labels.from_mapping>`
+        (``{"q_pact": "Would a Data Pact ...?", "sex:F": "Female"}``). What nobody labels
+        gets a readable name (``age_group`` -> "Age group"). The tidy frame keeps the data's
+        names and codes and adds the labels beside them.
+    base_description : str, optional
+        Who was asked, for each table's base line: ``"all adults in England"`` gives "Base:
+        all adults in England (unweighted n = 4,000)". Default "all respondents". Answers
+        left out of the base (``exclude``, missing answers and the file's missing codes) are
+        named in the base line and the notes.
 
     Every argument is checked before any computation; a bad one raises
     :class:`~delibpoll.DelibpollError` naming it (rows and columns must be columns of the
@@ -517,7 +584,8 @@ def banner(
     spec = _check_arguments(
         design, rows, columns, total=total, level=level, ci_method=ci_method,
         sig_level=sig_level, adjust=adjust, min_base=min_base, suppress_below=suppress_below,
-        exclude=exclude, nets=nets, decimals=decimals,
+        exclude=exclude, nets=nets, decimals=decimals, labels=labels,
+        base_description=base_description,
     )
     return _assemble(design, spec, [_question_cells(design, spec, row) for row in spec.rows])
 
@@ -539,6 +607,8 @@ class _Spec:
     # (banner variable, codes of every respondent, categories, letters); Total first
     groups: list[tuple[str, np.ndarray, list[Hashable], list[str]]]
     columns: list[tuple[str, str, str]]
+    labels: Labels
+    base_description: str
 
 
 @dataclass(frozen=True)
@@ -572,6 +642,8 @@ def _check_arguments(
     exclude: object,
     nets: object,
     decimals: object,
+    labels: object = None,
+    base_description: object = None,
 ) -> _Spec:
     """Every argument of :func:`banner` checked (a DelibpollError naming the bad one), the
     questions' answer patterns built and the banner columns coded and lettered."""
@@ -590,6 +662,14 @@ def _check_arguments(
     if suppress_below is not None:
         suppress_below = _check_int_param(suppress_below, "suppress_below", 1)
     decimals = _check_int_param(decimals, "decimals", 0, 10)
+    lab = _check_labels(labels, design)
+    if base_description is None:
+        base_description = "all respondents"
+    elif not isinstance(base_description, str) or not base_description.strip():
+        raise DelibpollError(
+            "The 'base_description' parameter of banner must be text naming who was asked, "
+            f"e.g. 'all adults in England'. Got {base_description!r} instead."
+        )
     exclude_list = _label_list(exclude, "exclude")
     cols: list[Any]
     if _is_label(columns):
@@ -656,8 +736,20 @@ def _check_arguments(
         adjust=cast(Adjust, adjust),
         sig_level=float(sig_level), min_base=min_base, suppress_below=suppress_below,
         decimals=decimals, questions=[n for n, _ in items], rows=built, groups=groups,
-        columns=col_meta,
+        columns=col_meta, labels=lab, base_description=base_description.strip(),
     )
+
+
+def _check_labels(labels: object, design: SurveyDesign) -> Labels:
+    """The file's labels (``design.attrs``) with ``labels`` on top."""
+    if labels is not None and not isinstance(labels, Labels | Mapping):
+        raise DelibpollError(
+            "The 'labels' parameter of banner must be a mapping {variable: label, "
+            "'variable:category': label} or a Labels; got "
+            f"{type(labels).__name__}. Example: labels={{'q_pact': 'Would a Data Pact increase "
+            "your confidence?', 'sex:F': 'Female'}."
+        )
+    return Labels.from_attrs(design.attrs, cast(Any, labels))
 
 
 def _estimate_cells(
@@ -787,6 +879,8 @@ def _assemble(design: SurveyDesign, spec: _Spec, cells: list[_QuestionCells]) ->
     n_eff = np.array([c.n_eff for c in cells], dtype=float).reshape(len(cells), C)
     is_net = np.array([lab in r.nets for r in spec.rows for _ in range(C) for lab in r.labels],
                       dtype=bool)
+    words = _words(spec)
+    q_labels, c_labels, b_labels, col_labels = words
     if offsets[-1] == 0:
         frame = pd.DataFrame.from_records([])
     else:
@@ -799,6 +893,12 @@ def _assemble(design: SurveyDesign, spec: _Spec, cells: list[_QuestionCells]) ->
             "banner": [b for r in spec.rows for b, _, _ in spec.columns for _ in r.labels],
             "column": [c for r in spec.rows for _, c, _ in spec.columns for _ in r.labels],
             "letter": [x for r in spec.rows for _, _, x in spec.columns for _ in r.labels],
+            "question_label": [q_labels[q] for q, r in enumerate(spec.rows)
+                               for _ in range(C * len(r.labels))],
+            "category_label": [lab for q in range(len(spec.rows)) for _ in range(C)
+                               for lab in c_labels[q]],
+            "banner_label": [b for r in spec.rows for b in b_labels for _ in r.labels],
+            "column_label": [c for r in spec.rows for c in col_labels for _ in r.labels],
             "estimate": flat("estimate"),
             "ci_lower": flat("ci_lower"),
             "ci_upper": flat("ci_upper"),
@@ -834,8 +934,61 @@ def _assemble(design: SurveyDesign, spec: _Spec, cells: list[_QuestionCells]) ->
         n_eff=_read_only(n_eff),
         low_base=_read_only(low_base),
         suppressed=_read_only(suppressed),
+        question_labels=q_labels,
+        category_labels=c_labels,
+        banner_labels=b_labels,
+        column_labels=col_labels,
+        base_lines=tuple(_base_line(spec, q, r) for q, r in enumerate(spec.rows)),
+        min_base=int(spec.min_base),
         _frame=frame,
     )
+
+
+def _words(spec: _Spec) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...],
+                                 tuple[str, ...]]:
+    """The words shown: per question its label and its rows' labels; per column the banner
+    variable's label and the category's."""
+    lab = spec.labels
+    q_labels: list[str] = []
+    c_labels: list[tuple[str, ...]] = []
+    for r in spec.rows:
+        if r.kind == "multi":
+            items = lab.multi_response(r.question, [str(c) for c in r.labels])
+            q_labels.append(items.title)
+            c_labels.append(items.items)
+        elif r.kind == "numeric":
+            q_labels.append(lab.variable(r.question))
+            c_labels.append(("Mean",))
+        else:
+            q_labels.append(lab.variable(r.question))
+            c_labels.append(tuple(lab.category(r.question, c) for c in r.labels))
+    b_labels = tuple("" if b == "" else lab.variable(b) for b, _, cats, _ in spec.groups
+                     for _ in cats)
+    col_labels = tuple("Total" if b == "" else lab.category(b, c) for b, _, cats, _ in spec.groups
+                       for c in cats)
+    return tuple(q_labels), tuple(c_labels), b_labels, col_labels
+
+
+def _left_out(spec: _Spec, row: _Row) -> list[str]:
+    """What ``row`` leaves out of its base, in words: excluded categories, missing answers
+    (with the file's missing codes)."""
+    lab = spec.labels
+    parts: list[str] = []
+    if row.n_excluded:
+        parts.append(" and ".join(lab.category(row.question, c) for c in row.excluded))
+    if row.n_missing:
+        names = [row.question] if row.kind != "multi" else [str(c) for c in row.labels]
+        codes = {k: v for n in names for k, v in lab.missing_codes(n).items()}
+        parts.append("missing answers" + (
+            " (" + "; ".join(f"{v}, code {k}" for k, v in codes.items()) + ")" if codes else ""))
+    return parts
+
+
+def _base_line(spec: _Spec, q: int, row: _Row) -> str:
+    """"Base: all respondents, excluding Don't know (unweighted n = 3,512)"."""
+    parts = _left_out(spec, row)
+    excl = f", excluding {' and '.join(parts)}" if parts else ""
+    return f"Base: {spec.base_description}{excl} (unweighted n = {count(int(row.valid.sum()))})"
 
 
 def _notes(design: SurveyDesign, spec: _Spec) -> list[str]:
@@ -854,23 +1007,32 @@ def _notes(design: SurveyDesign, spec: _Spec) -> list[str]:
         + (f", {adjust} adjusted over the pairs of one banner variable for one row" if adjust != "none" else "")
         + ". A letter marks a column significantly higher than the column with that letter. "
         "The Total column is not tested.",
-        *([f"{LOW_BASE} marks cells with an unweighted base below {min_base}: treat with caution."]
+        *([f"{LOW_BASE} (row 'Small base') marks the columns whose unweighted base is below "
+           f"{count(min_base)}: treat their figures with caution."]
           if min_base > 0 else []),
         "Bases: unweighted respondents, weighted total and Kish effective sample size.",
         "Percentages are rounded for display only; nets and tests use unrounded values.",
     ]
-    excl: dict[str, list[str]] = {}
-    for r in spec.rows:
-        if r.excluded:
-            excl.setdefault(", ".join(map(str, r.excluded)), []).append(r.question)
-    if excl:
-        notes.append("Excluded from percentage bases: " + "; ".join(
-            f"{e} ({', '.join(qs)})" for e, qs in excl.items()) + ".")
-    done = [(r.question, r.applied_nets) for r in spec.rows if r.applied_nets]
+    lab = spec.labels
+    q_words = _words(spec)[0]
+    for q, r in enumerate(spec.rows):
+        said = []
+        if r.n_excluded:
+            cats = " and ".join(lab.category(r.question, c) for c in r.excluded)
+            said.append(f"{cats} ({count(r.n_excluded)} respondents) left out of the base, as "
+                        "asked (exclude=)")
+        if r.n_missing:
+            what = _left_out(spec, r)[-1]
+            said.append(f"{count(r.n_missing)} respondents with {what} left out of the base")
+        if said:
+            notes.append(f"{q_words[q]}: " + "; ".join(said) + ".")
+    done = [(q, r) for q, r in enumerate(spec.rows) if r.applied_nets]
     if done:
         notes.append("Nets (computed from unrounded values): " + "; ".join(
-            f"{q}: " + ", ".join(f"{k} = {' + '.join(map(str, v))}" for k, v in nets_)
-            for q, nets_ in done) + ".")
+            f"{q_words[q]}: " + ", ".join(
+                f"{lab.category(r.question, k)} = "
+                + " + ".join(lab.category(r.question, m) for m in v) for k, v in r.applied_nets)
+            for q, r in done) + ".")
     if spec.suppress_below is not None:
         notes.append(
             f"{SUPPRESSED} marks suppressed cells: unweighted base below {spec.suppress_below}, "

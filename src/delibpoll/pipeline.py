@@ -628,7 +628,7 @@ class InformationArmResult(NamedTuple):
 
 
 class BannerResult(NamedTuple):
-    """The banner table and the files written (.xlsx, .html, .md, .csv)."""
+    """The banner table and the files written (.xlsx, .ods, .html, .md, .csv)."""
 
     table: BannerTable
     files: tuple[Path, ...]
@@ -981,27 +981,31 @@ def estimate_information_arm(
 
 
 def build_banner(config: CohortConfig, weighting: WeightingResult, out: Path) -> BannerResult | None:
-    """Stage 8: the banner tables of weighted Tier 3, written as .xlsx, .html, .md and .csv.
-    None without a ``[banner]`` section."""
+    """Stage 8: the banner tables of weighted Tier 3, written as .xlsx and .ods (cover,
+    notes, contents, one table per sheet), a standalone .html, .md and the tidy .csv. The
+    words come from the data file's labels, with the config's ``[labels]`` on top when the
+    config has them. None without a ``[banner]`` section."""
     b = config.banner
     if b is None:
         return None
     rows: list[Any] = list(b.rows)
     for name, cols_ in b.multi_response.items():
         rows.append({name: list(cols_)})
+    labels = getattr(config, "labels", None)  # [labels], where the config offers it
     table = banner(
         weighting.tier3, rows, list(b.columns), level=config.estimation.level,
         ci_method=config.estimation.ci_method, sig_level=b.sig_level, adjust=b.adjust,
         min_base=b.min_base, suppress_below=b.suppress_below,
         nets=None if b.nets is None else {k: list(v) for k, v in b.nets.items()},
         exclude=None if b.exclude is None else list(b.exclude), decimals=b.decimals,
+        labels=labels if labels else None,
     )
-    table.to_excel(out / "banner_tables.xlsx", title=config.cohort.title, source=config.cohort.source)
-    files = [out / "banner_tables.xlsx",
-             _write(out / "banner_tables.html", table.to_html()),
-             _write(out / "banner_tables.md", table.to_markdown())]
-    table.to_csv(out / "banner_tables.csv")
-    files.append(out / "banner_tables.csv")
+    title, source = config.cohort.title, config.cohort.source
+    files = [table.to_excel(out / "banner_tables.xlsx", title=title, source=source),
+             table.to_ods(out / "banner_tables.ods", title=title, source=source),
+             _write(out / "banner_tables.html", table.to_html(title=title, layout="classic")),
+             _write(out / "banner_tables.md", table.to_markdown()),
+             table.to_csv(out / "banner_tables.csv")]
     return BannerResult(table=table, files=tuple(files))
 
 

@@ -1,126 +1,163 @@
-"""Accessible Excel exporter of a :class:`~delibpoll.BannerTable` (presentation layer)."""
+"""Excel exporter of banner tables and Likert grids (presentation layer).
+
+Writes the sheets laid out by :func:`delibpoll.export._sheets.workbook` with xlsxwriter:
+labels as text (never formulas, links or numbers), numbers as numbers with formats, the only
+links those of the Contents sheet (to the sheets of the same workbook), and the print set-up
+of every table sheet (A4 landscape, header rows repeated, one page wide when narrow enough).
+"""
 
 from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 from .._render import register
-from ..banner import LOW_BASE, SUPPRESSED, BannerTable
+from ..banner import BannerTable
 from ..exceptions import DelibpollError
-from ._common import BASE_ROWS, out_path, view
+from ..grid import LikertGrid
+from ._common import Document, banner_document, check_layout, grid_document, out_path
+from ._sheets import SCell, workbook
 
-__all__ = ["EXCEL_MAX_CHARS", "to_excel"]
+__all__ = ["EXCEL_MAX_CHARS", "check_texts", "document_excel", "grid_excel", "number_format",
+           "to_excel"]
 
 #: Characters an Excel cell holds.
 EXCEL_MAX_CHARS = 32767
+_A4 = 9  # xlsxwriter's paper code of A4
 
 
-def to_excel(table: BannerTable, path: str | Path, *, title: str = "Weighted banner tables",
-             source: str = "") -> Path:
-    """Write the accessible spreadsheet of
-    :meth:`BannerTable.to_excel <delibpoll.BannerTable.to_excel>`; returns the path.
+def number_format(fmt: str, decimals: int) -> str:
+    """The spreadsheet number format of a cell: ``0.0%``, ``#,##0``, ``0.00``, ``+0.0``.
 
-    Labels are written as text, never as formulas, links or numbers; a label longer than an
-    Excel cell holds is refused.
+    Examples
+    --------
+    >>> number_format("percent", 1), number_format("count", 0), number_format("points", 0)
+    ('0.0%', '#,##0', '+0;-0;0')
     """
+    dec = ("." + "0" * decimals) if decimals else ""
+    if fmt == "percent":
+        return f"0{dec}%"
+    if fmt == "count":
+        return "#,##0"
+    if fmt == "points":
+        return f"+0{dec};-0{dec};0{dec}"
+    return f"#,##0{dec}"
+
+
+def check_texts(doc: Document, title: str, source: str, method: str) -> None:
+    if not isinstance(title, str) or not isinstance(source, str):
+        raise DelibpollError(f"The 'title' and 'source' parameters of {method} must be text.")
+    texts = [title, source, *doc.notes, *(v.title for v in doc.views),
+             *(r.label for v in doc.views for r in v.rows),
+             *(h.label for v in doc.views for h in v.heads)]
+    long = [t for t in texts if len(t) + 60 > EXCEL_MAX_CHARS]
+    if long:
+        raise DelibpollError(
+            f"A label of {len(long[0])} characters ({long[0][:40]!r}...) is longer than "
+            f"{'an Excel' if method == 'to_excel' else 'a spreadsheet'} cell holds "
+            f"({EXCEL_MAX_CHARS}); shorten it before {method}."
+        )
+
+
+def document_excel(doc: Document, path: str | Path, *, title: str, source: str = "",
+                   layout: str = "accessible") -> Path:
+    """Write the spreadsheet of ``doc``; returns the path."""
     import xlsxwriter
 
     p = out_path(path, "to_excel")
-    if not isinstance(title, str) or not isinstance(source, str):
-        raise DelibpollError("The 'title' and 'source' parameters of to_excel must be text.")
-    texts = [title, source, *table.notes, *table.questions,
-             *(str(c) for cats in table.categories for c in cats),
-             *(f"{b}: {c}" for b, c, _ in table.columns)]
-    long = [t for t in texts if len(t) + 40 > EXCEL_MAX_CHARS]
-    if long:
-        raise DelibpollError(
-            f"A label of {len(long[0])} characters ({long[0][:40]!r}...) is longer than an Excel "
-            f"cell holds ({EXCEL_MAX_CHARS}); shorten it before to_excel."
-        )
-    decimals = table.decimals
-    # labels are text, never formulas ("=..."), links or numbers; the sheets are assembled in
-    # memory (no temporary file per sheet)
+    layout = check_layout(layout, "to_excel")
+    check_texts(doc, title, source, "to_excel")
     wb = xlsxwriter.Workbook(str(p), {"strings_to_formulas": False, "strings_to_urls": False,
                                       "strings_to_numbers": False, "in_memory": True})
     # a fixed creation date keeps the file byte-identical between runs of the same analysis
     wb.set_properties({"title": title, "created": datetime.datetime(2000, 1, 1)})
-    bold = wb.add_format({"bold": True, "text_wrap": True, "valign": "top"})
-    pct = wb.add_format({"num_format": "0" + ("." + "0" * decimals if decimals else "") + "%"})
-    num = wb.add_format({"num_format": "0." + "0" * max(decimals, 1)})
-    whole = wb.add_format({"num_format": "0"})
-    h1 = wb.add_format({"bold": True, "font_size": 16})
-    cover = wb.add_worksheet("Cover")
-    cover.write_string(0, 0, title, h1)
-    cover.write(2, 0, "This workbook contains weighted survey tables, one question per sheet.")
-    cover.write(3, 0, "Sheets: Notes, then " + ", ".join(f"Table {i + 1}" for i in range(len(table.questions))) + ".")
-    if source:
-        cover.write_string(4, 0, f"Source: {source}")
-    cover.set_column(0, 0, 100)
-    notes = wb.add_worksheet("Notes")
-    notes.write_row(0, 0, ["Note number", "Note text"], bold)
-    for i, n in enumerate(table.notes):
-        notes.write_string(i + 1, 0, f"[note {i + 1}]")
-        notes.write_string(i + 1, 1, n)
-    notes.set_column(0, 0, 14)
-    notes.set_column(1, 1, 120)
-    notes.freeze_panes(1, 0)
-    notes.set_landscape()
-    notes.fit_to_pages(1, 0)
-    header = ["Category"]
-    for b, c, letter in table.columns:
-        name = "Total" if b == "" else f"{b}: {c} ({letter})"
-        header += [f"{name} estimate", f"{name} significantly higher than"]
-    C = len(table.columns)
-    for qi, q in enumerate(table.questions):
-        v = view(table, qi)
-        ws = wb.add_worksheet(f"Table {qi + 1}")
-        ws.write_string(0, 0, f"Table {qi + 1}: {q} [note 1]", h1)
-        row0 = 1
-        ws.set_row(row0, 48)  # room for wrapped column headings
-        for j, h in enumerate(header):
-            ws.write_string(row0, j, h, bold)
-        first: dict[object, int] = {}
-        for li, cat in enumerate(v.labels):
-            first.setdefault(cat, li)
-        fmt = num if v.kind == "numeric" else pct
-        # the first column with each column's label (a label can repeat: 1 and "1")
-        shown = [v.matching[ci][0] for ci in range(C)]
-        est = v.estimate.tolist()
-        higher = v.higher_than.tolist()
-        sup = v.suppressed.tolist()
-        low = [f" {LOW_BASE}" if x else "" for x in v.low_base.tolist()]
-        r = row0 + 1
-        for cat, li in first.items():
-            ws.write_string(r, 0, str(cat))
-            for ci in range(C):
-                cj = shown[ci]
-                col = 1 + 2 * ci
-                if sup[cj]:
-                    ws.write_string(r, col, SUPPRESSED)
-                elif est[cj][li] != est[cj][li]:  # NaN
-                    ws.write_string(r, col, "[x]")
-                else:
-                    ws.write_number(r, col, est[cj][li], fmt)
-                ws.write_string(r, col + 1, str(higher[cj][li]) + low[cj])
-            r += 1
-        for label, values in zip(BASE_ROWS, (v.n, v.weighted_n, v.n_eff), strict=True):
-            ws.write(r, 0, label)
-            base = values.tolist()
-            for ci in range(C if v.labels else 0):
-                cj = shown[ci]
-                if sup[cj]:
-                    ws.write_string(r, 1 + 2 * ci, SUPPRESSED)
-                else:
-                    ws.write_number(r, 1 + 2 * ci, float(base[cj]), whole)
-            r += 1
-        ws.freeze_panes(row0 + 1, 1)
+    base_styles: dict[str, dict[str, Any]] = {
+        "h1": {"bold": True, "font_size": 14},
+        "base": {"italic": True},
+        "head": {"bold": True, "text_wrap": True, "valign": "bottom", "align": "right",
+                 "bottom": 1},
+        "group": {"bold": True, "align": "center", "valign": "bottom", "bottom": 1,
+                  "text_wrap": True},
+        "label": {"text_wrap": True, "valign": "top"},
+        "net": {"bold": True, "text_wrap": True, "valign": "top"},
+        "value": {"valign": "top", "align": "right"},
+        "net_value": {"bold": True, "valign": "top", "align": "right"},
+        "letters": {"font_color": "#505A5F", "align": "right", "valign": "top"},
+        "flag": {"align": "right", "font_color": "#505A5F"},
+        "text": {"text_wrap": True, "valign": "top"},
+        "link": {"font_color": "#1D70B8", "underline": 1, "valign": "top"},
+    }
+    formats: dict[tuple[str, str, int], Any] = {}
+
+    def fmt_of(c: SCell, first_col: bool) -> Any:
+        style = "head_left" if c.style == "head" and first_col else c.style
+        key = (style, c.fmt, c.decimals)
+        if key not in formats:
+            props = dict(base_styles["head" if style == "head_left" else style])
+            if style == "head_left":
+                props["align"] = "left"
+            if c.fmt != "text" and not isinstance(c.value, str):
+                props["num_format"] = number_format(c.fmt, c.decimals)
+            formats[key] = wb.add_format(props)
+        return formats[key]
+
+    for sheet in workbook(doc, title=title, source=source, layout=layout):
+        ws = wb.add_worksheet(sheet.name)
+        for j, w in enumerate(sheet.widths):
+            ws.set_column(j, j, w)
+        for r, h in sheet.row_heights.items():
+            ws.set_row(r, h)
+        for c in sheet.cells:
+            f = fmt_of(c, c.col == 0)
+            if c.link is not None:
+                ws.write_url(c.row, c.col, f"internal:'{c.link}'!A1", f, str(c.value))
+            elif c.span > 1:
+                ws.merge_range(c.row, c.col, c.row, c.col + c.span - 1, str(c.value), f)
+            elif c.value == "":
+                ws.write_blank(c.row, c.col, None, f)
+            elif isinstance(c.value, str):
+                ws.write_string(c.row, c.col, c.value, f)
+            else:
+                ws.write_number(c.row, c.col, c.value, f)
+            if c.comment:
+                ws.write_comment(c.row, c.col, c.comment)
+        if sheet.freeze:
+            ws.freeze_panes(*sheet.freeze)
+        ws.set_paper(_A4)
         ws.set_landscape()
-        ws.fit_to_pages(1, 0)  # print one page wide
-        ws.set_column(0, 0, 34)
-        ws.set_column(1, len(header), 16)
+        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+        if sheet.header_rows is not None:
+            ws.repeat_rows(*sheet.header_rows)
+        if sheet.is_table:
+            ws.repeat_columns(0)
+            ws.set_footer("&LPage &P of &N")
+        if sheet.fit_wide:
+            ws.fit_to_pages(1, 0)  # one page wide, as many pages down as needed
     wb.close()
     return p
 
 
+def to_excel(table: BannerTable, path: str | Path, *, title: str = "Weighted banner tables",
+             source: str = "", layout: str = "accessible") -> Path:
+    """Write the spreadsheet of
+    :meth:`BannerTable.to_excel <delibpoll.BannerTable.to_excel>`; returns the path.
+
+    Labels are written as text, never as formulas, links or numbers; a label longer than a
+    cell holds is refused.
+    """
+    return document_excel(banner_document(table), path, title=title, source=source,
+                          layout=layout)
+
+
 register("banner.excel", to_excel)
+
+
+def grid_excel(grid: LikertGrid, path: str | Path, *, title: str = "Likert grid",
+               source: str = "", layout: str = "accessible") -> Path:
+    """The spreadsheet of a Likert grid (see :meth:`LikertGrid.to_excel
+    <delibpoll.LikertGrid.to_excel>`)."""
+    return document_excel(grid_document(grid), path, title=title, source=source, layout=layout)
+
+
+register("grid.excel", grid_excel)
