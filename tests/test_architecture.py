@@ -33,6 +33,7 @@ LAYER_OF = {
     "_labels": "base",
     "_format": "base",
     "io": "base",
+    "_version": "base",
     # values: plain, frozen data
     "targets": "values",
     "_structure": "values",
@@ -52,6 +53,7 @@ LAYER_OF = {
     "estimation": "api",
     "weighting": "api",
     "datasets": "api",
+    "weightspec": "api",
     # inference on top of estimates
     "contrast": "inference",
     "chisq": "inference",
