@@ -25,6 +25,7 @@ __all__ = [
     "ReplicateMethod",
     "ReplicateType",
     "Statistic",
+    "TableLayout",
     "TargetKind",
     "TierPlotKind",
     "TierVariance",
@@ -79,6 +80,9 @@ MeanOrTotal = Literal["mean", "total"]
 ProblemKind = Literal["variable", "category", "numeric", "missing_values", "absent_category"]
 #: What a formatted value is.
 NumberKind = Literal["percent", "points", "number"]
+#: Layout of an exported banner table: one header row (publication spreadsheets), or the
+#: CTABLES/Q layout (banner variables spanning their categories, letters under them).
+TableLayout = Literal["accessible", "classic"]
 
 
 def values(vocabulary: Any) -> tuple[str, ...]:
