@@ -388,7 +388,9 @@ def _starter_config(mapped: pd.DataFrame, args: argparse.Namespace,
         "# cap = 6.0  # cap the weights at 6 x the mean weight",
         "",
     ]
-    for q in questions[:3]:
+    # headline guesses: questions named q..., else the first categorical columns
+    heads = [q for q in questions if q.lower().startswith("q")] or questions
+    for q in heads[:3]:
         cats = list(mapped[q].cat.categories)
         if cats:
             lines += ["[[headline]]", f"question = {_toml_str(q)}  # guess: check",

@@ -1426,7 +1426,7 @@ def _report_representativeness(rep: _Report, config: CohortConfig, d1: SurveyDes
     r1 = result.tier1 if result.tier1 is not None else result.tier3
     d = d1 if d1 is not None else d3
     assert d is not None
-    who, noun = ("Tier 1", "participants") if d1 is not None else ("Tier 3 (unweighted sample)", "respondents")
+    who, noun = ("Tier 1", "participants") if d1 is not None else ("Tier 3's unweighted sample", "respondents")
     rep.heading("Representativeness")
     worst = r1.to_frame().assign(gap=lambda f: (f["unweighted_share"] - f["target_share"]).abs()).sort_values("gap").iloc[-1]
     pearson = r1.tests[r1.tests["test"].str.startswith("Pearson")]
