@@ -915,7 +915,7 @@ def read_data(config: CohortConfig) -> CohortData:
         for label, col in missing:
             near = _did_you_mean(col, [str(c) for c in df.columns], "'{}'")
             errors.append(f"{label} names '{col}', which is not a column of the {tier} data "
-                          f"({path.name}){near}.")
+                          f"({path.name}){near or '.'}")
         if missing:
             cols = [str(c) for c in df.columns]
             errors.append(f"{tier} columns are: {', '.join(cols[:40])}{' ...' if len(cols) > 40 else ''}.")
@@ -927,7 +927,7 @@ def read_data(config: CohortConfig) -> CohortData:
         try:
             validate_against_targets(t3, all_targets.select(variables))
         except DelibpollError as exc:
-            raise DelibpollError(f"Config file '{config.path}': after [mapping], {exc} Add the fix "
+            raise DelibpollError(f"Config file '{config.path}': after [mapping], {exc}\nAdd the fix "
                                  "lines to the [mapping] section (or its file).") from None
     return CohortData(
         tier3=t3, tier1=t1, targets=all_targets.select(variables),

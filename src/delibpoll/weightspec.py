@@ -26,7 +26,7 @@ Examples
 >>> targets = Targets.from_dict({"sex": {"Female": 0.5, "Male": 0.5}})
 >>> weighted = rake(SurveyDesign(df), targets)
 >>> spec = WeightingSpec.of(weighted, targets, weight_column="weight", targets_source="inline")
->>> print(spec.to_toml().splitlines()[5])
+>>> print(spec.to_toml().splitlines()[6])
 delibpoll_version = "0.1.0"
 >>> back = WeightingSpec.from_toml_text(spec.to_toml())
 >>> back == spec
