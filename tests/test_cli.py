@@ -243,6 +243,12 @@ def test_unweighted_table_says_so_loudly(tmp_path: Path, capsys: pytest.CaptureF
     html = tmp_path / "t.html"
     assert run(["table", str(TIER3), "--rows", "q_pact", "--columns", "sex", "--out", str(html)], capsys)[0] == 0
     assert "UNWEIGHTED" in html.read_text()
+    xlsx = tmp_path / "t.xlsx"
+    assert run(["table", str(TIER3), "--rows", "q_pact", "--columns", "sex", "--out", str(xlsx)], capsys)[0] == 0
+    import openpyxl
+
+    first = openpyxl.load_workbook(xlsx).worksheets[0]
+    assert first["A1"].value == "UNWEIGHTED banner tables (sample percentages)"
 
 
 def test_weight_writes_weights_that_meet_the_margins(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -314,7 +314,10 @@ def _cmd_table(args: argparse.Namespace) -> int:
     _doing(f"writing --out '{out}'", show=False)
     layout = {"layout": args.layout} if args.layout else {}
     if suffix == ".xlsx":
-        table.to_excel(out, **_banner_kwargs(table.to_excel, layout))
+        title = ("UNWEIGHTED banner tables (sample percentages)" if fd.weights is None
+                 else f"Weighted banner tables ({fd.se_note})")
+        table.to_excel(out, title=title, source=f"{Path(args.input).name}",
+                       **_banner_kwargs(table.to_excel, layout))
     elif suffix == ".csv":
         frame = table.to_frame()
         frame.insert(len(frame.columns), "standard_errors", fd.se_note)
