@@ -33,6 +33,7 @@ LAYER_OF = {
     "_labels": "base",
     "_format": "base",
     "io": "base",
+    "_version": "base",
     # values: plain, frozen data
     "targets": "values",
     "_structure": "values",
@@ -59,6 +60,7 @@ LAYER_OF = {
     "datasets": "api",
     "regression": "api",
     "ordinal": "api",
+    "weightspec": "api",
     # inference on top of estimates
     "contrast": "inference",
     "chisq": "inference",

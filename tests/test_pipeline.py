@@ -233,3 +233,90 @@ category = "Wrong"
     cfg.write_text(cfg.read_text().replace('category = "Wrong"', 'category = "Wrong"\nrandomised = true'))
     md2 = (dp.run_config(cfg, output=tmp_path / "b").output / "report.md").read_text(encoding="utf-8")
     assert "declares the arms randomised" in md2 and "causal effect" in md2
+
+
+# ---------------------------------------------------------------------- the config schema (#15)
+T3_CSV = ROOT / "data" / "example" / "tier3.csv"
+T1_CSV = ROOT / "data" / "example" / "tier1.csv"
+AGENCY = ROOT / "data" / "example" / "agency_wave1.sav"
+AGENCY_MAP = ROOT / "data" / "example" / "agency_wave1_mapping.toml"
+BASE = f'[data]\ntier3 = "{T3_CSV}"\ntier1 = "{T1_CSV}"\n[weighting]\nvariables = ["sex"]\n'
+
+
+def _cfg(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "c.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (BASE + "capp = 3.0\n", "[weighting] has an unknown key 'capp'; did you mean cap?"),
+    (BASE + '[baner]\ncolumns = ["sex"]\n', "Unknown section [baner]; did you mean [banner]?"),
+    (BASE + '[cohort]\ntitel = "x"\n', "[cohort] has an unknown key 'titel'; did you mean title?"),
+    (BASE + '[[headline]]\nquestion = "q_pact"\ncatgory = "x"\n',
+     "[[headline]] number 1 has an unknown key 'catgory'; did you mean category?"),
+    (BASE + '[comparison.questions.q_pact]\nbefore = "a"\nafer = "b"\n',
+     "[comparison.questions.q_pact] has an unknown key 'afer'; did you mean after?"),
+    (BASE + '[banner]\ncolumns = ["sex"]\nlayout = "fancy"\n',
+     "[banner] layout must be one of ['accessible', 'classic']; got 'fancy'."),
+    (BASE + '[mapping]\n[mapping.renam]\ngender = "sex"\n', "[mapping]: [mapping] is not valid"),
+    (BASE + '[mapping]\nfile = "m.toml"\n[mapping.rename]\ngender = "sex"\n',
+     "[mapping] has file = ... and inline tables; use one or the other."),
+    (BASE + '[labels]\nq_pact = 5\n', "[labels]"),
+    (BASE.replace(f'tier1 = "{T1_CSV}"\n', "") + '[information_arm]\nvariable = "info_arm"\n'
+     'question = "q_charge"\ncategory = "Wrong"\ntreated = "Reassured"\ncontrol = "Control"\n'
+     'tier1_question = "q_charge_post"\n', "[information_arm] tier1_question needs Tier 1 data"),
+])
+def test_config_schema_errors(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(DelibpollError) as info:
+        dp.pipeline.load_config(_cfg(tmp_path, text))
+    assert message in str(info.value)
+
+
+def test_config_errors_all_together(tmp_path: Path) -> None:
+    text = BASE + "capp = 3.0\n" + '[baner]\ncolumns = ["sex"]\n' + "[estimation]\nlevel = 95\n"
+    with pytest.raises(DelibpollError) as info:
+        dp.run_config(_cfg(tmp_path, text), output=tmp_path / "out")
+    msg = str(info.value)
+    assert msg.startswith(f"Config file '{tmp_path / 'c.toml'}' has 3 problems:\n  - ")
+    assert "capp" in msg and "[baner]" in msg and "level must be a number in (0, 1)" in msg
+    assert not (tmp_path / "out").exists()
+
+
+def test_banner_row_typo_reported_before_anything_is_written(tmp_path: Path) -> None:
+    text = BASE + '[banner]\nrows = ["q_pactt"]\ncolumns = ["sex", "age_grup"]\n'
+    with pytest.raises(DelibpollError) as info:
+        dp.run_config(_cfg(tmp_path, text), output=tmp_path / "out")
+    msg = str(info.value)
+    assert "[banner] rows names 'q_pactt', which is not a column of the Tier 3 data (tier3.csv); did you mean 'q_pact'?" in msg
+    assert "[banner] columns names 'age_grup'" in msg and "did you mean 'age_group'?" in msg
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_config_object_gains_mapping_labels_synthetic_layout(tmp_path: Path) -> None:
+    text = (f'[cohort]\nsynthetic = true\n[data]\ntier3 = "{AGENCY}"\n[mapping]\nfile = "{AGENCY_MAP}"\n'
+            '[weighting]\nvariables = ["sex"]\n[banner]\ncolumns = ["sex"]\nlayout = "classic"\n'
+            '[labels]\nq_pact = "Data Pact"\n')
+    cfg = dp.pipeline.load_config(_cfg(tmp_path, text))
+    assert cfg.cohort.synthetic is True
+    assert cfg.banner is not None and cfg.banner.layout == "classic"
+    assert cfg.labels == {"q_pact": "Data Pact"}
+    assert cfg.mapping == dp.mapping.Mapping.from_toml(AGENCY_MAP)
+    assert cfg.data.tier1 is None
+    default = dp.pipeline.load_config(_cfg(tmp_path, BASE + '[banner]\ncolumns = ["sex"]\n'))
+    assert default.cohort.synthetic is False and default.banner is not None
+    assert default.banner.layout == "accessible" and default.mapping is None and default.labels is None
+    # the mapping is applied to Tier 3 when it is read
+    data = dp.pipeline.read_data(cfg)
+    assert "sex" in data.tier3 and "gender" not in data.tier3 and data.tier1 is None
+
+
+def test_mapping_that_leaves_a_mismatch_names_the_fix_line(tmp_path: Path) -> None:
+    text = (f'[data]\ntier3 = "{AGENCY}"\n[mapping.rename]\ngender = "sex"\n'
+            '[weighting]\nvariables = ["sex"]\n')
+    with pytest.raises(DelibpollError) as info:
+        dp.run_config(_cfg(tmp_path, text), output=tmp_path / "out")
+    msg = str(info.value)
+    assert "after [mapping], The data do not match the targets" in msg
+    assert 'fix: [recode.sex] "Man" = "Male"' in msg
+    assert not (tmp_path / "out").exists()

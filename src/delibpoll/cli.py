@@ -23,14 +23,16 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ._types import Adjust, CalFun, Unmatched, values
+from ._types import Adjust, CalFun, CIMethod, TableLayout, Unmatched, UserMissing, values
+from ._version import __version__
 from .exceptions import DelibpollError, DelibpollWarning
 
 if TYPE_CHECKING:  # the heavy modules are imported inside the commands: the CLI starts fast
     import pandas as pd
 
+    from .mapping import Mapping
     from .targets import Targets
 
 __all__ = ["main"]
@@ -42,6 +44,7 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 TABLE_SUFFIXES = (".xlsx", ".csv", ".html", ".htm", ".md")
+_LAYOUTS = values(TableLayout)
 
 # what the command is doing now, for messages about errors that do not say (e.g. an OSError
 # or a reader's own error): set by _doing(), read by main()
@@ -62,17 +65,20 @@ def _doing(what: str, *, show: bool = True) -> None:
         _progress(what)
 
 
-def _check_columns(df: pd.DataFrame, option: str, names: Sequence[str] | None, source: str) -> None:
-    if not names:
-        return
-    missing = [n for n in names if n not in df.columns]
-    if missing:
+def _check_columns(df: pd.DataFrame, wanted: Sequence[tuple[str, Sequence[str] | None]], source: str) -> None:
+    """Every (option, names) pair checked at once: one error naming ALL missing columns."""
+    parts = []
+    for option, names in wanted:
+        missing = [n for n in dict.fromkeys(names or ()) if n not in df.columns]
+        if missing:
+            verb = "is not a column" if len(missing) == 1 else "are not columns"
+            parts.append(f"{option}: {', '.join(repr(m) for m in missing)} {verb}")
+    if parts:
         cols = [str(c) for c in df.columns]
         shown = ", ".join(cols[:40]) + (" ..." if len(cols) > 40 else "")
         raise DelibpollError(
-            f"{option}: {', '.join(repr(m) for m in missing)} "
-            f"{'is not a column' if len(missing) == 1 else 'are not columns'} of {source}. "
-            f"Its columns are: {shown}. Check the spelling (names are case-sensitive)."
+            f"{'; '.join(parts)} of {source}. Its columns are: {shown}. Check the spelling "
+            "(names are case-sensitive), or rename the variable in a --map file ([rename])."
         )
 
 
@@ -89,18 +95,43 @@ def _check_out_folder(out: Path, option: str) -> None:
         raise DelibpollError(f"{option} '{out}' is a folder; give a file name, e.g. {out / 'out.csv'}.")
 
 
-def _read_input(args: argparse.Namespace) -> pd.DataFrame:
+def _read_input(args: argparse.Namespace, user_missing: str | None = None) -> pd.DataFrame:
+    """INPUT as read_survey reads it, then the --map mapping applied."""
     from .io import read_survey
 
     path = args.input
     _doing(f"reading INPUT '{path}'")
-    df = read_survey(path, encoding=args.encoding, sep=args.sep)
+    um = user_missing or getattr(args, "user_missing", None) or "missing"
+    df = read_survey(path, encoding=args.encoding, sep=args.sep,
+                     user_missing="keep" if um == "keep" else "missing")
     if len(df) == 0:
         raise DelibpollError(
             f"INPUT '{path}' has no rows of data (only a header, or nothing); check that it is "
             "the right file."
         )
+    mapping = _mapping(args)
+    if mapping is not None:
+        _doing(f"applying --map '{args.map}'", show=False)
+        try:
+            df = mapping.apply(df)
+        except DelibpollError as exc:
+            raise DelibpollError(f"--map '{args.map}': {exc}") from None
     return df
+
+
+def _mapping(args: argparse.Namespace) -> Mapping | None:
+    from .mapping import Mapping
+
+    if not getattr(args, "map", None):
+        return None
+    path = Path(args.map)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise DelibpollError(
+            f"--map '{path}' {what}. Give a mapping file (TOML); `delibpoll init INPUT` writes "
+            "a starter one."
+        )
+    return Mapping.from_toml(path)
 
 
 def _load_targets(spec: str, variables: Sequence[str] | None) -> Targets:
@@ -123,35 +154,130 @@ def _load_targets(spec: str, variables: Sequence[str] | None) -> Targets:
     return targets.select(list(variables)) if variables else targets
 
 
+def _check_against_targets(df: pd.DataFrame, targets: Targets, args: argparse.Namespace) -> None:
+    """Every mismatch between the data and the targets in one error, each with near matches
+    and the mapping line that fixes it (in CLI words: --map, --unmatched keep)."""
+    from .mapping import check_against_targets
+
+    problems = check_against_targets(df, targets)
+    if args.unmatched == "keep":  # categories without a target keep their share
+        problems = [p for p in problems if p.kind != "category"]
+    if not problems:
+        return
+    lines = []
+    for p in problems:
+        text = p.message
+        if p.kind == "missing_values":
+            text += "; or read them as categories with --user-missing keep"
+        lines.append(f"  - {text}" + (f"\n      fix: {p.fix}" if p.fix else ""))
+    fixes = [p.fix for p in problems if p.fix]
+    hint = (" Put the fix lines in a mapping file (TOML) and pass it with --map FILE "
+            "(`delibpoll init INPUT` writes one with every guess)." if fixes else "")
+    if any(p.kind == "category" for p in problems):
+        hint += " Or pass --unmatched keep to let categories without a target keep their share."
+    raise _MultiLineError(
+        f"INPUT '{args.input}' does not match --targets {args.targets} "
+        f"({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n" + "\n".join(lines)
+        + "\n" + hint.strip()
+    )
+
+
+class _MultiLineError(DelibpollError):
+    """A data error whose message is a list: printed as it is, not joined into one line."""
+
+
 def _cmd_weight(args: argparse.Namespace) -> int:
     from .design import SurveyDesign
     from .io import write_survey
     from .weighting import calibrate, rake
+    from .weightspec import WeightingSpec, sidecar_path, write_spec
 
     t0 = time.perf_counter()
     out_path = Path(args.out)
     _check_out_folder(out_path, "--out")
     df = _read_input(args)
-    _check_columns(df, "--variables", args.variables, f"INPUT '{args.input}'")
-    _check_columns(df, "--weights", [args.weights] if args.weights else None, f"INPUT '{args.input}'")
+    _check_columns(df, [("--variables", args.variables),
+                        ("--weights", [args.weights] if args.weights else None)],
+                   f"INPUT '{args.input}'" + (f" after --map '{args.map}'" if args.map else ""))
+    if args.weight_name in df.columns:
+        raise DelibpollError(
+            f"INPUT '{args.input}' already has a column '{args.weight_name}'; pass "
+            "--weight-name with another name so the new weights do not overwrite it."
+        )
     targets = _load_targets(args.targets, args.variables)
+    _check_against_targets(df, targets, args)
     design = SurveyDesign(df, weights=args.weights)
     _doing(f"weighting {len(df):,} rows to {len(targets)} margins ({args.method})")
+    bounds = tuple(args.bounds) if args.bounds else None
     if args.method == "rake":
         out = rake(design, targets, cap=args.cap, unmatched=args.unmatched)
     else:
-        bounds = tuple(args.bounds) if args.bounds else None
         out = calibrate(design, targets, method=args.method, bounds=bounds, unmatched=args.unmatched)
     _doing(f"writing --out '{args.out}'", show=False)
     write_survey(out, out_path, weight_name=args.weight_name)
+    mapping = _mapping(args)
+    spec = WeightingSpec.of(
+        out, targets, weight_column=args.weight_name, targets_source=args.targets,
+        start_weights=args.weights, method=args.method, cap=args.cap,
+        bounds=None if bounds is None else (float(bounds[0]), float(bounds[1])),
+        unmatched=args.unmatched, user_missing=args.user_missing or "missing",
+        mapping_source=None if mapping is None else Path(args.map).name,
+        mapping_toml=None if mapping is None else mapping.to_toml(),
+    )
+    write_spec(spec, out_path)
     print(out.weighting_report)
-    _progress(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s")
+    _progress(f"wrote {args.out} and {sidecar_path(out_path).name} (how the weights were made) "
+              f"in {time.perf_counter() - t0:.1f} s")
     return EXIT_OK
 
 
+def _banner_kwargs(fn: Callable[..., object], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The options this version's function takes (``labels``/``layout`` arrive with the
+    accessible tables): the others are reported, not passed."""
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    out = {}
+    for key, value in wanted.items():
+        if value is None:
+            continue
+        if key in params:
+            out[key] = value
+        else:
+            warnings.warn(f"--{key} is not supported by this delibpoll's tables; ignored.",
+                          DelibpollWarning, stacklevel=2)
+    return out
+
+
+def _labels(args: argparse.Namespace) -> object | None:
+    from ._labels import Labels
+
+    if not args.labels:
+        return None
+    path = Path(args.labels)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise DelibpollError(f"--labels '{path}' {what}. Give a TOML file with a [labels] table.")
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DelibpollError(f"--labels '{path}' is not a valid UTF-8 TOML file: {exc}.") from None
+    table = data.get("labels", data)
+    if not isinstance(table, dict):
+        raise DelibpollError(f"--labels '{path}': [labels] must be a table.")
+    try:
+        return Labels.from_toml_table(table)
+    except DelibpollError as exc:
+        raise DelibpollError(f"--labels '{path}': {exc}") from None
+
+
 def _cmd_table(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from .banner import banner
-    from .design import SurveyDesign
+    from .weightspec import design_for_file, read_spec
 
     out = Path(args.out)
     _check_out_folder(out, "--out")
@@ -161,33 +287,157 @@ def _cmd_table(args: argparse.Namespace) -> int:
             f"--out '{out}': cannot write a table to a '{suffix or 'no extension'}' file; use a "
             ".xlsx, .csv, .html or .md file name."
         )
-    df = _read_input(args)
+    labels = _labels(args)
+    spec = read_spec(args.input)
+    df = _read_input(args, user_missing=args.user_missing or (spec.user_missing if spec else None))
     source = f"INPUT '{args.input}'"
-    _check_columns(df, "--rows", args.rows, source)
-    _check_columns(df, "--columns", args.columns, source)
-    _check_columns(df, "--weights", [args.weights] if args.weights else None, source)
-    design = SurveyDesign(df, weights=args.weights)
+    _check_columns(df, [("--rows", args.rows), ("--columns", args.columns),
+                        ("--weights", [args.weights] if args.weights else None)], source)
+    _doing("rebuilding the design from the weighting specification" if spec else "building the design")
+    fd = design_for_file(df, args.input, weights=args.weights)
+    if fd.weights is None:
+        print("delibpoll: warning: UNWEIGHTED: no --weights and no weighting specification "
+              f"beside INPUT '{args.input}'; the percentages are of the sample, not of the "
+              "population. Give --weights COLUMN, or weight the file with `delibpoll weight`.",
+              file=sys.stderr)
+    else:
+        _progress(f"weights: column '{fd.weights}' ({fd.se_note})")
     _doing(f"building a banner of {len(args.rows)} question(s) by {len(args.columns)} variable(s)")
     table = banner(
-        design,
-        args.rows,
-        args.columns,
-        sig_level=args.sig_level,
-        adjust=args.adjust,
-        min_base=args.min_base,
-        suppress_below=args.suppress_below,
-        decimals=args.decimals,
+        fd.design, args.rows, args.columns,
+        ci_method=args.ci_method, level=args.level,
+        sig_level=args.sig_level, adjust=args.adjust, min_base=args.min_base,
+        suppress_below=args.suppress_below, decimals=args.decimals,
+        **_banner_kwargs(banner, {"labels": labels}),
     )
+    table = dataclasses.replace(table, notes=[fd.note, *table.notes])
     _doing(f"writing --out '{out}'", show=False)
+    layout = {"layout": args.layout} if args.layout else {}
     if suffix == ".xlsx":
-        table.to_excel(out)
+        title = ("UNWEIGHTED banner tables (sample percentages)" if fd.weights is None
+                 else f"Weighted banner tables ({fd.se_note})")
+        table.to_excel(out, title=title, source=f"{Path(args.input).name}",
+                       **_banner_kwargs(table.to_excel, layout))
     elif suffix == ".csv":
-        table.to_csv(out)
+        frame = table.to_frame()
+        frame.insert(len(frame.columns), "standard_errors", fd.se_note)
+        frame.to_csv(out, index=False)
     elif suffix in (".html", ".htm"):
-        out.write_text(table.to_html(), encoding="utf-8")
+        out.write_text(table.to_html(**_banner_kwargs(table.to_html, layout)),
+                       encoding="utf-8")
     else:
-        out.write_text(table.to_markdown(), encoding="utf-8")
-    _progress(f"wrote {out}")
+        out.write_text(table.to_markdown(**_banner_kwargs(table.to_markdown, layout)),
+                       encoding="utf-8")
+    _progress(f"wrote {out}" + (" (UNWEIGHTED)" if fd.weights is None else f" ({fd.se_note})"))
+    return EXIT_OK
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from .codebook import format_codebook
+
+    df = _read_input(args)
+    targets = _load_targets(args.targets, None)
+    print(format_codebook(df, targets, max_values=args.max_values))
+    return EXIT_OK
+
+
+def _toml_str(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _starter_config(mapped: pd.DataFrame, args: argparse.Namespace,
+                    mapping_name: str, targets: Targets) -> str:
+    """A cohort config for a survey-only run on INPUT, guesses marked."""
+    import os
+
+    import pandas as pd
+
+    weight_guess = [str(c) for c in mapped.columns
+                    if re.search(r"(^|_)(w|wt|weight|wgt)(_|$|\d)", str(c), re.I)
+                    and pd.api.types.is_float_dtype(mapped[c])]
+    variables = [v for v in targets.variables if isinstance(v, str)]
+    skip = set(variables) | set(weight_guess)
+    questions = [str(c) for c in mapped.columns if str(c) not in skip
+                 and isinstance(mapped[c].dtype, pd.CategoricalDtype)]
+    data_rel = os.path.relpath(Path(args.input).resolve(), Path(args.out_dir).resolve())
+    lines = [
+        f"# Starter cohort config for {Path(args.input).name}, written by `delibpoll init`.",
+        "# Review every line marked \"guess: check\", then run: delibpoll run THIS_FILE",
+        "# The keys are documented in docs/pipeline.md.",
+        "",
+        "[cohort]",
+        f"title = {_toml_str(Path(args.input).stem + ' (starter config: review)')}",
+        "output = \"output\"",
+        "synthetic = false  # set true if the data are synthetic",
+        "",
+        "[data]",
+        f"tier3 = {_toml_str(Path(data_rel).as_posix())}",
+    ]
+    if weight_guess:
+        lines.append(f"tier3_weights = {_toml_str(str(weight_guess[0]))}  # guess: check "
+                     "(starting weights; remove the line to start from 1)")
+    lines += [
+        "# tier1 = \"tier1.sav\"  # the deliberation (Tier 1) file, for the tier comparison",
+        "",
+        "[mapping]",
+        f"file = {_toml_str(mapping_name)}  # the agency's vocabulary -> the targets'",
+        "",
+        "[weighting]",
+        f"targets = {_toml_str('bundled:england' if args.targets in ('england', 'england-adults') else args.targets)}",
+        f"variables = [{', '.join(_toml_str(v) for v in variables)}]",
+        "method = \"rake\"",
+        "# cap = 6.0  # cap the weights at 6 x the mean weight",
+        "",
+    ]
+    # headline guesses: questions named q..., else the first categorical columns
+    heads = [q for q in questions if q.lower().startswith("q")] or questions
+    for q in heads[:3]:
+        cats = list(mapped[q].cat.categories)
+        if cats:
+            lines += ["[[headline]]", f"question = {_toml_str(q)}  # guess: check",
+                      f"category = {_toml_str(str(cats[0]))}", ""]
+    if questions:
+        cols = variables[:2]
+        lines += [
+            "[banner]",
+            f"rows = [{', '.join(_toml_str(q) for q in questions)}]  # guess: check",
+            f"columns = [{', '.join(_toml_str(c) for c in cols)}]  # guess: check",
+            "# layout = \"accessible\"  # or \"classic\"",
+            "",
+        ]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .mapping import Mapping, suggest_mapping
+
+    folder = Path(args.out_dir)
+    if not folder.is_dir():
+        raise DelibpollError(f"--out-dir '{folder}' is not an existing folder; create it first.")
+    stem = Path(args.input).stem
+    map_path, cfg_path = folder / f"{stem}_mapping.toml", folder / f"{stem}_cohort.toml"
+    existing = [str(p) for p in (map_path, cfg_path) if p.exists()]
+    if existing and not args.force:
+        raise DelibpollError(
+            f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
+            "delibpoll init does not overwrite files. Pass --force to overwrite, or --out-dir "
+            "another folder."
+        )
+    args.map = None
+    df = _read_input(args)
+    targets = _load_targets(args.targets, None)
+    _doing("suggesting a mapping", show=False)
+    text = suggest_mapping(df, targets)
+    mapped = Mapping.from_toml_text(text).apply(df)
+    map_path.write_text(text, encoding="utf-8")
+    cfg_path.write_text(_starter_config(mapped, args, map_path.name, targets), encoding="utf-8")
+    n_guess = text.count("guess: check")
+    print(f"wrote {map_path} ({n_guess} guess{'es' if n_guess != 1 else ''} to check)")
+    print(f"wrote {cfg_path} (a survey-only cohort config; review the lines marked \"guess: check\")")
+    print(f"next: delibpoll weight {args.input} --map {map_path} --targets {args.targets} --out weighted.sav")
+    print(f"  or: delibpoll run {cfg_path}")
     return EXIT_OK
 
 
@@ -231,7 +481,7 @@ def _float_between(low: float, high: float, what: str) -> Callable[[str], float]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``delibpoll`` argument parser: the ``weight``, ``table`` and ``run`` commands.
+    """The ``delibpoll`` argument parser: ``describe``, ``init``, ``weight``, ``table``, ``run``.
 
     Returns
     -------
@@ -247,13 +497,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="delibpoll",
         description=(
-            "Survey weighting and deliberative-poll analysis. Weight a survey file to "
-            "population margins, make weighted banner tables, or run a whole cohort "
-            "analysis from a TOML config."
+            "Survey weighting and deliberative-poll analysis. Describe a survey file, map it "
+            "to the targets' vocabulary, weight it to population margins, make weighted "
+            "banner tables, or run a whole cohort analysis from a TOML config."
         ),
-        epilog="Exit codes: 0 success, 1 bad input, 2 bad usage, 3 internal error.",
+        epilog="Exit codes: 0 success, 1 bad input, 2 bad usage, 3 internal error. "
+        "Documentation: docs/cli.md.",
         parents=[debug],
     )
+    parser.add_argument("--version", action="version", version=f"delibpoll {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     reading = argparse.ArgumentParser(add_help=False)
@@ -264,20 +516,59 @@ def build_parser() -> argparse.ArgumentParser:
     reading.add_argument(
         "--sep", help="separator of a CSV/TSV INPUT, e.g. ';' (default: detected)"
     )
+    reading.add_argument(
+        "--user-missing", choices=list(values(UserMissing)), default=None,
+        help="declared user-missing codes (SPSS/Stata, e.g. 99 \"Don't know\"): missing values "
+        "(default) or kept as categories",
+    )
+    mapping = argparse.ArgumentParser(add_help=False)
+    mapping.add_argument(
+        "--map", metavar="FILE",
+        help="mapping file (TOML) renaming variables and recoding categories to the targets' "
+        "vocabulary (docs/mapping.md; `delibpoll init` writes one)",
+    )
+    targets = argparse.ArgumentParser(add_help=False)
+    targets.add_argument(
+        "--targets", default="england",
+        help="targets CSV (variable,category,target) or 'england' for the bundled ONS margins "
+        "(default)",
+    )
+
+    d = sub.add_parser(
+        "describe", help="codebook of a survey file, and which targets each variable could match",
+        description="Variables, labels, value labels, user-missing codes and counts of INPUT, "
+        "and the target variables each could stand for.",
+        parents=[debug, reading, mapping, targets],
+    )
+    d.add_argument("input", help="survey file: .sav, .zsav, .por, .dta, .csv, .tsv or .parquet")
+    d.add_argument("--max-values", type=_int_at_least(1), default=30,
+                   help="values listed per variable (30)")
+    d.set_defaults(func=_cmd_describe)
+
+    i = sub.add_parser(
+        "init", help="write a starter mapping file and cohort config for a survey file",
+        description="Write INPUT_mapping.toml (the suggested mapping to the targets, guesses "
+        "marked 'guess: check') and INPUT_cohort.toml (a survey-only cohort config using it).",
+        parents=[debug, reading, targets],
+    )
+    i.add_argument("input", help="survey file")
+    i.add_argument("--out-dir", default=".", help="folder for the two files (default: here)")
+    i.add_argument("--force", action="store_true", help="overwrite existing files")
+    i.set_defaults(func=_cmd_init)
 
     w = sub.add_parser(
         "weight",
         help="weight a survey file to population margins",
-        description="Read INPUT, weight it to TARGETS and write the data with a weight column.",
-        parents=[debug, reading],
+        description="Read INPUT, map it (--map), weight it to TARGETS and write the data with a "
+        "weight column, and OUT.weighting.toml saying how the weights were made.",
+        parents=[debug, reading, mapping],
     )
     w.add_argument("input", help="survey file: .sav, .zsav, .por, .dta, .csv, .tsv or .parquet")
     w.add_argument(
-        "--targets",
-        required=True,
+        "--targets", required=True,
         help="targets CSV (variable,category,target) or 'england' for the bundled ONS margins",
     )
-    w.add_argument("--out", required=True, help="output file (.sav, .zsav, .csv or .parquet)")
+    w.add_argument("--out", required=True, help="output file (.sav, .zsav, .dta, .csv or .parquet)")
     w.add_argument(
         "--variables", nargs="+", help="weight on these margins only (default: all in TARGETS)"
     )
@@ -306,14 +597,20 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser(
         "table",
         help="weighted banner table with significance letters",
-        description="Questions down the side (--rows), subgroups across the top (--columns).",
-        parents=[debug, reading],
+        description="Questions down the side (--rows), subgroups across the top (--columns). "
+        "Weights: --weights, else the column recorded in INPUT.weighting.toml (with the "
+        "raking-aware design rebuilt), else UNWEIGHTED (said in the table and on stderr).",
+        parents=[debug, reading, mapping],
     )
     t.add_argument("input", help="survey file")
     t.add_argument("--rows", nargs="+", required=True, help="question columns")
     t.add_argument("--columns", nargs="+", required=True, help="banner (subgroup) columns")
     t.add_argument("--out", required=True, help="output: .xlsx, .csv, .html or .md")
-    t.add_argument("--weights", help="weight column (default: all 1)")
+    t.add_argument("--weights", help="weight column (default: the file's recorded weight, else none)")
+    t.add_argument("--ci-method", choices=list(values(CIMethod)), default="logit",
+                   help="confidence intervals of shares (logit)")
+    t.add_argument("--level", type=_float_between(0, 1, "a number between 0 and 1, e.g. 0.95"),
+                   default=0.95, help="confidence level (0.95)")
     t.add_argument(
         "--sig-level", type=_float_between(0, 1, "a number between 0 and 1, e.g. 0.05"),
         default=0.05, help="significance level (0.05)",
@@ -325,15 +622,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--min-base", type=_int_at_least(0), default=50, help="flag cells with a smaller base")
     t.add_argument("--suppress-below", type=_int_at_least(0), help="blank cells with a smaller base")
     t.add_argument("--decimals", type=_int_at_least(0), default=0, help="decimals shown for percentages")
+    t.add_argument("--labels", metavar="FILE",
+                   help="TOML file with a [labels] table: the words shown for questions and categories")
+    t.add_argument("--layout", choices=list(_LAYOUTS), default=None,
+                   help="accessible (one header row; default) or classic (banner variables spanning)")
     t.set_defaults(func=_cmd_table)
 
     r = sub.add_parser(
         "run",
         help="run a cohort analysis from a TOML config",
-        description="Run the whole pipeline (weighting, estimates, comparisons, tables, charts).",
+        description="Check the config, then run the whole pipeline (weighting, estimates, "
+        "comparisons, tables, charts) into a temporary folder moved into place at the end.",
         parents=[debug],
     )
-    r.add_argument("config", help="TOML config file (see analyses/cohort1.toml)")
+    r.add_argument("config", help="TOML config file (see analyses/cohort1.toml, docs/pipeline.md)")
     r.add_argument("--output", help="output folder (default: the config's)")
     r.set_defaults(func=_cmd_run)
     return parser
@@ -361,26 +663,48 @@ def _with_doing(text: str) -> str:
 # Python parameters of the library that the CLI offers as options: messages from the library
 # name the parameter (``encoding='cp1252'``); on the command line they name the option
 _OPTION_OF = {"encoding": "--encoding", "sep": "--sep", "delimiter": "--sep",
-              "unmatched": "--unmatched", "cap": "--cap", "bounds": "--bounds"}
+              "unmatched": "--unmatched", "cap": "--cap", "bounds": "--bounds",
+              "user_missing": "--user-missing", "weight_name": "--weight-name",
+              "weights": "--weights", "targets": "--targets", "method": "--method",
+              "ci_method": "--ci-method", "level": "--level", "sig_level": "--sig-level",
+              "adjust": "--adjust", "min_base": "--min-base", "suppress_below": "--suppress-below",
+              "decimals": "--decimals", "labels": "--labels", "layout": "--layout",
+              "variables": "--variables"}
 _PARAM_SYNTAX = re.compile(
-    r"(?:read_survey\(path, )?\b(" + "|".join(_OPTION_OF) + r")=(?:'([^']*)'|(\.\.\.))?\)?"
+    r"(?:read_survey\(path, )?\b(" + "|".join(_OPTION_OF) + r")=(?:'([^']*)'|\"([^\"]*)\"|(\.\.\.))?\)?"
 )
+# "The 'targets' parameter of rake must be ..." -> "--targets must be ..."
+_PARAM_WORDS = re.compile(r"\b[Tt]he '(" + "|".join(_OPTION_OF) + r")' parameter(?: of [\w.]+)?")
 
 
 def _cli_vocabulary(message: str) -> str:
-    """``read_survey(path, encoding='cp1252')`` -> ``--encoding cp1252``; ``sep=`` -> ``--sep``."""
+    """Python spellings of the options in the CLI's words: ``unmatched='keep'`` ->
+    ``--unmatched keep``, ``read_survey(path, encoding='cp1252')`` -> ``--encoding cp1252``,
+    "The 'targets' parameter of rake" -> "--targets"."""
 
     def flag(m: re.Match[str]) -> str:
-        value = m.group(2) if m.group(2) is not None else (m.group(3) and "...")
+        value = next((g for g in (m.group(2), m.group(3)) if g is not None), None)
+        if value is None and m.group(4):
+            value = "..."
         return _OPTION_OF[m.group(1)] + (f" {value}" if value else "")
 
+    message = _PARAM_WORDS.sub(lambda m: _OPTION_OF[m.group(1)], message)
     return _PARAM_SYNTAX.sub(flag, message)
+
+
+def _tidy(text: str) -> str:
+    """One paragraph; a message that lists problems ("  - ...") keeps one line per item."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    if any(line.startswith("- ") for line in lines):
+        return "\n".join(("  " + line if line.startswith(("- ", "fix:")) else line)
+                         .replace("  fix:", "      fix:") for line in lines if line)
+    return " ".join(text.split())
 
 
 def _describe(exc: BaseException) -> tuple[int, str]:
     """Exit code and one-paragraph message for an exception that reached main()."""
     if isinstance(exc, DelibpollError):
-        return EXIT_INPUT, _cli_vocabulary(" ".join(str(exc).split()))
+        return EXIT_INPUT, _cli_vocabulary(_tidy(str(exc)))
     if isinstance(exc, UnicodeError):
         detail = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
         enc = getattr(exc, "encoding", "the expected encoding")
@@ -447,6 +771,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 warnings.showwarning = _show_warning
             command: Callable[[argparse.Namespace], int] = args.func
             return command(args)
+    except BrokenPipeError:  # the output was piped into a program that stopped reading (head)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         if debug:
             raise

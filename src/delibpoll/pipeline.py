@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import datasets
-from ._types import Adjust, CalFun, CIMethod, WeightingMethod, values
+from ._types import Adjust, CalFun, CIMethod, TableLayout, WeightingMethod, values
 from .banner import BannerTable, banner
 from .contrast import contrast
 from .deliberative import (
@@ -51,6 +51,7 @@ from .design import SurveyDesign
 from .estimation import Estimate, mean, proportion
 from .exceptions import DelibpollError
 from .io import read_survey
+from .mapping import Mapping as DataMapping
 from .plots import alt_text, plot_estimates, plot_margins, plot_tiers, plot_weights
 from .targets import Targets
 from .weighting import WeightingReport, calibrate, rake
@@ -91,6 +92,7 @@ __all__ = [
 ]
 
 _BUNDLED_TARGETS = ("bundled:england", "england")
+_LAYOUTS = values(TableLayout)
 
 #: A category or arm label as a TOML value.
 Scalar = str | int | float
@@ -134,12 +136,13 @@ class CohortInfo(_Section):
 @dataclass(frozen=True, kw_only=True, eq=False)
 class DataConfig(_Section):
     """``[data]``: the Tier 3 and Tier 1 files (``bundled:example/tier3.sav`` names a bundled
-    file), Tier 1's cluster column and the starting-weight columns."""
+    file), Tier 1's cluster column and the starting-weight columns. Without ``tier1`` the run
+    is survey-only: weighting, headline, banner and representativeness of Tier 3."""
 
     section: ClassVar[str] = "data"
     required: ClassVar[bool] = True
     tier3: str = field(metadata=_k("path"))
-    tier1: str = field(metadata=_k("path"))
+    tier1: str | None = field(default=None, metadata=_k("path"))
     tier1_cluster: str | None = field(default=None, metadata=_k("str"))
     tier3_weights: str | None = field(default=None, metadata=_k("str"))
     tier1_weights: str | None = field(default=None, metadata=_k("str"))
@@ -211,8 +214,9 @@ class InformationArmConfig(_Section):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class BannerConfig(_Section):
-    """``[banner]``: the banner tables' rows and columns, letters, bases, nets and
-    multi-response sets (``[banner.nets]``, ``[banner.multi_response]``)."""
+    """``[banner]``: the banner tables' rows and columns, letters, bases, nets,
+    multi-response sets (``[banner.nets]``, ``[banner.multi_response]``) and the table layout
+    (``"accessible"``: one header row; ``"classic"``: banner variables spanning)."""
 
     section: ClassVar[str] = "banner"
     rows: tuple[str, ...] = field(default=(), metadata=_k("strlist", tuple))
@@ -227,6 +231,7 @@ class BannerConfig(_Section):
     multi_response: Mapping[str, tuple[str, ...]] = field(
         default_factory=dict, metadata=_k("table", _lists)
     )
+    layout: TableLayout = field(default="accessible", metadata=_k("str"))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -247,7 +252,9 @@ class CohortConfig:
     ``path`` is the config file as given and ``base`` its folder, against which relative
     paths are resolved. ``information_arm`` and ``banner`` are None when their section is
     absent; the other optional sections have their defaults. ``representativeness``
-    variables default to the weighting variables.
+    variables default to the weighting variables. ``mapping`` is the ``[mapping]`` section
+    (inline, or ``file = "mapping.toml"``) applied to the Tier 3 data when read, and
+    ``labels`` the ``[labels]`` table as written (``Labels.from_toml_table`` reads it).
     """
 
     path: Path
@@ -261,6 +268,8 @@ class CohortConfig:
     information_arm: InformationArmConfig | None
     banner: BannerConfig | None
     headline: tuple[HeadlineConfig, ...]
+    mapping: DataMapping | None = None
+    labels: Mapping[str, Any] | None = None
 
 
 _SECTIONS: tuple[type[_Section], ...] = (
@@ -268,6 +277,7 @@ _SECTIONS: tuple[type[_Section], ...] = (
     ComparisonConfig, InformationArmConfig, BannerConfig,
 )
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("banner", "layout"): _LAYOUTS,
     ("weighting", "method"): ("rake", *values(CalFun)),
     ("estimation", "ci_method"): values(CIMethod),
     ("comparison", "multiplicity"): values(Adjust),
@@ -374,10 +384,126 @@ def _check_keys(
             errors.append(f"{label} {key} must be {what}; got {value!r} ({_type_name(value)}).{hint}")
 
 
+def _did_you_mean(word: str, options: Sequence[str], template: str = "{}") -> str:
+    """' (did you mean cap?)' for a near spelling, else ''."""
+    import difflib
+
+    near = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean {template.format(near[0])}?" if near else ""
+
+
+# sections that are not a _Section class: [[headline]] (an array), [mapping] and [labels]
+_OTHER_SECTIONS = ("headline", "mapping", "labels")
+
+
+def _check_unknown(cfg: Mapping[str, Any], errors: list[str]) -> None:
+    """Sections and keys the pipeline does not read: a misspelling is an error, not ignored."""
+    known = {cls.section: cls for cls in _SECTIONS}
+    names = [*known, *_OTHER_SECTIONS]
+    for name, value in cfg.items():
+        if name in names:
+            continue
+        if isinstance(value, dict):
+            errors.append(f"Unknown section [{name}]{_did_you_mean(name, names, '[{}]')} "
+                          f"Sections are {', '.join(f'[{n}]' for n in names)}.")
+        else:
+            errors.append(f"Unknown top-level key '{name}'{_did_you_mean(name, names, '[{}]')} "
+                          "Keys belong in a section, e.g. [cohort] title = ...")
+    for section, cls in known.items():
+        table = cfg.get(section)
+        if isinstance(table, dict):
+            keys = list(_schema(cls))
+            for key in table:
+                if key not in keys:
+                    errors.append(f"[{section}] has an unknown key '{key}'"
+                                  f"{_did_you_mean(key, keys)} Its keys are {', '.join(keys)}.")
+    heads = cfg.get("headline")
+    if isinstance(heads, list):
+        keys = list(_schema(HeadlineConfig))
+        for i, h in enumerate(heads, start=1):
+            if isinstance(h, dict):
+                for key in h:
+                    if key not in keys:
+                        errors.append(f"[[headline]] number {i} has an unknown key '{key}'"
+                                      f"{_did_you_mean(key, keys)} Its keys are {', '.join(keys)}.")
+    comp = cfg.get("comparison")
+    qs = comp.get("questions") if isinstance(comp, dict) else None
+    if isinstance(qs, dict):
+        for q, ba in qs.items():
+            if isinstance(ba, dict):
+                for key in ba:
+                    if key not in _QUESTION_KEYS:
+                        errors.append(f"[comparison.questions.{q}] has an unknown key '{key}'"
+                                      f"{_did_you_mean(key, list(_QUESTION_KEYS))} Its keys are "
+                                      "before, after.")
+
+
+def _check_tiers(cfg: Mapping[str, Any], errors: list[str]) -> None:
+    """What needs Tier 1 when there is none (a survey-only config)."""
+    data = cfg.get("data")
+    if not isinstance(data, dict) or "tier1" in data:
+        return
+    comp = cfg.get("comparison")
+    if isinstance(comp, dict) and comp.get("questions"):
+        errors.append("[comparison.questions] compares Tier 1 with Tier 3, but [data] has no "
+                      "tier1 file; add tier1 = \"...\" to [data], or remove the questions for a "
+                      "survey-only report.")
+    arm = cfg.get("information_arm")
+    if isinstance(arm, dict) and "tier1_question" in arm:
+        errors.append("[information_arm] tier1_question needs Tier 1 data; add tier1 = \"...\" "
+                      "to [data] or remove tier1_question.")
+    for key in ("tier1_cluster", "tier1_weights"):
+        if key in data:
+            errors.append(f"[data] {key} is set but there is no tier1 file; add tier1 or remove {key}.")
+
+
+def _config_mapping(cfg: Mapping[str, Any], base: Path, errors: list[str]) -> DataMapping | None:
+    """The ``[mapping]`` section: inline tables, or ``file = "mapping.toml"``."""
+    table = cfg.get("mapping")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        errors.append(f"'mapping' must be a table (a [mapping] section); got {_type_name(table)}.")
+        return None
+    try:
+        if "file" in table:
+            if set(table) != {"file"}:
+                errors.append("[mapping] has file = ... and inline tables; use one or the other.")
+                return None
+            if not isinstance(table["file"], str) or not table["file"]:
+                errors.append(f"[mapping] file must be a string (a file path); got {table['file']!r}.")
+                return None
+            return DataMapping.from_toml(_resolve(base, table["file"]))
+        return DataMapping.from_dict(table, source="[mapping]")
+    except DelibpollError as exc:
+        errors.append(f"[mapping]: {' '.join(str(exc).split())}")
+        return None
+
+
+def _config_labels(cfg: Mapping[str, Any], errors: list[str]) -> Mapping[str, Any] | None:
+    table = cfg.get("labels")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        errors.append(f"'labels' must be a table (a [labels] section); got {_type_name(table)}.")
+        return None
+    from ._labels import Labels
+
+    try:
+        Labels.from_toml_table(table)
+    except DelibpollError as exc:
+        errors.append(" ".join(str(exc).split()))
+        return None
+    return table
+
+
 def _check_config(cfg: Mapping[str, Any]) -> list[str]:
-    """Types and required keys of every config key the pipeline reads, and the combinations
-    of keys that make no sense; all problems."""
+    """Types and required keys of every config key the pipeline reads, unknown sections and
+    keys (with the nearest spelling), and the combinations of keys that make no sense; all
+    problems."""
     errors: list[str] = []
+    _check_unknown(cfg, errors)
+    _check_tiers(cfg, errors)
     for cls in _SECTIONS:
         section, keys = cls.section, _schema(cls)
         if section not in cfg:
@@ -528,11 +654,14 @@ def load_config(path: str | Path) -> CohortConfig:
     """
     cfg_path = Path(path)
     cfg = _read_toml(cfg_path)
+    base = cfg_path.resolve().parent
     problems = _check_config(cfg)
+    mapping = _config_mapping(cfg, base, problems)
+    labels = _config_labels(cfg, problems)
     if problems:
         raise DelibpollError(
-            f"Config file '{cfg_path}' has {len(problems)} problem{'s' if len(problems) > 1 else ''}: "
-            + " ".join(problems) + " Fix the config and run again."
+            f"Config file '{cfg_path}' has {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
+            + "\n".join(f"  - {p}" for p in problems) + "\nFix the config and run again."
         )
     weighting = _build(WeightingConfig, cfg["weighting"])
     rep = _build(RepresentativenessConfig, cfg.get("representativeness", {}))
@@ -542,7 +671,7 @@ def load_config(path: str | Path) -> CohortConfig:
     ban = cfg.get("banner")
     return CohortConfig(
         path=cfg_path,
-        base=cfg_path.resolve().parent,
+        base=base,
         cohort=_build(CohortInfo, cfg.get("cohort", {})),
         data=_build(DataConfig, cfg["data"]),
         weighting=weighting,
@@ -552,6 +681,8 @@ def load_config(path: str | Path) -> CohortConfig:
         information_arm=_build(InformationArmConfig, arm) if arm else None,
         banner=_build(BannerConfig, ban) if ban else None,
         headline=tuple(_build(HeadlineConfig, h) for h in cfg.get("headline", [])),
+        mapping=mapping,
+        labels=labels,
     )
 
 
@@ -572,7 +703,7 @@ class CohortData(NamedTuple):
     targets for representativeness, and how the targets are named in the report."""
 
     tier3: pd.DataFrame
-    tier1: pd.DataFrame
+    tier1: pd.DataFrame | None
     targets: Targets
     population: Targets
     targets_name: str
@@ -584,7 +715,7 @@ class WeightingResult(NamedTuple):
 
     start: SurveyDesign
     tier3: SurveyDesign
-    tier1: SurveyDesign
+    tier1: SurveyDesign | None  # None in a survey-only run
     report: WeightingReport
     files: tuple[Path, ...]
 
@@ -603,8 +734,8 @@ class RepresentativenessResult(NamedTuple):
     profile; the files written."""
 
     tier3: Representativeness
-    tier1: Representativeness
-    tier1_vs_tier3: Representativeness
+    tier1: Representativeness | None  # None in a survey-only run
+    tier1_vs_tier3: Representativeness | None
     files: tuple[Path, ...]
 
 
@@ -743,11 +874,11 @@ def read_data(config: CohortConfig) -> CohortData:
     rep_vars = list(config.representativeness.variables)
     errors: list[str] = []
     t3_path = _file(base, data.tier3, "[data] tier3", errors)
-    t1_path = _file(base, data.tier1, "[data] tier1", errors)
+    t1_path = None if data.tier1 is None else _file(base, data.tier1, "[data] tier1", errors)
     t_path = None if w.targets in _BUNDLED_TARGETS else _file(base, w.targets, "[weighting] targets", errors)
     if errors:
         raise DelibpollError(" ".join(errors))
-    assert t3_path is not None and t1_path is not None
+    assert t3_path is not None and (t1_path is not None or data.tier1 is None)
     if t_path is None:
         all_targets = datasets.england_adult_targets(list(datasets.DEFAULT_VARIABLES))
         t_name = "ONS population margins bundled with delibpoll (data/population/README.md)"
@@ -769,17 +900,35 @@ def read_data(config: CohortConfig) -> CohortData:
         raise DelibpollError(" ".join(errors))
 
     t3 = _read(t3_path, "[data] tier3")
-    t1 = _read(t1_path, "[data] tier1")
+    if config.mapping is not None:
+        try:
+            t3 = config.mapping.apply(t3)
+        except DelibpollError as exc:
+            raise DelibpollError(f"[mapping] on the Tier 3 data ({t3_path.name}): {exc}") from None
+    t1 = None if t1_path is None else _read(t1_path, "[data] tier1")
     need3, need1 = _needed_columns(config)
-    for df, need, tier, path in ((t3, need3, "Tier 3", t3_path), (t1, need1, "Tier 1", t1_path)):
+    tiers = [(t3, need3, "Tier 3", t3_path)]
+    if t1 is not None and t1_path is not None:
+        tiers.append((t1, need1, "Tier 1", t1_path))
+    for df, need, tier, path in tiers:
         missing = list(dict.fromkeys((label, col) for label, col in need if col not in df.columns))
         for label, col in missing:
-            errors.append(f"{label} names '{col}', which is not a column of the {tier} data ({path.name}).")
+            near = _did_you_mean(col, [str(c) for c in df.columns], "'{}'")
+            errors.append(f"{label} names '{col}', which is not a column of the {tier} data "
+                          f"({path.name}){near or '.'}")
         if missing:
             cols = [str(c) for c in df.columns]
             errors.append(f"{tier} columns are: {', '.join(cols[:40])}{' ...' if len(cols) > 40 else ''}.")
     if errors:
         raise DelibpollError(f"Config file '{config.path}': " + " ".join(errors) + " Fix the config and run again.")
+    if config.mapping is not None:  # every weighting margin must fit, with a fix line for each
+        from .mapping import validate_against_targets
+
+        try:
+            validate_against_targets(t3, all_targets.select(variables))
+        except DelibpollError as exc:
+            raise DelibpollError(f"Config file '{config.path}': after [mapping], {exc}\nAdd the fix "
+                                 "lines to the [mapping] section (or its file).") from None
     return CohortData(
         tier3=t3, tier1=t1, targets=all_targets.select(variables),
         population=all_targets.select(rep_vars), targets_name=t_name,
@@ -845,7 +994,8 @@ def weight_tier3(config: CohortConfig, data: CohortData, out: Path) -> Weighting
         _csv(pd.DataFrame({"weight": d3.weight_array}), out / "tier3_weights.csv", "%.17g"),
         _write(out / "weighting_report.txt", str(wr) + "\n"),
     ]
-    d1 = SurveyDesign(data.tier1, ids=d.tier1_cluster, weights=d.tier1_weights)
+    d1 = None if data.tier1 is None else SurveyDesign(data.tier1, ids=d.tier1_cluster,
+                                                     weights=d.tier1_weights)
     return WeightingResult(start=d3_0, tier3=d3, tier1=d1, report=wr, files=tuple(files))
 
 
@@ -898,10 +1048,12 @@ def assess_representativeness(
     d3, d1 = weighting.tier3, weighting.tier1
     rep_vars = list(config.representativeness.variables)
     r3 = representativeness(d3, data.population)
-    r1 = representativeness(d1, data.population)
-    r13 = representativeness(d1, d3.profile(rep_vars))
+    r1 = None if d1 is None else representativeness(d1, data.population)
+    r13 = None if d1 is None else representativeness(d1, d3.profile(rep_vars))
     files: list[Path] = []
     for name, rr in (("tier3_vs_population", r3), ("tier1_vs_population", r1), ("tier1_vs_tier3", r13)):
+        if rr is None:
+            continue
         files += [_csv(rr.to_frame(), out / f"representativeness_{name}.csv"),
                   _csv(rr.tests, out / f"representativeness_{name}_tests.csv")]
     return RepresentativenessResult(tier3=r3, tier1=r1, tier1_vs_tier3=r13, files=tuple(files))
@@ -914,7 +1066,7 @@ def compare_tier_views(
     ``[comparison.questions]`` question, one test per question; writes
     ``tier_comparison.csv``. None when no questions are configured."""
     comp = config.comparison
-    if not comp.questions:
+    if not comp.questions or weighting.tier1 is None:
         return None
     qc = compare_questions(
         weighting.tier1, weighting.tier3, dict(comp.questions),
@@ -965,7 +1117,7 @@ def estimate_information_arm(
              _csv(arm_c, out / "information_arm_contrast.csv"))
     t1_share: pd.Series | None = None
     t1q = arm.tier1_question
-    if t1q:
+    if t1q and weighting.tier1 is not None:
         t1_fr = proportion(weighting.tier1, t1q, level=level, ci_method=ci_method,
                            na="drop").to_frame().set_index("category")
         if cat not in t1_fr.index:
@@ -1248,7 +1400,7 @@ def _report_header(rep: _Report, config: CohortConfig) -> None:
 
 
 def _bundled_data(data: DataConfig) -> bool:
-    return all(v.startswith("bundled:example/") for v in (data.tier3, data.tier1))
+    return all(v.startswith("bundled:example/") for v in (data.tier3, data.tier1) if v is not None)
 
 
 def _report_headline(rep: _Report, config: CohortConfig, headline: pd.DataFrame,
@@ -1272,24 +1424,28 @@ def _report_headline(rep: _Report, config: CohortConfig, headline: pd.DataFrame,
     rep.image(images.get("headline"))
 
 
-def _report_representativeness(rep: _Report, config: CohortConfig, d1: SurveyDesign,
-                               result: RepresentativenessResult) -> None:
-    r1 = result.tier1
+def _report_representativeness(rep: _Report, config: CohortConfig, d1: SurveyDesign | None,
+                               result: RepresentativenessResult, d3: SurveyDesign | None = None) -> None:
+    # Tier 1's profile; in a survey-only run, Tier 3's sample before weighting
+    r1 = result.tier1 if result.tier1 is not None else result.tier3
+    d = d1 if d1 is not None else d3
+    assert d is not None
+    who, noun = ("Tier 1", "participants") if d1 is not None else ("Tier 3's unweighted sample", "respondents")
     rep.heading("Representativeness")
     worst = r1.to_frame().assign(gap=lambda f: (f["unweighted_share"] - f["target_share"]).abs()).sort_values("gap").iloc[-1]
     pearson = r1.tests[r1.tests["test"].str.startswith("Pearson")]
     n_rej = int((pearson["p_value"] < 0.05).sum())
     rep.para(
-        f"Tier 1 ({d1.n} participants) against the population on "
+        f"{who} ({d.n} {noun}) against the population on "
         f"{', '.join(config.representativeness.variables)}: the "
         f"Pearson test rejects the population profile at the 5% level for {n_rej} of "
         f"{len(pearson)} variables. Its largest departure from the population is "
         f"{worst['variable']} '{worst['category']}': {_fmt_pct(worst['unweighted_share'])} of "
-        f"participants against {_fmt_pct(worst['target_share'])} of the population. Full "
+        f"{noun} against {_fmt_pct(worst['target_share'])} of the population. Full "
         "tables: representativeness_*.csv."
     )
     tests = pearson[["variable", "statistic", "df_num", "p_value"]].round(4)
-    rep.table(tests, "Tier 1 profile against the population (Pearson chi-square on unweighted counts)")
+    rep.table(tests, f"{who} profile against the population (Pearson chi-square on unweighted counts)")
 
 
 def _report_comparison(rep: _Report, config: CohortConfig, result: TierComparisonResult,
@@ -1404,7 +1560,7 @@ def write_report(
     rep.image(images.get("weights"))
     rep.image(images.get("margins"))
     _report_headline(rep, config, results.headline.table, images)
-    _report_representativeness(rep, config, d1, results.representativeness)
+    _report_representativeness(rep, config, d1, results.representativeness, d3)
     methods: list[str] = []
     if results.comparison is not None:
         comp = config.comparison
@@ -1423,7 +1579,7 @@ def write_report(
     est_kinds = "proportions and means" if any_mean or config.information_arm else "proportions"
     rep.para(
         f"Estimates: weighted {est_kinds}. {_variance_prose(d3, 'Tier 3', None)} "
-        f"{_variance_prose(d1, 'Tier 1', config.data.tier1_cluster)} Confidence intervals "
+        f"{'' if d1 is None else _variance_prose(d1, 'Tier 1', config.data.tier1_cluster)} Confidence intervals "
         f"are {level:.0%} intervals: '{ci_method}' intervals for shares and t intervals for "
         "means, with t quantiles on the design degrees of freedom."
     )
@@ -1482,12 +1638,37 @@ def run_config(
         or targets file is missing or unreadable; the config names a column the data do not
         have; the output folder cannot be created. All of these are raised before any
         output is written.
+
+    Notes
+    -----
+    The stages write into a new temporary folder beside the output folder
+    (``.output.partial-XXXX``); only when every stage has succeeded are the files moved into
+    the output folder (replacing files of the same name). A run that fails removes the
+    temporary folder and leaves the output folder as it was.
     """
     say = progress or (lambda _m: None)
     cfg = load_config(config)
     say("reading data")
     data = read_data(cfg)
-    out = prepare_output(cfg, output)
+    final = _output_folder(cfg, output)
+    staging = _staging_folder(final)
+    try:
+        res = _run_stages(cfg, data, staging, say)
+        moved = _move_into_place(staging, final)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)  # a failed run leaves the old outputs alone
+        raise
+    res = PipelineResult(output=final, files=[moved[f] for f in res.files], tables=res.tables)
+    out = final
+    say(f"wrote {len(res.files)} files to {out}")
+    return res
+
+
+def _run_stages(cfg: CohortConfig, data: CohortData, out: Path,
+                say: Callable[[str], None]) -> PipelineResult:
+    """The computing and writing stages, writing into ``out`` (the staging folder)."""
     say(f"weighting Tier 3 ({len(data.tier3)} rows) to {len(cfg.weighting.variables)} margins")
     weighting = weight_tier3(cfg, data, out)
     say("headline estimates")
@@ -1516,5 +1697,49 @@ def run_config(
     res.tables["headline"] = headline.table
     if comparison is not None:
         res.tables["tier_comparison"] = comparison.frame
-    say(f"wrote {len(res.files)} files to {out}")
     return res
+
+
+def _output_folder(config: CohortConfig, output: str | Path | None) -> Path:
+    """The output folder (not created): ``output``, else ``[cohort] output``."""
+    out = Path(output) if output else _resolve(config.base, config.cohort.output)
+    if out.exists() and not out.is_dir():
+        raise DelibpollError(
+            f"The output folder '{out}' is an existing file, not a folder; choose another "
+            "output folder."
+        )
+    return out
+
+
+def _staging_folder(final: Path) -> Path:
+    """A new temporary folder beside ``final`` (same file system, so moves are renames)."""
+    import tempfile
+
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    except OSError as exc:
+        raise DelibpollError(
+            f"Cannot create the output folder '{final}' ({exc.strerror or exc}); choose a folder "
+            "you can write to."
+        ) from None
+
+
+def _move_into_place(staging: Path, final: Path) -> dict[Path, Path]:
+    """Move every file written to ``staging`` into ``final`` (replacing files of the same
+    name), then remove ``staging``; returns staging path -> final path."""
+    import os
+    import shutil
+
+    try:
+        final.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DelibpollError(f"Cannot create the output folder '{final}' ({exc.strerror or exc}).") from None
+    moved: dict[Path, Path] = {}
+    for src in sorted(p for p in staging.rglob("*") if p.is_file()):
+        dst = final / src.relative_to(staging)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
+        moved[src] = dst
+    shutil.rmtree(staging, ignore_errors=True)
+    return moved
