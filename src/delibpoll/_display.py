@@ -107,7 +107,8 @@ def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
             if not line.startswith("#"):
                 break
             skip += 1
-    return pd.read_csv(p, skiprows=skip, **kwargs)
+    out: pd.DataFrame = pd.read_csv(p, skiprows=skip, **kwargs)
+    return out
 
 
 def readable_number(x: Any, digits: int = 4) -> str:

@@ -1273,7 +1273,21 @@ class _Report:
                 inline.docPr.set("title", title)
                 doc.add_paragraph(title, style="Caption")
         doc.save(str(path))
+        _fix_zip_dates(path)
         return path
+
+
+def _fix_zip_dates(path: Path) -> None:
+    """Rewrite a zip package (.docx) with fixed entry dates, so two runs give the same bytes."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zin:
+        entries = [(info.filename, zin.read(info)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(info, data)
 
 
 def _column_widths(df: pd.DataFrame, total: float) -> list[float]:

@@ -15,9 +15,10 @@ PNG at 300 dpi and SVG.
 
 Colours (:data:`PALETTE`): the Okabe-Ito palette (Wong 2011, Nature Methods 8:441), which
 stays distinguishable under the common forms of colour-blindness, with its yellow
-(``#F0E442``, contrast 1.2:1 on white, unreadable as a dot or a line) left out, followed by
+(``#F0E442``, contrast 1.3:1 on white, unreadable as a dot or a line) left out, followed by
 the dark tones of Paul Tol's colour-blind-safe "muted" scheme (indigo, wine, olive, teal,
-purple), so up to 12 groups each get a colour readable on white. Beyond about 8 groups no
+purple), so up to 12 groups each get a colour readable on white (every one at least 2:1
+against white by the WCAG formula; the yellow is 1.3:1). Beyond about 8 groups no
 palette keeps every pair distinct for every reader: split such charts or label directly.
 Diverging Likert bars use ColorBrewer's RdBu scheme (colour-blind safe), grey for the neutral
 and other answers.
@@ -203,7 +204,8 @@ def _percent_axis(aesthetic: str = "y", absolute: bool = False, max_breaks: int 
 
     scale = scale_y_continuous if aesthetic == "y" else scale_x_continuous
     return scale(breaks=lambda lim: _percent_breaks(lim, max_breaks),
-                 labels=lambda xs: _percent_labels(xs, absolute=absolute), **kwargs)
+                 labels=lambda xs: _percent_labels([float(x) for x in xs], absolute=absolute),
+                 **kwargs)
 
 
 def _no_legend_title() -> Any:
@@ -398,7 +400,6 @@ def plot_likert(
         labs,
         position_stack,
         scale_fill_manual,
-        theme,
     )
 
     for name, val in (("title", title), ("caption", caption), ("note", note)):
