@@ -24,6 +24,8 @@ from ._ci import CI_METHODS, NOTE_NO_DF, proportion_cis_noted, t_quantiles
 # (category_codes, domain_df, domain_summary, grouped_ratios, ratio_estimates, check_level,
 # check_design) serve tables.py and compare.py, which import them from here today.
 from ._coding import category_codes as category_codes
+from ._display import frame_html
+from ._format import count, percent
 from ._ratios import Domains, make_domains, ratio_columns, variable_codes, variable_values
 from ._ratios import domain_df as domain_df
 from ._ratios import domain_summary as domain_summary
@@ -220,12 +222,14 @@ class Estimate:
         return head + ")\n" + self._frame.to_string(index=False)
 
     def _repr_html_(self) -> str:
+        """The estimates in fixed notation: proportions in %, bases with separators."""
         by = f" by {', '.join(self.by)}" if self.by else ""
-        return (
-            f"<p><b>{self.statistic.capitalize()} of {self.variable}{by}</b> "
-            f"({self.level:.0%} CI{', ' + self.ci_method if self.ci_method else ''})</p>"
-            + self._frame.to_html(index=False)
-        )
+        cap = (f"{self.statistic.capitalize()} of {self.variable}{by} ({percent(self.level)} "
+               f"CI{', ' + self.ci_method if self.ci_method else ''})")
+        formats: dict[str, Any] = {"n": count}
+        if self.statistic == "proportion":
+            formats |= {c: (lambda v: percent(v, 1)) for c in ("estimate", "se", "ci_lower", "ci_upper")}
+        return frame_html(self._frame, caption=cap, formats=formats)
 
 
 def read_only(a: Any) -> np.ndarray:
