@@ -1224,6 +1224,7 @@ class _Report:
         doc.styles["Normal"].font.size = Pt(11)
         if self.synthetic:
             sec.header.paragraphs[0].text = SYNTHETIC_NOTE
+        alts: list[tuple[str, str]] = []
         for b in self.blocks:
             if b[0] == "heading":
                 doc.add_heading(b[1], level=min(b[2] - 1, 3) if b[2] > 1 else 0)
@@ -1239,10 +1240,6 @@ class _Report:
                 table = doc.add_table(rows=1, cols=len(df.columns))
                 table.style = "Table Grid"
                 hdr = table.rows[0]
-                tr_pr = hdr._tr.get_or_add_trPr()
-                repeat = OxmlElement("w:tblHeader")
-                repeat.set(qn("w:val"), "true")
-                tr_pr.append(repeat)
                 for cell, name in zip(hdr.cells, df.columns, strict=True):
                     cell.text = str(name)
                     for run in cell.paragraphs[0].runs:
@@ -1268,10 +1265,22 @@ class _Report:
             else:
                 _, rel, alt, title = b
                 doc.add_picture(str(base / rel), width=Cm(16))
-                inline = doc.inline_shapes[-1]._inline
-                inline.docPr.set("descr", alt)
-                inline.docPr.set("title", title)
+                alts.append((alt, title))
                 doc.add_paragraph(title, style="Caption")
+        body = doc.element.body
+        # every table's first row repeats at the top of each page it runs over
+        for tr in body.xpath("./w:tbl/w:tr[1]"):
+            tr_pr = tr.find(qn("w:trPr"))
+            if tr_pr is None:
+                tr_pr = OxmlElement("w:trPr")
+                tr.insert(0, tr_pr)
+            repeat = OxmlElement("w:tblHeader")
+            repeat.set(qn("w:val"), "true")
+            tr_pr.append(repeat)
+        # each chart's alt text (Word: Format Picture > Alt Text), in the order drawn
+        for pr, (alt, title) in zip(body.xpath(".//wp:docPr"), alts, strict=True):
+            pr.set("descr", alt)
+            pr.set("title", title)
         doc.save(str(path))
         _fix_zip_dates(path)
         return path

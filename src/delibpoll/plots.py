@@ -254,13 +254,15 @@ def plot_estimates(
     Examples
     --------
     >>> import delibpoll as dp
-    >>> d = dp.SurveyDesign(dp.datasets.load_example(3))
-    >>> p = dp.plot_estimates(dp.proportion(d, "q_charge", by="info_arm"))
+    >>> from delibpoll._labels import Labels
+    >>> t3 = dp.read_survey(dp.datasets.data_path("example", "tier3.sav"))
+    >>> p = dp.plot_estimates(dp.proportion(dp.SurveyDesign(t3), "q_charge", by="info_arm"),
+    ...                       labels=Labels.from_attrs(t3.attrs))
     >>> print(p.labels.title)
     Is it right or wrong for the NHS to make money by charging for access
     to data?
     >>> p.labels.caption
-    'Bases: 1,994 to 2,006 respondents.'
+    'Base: 2,000 respondents in each group.'
     """
     from plotnine import (
         aes,
