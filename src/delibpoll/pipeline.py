@@ -1250,6 +1250,8 @@ class _Report:
                         cell.text = v
                 table.autofit = False
                 widths = _column_widths(df, 16.0)
+                for column, width in zip(table.columns, widths, strict=True):
+                    column.width = Cm(width)  # the grid, which Word and LibreOffice lay out by
                 for row in table.rows:
                     for cell, width in zip(row.cells, widths, strict=True):
                         cell.width = Cm(width)
@@ -1268,15 +1270,17 @@ class _Report:
                 alts.append((alt, title))
                 doc.add_paragraph(title, style="Caption")
         body = doc.element.body
-        # every table's first row repeats at the top of each page it runs over
-        for tr in body.xpath("./w:tbl/w:tr[1]"):
+        # no row is split over two pages; every table's first row repeats on each page
+        for tr in body.xpath("./w:tbl/w:tr"):
             tr_pr = tr.find(qn("w:trPr"))
             if tr_pr is None:
                 tr_pr = OxmlElement("w:trPr")
                 tr.insert(0, tr_pr)
-            repeat = OxmlElement("w:tblHeader")
-            repeat.set(qn("w:val"), "true")
-            tr_pr.append(repeat)
+            tr_pr.append(OxmlElement("w:cantSplit"))
+            if tr.getprevious() is None or tr.getprevious().tag != qn("w:tr"):
+                repeat = OxmlElement("w:tblHeader")
+                repeat.set(qn("w:val"), "true")
+                tr_pr.append(repeat)
         # each chart's alt text (Word: Format Picture > Alt Text), in the order drawn
         for pr, (alt, title) in zip(body.xpath(".//wp:docPr"), alts, strict=True):
             pr.set("descr", alt)
@@ -1300,15 +1304,16 @@ def _fix_zip_dates(path: Path) -> None:
 
 
 def _column_widths(df: pd.DataFrame, total: float) -> list[float]:
-    """Column widths (cm) in proportion to the longest word or header part of each column,
-    so text columns get the room and numbers stay on one line."""
-    need = []
+    """Column widths (cm): each number column as wide as its longest value or header word, the
+    two label columns share the rest (their text wraps), so numbers stay on one line."""
+    need: list[float] = []
     for i, c in enumerate(df.columns):
         cells = [str(v) for v in df[c].tolist()]
-        if i < 2:  # the label columns: room for their text
-            need.append(min(max([len(str(c)), *map(len, cells)], default=6), 40))
-        else:
-            need.append(min(max([6, *map(len, cells)]), 14))
+        longest_word = max((len(w) for w in str(c).split()), default=4)
+        if i < 2:  # the label columns: room for their words, wrapped in the cell
+            need.append(min(max([longest_word, *map(len, cells)], default=6), 24))
+        else:  # numbers: one line for the value and the header's longest word
+            need.append(max([8.0, 1.2 * longest_word + 2, *(len(v) + 3.0 for v in cells)]))
     scale = total / sum(need)
     return [n * scale for n in need]
 

@@ -775,8 +775,9 @@ def plot_margins(
             m.assign(kind=kinds[2], share=m["target_share"], cat=cat_label),
         ]
     )
-    long["facet"] = pd.Categorical([wrap(var_label[v], 36) for v in long["variable"]],
-                                   categories=list(dict.fromkeys(wrap(var_label[v], 36) for v in m["variable"])))
+    # facet titles wrapped to the width of a panel (half the chart, less the category labels)
+    long["facet"] = pd.Categorical([wrap(var_label[v], 20) for v in long["variable"]],
+                                   categories=list(dict.fromkeys(wrap(var_label[v], 20) for v in m["variable"])))
     long["cat"] = pd.Categorical(long["cat"], categories=list(dict.fromkeys(cat_label))[::-1])
     long["kind"] = pd.Categorical(long["kind"], categories=kinds)
     # every claim below is computed from the shares plotted
