@@ -32,6 +32,7 @@ LAYER_OF = {
     "_render": "base",
     "_labels": "base",
     "_format": "base",
+    "_display": "base",
     "io": "base",
     "_version": "base",
     # values: plain, frozen data

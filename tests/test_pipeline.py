@@ -38,11 +38,12 @@ def test_headline_numbers_are_the_estimators(run: dp.PipelineResult) -> None:
     t3 = dp.datasets.load_example(3)
     raked = dp.rake(dp.SurveyDesign(t3), dp.datasets.england_adult_targets(), cap=6.0)
     e = dp.proportion(raked, "q_pact").to_frame().set_index("category").loc["Increase confidence"]
-    h = pd.read_csv(run.output / "headline_estimates.csv")
+    # synthetic data: each CSV starts with the one comment line, which pandas skips so
+    h = pd.read_csv(run.output / "headline_estimates.csv", skiprows=1)
     row = h[(h.question == "q_pact") & (h.category == "Increase confidence")].iloc[0]
     assert row["estimate"] == round(e["estimate"], 4)
     assert row["ci_lower"] == round(e["ci_lower"], 4)
-    tc = pd.read_csv(run.output / "tier_comparison.csv")
+    tc = pd.read_csv(run.output / "tier_comparison.csv", skiprows=1)
     assert (abs(tc["difference"] - tc["deliberation_change"] - tc["baseline_gap"]) < 1e-5).all()
 
 
@@ -164,7 +165,7 @@ def test_prose_states_the_cap_and_the_weights_at_it(tmp_path: Path) -> None:
     margins = pd.read_csv(out / "weighting_margins.csv")
     assert _stated_share_error(md) == pytest.approx(margins["error"].abs().max(), rel=0.05)
     assert "capped weights are treated as raked" in methods
-    assert "1e-10" in methods  # rake's stopping rule, as recorded in the weighting log
+    assert "within 0.0000000001 of its target share" in methods  # rake's stopping rule, as logged
 
 
 def test_prose_without_cap_says_nothing_was_capped(tmp_path: Path) -> None:
@@ -320,3 +321,141 @@ def test_mapping_that_leaves_a_mismatch_names_the_fix_line(tmp_path: Path) -> No
     assert "after [mapping], The data do not match the targets" in msg
     assert 'fix: [recode.sex] "Man" = "Male"' in msg
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- publishable outputs (#14)
+from html.parser import HTMLParser  # noqa: E402
+
+from delibpoll._format import scientific_notation  # noqa: E402
+
+VARIABLE_NAMES = ["q_pact", "q_charge", "q_committee", "trust_nhs", "age_group", "info_arm"]
+_VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+
+class _Balance(HTMLParser):
+    """Checks that every element is closed in order (a standalone, well-formed page)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag not in _VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(tag)
+
+
+def _docx_text(path: Path) -> tuple[str, object]:
+    import docx
+
+    doc = docx.Document(str(path))
+    parts = [p.text for p in doc.paragraphs]
+    for t in doc.tables:
+        parts += [c.text for row in t.rows for c in row.cells]
+    return "\n".join(parts), doc
+
+
+def test_report_is_written_in_words_without_scientific_notation(run: dp.PipelineResult) -> None:
+    out = run.output
+    md = (out / "report.md").read_text(encoding="utf-8")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    text, _ = _docx_text(out / "report.docx")
+    for body in (md, page, text):
+        assert scientific_notation(body) == []
+        for name in VARIABLE_NAMES:
+            assert not re.search(rf"\b{name}\b", body), name
+    # the question wording from the file's labels, in the plain style of a published report
+    assert ("Would a Data Pact increase or decrease your confidence in how the NHS uses data?"
+            in md)
+    t3 = dp.datasets.load_example(3)
+    raked = dp.rake(dp.SurveyDesign(t3), dp.datasets.england_adult_targets(), cap=6.0)
+    e = dp.proportion(raked, "q_pact").to_frame().set_index("category").loc["Increase confidence"]
+    pct = [f"{100 * e[k]:.0f}%" for k in ("estimate", "ci_lower", "ci_upper")]
+    assert (f"{pct[0]} (95% CI {pct[1]} to {pct[2]}) of Tier 3 respondents answered "
+            "'Increase confidence'") in md
+
+
+def test_tier_table_has_labelled_columns_and_names_the_tested_answer(run: dp.PipelineResult) -> None:
+    md = (run.output / "report.md").read_text(encoding="utf-8")
+    header = next(line for line in md.splitlines() if line.startswith("| Question | Answer | Tier 1 before"))
+    assert header.split(" | ")[2:] == ["Tier 1 before", "Tier 1 after", "Tier 3", "Difference (pts)",
+                                       "95% CI (pts)", "Adjusted p |"]
+    decomp = next(line for line in md.splitlines() if "Change during deliberation" in line)
+    assert "Gap before deliberation (pts)" in decomp and "Equivalence p" in decomp
+    for answer in ("Increase confidence (tested)", "Wrong (tested)", "Central committee (tested)"):
+        assert f"| {answer} |" in md
+    # every table fits an A4 page: at most 8 columns
+    for line in md.splitlines():
+        if line.startswith("|---"):
+            assert line.count("---") <= 8
+    # the equivalence the prose refers to is shown in a table
+    assert "'Equivalence p' in Table" in md
+
+
+def test_html_report_is_standalone_and_well_formed(run: dp.PipelineResult) -> None:
+    page = (run.output / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>\n<html lang='en'>")
+    parser = _Balance()
+    parser.feed(page)
+    assert parser.errors == [] and parser.stack == []
+    tags = [t for t, _ in parser.tags]
+    assert {"meta", "title", "style", "caption", "figcaption"} <= set(tags)
+    assert any(a.get("charset") == "utf-8" for t, a in parser.tags if t == "meta")
+    imgs = [a for t, a in parser.tags if t == "img"]
+    assert imgs and all(a.get("alt") for a in imgs)
+    assert all((run.output / str(a["src"])).is_file() for a in imgs)
+    assert all(a.get("scope") in ("col", "row") for t, a in parser.tags if t == "th")
+
+
+def test_word_report_has_real_tables_and_embedded_charts(run: dp.PipelineResult) -> None:
+    text, doc = _docx_text(run.output / "report.docx")
+    md = (run.output / "report.md").read_text(encoding="utf-8")
+    n_tables = len(re.findall(r"^\*\*Table \d+", md, flags=re.M))
+    n_figures = len(re.findall(r"^\*\*Figure \d+", md, flags=re.M))
+    assert len(doc.tables) == n_tables >= 4  # type: ignore[attr-defined]
+    shapes = doc.inline_shapes  # type: ignore[attr-defined]
+    assert len(shapes) == n_figures >= 4
+    for s in shapes:
+        assert s._inline.docPr.get("descr")  # alt text on every chart
+    first = doc.tables[2]  # type: ignore[attr-defined]
+    assert first.rows[0]._tr.trPr.xml.count("tblHeader") == 1  # header repeats on each page
+
+
+def test_synthetic_data_are_marked_in_every_output(run: dp.PipelineResult) -> None:
+    out = run.output
+    for f in sorted(out.glob("*.csv")):
+        if f.name.startswith("banner_"):
+            continue  # the banner exporters' files (their own issue)
+        assert f.read_text(encoding="utf-8").startswith("# SYNTHETIC DATA:"), f.name
+        pd.read_csv(f, skiprows=1)  # still reads as data after the comment line
+    assert (out / "weighting_report.txt").read_text(encoding="utf-8").startswith("SYNTHETIC DATA:")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    tables = re.findall(r"^\*\*Table \d+.*?(?=^\*\*(?:Table|Figure) |^## |\Z)", md, flags=re.M | re.S)
+    assert tables and all("SYNTHETIC DATA" in t for t in tables)
+    alts = re.findall(r"!\[([^\]]*)\]\(charts/", md)
+    assert alts and all("SYNTHETIC DATA" in a for a in alts)
+    text, doc = _docx_text(out / "report.docx")
+    assert doc.sections[0].header.paragraphs[0].text.startswith("SYNTHETIC DATA")  # type: ignore[attr-defined]
+
+
+def test_console_summary_says_synthetic(tmp_path: Path) -> None:
+    said: list[str] = []
+    dp.run_config(CONFIG, output=tmp_path / "o", progress=said.append)
+    assert said[0].startswith("SYNTHETIC DATA") and "SYNTHETIC DATA" in said[-1]
+    assert all(scientific_notation(s) == [] for s in said)
+
+
+def test_charts_are_300_dpi_and_a4_wide(run: dp.PipelineResult) -> None:
+    from PIL import Image
+
+    for name in ("weights", "margins", "tiers_dumbbell"):
+        with Image.open(run.output / "charts" / f"{name}.png") as im:
+            dpi = im.info["dpi"]
+            assert round(dpi[0]) == 300
+            assert im.size[0] / dpi[0] == pytest.approx(6.3, abs=0.02)  # 16 cm

@@ -3,6 +3,7 @@ and has alt text."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -80,8 +81,8 @@ def test_plot_weights_and_margins(designs, tmp_path: Path) -> None:  # type: ign
     assert _layers(p) == ["geom_histogram", "geom_vline"] and len(p.data) == d3.n
     _render(p, tmp_path / "w.png")
     m = plot_margins(d3)
-    assert set(m.data["kind"]) == {"Sample (unweighted)", "Weighted", "Target"}
-    assert "education" in alt_text(m)
+    assert set(m.data["kind"]) == {"Sample, unweighted", "Sample, weighted", "Population target"}
+    assert "Highest qualification" in alt_text(m)
     _render(m, tmp_path / "m.png")
     with pytest.raises(DelibpollError, match="weighted design"):
         plot_margins(d1)
@@ -109,7 +110,8 @@ def test_plot_margins_alt_text_states_the_largest_share_error() -> None:
     assert worst > 0.01  # the sweep really missed
     text = alt_text(plot_margins(d))
     assert "every share meets its target" not in text
-    assert f"{var} '{cat}': {100 * shares[(var, cat)]:.1f}% weighted against a target of {100 * target[(var, cat)]:.1f}%" in text
+    label = {"sex": "Sex", "age": "Age"}[var]  # the readable fallback of the unlabelled names
+    assert f"{label} '{cat}': {100 * shares[(var, cat)]:.1f}% weighted against a target of {100 * target[(var, cat)]:.1f}%" in text
     assert f"({100 * worst:.2g} percentage points)" in text and "did not converge" in text
     assert f"{100 * worst:.2g} percentage points" in plot_margins(d).labels.caption
 
@@ -152,7 +154,7 @@ def test_plot_estimates_caption_states_the_bases(designs) -> None:  # type: igno
     counts = d3.data.dropna(subset=["q_charge"]).groupby("region", observed=True).size()
     assert counts.min() < counts.max()
     cap = plot_estimates(est).labels.caption
-    assert cap == f"Bases: {counts.min()} to {counts.max()} respondents per domain."
+    assert cap == f"Bases: {counts.min():,} to {counts.max():,} respondents."
     # a bare frame carries no level: the title must not claim one
     fr = est.to_frame()[["category", "estimate", "ci_lower", "ci_upper"]]
     assert plot_estimates(fr).labels.title == "Estimates with confidence intervals"
@@ -165,3 +167,144 @@ def test_plot_weights_checks_its_arguments(designs) -> None:  # type: ignore[no-
         plot_weights(d3.data)
     with pytest.raises(DelibpollError, match=r"'bins' parameter of plot_weights must be an integer >= 1\. Got 0"):
         plot_weights(d3, bins=0)
+
+
+# ---------------------------------------------------------------- words, ticks, palette (#14)
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from delibpoll._labels import Labels  # noqa: E402
+from delibpoll.plots import (  # noqa: E402
+    PALETTE,
+    _percent_breaks,
+    _percent_labels,
+)
+
+
+def _labelled():  # type: ignore[no-untyped-def]
+    t3 = dp.read_survey(dp.datasets.data_path("example", "tier3.sav"))
+    t1 = dp.read_survey(dp.datasets.data_path("example", "tier1.sav"))
+    d3 = dp.rake(dp.SurveyDesign(t3), dp.datasets.england_adult_targets())
+    return dp.SurveyDesign(t1, ids="group_id"), d3, Labels.from_attrs(d3.attrs)
+
+
+SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
+
+
+def _texts(p) -> list[str]:  # type: ignore[no-untyped-def]
+    lab = p.labels
+    return [str(getattr(lab, k) or "") for k in ("title", "subtitle", "caption", "x", "y")]
+
+
+def test_charts_use_the_files_labels_never_variable_names(tmp_path: Path) -> None:
+    d1, d3, lab = _labelled()
+    qc = dp.compare_questions(d1, d3, {"q_pact": ("q_pact_pre", "q_pact_post"),
+                                       "q_charge": ("q_charge_pre", "q_charge_post")})
+    wording = "Would a Data Pact increase or decrease your confidence in how the NHS uses data?"
+    charts = {
+        "estimates": plot_estimates(dp.proportion(d3, "q_pact", by="sex"), labels=lab),
+        "tiers": plot_tiers(qc, labels=lab),
+        "margins": plot_margins(d3),  # a design brings its own labels
+        "likert": plot_likert(dp.proportion(d3, "q_pact"), labels=lab,
+                              negative=["Decrease confidence"], neutral=["No impact"],
+                              positive=["Increase confidence"], other=["Don't know"]),
+    }
+    for name, p in charts.items():
+        for text in [*_texts(p), alt_text(p)]:
+            assert not SNAKE.search(text), (name, text)
+        _render(p, tmp_path / f"{name}.png")
+    assert charts["estimates"].labels.title.replace("\n", " ") == wording
+    colour = next(s for s in charts["estimates"].scales if "color" in s.aesthetics)
+    assert colour.name == "Sex"  # legend title in words
+    assert wording in alt_text(charts["tiers"])
+    facets = set(charts["tiers"].data["question"].astype(str).str.replace("\n", " "))
+    assert wording in facets
+    margin_facets = set(charts["margins"].data["facet"].astype(str).str.replace("\n", " "))
+    assert margin_facets == {"Sex", "Age group", "Region (England)", "Highest qualification",
+                             "Ethnic group"}
+    # the author's labels win over the file's
+    p = plot_estimates(dp.proportion(d3, "q_pact"), labels={"q_pact": "Data Pact and confidence"})
+    assert p.labels.title == "Data Pact and confidence"
+
+
+def test_single_series_has_no_legend_and_a_single_base() -> None:
+    _, d3, lab = _labelled()
+    p = plot_estimates(dp.proportion(d3, "q_pact"), labels=lab)
+    assert p.theme.themeables.property("legend_position") == "none"
+    n = int(d3.data["q_pact"].notna().sum())
+    assert p.labels.caption == f"Base: {n:,} respondents."
+
+
+def test_note_is_a_caption_line_and_in_the_alt_text() -> None:
+    _, d3, _ = _labelled()
+    note = "SYNTHETIC DATA: no respondent is real."
+    for p in (plot_weights(d3, note=note), plot_margins(d3, note=note),
+              plot_estimates(dp.proportion(d3, "q_pact"), note=note)):
+        assert p.labels.caption.splitlines()[-1] == note
+        assert alt_text(p).endswith(note)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lo=st.floats(0, 0.95), width=st.floats(0.004, 1.0), max_breaks=st.integers(3, 6))
+def test_percent_ticks_are_labelled_with_their_exact_values(lo: float, width: float,
+                                                           max_breaks: int) -> None:
+    """Each tick's label, read back as a number, is the tick's value (7.5% is never '8%'),
+    there are 2 to max_breaks ticks inside the limits, evenly spaced."""
+    hi = min(lo + width, 1.0)
+    breaks = _percent_breaks((lo, hi), max_breaks)
+    assert 2 <= len(breaks) <= max_breaks
+    assert all(lo - 1e-9 <= b <= hi + 1e-9 for b in breaks)
+    steps = {round(b - a, 9) for a, b in zip(breaks, breaks[1:], strict=False)}
+    assert len(steps) == 1
+    for b, text in zip(breaks, _percent_labels(breaks), strict=True):
+        assert text.endswith("%")
+        assert float(text[:-1]) == pytest.approx(100 * b, abs=1e-9)
+
+
+def test_margins_ticks_of_the_region_panel() -> None:
+    """The region shares of the example run from about 4% to 18%: the ticks were at 7.5% and
+    12.5% labelled '8%' and '12%'; now they sit at 5%, 10% and 15%."""
+    assert _percent_breaks((0.04, 0.18), 3) == [0.05, 0.1, 0.15]
+    assert _percent_labels([0.05, 0.1, 0.15]) == ["5%", "10%", "15%"]
+    assert _percent_labels([0.025, 0.05]) == ["2.5%", "5.0%"]
+
+
+def _contrast_on_white(hex_colour: str) -> float:
+    """WCAG 2.1 contrast ratio against white, from the relative-luminance formula."""
+    rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return 1.05 / (lum + 0.05)
+
+
+def test_palette_has_12_colours_readable_on_white() -> None:
+    assert len(PALETTE) == len(set(PALETTE)) == 12
+    assert "#F0E442" not in PALETTE  # Okabe-Ito's yellow
+    assert _contrast_on_white("#F0E442") < 1.5  # why it went: the formula's own verdict
+    assert min(_contrast_on_white(c) for c in PALETTE) >= 2.0
+
+
+def test_tier_whiskers_are_dodged() -> None:
+    d1, d3, lab = _labelled()
+    qc = dp.compare_questions(d1, d3, {"q_pact": ("q_pact_pre", "q_pact_post")})
+    p = plot_tiers(qc, labels=lab)
+    positions = {type(layer.position).__name__ for layer in p.layers}
+    assert positions == {"position_dodge"}
+
+
+def test_plot_likert_battery_keeps_the_given_order(tmp_path: Path) -> None:
+    """Statements top to bottom in the order given (as the grid table's rows), the legend in
+    the scale's order, negatives left of zero and the neutral answer in its own panel."""
+    _, d3, lab = _labelled()
+    ests = [dp.proportion(d3, "q_pact"), dp.proportion(d3, "q_pact", by=None)]
+    p = plot_likert(ests, labels={**{"q_pact": "First statement"}}, negative=["Decrease confidence"],
+                    neutral=["No impact"], positive=["Increase confidence"], other=["Don't know"])
+    rows = list(p.data["row"].cat.categories)
+    assert rows[-1] == "First statement"  # the first statement is drawn at the top
+    neg = p.data[p.data["answer"] == "Decrease confidence"]
+    assert (neg["value"] < 0).all()
+    assert set(p.data.loc[p.data["answer"] == "No impact", "panel"]) == {"Neutral and other answers"}
+    scale = next(s for s in p.scales if "fill" in s.aesthetics)
+    assert list(scale.breaks) == ["Decrease confidence", "No impact", "Increase confidence",
+                                  "Don't know"]
+    _render(p, tmp_path / "battery.png")

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._display import frame_html
+from ._format import percent
 from ._types import CalFun, Redistribute
 from .targets import Targets
 
@@ -487,5 +489,14 @@ class WeightingReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        head = self.to_frame().to_html(index=False)
-        return f"<h4>Weighting report ({self.method})</h4>{head}{self._margins.to_html(index=False)}"
+        """The summary and the margins in fixed notation (iterations as "7", shares in %)."""
+        head = frame_html(self.to_frame(), caption=f"Weighting report ({self.method})")
+        m = self._margins
+        shown = pd.DataFrame({
+            "variable": m["variable"], "category": m["category"].astype(str),
+            "n": m["n"].astype(int),
+            "target %": [percent(v, 2, unit="") for v in m["target_share"]],
+            "sample %": [percent(v, 2, unit="") for v in m["unweighted_share"]],
+            "weighted %": [percent(v, 2, unit="") for v in m["weighted_share_after"]],
+        })
+        return head + frame_html(shown, caption="Margins: target, sample and weighted shares")

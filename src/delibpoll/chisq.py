@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._display import frame_html
+from ._format import p_value
 from ._ratios import grouped_ratios
 from ._types import ChisqStatistic, NaPolicy, values
 from ._validation import check_na
@@ -48,6 +50,11 @@ class ChisqResult:
     method: str
     pearson: float
     mean_deff: float
+
+    def _repr_html_(self) -> str:
+        """The test in fixed notation, the p-value as "<0.001"."""
+        return frame_html(self.to_frame(), caption=f"Rao-Scott test of {self.row} by {self.col}",
+                          formats={"p_value": p_value})
 
     def to_frame(self) -> pd.DataFrame:
         """One row: ``row, col, method, statistic, df_num, df_den, p_value, pearson,

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ._ci import t_quantile, t_quantiles, two_sided_p
+from ._display import frame_html
+from ._format import p_value, percent
 from ._validation import check_level
 from .estimation import Estimate, read_only
 from .exceptions import DelibpollError
@@ -75,7 +77,9 @@ class ContrastResult:
         return f"ContrastResult(level={self.level})\n" + self._frame.to_string(index=False)
 
     def _repr_html_(self) -> str:
-        return self._frame.to_html(index=False)
+        """The contrasts in fixed notation, p-values as "<0.001"."""
+        return frame_html(self._frame, caption=f"Contrasts ({percent(self.level)} CI)",
+                          formats={"p_value": p_value})
 
 
 def _coefficient(name: object, key: Hashable, wgt: object) -> float:

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ._coding import category_codes
+from ._display import frame_html, readable_number
+from ._format import count
 from ._records import CalibrationRecord, LoggedStep, WeightingReport
 from ._replay import replay_replicates
 from ._replicate_build import build_replicates, user_replicates
@@ -561,6 +563,28 @@ class SurveyDesign:
                 f"The 'lonely_psu' parameter must be one of {list(_LONELY)}; got {lonely_psu!r}."
             )
         return self._replace(lonely_psu=lonely_psu)
+
+    def _repr_html_(self) -> str:
+        """What the design holds, as a short table in words and fixed notation."""
+        s = self._structure
+        w = self._w
+        rows: list[tuple[str, str]] = [("Rows", count(self.n))]
+        if self._strata_col:
+            rows.append(("Strata", f"{self._strata_col} ({count(len(s.n_psu_h))})"))
+        if self._ids_col:
+            rows.append(("Clusters (PSUs)", f"{self._ids_col} ({count(len(s.psu_stratum))})"))
+        if self._fpc_col:
+            rows.append(("Finite population correction", self._fpc_col))
+        rows.append(("Sum of weights", readable_number(float(w.sum()))))
+        rows.append(("Weights from", f"{readable_number(float(w.min()))} to "
+                                     f"{readable_number(float(w.max()))}"))
+        rows.append(("Design degrees of freedom", readable_number(float(self.df))))
+        if self._log:
+            rows.append(("Weighted by", " then ".join(step.method for step in self._log)))
+        if self._replicates is not None:
+            rows.append(("Replicates", f"{self._replicates.n_replicates} {self._replicates.type}"))
+        fr = pd.DataFrame(rows, columns=["", "value"])
+        return frame_html(fr, caption="Survey design")
 
     def __repr__(self) -> str:
         s = self._structure

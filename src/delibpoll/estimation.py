@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ._ci import CI_METHODS, NOTE_NO_DF, proportion_cis_noted, t_quantiles
+from ._display import frame_html
+from ._format import count, percent
 from ._ratios import (
     Domains,
     domain_summary,
@@ -218,12 +220,14 @@ class Estimate:
         return head + ")\n" + self._frame.to_string(index=False)
 
     def _repr_html_(self) -> str:
+        """The estimates in fixed notation: proportions in %, bases with separators."""
         by = f" by {', '.join(self.by)}" if self.by else ""
-        return (
-            f"<p><b>{self.statistic.capitalize()} of {self.variable}{by}</b> "
-            f"({self.level:.0%} CI{', ' + self.ci_method if self.ci_method else ''})</p>"
-            + self._frame.to_html(index=False)
-        )
+        cap = (f"{self.statistic.capitalize()} of {self.variable}{by} ({percent(self.level)} "
+               f"CI{', ' + self.ci_method if self.ci_method else ''})")
+        formats: dict[str, Any] = {"n": count}
+        if self.statistic == "proportion":
+            formats |= {c: (lambda v: percent(v, 1)) for c in ("estimate", "se", "ci_lower", "ci_upper")}
+        return frame_html(self._frame, caption=cap, formats=formats)
 
 
 def read_only(a: Any) -> np.ndarray:

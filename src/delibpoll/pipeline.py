@@ -38,6 +38,9 @@ import numpy as np
 import pandas as pd
 
 from . import datasets
+from ._display import SYNTHETIC_NOTE, readable_number, synthetic_note, write_csv
+from ._format import ci, count, number, p_value, percent, points, prose_share
+from ._labels import Labels
 from ._types import Adjust, CalFun, CIMethod, TableLayout, WeightingMethod, values
 from .banner import BannerTable, banner
 from .contrast import contrast
@@ -52,7 +55,7 @@ from .estimation import Estimate, mean, proportion
 from .exceptions import DelibpollError
 from .io import read_survey
 from .mapping import Mapping as DataMapping
-from .plots import alt_text, plot_estimates, plot_margins, plot_tiers, plot_weights
+from .plots import A4_WIDTH, alt_text, plot_estimates, plot_margins, plot_tiers, plot_weights
 from .targets import Targets
 from .weighting import WeightingReport, calibrate, rake
 
@@ -965,9 +968,15 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def _csv(frame: pd.DataFrame, path: Path, float_format: str = "%.6g") -> Path:
-    frame.to_csv(path, index=False, float_format=float_format)
-    return path
+def _synthetic(config: CohortConfig) -> bool:
+    """Whether the config marks the data synthetic (``[cohort] synthetic = true``)."""
+    return bool(getattr(config.cohort, "synthetic", False))
+
+
+def _csv(frame: pd.DataFrame, path: Path, float_format: str = "%.6g", *,
+         synthetic: bool = False) -> Path:
+    """A CSV output; synthetic data get the ``# SYNTHETIC DATA: ...`` first line."""
+    return write_csv(frame, path, synthetic=synthetic, float_format=float_format)
 
 
 # ====================================================================== computing stages
@@ -980,6 +989,7 @@ def weight_tier3(config: CohortConfig, data: CohortData, out: Path) -> Weighting
     WeightingResult
     """
     w, d = config.weighting, config.data
+    syn = _synthetic(config)
     d3_0 = SurveyDesign(data.tier3, weights=d.tier3_weights)
     if w.method == "rake":
         d3 = rake(d3_0, data.targets, cap=w.cap)
@@ -988,11 +998,13 @@ def weight_tier3(config: CohortConfig, data: CohortData, out: Path) -> Weighting
     wr = d3.weighting_report
     assert wr is not None
     files = [
-        _csv(wr.to_frame(), out / "weighting_summary.csv", "%.10g"),
-        _csv(wr.margins(), out / "weighting_margins.csv", "%.10g"),
+        _csv(wr.to_frame(), out / "weighting_summary.csv", "%.10g", synthetic=syn),
+        _csv(wr.margins(), out / "weighting_margins.csv", "%.10g", synthetic=syn),
         # the final weights, one per Tier 3 row in file order, so anyone can check the margins
-        _csv(pd.DataFrame({"weight": d3.weight_array}), out / "tier3_weights.csv", "%.17g"),
-        _write(out / "weighting_report.txt", str(wr) + "\n"),
+        _csv(pd.DataFrame({"weight": d3.weight_array}), out / "tier3_weights.csv", "%.17g",
+             synthetic=syn),
+        _write(out / "weighting_report.txt",
+               (f"{SYNTHETIC_NOTE}\n\n" if syn else "") + str(wr) + "\n"),
     ]
     d1 = None if data.tier1 is None else SurveyDesign(data.tier1, ids=d.tier1_cluster,
                                                      weights=d.tier1_weights)
@@ -1035,7 +1047,7 @@ def estimate_headlines(config: CohortConfig, weighting: WeightingResult, out: Pa
                           "ci_lower": round(row["ci_lower"], 4), "ci_upper": round(row["ci_upper"], 4),
                           "n": int(row["n"]), "published": h.published})
     headline = pd.DataFrame(head_rows)
-    headline.to_csv(out / "headline_estimates.csv", index=False)
+    _csv(headline, out / "headline_estimates.csv", synthetic=_synthetic(config))
     return HeadlineResult(table=headline, first_share=first_share,
                           files=(out / "headline_estimates.csv",))
 
@@ -1047,6 +1059,7 @@ def assess_representativeness(
     weighted profile; writes the ``representativeness_*.csv`` files."""
     d3, d1 = weighting.tier3, weighting.tier1
     rep_vars = list(config.representativeness.variables)
+    syn = _synthetic(config)
     r3 = representativeness(d3, data.population)
     r1 = None if d1 is None else representativeness(d1, data.population)
     r13 = None if d1 is None else representativeness(d1, d3.profile(rep_vars))
@@ -1054,8 +1067,8 @@ def assess_representativeness(
     for name, rr in (("tier3_vs_population", r3), ("tier1_vs_population", r1), ("tier1_vs_tier3", r13)):
         if rr is None:
             continue
-        files += [_csv(rr.to_frame(), out / f"representativeness_{name}.csv"),
-                  _csv(rr.tests, out / f"representativeness_{name}_tests.csv")]
+        files += [_csv(rr.to_frame(), out / f"representativeness_{name}.csv", synthetic=syn),
+                  _csv(rr.tests, out / f"representativeness_{name}_tests.csv", synthetic=syn)]
     return RepresentativenessResult(tier3=r3, tier1=r1, tier1_vs_tier3=r13, files=tuple(files))
 
 
@@ -1078,7 +1091,8 @@ def compare_tier_views(
     )
     fr = qc.to_frame()
     return TierComparisonResult(comparison=qc, frame=fr,
-                                files=(_csv(fr, out / "tier_comparison.csv"),))
+                                files=(_csv(fr, out / "tier_comparison.csv",
+                                            synthetic=_synthetic(config)),))
 
 
 def estimate_information_arm(
@@ -1113,8 +1127,9 @@ def estimate_information_arm(
             )
     arm_c = contrast(est, {f"{treated} - {control}": {(treated, cat): 1, (control, cat): -1}}).to_frame()
     arm_frame = est.to_frame()
-    files = (_csv(arm_frame, out / "information_arm.csv"),
-             _csv(arm_c, out / "information_arm_contrast.csv"))
+    syn = _synthetic(config)
+    files = (_csv(arm_frame, out / "information_arm.csv", synthetic=syn),
+             _csv(arm_c, out / "information_arm_contrast.csv", synthetic=syn))
     t1_share: pd.Series | None = None
     t1q = arm.tier1_question
     if t1q and weighting.tier1 is not None:
@@ -1162,6 +1177,10 @@ def build_banner(config: CohortConfig, weighting: WeightingResult, out: Path) ->
 
 
 # ====================================================================== stage: charts
+#: Resolution of the PNG charts (print quality).
+CHART_DPI = 300
+
+
 def _save_chart(plot: Any, out: Path, name: str, width: float, height: float) -> list[Path]:
     import matplotlib as mpl
 
@@ -1172,27 +1191,52 @@ def _save_chart(plot: Any, out: Path, name: str, width: float, height: float) ->
         kwargs: dict[str, Any] = {"metadata": {"Date": None}} if ext == "svg" else {}
         # fixed SVG element ids and no date, so two runs write identical files
         with mpl.rc_context({"svg.hashsalt": "delibpoll"}):
-            plot.save(path, width=width, height=height, dpi=120, verbose=False, **kwargs)
+            plot.save(path, width=width, height=height, dpi=CHART_DPI, verbose=False, **kwargs)
         paths.append(path)
     return paths
 
 
+def report_labels(config: CohortConfig, weighting: WeightingResult) -> Labels:
+    """The words of the report: the Tier 3 file's labels, then Tier 1's for its own columns,
+    with the config's ``[labels]`` (when the config has them) on top."""
+    own = getattr(config, "labels", None)
+    lab = Labels.from_attrs(weighting.tier3.attrs)
+    if weighting.tier1 is not None:
+        lab = Labels.from_attrs(weighting.tier1.attrs).merge(lab)
+    if isinstance(own, Labels):
+        return lab.merge(own)
+    if isinstance(own, Mapping) and own:
+        return lab.merge(Labels.from_toml_table(own))
+    return lab
+
+
 def draw_charts(config: CohortConfig, results: CohortResults, out: Path) -> ChartsResult:
     """Stage 9: the report's charts (weights, margins, the first headline share, the tier
-    dumbbell and scatter), drawn from the results, as PNG and SVG under ``charts/``."""
+    chart and scatter), drawn from the results with the data's labels, as PNG (300 dpi) and
+    SVG under ``charts/``, sized for a full-width A4 page (6.3 inches)."""
+    lab = report_labels(config, results.weighting)
+    note = synthetic_note(_synthetic(config)) or None
+    d3 = results.weighting.tier3
+    n_vars = len(config.weighting.variables)
     plots: list[tuple[str, Any, float, float]] = [
-        ("weights", plot_weights(results.weighting.tier3), 7, 4),
-        ("margins", plot_margins(results.weighting.tier3), 10, 9),
+        ("weights", plot_weights(d3, labels=lab, note=note), A4_WIDTH, 4.0),
+        ("margins", plot_margins(d3, labels=lab, note=note), A4_WIDTH,
+         2.0 + 2.3 * math.ceil(n_vars / 2)),
     ]
     first = results.headline.first_share
     if first is not None:
-        plots.append(("headline", plot_estimates(first, title=f"{first.variable} (Tier 3, weighted)"), 7, 4))
+        plots.append(("headline", plot_estimates(
+            first, labels=lab, note=note,
+            title=f"{lab.variable(first.variable)} (Tier 3, weighted)"), A4_WIDTH, 4.0))
     comp = results.comparison
     if comp is not None:
         cat_rows = comp.frame[comp.frame["category"].notna()]
         if len(cat_rows):
-            plots.append(("tiers_dumbbell", plot_tiers(cat_rows), 9, 6))
-            plots.append(("tiers_scatter", plot_tiers(cat_rows, kind="scatter"), 6, 6))
+            height = 1.8 + 0.42 * len(cat_rows) + 0.35 * cat_rows["question"].nunique()
+            plots.append(("tiers_dumbbell", plot_tiers(cat_rows, labels=lab, note=note),
+                          A4_WIDTH, height))
+            plots.append(("tiers_scatter", plot_tiers(cat_rows, kind="scatter", labels=lab,
+                                                      note=note), A4_WIDTH * 0.8, A4_WIDTH * 0.85))
     images: dict[str, tuple[str, str]] = {}
     files: list[Path] = []
     for name, p, width, height in plots:
@@ -1206,51 +1250,234 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def _fmt_pct(x: float) -> str:
-    return "" if pd.isna(x) else f"{100 * x:.1f}%"
+def _fmt_pct(x: float, decimals: int = 0) -> str:
+    return "" if pd.isna(x) else percent(float(x), decimals)
 
 
 def _fmt_num(x: float) -> str:
-    """A measured small number as printed in the prose (two significant digits)."""
-    return f"{x:.2g}"
+    """A measured small number as printed in the prose (two significant digits, fixed)."""
+    return readable_number(x, 2)
 
 
-def _md_table(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in df.iterrows():
-        lines.append("| " + " | ".join(str(v) for v in r) + " |")
-    return "\n".join(lines)
+def _q(text: str) -> str:
+    """Question wording quoted in a sentence."""
+    return f"\u201c{text}\u201d"
 
 
 class _Report:
-    """Builds the Markdown and the HTML report side by side."""
+    """The report as blocks (headings, paragraphs, tables, images), written as Markdown,
+    standalone HTML and Word from the same blocks."""
 
-    def __init__(self) -> None:
-        self.md: list[str] = []
-        self.html: list[str] = []
+    def __init__(self, title: str, synthetic: bool) -> None:
+        self.title = title
+        self.synthetic = synthetic
+        self.blocks: list[tuple[Any, ...]] = []
+        self.n_tables = 0
+        self.n_figures = 0
 
     def heading(self, text: str, level: int = 2) -> None:
-        self.md.append("#" * level + " " + text + "\n")
-        self.html.append(f"<h{level}>{html.escape(text)}</h{level}>")
+        self.blocks.append(("heading", text, level))
 
     def para(self, text: str) -> None:
-        self.md.append(text + "\n")
-        self.html.append(f"<p>{html.escape(text)}</p>")
+        self.blocks.append(("para", text))
 
-    def table(self, df: pd.DataFrame, caption: str = "") -> None:
-        if caption:
-            self.md.append(f"*{caption}*\n")
-        self.md.append(_md_table(df) + "\n")
-        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-        self.html.append(df.to_html(index=False, escape=True).replace("<table", "<table class='report'", 1).replace(">\n  <thead>", f">{cap}\n  <thead>", 1))
+    def table(self, df: pd.DataFrame, caption: str = "", notes: str = "") -> None:
+        """A table of text cells; its title is numbered, and synthetic data say so."""
+        self.n_tables += 1
+        title = f"Table {self.n_tables}: {caption}" if caption else f"Table {self.n_tables}"
+        if self.synthetic:
+            notes = f"{notes} {SYNTHETIC_NOTE}".strip()
+        cells = df.astype(object).where(df.notna(), "").astype(str)
+        self.blocks.append(("table", cells, title, notes))
 
-    def image(self, image: tuple[str, str] | None) -> None:
+    def image(self, image: tuple[str, str] | None, caption: str = "") -> None:
         if image is None:
             return
+        self.n_figures += 1
         path, alt = image
-        self.md.append(f"![{alt}]({path})\n")
-        self.html.append(f"<figure><img src='{html.escape(path)}' alt='{html.escape(alt)}' style='max-width:100%'></figure>")
+        title = f"Figure {self.n_figures}" + (f": {caption}" if caption else "")
+        self.blocks.append(("image", path, alt, title))
+
+    # ---- renderers ----------------------------------------------------------------
+    def markdown(self) -> str:
+        lines: list[str] = []
+        for b in self.blocks:
+            if b[0] == "heading":
+                lines.append("#" * b[2] + " " + b[1] + "\n")
+            elif b[0] == "para":
+                lines.append(b[1] + "\n")
+            elif b[0] == "table":
+                _, df, title, notes = b
+                lines.append(f"**{title}**\n")
+                cols = [str(c) for c in df.columns]
+                rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+                rows += ["| " + " | ".join(v.replace("|", "\\|") for v in r) + " |"
+                         for r in df.itertuples(index=False, name=None)]
+                lines.append("\n".join(rows) + "\n")
+                if notes:
+                    lines.append(f"*Notes: {notes}*\n")
+            else:
+                _, path, alt, title = b
+                lines.append(f"**{title}**\n\n![{alt}]({path})\n")
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        parts: list[str] = []
+        esc = html.escape
+        for b in self.blocks:
+            if b[0] == "heading":
+                parts.append(f"<h{b[2]}>{esc(b[1])}</h{b[2]}>")
+            elif b[0] == "para":
+                cls = " class='synthetic'" if b[1].startswith("SYNTHETIC DATA") else ""
+                parts.append(f"<p{cls}>{esc(b[1])}</p>")
+            elif b[0] == "table":
+                _, df, title, notes = b
+                head = "".join(f"<th scope='col'>{esc(str(c))}</th>" for c in df.columns)
+                body = "".join(
+                    "<tr>" + "".join(
+                        (f"<th scope='row'>{esc(v)}</th>" if i == 0 else
+                         f"<td class='text'>{esc(v)}</td>" if _is_text(v) else f"<td>{esc(v)}</td>")
+                        for i, v in enumerate(r)) + "</tr>"
+                    for r in df.itertuples(index=False, name=None))
+                note = f"<p class='notes'>Notes: {esc(notes)}</p>" if notes else ""
+                parts.append(f"<table class='report'><caption>{esc(title)}</caption><thead><tr>"
+                             f"{head}</tr></thead><tbody>{body}</tbody></table>{note}")
+            else:
+                _, path, alt, title = b
+                parts.append(f"<figure><img src='{esc(path)}' alt='{esc(alt)}'>"
+                             f"<figcaption>{esc(title)}</figcaption></figure>")
+        return (
+            "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
+            f"<title>{esc(self.title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n<main>\n"
+            + "\n".join(parts) + "\n</main>\n</body>\n</html>\n"
+        )
+
+    def docx(self, path: Path, base: Path) -> Path:
+        """The report as a Word document: real Word tables (header row repeated on each
+        page), the charts embedded at full page width with their alt text."""
+        from docx import Document
+        from docx.enum.section import WD_ORIENT
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+        from docx.shared import Cm, Pt
+
+        doc = Document()
+        doc.core_properties.title = self.title
+        doc.core_properties.author = "delibpoll"
+        # fixed dates, so two runs write the same document
+        import datetime as _dt
+
+        fixed = _dt.datetime(2000, 1, 1)
+        doc.core_properties.created = fixed
+        doc.core_properties.modified = fixed
+        doc.core_properties.last_printed = fixed
+        sec = doc.sections[0]
+        sec.orientation = WD_ORIENT.PORTRAIT
+        sec.page_width, sec.page_height = Cm(21.0), Cm(29.7)
+        for side in ("left_margin", "right_margin"):
+            setattr(sec, side, Cm(2.5))
+        sec.top_margin = sec.bottom_margin = Cm(2.0)
+        doc.styles["Normal"].font.name = "Arial"
+        doc.styles["Normal"].font.size = Pt(11)
+        if self.synthetic:
+            sec.header.paragraphs[0].text = SYNTHETIC_NOTE
+        alts: list[tuple[str, str]] = []
+        for b in self.blocks:
+            if b[0] == "heading":
+                doc.add_heading(b[1], level=min(b[2] - 1, 3) if b[2] > 1 else 0)
+            elif b[0] == "para":
+                para = doc.add_paragraph(b[1])
+                if b[1].startswith("SYNTHETIC DATA"):
+                    for run in para.runs:
+                        run.bold = True
+            elif b[0] == "table":
+                _, df, title, notes = b
+                cap = doc.add_paragraph(title, style="Caption")
+                cap.paragraph_format.keep_with_next = True
+                table = doc.add_table(rows=1, cols=len(df.columns))
+                table.style = "Table Grid"
+                hdr = table.rows[0]
+                for cell, name in zip(hdr.cells, df.columns, strict=True):
+                    cell.text = str(name)
+                    for run in cell.paragraphs[0].runs:
+                        run.bold = True
+                for r in df.itertuples(index=False, name=None):
+                    row = table.add_row().cells
+                    for cell, v in zip(row, r, strict=True):
+                        cell.text = v
+                table.autofit = False
+                widths = _column_widths(df, 16.0)
+                for column, width in zip(table.columns, widths, strict=True):
+                    column.width = Cm(width)  # the grid, which Word and LibreOffice lay out by
+                for row in table.rows:
+                    for cell, width in zip(row.cells, widths, strict=True):
+                        cell.width = Cm(width)
+                for row in table.rows:
+                    for cell in row.cells:
+                        for para in cell.paragraphs:
+                            for run in para.runs:
+                                run.font.size = Pt(9)
+                if notes:
+                    n = doc.add_paragraph(f"Notes: {notes}")
+                    for run in n.runs:
+                        run.font.size = Pt(9)
+            else:
+                _, rel, alt, title = b
+                doc.add_picture(str(base / rel), width=Cm(16))
+                alts.append((alt, title))
+                doc.add_paragraph(title, style="Caption")
+        body = doc.element.body
+        # no row is split over two pages; every table's first row repeats on each page
+        for tr in body.xpath("./w:tbl/w:tr"):
+            tr_pr = tr.find(qn("w:trPr"))
+            if tr_pr is None:
+                tr_pr = OxmlElement("w:trPr")
+                tr.insert(0, tr_pr)
+            tr_pr.append(OxmlElement("w:cantSplit"))
+            if tr.getprevious() is None or tr.getprevious().tag != qn("w:tr"):
+                repeat = OxmlElement("w:tblHeader")
+                repeat.set(qn("w:val"), "true")
+                tr_pr.append(repeat)
+        # each chart's alt text (Word: Format Picture > Alt Text), in the order drawn
+        for pr, (alt, title) in zip(body.xpath(".//wp:docPr"), alts, strict=True):
+            pr.set("descr", alt)
+            pr.set("title", title)
+        doc.save(str(path))
+        _fix_zip_dates(path)
+        return path
+
+
+def _fix_zip_dates(path: Path) -> None:
+    """Rewrite a zip package (.docx) with fixed entry dates, so two runs give the same bytes."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zin:
+        entries = [(info.filename, zin.read(info)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(info, data)
+
+
+def _column_widths(df: pd.DataFrame, total: float) -> list[float]:
+    """Column widths (cm): each number column as wide as its longest value or header word, the
+    two label columns share the rest (their text wraps), so numbers stay on one line."""
+    need: list[float] = []
+    for i, c in enumerate(df.columns):
+        cells = [str(v) for v in df[c].tolist()]
+        longest_word = max((len(w) for w in str(c).split()), default=4)
+        if i < 2:  # the label columns: room for their words, wrapped in the cell
+            need.append(min(max([longest_word, *map(len, cells)], default=6), 24))
+        else:  # numbers: one line for the value and the header's longest word
+            need.append(max([8.0, 1.2 * longest_word + 2, *(len(v) + 3.0 for v in cells)]))
+    scale = total / sum(need)
+    return [n * scale for n in need]
+
+
+def _is_text(value: str) -> bool:
+    return not (value[:1].isdigit() or value[:1] in "+-<>[" or value == "")
 
 
 def _largest_share_error(report: WeightingReport) -> float:
@@ -1259,11 +1486,20 @@ def _largest_share_error(report: WeightingReport) -> float:
     return float(err.max()) if err.notna().any() else float("nan")
 
 
+def _names(variables: Sequence[str], lab: Labels) -> str:
+    """Variables named by their labels, in lower case after the first word of a sentence."""
+    words = [lab.variable(v) for v in variables]
+    words = [w if w[:2].isupper() else w[:1].lower() + w[1:] for w in words]
+    return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else "".join(words)
+
+
 def _weighting_prose(
-    d0: SurveyDesign, d: SurveyDesign, variables: Sequence[str], start_col: str | None
+    d0: SurveyDesign, d: SurveyDesign, variables: Sequence[str], start_col: str | None,
+    lab: Labels | None = None,
 ) -> tuple[str, str]:
     """(the Weighting paragraph, the weighting sentences of Methods), from the design's own
     weighting log and report."""
+    lab = lab or Labels()
     wr = d.weighting_report
     assert wr is not None
     step = d.weighting_log[-1]
@@ -1273,12 +1509,13 @@ def _weighting_prose(
     share_err = _largest_share_error(wr)
     status = "converged" if step.converged else "did NOT converge"
     start = f"the weights in column '{start_col}'" if start_col else "equal weights"
+    tol = readable_number(float(opts["tol"]), 2)
     if step.method == "rake":
         how = "raked (iterative proportional fitting)"
-        rule = f"stopping rule: every weighted share within {opts['tol']:g} of its target share"
+        rule = f"stopping rule: every weighted share within {tol} of its target share"
     else:
         how = f"calibrated (calibration function '{opts['method']}', as R's calibrate)"
-        rule = (f"stopping rule: every calibration total within {opts['tol']:g} times the "
+        rule = (f"stopping rule: every calibration total within {tol} times the "
                 "population total of its target")
     limits: list[str] = []
     cap = opts.get("cap")
@@ -1286,33 +1523,40 @@ def _weighting_prose(
         cap_value = float(cap) * float(opts["total"]) / n
         at_cap = int(np.sum(w >= cap_value * (1 - 1e-9)))
         limits.append(
-            f"weights were capped at {cap:g} times the mean weight ({cap_value:.4g}) inside the "
-            f"raking loop, and {at_cap} of the {n:,} weights are at the cap"
+            f"weights were capped at {readable_number(float(cap))} times the mean weight "
+            f"({readable_number(cap_value)}) inside the raking loop, and {at_cap} of the {n:,} "
+            "weights are at the cap"
         )
     lo, hi = opts.get("bounds", (-np.inf, np.inf))
     if np.isfinite(lo) or np.isfinite(hi):
         g = w / d0.weight_array
         limits.append(
-            f"the adjustment factors were bounded to [{lo:g}, {hi:g}], and the ratio of final "
-            f"to starting weight ranges from {g.min():.4g} to {g.max():.4g}"
+            f"the adjustment factors were bounded to [{readable_number(float(lo))}, "
+            f"{readable_number(float(hi))}], and the ratio of final to starting weight ranges "
+            f"from {readable_number(float(g.min()))} to {readable_number(float(g.max()))}"
         )
     if not any(s.method == "trim" for s in d.weighting_log):
         if not limits:
             limits.append("no cap, bounds or trimming was applied to the weights")
         else:
             limits.append("no weights were trimmed")
+    if share_err < 0.00005:
+        err_txt = "every weighted share is then within 0.005 percentage points of its target"
+    else:
+        err_txt = (f"the largest difference between a weighted share and its target is "
+                   f"{readable_number(100 * share_err, 2)} percentage points")
     summary = (
         f"Tier 3 ({wr.n:,} respondents) was {how.split(' (')[0]}, starting from {start}, to "
-        f"population margins for {', '.join(variables)}; it {status} after {step.iterations} iterations, "
-        f"and the largest difference between a weighted share and its target share is "
-        f"{_fmt_num(share_err)}. Kish design effect of the weights {wr.kish_deff:.2f}, effective "
-        f"sample size {wr.kish_n_eff:,.0f}; weights range from {wr.weight_min:.2f} to "
-        f"{wr.weight_max:.2f}."
+        f"population figures for {_names(variables, lab)}. It {status} after "
+        f"{step.iterations} iterations; {err_txt}. The Kish design effect of the weights is "
+        f"{number(wr.kish_deff, 2)} (effective "
+        f"sample size {count(wr.kish_n_eff)}), and the weights range from "
+        f"{number(wr.weight_min, 2)} to {number(wr.weight_max, 2)}."
     )
     methods = (
         f"Weighting: Tier 3 was {how}, starting from {start}, to the population margins of "
-        f"{', '.join(variables)} ({rule}); it {status} after {step.iterations} iterations with a "
-        f"largest share error of {_fmt_num(share_err)} (weighting_margins.csv). "
+        f"{_names(variables, lab)} ({rule}); it {status} after {step.iterations} iterations "
+        f"with a largest share error of {_fmt_num(share_err)} (weighting_margins.csv). "
         + _sentence("; ".join(limits))
     )
     return summary, methods
@@ -1341,46 +1585,50 @@ def _variance_prose(design: SurveyDesign, name: str, cluster_col: str | None) ->
             adj += " (the capped weights are treated as raked to the margins)"
     return (
         f"{name} standard errors are Taylor-linearised, {', '.join(parts)}{adj}; "
-        f"design degrees of freedom {design.df:g}."
+        f"design degrees of freedom {readable_number(float(design.df))}."
     )
 
 
 def _comparison_prose(qc: QuestionComparison, fr: pd.DataFrame, adjust_for: Sequence[str] | None,
-                      equivalence_margin: float | None) -> str:
+                      equivalence_margin: float | None, lab: Labels | None = None) -> str:
+    lab = lab or Labels()
     tested = fr[fr["tested"]]
     by_cat: list[str] = []
     omnibus: list[str] = []
     numeric: list[str] = []
     for q, rows in tested.groupby("question", sort=False):
         if rows["category"].isna().all():
-            numeric.append(str(q))
+            numeric.append(_q(lab.variable(q)))
         elif len(rows) == 1:
-            by_cat.append(f"{q} ('{rows['category'].iloc[0]}')")
+            by_cat.append(f"{_q(lab.variable(q))} (the share answering "
+                          f"'{lab.category(q, rows['category'].iloc[0])}')")
         else:
-            omnibus.append(str(q))
+            omnibus.append(_q(lab.variable(q)))
     tests = []
     if by_cat:
-        tests.append("the difference in one declared category's share for " + ", ".join(by_cat))
+        tests.append("the difference in one declared answer's share for " + "; ".join(by_cat))
     if omnibus:
         tests.append("an omnibus test that the whole answer distribution is the same in both "
-                     "tiers for " + ", ".join(omnibus))
+                     "tiers for " + "; ".join(omnibus))
     if numeric:
-        tests.append("the difference in means for " + ", ".join(numeric))
+        tests.append("the difference in means for " + "; ".join(numeric))
     adj = "no multiplicity adjustment" if qc.adjust == "none" else f"{qc.adjust} adjustment"
     text = (
         f"Tier comparisons ({qc.n_tests} questions) are descriptive: difference = Tier 1 after "
         "deliberation - Tier 3, with SEs combining each tier's own design SE and "
         "Welch-Satterthwaite degrees of freedom; the difference is split exactly into the change "
-        "during deliberation (among Tier 1 participants who answered both times) and the baseline "
-        f"gap before it. One test per question ({'; '.join(tests)}), with {adj} over the "
-        f"{qc.n_tests} tests at the {qc.alpha} level."
+        "during deliberation (among Tier 1 participants who answered both times) and the gap "
+        f"before deliberation. One test per question ({'; '.join(tests)}), with {adj} over the "
+        f"{qc.n_tests} tests at the {readable_number(qc.alpha)} level."
     )
     if adjust_for:
         text += (f" The composition-adjusted gap rakes Tier 1 to Tier 3's weighted profile on "
-                 f"{', '.join(adjust_for)}; the adjusted baseline gap is a placebo check.")
+                 f"{_names(adjust_for, lab)}; the adjusted gap before deliberation is a placebo "
+                 "check.")
     if equivalence_margin is not None:
         text += (f" Equivalence (agreement) is tested with two one-sided tests against a margin "
-                 f"of ±{100 * equivalence_margin:g} points (p_equivalence).")
+                 f"of plus or minus {readable_number(100 * equivalence_margin)} percentage "
+                 "points (column 'Equivalence p' of the decomposition table).")
     return text
 
 
@@ -1388,15 +1636,12 @@ def _comparison_prose(qc: QuestionComparison, fr: pd.DataFrame, adjust_for: Sequ
 def _report_header(rep: _Report, config: CohortConfig) -> None:
     cohort, data = config.cohort, config.data
     rep.heading(cohort.title, 1)
-    if cohort.synthetic:
+    if _synthetic(config):
         origin = (
-            "generated by delibpoll's data/example/make_example.py" if _bundled_data(data)
-            else "(the config marks them synthetic: [cohort] synthetic = true)"
+            "They were generated by delibpoll's data/example/make_example.py."
+            if _bundled_data(data) else "The config marks them synthetic ([cohort] synthetic = true)."
         )
-        rep.para(
-            f"NOTE: the data in this report are SYNTHETIC data {origin}. No respondent is real; "
-            "the figures illustrate the method only."
-        )
+        rep.para(f"{SYNTHETIC_NOTE} {origin}")
 
 
 def _bundled_data(data: DataConfig) -> bool:
@@ -1404,28 +1649,54 @@ def _bundled_data(data: DataConfig) -> bool:
 
 
 def _report_headline(rep: _Report, config: CohortConfig, headline: pd.DataFrame,
-                     images: Mapping[str, tuple[str, str]]) -> None:
+                     images: Mapping[str, tuple[str, str]], lab: Labels) -> None:
     level, ci_method = config.estimation.level, config.estimation.ci_method
+    lev = _fmt_pct(level)
     rep.heading("Headline estimates (Tier 3, weighted)")
     if not len(headline):
         return
     is_mean = headline.category == "(mean)"
-    shown = headline.assign(
-        estimate=[_fmt_pct(v) if c != "(mean)" else f"{v:.2f}" for v, c in zip(headline.estimate, headline.category, strict=True)],
-        ci=[f"{_fmt_pct(a)} to {_fmt_pct(b)}" if c != "(mean)" else f"{a:.2f} to {b:.2f}"
-            for a, b, c in zip(headline.ci_lower, headline.ci_upper, headline.category, strict=True)],
-    )[["question", "category", "estimate", "ci", "n", "published"]]
+    sentences = []
+    for _, h in headline.iterrows():
+        q = lab.variable(h["question"])
+        if h["category"] == "(mean)":
+            sentences.append(
+                f"Asked {_q(q)}, Tier 3 respondents gave a mean answer of "
+                f"{number(h['estimate'], 2)} ({lev} CI {number(h['ci_lower'], 2)} to "
+                f"{number(h['ci_upper'], 2)}; {count(h['n'])} respondents).")
+        else:
+            share = prose_share(h["estimate"], h["ci_lower"], h["ci_upper"], level=level)
+            sentences.append(
+                f"{share[:1].upper() + share[1:]} of Tier 3 respondents answered "
+                f"'{lab.category(h['question'], h['category'])}' to {_q(q)} "
+                f"({count(h['n'])} respondents).")
+    rep.para(" ".join(sentences))
+    shown = pd.DataFrame({
+        "Question": [lab.variable(q) for q in headline["question"]],
+        "Answer": [lab.category(q, c) if c != "(mean)" else "Mean"
+                   for q, c in zip(headline["question"], headline["category"], strict=True)],
+        "Estimate": [_fmt_pct(v) if c != "(mean)" else number(v, 2)
+                     for v, c in zip(headline["estimate"], headline["category"], strict=True)],
+        f"{lev} CI": [ci(a, b, 0, "percent") if c != "(mean)" else ci(a, b, 2, "number")
+                      for a, b, c in zip(headline["ci_lower"], headline["ci_upper"],
+                                         headline["category"], strict=True)],
+        "Base (unweighted)": [count(n) for n in headline["n"]],
+        "Published figure": [str(v) for v in headline["published"]],
+    })
     kinds = []
     if (~is_mean).any():
         kinds.append(f"{ci_method} intervals for shares")
     if is_mean.any():
         kinds.append("t intervals for means")
-    rep.table(shown, f"Weighted estimates with {level:.0%} confidence intervals ({'; '.join(kinds)}); n = unweighted base.")
-    rep.image(images.get("headline"))
+    rep.table(shown, "Headline estimates, Tier 3 weighted",
+              f"Weighted estimates with {lev} confidence intervals ({'; '.join(kinds)}); the base "
+              "is the number of respondents who answered. Source: headline_estimates.csv.")
+    rep.image(images.get("headline"), f"{lab.variable(headline['question'].iloc[0])} (Tier 3)")
 
 
 def _report_representativeness(rep: _Report, config: CohortConfig, d1: SurveyDesign | None,
-                               result: RepresentativenessResult, d3: SurveyDesign | None = None) -> None:
+                               result: RepresentativenessResult, lab: Labels,
+                               d3: SurveyDesign | None = None) -> None:
     # Tier 1's profile; in a survey-only run, Tier 3's sample before weighting
     r1 = result.tier1 if result.tier1 is not None else result.tier3
     d = d1 if d1 is not None else d3
@@ -1435,59 +1706,132 @@ def _report_representativeness(rep: _Report, config: CohortConfig, d1: SurveyDes
     worst = r1.to_frame().assign(gap=lambda f: (f["unweighted_share"] - f["target_share"]).abs()).sort_values("gap").iloc[-1]
     pearson = r1.tests[r1.tests["test"].str.startswith("Pearson")]
     n_rej = int((pearson["p_value"] < 0.05).sum())
+    wv = worst["variable"]
     rep.para(
-        f"{who} ({d.n} {noun}) against the population on "
-        f"{', '.join(config.representativeness.variables)}: the "
-        f"Pearson test rejects the population profile at the 5% level for {n_rej} of "
-        f"{len(pearson)} variables. Its largest departure from the population is "
-        f"{worst['variable']} '{worst['category']}': {_fmt_pct(worst['unweighted_share'])} of "
+        f"{who} ({d.n:,} {noun}) was compared with the population on "
+        f"{_names(config.representativeness.variables, lab)}. The Pearson test rejects the "
+        f"population profile at the 5% level for {n_rej} of {len(pearson)} variables. The "
+        f"largest difference is for {lab.variable(wv).lower() if not lab.variable(wv)[:2].isupper() else lab.variable(wv)} "
+        f"'{lab.category(wv, worst['category'])}': {_fmt_pct(worst['unweighted_share'])} of "
         f"{noun} against {_fmt_pct(worst['target_share'])} of the population. Full "
         "tables: representativeness_*.csv."
     )
-    tests = pearson[["variable", "statistic", "df_num", "p_value"]].round(4)
-    rep.table(tests, f"{who} profile against the population (Pearson chi-square on unweighted counts)")
+    tests = pd.DataFrame({
+        "Variable": [lab.variable(v) for v in pearson["variable"]],
+        "Chi-square": [number(v, 2) for v in pearson["statistic"]],
+        "Degrees of freedom": [readable_number(float(v)) for v in pearson["df_num"]],
+        "p": [p_value(v) for v in pearson["p_value"]],
+    })
+    rep.table(tests, f"{who} profile against the population",
+              f"Pearson chi-square tests on {who}'s unweighted counts.")
+
+
+def _pts(x: Any) -> str:
+    return "" if pd.isna(x) else points(float(x), 0, unit="")
 
 
 def _report_comparison(rep: _Report, config: CohortConfig, result: TierComparisonResult,
-                       images: Mapping[str, tuple[str, str]]) -> None:
+                       images: Mapping[str, tuple[str, str]], lab: Labels) -> None:
     qc, fr, eq_margin = result.comparison, result.frame, config.comparison.equivalence_margin
+    level = config.estimation.level
+    lev = _fmt_pct(level)
     rep.heading("Informed (Tier 1) and uninformed (Tier 3) views")
     rep.para(qc.note)
-    adj_txt = "not adjusted for multiplicity" if qc.adjust == "none" else f"{qc.adjust} adjusted"
-    agree = ""
+    adj_txt = "with no multiplicity adjustment" if qc.adjust == "none" else f"with {qc.adjust} adjustment for multiplicity"
     if eq_margin is not None and "p_equivalence" in fr:
         n_eq = int(fr.loc[fr["tested"], "p_equivalence"].lt(qc.alpha).sum())
-        agree = (f"; the equivalence test (margin ±{100 * eq_margin:g} points, p_equivalence "
-                 f"in tier_comparison.csv) shows agreement for {n_eq} tested row(s)")
+        agree = (f" The equivalence test (margin plus or minus {readable_number(100 * eq_margin)} "
+                 f"percentage points; 'Equivalence p' in Table {rep.n_tables + 2}) shows "
+                 f"agreement for {n_eq} of the {qc.n_tests} tested answers.")
     else:
-        agree = "; no equivalence margin was configured, so agreement was not tested"
+        agree = " No equivalence margin was configured, so agreement was not tested."
     rep.para(
-        f"{qc.n_tests} questions were tested (one test per question, {adj_txt}); "
-        f"{qc.n_significant} differ significantly at the {qc.alpha} level. Without adjustment "
-        f"about {qc.expected_false_positives:.1f} would be expected to by chance. A "
-        f"non-significant gap is not agreement{agree}."
+        f"{qc.n_tests} questions were tested, one test per question, {adj_txt}; "
+        f"{qc.n_significant} differ significantly at the {readable_number(qc.alpha)} level. "
+        f"Without adjustment about {number(qc.expected_false_positives, 1)} would be expected "
+        f"to differ by chance. A gap that is not significant is not agreement.{agree}"
     )
-    cols = ["question", "category", "informed_before", "informed", "uninformed", "difference",
-            "deliberation_change", "baseline_gap", "p_adjusted", "mdd"]
-    if "adjusted_difference" in fr:
-        cols += ["adjusted_difference", "adjusted_baseline_gap"]
-    cat_rows = fr[fr["category"].notna()]
-    shown = cat_rows[[c for c in cols if c in fr]].copy()
-    for c in shown.columns[2:]:
-        if c != "p_adjusted":
-            shown[c] = shown[c].map(_fmt_pct)
-    shown["p_adjusted"] = shown["p_adjusted"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
-    rep.table(shown, "Shares; difference = Tier 1 after - Tier 3 = deliberation change + baseline gap")
+    # one sentence per tested share, in the plain style of a published report
+    findings = []
+    for _, r in fr[fr["tested"] & fr["category"].notna()].iterrows():
+        q, c = r["question"], r["category"]
+        sig = ("a significant difference" if bool(r["significant"])
+               else "a difference that is not statistically significant")
+        findings.append(
+            f"Asked {_q(lab.variable(q))}, {_fmt_pct(r['informed'])} of Tier 1 participants "
+            f"answered '{lab.category(q, c)}' after deliberation ({_fmt_pct(r['informed_before'])} "
+            f"before), against {prose_share(r['uninformed'], r['uninformed_ci_lower'], r['uninformed_ci_upper'], level=level)} "
+            f"of Tier 3 respondents: {sig} of {points(r['difference'], 0)} ({lev} CI "
+            f"{ci(r['ci_lower'], r['ci_upper'], 0, 'points')}; adjusted p = "
+            f"{p_value(r['p_adjusted'])})."
+        )
+    if findings:
+        rep.para(" ".join(findings))
+    cat_rows = fr[fr["category"].notna()].reset_index(drop=True)
+    if len(cat_rows):
+        first_of_q = ~cat_rows["question"].duplicated()
+        qtext = [lab.variable(q) if f else "" for q, f in zip(cat_rows["question"], first_of_q, strict=True)]
+        answers = [lab.category(q, c) + (" (tested)" if t and qc_single else "")
+                   for q, c, t, qc_single in zip(
+                       cat_rows["question"], cat_rows["category"], cat_rows["tested"],
+                       cat_rows.groupby("question")["tested"].transform("sum") == 1, strict=True)]
+        shares = pd.DataFrame({
+            "Question": qtext,
+            "Answer": answers,
+            "Tier 1 before": [_fmt_pct(v) for v in cat_rows["informed_before"]],
+            "Tier 1 after": [_fmt_pct(v) for v in cat_rows["informed"]],
+            "Tier 3": [_fmt_pct(v) for v in cat_rows["uninformed"]],
+            "Difference (pts)": [_pts(v) for v in cat_rows["difference"]],
+            f"{lev} CI (pts)": [f"{_pts(a)} to {_pts(b)}" for a, b in zip(cat_rows["ci_lower"], cat_rows["ci_upper"], strict=True)],
+            "Adjusted p": [p_value(p) if t else "" for p, t in zip(cat_rows["p_adjusted"], cat_rows["tested"], strict=True)],
+        })
+        rep.table(shares, "Tier 1 before and after deliberation, and Tier 3: shares",
+                  "Difference = Tier 1 after - Tier 3, in percentage points. Each question has one "
+                  "test: where one answer is marked (tested), the test is about that answer's "
+                  "share; otherwise the adjusted p on the question's first row is for an omnibus "
+                  f"test of all its answers. Adjusted p: {qc.adjust} adjustment over the "
+                  f"{qc.n_tests} tests. Source: tier_comparison.csv.")
+        decomp: dict[str, list[str]] = {
+            "Question": qtext,
+            "Answer": [lab.category(q, c) for q, c in zip(cat_rows["question"], cat_rows["category"], strict=True)],
+            "Change during deliberation (pts)": [_pts(v) for v in cat_rows["deliberation_change"]],
+            "Gap before deliberation (pts)": [_pts(v) for v in cat_rows["baseline_gap"]],
+        }
+        if "adjusted_difference" in cat_rows:
+            decomp["Adjusted difference (pts)"] = [_pts(v) for v in cat_rows["adjusted_difference"]]
+            decomp["Adjusted gap before (pts)"] = [_pts(v) for v in cat_rows["adjusted_baseline_gap"]]
+        if eq_margin is not None and "p_equivalence" in cat_rows:
+            decomp["Equivalence p"] = [p_value(v) for v in cat_rows["p_equivalence"]]
+        decomp["Smallest detectable difference (pts)"] = [
+            "" if pd.isna(v) else number(100 * float(v), 0) for v in cat_rows["mdd"]]
+        notes = ("Difference = change during deliberation + gap before deliberation. ")
+        if "adjusted_difference" in cat_rows:
+            notes += ("Adjusted: Tier 1 reweighted to Tier 3's profile on "
+                      f"{_names(config.comparison.adjust_for or (), lab)}. ")
+        if eq_margin is not None:
+            notes += (f"Equivalence p: two one-sided tests that the difference lies within plus "
+                      f"or minus {readable_number(100 * eq_margin)} points. ")
+        notes += (f"Smallest detectable difference: the gap this comparison detects with 80% "
+                  f"power at the {readable_number(qc.alpha)} level.")
+        rep.table(pd.DataFrame(decomp), "Where the difference comes from", notes)
     num_rows = fr[fr["category"].isna()]
     if len(num_rows):
-        nshow = num_rows[["question", "informed_before", "informed", "uninformed", "difference", "p_adjusted"]].round(3)
-        rep.table(nshow, "Numeric questions (means)")
-    rep.image(images.get("tiers_dumbbell"))
-    rep.image(images.get("tiers_scatter"))
+        nshow = pd.DataFrame({
+            "Question": [lab.variable(q) for q in num_rows["question"]],
+            "Tier 1 before": [number(v, 2) for v in num_rows["informed_before"]],
+            "Tier 1 after": [number(v, 2) for v in num_rows["informed"]],
+            "Tier 3": [number(v, 2) for v in num_rows["uninformed"]],
+            "Difference": [number(v, 2, sign=True) for v in num_rows["difference"]],
+            f"{lev} CI": [ci(a, b, 2, "number") for a, b in zip(num_rows["ci_lower"], num_rows["ci_upper"], strict=True)],
+            "Adjusted p": [p_value(v) for v in num_rows["p_adjusted"]],
+        })
+        rep.table(nshow, "Numeric questions (means)", "Difference = Tier 1 after - Tier 3.")
+    rep.image(images.get("tiers_dumbbell"), "Tier 1 before and after deliberation, and Tier 3")
+    rep.image(images.get("tiers_scatter"), "Tier 1 after deliberation against Tier 3")
 
 
 def _report_arm(rep: _Report, config: CohortConfig, arm: InformationArmConfig,
-                result: InformationArmResult) -> str:
+                result: InformationArmResult, lab: Labels) -> str:
     """The information-arm section; returns its Methods sentence."""
     level = config.estimation.level
     var, q, cat = arm.variable, arm.question, arm.category
@@ -1503,74 +1847,90 @@ def _report_arm(rep: _Report, config: CohortConfig, arm: InformationArmConfig,
         reading = ("This is a descriptive difference between arms: the config does not "
                    "declare them randomised (set randomised = true in [information_arm] if "
                    "they were).")
+    cat_l, ql = lab.category(q, cat), _q(lab.variable(q))
     rep.para(
-        f"'{cat}' to {q}: {_fmt_pct(sh[control])} in the {control} arm and "
-        f"{_fmt_pct(sh[treated])} in the {treated} arm; difference {100 * r['estimate']:+.1f} "
-        f"points ({level:.0%} CI {100 * r['ci_lower']:+.1f} to {100 * r['ci_upper']:+.1f}; "
-        f"p = {r['p_value']:.3g}). {reading}"
+        f"{_fmt_pct(sh[control])} of Tier 3 respondents in the {lab.category(var, control)} arm "
+        f"and {_fmt_pct(sh[treated])} in the {lab.category(var, treated)} arm answered "
+        f"'{cat_l}' to {ql}: a difference of {points(r['estimate'], 1)} "
+        f"({_fmt_pct(level)} CI {ci(r['ci_lower'], r['ci_upper'], 1, 'points')}; "
+        f"p = {p_value(r['p_value'])}). {reading}"
     )
     t1_share = result.tier1_share
     if t1_share is not None:
         rep.para(
-            f"Tier 1 after deliberation: {_fmt_pct(t1_share['estimate'])} '{cat}' "
-            f"({_fmt_pct(t1_share['ci_lower'])} to {_fmt_pct(t1_share['ci_upper'])}), against "
-            f"{_fmt_pct(sh[control])} in the Tier 3 {control} arm (descriptive comparison)."
+            f"After deliberation, {prose_share(t1_share['estimate'], t1_share['ci_lower'], t1_share['ci_upper'], level=level)} "
+            f"of Tier 1 participants answered '{cat_l}', against {_fmt_pct(sh[control])} in the "
+            f"Tier 3 {lab.category(var, control)} arm (a descriptive comparison)."
         )
     return (
-        f"Information arm: the shares of '{cat}' to {q} in each arm of {var} are domain "
-        "estimates of the weighted Tier 3 design and their difference is a contrast with "
-        f"their joint covariance; the arms are {'declared randomised in the config' if randomised else 'not declared randomised, so the difference is descriptive'}."
+        f"Information arm: the shares of '{cat_l}' to {ql} in each arm of "
+        f"{lab.variable(var)} are domain estimates of the weighted Tier 3 design and their "
+        "difference is a contrast with their joint covariance; the arms are "
+        f"{'declared randomised in the config' if randomised else 'not declared randomised, so the difference is descriptive'}."
     )
 
 
-def _report_banner(rep: _Report, b: BannerConfig, result: BannerResult) -> str:
+def _report_banner(rep: _Report, b: BannerConfig, result: BannerResult, lab: Labels) -> str:
     """The banner section; returns its Methods sentence."""
     rep.heading("Banner tables")
-    rep.para(f"{len(result.table.questions)} questions by {', '.join(b.columns)}: banner_tables.xlsx (spreadsheet), .html, .md and .csv.")
+    rep.para(f"{len(result.table.questions)} questions by {_names(b.columns, lab)}: "
+             "banner_tables.xlsx (spreadsheet), with HTML, Markdown and CSV versions.")
     adj = "no multiplicity adjustment" if b.adjust == "none" else f"{b.adjust} adjustment over the pairs of columns"
     supp = f"; cells with a base below {b.suppress_below} are suppressed" if b.suppress_below is not None else ""
     return (
         f"Banner letters compare every pair of columns within a banner variable with "
-        f"design-based t tests at the {b.sig_level} level ({adj}); cells with an unweighted "
-        f"base below {b.min_base} are flagged{supp}."
+        f"design-based t tests at the {readable_number(b.sig_level)} level ({adj}); cells with "
+        f"an unweighted base below {b.min_base} are flagged{supp}."
     )
 
 
 _STYLE = (
-    "body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4} "
-    "table.report{border-collapse:collapse;margin:1em 0} "
-    "table.report td,table.report th{border:1px solid #ccc;padding:.25em .5em}"
+    "body{font-family:Arial,Helvetica,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;"
+    "line-height:1.45;color:#111} "
+    "h1{font-size:1.6em} h2{font-size:1.25em;margin-top:1.6em} "
+    "p.synthetic{border:2px solid #B2182B;padding:.5em;font-weight:bold} "
+    "table.report{border-collapse:collapse;margin:1em 0;font-size:.85em;width:100%} "
+    "table.report caption{text-align:left;font-weight:bold;padding-bottom:.3em} "
+    "table.report td,table.report th{border:1px solid #999;padding:.2em .4em;vertical-align:top} "
+    "table.report thead th{background:#eee} table.report tbody th{font-weight:normal;text-align:left} "
+    "table.report td{text-align:right} table.report td.text{text-align:left} p.notes{font-size:.85em;margin-top:-.5em} "
+    "figure{margin:1em 0} figure img{max-width:100%;height:auto} "
+    "figcaption{font-weight:bold;font-size:.9em} "
+    "@media print{body{max-width:none;margin:0}}"
 )
 
 
 def write_report(
     config: CohortConfig, results: CohortResults, charts: ChartsResult, out: Path
 ) -> tuple[Path, ...]:
-    """Stage 10: the Markdown and HTML report (``report.md``, ``report.html``), every
-    sentence built from the results and the designs' own records; returns the two paths."""
-    rep = _Report()
+    """Stage 10: the report as Markdown, standalone HTML and Word (``report.md``,
+    ``report.html``, ``report.docx``), every sentence built from the results and the designs'
+    own records, with the data's labels; returns the three paths."""
+    syn = _synthetic(config)
+    rep = _Report(config.cohort.title, syn)
+    lab = report_labels(config, results.weighting)
     w, d3_0 = results.weighting, results.weighting.start
     d3, d1, images = w.tier3, w.tier1, charts.images
     _report_header(rep, config)
     summary, weighting_methods = _weighting_prose(
-        d3_0, d3, config.weighting.variables, config.data.tier3_weights
+        d3_0, d3, config.weighting.variables, config.data.tier3_weights, lab
     )
     rep.heading("Weighting")
     rep.para(summary)
-    rep.image(images.get("weights"))
-    rep.image(images.get("margins"))
-    _report_headline(rep, config, results.headline.table, images)
-    _report_representativeness(rep, config, d1, results.representativeness, d3)
+    rep.image(images.get("weights"), "Distribution of the Tier 3 weights")
+    rep.image(images.get("margins"), "Weighting margins")
+    _report_headline(rep, config, results.headline.table, images, lab)
+    _report_representativeness(rep, config, d1, results.representativeness, lab, d3)
     methods: list[str] = []
     if results.comparison is not None:
         comp = config.comparison
         methods.append(_comparison_prose(results.comparison.comparison, results.comparison.frame,
-                                         comp.adjust_for, comp.equivalence_margin))
-        _report_comparison(rep, config, results.comparison, images)
+                                         comp.adjust_for, comp.equivalence_margin, lab))
+        _report_comparison(rep, config, results.comparison, images, lab)
     if results.information_arm is not None and config.information_arm is not None:
-        methods.append(_report_arm(rep, config, config.information_arm, results.information_arm))
+        methods.append(_report_arm(rep, config, config.information_arm, results.information_arm, lab))
     if results.banner is not None and config.banner is not None:
-        methods.append(_report_banner(rep, config.banner, results.banner))
+        methods.append(_report_banner(rep, config.banner, results.banner, lab))
 
     level, ci_method = config.estimation.level, config.estimation.ci_method
     rep.heading("Methods")
@@ -1580,25 +1940,21 @@ def write_report(
     rep.para(
         f"Estimates: weighted {est_kinds}. {_variance_prose(d3, 'Tier 3', None)} "
         f"{'' if d1 is None else _variance_prose(d1, 'Tier 1', config.data.tier1_cluster)} Confidence intervals "
-        f"are {level:.0%} intervals: '{ci_method}' intervals for shares and t intervals for "
+        f"are {_fmt_pct(level)} intervals: '{ci_method}' intervals for shares and t intervals for "
         "means, with t quantiles on the design degrees of freedom."
     )
     for text in methods:
         if text:
             rep.para(text)
     data_line = f"Population targets: {results.data.targets_name}."
-    if config.cohort.synthetic:
+    if syn:
         data_line = ("Data: SYNTHETIC example data (see data/example/README.md). " if _bundled_data(config.data)
                      else "Data: marked SYNTHETIC in the config. ") + data_line
     rep.para(data_line)
-    title = config.cohort.title
-    md = _write(out / "report.md", "\n".join(rep.md))
-    page = _write(
-        out / "report.html",
-        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_STYLE}</style></head><body>\n" + "\n".join(rep.html) + "\n</body></html>\n",
-    )
-    return md, page
+    md = _write(out / "report.md", rep.markdown())
+    page = _write(out / "report.html", rep.html())
+    docx = rep.docx(out / "report.docx", out)
+    return md, page, docx
 
 
 # ====================================================================== the composition
@@ -1648,6 +2004,8 @@ def run_config(
     """
     say = progress or (lambda _m: None)
     cfg = load_config(config)
+    if _synthetic(cfg):
+        say(SYNTHETIC_NOTE)
     say("reading data")
     data = read_data(cfg)
     final = _output_folder(cfg, output)
@@ -1661,8 +2019,8 @@ def run_config(
         shutil.rmtree(staging, ignore_errors=True)  # a failed run leaves the old outputs alone
         raise
     res = PipelineResult(output=final, files=[moved[f] for f in res.files], tables=res.tables)
-    out = final
-    say(f"wrote {len(res.files)} files to {out}")
+    say(f"wrote {len(res.files)} files to {final}"
+        + (f" ({SYNTHETIC_NOTE})" if _synthetic(cfg) else ""))
     return res
 
 

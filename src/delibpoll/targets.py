@@ -20,6 +20,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from ._display import frame_html
+from ._format import count, percent
 from ._types import TargetKind, values
 from .exceptions import DelibpollError, WeightingWarning
 
@@ -527,6 +529,15 @@ class Targets:
 
     def __len__(self) -> int:
         return len(self._margins)
+
+    def _repr_html_(self) -> str:
+        """The margins as shares in %, one row per category, in fixed notation."""
+        fr = self.to_frame()
+        cap = f"Targets: {len(self._margins)} margins"
+        if self._total is not None:
+            cap += f", population total {count(self._total)}"
+        formats = {c: (lambda v: percent(v, 2)) for c in fr.columns if c in ("share", "target")}
+        return frame_html(fr, caption=cap, formats=formats)
 
     def __repr__(self) -> str:
         parts = [f"{m.name} ({len(m.categories)} categories, {m.kind})" for m in self._margins]

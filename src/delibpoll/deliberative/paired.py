@@ -13,6 +13,8 @@ import pandas as pd
 from scipy import stats
 
 from .._ci import t_quantile, two_sided_p
+from .._display import frame_html
+from .._format import count, p_value
 from .._ratios import domain_df, ratio_estimates
 from .._types import CIMethod, ItemKind, values
 from .._validation import check_choice, check_level
@@ -131,12 +133,16 @@ class PairedChange:
     def __repr__(self) -> str:
         return (
             f"PairedChange({self.before} -> {self.after}, {self.kind}, n_pairs={self.n_pairs}, "
-            f"excluded={self.n_excluded}; {self.test}: p={self.test_p_value:.4g})\n"
+            f"excluded={self.n_excluded}; {self.test}: p={p_value(self.test_p_value)})\n"
             + self._frame.to_string(index=False)
         )
 
     def _repr_html_(self) -> str:
-        return f"<p><b>{self.before} → {self.after}</b> ({self.test})</p>" + self._frame.to_html(index=False)
+        """The paired change in fixed notation, p-values as "<0.001"."""
+        cap = (f"{self.before} \u2192 {self.after}: {self.test}, p = {p_value(self.test_p_value)}; "
+               f"{count(self.n_pairs)} pairs")
+        return frame_html(self._frame, caption=cap,
+                          formats={c: p_value for c in self._frame.columns if c.startswith("p_")})
 
 
 def paired_change(

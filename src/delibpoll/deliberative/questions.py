@@ -13,6 +13,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from .._display import frame_html, readable_number
+from .._format import p_value
 from .._multiplicity import adjust_pvalues
 from .._types import Adjust, CIMethod, values
 from .._validation import check_choice
@@ -42,6 +44,15 @@ class QuestionComparison:
         columns, ``tested`` (whether the row is the question's test in the family),
         ``p_value_question``, ``p_adjusted``, ``significant``."""
         return self._frame.copy()
+
+    def _repr_html_(self) -> str:
+        """The family of comparisons in fixed notation, p-values as "<0.001"."""
+        cap = (f"{self.n_tests} tests ({self.adjust}): {self.n_significant} significant at "
+               f"{readable_number(self.alpha)}. {self.note}")
+        cols = [c for c in ("question", "category", "informed_before", "informed", "uninformed",
+                            "difference", "ci_lower", "ci_upper", "p_adjusted", "significant",
+                            "mdd") if c in self._frame]
+        return frame_html(self._frame[cols], caption=cap, formats={"p_adjusted": p_value})
 
     def __repr__(self) -> str:
         return (

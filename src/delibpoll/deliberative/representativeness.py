@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._display import frame_html
+from .._format import p_value
 from .._ratios import ratio_estimates
 from ..design import SurveyDesign, check_design
 from ..exceptions import DelibpollError
@@ -39,6 +41,11 @@ class Representativeness:
         ``weighted_share``, ``target_share``, ``difference`` (weighted - target),
         ``std_difference`` (difference / sqrt(target (1 - target)))."""
         return self._frame.copy()
+
+    def _repr_html_(self) -> str:
+        """The profile and its tests in fixed notation, p-values as "<0.001"."""
+        return (frame_html(self._frame, caption="Representativeness: sample against targets")
+                + frame_html(self._tests, caption="Tests", formats={"p_value": p_value}))
 
     def __repr__(self) -> str:
         return "Representativeness\n" + self._frame.to_string(index=False) + "\n" + self._tests.to_string(index=False)

@@ -17,6 +17,8 @@ import pandas as pd
 from scipy import stats
 
 from .._ci import t_quantile
+from .._display import frame_html
+from .._format import p_value
 from .._stats import kish_deff
 from .._types import CIMethod, ItemKind, TierVariance, values
 from .._validation import check_choice, check_level
@@ -122,7 +124,11 @@ class TierComparison:
         )
 
     def _repr_html_(self) -> str:
-        return f"<p><b>{self.variable}</b>: {self.note}</p>" + self._frame.to_html(index=False)
+        """The comparison in fixed notation, p-values as "<0.001", with its note."""
+        cap = f"{self.variable}: {self.note}"
+        return frame_html(self._frame, caption=cap,
+                          formats={c: p_value for c in self._frame.columns
+                                   if c.startswith("p_") or c.endswith("p_value")})
 
 
 @dataclass(frozen=True)
