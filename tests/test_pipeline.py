@@ -19,7 +19,10 @@ CONFIG = ROOT / "analyses" / "cohort1.toml"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dp.PipelineResult:
-    return dp.run_config(CONFIG, output=tmp_path_factory.mktemp("out"))
+    # the example config rakes on education with merged small categories, which are then not
+    # balanced one by one: compare_tiers says so (issue #17)
+    with pytest.warns(dp.WeightingWarning, match="ASMD above 0.1"):
+        return dp.run_config(CONFIG, output=tmp_path_factory.mktemp("out"))
 
 
 def test_full_report_written(run: dp.PipelineResult) -> None:
