@@ -63,6 +63,7 @@ LAYER_OF = {
     # presentation: results in, files and charts out
     "export": "presentation",
     "plots": "presentation",
+    "plots_balance": "presentation",
     # application
     "pipeline": "application",
     "cli": "application",
