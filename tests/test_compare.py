@@ -552,7 +552,8 @@ def test_adjustment_methods_equal_r(tiers, ref, method) -> None:  # type: ignore
     """Propensity weighting (R svyglm quasibinomial on both tiers stacked, Tier 1 reweighted
     by (1-p)/p) and entropy balancing (R calibrate(calfun="raking") to Tier 3's weighted
     category shares), adjustment.R: the adjusted post gap and the placebo (pre) gap, rel
-    1e-7 (IRLS / calibration tolerance 1e-10 to 1e-12); the bootstrap SE on R's own
+    1e-7 (IRLS / calibration tolerance 1e-10 to 1e-12); Tier 1's fixed-variance SE, rel 1e-6;
+    the bootstrap SE on R's own
     replicate weights with the adjustment re-run on every replicate of both tiers, rel 1e-6."""
     d1, d3 = tiers
     with warnings.catch_warnings():
@@ -567,14 +568,16 @@ def test_adjustment_methods_equal_r(tiers, ref, method) -> None:  # type: ignore
         assert brow[f"{col}_se"] == pytest.approx(ref.get(method, "bootstrap", "se", variable=y), rel=1e-6)
     assert res.adjustment["method"] == method
     assert res.balance is not None
+    # Tier 1's part of the variance="fixed" SE: R svymean on the calibrated design
+    # (calibration-aware) for entropy, on the propensity weights taken as fixed for propensity
+    i = list(res.to_frame()["category"]).index(PACT)
+    se3_sq = row["se"] ** 2 - res.vcov["informed"][i, i]
+    se1 = np.sqrt(row["adjusted_difference_se"] ** 2 - se3_sq)
+    quantity = "se_fixed_profile" if method == "entropy" else "se_fixed_weights"
+    assert se1 == pytest.approx(ref.get(method, "adjusted_share", quantity, variable="post_inc"),
+                                rel=1e-6)
     if method == "entropy":  # calibration meets every category share exactly
         assert res.balance.to_frame()["asmd_after"].max() < 1e-8
-        # calibration-aware SE of Tier 1's adjusted share (R svymean on the calibrated design)
-        i = list(res.to_frame()["category"]).index(PACT)
-        se3_sq = row["se"] ** 2 - res.vcov["informed"][i, i]
-        se1 = np.sqrt(row["adjusted_difference_se"] ** 2 - se3_sq)
-        assert se1 == pytest.approx(
-            ref.get("entropy", "adjusted_share", "se_fixed_profile", variable="post_inc"), rel=1e-6)
     else:
         assert res.to_frame()["n_eff_adjusted"].iloc[0] == pytest.approx(
             ref.get("propensity", "kish", "n_eff"), rel=1e-8)

@@ -1,7 +1,8 @@
 # Composition adjustment of Tier 1 to Tier 3's profile by propensity weighting and by
 # entropy balancing (issue #17), on the bundled example cohort (Tier 3 raked to the England
 # margins; Tier 1 clustered by discussion group, weights 1), covariates sex and age_group:
-#  * propensity: svyglm(in_t1 ~ sex + age_group, family = quasibinomial()) on both tiers
+#  * propensity (Tier 3 weighted by its design's analysis weights, here the raked ones):
+#    svyglm(in_t1 ~ sex + age_group, family = quasibinomial()) on both tiers
 #    stacked (Tier 1 weight 1, Tier 3 its raked weights); Tier 1 reweighted by (1-p)/p; the
 #    coefficients and the adjusted shares of "Increase confidence" after and before;
 #  * entropy: calibrate(d1, ~sex + age_group, population = Tier 3's weighted totals scaled to
@@ -59,6 +60,9 @@ cal <- ent_w(d1, w3)
 for (y in c("post_inc", "pre_inc")) {
   vals <- add(vals, "propensity", "adjusted_share", "estimate", share(pf$w, y), variable = y)
   vals <- add(vals, "propensity", "adjusted_gap", "estimate", share(pf$w, y) - e3, variable = y)
+  t1$pw <- pf$w  # the propensity weights taken as fixed (the variance="fixed" SE)
+  mp <- svymean(as.formula(paste0("~", y)), subset(svydesign(ids = ~group_id, data = t1, weights = ~pw), ok))
+  vals <- add(vals, "propensity", "adjusted_share", "se_fixed_weights", SE(mp), variable = y)
   we <- weights(cal)
   vals <- add(vals, "entropy", "adjusted_gap", "estimate", share(we, y) - e3, variable = y)
   m <- svymean(as.formula(paste0("~", y)), subset(cal, ok))
