@@ -71,6 +71,7 @@ LAYER_OF = {
     # presentation: results in, files and charts out
     "export": "presentation",
     "plots": "presentation",
+    "plots_balance": "presentation",
     # application
     "pipeline": "application",
     "cli": "application",

@@ -4,6 +4,8 @@ exact identities."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -538,3 +540,89 @@ def test_conf_int_reproduces_stored_intervals_and_other_levels(tiers) -> None:  
                                (pf["change"] + q * pf["se"]).to_numpy(), rtol=1e-12)
     with pytest.raises(DelibpollError, match="'level' parameter of TierComparison.conf_int"):
         ct.conf_int(95)
+
+
+# ------------------------------------------------- adjustment methods (issue #17)
+
+ADJ_KW = {"before": "q_pact_pre", "after": "q_pact_post", "adjust_for": ["sex", "age_group"]}
+
+
+@pytest.mark.parametrize("method", ["propensity", "entropy"])
+def test_adjustment_methods_equal_r(tiers, ref, method) -> None:  # type: ignore[no-untyped-def]
+    """Propensity weighting (R svyglm quasibinomial on both tiers stacked, Tier 1 reweighted
+    by (1-p)/p) and entropy balancing (R calibrate(calfun="raking") to Tier 3's weighted
+    category shares), adjustment.R: the adjusted post gap and the placebo (pre) gap, rel
+    1e-7 (IRLS / calibration tolerance 1e-10 to 1e-12); Tier 1's fixed-variance SE, rel 1e-6;
+    the bootstrap SE on R's own
+    replicate weights with the adjustment re-run on every replicate of both tiers, rel 1e-6."""
+    d1, d3 = tiers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dp.WeightingWarning)
+        res = dp.compare_tiers(d1, d3, "q_pact", method=method, **ADJ_KW)
+        b1, b3 = _boot_designs(ref)
+        boot = dp.compare_tiers(b1, b3, "q_pact", method=method, variance="bootstrap", **ADJ_KW)
+    row = res.to_frame().set_index("category").loc[PACT]
+    brow = boot.to_frame().set_index("category").loc[PACT]
+    for col, y in (("adjusted_difference", "post_inc"), ("adjusted_baseline_gap", "pre_inc")):
+        assert row[col] == pytest.approx(ref.get(method, "adjusted_gap", "estimate", variable=y), rel=1e-7)
+        assert brow[f"{col}_se"] == pytest.approx(ref.get(method, "bootstrap", "se", variable=y), rel=1e-6)
+    assert res.adjustment["method"] == method
+    assert res.balance is not None
+    # Tier 1's part of the variance="fixed" SE: R svymean on the calibrated design
+    # (calibration-aware) for entropy, on the propensity weights taken as fixed for propensity
+    i = list(res.to_frame()["category"]).index(PACT)
+    se3_sq = row["se"] ** 2 - res.vcov["informed"][i, i]
+    se1 = np.sqrt(row["adjusted_difference_se"] ** 2 - se3_sq)
+    quantity = "se_fixed_profile" if method == "entropy" else "se_fixed_weights"
+    assert se1 == pytest.approx(ref.get(method, "adjusted_share", quantity, variable="post_inc"),
+                                rel=1e-6)
+    if method == "entropy":  # calibration meets every category share exactly
+        assert res.balance.to_frame()["asmd_after"].max() < 1e-8
+    else:
+        assert res.to_frame()["n_eff_adjusted"].iloc[0] == pytest.approx(
+            ref.get("propensity", "kish", "n_eff"), rel=1e-8)
+
+
+def test_propensity_irls_coefficients_equal_r(tiers, ref) -> None:  # type: ignore[no-untyped-def]
+    """The propensity model's coefficients against R svyglm(quasibinomial), rel 1e-8."""
+    from delibpoll.deliberative import tiers as tiers_mod
+
+    d1, d3 = tiers
+    x1, x3 = tiers_mod._model_matrix([d1, d3], ["sex", "age_group"])
+    x = np.vstack([x1, x3])
+    y = np.r_[np.ones(d1.n), np.zeros(d3.n)]
+    beta = tiers_mod._logistic_irls(x, y, np.r_[d1.weight_array, d3.weight_array], "t")
+    names = ["(Intercept)", "sexMale", "age_group25-34", "age_group35-44", "age_group45-54",
+             "age_group55-64", "age_group65-74", "age_group75+"]
+    expected = [ref.get("propensity", "svyglm", "coef", variable=n) for n in names]
+    np.testing.assert_allclose(beta, expected, rtol=1e-8)
+
+
+def test_raking_merges_show_up_as_imbalance_and_warn() -> None:
+    """Worked by hand: Tier 1 has 2 people aged 'c' (< min_cell=5), merged with 'b'; the
+    merged cell is raked as one, so 'b' and 'c' are not balanced one by one and the
+    comparison warns; entropy balancing (no merging) balances them exactly (ASMD 0)."""
+    rng = np.random.default_rng(3)
+    t1 = pd.DataFrame({"age": ["a"] * 60 + ["b"] * 38 + ["c"] * 2,
+                       "q": rng.choice(["y", "n"], 100)})
+    t3 = pd.DataFrame({"age": ["a"] * 300 + ["b"] * 300 + ["c"] * 400,
+                       "q": rng.choice(["y", "n"], 1000)})
+    d1, d3 = dp.SurveyDesign(t1), dp.SurveyDesign(t3)
+    with pytest.warns(dp.WeightingWarning, match="ASMD above 0.1"):
+        r = dp.compare_tiers(d1, d3, "q", adjust_for=["age"])
+    assert r.balance is not None and not r.balance.balanced
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dp.WeightingWarning)  # n_eff collapses (2 people for 40%)
+        e = dp.compare_tiers(d1, d3, "q", adjust_for=["age"], method="entropy")
+    assert e.balance is not None
+    assert e.balance.to_frame()["asmd_after"].max() == pytest.approx(0.0, abs=1e-8)
+    # Kish by hand: weights 0.3/60, 0.3/38, 0.4/2
+    w = np.r_[np.full(60, 0.3 / 60), np.full(38, 0.3 / 38), np.full(2, 0.4 / 2)]
+    assert e.balance.n_eff_after == pytest.approx(w.sum() ** 2 / (w**2).sum(), rel=1e-8)
+
+
+def test_bad_adjustment_method_names_the_parameter() -> None:
+    t1, t3 = _two_tiers(8, n1=150, n3=800)
+    with pytest.raises(dp.DelibpollError, match="method"):
+        dp.compare_tiers(dp.SurveyDesign(t1), dp.SurveyDesign(t3), "q", adjust_for=["age"],
+                         method="ipw")  # type: ignore[arg-type]

@@ -19,7 +19,10 @@ CONFIG = ROOT / "analyses" / "cohort1.toml"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dp.PipelineResult:
-    return dp.run_config(CONFIG, output=tmp_path_factory.mktemp("out"))
+    # the example config rakes on education with merged small categories, which are then not
+    # balanced one by one: compare_tiers says so (issue #17)
+    with pytest.warns(dp.WeightingWarning, match="ASMD above 0.1"):
+        return dp.run_config(CONFIG, output=tmp_path_factory.mktemp("out"))
 
 
 def test_full_report_written(run: dp.PipelineResult) -> None:
@@ -446,7 +449,8 @@ def test_synthetic_data_are_marked_in_every_output(run: dp.PipelineResult) -> No
 
 def test_console_summary_says_synthetic(tmp_path: Path) -> None:
     said: list[str] = []
-    dp.run_config(CONFIG, output=tmp_path / "o", progress=said.append)
+    with pytest.warns(dp.WeightingWarning, match="ASMD above 0.1"):  # the example's education
+        dp.run_config(CONFIG, output=tmp_path / "o", progress=said.append)
     assert said[0].startswith("SYNTHETIC DATA") and "SYNTHETIC DATA" in said[-1]
     assert all(scientific_notation(s) == [] for s in said)
 

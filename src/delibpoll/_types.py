@@ -33,6 +33,7 @@ __all__ = [
     "TargetKind",
     "TierPlotKind",
     "TierVariance",
+    "TierAdjustment",
     "Unmatched",
     "UserMissing",
     "WeightingMethod",
@@ -72,6 +73,8 @@ ChisqStatistic = Literal["F", "Chisq"]
 ItemKind = Literal["categorical", "numeric"]
 #: Variance of the composition-adjusted gap.
 TierVariance = Literal["fixed", "bootstrap"]
+#: How ``compare_tiers`` adjusts Tier 1 to Tier 3's covariate profile.
+TierAdjustment = Literal["raking", "propensity", "entropy"]
 #: User-missing codes of SPSS/Stata files.
 UserMissing = Literal["missing", "keep"]
 #: ``[weighting] method`` of a cohort config: raking, or calibration with a distance function.

@@ -20,12 +20,12 @@ from .._ci import t_quantile
 from .._display import frame_html
 from .._format import p_value
 from .._stats import kish_deff
-from .._types import CIMethod, ItemKind, TierVariance, values
+from .._types import CIMethod, ItemKind, TierAdjustment, TierVariance, values
 from .._validation import check_choice, check_level
 from ..design import SurveyDesign, check_design
 from ..estimation import mean, proportion
 from ..exceptions import DelibpollError, DelibpollWarning, SmallSampleWarning, WeightingWarning
-from ..weighting import rake
+from ..weighting import calibrate, rake
 from ._common import (
     NOTE,
     categories,
@@ -37,9 +37,14 @@ from ._common import (
     t_test,
     welch_df,
 )
+from .balance import Balance
+from .balance import balance as covariate_balance
 from .paired import paired_change
 
 __all__ = ["TierComparison", "compare_tiers"]
+
+_VERB = {"raking": "raking to the profile", "entropy": "entropy calibration to the profile",
+         "propensity": "propensity model"}
 
 
 def _put_gap(
@@ -72,6 +77,10 @@ class TierComparison:
     _frame: pd.DataFrame = field(repr=False)
     _vcov: Mapping[str, np.ndarray] = field(repr=False, default_factory=dict)
     _df: tuple[float, float] = field(repr=False, default=(float("nan"), float("nan")))
+    balance: Balance | None = None
+    """With ``adjust_for``: covariate balance of Tier 1 against Tier 3 before and after the
+    adjustment (:func:`~delibpoll.deliberative.balance`: ASMD per covariate category, Kish
+    effective size), on the covariates' own (unmerged) categories."""
 
     @property
     def vcov(self) -> Mapping[str, np.ndarray]:
@@ -223,6 +232,81 @@ def _collapse_rule(
     return rules
 
 
+def _model_matrix(designs: Sequence[SurveyDesign], covariates: Sequence[str]) -> list[np.ndarray]:
+    """Main-effects model matrices (intercept, then indicators of every category but the
+    first of each covariate, categories in the order of both designs) of each design."""
+    parts: list[list[np.ndarray]] = [[np.ones((d.n, 1))] for d in designs]
+    for cov in covariates:
+        cats = categories([d.column(cov) for d in designs], [cov] * len(designs))
+        for part, d in zip(parts, designs, strict=True):
+            part.append(indicators(d.column(cov), cats)[:, 1:])
+    return [np.hstack(p) for p in parts]
+
+
+def _logistic_irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, func: str) -> np.ndarray:
+    """Weighted maximum-likelihood logistic coefficients by iteratively reweighted least
+    squares (Newton-Raphson): the point estimates of R ``svyglm(family=quasibinomial())``
+    with the same weights. Converged when the largest coefficient change is below 1e-10."""
+    keep = w > 0
+    x, y, w = x[keep], y[keep], w[keep]
+    beta = np.zeros(x.shape[1])
+    for _ in range(100):
+        eta = np.clip(x @ beta, -30, 30)
+        p = 1.0 / (1.0 + np.exp(-eta))
+        h = (x * (w * p * (1 - p))[:, None]).T @ x
+        g = x.T @ (w * (y - p))
+        try:
+            step = np.linalg.solve(h, g)
+        except np.linalg.LinAlgError:
+            raise DelibpollError(
+                f"{func}: the propensity model of 'in Tier 1' on the adjustment covariates "
+                "cannot be fitted (a covariate category is constant or collinear with others). "
+                "Drop or merge that covariate, or use method='raking'."
+            ) from None
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-10:
+            return beta
+    warnings.warn(
+        f"{func}: the propensity model did not converge in 100 iterations (a covariate "
+        "category may separate the tiers); the odds weights are unreliable. Merge small "
+        "categories (raise min_cell) or use method='raking'.",
+        WeightingWarning, stacklevel=4,
+    )
+    return beta
+
+
+def _propensity_weights(
+    x1: np.ndarray, x3: np.ndarray, w1: np.ndarray, w3: np.ndarray, func: str
+) -> np.ndarray:
+    """Tier 1's weights times the odds ``(1 - p) / p`` of being in Tier 3, ``p`` the fitted
+    probability of being in Tier 1 from a logistic model fitted to both tiers stacked (Tier 1
+    with weights ``w1``, Tier 3 with ``w3``)."""
+    x = np.vstack([x1, x3])
+    y = np.concatenate([np.ones(len(x1)), np.zeros(len(x3))])
+    beta = _logistic_irls(x, y, np.concatenate([w1, w3]), func)
+    return np.asarray(w1 * np.exp(-(x1 @ beta)))
+
+
+def _reweight(
+    inf_d: SurveyDesign, un_d: SurveyDesign, cov_cols: list[str], method: TierAdjustment,
+    func: str = "compare_tiers",
+) -> SurveyDesign:
+    """Tier 1 adjusted to Tier 3's covariate profile by ``method``. Raking and entropy
+    calibration act on the design (its replicates, if any, re-weighted one by one);
+    propensity weights are taken as fixed weights."""
+    if method == "propensity":
+        x1, x3 = _model_matrix([inf_d, un_d], cov_cols)
+        w = _propensity_weights(x1, x3, inf_d.weight_array, un_d.weight_array, func)
+        return inf_d.with_fixed_weights(w)
+    targets = un_d.profile(cov_cols)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DelibpollWarning)
+        if method == "entropy":
+            return calibrate(inf_d, targets, method="raking", max_iter=2000,
+                             on_nonconvergence="warn")
+        return rake(inf_d, targets, max_iter=2000, on_nonconvergence="warn")
+
+
 def _replicate_adjusted_se(
     inf_c: SurveyDesign,
     un_c: SurveyDesign,
@@ -236,6 +320,7 @@ def _replicate_adjusted_se(
     gap_before: np.ndarray | None,
     n_replicates: int,
     rng: np.random.Generator | int | None,
+    method: TierAdjustment = "raking",
 ) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
     """Replicate SEs of the composition-adjusted gaps, on the package's replicate machinery.
 
@@ -247,7 +332,10 @@ def _replicate_adjusted_se(
     Tier 3's profile fixed (the raking to the profile re-run on each Tier 1 replicate), plus
     Tier 3's replicate variance of the gap when its profile and share are re-estimated on
     each Tier 3 replicate and Tier 1's full sample is re-raked to that profile. Each part
-    uses its own replicates' scale and ``rscales`` (R ``svrVar``)."""
+    uses its own replicates' scale and ``rscales`` (R ``svrVar``). The same holds for every
+    ``method``: raking and entropy calibration are re-run on each replicate through the
+    design; the propensity model is re-fitted on each replicate's weights (Tier 1's with
+    Tier 3's full weights, then Tier 3's with Tier 1's full weights)."""
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
     def with_reps(d: SurveyDesign) -> SurveyDesign:
@@ -256,28 +344,44 @@ def _replicate_adjusted_se(
         return d.with_replicates("bootstrap", n_replicates=n_replicates, rng=gen)
 
     inf_r, un_r = with_reps(inf_c), with_reps(un_c)
-    profile = un_c.profile(cov_cols)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DelibpollWarning)
-        raked_r = rake(inf_r, profile, max_iter=2000, on_nonconvergence="warn")
     columns = [after] + ([before] if before else [])
-    v1 = [np.diag(_tier_estimates(raked_r, c, cats, mask).vcov) for c in columns]
+    plain = inf_c.without_replicates()
+    num1 = [_answer_columns(plain, c, cats, mask) for c in columns]
+    x1, x3 = _model_matrix([inf_c, un_c], cov_cols)
+    if method == "propensity":
+        reps1_ = inf_r.replicates
+        if reps1_ is None:  # pragma: no cover - with_reps always gives replicates
+            raise AssertionError("Tier 1 replicate design without replicates")
+        w3_full = un_c.weight_array
+        w_full = _propensity_weights(x1, x3, plain.weight_array, w3_full, "compare_tiers")
+        thetas: list[list[np.ndarray]] = [[] for _ in columns]
+        for r in range(reps1_.n_replicates):
+            w_r = _propensity_weights(x1, x3, reps1_.weights[:, r], w3_full, "compare_tiers")
+            for j, (num, den) in enumerate(num1):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    thetas[j].append((w_r @ num) / (w_r @ den))
+        v1 = [
+            np.diag(reps1_.variance(np.array(thetas[j]), (w_full @ num) / (w_full @ den)))
+            for j, (num, den) in enumerate(num1)
+        ]
+    else:
+        raked_r = _reweight(inf_r, un_c, cov_cols, method)
+        v1 = [np.diag(_tier_estimates(raked_r, c, cats, mask).vcov) for c in columns]
     # Tier 3's part
     reps3 = un_r.replicates
     if reps3 is None:  # with_reps always gives a replicate design
         raise AssertionError("Tier 3 replicate design without replicates")  # pragma: no cover
-    plain = inf_c.without_replicates()
-    num1 = [_answer_columns(plain, c, cats, mask) for c in columns]
     num3, den3 = _answer_columns(un_c, variable, cats, None)
     e3_rep = reps3.estimates(num3, den3)
     gaps: list[list[np.ndarray]] = [[] for _ in columns]
     for r in range(reps3.n_replicates):
         rep_design = un_c.with_fixed_weights(reps3.weights[:, r])
         try:
-            targets_r = rep_design.profile(cov_cols)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DelibpollWarning)
-                w_r = rake(plain, targets_r, max_iter=2000, on_nonconvergence="warn").weight_array
+            if method == "propensity":
+                w_r = _propensity_weights(x1, x3, plain.weight_array, reps3.weights[:, r],
+                                          "compare_tiers")
+            else:
+                w_r = _reweight(plain, rep_design, cov_cols, method).weight_array
         except DelibpollError as exc:
             raise DelibpollError(
                 f"compare_tiers: Tier 3 replicate {r + 1} gives no weight to a category of "
@@ -321,6 +425,7 @@ def compare_tiers(
     before: str | None = None,
     after: str | None = None,
     adjust_for: Sequence[str] | None = None,
+    method: TierAdjustment = "raking",
     equivalence_margin: float | None = None,
     level: float = 0.95,
     kind: ItemKind | None = None,
@@ -341,9 +446,20 @@ def compare_tiers(
     after, before : str, optional
         Tier 1's columns after (default ``variable``) and before deliberation.
     adjust_for : list of str, optional
-        Covariates present in both tiers. Tier 1 is raked to Tier 3's weighted profile on
-        them (categories with fewer than ``min_cell`` Tier 1 respondents merged with the next
-        category first) and the gaps are recomputed.
+        Categorical covariates present in both tiers. Tier 1 is reweighted to Tier 3's
+        weighted profile on them by ``method`` and the gaps are recomputed; the balance
+        before and after is in :attr:`TierComparison.balance`.
+    method : {"raking", "propensity", "entropy"}, default "raking"
+        How Tier 1 is adjusted. ``"raking"``: :func:`~delibpoll.rake` to Tier 3's weighted
+        margins, categories with fewer than ``min_cell`` Tier 1 respondents merged with the
+        next category first. ``"propensity"``: a logistic model of "in Tier 1" against "in
+        Tier 3" on the covariates' main effects, fitted by weighted maximum likelihood (our
+        IRLS; the point estimates of R ``svyglm(family=quasibinomial())``) to both tiers
+        stacked, Tier 1 with its weights and Tier 3 with its design weights; Tier 1's weights
+        are multiplied by the odds ``(1 - p) / p``. ``"entropy"``: entropy balancing, i.e.
+        :func:`~delibpoll.calibrate` with ``method="raking"`` to Tier 3's weighted share of
+        every covariate category, met exactly. For ``"propensity"`` and ``"entropy"`` only
+        categories with no Tier 1 respondent are merged (``min_cell`` is not used).
     equivalence_margin : float, optional
         Margin for a TOST equivalence test (``p_equivalence``): agreement is shown only when
         the 90% CI of the difference lies within ± the margin.
@@ -376,6 +492,17 @@ def compare_tiers(
     :func:`minimum_detectable_difference` at 80% power with the estimates' design effects.
     With ``before``, Tier 1 is restricted to people who answered both times, so
     ``difference = deliberation_change + baseline_gap`` exactly.
+
+    The estimand of every adjustment is Tier 1's answer had Tier 1 had the public's (Tier
+    3's weighted) distribution of the covariates: the ATT-style reweighting of Tier 1 to the
+    target group Tier 3. It removes composition differences on those covariates only, is
+    descriptive, and is not a causal effect of deliberation. Propensity weighting balances
+    the covariates only as far as the main-effects model fits (the balance is reported);
+    raking and entropy calibration meet the margins exactly. With ``variance="fixed"``
+    the propensity weights are taken as fixed (not accounting for the fitted model); use
+    ``variance="bootstrap"`` to re-fit the model on every replicate. The adjusted
+    ``adjusted_baseline_gap`` (before deliberation) is the placebo check: a composition
+    adjustment that works should leave little gap before deliberation.
     """
     func = "compare_tiers"
     informed = check_design(informed, func)
@@ -383,6 +510,7 @@ def compare_tiers(
     level = check_level(level, func)
     check_choice(ci_method, "ci_method", func, values(CIMethod))
     check_choice(variance, "variance", func, values(TierVariance))
+    check_choice(method, "method", func, values(TierAdjustment))
     if (isinstance(n_replicates, bool) or not isinstance(n_replicates, int | np.integer)
             or n_replicates < 2):
         raise DelibpollError(
@@ -479,6 +607,7 @@ def compare_tiers(
         p_hi = stats.t.cdf(t_hi, dfw)
         frame["p_equivalence"] = np.maximum(p_lo, p_hi)
     adjustment: dict[str, Any] = {}
+    bal: Balance | None = None
     if before:
         tb = _tier_estimates(informed, before, cats, mask, level, ci_method)
         eb, vb, dfb = tb.est, tb.vcov, tb.df
@@ -499,7 +628,9 @@ def compare_tiers(
         adjustment = _adjusted(
             informed, uninformed, variable, after, before, cats, mask, list(adjust_for),
             min_cell, level, frame, e3, se3, df3, n3, deff3, variance, n_replicates, rng,
+            method,
         )
+        bal = adjustment.pop("balance")
     frame["comparison"] = "descriptive, non-randomised"
     return TierComparison(
         variable=variable,
@@ -512,6 +643,7 @@ def compare_tiers(
         _frame=frame,
         _vcov=frozen({"informed": v1, "uninformed": v3}),
         _df=(float(df1), float(df3)),
+        balance=bal,
     )
 
 
@@ -535,6 +667,7 @@ def _adjusted(
     variance: TierVariance,
     n_replicates: int,
     rng: np.random.Generator | int | None,
+    method: TierAdjustment = "raking",
 ) -> dict[str, Any]:
     for cov in covariates:
         for design, tier in ((informed, "Tier 1"), (uninformed, "Tier 3")):
@@ -548,7 +681,8 @@ def _adjusted(
                     f"Adjustment covariate '{cov}' has missing values in {tier}; recode them "
                     "to a category first."
                 )
-    rules = _collapse_rule(informed, uninformed, covariates, min_cell)
+    rules = _collapse_rule(informed, uninformed, covariates,
+                           min_cell if method == "raking" else 1)
     names = {cov: f"_adj_{cov}" for cov in covariates}
 
     def collapsed(d: SurveyDesign) -> SurveyDesign:
@@ -560,10 +694,7 @@ def _adjusted(
     un_c = collapsed(uninformed)
 
     def adjusted_estimates(inf_d: SurveyDesign, un_d: SurveyDesign) -> tuple[np.ndarray, ...]:
-        targets = un_d.profile([names[c] for c in covariates])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DelibpollWarning)
-            raked = rake(inf_d, targets, max_iter=2000, on_nonconvergence="warn")
+        raked = _reweight(inf_d, un_d, [names[c] for c in covariates], method)
         ta = _tier_estimates(raked, after, cats, mask)
         ea, va, dfa = ta.est, ta.vcov, ta.df
         out = [ea, va, np.array([dfa]), raked.weight_array]
@@ -582,7 +713,8 @@ def _adjusted(
     n1 = informed.n
     if n_eff < 0.3 * n1:
         warnings.warn(
-            f"compare_tiers: after reweighting Tier 1 to Tier 3's profile on {covariates}, "
+            f"compare_tiers: after reweighting Tier 1 to Tier 3's profile on {covariates} "
+            f"(method={method!r}), "
             f"the effective sample size is {n_eff:.1f} of {n1}; the adjusted comparison rests "
             "on very few people. Adjust for fewer covariates or raise min_cell.",
             WeightingWarning,
@@ -597,7 +729,7 @@ def _adjusted(
     if variance == "bootstrap":
         boot_se_diff, boot_se_gap, n_reps_used = _replicate_adjusted_se(
             inf_c, un_c, [names[c] for c in covariates], variable, after, before, cats, mask,
-            ea - e3, (res[4] - e3) if before else None, n_replicates, rng,
+            ea - e3, (res[4] - e3) if before else None, n_replicates, rng, method,
         )
         ase = boot_se_diff
     _put_gap(frame, "adjusted_difference", adj, ase, adf, level)
@@ -617,7 +749,30 @@ def _adjusted(
                 for p, d3 in zip(e3, deff3, strict=True)
             ]
     frame["n_eff_adjusted"] = n_eff
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeightingWarning)  # re-issued below as compare_tiers'
+        bal = covariate_balance(informed, uninformed, covariates,
+                                adjusted=informed.with_fixed_weights(w_adj))
+    if not bal.balanced:
+        bf = bal.to_frame()
+        worst = bf[bf["asmd_after"] > bal.threshold]
+        shown = ", ".join(f"{r.covariate}={r.category} ({r.asmd_after:.2f})"
+                          for r in worst.head(5).itertuples())
+        warnings.warn(
+            f"compare_tiers: after the adjustment (method={method!r}) {len(worst)} covariate "
+            f"categories still differ from Tier 3 by an ASMD above {bal.threshold}: {shown}. "
+            "The adjusted gap still contains composition differences on them"
+            + (" (categories merged by min_cell are not balanced one by one; lower min_cell "
+               "or use method='entropy')" if method == "raking" else "") + ".",
+            WeightingWarning, stacklevel=3,
+        )
     return {
+        "balance": bal,
+        "method": method,
+        "estimand": (
+            "Tier 1's answers reweighted to Tier 3's weighted covariate profile "
+            "(ATT-style, Tier 3 the target group); descriptive, not causal"
+        ),
         "covariates": covariates,
         "min_cell": min_cell,
         "collapsed": {c: {str(k): str(v) for k, v in r.items() if k != v} for c, r in rules.items()},
@@ -626,9 +781,9 @@ def _adjusted(
             "Tier 3 profile treated as fixed" if variance == "fixed"
             else (
                 f"replicate weights ({n_reps_used[0]} of Tier 1, {n_reps_used[1]} of Tier 3): "
-                "Tier 1's raking to the profile re-run on each Tier 1 replicate, and Tier 3's "
+                f"Tier 1's {_VERB[method]} re-run on each Tier 1 replicate, and Tier 3's "
                 "profile and share re-estimated on each Tier 3 replicate (its own weighting "
-                "replayed) with Tier 1 re-raked to it"
+                f"replayed) with Tier 1's {_VERB[method]} re-run against it"
             )
         ),
     }
