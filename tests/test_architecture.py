@@ -31,6 +31,7 @@ LAYER_OF = {
     "_stats": "base",
     "_render": "base",
     "_labels": "base",
+    "_arrays": "base",
     "_format": "base",
     "_display": "base",
     "io": "base",

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._arrays import read_only
 from ._ci import NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._format import count
 from ._labels import Labels
@@ -72,11 +73,6 @@ def column_letters(n: int) -> list[str]:
                 break
         out.append(s)
     return out
-
-
-def _read_only(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -921,19 +917,19 @@ def _assemble(design: SurveyDesign, spec: _Spec, cells: list[_QuestionCells]) ->
         decimals=int(spec.decimals),
         kinds=tuple(kinds),
         categories=categories,
-        offsets=_read_only(offsets),
-        estimate=_read_only(flat("estimate")),
-        ci_lower=_read_only(flat("ci_lower")),
-        ci_upper=_read_only(flat("ci_upper")),
-        se=_read_only(flat("se")),
+        offsets=read_only(offsets),
+        estimate=read_only(flat("estimate")),
+        ci_lower=read_only(flat("ci_lower")),
+        ci_upper=read_only(flat("ci_upper")),
+        se=read_only(flat("se")),
         ci_note=tuple(x for c in cells for x in c.ci_note),
         higher_than=tuple(x for c in cells for x in c.higher_than),
-        is_net=_read_only(is_net),
-        n=_read_only(n),
-        weighted_n=_read_only(weighted_n),
-        n_eff=_read_only(n_eff),
-        low_base=_read_only(low_base),
-        suppressed=_read_only(suppressed),
+        is_net=read_only(is_net),
+        n=read_only(n),
+        weighted_n=read_only(weighted_n),
+        n_eff=read_only(n_eff),
+        low_base=read_only(low_base),
+        suppressed=read_only(suppressed),
         question_labels=q_labels,
         category_labels=c_labels,
         banner_labels=b_labels,

@@ -10,11 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._arrays import read_only
 from ._ci import t_quantile, t_quantiles, two_sided_p
 from ._display import frame_html
 from ._format import p_value, percent
 from ._validation import check_level
-from .estimation import Estimate, read_only
+from .estimation import Estimate
 from .exceptions import DelibpollError
 
 __all__ = ["ContrastResult", "contrast"]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._arrays import read_only
 from ._ci import CI_METHODS, NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._display import frame_html
 from ._format import count, percent
@@ -228,13 +229,6 @@ class Estimate:
         if self.statistic == "proportion":
             formats |= {c: (lambda v: percent(v, 1)) for c in ("estimate", "se", "ci_lower", "ci_upper")}
         return frame_html(self._frame, caption=cap, formats=formats)
-
-
-def read_only(a: Any) -> np.ndarray:
-    """A read-only copy of ``a`` (results hand out arrays that cannot be edited)."""
-    out = np.array(a, copy=True)
-    out.flags.writeable = False
-    return out
 
 
 def _t_intervals(

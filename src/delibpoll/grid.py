@@ -32,6 +32,7 @@ from ._ratios import domain_summary, ratio_estimates
 from ._render import render
 from ._types import Adjust, CIMethod, TableLayout, values
 from ._validation import check_level
+from .banner import column_letters
 from .design import SurveyDesign, check_design
 from .exceptions import DelibpollError
 
@@ -39,19 +40,6 @@ __all__ = ["QUANTITIES", "LikertGrid", "likert_grid"]
 
 #: The quantities of a grid, in the order of :meth:`LikertGrid.to_frame`'s ``quantity``.
 QUANTITIES = ("share", "top", "bottom", "net_score", "mean_score")
-
-
-def _letters(n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        s, k = "", i
-        while True:
-            s = chr(ord("A") + k % 26) + s
-            k = k // 26 - 1
-            if k < 0:
-                break
-        out.append(s)
-    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -414,7 +402,7 @@ def likert_grid(
             np.where(bcodes == i, 0, -1) for i in range(len(bcats))]
         groups = ["Total", *[str(c) for c in bcats]]
         g_labels = ["Total", *[lab.category(by, c) for c in bcats]]
-        g_letters = ["", *_letters(len(bcats))]
+        g_letters = ["", *column_letters(len(bcats))]
         by_label = lab.variable(by)
     G, S = len(groups), len(cols)
     nv = k + 3 + (score_vals is not None)
@@ -501,7 +489,7 @@ def likert_grid(
                 got[hi_].append(letters[lo_])
         return ["".join(sorted(x, key=lambda t: (len(t), t))) for x in got]
 
-    item_letters = _letters(S)
+    item_letters = column_letters(S)
     for v in tested:
         if by is None:
             res = compare([(0, s, v) for s in range(S)], item_letters)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import _variance
+from ._arrays import read_only
 from ._ci import t_quantile, two_sided_p
 from ._formula import ModelFrame, build_model, term_columns
 from ._glm import aliased_columns, olr_fit, olr_scores
@@ -26,12 +27,6 @@ from .exceptions import ConvergenceWarning, DelibpollError
 from .regression import WaldTest, wald_test_of
 
 __all__ = ["OLRResult", "olr"]
-
-
-def _read_only(a: object) -> np.ndarray:
-    out = np.array(a, dtype=float, copy=True)
-    out.flags.writeable = False
-    return out
 
 
 @dataclass(frozen=True)
@@ -75,8 +70,8 @@ class OLRResult:
     model: ModelFrame = field(repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "coef", _read_only(self.coef))
-        object.__setattr__(self, "vcov", _read_only(self.vcov))
+        object.__setattr__(self, "coef", read_only(self.coef, dtype=float))
+        object.__setattr__(self, "vcov", read_only(self.vcov, dtype=float))
 
     @property
     def se(self) -> np.ndarray:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import overload
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from . import _variance
+from ._arrays import read_only
 from ._ci import t_quantile, two_sided_p
 from ._formula import ModelFrame, build_model, new_matrix, term_columns
 from ._glm import FAMILIES, Family, aliased_columns, glm_influence, irls
@@ -39,12 +40,6 @@ __all__ = [
 ]
 
 _STARS = ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, "."), (1.0, " "))
-
-
-def _read_only(a: Any) -> np.ndarray:
-    out = np.array(a, dtype=float, copy=True)
-    out.flags.writeable = False
-    return out
 
 
 def _aligned(x: np.ndarray, digits: int = 6) -> list[str]:
@@ -131,8 +126,8 @@ class GLMPrediction:
     index: pd.Index
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "estimate", _read_only(self.estimate))
-        object.__setattr__(self, "vcov", _read_only(self.vcov))
+        object.__setattr__(self, "estimate", read_only(self.estimate, dtype=float))
+        object.__setattr__(self, "vcov", read_only(self.vcov, dtype=float))
 
     @property
     def se(self) -> np.ndarray:
@@ -211,8 +206,8 @@ class GLMResult:
     reference: Mapping[str, Hashable] = field(repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "coef", _read_only(self.coef))
-        object.__setattr__(self, "vcov", _read_only(self.vcov))
+        object.__setattr__(self, "coef", read_only(self.coef, dtype=float))
+        object.__setattr__(self, "vcov", read_only(self.vcov, dtype=float))
 
     # ------------------------------------------------------------------ tables
     @property
@@ -717,7 +712,7 @@ class PredictiveMargins:
 
     def __post_init__(self) -> None:
         for name in ("estimate", "vcov", "var_mean", "var_model"):
-            object.__setattr__(self, name, _read_only(getattr(self, name)))
+            object.__setattr__(self, name, read_only(getattr(self, name), dtype=float))
 
     @property
     def se(self) -> np.ndarray:
