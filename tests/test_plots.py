@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -303,8 +304,29 @@ def test_plot_likert_battery_keeps_the_given_order(tmp_path: Path) -> None:
     assert rows[-1] == "First statement"  # the first statement is drawn at the top
     neg = p.data[p.data["answer"] == "Decrease confidence"]
     assert (neg["value"] < 0).all()
-    assert set(p.data.loc[p.data["answer"] == "No impact", "panel"]) == {"Neutral and other answers"}
+    assert set(p.data.loc[p.data["answer"] == "No impact", "panel"]) == {"Neutral,\nother"}
     scale = next(s for s in p.scales if "fill" in s.aesthetics)
     assert list(scale.breaks) == ["Decrease confidence", "No impact", "Increase confidence",
                                   "Don't know"]
     _render(p, tmp_path / "battery.png")
+
+
+def test_plot_likert_takes_a_grid_in_its_order_and_words() -> None:
+    """A likert_grid goes straight into plot_likert: one bar per statement, in the grid's
+    order, with the grid's words; the shares in the alt text are the answer counts / n,
+    worked here with pandas (each 300 unweighted answers)."""
+    rng = np.random.default_rng(1)
+    scale = ["Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree"]
+    df = pd.DataFrame({f"s{i}": pd.Categorical(rng.choice(scale, 300), categories=scale)
+                       for i in range(3)})
+    words = {"s0": "I trust the NHS with my data", "s1": "Data should be shared for research",
+             "s2": "I would opt out"}
+    grid = dp.likert_grid(dp.SurveyDesign(df), ["s0", "s1", "s2"], labels=words)
+    p = dp.plot_likert(grid, negative=scale[:2], neutral=["Neither"], positive=scale[3:])
+    text = dp.alt_text(p)
+    parts = text.split(". ", 1)[1].rstrip(".").split("; ")
+    assert [s.split(":")[0] for s in parts] == list(words.values())
+    for item, part in zip(words, parts, strict=True):
+        shares = df[item].value_counts(normalize=True)
+        for answer in scale:
+            assert f"{answer} {round(100 * shares[answer]):.0f}%" in part

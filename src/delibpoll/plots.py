@@ -40,6 +40,7 @@ from ._stats import kish_deff
 from ._types import TierPlotKind
 from .design import SurveyDesign
 from .exceptions import DelibpollError
+from .grid import LikertGrid
 from .weighting import WeightingReport
 
 __all__ = [
@@ -198,11 +199,23 @@ def _percent_labels(breaks: Sequence[float], absolute: bool = False) -> list[str
     return [percent(v, decimals) for v in vals]
 
 
+def _step_breaks(lim: Sequence[float], step: float) -> list[float]:
+    """Ticks at multiples of ``step`` within the limits (the same spacing in every panel)."""
+    lo, hi = float(lim[0]), float(lim[1])
+    first = int(np.ceil(lo / step - 1e-9))
+    last = int(np.floor(hi / step + 1e-9))
+    return [round(k * step, 10) for k in range(first, last + 1)]
+
+
 def _percent_axis(aesthetic: str = "y", absolute: bool = False, max_breaks: int = 6,
-                  **kwargs: Any) -> Any:
+                  step: float | None = None, **kwargs: Any) -> Any:
     from plotnine import scale_x_continuous, scale_y_continuous
 
     scale = scale_y_continuous if aesthetic == "y" else scale_x_continuous
+    if step is not None:
+        return scale(breaks=lambda lim: _step_breaks(lim, step),
+                     labels=lambda xs: _percent_labels([float(x) for x in xs], absolute=absolute),
+                     **kwargs)
     return scale(breaks=lambda lim: _percent_breaks(lim, max_breaks),
                  labels=lambda xs: _percent_labels([float(x) for x in xs], absolute=absolute),
                  **kwargs)
@@ -382,8 +395,9 @@ def plot_likert(
 
     Parameters
     ----------
-    estimate : Estimate or list of Estimate
-        Proportions (with ``by=`` for one bar per domain), or one per statement.
+    estimate : Estimate, list of Estimate, or LikertGrid
+        Proportions (with ``by=`` for one bar per domain), one per statement, or a
+        :func:`~delibpoll.likert_grid` (its statements, order and words; Total column).
     negative, neutral, positive, other : list
         The categories of each kind; every category of the estimate must be in one.
     labels : mapping or Labels, optional
@@ -399,6 +413,8 @@ def plot_likert(
         geom_hline,
         geom_text,
         ggplot,
+        guide_legend,
+        guides,
         labs,
         position_stack,
         scale_fill_manual,
@@ -407,6 +423,21 @@ def plot_likert(
     for name, val in (("title", title), ("caption", caption), ("note", note)):
         _check_text(val, name, "plot_likert")
     lab = _labels_of(labels, "plot_likert")
+    if isinstance(estimate, LikertGrid):
+        # a grid table: one bar per statement, in the grid's order and with its words
+        gf = estimate.to_frame()
+        gf = gf[(gf["quantity"] == "share") & (gf["column"] == "Total")]
+        grid_words = Labels(
+            variables={str(i): str(t) for i, t in zip(gf["item"], gf["item_label"], strict=True)},
+            values={str(i): {c: str(t) for c, t in zip(g["category"], g["category_label"], strict=True)}
+                    for i, g in gf.groupby("item", sort=False)},
+        )
+        lab = grid_words.merge(lab)
+        estimate = [
+            g[["item", "category", "estimate", "se", "ci_lower", "ci_upper", "n"]]
+            .rename(columns={"item": "variable"}).reset_index(drop=True)
+            for _, g in gf.groupby("item", sort=False)
+        ]
     battery = isinstance(estimate, list | tuple)
     ests = list(estimate) if battery else [estimate]
     if not ests:
@@ -469,7 +500,7 @@ def plot_likert(
     neg, neu, pos, oth = (groups[k] for k in ("negative", "neutral", "positive", "other"))
     name_of = {c: lab.category(first_var, c) for c in available}
     fr["group"] = fr["category"].map(assigned)
-    apart = "Neutral and other answers" if neu or oth else ""
+    apart = "Neutral,\nother" if neu or oth else ""
     fr["panel"] = np.where(fr["group"].isin(["neutral", "other"]), apart, _BALANCE)
     fr["value"] = np.where(fr["group"] == "negative", -fr["estimate"], fr["estimate"])
     scale_order = [name_of[c] for c in [*neg, *neu, *pos, *oth]]
@@ -491,12 +522,15 @@ def plot_likert(
     p = (
         ggplot(fr, aes(x="row", y="value", fill="answer"))
         + geom_col(width=0.7)
-        + geom_text(aes(label="text", color="text_colour"), position=stack, size=8, show_legend=False)
+        + geom_text(aes(label="text", color="text_colour", group="answer"), position=stack, size=8,
+                    show_legend=False)
         + geom_hline(yintercept=0, color="#333333")
         + coord_flip()
         + facet_grid(". ~ panel", scales="free_x", space="free_x")
         + scale_fill_manual(values=colour, breaks=scale_order, name="")
-        + _percent_axis("y", absolute=True)
+        + guides(fill=guide_legend(nrow=2 if len(scale_order) > 4 else 1, byrow=True))
+        # one tick spacing in both panels, so the narrow neutral panel is not crowded
+        + _percent_axis("y", absolute=True, step=0.2)
         + labs(x="", y="Percentage of respondents",
                title=wrap(title or lab.variable(first_var), _TITLE_WIDTH) if (title or not battery) else None,
                caption=_caption(caption or "Weighted percentages. Negative answers to the left of "
