@@ -46,6 +46,7 @@ LAYER_OF = {
     "_ratios": "kernels",
     "_quantiles": "kernels",
     "_replicate_build": "kernels",
+    "_hadamard": "kernels",
     "_replay": "kernels",
     # the design object
     "design": "design",

@@ -67,11 +67,15 @@ class SurveyDesign:
         Variances then come from the replicates (see :meth:`with_replicates` to build them).
         Missing, infinite or negative replicate weights are errors.
     rep_type : ReplicateType, default "bootstrap"
-        How the replicates were made: "bootstrap", "subbootstrap", "jk1", "jkn", "brr",
+        How the replicates were made: "bootstrap", "subbootstrap", "jk1", "jkn", "brr", "fay",
         "successive-difference", "acs", "jk2" or "other". It sets R's default ``scale`` and
         ``rscales``: bootstrap
         ``1/(R-1)``; jk1 ``(R-1)/R`` (guessed, with a warning); jkn needs ``rscales`` with
-        combined weights; brr ``1/R``; successive-difference and acs ``4/R``; jk2 and other 1.
+        combined weights; brr ``1/R``; fay ``1/(R (1 - fay_rho)^2)``; successive-difference and
+        acs ``4/R``; jk2 and other 1.
+    fay_rho : float, optional
+        Fay's perturbation (0 < rho < 1, R ``svrepdesign(type="Fay", rho=)``), required with
+        ``rep_type="fay"`` and refused with any other type.
     scale : float, optional
         Overall multiplier of the replicate variance.
     rscales : sequence of float, optional
@@ -152,6 +156,7 @@ class SurveyDesign:
         rscales: Sequence[float] | None = None,
         mse: bool = False,
         combined_weights: bool = True,
+        fay_rho: float | None = None,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DelibpollError(
@@ -203,7 +208,13 @@ class SurveyDesign:
             reps = user_replicates(
                 self._data, repweights, rep_type, scale,
                 None if rscales is None else list(rscales), mse, combined_weights, w,
-                has_weights=weights is not None,
+                has_weights=weights is not None, fay_rho=fay_rho,
+            )
+        elif fay_rho is not None:
+            raise DelibpollError(
+                f"fay_rho={fay_rho!r} describes supplied Fay replicate weights; give them with "
+                "repweights= and rep_type='fay', or build them with "
+                "with_replicates('fay', fay_rho=...)."
             )
         object.__setattr__(self, "_calibration", ())
         object.__setattr__(self, "_log", ())
@@ -495,16 +506,21 @@ class SurveyDesign:
         n_replicates: int | None = None,
         rng: np.random.Generator | int | None = None,
         mse: bool = False,
+        fay_rho: float | None = None,
     ) -> SurveyDesign:
         """A copy with replicate weights, as R ``as.svrepdesign(type=...)``.
 
         Parameters
         ----------
-        method : {"jk1", "jkn", "bootstrap", "subbootstrap"}
+        method : {"jk1", "jkn", "bootstrap", "subbootstrap", "brr", "fay"}
             Delete-one-PSU jackknife (unstratified designs), stratified jackknife, the
             bootstrap of ``n_h`` PSUs per stratum (R ``type="bootstrap"``: with replacement,
-            or without replacement from ``N_h`` copies when the design has an fpc) or the
-            Rao-Wu bootstrap of ``n_h - 1`` PSUs with replacement.
+            or without replacement from ``N_h`` copies when the design has an fpc), the
+            Rao-Wu bootstrap of ``n_h - 1`` PSUs with replacement, balanced repeated
+            replication (``"brr"``, R ``type="BRR"``) or Fay's BRR (``"fay"``, R
+            ``type="Fay"``) for designs with exactly two PSUs per stratum. BRR and Fay use R's
+            Hadamard matrix for the number of strata (its order is the number of replicates)
+            and take no fpc, as R.
         n_replicates : int
             Number of bootstrap replicates (required for the bootstraps; a jackknife has one
             replicate per PSU).
@@ -513,6 +529,10 @@ class SurveyDesign:
         mse : bool, default False
             Centre the replicate variance at the full-sample estimate instead of the mean of
             the replicates (R ``mse=TRUE``).
+        fay_rho : float, optional
+            Fay's perturbation, strictly between 0 and 1 (R ``fay.rho``), for ``"fay"`` only:
+            the two PSUs of a stratum get multipliers ``2 - rho`` and ``rho``; scale
+            ``1 / (R (1 - rho)^2)``.
 
         Returns
         -------
@@ -523,7 +543,9 @@ class SurveyDesign:
         ------
         DelibpollError
             Unknown method, JK1 on a stratified design, fewer than 2 PSUs, a single-PSU
-            stratum with ``lonely_psu="fail"``, or ``n_replicates`` missing for a bootstrap.
+            stratum with ``lonely_psu="fail"``, ``n_replicates`` missing for a bootstrap, BRR
+            or Fay on a design without strata or with a stratum of other than 2 PSUs, or
+            ``fay_rho`` missing or outside (0, 1) for Fay.
 
         Notes
         -----
@@ -544,7 +566,7 @@ class SurveyDesign:
         strata = None if self._strata_col is None else self._data[self._strata_col]
         built = build_replicates(
             self._structure, self._base_w, method, n_replicates, rng,
-            lonely_psu=self._lonely_psu, strata=strata, ids=self._ids_col,
+            lonely_psu=self._lonely_psu, strata=strata, ids=self._ids_col, fay_rho=fay_rho,
         )
         reps = ReplicateWeights(
             weights=built.weights, type=built.type, scale=built.scale,
