@@ -753,3 +753,30 @@ def test_calibrate_numeric_by_hand_and_errors() -> None:
                      Targets.from_dict({"sex": {"F": 2, "M": 2}, "z": 12.0}))
     with pytest.raises(DelibpollError, match="at least one categorical margin"):
         Targets.from_dict({"z": 12.0})
+
+
+@pytest.mark.parametrize("calfun", ["linear", "raking"])
+def test_calibrate_numeric_income_on_england_equals_r(ref: object, calfun: str) -> None:
+    """R calibrate(eng0, ~income + sex + age_group, population = c(n, income total = sample
+    mean x 1.05 x n, sex and age counts)) (calibrate_numeric.R): weights 1e-8; means of trust,
+    pact_up and income with SEs 1e-6 (income's ~0, abs)."""
+    eng = ref.data("england_like.csv", keep_default_na=False, na_values=[""])  # type: ignore[attr-defined]
+    eng["pact_up"] = (eng["q_pact"] == "Increase confidence").astype(int)
+    full = Targets.from_csv(ref.root / "data" / "england_like_targets.csv")  # type: ignore[attr-defined]
+    n = len(eng)
+    income_total = float(eng["income"].mean()) * 1.05 * n
+    tg = Targets.from_dict({
+        "sex": {k: v * n for k, v in full.shares("sex").items()},
+        "age_group": {k: v * n for k, v in full.shares("age_group").items()},
+        "income": income_total,
+    })
+    d = dp.calibrate(SurveyDesign(eng), tg, method=calfun, tol=1e-12)  # type: ignore[arg-type]
+    case = f"england16_cal_income_{calfun}"
+    get = ref.get  # type: ignore[attr-defined]
+    np.testing.assert_allclose(d.weight_array, ref.weights(case), rtol=1e-8)  # type: ignore[attr-defined]
+    for var in ("trust", "pact_up", "income"):
+        fr = dp.mean(d, var).to_frame().iloc[0]
+        assert fr["estimate"] == pytest.approx(get(case, "svymean", "estimate", variable=var),
+                                               rel=1e-8)
+        assert fr["se"] == pytest.approx(get(case, "svymean", "se", variable=var), rel=1e-6,
+                                         abs=1e-6 if var == "income" else 0)
