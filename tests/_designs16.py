@@ -28,6 +28,13 @@ def apiclus1(ref: Any) -> SurveyDesign:
     return SurveyDesign(ref.data("apiclus1_16.csv"), weights="pw", ids="dnum", fpc="fpc")
 
 
+def apiclus2(ref: Any) -> SurveyDesign:
+    """R's svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2): two stages, multistage variance
+    (weights pw equal R's weights from the fpc)."""
+    return SurveyDesign(ref.data("apiclus2.csv"), weights="pw", ids=["dnum", "snum"],
+                        fpc=["fpc1", "fpc2"])
+
+
 def apistrat_raked(ref: Any) -> SurveyDesign:
     """R's rake(dstrat, ~stype + ~sch.wide + ~enroll_band); the enroll band margins are R's
     (apipop's band counts scaled to 6194), read off R's raked weights, which meet them."""

@@ -49,6 +49,7 @@ LAYER_OF = {
     "_ratios": "kernels",
     "_quantiles": "kernels",
     "_replicate_build": "kernels",
+    "_hadamard": "kernels",
     "_replay": "kernels",
     "_glm": "kernels",
     "_formula": "kernels",

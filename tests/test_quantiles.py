@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import delibpoll as dp
-from _designs16 import apiclus1, apistrat, apistrat_raked, england_raked, replicate
+from _designs16 import apiclus1, apiclus2, apistrat, apistrat_raked, england_raked, replicate
 from delibpoll import SurveyDesign
 
 PROBS = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -25,6 +25,7 @@ def _build(ref: Any) -> dict[str, SurveyDesign]:
     return {
         "apistrat16": apistrat(ref),
         "apiclus1_16": apiclus1(ref),
+        "apiclus2_16": apiclus2(ref),
         "apistrat16_raked": apistrat_raked(ref),
         "england16_raked": england_raked(ref),
         "apiclus1_16_jk1": replicate(ref, "apiclus1_16_jk1"),
@@ -84,6 +85,7 @@ def _check(got: pd.DataFrame, want: pd.DataFrame, key: tuple[str, ...]) -> int:
 
 
 LIN = {"apistrat16": ["api00", "enroll"], "apiclus1_16": ["api00", "enroll"],
+       "apiclus2_16": ["api00"],
        "apistrat16_raked": ["api00", "enroll"], "england16_raked": ["trust", "income"]}
 
 

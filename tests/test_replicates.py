@@ -496,7 +496,7 @@ def test_user_rep_types_default_scales() -> None:
 def test_bad_input(ref: Any) -> None:
     clus, strat = _clus(ref), _strat(ref)
     with pytest.raises(DelibpollError, match="must be one of"):
-        clus.with_replicates("brr")
+        clus.with_replicates("mrbbootstrap")  # type: ignore[arg-type]
     with pytest.raises(DelibpollError, match="Use method='jkn'"):
         strat.with_replicates("jk1")
     with pytest.raises(DelibpollError, match="needs n_replicates"):
@@ -530,7 +530,7 @@ def test_bad_input(ref: Any) -> None:
     with pytest.raises(DelibpollError, match="not in the data"):
         SurveyDesign(df, weights="w", repweights=["r3", "nope"])
     with pytest.raises(DelibpollError, match="'rep_type' parameter"):
-        SurveyDesign(df, weights="w", repweights=["r3", "r5"], rep_type="fay")
+        SurveyDesign(df, weights="w", repweights=["r3", "r5"], rep_type="Fay")  # type: ignore[arg-type]
     with pytest.raises(DelibpollError, match="needs rscales"):
         SurveyDesign(df, weights="w", repweights=["r3", "r5"], rep_type="jkn")
     with pytest.raises(DelibpollError, match="rscales' parameter has 3 values"):
@@ -649,3 +649,162 @@ def test_bootstraps_apply_the_lonely_psu_rule(ref: Any, method: str) -> None:
             assert d._replicates.scale == pytest.approx(
                 ref.get(case, "design", "scale", method=rule), rel=1e-12)
         assert np.isfinite(dp.mean(d, "api00").to_frame()["se"].iloc[0])
+
+
+# ---------------------------------------------------------------------- BRR and Fay (brr.R)
+def _brr_lin(ref: Any) -> SurveyDesign:
+    return SurveyDesign(ref.data("apistrat_brr.csv"), weights="pw", strata="vstrat", ids="vpsu")
+
+
+def _brr_designs(ref: Any) -> dict[str, SurveyDesign]:
+    lin = _brr_lin(ref)
+    return {
+        "apistrat_brr": lin.with_replicates("brr"),
+        "apistrat_brr_mse": lin.with_replicates("brr", mse=True),
+        "apistrat_fay": lin.with_replicates("fay", fay_rho=0.3),
+        "apistrat_brr_linear": lin,
+    }
+
+
+@pytest.fixture(scope="module")
+def brr(ref: Any) -> dict[str, SurveyDesign]:
+    return _brr_designs(ref)
+
+
+@pytest.mark.parametrize(("method", "name", "rho"), [
+    ("brr", "apistrat_brr_repweights.csv", None), ("fay", "apistrat_fay_repweights.csv", 0.3),
+])
+def test_brr_fay_weights_equal_r(ref: Any, method: str, name: str, rho: float | None) -> None:
+    """as.svrepdesign(type="BRR"|"Fay", fay.rho=0.3): the 24 replicate columns in R's order
+    (R's Hadamard matrix, character-sorted strata, first PSU "up"), 1e-12 relative."""
+    d = _brr_lin(ref).with_replicates(method, fay_rho=rho)  # type: ignore[arg-type]
+    ours = d.replicate_weights.to_numpy()
+    theirs = _r_repweights(ref, name)
+    assert ours.shape == theirs.shape == (200, 24)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("case", ["apistrat_brr", "apistrat_brr_mse", "apistrat_fay"])
+def test_brr_fay_design_as_r(brr: dict[str, SurveyDesign], ref: Any, case: str) -> None:
+    d = brr[case]
+    assert d.df == ref.get(case, "degf", "df")
+    assert d.replicate_weights.shape[1] == ref.get(case, "design", "n_replicates")
+
+
+@pytest.mark.parametrize("case", ["apistrat_brr", "apistrat_brr_mse", "apistrat_fay",
+                                  "apistrat_brr_linear"])
+def test_brr_fay_estimates_equal_r(brr: dict[str, SurveyDesign], ref: Any, case: str) -> None:
+    """svymean (with vcov and t CI on degf), svytotal, factor mean, svyratio, svyvar, svyby and
+    svyquantile on BRR / Fay designs: estimates 1e-10, SEs/vcov/CIs 1e-8 (SPEC_16 section 0);
+    quantile CI ends exact (data values)."""
+    d = brr[case]
+    get = ref.get
+    for var in ("api00", "enroll"):
+        est = dp.mean(d, var)
+        assert est.estimate_of(var) == pytest.approx(get(case, "svymean", "estimate",
+                                                         variable=var), rel=1e-10)
+        assert est.se_of(var) == pytest.approx(get(case, "svymean", "se", variable=var),
+                                               rel=1e-8)
+        ci = est.to_frame().iloc[0]
+        assert ci["ci_lower"] == pytest.approx(
+            get(case, "svymean", "ci_lower", variable=var, method="t_degf"), rel=1e-8)
+        assert ci["ci_upper"] == pytest.approx(
+            get(case, "svymean", "ci_upper", variable=var, method="t_degf"), rel=1e-8)
+    tot = dp.total(d, "enroll")
+    assert tot.estimate_of("enroll") == pytest.approx(
+        get(case, "svytotal", "estimate", variable="enroll"), rel=1e-10)
+    assert tot.se_of("enroll") == pytest.approx(
+        get(case, "svytotal", "se", variable="enroll"), rel=1e-8)
+    sw = dp.proportion(d, "sch.wide")
+    for lev in ("No", "Yes"):
+        assert sw.estimate_of(lev) == pytest.approx(
+            get(case, "svymean", "estimate", variable="sch.wide", category=lev), rel=1e-10)
+        assert sw.se_of(lev) == pytest.approx(
+            get(case, "svymean", "se", variable="sch.wide", category=lev), rel=1e-8)
+    rat = dp.ratio(d, "api.stu", "enroll")
+    assert float(rat.to_frame()["estimate"].iloc[0]) == pytest.approx(
+        get(case, "svyratio", "estimate", variable="api.stu/enroll"), rel=1e-10)
+    assert float(rat.to_frame()["se"].iloc[0]) == pytest.approx(
+        get(case, "svyratio", "se", variable="api.stu/enroll"), rel=1e-8)
+    var_ = dp.variance(d, "api00")
+    assert float(var_.to_frame()["estimate"].iloc[0]) == pytest.approx(
+        get(case, "svyvar", "estimate", variable="api00"), rel=1e-10)
+    assert float(var_.to_frame()["se"].iloc[0]) == pytest.approx(
+        get(case, "svyvar", "se", variable="api00"), rel=1e-8)
+    by = dp.mean(d, "api00", by="stype")
+    for g in ("E", "H", "M"):
+        assert by.estimate_of(g) == pytest.approx(
+            get(case, "svyby_svymean", "estimate", variable="api00", domain=g), rel=1e-10)
+        assert by.se_of(g) == pytest.approx(
+            get(case, "svyby_svymean", "se", variable="api00", domain=g), rel=1e-8)
+    if case == "apistrat_brr_linear":
+        return
+    q = dp.quantile(d, "api00", [0.25, 0.5, 0.75]).to_frame()
+    for p, row in zip(("0.25", "0.5", "0.75"), q.itertuples(), strict=True):
+        for col in ("estimate", "ci_lower", "ci_upper"):
+            assert getattr(row, col) == get(case, "svyquantile", col, variable="api00",
+                                            category=p, method="math|mean")
+        assert row.se == pytest.approx(get(case, "svyquantile", "se", variable="api00",
+                                           category=p, method="math|mean"), rel=1e-8)
+
+
+def test_brr_vcov_equals_r(brr: dict[str, SurveyDesign], ref: Any) -> None:
+    """The variances of the means (diagonal of R vcov(svymean(~api00 + enroll))), 1e-8."""
+    for case in ("apistrat_brr", "apistrat_fay"):
+        d = brr[case]
+        for v1 in ("api00", "enroll"):
+            est = dp.mean(d, v1)
+            assert est.vcov[0, 0] == pytest.approx(
+                ref.get(case, "svymean", "vcov", variable=f"{v1}|{v1}"), rel=1e-8)
+
+
+def test_fay_scale_and_supplied_weights(ref: Any) -> None:
+    """Supplied Fay weights with rep_type="fay" take R's scale 1/(R (1-rho)^2) and give the
+    same SEs as built ones (R svrepdesign(type="Fay", rho=0.3)), 1e-8."""
+    data = _with_r_columns(ref.data("apistrat_brr.csv"),
+                           _r_repweights(ref, "apistrat_fay_repweights.csv"))
+    d = SurveyDesign(data, weights="pw", repweights=r"^rep\d+$", rep_type="fay", fay_rho=0.3)
+    assert d.df == ref.get("apistrat_fay", "degf", "df")
+    assert dp.mean(d, "api00").se_of("api00") == pytest.approx(
+        ref.get("apistrat_fay", "svymean", "se", variable="api00"), rel=1e-8)
+    b = SurveyDesign(_with_r_columns(ref.data("apistrat_brr.csv"),
+                                     _r_repweights(ref, "apistrat_brr_repweights.csv")),
+                     weights="pw", repweights=r"^rep\d+$", rep_type="brr")
+    assert dp.mean(b, "api00").se_of("api00") == pytest.approx(
+        ref.get("apistrat_brr", "svymean", "se", variable="api00"), rel=1e-8)
+
+
+def test_brr_on_bad_designs_errors(ref: Any) -> None:
+    lin = _brr_lin(ref)
+    with pytest.raises(DelibpollError, match="fay_rho"):
+        lin.with_replicates("fay")
+    with pytest.raises(DelibpollError, match="fay_rho"):
+        lin.with_replicates("fay", fay_rho=1.0)
+    with pytest.raises(DelibpollError, match="fay_rho"):
+        lin.with_replicates("brr", fay_rho=0.3)
+    with pytest.raises(DelibpollError, match="n_replicates"):
+        lin.with_replicates("brr", n_replicates=10)
+    with pytest.raises(DelibpollError, match="stratified"):
+        SurveyDesign(ref.data("apistrat_brr.csv"), ids="vpsu").with_replicates("brr")
+    with pytest.raises(DelibpollError, match="exactly 2 PSUs.*'stype'"):
+        _strat(ref).with_replicates("brr")
+    with pytest.raises(DelibpollError, match="fay_rho"):
+        SurveyDesign(ref.data("apistrat_brr.csv"), fay_rho=0.3)
+    with pytest.raises(DelibpollError, match="fay_rho"):
+        SurveyDesign(_with_r_columns(ref.data("apistrat_brr.csv"), np.ones((200, 4))),
+                     repweights=r"^rep\d+$", rep_type="fay")
+
+
+def test_brr_row_order_and_input_unchanged(ref: Any) -> None:
+    """Shuffling rows permutes the replicate rows only if the first-appearing PSU of each
+    stratum is kept; the caller's frame is never modified."""
+    data = ref.data("apistrat_brr.csv")
+    before = data.copy()
+    d = SurveyDesign(data, weights="pw", strata="vstrat", ids="vpsu").with_replicates("brr")
+    pd.testing.assert_frame_equal(data, before)
+    rev = data.iloc[::-1]
+    d2 = SurveyDesign(rev, weights="pw", strata="vstrat", ids="vpsu").with_replicates("brr")
+    # reversed order: the other PSU of each pair is "up", so every replicate's halves swap,
+    # which leaves BRR's variance of a linear statistic unchanged (full orthogonal balance)
+    assert dp.mean(d2, "api00").se_of("api00") == pytest.approx(
+        dp.mean(d, "api00").se_of("api00"), rel=1e-10)

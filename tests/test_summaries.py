@@ -15,11 +15,14 @@ import pandas as pd
 import pytest
 
 import delibpoll as dp
-from _designs16 import apiclus1, apistrat, apistrat_raked, replicate
+from _designs16 import apiclus1, apiclus2, apistrat, apistrat_raked, replicate
 from delibpoll import SurveyDesign
 
 CASES = ["apistrat16", "apiclus1_16", "apistrat16_raked", "apiclus1_16_jk1",
          "apiclus1_16_boot"]
+# R's subset(dclus2, !is.na(enroll)): a two-stage design (multistage variance); na="drop"
+RATIO_CASES = [*CASES, "apiclus2_16_enroll_known"]
+MULTI_CASES = [*CASES, "apiclus2_16"]  # R's dclus2 (id = ~dnum + snum, fpc = ~fpc1 + fpc2)
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +32,8 @@ def designs(ref: Any) -> dict[str, SurveyDesign]:
         "apistrat16_raked": apistrat_raked(ref),
         "apiclus1_16_jk1": replicate(ref, "apiclus1_16_jk1"),
         "apiclus1_16_boot": replicate(ref, "apiclus1_16_boot"),
+        "apiclus2_16_enroll_known": apiclus2(ref),
+        "apiclus2_16": apiclus2(ref),
     }
 
 
@@ -36,7 +41,7 @@ def _close(got: float, want: float, rel: float, absolute: float = 1e-9) -> None:
     assert got == pytest.approx(want, rel=rel, abs=absolute)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", RATIO_CASES)
 def test_ratio_equals_r(designs: dict[str, SurveyDesign], ref: Any, case: str) -> None:
     d = designs[case]
     r = dp.ratio(d, ["api.stu", "api00"], ["enroll", "api99"], na="drop")
@@ -56,7 +61,7 @@ def test_ratio_equals_r(designs: dict[str, SurveyDesign], ref: Any, case: str) -
                                             variable="api.stu/enroll", method="t_degf"), 1e-8)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", RATIO_CASES)
 def test_ratio_by_domain_equals_r(designs: dict[str, SurveyDesign], ref: Any,
                                   case: str) -> None:
     r = dp.ratio(designs[case], "api.stu", "enroll", by="stype", na="drop")
@@ -78,7 +83,7 @@ def test_ratio_by_domain_equals_r(designs: dict[str, SurveyDesign], ref: Any,
                ref.get(case, "svycontrast", "se", variable=v, domain="E-H"), 1e-8)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", MULTI_CASES)
 def test_variance_equals_r(designs: dict[str, SurveyDesign], ref: Any, case: str) -> None:
     d = designs[case]
     v = dp.variance(d, "api00")
@@ -98,8 +103,11 @@ def test_variance_equals_r(designs: dict[str, SurveyDesign], ref: Any, case: str
             _close(m.vcov[i, j], ref.get(case, "svyvar", "vcov", variable=f"{a}|{b}"), 1e-8)
 
 
-@pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("var", ["stype", "sch.wide", "enroll_band"])
+# R's apiclus2 cases (svyvar.R) record stype and sch.wide only
+@pytest.mark.parametrize(("case", "var"), [
+    (c, v) for c in MULTI_CASES for v in ("stype", "sch.wide", "enroll_band")
+    if not (c == "apiclus2_16" and v == "enroll_band")
+])
 def test_total_of_a_factor_equals_r(designs: dict[str, SurveyDesign], ref: Any, case: str,
                                     var: str) -> None:
     t = dp.total(designs[case], var)
@@ -114,7 +122,7 @@ def test_total_of_a_factor_equals_r(designs: dict[str, SurveyDesign], ref: Any, 
             _close(t.vcov[i, j], want, 1e-8, 1e-2 if raked else 1e-6)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", MULTI_CASES)
 def test_table_equals_r(designs: dict[str, SurveyDesign], ref: Any, case: str) -> None:
     d = designs[case]
     for method, kwargs in (("", {}), ("Ntotal=100", {"ntotal": 100}), ("round", {"rounded": True})):

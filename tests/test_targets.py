@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -142,3 +144,33 @@ def test_from_frame_equals_the_design_profile() -> None:
         {"F": 2 / 3, "M": 1 / 3})
     with pytest.raises(DelibpollError, match="one weight per row"):
         Targets.from_frame(df, "sex", weights=[1.0, 2.0])
+
+
+def test_numeric_totals_round_trip(tmp_path: Path) -> None:
+    """A number instead of a mapping is a numeric column's population total; CSV rows of
+    kind "total" read and write it; rake-style accessors see only the categorical margins."""
+    t = Targets.from_dict({"stype": {"E": 4421, "H": 755, "M": 1018}, "enroll": 3811472})
+    assert t.numeric_totals == {"enroll": 3811472.0}
+    assert t.variables == ["stype"] and t.total == 6194
+    assert "enroll (numeric total" in repr(t)
+    fr = t.to_frame()
+    assert fr.iloc[-1].to_dict() == {"variable": "enroll", "category": "-",
+                                     "target": 3811472.0, "kind": "total", "source": ""}
+    path = tmp_path / "t.csv"
+    t.to_csv(path)
+    back = Targets.from_csv(path)
+    assert back.numeric_totals == {"enroll": 3811472.0}
+    assert back.shares("stype").round(12).to_dict() == t.shares("stype").round(12).to_dict()
+    assert t.select(["enroll", "stype"]).numeric_totals == {"enroll": 3811472.0}
+    assert t.select("stype").numeric_totals == {}
+    path.write_text("variable,category,target,kind\nsex,F,0.5,share\nsex,M,0.5,share\n"
+                    "income,,1e6,total\n")
+    assert Targets.from_csv(path).numeric_totals == {"income": 1e6}
+    path.write_text("variable,category,target,kind\nsex,F,0.5,share\nsex,M,0.5,share\n"
+                    "income,a,1,total\nincome,b,2,total\n")
+    with pytest.raises(DelibpollError, match="one row with kind 'total'"):
+        Targets.from_csv(path)
+    with pytest.raises(DelibpollError, match="finite"):
+        Targets.from_dict({"sex": {"F": 0.5, "M": 0.5}, "income": float("inf")})
+    with pytest.raises(DelibpollError, match="more than once"):
+        Targets([t.margin("stype")], [("stype", 1.0)])

@@ -198,3 +198,135 @@ def test_grouped_means_and_totals_of_a_scale_equal_direct(
     est_d, v_d, _ = ratio_estimates(d, dmat * y[:, None], None if totals else dmat)
     np.testing.assert_allclose(est_g, est_d, rtol=1e-12)
     np.testing.assert_allclose(v_g, v_d, rtol=0, atol=1e-9 * np.abs(np.diag(v_d)).max())
+
+
+# ---------------------------------------------------------------------- multistage (R values)
+MS_REL = 1e-8  # SPEC_16 section 0: closed forms, SE / vcov 1e-8 (estimates 1e-10)
+
+
+def _clus2(ref: object, **kw: object) -> SurveyDesign:
+    data = ref.data("apiclus2.csv")  # type: ignore[attr-defined]
+    args: dict[str, object] = {"weights": "pw", "ids": ["dnum", "snum"],
+                               "fpc": ["fpc1", "fpc2"]}
+    args.update(kw)
+    return SurveyDesign(data, **args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("case", "kw"), [
+    ("apiclus2_16", {}),
+    ("apiclus2_16_one_stage", {"ids": "dnum", "fpc": "fpc1"}),
+])
+def test_multistage_estimates_equal_r(ref: object, case: str, kw: dict[str, object]) -> None:
+    """R svydesign(id=~dnum+snum, fpc=~fpc1+fpc2) on apiclus2 (tests/reference/r/
+    multistage.R): means, totals (numeric and factor), t intervals on degf, domain means and
+    totals with their covariance, a ratio, quantiles; estimates 1e-10, SEs 1e-8. The one-stage
+    design (ids=~dnum, fpc=~fpc1) is R's ultimate-cluster variance, 0.7% lower for api00."""
+    d = _clus2(ref, **kw)
+    get = ref.get  # type: ignore[attr-defined]
+    assert d.df == get(case, "degf", "df")
+    for var in ("api00", "api.stu", "enroll"):
+        na = "drop" if var == "enroll" else "error"
+        for fun, stat in ((dp.mean, "svymean"), (dp.total, "svytotal")):
+            fr = fun(d, var, na=na).to_frame().iloc[0]  # type: ignore[operator]
+            assert fr["estimate"] == pytest.approx(get(case, stat, "estimate", variable=var),
+                                                   rel=1e-10)
+            assert fr["se"] == pytest.approx(get(case, stat, "se", variable=var), rel=MS_REL)
+    fr = dp.mean(d, "api00").to_frame().iloc[0]
+    assert fr["ci_lower"] == pytest.approx(
+        get(case, "svymean", "ci_lower", variable="api00", method="t_degf"), rel=MS_REL)
+    assert fr["ci_upper"] == pytest.approx(
+        get(case, "svymean", "ci_upper", variable="api00", method="t_degf"), rel=MS_REL)
+    for var, levels in (("stype", ("E", "H", "M")), ("sch.wide", ("No", "Yes"))):
+        p = dp.proportion(d, var)
+        t = dp.total(d, var)
+        for lev in levels:
+            assert p.estimate_of(lev) == pytest.approx(
+                get(case, "svymean", "estimate", variable=var, category=lev), rel=1e-10)
+            assert p.se_of(lev) == pytest.approx(
+                get(case, "svymean", "se", variable=var, category=lev), rel=MS_REL)
+            assert t.estimate_of(lev) == pytest.approx(
+                get(case, "svytotal", "estimate", variable=var, category=lev), rel=1e-10)
+            assert t.se_of(lev) == pytest.approx(
+                get(case, "svytotal", "se", variable=var, category=lev), rel=MS_REL)
+    by_m = dp.mean(d, "api00", by="stype")
+    by_t = dp.total(d, "api00", by="stype")
+    for g in ("E", "H", "M"):
+        for est, stat in ((by_m, "svyby_svymean"), (by_t, "svyby_svytotal")):
+            assert est.estimate_of(g) == pytest.approx(
+                get(case, stat, "estimate", variable="api00", domain=g), rel=1e-10)
+            assert est.se_of(g) == pytest.approx(
+                get(case, stat, "se", variable="api00", domain=g), rel=MS_REL)
+    for i, a in enumerate("EHM"):
+        for j, b in enumerate("EHM"):
+            assert by_m.vcov[i, j] == pytest.approx(
+                get(case, "svyby_svymean", "vcov", variable="api00", domain=f"{a}|{b}"),
+                rel=MS_REL)
+    r = dp.ratio(d, "api.stu", "enroll", na="drop").to_frame().iloc[0]
+    assert r["estimate"] == pytest.approx(
+        get(case, "svyratio", "estimate", variable="api.stu/enroll"), rel=1e-10)
+    assert r["se"] == pytest.approx(get(case, "svyratio", "se", variable="api.stu/enroll"),
+                                    rel=MS_REL)
+    q = dp.quantile(d, "api00", [0.25, 0.5, 0.75]).to_frame()
+    for p_, row in zip(("0.25", "0.5", "0.75"), q.itertuples(), strict=True):
+        for col in ("estimate", "ci_lower", "ci_upper"):
+            assert getattr(row, col) == get(case, "svyquantile", col, variable="api00",
+                                            category=p_, method="math|mean")
+        assert row.se == pytest.approx(get(case, "svyquantile", "se", variable="api00",
+                                           category=p_, method="math|mean"), rel=MS_REL)
+
+
+def test_multistage_terms_equal_r(ref: object) -> None:
+    """The two parts of the api00 total's variance (R survey:::multistage's recursion):
+    the first-stage term and n1/N1 times the within-PSU second-stage term, 1e-8."""
+    from delibpoll._variance import second_stage_vcov
+
+    d = _clus2(ref)
+    x = (d.weight_array * d.data["api00"].to_numpy(dtype=float))[:, None]
+    st_ = d.structure
+    total = stratified_vcov(x, st_, "fail")[0, 0]
+    stage2 = second_stage_vcov(x, st_, "fail")[0, 0]
+    get = ref.get  # type: ignore[attr-defined]
+    assert stage2 == pytest.approx(get("apiclus2_16", "multistage_terms", "stage2",
+                                       variable="api00", method="svytotal"), rel=MS_REL)
+    assert total - stage2 == pytest.approx(get("apiclus2_16", "multistage_terms", "stage1",
+                                               variable="api00", method="svytotal"), rel=MS_REL)
+    one = _clus2(ref, ids="dnum", fpc="fpc1")
+    assert stratified_vcov(x, one.structure, "fail")[0, 0] == pytest.approx(total - stage2,
+                                                                           rel=1e-12)
+
+
+def test_multistage_stage2_by_hand() -> None:
+    """The second-stage term worked by hand: 2 PSUs of N1 = 4, SSUs (N2 = 5) with totals
+    [1, 3] and [2, 2, 8]: V1 = (1 - 2/4) 2/1 (16 + 16) and
+    V2 = (2/4) [(1 - 2/5) 2/1 (1 + 1) + (1 - 3/5) 3/2 (4 + 4 + 16)]."""
+    df = pd.DataFrame({"p": [1, 1, 2, 2, 2], "s": [1, 2, 1, 2, 3], "y": [1.0, 3, 2, 2, 8],
+                       "f1": 4, "f2": 5})
+    d = SurveyDesign(df, ids=["p", "s"], fpc=["f1", "f2"])
+    x = df[["y"]].to_numpy(dtype=float)
+    first = (1 - 2 / 4) * 2 / 1 * ((4 - 8) ** 2 + (12 - 8) ** 2)  # PSU totals 4 and 12
+    second = (2 / 4) * ((1 - 2 / 5) * 2 * 2 + (1 - 3 / 5) * 1.5 * 24)
+    assert stratified_vcov(x, d.structure, "fail")[0, 0] == pytest.approx(first + second,
+                                                                          rel=1e-12)
+    assert d.stages == (("p", "f1"), ("s", "f2"))
+
+
+def test_multistage_lonely_ssu_and_bad_input(ref: object) -> None:
+    """A PSU with one sampled SSU adds nothing at stage 2 when N2 = 1 (apiclus2: ten such
+    districts, R's onestage); with N2 > 1 the lonely-PSU rule applies ("fail" raises)."""
+    df = pd.DataFrame({"p": [1, 1, 2], "s": [1, 2, 1], "y": [1.0, 3, 2], "f1": 4,
+                       "f2": [5, 5, 3]})
+    with pytest.raises(dp.DelibpollError, match="single second-stage unit"):
+        dp.mean(SurveyDesign(df, ids=["p", "s"], fpc=["f1", "f2"]), "y")
+    ok = dp.mean(SurveyDesign(df, ids=["p", "s"], fpc=["f1", "f2"], lonely_psu="remove"), "y")
+    df2 = df.assign(f2=[5, 5, 1])
+    assert ok.se_of("y") == pytest.approx(
+        dp.mean(SurveyDesign(df2, ids=["p", "s"], fpc=["f1", "f2"]), "y").se_of("y"),
+        rel=1e-12)
+    with pytest.raises(dp.DelibpollError, match="one fpc column per stage"):
+        SurveyDesign(df, ids=["p", "s"], fpc="f1")
+    with pytest.raises(dp.DelibpollError, match="one or two"):
+        SurveyDesign(df, ids=["p", "s", "y"])
+    with pytest.raises(dp.DelibpollError, match="constant per first-stage unit"):
+        SurveyDesign(df.assign(f2=[5, 6, 3]), ids=["p", "s"], fpc=["f1", "f2"])
+    with pytest.raises(dp.DelibpollError, match="not in the data"):
+        SurveyDesign(df, ids=["p", "nope"], fpc=["f1", "f2"])

@@ -655,3 +655,128 @@ def test_trim_reports_how_far_it_moved_the_weights_off_the_margins() -> None:
     assert set(rep.margins()["variable"]) == {"sex", "age"}
     alone = dp.trim(dp.SurveyDesign(df.assign(w=rng.uniform(1, 9, 400)), weights="w"), upper=6.0)
     assert alone.weighting_report is not None and np.isnan(alone.weighting_report.max_margin_error)
+
+
+# ---------------------------------------------------------------------- numeric totals (R)
+def _numeric_cases(ref: object) -> dict[str, object]:
+    import _designs16 as d16  # tests/_designs16.py: R's common16.R designs
+
+    return {
+        "apistrat16": d16.apistrat(ref),
+        "apiclus1_16": d16.apiclus1(ref),
+        "apiclus1_16_jk1": d16.replicate(ref, "apiclus1_16_jk1"),
+    }
+
+
+API_NUMERIC = {"stype": {"E": 4421, "H": 755, "M": 1018}, "enroll": 3811472.0}
+
+
+@pytest.mark.parametrize("base", ["apistrat16", "apiclus1_16", "apiclus1_16_jk1"])
+@pytest.mark.parametrize("calfun", ["linear", "raking", "logit"])
+def test_calibrate_numeric_total_equals_r(ref: object, base: str, calfun: str) -> None:
+    """R calibrate(d, ~enroll + stype, population=c(6194, 3811472, 755, 1018), calfun, maxit
+    = 1000, epsilon = 1e-12) (tests/reference/r/calibrate_numeric.R): weights 1e-8 (R's linear
+    is the closed form, ours Newton to 1e-12), estimates 1e-8 and SEs 1e-6 (SPEC_16 section 0)
+    of means, totals, domain means, a ratio and quantiles; calibrated totals' SE ~0; on the
+    JK1 design every replicate is calibrated to the same totals (R svrVar)."""
+    design = _numeric_cases(ref)[base]
+    kw: dict[str, object] = {"bounds": (0.5, 2.5)} if calfun == "logit" else {}
+    d = dp.calibrate(design, dp.Targets.from_dict(API_NUMERIC), method=calfun,  # type: ignore[arg-type]
+                     tol=1e-12, **kw)  # type: ignore[arg-type]
+    case = f"{base}_cal_{calfun}"
+    get = ref.get  # type: ignore[attr-defined]
+    if base.endswith("jk1"):  # R's weights() of a replicate design: the replicate weights
+        assert float(d.replicate_weights.to_numpy().sum()) == pytest.approx(
+            get(case, "calibrate", "weight_sum"), rel=1e-8)
+    else:
+        np.testing.assert_allclose(d.weight_array, ref.weights(case), rtol=1e-8)  # type: ignore[attr-defined]
+        assert float(d.weights.sum()) == pytest.approx(get(case, "calibrate", "weight_sum"),
+                                                       rel=1e-10)
+    tot = dp.total(d, "enroll").to_frame().iloc[0]
+    assert tot["estimate"] == pytest.approx(3811472.0, rel=1e-10)
+    assert tot["se"] == pytest.approx(0.0, abs=1e-6 * 3811472.0)
+    for var in ("api00", "api.stu"):
+        for fun, stat in ((dp.mean, "svymean"), (dp.total, "svytotal")):
+            fr = fun(d, var).to_frame().iloc[0]
+            assert fr["estimate"] == pytest.approx(get(case, stat, "estimate", variable=var),
+                                                   rel=1e-8)
+            assert fr["se"] == pytest.approx(get(case, stat, "se", variable=var), rel=1e-6)
+    by = dp.mean(d, "api00", by="stype")
+    for g in ("E", "H", "M"):
+        assert by.estimate_of(g) == pytest.approx(
+            get(case, "svyby_svymean", "estimate", variable="api00", domain=g), rel=1e-8)
+        assert by.se_of(g) == pytest.approx(
+            get(case, "svyby_svymean", "se", variable="api00", domain=g), rel=1e-6)
+    r = dp.ratio(d, "api.stu", "enroll").to_frame().iloc[0]
+    assert r["estimate"] == pytest.approx(
+        get(case, "svyratio", "estimate", variable="api.stu/enroll"), rel=1e-8)
+    assert r["se"] == pytest.approx(get(case, "svyratio", "se", variable="api.stu/enroll"),
+                                    rel=1e-6)
+    q = dp.quantile(d, "api00", [0.25, 0.5, 0.75]).to_frame()
+    for p_, row in zip(("0.25", "0.5", "0.75"), q.itertuples(), strict=True):
+        assert row.estimate == get(case, "svyquantile", "estimate", variable="api00",
+                                   category=p_, method="math|mean")
+        assert row.se == pytest.approx(get(case, "svyquantile", "se", variable="api00",
+                                           category=p_, method="math|mean"), rel=1e-6)
+
+
+def test_calibrate_numeric_bounded_linear_equals_r(ref: object) -> None:
+    """R calibrate(calfun="linear", bounds=c(0.7, 1.5)) with the numeric total: weights and
+    the mean's SE (1e-8 / 1e-6)."""
+    design = _numeric_cases(ref)["apistrat16"]
+    d = dp.calibrate(design, dp.Targets.from_dict(API_NUMERIC), method="linear",  # type: ignore[arg-type]
+                     bounds=(0.7, 1.5), tol=1e-12)
+    case = "apistrat16_cal_linear_bounded"
+    np.testing.assert_allclose(d.weight_array, ref.weights(case), rtol=1e-8)  # type: ignore[attr-defined]
+    assert dp.mean(d, "api00").se_of("api00") == pytest.approx(
+        ref.get(case, "svymean", "se", variable="api00"), rel=1e-6)  # type: ignore[attr-defined]
+
+
+def test_calibrate_numeric_by_hand_and_errors() -> None:
+    """GREG by hand: x = (F, M, z) from weights 1 and z = (1, 2, 3, 4), T = (2, 2, 11):
+    g = 1 + x'(X'X)^{-1}(T - X'1), the closed form of linear calibration."""
+    df = pd.DataFrame({"sex": ["F", "F", "M", "M"], "z": [1.0, 2.0, 3.0, 4.0]})
+    d = dp.calibrate(SurveyDesign(df), Targets.from_dict({"sex": {"F": 2, "M": 2}, "z": 11.0}),
+                     tol=1e-13)
+    x = np.column_stack([df["sex"].eq("F"), df["sex"].eq("M"), df["z"]]).astype(float)
+    t_hat = x.sum(axis=0)
+    lam = np.linalg.solve(x.T @ x, np.array([2.0, 2.0, 11.0]) - t_hat)
+    np.testing.assert_allclose(d.weight_array, 1 + x @ lam, rtol=1e-10)
+    assert float(d.weight_array @ df["z"]) == pytest.approx(11.0, rel=1e-12)
+    with pytest.raises(DelibpollError, match="use calibrate"):
+        dp.rake(SurveyDesign(df), Targets.from_dict({"sex": {"F": 2, "M": 2}, "z": 12.0}))
+    with pytest.raises(DelibpollError, match="not numeric"):
+        dp.calibrate(SurveyDesign(df.assign(lab=list("abcd"))),
+                     Targets.from_dict({"sex": {"F": 2, "M": 2}, "lab": 3.0}))
+    with pytest.raises(DelibpollError, match="missing or infinite"):
+        dp.calibrate(SurveyDesign(df.assign(z=[1.0, np.nan, 3.0, 4.0])),
+                     Targets.from_dict({"sex": {"F": 2, "M": 2}, "z": 12.0}))
+    with pytest.raises(DelibpollError, match="at least one categorical margin"):
+        Targets.from_dict({"z": 12.0})
+
+
+@pytest.mark.parametrize("calfun", ["linear", "raking"])
+def test_calibrate_numeric_income_on_england_equals_r(ref: object, calfun: str) -> None:
+    """R calibrate(eng0, ~income + sex + age_group, population = c(n, income total = sample
+    mean x 1.05 x n, sex and age counts)) (calibrate_numeric.R): weights 1e-8; means of trust,
+    pact_up and income with SEs 1e-6 (income's ~0, abs)."""
+    eng = ref.data("england_like.csv", keep_default_na=False, na_values=[""])  # type: ignore[attr-defined]
+    eng["pact_up"] = (eng["q_pact"] == "Increase confidence").astype(int)
+    full = Targets.from_csv(ref.root / "data" / "england_like_targets.csv")  # type: ignore[attr-defined]
+    n = len(eng)
+    income_total = float(eng["income"].mean()) * 1.05 * n
+    tg = Targets.from_dict({
+        "sex": {k: v * n for k, v in full.shares("sex").items()},
+        "age_group": {k: v * n for k, v in full.shares("age_group").items()},
+        "income": income_total,
+    })
+    d = dp.calibrate(SurveyDesign(eng), tg, method=calfun, tol=1e-12)  # type: ignore[arg-type]
+    case = f"england16_cal_income_{calfun}"
+    get = ref.get  # type: ignore[attr-defined]
+    np.testing.assert_allclose(d.weight_array, ref.weights(case), rtol=1e-8)  # type: ignore[attr-defined]
+    for var in ("trust", "pact_up", "income"):
+        fr = dp.mean(d, var).to_frame().iloc[0]
+        assert fr["estimate"] == pytest.approx(get(case, "svymean", "estimate", variable=var),
+                                               rel=1e-8)
+        assert fr["se"] == pytest.approx(get(case, "svymean", "se", variable=var), rel=1e-6,
+                                         abs=1e-6 if var == "income" else 0)

@@ -286,6 +286,9 @@ class CalibrateStep(_Record):
         ``(L, U)`` bounds on ``g``.
     max_iter : int
     tol : float
+    numeric_totals : numpy.ndarray
+        ``(q,)`` population totals of the numeric auxiliaries, whose cell values are the last
+        ``q`` columns of ``x`` (cells are split by their values); empty without them.
     """
 
     method: ClassVar[str] = "calibrate"
@@ -298,6 +301,7 @@ class CalibrateStep(_Record):
     bounds: tuple[float, float]
     max_iter: int
     tol: float
+    numeric_totals: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,9 @@ def calibrate_fit(
     k = row_w.shape[1]
     counts = resolve_counts(step.margins, step.row_cell, row_w, np.full(k, step.total))
     pop = population_totals(counts)
+    if len(step.numeric_totals):
+        # numeric auxiliaries: fixed population totals, the last columns of the model matrix
+        pop = np.vstack([pop, np.repeat(step.numeric_totals[:, None], k, axis=1)])
     cw0 = _cells_of(step.row_cell, step.cell_counts, step.margins).cell_totals(row_w)
     rescale = grake_scale(step.x, cw0, pop, step.margins[0].n_categories)
     g, it, conv, err = calibrate_cells(

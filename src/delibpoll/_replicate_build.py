@@ -1,5 +1,5 @@
-"""Building replicate weights (kernel layer): jackknife (JK1, JKn) and bootstrap
-(bootstrap, Rao-Wu subbootstrap) as R ``as.svrepdesign``, from a design's structure and base
+"""Building replicate weights (kernel layer): jackknife (JK1, JKn), bootstrap
+(bootstrap, Rao-Wu subbootstrap), BRR and Fay's BRR as R ``as.svrepdesign``, from a design's structure and base
 weights; user-supplied replicate weights as ``svrepdesign``, from the data's columns.
 
 Nothing here takes a design: the design passes its :class:`DesignStructure`, weights and the
@@ -18,6 +18,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
+from ._hadamard import hadamard
 from ._repweights import ReplicateWeights
 from ._structure import DesignStructure
 from ._types import LonelyPSU, ReplicateMethod, ReplicateType, values
@@ -222,6 +223,69 @@ def _bootstrap(
     return counts, float(scale), np.ones(reps)
 
 
+def check_fay_rho(method: str, fay_rho: object) -> float:
+    """The Fay coefficient of ``method`` ("fay": 0 < rho < 1 required; others: none)."""
+    if method != "fay":
+        if fay_rho is not None:
+            raise DelibpollError(
+                f"fay_rho={fay_rho!r} applies only to Fay's BRR; use method 'fay' (or "
+                f"rep_type='fay') or leave fay_rho out for {method!r}."
+            )
+        return 0.0
+    if (
+        fay_rho is None
+        or isinstance(fay_rho, bool)
+        or not isinstance(fay_rho, int | float | np.integer | np.floating)
+        or not 0.0 < float(fay_rho) < 1.0
+    ):
+        raise DelibpollError(
+            f"Fay's BRR needs fay_rho, the perturbation, a number strictly between 0 and 1 "
+            f"(R fay.rho; e.g. fay_rho=0.3); got {fay_rho!r}. For plain BRR use 'brr'."
+        )
+    return float(fay_rho)
+
+
+def _brr(
+    st: DesignStructure, strata: pd.Series | None, rho: float, method: str
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """PSU multipliers (P x R) of BRR / Fay as R ``brrweights`` (exactly 2 PSUs a stratum).
+
+    Strata are numbered in the order of their labels sorted as character strings (R's
+    ``order(as.character(strata))``); stratum ``s`` (1-based) follows row ``1 + s`` of R's
+    Hadamard matrix; the PSU met first in the data gets ``2 - rho`` where that row is 1 and
+    ``rho`` elsewhere, the other PSU the reverse. Scale ``1 / (R (1 - rho)^2)``."""
+    if strata is None:
+        raise DelibpollError(
+            f"with_replicates({method!r}) needs a stratified design with exactly 2 PSUs per "
+            "stratum (R: 'BRR/Fay requires a stratified design'); pass strata= (the "
+            "variance strata) and ids= (the PSUs)."
+        )
+    bad = np.flatnonzero(st.n_psu_h != 2)
+    if bad.size:
+        labels = [_stratum_label(st, strata, int(h)) for h in bad[:5]]
+        counts = [int(st.n_psu_h[h]) for h in bad[:5]]
+        raise DelibpollError(
+            f"with_replicates({method!r}) needs exactly 2 PSUs in every stratum; stratum "
+            f"(strata column {strata.name!r}) {labels} has {counts} PSUs ({bad.size} "
+            "stratum(s) in all). Pair the PSUs into variance strata of two first."
+        )
+    n_h = st.n_strata
+    text = [str(_stratum_label(st, strata, h)) for h in range(n_h)]
+    rank = np.empty(n_h, dtype=np.int64)
+    rank[sorted(range(n_h), key=lambda h: text[h])] = np.arange(n_h)
+    h_mat = hadamard(n_h)
+    n_rep = h_mat.shape[0]
+    first = np.full(st.n_psu, len(st.psu), dtype=np.int64)
+    np.minimum.at(first, st.psu, np.arange(len(st.psu)))
+    up = np.zeros(st.n_psu, dtype=bool)
+    for h in range(n_h):
+        pair = np.flatnonzero(st.psu_stratum == h)
+        up[pair[np.argmin(first[pair])]] = True
+    rows = h_mat[1 + rank[st.psu_stratum]] == 1  # (P, R)
+    mult = np.where(rows == up[:, None], 2.0 - rho, rho)
+    return mult, 1.0 / (n_rep * (1.0 - rho) ** 2), np.ones(n_rep)
+
+
 def build_replicates(
     structure: DesignStructure,
     base_weights: np.ndarray,
@@ -232,11 +296,12 @@ def build_replicates(
     lonely_psu: LonelyPSU,
     strata: pd.Series | None = None,
     ids: str | None = None,
+    fay_rho: float | None = None,
 ) -> ReplicateWeights:
     """Replicate weights of a design from its base weights (before its weighting log).
 
-    Multipliers per PSU as R ``jk1weights``, ``jknweights``, ``bootweights`` and
-    ``subbootweights``; jackknife replicates in R's column order (strata and PSUs in order
+    Multipliers per PSU as R ``jk1weights``, ``jknweights``, ``bootweights``,
+    ``subbootweights`` and ``brrweights`` (BRR and Fay, see :func:`_brr`); jackknife replicates in R's column order (strata and PSUs in order
     of first appearance).
 
     Parameters
@@ -245,7 +310,7 @@ def build_replicates(
         The design's strata, PSUs and fpc.
     base_weights : numpy.ndarray
         ``(n,)`` the design's weights before any weighting step.
-    method : {"jk1", "jkn", "bootstrap", "subbootstrap"}
+    method : {"jk1", "jkn", "bootstrap", "subbootstrap", "brr", "fay"}
     n_replicates : int or None
         Number of bootstrap replicates (None for a jackknife).
     rng : numpy Generator, int seed or None
@@ -256,6 +321,8 @@ def build_replicates(
         The strata column (named), for messages naming a stratum.
     ids : str, optional
         The name of the PSU column, for messages.
+    fay_rho : float, optional
+        Fay's perturbation (``method="fay"`` only).
 
     Returns
     -------
@@ -268,7 +335,16 @@ def build_replicates(
             f"{method!r}."
         )
     psu = structure.psu
-    if method in ("jk1", "jkn"):
+    rho = check_fay_rho(method, fay_rho)
+    if method in ("brr", "fay"):
+        if n_replicates is not None:
+            raise DelibpollError(
+                f"BRR has one replicate per column of its Hadamard matrix; "
+                f"n_replicates={n_replicates!r} does not apply to method={method!r}. Leave it "
+                "out."
+            )
+        mult, scale, rscales = _brr(structure, strata, rho, method)
+    elif method in ("jk1", "jkn"):
         if n_replicates is not None:
             raise DelibpollError(
                 f"A jackknife has one replicate per PSU; n_replicates={n_replicates!r} does "
@@ -306,6 +382,7 @@ def user_replicates(
     full_weights: np.ndarray,
     *,
     has_weights: bool = True,
+    fay_rho: float | None = None,
 ) -> ReplicateWeights:
     """Replicate weights supplied with the data, as R ``svrepdesign``.
 
@@ -324,6 +401,8 @@ def user_replicates(
         ``(n,)`` the full-sample weights.
     has_weights : bool
         Whether sampling weights were given (a warning otherwise).
+    fay_rho : float, optional
+        Fay's perturbation, required with ``rep_type="fay"`` (scale ``1/(R (1-rho)^2)``).
 
     Returns
     -------
@@ -332,8 +411,9 @@ def user_replicates(
     if rep_type not in REP_TYPES:
         raise DelibpollError(
             f"The 'rep_type' parameter of SurveyDesign must be one of {list(REP_TYPES)}; got "
-            f"{rep_type!r}. For Fay's BRR use rep_type='other' with scale=1/(R*(1-rho)**2)."
+            f"{rep_type!r}. For Fay's BRR use rep_type='fay' with fay_rho=."
         )
+    rho = check_fay_rho(rep_type, fay_rho)
     if isinstance(repweights, str):
         try:
             pattern = re.compile(repweights)
@@ -479,10 +559,10 @@ def user_replicates(
                 DelibpollWarning,
                 stacklevel=4,
             )
-    elif rep_type == "brr":
+    elif rep_type in ("brr", "fay"):
         if scale is not None:
             ignored("scale")
-        scale = 1.0 / r
+        scale = 1.0 / (r * (1.0 - rho) ** 2)
     elif rep_type in ("successive-difference", "acs"):
         if scale is not None or rs is not None:
             ignored("scale/rscales")

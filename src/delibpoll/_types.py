@@ -59,11 +59,11 @@ OnNonconvergence = Literal["error", "warn"]
 #: How trimmed weight is given back to the other rows.
 Redistribute = Literal["additive", "proportional"]
 #: Replicate weights delibpoll can build (``SurveyDesign.with_replicates``).
-ReplicateMethod = Literal["jk1", "jkn", "bootstrap", "subbootstrap"]
+ReplicateMethod = Literal["jk1", "jkn", "bootstrap", "subbootstrap", "brr", "fay"]
 #: How supplied replicate weights were made (R ``svrepdesign(type=)``).
 ReplicateType = Literal[
-    "bootstrap", "subbootstrap", "jk1", "jkn", "brr", "successive-difference", "acs", "jk2",
-    "other",
+    "bootstrap", "subbootstrap", "jk1", "jkn", "brr", "fay", "successive-difference", "acs",
+    "jk2", "other",
 ]
 #: How a population target is written.
 TargetKind = Literal["share", "percent", "count"]

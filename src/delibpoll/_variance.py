@@ -181,15 +181,59 @@ def stratified_variance(st: DesignStructure, lonely_psu: str) -> StratifiedVaria
     return StratifiedVariance(st.psu, st.psu_stratum, n_h, scale, centred, factor)
 
 
+def second_stage_vcov(x: np.ndarray, st: DesignStructure, lonely_psu: str) -> np.ndarray:
+    """The second-stage term of R's multistage variance (``svyrecvar`` with
+    ``survey.ultimate.cluster = FALSE``) of the column totals of ``x`` (n x K):
+
+    ``sum_i (n1_h / N1_h) (1 - n2_i / N2_i) n2_i / (n2_i - 1) sum_j (t_ij - tbar_i)(...)^T``
+
+    over PSUs ``i`` with SSU totals ``t_ij`` (the stage-2 strata are the PSUs). A PSU with one
+    SSU adds nothing when its stage-2 fpc says it was taken whole (``N2 = n2``, as R's
+    ``onestage``); otherwise the lonely-PSU rule applies at stage 2: "fail" raises an error,
+    "remove" and "certainty" add nothing, "adjust" and "average" are not offered there."""
+    s2 = st.stage2
+    assert s2 is not None
+    n_psu = len(st.psu_stratum)
+    n2 = s2.n_ssu
+    certain = s2.fpc_f < 1e-7
+    first = 1.0 - st.fpc_f[st.psu_stratum]  # n1 / N1 of each PSU's stratum
+    lonely = (n2 == 1) & ~certain & (first > 0)
+    if lonely.any():
+        if lonely_psu == "fail":
+            raise DelibpollError(
+                f"{int(lonely.sum())} first-stage unit(s) have a single second-stage unit but "
+                "a second-stage fpc that says it was not taken whole, so their stage-2 "
+                "variance cannot be estimated. Check the second-stage fpc (N2 = 1 for a PSU "
+                "with one unit), or choose lonely_psu='remove' or 'certainty' (they then add "
+                "nothing at stage 2), as R's survey.lonely.psu."
+            )
+        if lonely_psu in ("adjust", "average"):
+            raise DelibpollError(
+                f"lonely_psu={lonely_psu!r} is not available for a first-stage unit with a "
+                "single second-stage unit; use 'remove' or 'certainty', or fix the "
+                "second-stage fpc."
+            )
+    t = _cell_sum(s2.ssu, len(s2.ssu_psu), x)
+    centre = _cell_sum(s2.ssu_psu, n_psu, t) / n2[:, None]
+    dev = t - centre[s2.ssu_psu]
+    coef = np.where(n2 > 1, s2.fpc_f * n2 / np.maximum(n2 - 1, 1), 0.0) * first
+    coef = np.where(certain, 0.0, coef)
+    return np.asarray((dev * coef[s2.ssu_psu][:, None]).T @ dev)
+
+
 def stratified_vcov(
     x: np.ndarray, st: DesignStructure, lonely_psu: str, *, overwrite: bool = False
 ) -> np.ndarray:
-    """With-replacement first-stage variance of the column totals of ``x`` (n x K).
+    """With-replacement first-stage variance of the column totals of ``x`` (n x K), plus R's
+    second-stage term on a two-stage design with an fpc at both stages
+    (:func:`second_stage_vcov`).
 
     With ``overwrite=True`` ``x`` may be used as scratch space."""
+    extra = None if st.stage2 is None else second_stage_vcov(x, st, lonely_psu)
     sv = stratified_variance(st, lonely_psu)
     t = sv.psu_totals(x)
-    return sv.of_totals(t, overwrite=overwrite and t is x)
+    v = sv.of_totals(t, overwrite=overwrite and t is x)
+    return v if extra is None else np.asarray(v + extra)
 
 
 def linearized_vcov(
@@ -390,9 +434,9 @@ def grouped_linearizer(
     structure: DesignStructure, lonely_psu: str, calibration: tuple[CalibrationRecord, ...]
 ) -> GroupedLinearizer | None:
     """The constants of a linearised design for grouped variances, or None when the design
-    is not one this path covers (more than one calibration step). The caller leaves
+    is not one this path covers (more than one calibration step, or a second stage). The caller leaves
     replicate designs out and keeps the result with the design."""
-    if len(calibration) > 1:
+    if len(calibration) > 1 or structure.stage2 is not None:
         return None
     st = structure
     sv = stratified_variance(st, lonely_psu)

@@ -35,6 +35,25 @@ _COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3 or bool(
 _LONELY = values(LonelyPSU)
 
 
+def _stage_columns(value: str | Sequence[str] | None, param: str) -> tuple[str, ...]:
+    """The stage columns of ``ids=`` / ``fpc=``: one name, or a list of one or two names."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list | tuple) or not all(isinstance(c, str) for c in value):
+        raise DelibpollError(
+            f"The '{param}' parameter must be a column name (str) or a list of one or two "
+            f"column names (one per sampling stage); got {value!r}."
+        )
+    if not 1 <= len(value) <= 2:
+        raise DelibpollError(
+            f"The '{param}' parameter lists {len(value)} stage(s); delibpoll handles one or "
+            f"two sampling stages (R ids=~psu+ssu). Got {list(value)!r}."
+        )
+    return tuple(value)
+
+
 class SurveyDesign:
     """A survey design: the data, sampling weights, strata, clusters and how weights were made.
 
@@ -53,13 +72,19 @@ class SurveyDesign:
         members, not that the row was observed 3 times. Default: every weight 1.
     strata : str, optional
         Column of stratum labels.
-    ids : str, optional
+    ids : str or list of two str, optional
         Column of first-stage cluster (PSU) labels. Clusters are taken as nested in strata.
-        Default: every row is its own PSU (``ids=~1`` in R).
-    fpc : str, optional
+        Default: every row is its own PSU (``ids=~1`` in R). A two-stage design lists the
+        stages, ``ids=["district", "school"]`` (R ``ids=~district+school``): second-stage
+        units are nested in the PSUs.
+    fpc : str or list of two str, optional
         Finite population correction as in R ``svydesign``: per row, the number of PSUs in
         the population of its stratum, or the sampling fraction when every value is <= 1.
-        Must be constant within a stratum.
+        Must be constant within a stratum. For a two-stage design, one column per stage
+        (R ``fpc=~fpc1+fpc2``; the second: population units in the row's PSU, constant
+        within a PSU): the variance is then R's multistage estimator, the first-stage term
+        plus ``n1/N1`` times the second-stage variance within each PSU. Without an fpc a
+        two-stage design's variance is the first stage's (with replacement, as R).
     lonely_psu : {"fail", "remove", "adjust", "average", "certainty"}
         What variance estimation does with a stratum that has a single PSU, with R's
         ``options(survey.lonely.psu=)`` meanings. Default ``"fail"`` raises an error.
@@ -69,11 +94,15 @@ class SurveyDesign:
         Variances then come from the replicates (see :meth:`with_replicates` to build them).
         Missing, infinite or negative replicate weights are errors.
     rep_type : ReplicateType, default "bootstrap"
-        How the replicates were made: "bootstrap", "subbootstrap", "jk1", "jkn", "brr",
+        How the replicates were made: "bootstrap", "subbootstrap", "jk1", "jkn", "brr", "fay",
         "successive-difference", "acs", "jk2" or "other". It sets R's default ``scale`` and
         ``rscales``: bootstrap
         ``1/(R-1)``; jk1 ``(R-1)/R`` (guessed, with a warning); jkn needs ``rscales`` with
-        combined weights; brr ``1/R``; successive-difference and acs ``4/R``; jk2 and other 1.
+        combined weights; brr ``1/R``; fay ``1/(R (1 - fay_rho)^2)``; successive-difference and
+        acs ``4/R``; jk2 and other 1.
+    fay_rho : float, optional
+        Fay's perturbation (0 < rho < 1, R ``svrepdesign(type="Fay", rho=)``), required with
+        ``rep_type="fay"`` and refused with any other type.
     scale : float, optional
         Overall multiplier of the replicate variance.
     rscales : sequence of float, optional
@@ -112,6 +141,7 @@ class SurveyDesign:
         "_strata_col",
         "_ids_col",
         "_fpc_col",
+        "_stages",
         "_lonely_psu",
         "_structure",
         "_calibration",
@@ -130,6 +160,7 @@ class SurveyDesign:
     _strata_col: str | None
     _ids_col: str | None
     _fpc_col: str | None
+    _stages: tuple[tuple[str, str | None], ...]
     _lonely_psu: LonelyPSU
     _structure: DesignStructure
     _calibration: tuple[CalibrationRecord, ...]
@@ -145,8 +176,8 @@ class SurveyDesign:
         *,
         weights: str | None = None,
         strata: str | None = None,
-        ids: str | None = None,
-        fpc: str | None = None,
+        ids: str | Sequence[str] | None = None,
+        fpc: str | Sequence[str] | None = None,
         lonely_psu: LonelyPSU = "fail",
         repweights: list[str] | str | None = None,
         rep_type: ReplicateType = "bootstrap",
@@ -154,6 +185,7 @@ class SurveyDesign:
         rscales: Sequence[float] | None = None,
         mse: bool = False,
         combined_weights: bool = True,
+        fay_rho: float | None = None,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DelibpollError(
@@ -181,6 +213,22 @@ class SurveyDesign:
         own.attrs = {}
         object.__setattr__(self, "_data", own)
         object.__setattr__(self, "_lonely_psu", lonely_psu)
+        ids_stages = _stage_columns(ids, "ids")
+        fpc_stages = _stage_columns(fpc, "fpc")
+        if fpc_stages and ids_stages and len(fpc_stages) != len(ids_stages):
+            raise DelibpollError(
+                f"The 'fpc' parameter gives {len(fpc_stages)} column(s) for "
+                f"{len(ids_stages)} sampling stage(s) in 'ids'; give one fpc column per stage "
+                f"(R fpc=~fpc1+fpc2), or none."
+            )
+        if len(fpc_stages) == 2 and not ids_stages:
+            raise DelibpollError(
+                "The 'fpc' parameter lists two stages but 'ids' is not given; pass "
+                "ids=[psu, ssu] for a two-stage design."
+            )
+        self._check_columns(list(ids_stages) + list(fpc_stages), "ids/fpc")
+        ids = ids_stages[0] if ids_stages else None
+        fpc = fpc_stages[0] if fpc_stages else None
         for param, col in (("weights", weights), ("strata", strata), ("ids", ids), ("fpc", fpc)):
             if col is not None:
                 if not isinstance(col, str):
@@ -192,6 +240,9 @@ class SurveyDesign:
         object.__setattr__(self, "_strata_col", strata)
         object.__setattr__(self, "_ids_col", ids)
         object.__setattr__(self, "_fpc_col", fpc)
+        object.__setattr__(self, "_stages", tuple(
+            (c, fpc_stages[k] if fpc_stages else None) for k, c in enumerate(ids_stages)
+        ))
         if weights is None:
             w = np.ones(len(data))
         else:
@@ -199,13 +250,21 @@ class SurveyDesign:
         w.flags.writeable = False
         object.__setattr__(self, "_w", w)
         object.__setattr__(self, "_base_w", w)
-        object.__setattr__(self, "_structure", build_structure(self._data, strata, ids, fpc))
+        object.__setattr__(self, "_structure", build_structure(
+            self._data, strata, list(ids_stages) or None, list(fpc_stages) or None
+        ))
         reps = None
         if repweights is not None:
             reps = user_replicates(
                 self._data, repweights, rep_type, scale,
                 None if rscales is None else list(rscales), mse, combined_weights, w,
-                has_weights=weights is not None,
+                has_weights=weights is not None, fay_rho=fay_rho,
+            )
+        elif fay_rho is not None:
+            raise DelibpollError(
+                f"fay_rho={fay_rho!r} describes supplied Fay replicate weights; give them with "
+                "repweights= and rep_type='fay', or build them with "
+                "with_replicates('fay', fay_rho=...)."
             )
         object.__setattr__(self, "_calibration", ())
         object.__setattr__(self, "_log", ())
@@ -445,8 +504,14 @@ class SurveyDesign:
 
     @property
     def ids(self) -> str | None:
-        """Name of the cluster (PSU) column, or None."""
+        """Name of the first-stage cluster (PSU) column, or None."""
         return self._ids_col
+
+    @property
+    def stages(self) -> tuple[tuple[str, str | None], ...]:
+        """The sampling stages as ``(ids column, fpc column or None)`` pairs, first stage first
+        (empty when every row is its own PSU)."""
+        return self._stages
 
     @property
     def fpc(self) -> str | None:
@@ -497,16 +562,21 @@ class SurveyDesign:
         n_replicates: int | None = None,
         rng: np.random.Generator | int | None = None,
         mse: bool = False,
+        fay_rho: float | None = None,
     ) -> SurveyDesign:
         """A copy with replicate weights, as R ``as.svrepdesign(type=...)``.
 
         Parameters
         ----------
-        method : {"jk1", "jkn", "bootstrap", "subbootstrap"}
+        method : {"jk1", "jkn", "bootstrap", "subbootstrap", "brr", "fay"}
             Delete-one-PSU jackknife (unstratified designs), stratified jackknife, the
             bootstrap of ``n_h`` PSUs per stratum (R ``type="bootstrap"``: with replacement,
-            or without replacement from ``N_h`` copies when the design has an fpc) or the
-            Rao-Wu bootstrap of ``n_h - 1`` PSUs with replacement.
+            or without replacement from ``N_h`` copies when the design has an fpc), the
+            Rao-Wu bootstrap of ``n_h - 1`` PSUs with replacement, balanced repeated
+            replication (``"brr"``, R ``type="BRR"``) or Fay's BRR (``"fay"``, R
+            ``type="Fay"``) for designs with exactly two PSUs per stratum. BRR and Fay use R's
+            Hadamard matrix for the number of strata (its order is the number of replicates)
+            and take no fpc, as R.
         n_replicates : int
             Number of bootstrap replicates (required for the bootstraps; a jackknife has one
             replicate per PSU).
@@ -515,6 +585,10 @@ class SurveyDesign:
         mse : bool, default False
             Centre the replicate variance at the full-sample estimate instead of the mean of
             the replicates (R ``mse=TRUE``).
+        fay_rho : float, optional
+            Fay's perturbation, strictly between 0 and 1 (R ``fay.rho``), for ``"fay"`` only:
+            the two PSUs of a stratum get multipliers ``2 - rho`` and ``rho``; scale
+            ``1 / (R (1 - rho)^2)``.
 
         Returns
         -------
@@ -525,7 +599,9 @@ class SurveyDesign:
         ------
         DelibpollError
             Unknown method, JK1 on a stratified design, fewer than 2 PSUs, a single-PSU
-            stratum with ``lonely_psu="fail"``, or ``n_replicates`` missing for a bootstrap.
+            stratum with ``lonely_psu="fail"``, ``n_replicates`` missing for a bootstrap, BRR
+            or Fay on a design without strata or with a stratum of other than 2 PSUs, or
+            ``fay_rho`` missing or outside (0, 1) for Fay.
 
         Notes
         -----
@@ -546,7 +622,7 @@ class SurveyDesign:
         strata = None if self._strata_col is None else self._data[self._strata_col]
         built = build_replicates(
             self._structure, self._base_w, method, n_replicates, rng,
-            lonely_psu=self._lonely_psu, strata=strata, ids=self._ids_col,
+            lonely_psu=self._lonely_psu, strata=strata, ids=self._ids_col, fay_rho=fay_rho,
         )
         reps = ReplicateWeights(
             weights=built.weights, type=built.type, scale=built.scale,
@@ -591,9 +667,14 @@ class SurveyDesign:
         parts = [f"n={self.n}"]
         if self._strata_col:
             parts.append(f"strata={self._strata_col!r} ({len(s.n_psu_h)})")
-        if self._ids_col:
+        if len(self._stages) == 2:
+            ids = [c for c, _ in self._stages]
+            parts.append(f"ids={ids!r} ({len(s.psu_stratum)} PSUs)")
+        elif self._ids_col:
             parts.append(f"ids={self._ids_col!r} ({len(s.psu_stratum)} PSUs)")
-        if self._fpc_col:
+        if len(self._stages) == 2 and self._stages[1][1] is not None:
+            parts.append(f"fpc={[f for _, f in self._stages]!r}")
+        elif self._fpc_col:
             parts.append(f"fpc={self._fpc_col!r}")
         parts.append(f"weights sum={self._w.sum():,.6g}")
         if self._log:

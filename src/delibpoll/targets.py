@@ -34,6 +34,8 @@ _SUM_TOL = 1e-6
 # percentages rounded to whole numbers can sum to 98.5..101.5 ({33, 33, 33} sums to 99)
 PERCENT_ROUNDING = 1.5
 JOINT_SEP = "|"
+#: The CSV ``kind`` of a numeric column's population total.
+NUMERIC_TOTAL = "total"
 
 
 @dataclass(frozen=True)
@@ -236,13 +238,26 @@ class Targets:
     ``total=`` is passed to the weighting function.
     """
 
-    __slots__ = ("_margins", "_total")
+    __slots__ = ("_margins", "_total", "_numeric")
 
-    def __init__(self, margins: Iterable[Margin]) -> None:
+    def __init__(
+        self, margins: Iterable[Margin], numeric: Iterable[tuple[str, float]] = ()
+    ) -> None:
         ms = tuple(margins)
+        num = tuple((str(v), float(t)) for v, t in numeric)
         if not ms:
-            raise DelibpollError("Targets need at least one margin.")
-        names = [m.name for m in ms]
+            raise DelibpollError(
+                "Targets need at least one categorical margin"
+                + (" beside the numeric totals (the calibration model's intercept comes with "
+                   "it)." if num else ".")
+            )
+        for var, t in num:
+            if not np.isfinite(t):
+                raise DelibpollError(
+                    f"The population total of numeric variable '{var}' must be a finite "
+                    f"number; got {t!r}."
+                )
+        names = [m.name for m in ms] + [v for v, _ in num]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise DelibpollError(f"Margins {sorted(dup)} are given more than once.")
@@ -261,6 +276,7 @@ class Targets:
                     )
         self._margins = ms
         self._total = total
+        self._numeric = num
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -278,7 +294,10 @@ class Targets:
         d : mapping
             ``{variable: {category: target}}``. A key may be a tuple of variables for a joint
             margin, whose categories are then tuples: ``{("age_group", "sex"): {("18-24",
-            "Female"): 0.05, ...}}``.
+            "Female"): 0.05, ...}}``. A number instead of a mapping is the population
+            *total* of a numeric column (``{"enroll": 3811472}``, R ``calibrate(~enroll +
+            ...)``), which only :func:`~delibpoll.calibrate` uses, beside at least one
+            categorical margin.
         kind : {"share", "percent", "count"}, mapping or None
             How to read the numbers, for every margin or per margin key. When None, a margin
             whose values are all <= 1 is shares and must sum to 1 within 1e-6; a margin whose
@@ -306,17 +325,29 @@ class Targets:
         if not isinstance(d, Mapping) or not d:
             raise DelibpollError("Targets.from_dict needs a non-empty dict of margins.")
         margins = []
+        numeric: list[tuple[str, float]] = []
         for key, mapping in d.items():
+            if isinstance(mapping, int | float | np.integer | np.floating) and not isinstance(
+                mapping, bool | np.bool_
+            ):
+                if not isinstance(key, str):
+                    raise DelibpollError(
+                        f"A numeric population total belongs to one column; got key {key!r} "
+                        f"with total {mapping!r}."
+                    )
+                numeric.append((key, float(mapping)))
+                continue
             k = kind.get(key) if isinstance(kind, Mapping) else kind
             margins.append(_make_margin(key, mapping, k, source))
-        return cls(margins)
+        return cls(margins, numeric)
 
     @classmethod
     def from_csv(cls, path: str | Path) -> Targets:
         """Read targets from a CSV file.
 
         The file has columns ``variable,category,target`` and optionally ``kind`` and
-        ``source``. Joint margins are written with ``|``: variable ``age_group|sex``,
+        ``source``. A numeric column's population total is one row with ``kind`` ``total``
+        (``category`` is not used; write ``-``): ``enroll,-,3811472,total``. Joint margins are written with ``|``: variable ``age_group|sex``,
         category ``18-24|Female``. Categories are read as text, so ``None`` or ``NA`` are
         category labels, not missing values.
         """
@@ -339,6 +370,9 @@ class Targets:
                 f"Targets file '{p}' lacks columns {sorted(missing)}; it has {list(df.columns)}. "
                 "Expected columns: variable, category, target (and optionally kind, source)."
             )
+        if "kind" in df:
+            is_total = df["kind"] == NUMERIC_TOTAL
+            df.loc[is_total & df["category"].isna(), "category"] = "-"
         if df[["variable", "category", "target"]].isna().any().any():
             bad = df.index[df[["variable", "category", "target"]].isna().any(axis=1)]
             raise DelibpollError(
@@ -346,10 +380,25 @@ class Targets:
                 f"{[int(i) + 2 for i in bad[:10]]} (line numbers); fill them in."
             )
         margins = []
+        numeric: list[tuple[str, float]] = []
         for var, g in df.groupby("variable", sort=False):
             kinds = set(g["kind"].dropna()) if "kind" in g else set()
             if len(kinds) > 1:
                 raise DelibpollError(f"Margin '{var}' in '{p}' mixes kinds {sorted(kinds)}.")
+            if kinds == {NUMERIC_TOTAL}:
+                if len(g) != 1:
+                    raise DelibpollError(
+                        f"Numeric total '{var}' in '{p}' has {len(g)} rows; give one row with "
+                        "kind 'total' and the population total in 'target'."
+                    )
+                try:
+                    numeric.append((str(var), float(g["target"].iloc[0])))
+                except ValueError:
+                    raise DelibpollError(
+                        f"Numeric total '{var}' in '{p}' is not a number: "
+                        f"{g['target'].iloc[0]!r}."
+                    ) from None
+                continue
             k = cast(TargetKind, kinds.pop()) if kinds else None
             sources = sorted(set(g["source"].dropna())) if "source" in g else []
             try:
@@ -363,7 +412,7 @@ class Targets:
             if len(mapping) != len(g):
                 raise DelibpollError(f"Margin '{var}' in '{p}' lists a category twice.")
             margins.append(_make_margin(str(var), mapping, k, "; ".join(sources) or None))
-        return cls(margins)
+        return cls(margins, numeric)
 
     @classmethod
     def from_frame(
@@ -470,6 +519,12 @@ class Targets:
     def margins(self) -> tuple[Margin, ...]:
         return self._margins
 
+    @property
+    def numeric_totals(self) -> dict[str, float]:
+        """Population totals of numeric columns, ``{column: total}`` (for
+        :func:`~delibpoll.calibrate`); empty when there are none."""
+        return dict(self._numeric)
+
     def margin(self, key: MarginKey) -> Margin:
         """The margin for ``key`` (a column name, tuple, or ``'a|b'`` string)."""
         vars_ = _key_to_variables(key)
@@ -501,12 +556,15 @@ class Targets:
             ks = [keys]  # a joint margin
         else:
             ks = list(keys)
-        return Targets([self.margin(k) for k in ks])
+        numeric = dict(self._numeric)
+        return Targets([self.margin(k) for k in ks if not (isinstance(k, str) and k in numeric)],
+                       [(k, numeric[k]) for k in ks if isinstance(k, str) and k in numeric])
 
     def to_frame(self) -> pd.DataFrame:
         """One row per margin and category: ``variable, category, target, kind, source``.
 
-        ``target`` is the share; joint margins are written with ``|``.
+        ``target`` is the share; joint margins are written with ``|``; a numeric column's
+        population total is one row of kind ``total``.
         """
         rows = []
         for m in self._margins:
@@ -521,6 +579,9 @@ class Targets:
                         "source": m.source or "",
                     }
                 )
+        for var, t in self._numeric:
+            rows.append({"variable": var, "category": "-", "target": t, "kind": NUMERIC_TOTAL,
+                         "source": ""})
         return pd.DataFrame(rows, columns=["variable", "category", "target", "kind", "source"])
 
     def to_csv(self, path: str | Path) -> None:
@@ -541,5 +602,6 @@ class Targets:
 
     def __repr__(self) -> str:
         parts = [f"{m.name} ({len(m.categories)} categories, {m.kind})" for m in self._margins]
+        parts += [f"{v} (numeric total {t:,.6g})" for v, t in self._numeric]
         total = f", total={self._total:,.0f}" if self._total is not None else ""
         return f"Targets({'; '.join(parts)}{total})"

@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._engine import Cells, MarginCodes, design_matrix, margin_errors, match_margins
+from ._engine import (
+    Cells,
+    MarginCodes,
+    design_matrix,
+    margin_errors,
+    match_margins,
+    representative_rows,
+)
 from ._records import (
     CalibrateStep,
     CalibrationRecord,
@@ -190,6 +197,14 @@ def _check_targets(targets: object, design: SurveyDesign, func: str) -> Targets:
         )
     for m in targets.margins:
         design.check_columns(list(m.variables), "targets")
+    if targets.numeric_totals:
+        if func != "calibrate":
+            raise DelibpollError(
+                f"{func} cannot use the numeric population totals "
+                f"{sorted(targets.numeric_totals)} of these targets; use calibrate() for "
+                "totals of numeric columns, or targets.select(...) of the categorical margins."
+            )
+        design.check_columns(list(targets.numeric_totals), "targets")
     return targets
 
 
@@ -438,6 +453,26 @@ def _fit_rake(design: SurveyDesign, targets: Targets | None, opts: dict[str, Any
 
 
 # ---------------------------------------------------------------------- calibrate
+def _numeric_auxiliary(design: SurveyDesign, col: str) -> np.ndarray:
+    """The values of a numeric calibration auxiliary (no missing values: R's calibrate
+    needs them for every row)."""
+    s = design.column(col)
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        raise DelibpollError(
+            f"The numeric population total of targets names column '{col}', which is not "
+            f"numeric (dtype {s.dtype}); give a categorical margin for it instead."
+        )
+    vals = s.to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(vals)
+    if bad.any():
+        raise DelibpollError(
+            f"Column '{col}' (a numeric calibration auxiliary) has {int(bad.sum())} missing "
+            "or infinite value(s); every row needs a value. Impute them or drop those rows "
+            "first."
+        )
+    return vals
+
+
 def _check_calibrate(opts: dict[str, Any], targets: Targets | None) -> None:
     bounds, method = opts["bounds"], opts["method"]
     if bounds is None:
@@ -472,10 +507,24 @@ def _fit_calibrate(design: SurveyDesign, targets: Targets | None, opts: dict[str
     lo, hi = opts["g_bounds"]
     w0 = design.weight_array
     tot = _resolve_total(targets, float(w0.sum()), opts["total"], func)
+    numeric = targets.numeric_totals
+    num_vals = [_numeric_auxiliary(design, col) for col in numeric]
+    extra = []
+    for vals in num_vals:  # cells hold rows with equal values of every numeric auxiliary
+        code, uniq = pd.factorize(vals, sort=True)
+        extra.append((code.astype(np.int64), len(uniq)))
     matched, cells = match_margins(
-        _margin_data(design, targets.margins), targets.margins, unmatched
+        _margin_data(design, targets.margins), targets.margins, unmatched, extra
     )
+    if extra:
+        n_m = len(matched)
+        cells = Cells(row_cell=cells.row_cell, counts=cells.counts,
+                      margin_cell_codes=cells.margin_cell_codes[:n_m],
+                      n_categories=cells.n_categories[:n_m])
     xmat = design_matrix(cells)
+    if num_vals:
+        rep = representative_rows(cells.row_cell, cells.n_cells)
+        xmat = np.column_stack([xmat] + [v[rep] for v in num_vals])
     options: dict[str, Any] = {
         "method": method, "bounds": (lo, hi), "max_iter": max_iter, "tol": tol,
         "unmatched": unmatched, "total": tot,
@@ -489,14 +538,15 @@ def _fit_calibrate(design: SurveyDesign, targets: Targets | None, opts: dict[str
     step_record = CalibrateStep(
         row_cell=cells.row_cell, cell_counts=cells.counts, x=xmat, margins=margins, total=tot,
         calfun=method, bounds=(lo, hi), max_iter=max_iter, tol=tol,
+        numeric_totals=np.array(list(numeric.values()), dtype=float),
     )
     new_mat, g_total, it, conv, _ = calibrate_fit(step_record, w0[:, None])
     counts0 = resolve_counts(margins, cells.row_cell, w0[:, None], np.array([tot]))
+    pop0 = population_totals(counts0)
+    if numeric:
+        pop0 = np.vstack([pop0, step_record.numeric_totals[:, None]])
     scale0 = float(
-        grake_scale(
-            xmat, cells.cell_totals(w0)[:, None], population_totals(counts0),
-            cells.n_categories[0],
-        )[0]
+        grake_scale(xmat, cells.cell_totals(w0)[:, None], pop0, cells.n_categories[0])[0]
     )
     if scale0 != 1.0 and bounds is not None:
         warnings.warn(

@@ -203,7 +203,7 @@ BAD_CALLS: list[tuple[str, Callable[[], Any], str]] = [
      "row 'a' in contrast 'x' must be a finite number; got inf"),
     ("contrast level", lambda: dp.contrast(dp.proportion(D, "q"), {"x": {"a": 1}}, level=2),
      "'level' parameter of contrast"),
-    ("replicates unknown method", lambda: D.with_replicates("brr"),  # type: ignore[arg-type]
+    ("replicates unknown method", lambda: D.with_replicates("mrbbootstrap"),  # type: ignore[arg-type]
      "'method' parameter of with_replicates must be one of"),
     ("replicates n as text", lambda: D.with_replicates("bootstrap", n_replicates="10"),  # type: ignore[arg-type]
      "'n_replicates' parameter of with_replicates must be an integer >= 2; got '10'"),

@@ -88,8 +88,10 @@ def _rows_design(design: SurveyDesign, rows: np.ndarray, extra: Mapping[str, pd.
     cols: dict[str, pd.Series | np.ndarray] = {wname: design.weight_array, **extra}
     data = design.with_columns(cols).select([*design.columns, *cols])
     data = data.loc[:, ~data.columns.duplicated(keep="last")]
-    return SurveyDesign(data.iloc[rows], weights=wname, strata=design.strata, ids=design.ids,
-                        fpc=design.fpc, lonely_psu=design.lonely_psu)
+    ids = [c for c, _ in design.stages] or None
+    fpcs = [f for _, f in design.stages if f is not None] or None
+    return SurveyDesign(data.iloc[rows], weights=wname, strata=design.strata, ids=ids,
+                        fpc=fpcs if ids else design.fpc, lonely_psu=design.lonely_psu)
 
 
 def attrition(
