@@ -51,6 +51,6 @@ def convert(text: str, obj: Object) -> str:
 class RstRoles(Extension):
     """Rewrite the roles of every docstring griffe loads."""
 
-    def on_instance(self, *, obj: Object, **kwargs: Any) -> None:  # noqa: D102
+    def on_instance(self, *, obj: Object, **kwargs: Any) -> None:
         if obj.docstring is not None and ":" in obj.docstring.value:
             obj.docstring.value = convert(obj.docstring.value, obj)
