@@ -786,3 +786,15 @@ def test_outputs_render(sav_table, tmp_path: Path) -> None:  # type: ignore[no-u
                    check=True, timeout=240, capture_output=True)
     for name in ("t.pdf", "u.pdf"):
         assert (tmp_path / name).read_bytes()[:5] == b"%PDF-"
+
+
+def test_small_base_note_only_when_a_column_has_a_small_base() -> None:
+    """The [u] note explains a flag; with no column below min_base there is no flag to
+    explain (bases worked by hand: 60 and 40 respondents)."""
+    df = pd.DataFrame({"q": ["a", "b"] * 50, "g": ["x"] * 60 + ["y"] * 40})
+    d = dp.SurveyDesign(df)
+    assert not any("[u]" in n for n in banner(d, ["q"], ["g"], min_base=30).notes)
+    flagged = banner(d, ["q"], ["g"], min_base=50)
+    assert any("[u]" in n and "below 50" in n for n in flagged.notes)
+    fr = flagged.to_frame()
+    assert set(fr.loc[fr["low_base"], "column"]) == {"y"}

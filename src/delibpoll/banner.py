@@ -911,7 +911,7 @@ def _assemble(design: SurveyDesign, spec: _Spec, cells: list[_QuestionCells]) ->
     categories = tuple(tuple(shown[int(offsets[q]) : int(offsets[q]) + len(r.labels)])
                        for q, r in enumerate(spec.rows))
     return BannerTable(
-        notes=_notes(design, spec),
+        notes=_notes(design, spec, any_low_base=bool(np.any(low_base))),
         questions=list(spec.questions),
         columns=list(spec.columns),
         decimals=int(spec.decimals),
@@ -987,7 +987,7 @@ def _base_line(spec: _Spec, q: int, row: _Row) -> str:
     return f"Base: {spec.base_description}{excl} (unweighted n = {count(int(row.valid.sum()))})"
 
 
-def _notes(design: SurveyDesign, spec: _Spec) -> list[str]:
+def _notes(design: SurveyDesign, spec: _Spec, *, any_low_base: bool) -> list[str]:
     """The table notes: methods, letters, low bases, bases, rounding, exclusions, nets and
     suppression."""
     reps = design.replicates
@@ -1005,7 +1005,7 @@ def _notes(design: SurveyDesign, spec: _Spec) -> list[str]:
         "The Total column is not tested.",
         *([f"{LOW_BASE} (row 'Small base') marks the columns whose unweighted base is below "
            f"{count(min_base)}: treat their figures with caution."]
-          if min_base > 0 else []),
+          if min_base > 0 and any_low_base else []),
         "Bases: unweighted respondents, weighted total and Kish effective sample size.",
         "Percentages are rounded for display only; nets and tests use unrounded values.",
     ]
