@@ -17,20 +17,18 @@ import numpy as np
 import pandas as pd
 
 from . import _variance
-from ._arrays import read_only
-from ._ci import t_quantile, two_sided_p
 from ._formula import ModelFrame, build_model, term_columns
 from ._glm import aliased_columns, olr_fit, olr_scores
 from ._validation import check_level
 from .design import SurveyDesign, check_design
 from .exceptions import ConvergenceWarning, DelibpollError
-from .regression import WaldTest, wald_test_of
+from .regression import CoefficientTable, WaldTest, wald_test_of
 
 __all__ = ["OLRResult", "olr"]
 
 
 @dataclass(frozen=True)
-class OLRResult:
+class OLRResult(CoefficientTable):
     """A design-based proportional-odds logistic model (R ``svyolr``).
 
     Attributes
@@ -69,29 +67,6 @@ class OLRResult:
     level: float
     model: ModelFrame = field(repr=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "coef", read_only(self.coef, dtype=float))
-        object.__setattr__(self, "vcov", read_only(self.vcov, dtype=float))
-
-    @property
-    def se(self) -> np.ndarray:
-        """Standard errors (slopes then thresholds)."""
-        return np.asarray(np.sqrt(np.clip(np.diag(self.vcov), 0, None)))
-
-    @property
-    def t(self) -> np.ndarray:
-        """``coef / se``."""
-        return np.asarray(self.coef / self.se)
-
-    def conf_int(self, level: float = 0.95, *, df: float | None = None) -> pd.DataFrame:
-        """Wald intervals ``coef ± q se``, ``q`` the t quantile on the residual df (or on
-        ``df``; ``float("inf")`` for normal quantiles)."""
-        level = check_level(level, "OLRResult.conf_int")
-        q = t_quantile(level, self.df_residual if df is None else float(df))
-        return pd.DataFrame({"ci_lower": self.coef - q * self.se,
-                             "ci_upper": self.coef + q * self.se},
-                            index=pd.Index(self.names, name="term"))
-
     def to_frame(self) -> pd.DataFrame:
         """One row per coefficient: ``term, kind ("slope"/"threshold"), estimate, se, t,
         p_value, ci_lower, ci_upper, df`` (t on the residual df)."""
@@ -99,7 +74,7 @@ class OLRResult:
         kinds = ["slope"] * self.n_slopes + ["threshold"] * (len(self.names) - self.n_slopes)
         return pd.DataFrame({
             "term": list(self.names), "kind": kinds, "estimate": np.array(self.coef),
-            "se": self.se, "t": self.t, "p_value": two_sided_p(self.t, self.df_residual),
+            "se": self.se, "t": self.t, "p_value": self.p_value,
             "ci_lower": ci["ci_lower"].to_numpy(), "ci_upper": ci["ci_upper"].to_numpy(),
             "df": self.df_residual,
         })

@@ -143,8 +143,62 @@ class GLMPrediction:
         return f"GLMPrediction(type={self.type!r})\n" + self.to_frame().to_string()
 
 
+class CoefficientTable:
+    """What a fitted model's result shares (GLMResult, OLRResult): read-only ``coef`` and
+    ``vcov``, and from them standard errors, t statistics on ``df_residual``, p-values and
+    Wald intervals. The subclasses are frozen dataclasses with the fields ``names``,
+    ``coef``, ``vcov`` and ``df_residual``."""
+
+    names: tuple[str, ...]
+    coef: np.ndarray
+    vcov: np.ndarray
+    df_residual: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "coef", read_only(self.coef, dtype=float))
+        object.__setattr__(self, "vcov", read_only(self.vcov, dtype=float))
+
+    @property
+    def se(self) -> np.ndarray:
+        """Standard errors of the coefficients."""
+        return np.asarray(np.sqrt(np.clip(np.diag(self.vcov), 0, None)))
+
+    @property
+    def t(self) -> np.ndarray:
+        """``coef / se``."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(self.coef / self.se)
+
+    @property
+    def p_value(self) -> np.ndarray:
+        """Two-sided p-values of :attr:`t` on :attr:`df_residual`."""
+        return two_sided_p(self.t, self.df_residual)
+
+    def conf_int(self, level: float = 0.95, *, df: float | None = None) -> pd.DataFrame:
+        """Wald intervals ``coef ± q se`` (R ``confint(fit)``).
+
+        Parameters
+        ----------
+        level : float, default 0.95
+        df : float, optional
+            Degrees of freedom of the t quantile ``q``: the residual df by default (R's
+            default); ``float("inf")`` for normal quantiles (R ``confint(fit, ddf = Inf)``,
+            ``confint.default``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ci_lower`` and ``ci_upper``, indexed by the coefficient names.
+        """
+        level = check_level(level, f"{type(self).__name__}.conf_int")
+        q = t_quantile(level, self.df_residual if df is None else float(df))
+        return pd.DataFrame({"ci_lower": self.coef - q * self.se,
+                             "ci_upper": self.coef + q * self.se},
+                            index=pd.Index(self.names, name="term"))
+
+
 @dataclass(frozen=True)
-class GLMResult:
+class GLMResult(CoefficientTable):
     """A design-based GLM (R ``svyglm``).
 
     Attributes
@@ -205,48 +259,6 @@ class GLMResult:
     model: ModelFrame = field(repr=False)
     reference: Mapping[str, Hashable] = field(repr=False, default_factory=dict)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "coef", read_only(self.coef, dtype=float))
-        object.__setattr__(self, "vcov", read_only(self.vcov, dtype=float))
-
-    # ------------------------------------------------------------------ tables
-    @property
-    def se(self) -> np.ndarray:
-        """Standard errors of the coefficients."""
-        return np.asarray(np.sqrt(np.clip(np.diag(self.vcov), 0, None)))
-
-    @property
-    def t(self) -> np.ndarray:
-        """``coef / se``."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.asarray(self.coef / self.se)
-
-    @property
-    def p_value(self) -> np.ndarray:
-        """Two-sided p-values of :attr:`t` on :attr:`df_residual`."""
-        return two_sided_p(self.t, self.df_residual)
-
-    def conf_int(self, level: float = 0.95, *, df: float | None = None) -> pd.DataFrame:
-        """Wald intervals ``coef ± q se`` (R ``confint(fit)``).
-
-        Parameters
-        ----------
-        level : float, default 0.95
-        df : float, optional
-            Degrees of freedom of the t quantile ``q``: the residual df by default (R's
-            default); ``float("inf")`` for normal quantiles (R ``confint(fit, ddf = Inf)``,
-            ``confint.default``).
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``ci_lower`` and ``ci_upper``, indexed by the coefficient names.
-        """
-        level = check_level(level, "GLMResult.conf_int")
-        q = t_quantile(level, self.df_residual if df is None else float(df))
-        return pd.DataFrame({"ci_lower": self.coef - q * self.se,
-                             "ci_upper": self.coef + q * self.se},
-                            index=pd.Index(self.names, name="term"))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per coefficient: ``term, estimate, se, t, p_value, ci_lower, ci_upper, df``
