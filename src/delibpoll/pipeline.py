@@ -1929,8 +1929,7 @@ def _write_deliberation(config: CohortConfig, res: DeliberationResult,
         notes = tuple(f"{t.title}: {t.notes}" for section in tables.values() for t in section)
         if syn:
             notes = (SYNTHETIC_NOTE, *notes)
-        doc = Document(views, notes, "the deliberative analyses' tables (knowledge, balance, "
-                                     "attrition, group dynamics, control group)")
+        doc = Document(views, notes, "the tables of the deliberative analyses")
         title = f"{config.cohort.title}: deliberative analyses"
         files.append(document_excel(doc, out / "deliberation_tables.xlsx", title=title,
                                     source=config.cohort.source))
