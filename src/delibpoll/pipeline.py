@@ -1730,9 +1730,10 @@ def _deliberation_tables(config: CohortConfig, res: DeliberationResult,
             "Knowledge quiz scores before and after deliberation", base, "Score",
             ("Before", "After", "Change (pts)", f"{lev} CI (pts)", "p"), rows,
             "Score: the share of the quiz's items answered correctly, 'don't know' and no answer "
-            "counting as not correct. Corrected for guessing: right minus wrong / (k - 1) for an "
-            "item with k options, 'don't know' neither right nor wrong. Change = after - "
-            "before, same people. Source: knowledge_learning.csv.")]
+            "counting as not correct. "
+            + ("Corrected for guessing: right minus wrong / (k - 1) for an item with k options, "
+               "'don't know' neither right nor wrong. " if "corrected_score" in fr else "")
+            + "Change = after - before, same people. Source: knowledge_learning.csv.")]
         it = res.learning.item_frame()
         tabs.append(DelibTable(
             "Knowledge quiz items: answered correctly before and after", base, "Item",

@@ -30,7 +30,7 @@ def _worst(fr: pd.DataFrame, col: str) -> str:
     if finite.empty:
         return "none finite"
     r = finite.loc[finite[col].idxmax()]
-    return f"largest {r[col]:.2f} ({r['item'].replace(chr(10), ' ')})"
+    return f"largest {r[col]:.2f} ({r['shown']})"
 
 
 def plot_balance(
@@ -74,7 +74,7 @@ def plot_balance(
     >>> print(alt_text(plot_balance(b)))  # doctest: +NORMALIZE_WHITESPACE
     Love plot of the absolute standardised mean difference between Tier 1 and Tier 3 for
     2 covariate categories (sex), with a reference line at 0.1. Before adjustment: 2 of 2
-    above 0.1, largest 0.53 (sex: F). Kish effective size of Tier 1: 4.0 of 4.
+    above 0.1, largest 0.53 (sex = F). Kish effective size of Tier 1: 4.0 of 4.
     """
     from plotnine import (
         aes,
@@ -112,6 +112,8 @@ def plot_balance(
     has_after = "asmd_after" in fr
     fr["item"] = [f"{c}: {v}" if lab is None else f"{lab.variable(c)}: {lab.category(c, v)}"
                   for c, v in zip(fr["covariate"], fr["category"], strict=True)]
+    fr["shown"] = [f"{c} = {v}" if lab is None else f"{lab.variable(c)} = {lab.category(c, v)}"
+                   for c, v in zip(fr["covariate"], fr["category"], strict=True)]  # alt text
     fr["item"] = [wrap(t, 36) for t in fr["item"]]  # long labels on two lines, not a clipped panel
     order = list(dict.fromkeys(fr["item"]))[::-1]
     stages = [("asmd_before", "Before adjustment")] + (
