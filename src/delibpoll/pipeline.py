@@ -1163,6 +1163,8 @@ def read_data(config: CohortConfig) -> CohortData:
                           f"({c_path.name}){near or '.'}")
         if missing_c:
             errors.append(f"Control columns are: {', '.join(str(c) for c in control.columns)}.")
+    if not errors and t1 is not None:
+        errors += _deliberation_data_errors(config, t1, control)
     if errors:
         raise DelibpollError(f"Config file '{config.path}': " + " ".join(errors) + " Fix the config and run again.")
     if config.mapping is not None:  # every weighting margin must fit, with a fix line for each
@@ -1524,6 +1526,30 @@ def _answer_measure(
     out = [pd.Series(np.where(c.isna(), np.nan, (c.astype(object) == cat).astype(float)),
                      index=c.index) for c in cols]
     return out, f"{lab.variable(q)}: share answering '{lab.category(q, cat)}'", True
+
+
+def _deliberation_data_errors(config: CohortConfig, t1: pd.DataFrame,
+                              control: pd.DataFrame | None) -> list[str]:
+    """What the deliberative sections need of the data, checked before any output: a
+    categorical measure has a declared category, the status column has the completed value."""
+    errors: list[str] = []
+    ac, dc, cc = (getattr(config, s, None) for s in ("attrition", "dynamics", "control"))
+    cats = config.comparison.categories or {}
+    uses = [("[attrition] measures", q) for q in (ac.measures if ac else ())]
+    uses += [("[dynamics] questions", q) for q in (dc.questions if dc else ())]
+    uses += [("[control.questions]", q) for q in (cc.questions if cc else {})]
+    for where, q in dict.fromkeys(u for u in uses if u[1] != "knowledge"):
+        b, a = config.comparison.questions[q]
+        if not all(_is_numeric_answer(t1[c]) for c in (b, a)) and q not in cats:
+            errors.append(f"{where} names '{q}', whose answers are categories; declare the "
+                          f"answer to count in [comparison.categories] (e.g. {q} = \"...\"), or "
+                          "use a numeric question.")
+    if ac is not None and ac.status is not None:
+        found = t1[ac.status].dropna().unique().tolist()
+        if ac.completed not in found:
+            errors.append(f"[attrition] completed = {ac.completed!r} is not a value of the status "
+                          f"column '{ac.status}'; its values are {sorted(map(str, found))}.")
+    return errors
 
 
 def _completers(config: CohortConfig, d1: SurveyDesign) -> np.ndarray | None:
