@@ -1723,10 +1723,16 @@ def _c_p(x: Any) -> Cell:
 
 
 def _c_ci(lo: Any, hi: Any, share: bool, d: int | None = None) -> Cell:
-    """A CI as text: of a difference of shares in points, else of a number."""
-    if share:
-        return Cell(ci(lo, hi, 0 if d is None else d, "points").replace(" pts", ""))
-    return Cell(ci(lo, hi, 2 if d is None else d, "number"))
+    """A CI as text: of a difference of shares in points, else of a number (kept on one
+    line in a table cell)."""
+    text = (ci(lo, hi, 0 if d is None else d, "points").replace(" pts", "") if share
+            else ci(lo, hi, 2 if d is None else d, "number"))
+    return _c_text(text)
+
+
+def _c_text(text: str) -> Cell:
+    """A range such as '-0.08 to 1.21' as one unbroken line (no-break spaces)."""
+    return Cell(text.replace(" to ", "\u00a0to\u00a0"))
 
 
 def _c_val(x: Any, share: bool) -> Cell:
@@ -1824,7 +1830,7 @@ def _deliberation_tables(config: CohortConfig, res: DeliberationResult,
             "Participants", ("Did not answer after", f"{lev} CI", "Base (unweighted)"),
             tuple(("All participants" if r["variable"] == "all" else
                    f"{lab.variable(r['variable'])}: {lab.category(r['variable'], r['category'])}",
-                   (_c_pct(r["rate"]), Cell(ci(r["ci_lower"], r["ci_upper"], 0, "percent")),
+                   (_c_pct(r["rate"]), _c_text(ci(r["ci_lower"], r["ci_upper"], 0, "percent")),
                     _c_count(r["n"])))
                   for r in rates.to_dict("records")),
             f"Attrition of {res.measures[next(iter(res.attrition))].label.lower()}. Source: "
@@ -1865,9 +1871,9 @@ def _deliberation_tables(config: CohortConfig, res: DeliberationResult,
                 _c_num(fr["icc_before"]["estimate"]), _c_num(fr["icc_after"]["estimate"]),
                 _c_num(fr["sd_before"]["estimate"]), _c_num(fr["sd_after"]["estimate"]),
                 _c_num(vc["estimate"], 3, sign=True),
-                Cell(ci(vc["ci_lower"], vc["ci_upper"], 3, "number")))))
+                _c_text(ci(vc["ci_lower"], vc["ci_upper"], 3, "number")))))
             mrows.append((m.label, (
-                _c_num(sl["estimate"], sign=True), Cell(ci(sl["ci_lower"], sl["ci_upper"], 2, "number")),
+                _c_num(sl["estimate"], sign=True), _c_text(ci(sl["ci_lower"], sl["ci_upper"], 2, "number")),
                 _c_p(sl["p_value"]), _c_count(gd.n_pairs), _c_count(gd.n_groups))))
         g0 = next(iter(res.dynamics.values()))
         base = f"Base: Tier 1 participants with both answers in {g0.n_groups} discussion groups"
@@ -1900,16 +1906,17 @@ def _deliberation_tables(config: CohortConfig, res: DeliberationResult,
                 _c_diff(fr["treated_change"]["estimate"], m.share),
                 _c_diff(fr["control_change"]["estimate"], m.share),
                 _c_diff(did["estimate"], m.share), _c_ci(did["ci_lower"], did["ci_upper"], m.share),
-                _c_p(did["p_value"]), _c_diff(fr["balance_before"]["estimate"], m.share),
-                _c_diff(fr["difference_after"]["estimate"], m.share))))
+                _c_p(did["p_value"]), _c_diff(fr["balance_before"]["estimate"], m.share))))
         out["control"] = (DelibTable(
             "Tier 1 and the control group: change and difference in differences",
             f"Base: Tier 1 participants and {count(res.n_control)} control respondents with "
             "both answers", "Measure",
-            ("Tier 1 change", "Control change", "Difference in differences", f"{lev} CI", "p",
-             "Difference before", "Difference after"), tuple(crows),
-            "Knowledge score: the share of the quiz answered correctly. Difference in differences = Tier 1's change - the control group's change. "
-            "Difference before / after: Tier 1 - control at each survey. Changes of shares in "
+            ("Change, Tier 1", "Change, control", "Difference in differences", f"{lev} CI", "p",
+             "Difference before"), tuple(crows),
+            "Knowledge score: the share of the quiz answered correctly. Difference in "
+            "differences = Tier 1's change - the control group's change. Difference before: "
+            "Tier 1 - control at the first survey (the difference after is in the CSV file). "
+            "Changes of shares in "
             "percentage points. Source: control_comparison.csv."),)
     return out
 
@@ -2067,9 +2074,10 @@ def _report_deliberation(rep: _Report, config: CohortConfig, res: DeliberationRe
             "Knowledge: each participant's score is the share of the quiz's items answered "
             "correctly ('don't know' and no answer count as not correct); learning is the "
             "weighted mean of the per-person change among those who answered both times, with "
-            "a Taylor-linearised SE clustered like Tier 1's design; the correction for guessing "
-            "counts right minus wrong / (k - 1) for an item with k options (Cor and Sood 2016); "
-            "Cronbach's alpha is unweighted.")
+            "a Taylor-linearised SE clustered like Tier 1's design; "
+            + ("the correction for guessing counts right minus wrong / (k - 1) for an item with "
+               "k options (Cor and Sood 2016); " if "corrected_score" in fr else "")
+            + "Cronbach's alpha is unweighted.")
     if res.attrition:
         ac = config.attrition
         assert ac is not None
@@ -2176,7 +2184,9 @@ def _report_deliberation(rep: _Report, config: CohortConfig, res: DeliberationRe
                 f"{_prose_ci(did['ci_lower'], did['ci_upper'], m.share)}; {_p_is(did['p_value'])}). "
                 f"Before deliberation the two groups differed by "
                 f"{_prose_diff(fr['balance_before']['estimate'], m.share)} ({lev} CI "
-                f"{_prose_ci(fr['balance_before']['ci_lower'], fr['balance_before']['ci_upper'], m.share)}).")
+                f"{_prose_ci(fr['balance_before']['ci_lower'], fr['balance_before']['ci_upper'], m.share)}), "
+                f"and after it by {_prose_diff(fr['difference_after']['estimate'], m.share)} ({lev} CI "
+                f"{_prose_ci(fr['difference_after']['ci_lower'], fr['difference_after']['ci_upper'], m.share)}).")
         rep.para(
             f"A control group of {count(res.n_control)} people who did not deliberate was "
             "surveyed at the same two times as Tier 1. " + " ".join(parts) + " Participants "
@@ -2514,13 +2524,17 @@ def _fix_zip_dates(path: Path) -> None:
 
 def _column_widths(df: pd.DataFrame, total: float) -> list[float]:
     """Column widths (cm): each number column as wide as its longest value or header word, the
-    two label columns share the rest (their text wraps), so numbers stay on one line."""
+    label columns (the first, and the second when it holds text) share the rest (their text
+    wraps), so numbers stay on one line."""
     need: list[float] = []
+    cap = 24 if len(df.columns) <= 7 else 16  # wide tables: labels wrap more, numbers do not
     for i, c in enumerate(df.columns):
         cells = [str(v) for v in df[c].tolist()]
         longest_word = max((len(w) for w in str(c).split()), default=4)
-        if i < 2:  # the label columns: room for their words, wrapped in the cell
-            need.append(min(max([longest_word, *map(len, cells)], default=6), 24))
+        label = i == 0 or (i == 1 and any(_is_text(v) for v in cells))
+        if label:  # the label columns: room for their words, wrapped in the cell
+            words = [len(w) for v in cells for w in v.split()]
+            need.append(min(max([8, longest_word, *words, *map(len, cells)], default=8), cap))
         else:  # numbers: one line for the value and the header's longest word
             need.append(max([8.0, 1.2 * longest_word + 2, *(len(v) + 3.0 for v in cells)]))
     scale = total / sum(need)
