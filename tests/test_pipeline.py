@@ -745,3 +745,13 @@ def test_deliberative_data_errors_name_the_key(tmp_path: Path) -> None:
         dp.run_config(_delib_config(tmp_path, dyn, name="e"), output=tmp_path / "e")
     for name in "abcde":  # every one raised before any output was written
         assert not (tmp_path / name).exists()
+
+
+def test_without_control_the_report_says_what_is_not_possible(tmp_path: Path) -> None:
+    """Consistency with possible_comparisons(1): the comparisons a single-wave public sample
+    cannot support are named, and only without [control]."""
+    out = dp.run_config(_delib_config(tmp_path, KNOWLEDGE_TOML, name="k"), output=tmp_path / "k").output
+    methods = _methods((out / "report.md").read_text(encoding="utf-8"))
+    for c in dp.possible_comparisons(1).query("~possible")["comparison"]:
+        assert c[:1].lower() + c[1:] in methods
+    assert "add a [control] section" in methods

@@ -66,6 +66,7 @@ from .deliberative import (
     group_dynamics,
     knowledge,
     learning,
+    possible_comparisons,
     representativeness,
 )
 from .design import SurveyDesign
@@ -2170,6 +2171,14 @@ def _report_deliberation(rep: _Report, config: CohortConfig, res: DeliberationRe
             "before and after estimated jointly; the movement slope is the design-based "
             "regression of each person's change on the weighted mean answer before deliberation "
             "of the rest of their group.")
+    if not res.control and (learn is not None or res.dynamics or res.attrition):
+        pc = possible_comparisons(1)
+        missing = [str(c) for c, ok in zip(pc["comparison"], pc["possible"], strict=True) if not ok]
+        methods.append(
+            "Without a control group surveyed at both times, the change in Tier 1 cannot be "
+            "separated from change that happened to everyone between the two surveys; not "
+            f"possible here: {'; '.join(c[:1].lower() + c[1:] for c in missing)} (add a "
+            "[control] section when such a sample exists).")
     if res.control:
         rep.heading("Control group: difference in differences")
         parts = []
