@@ -626,3 +626,31 @@ def test_bad_adjustment_method_names_the_parameter() -> None:
     with pytest.raises(dp.DelibpollError, match="method"):
         dp.compare_tiers(dp.SurveyDesign(t1), dp.SurveyDesign(t3), "q", adjust_for=["age"],
                          method="ipw")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- #17: the pipeline's options
+def test_compare_questions_passes_method_and_balance_threshold(tiers) -> None:  # type: ignore[no-untyped-def]
+    """Consistency: compare_questions(method=, balance_threshold=) gives each question the
+    compare_tiers result with the same options (the pipeline's [comparison] adjust_method and
+    balance_threshold)."""
+    d1, d3 = tiers
+    qc = dp.compare_questions(d1, d3, {"q_pact": ("q_pact_pre", "q_pact_post")},
+                              adjust_for=["sex", "age_group"], method="entropy",
+                              balance_threshold=0.05)
+    one = dp.compare_tiers(d1, d3, "q_pact", before="q_pact_pre", after="q_pact_post",
+                           adjust_for=["sex", "age_group"], method="entropy",
+                           balance_threshold=0.05)
+    got = qc.comparisons["q_pact"]
+    np.testing.assert_allclose(got.to_frame()["adjusted_difference"],
+                               one.to_frame()["adjusted_difference"], rtol=1e-12)
+    assert got.adjustment["method"] == "entropy"
+    assert got.balance is not None and got.balance.threshold == 0.05
+    assert got.balance.balanced  # entropy balancing meets every category
+
+
+def test_balance_threshold_is_checked(tiers) -> None:  # type: ignore[no-untyped-def]
+    d1, d3 = tiers
+    for bad in (0, -0.1, "0.1", True):
+        with pytest.raises(DelibpollError, match="'balance_threshold' parameter of compare_tiers"):
+            dp.compare_tiers(d1, d3, "q_pact", after="q_pact_post", adjust_for=["sex"],
+                             balance_threshold=bad)

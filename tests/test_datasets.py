@@ -119,3 +119,17 @@ def test_marousi_checks_from_its_readme() -> None:
     assert m["t1know"].mean() == pytest.approx(m["t1knowlevel"].iloc[0], rel=1e-6)
     assert m["t2know"].mean() == pytest.approx(m["t2knowlevel"].iloc[0], rel=1e-6)
     np.testing.assert_allclose(m["knowgain"], m["t2know"] - m["t1know"], atol=1e-6)
+
+
+def test_control_sample_is_what_the_generator_writes() -> None:
+    """The SYNTHETIC control sample (issue #17) is deterministic and is the committed file;
+    the Tier 1 quiz's non-completers have no answer after."""
+    gen = _generator()
+    a, b = gen.make_control(), gen.make_control()
+    pd.testing.assert_frame_equal(a, b)
+    assert a.to_csv(index=False) == (ROOT / "data/example/control.csv").read_text()
+    t1 = datasets.load_example(1)
+    post = [f"know_{i}_post" for i in range(1, 7)]
+    dropped = t1["post_quiz"] == "Did not complete"
+    assert dropped.sum() == 8 and t1.loc[dropped, post].isna().all().all()
+    assert t1.loc[~dropped, post].notna().all().all()

@@ -20,8 +20,10 @@ CONFIG = ROOT / "analyses" / "cohort1.toml"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dp.PipelineResult:
     # the example config rakes on education with merged small categories, which are then not
-    # balanced one by one: compare_tiers says so (issue #17)
-    with pytest.warns(dp.WeightingWarning, match="ASMD above 0.1"):
+    # balanced one by one: compare_tiers says so; and the synthetic drop-outs from the second
+    # knowledge quiz knew less before deliberation: attrition says so (issue #17)
+    with pytest.warns(dp.WeightingWarning, match="ASMD above 0.1"), \
+            pytest.warns(dp.AttritionWarning, match="related to the pre answers"):
         return dp.run_config(CONFIG, output=tmp_path_factory.mktemp("out"))
 
 
@@ -449,7 +451,8 @@ def test_synthetic_data_are_marked_in_every_output(run: dp.PipelineResult) -> No
 
 def test_console_summary_says_synthetic(tmp_path: Path) -> None:
     said: list[str] = []
-    with pytest.warns(dp.WeightingWarning, match="ASMD above 0.1"):  # the example's education
+    with pytest.warns(dp.WeightingWarning, match="ASMD above 0.1"), \
+            pytest.warns(dp.AttritionWarning):  # the example's education and drop-outs
         dp.run_config(CONFIG, output=tmp_path / "o", progress=said.append)
     assert said[0].startswith("SYNTHETIC DATA") and "SYNTHETIC DATA" in said[-1]
     assert all(scientific_notation(s) == [] for s in said)
@@ -463,3 +466,292 @@ def test_charts_are_300_dpi_and_a4_wide(run: dp.PipelineResult) -> None:
             dpi = im.info["dpi"]
             assert round(dpi[0]) == 300
             assert im.size[0] / dpi[0] == pytest.approx(6.3, abs=0.02)  # 16 cm
+
+
+# ---------------------------------------------------------------------- deliberative sections (#17)
+# The knowledge, balance, attrition, group-dynamics and control sections print the results of
+# learning, balance (through compare_tiers), attrition, group_dynamics and
+# difference_in_differences. Those functions are checked against R and hand-worked formulas
+# in tests/test_knowledge.py, test_balance.py, test_attrition.py, test_dynamics.py and
+# test_control.py; here the pipeline's numbers are checked to be the library's on the same
+# inputs (a consistency check), and the knowledge scores and the difference in differences
+# once more against formulas worked with numpy from the raw files (an outside check).
+T1_SAV = ROOT / "data" / "example" / "tier1.sav"
+CONTROL_SAV = ROOT / "data" / "example" / "control.sav"
+from delibpoll.pipeline import load_config  # noqa: E402
+
+KNOW_PRE = [f"know_{i}_pre" for i in range(1, 7)]
+KNOW_POST = [f"know_{i}_post" for i in range(1, 7)]
+KEY = ["False", "True", "True", "False", "A data access committee", "About 1 in 20"]
+CHANCE = [0.5, 0.5, 0.5, 0.5, 0.25, 0.25]
+
+
+def _tier1_designs() -> tuple[dp.SurveyDesign, np.ndarray]:
+    """Tier 1 as the pipeline builds it (clustered by discussion group), and who took the
+    second quiz (the config's [attrition] status = "post_quiz", completed = "Completed")."""
+    t1 = dp.read_survey(T1_SAV)
+    return dp.SurveyDesign(t1, ids="group_id"), (t1["post_quiz"] == "Completed").to_numpy()
+
+
+def _learning() -> dp.deliberative.Learning:
+    d1, done = _tier1_designs()
+    return dp.learning(d1.with_fixed_weights(d1.weight_array * done), KNOW_PRE, KNOW_POST,
+                       key=KEY, chance=CHANCE, dont_know=["Don't know"], by="sex")
+
+
+def _csv_of(run: dp.PipelineResult, name: str) -> pd.DataFrame:
+    return pd.read_csv(run.output / name, skiprows=1)  # the synthetic-data comment line
+
+
+def test_knowledge_section_is_learning_of_the_completers(run: dp.PipelineResult) -> None:
+    lrn = _learning()
+    got = _csv_of(run, "knowledge_learning.csv")
+    want = lrn.to_frame()
+    for col in ("before", "after", "gain", "se", "ci_lower", "ci_upper", "p_value", "n"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-5)  # CSV keeps 6 digits
+    np.testing.assert_allclose(got["alpha_before"].iloc[0], lrn.alpha_before, rtol=1e-5)
+    items = _csv_of(run, "knowledge_items.csv")
+    np.testing.assert_allclose(items["gain"], lrn.item_frame()["gain"], rtol=1e-5, atol=1e-12)
+    gaps = _csv_of(run, "knowledge_gaps.csv")
+    np.testing.assert_allclose(gaps["estimate"], lrn.gap_frame()["estimate"], rtol=1e-5)
+    # outside check: the scores worked by hand from the raw answers and the key
+    t1 = dp.read_survey(T1_SAV)
+    done = (t1["post_quiz"] == "Completed").to_numpy()
+    pre = np.column_stack([(t1[c].astype(object) == k).to_numpy() for c, k in zip(KNOW_PRE, KEY, strict=True)])
+    post = np.column_stack([(t1[c].astype(object) == k).to_numpy() for c, k in zip(KNOW_POST, KEY, strict=True)])
+    gain = post.mean(axis=1) - pre.mean(axis=1)
+    assert got["gain"].iloc[0] == pytest.approx(gain[done].mean(), rel=1e-5)
+    assert got["n"].iloc[0] == done.sum() == 93
+    md = (run.output / "report.md").read_text(encoding="utf-8")
+    s = want.set_index("measure").loc["score"]
+    assert (f"the mean share of items answered correctly was {100 * s['before']:.0f}% before and "
+            f"{100 * s['after']:.0f}% after: a change of +{100 * s['gain']:.0f} pts") in md
+    assert f"Cronbach's alpha of the quiz was {lrn.alpha_before:.2f} before" in md
+    assert "describes the change, not its cause" in md
+
+
+def test_balance_section_is_the_comparisons_balance(run: dp.PipelineResult) -> None:
+    t3 = dp.datasets.load_example(3)
+    d3 = dp.rake(dp.SurveyDesign(t3), dp.datasets.england_adult_targets(), cap=6.0)
+    d1, _ = _tier1_designs()
+    with pytest.warns(dp.WeightingWarning, match="ASMD above 0.1"):
+        comp = dp.compare_tiers(d1, d3, "q_pact", before="q_pact_pre", after="q_pact_post",
+                                adjust_for=["age_group", "education"], method="raking",
+                                balance_threshold=0.1)
+    assert comp.balance is not None
+    want = comp.balance.to_frame()
+    got = _csv_of(run, "balance.csv")
+    for col in ("uninformed", "informed", "asmd_before", "informed_adjusted", "asmd_after"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-5, atol=1e-9)
+    md = (run.output / "report.md").read_text(encoding="utf-8")
+    above = int((want["asmd_after"] > 0.1).sum())
+    assert above >= 1 and f"after it, {above} did" in md
+    assert "Warning: balance was not achieved." in md  # the ASMD > 0.1 line
+    assert f"{comp.balance.n_eff_after:.1f} after the adjustment" in md
+    assert (run.output / "charts" / "balance.png").exists()
+    assert "<img src='charts/balance.png' alt='Love plot" in (run.output / "report.html").read_text()
+
+
+def test_attrition_section_is_attrition_of_the_knowledge_score(run: dp.PipelineResult) -> None:
+    d1, done = _tier1_designs()
+    sc = _learning().scores
+    design = d1.with_columns({"knowledge_score_before": sc["score_before"],
+                              "knowledge_score_after": sc["score_after"].where(done)})
+    with pytest.warns(dp.AttritionWarning, match="related to the pre answers"):
+        a = dp.attrition(design, "knowledge_score_before", "knowledge_score_after",
+                         adjust_for=["sex"])
+    got = _csv_of(run, "attrition.csv")
+    np.testing.assert_allclose(got["estimate"], a.to_frame()["estimate"], rtol=1e-5)
+    np.testing.assert_allclose(got["se"], a.to_frame()["se"], rtol=1e-5)
+    rates = _csv_of(run, "attrition_rates.csv")
+    np.testing.assert_allclose(rates["rate"], a.rate_frame()["rate"], rtol=1e-5)
+    assert rates["rate"].iloc[0] == pytest.approx((~done).mean(), rel=1e-5)  # 8 of 101
+    md = (run.output / "report.md").read_text(encoding="utf-8")
+    assert "Knowledge score: 8 of the 101 participants who answered before deliberation did not answer after" in md
+    assert "Warning (knowledge score): those who dropped out answered differently" in md
+
+
+def test_dynamics_section_is_group_dynamics(run: dp.PipelineResult) -> None:
+    d1, _ = _tier1_designs()
+    got = _csv_of(run, "group_dynamics.csv")
+    g = dp.group_dynamics(d1, "trust_nhs_pre", "trust_nhs_post", group="group_id")
+    mine = got[got["measure_name"] == "trust_nhs"].reset_index(drop=True)
+    np.testing.assert_allclose(mine["estimate"], g.to_frame()["estimate"], rtol=1e-5)
+    # a categorical question enters as 1/0 for its declared answer
+    t1 = d1.with_columns({
+        "b": (d1.column("q_pact_pre") == "Increase confidence").astype(float),
+        "a": (d1.column("q_pact_post") == "Increase confidence").astype(float)})
+    gp = dp.group_dynamics(t1, "b", "a", group="group_id")
+    mine = got[got["measure_name"] == "q_pact"].reset_index(drop=True)
+    np.testing.assert_allclose(mine["estimate"], gp.to_frame()["estimate"], rtol=1e-5)
+    md = (run.output / "report.md").read_text(encoding="utf-8")
+    slope = g.to_frame().set_index("quantity").loc["movement_slope", "estimate"]
+    assert f"rest of their group's starting mean is +{slope:.2f}" in md
+
+
+def test_control_section_is_the_difference_in_differences(run: dp.PipelineResult) -> None:
+    d1, _ = _tier1_designs()
+    ctl = dp.read_survey(CONTROL_SAV)
+    did = dp.difference_in_differences(d1, dp.SurveyDesign(ctl), "trust_nhs_pre", "trust_nhs_post")
+    got = _csv_of(run, "control_comparison.csv")
+    mine = got[got["measure_name"] == "trust_nhs"].reset_index(drop=True)
+    np.testing.assert_allclose(mine["estimate"], did.to_frame()["estimate"], rtol=1e-5)
+    np.testing.assert_allclose(mine["se"], did.to_frame()["se"], rtol=1e-5)
+    # outside check: the difference of the two mean changes, worked by hand
+    t1 = dp.read_survey(T1_SAV)
+    c1 = (t1["trust_nhs_post"] - t1["trust_nhs_pre"]).dropna().mean()
+    c0 = (ctl["trust_nhs_post"] - ctl["trust_nhs_pre"]).mean()
+    est = mine.set_index("quantity").loc["difference_in_differences", "estimate"]
+    assert est == pytest.approx(c1 - c0, rel=1e-5)
+    know = got[got["measure_name"] == "knowledge"].set_index("quantity")
+    ck = np.column_stack([(ctl[a].astype(object) == k).to_numpy() for a, k in zip(KNOW_POST, KEY, strict=True)]).mean(1) \
+        - np.column_stack([(ctl[b].astype(object) == k).to_numpy() for b, k in zip(KNOW_PRE, KEY, strict=True)]).mean(1)
+    assert know.loc["control_change", "estimate"] == pytest.approx(ck.mean(), rel=1e-5, abs=1e-9)
+    md = (run.output / "report.md").read_text(encoding="utf-8")
+    assert "were not assigned to deliberate at random, so this is descriptive" in md
+
+
+def test_deliberation_workbook_stores_numbers(run: dp.PipelineResult) -> None:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(run.output / "deliberation_tables.xlsx")
+    assert wb.sheetnames[:3] == ["Cover", "Notes", "Contents"]
+    assert len(wb.sheetnames) == 3 + 9
+    t1 = wb["Table 1"]
+    rows = list(t1.iter_rows(values_only=True))
+    head = next(i for i, r in enumerate(rows) if r[0] == "Score")
+    assert rows[head][1:4] == ("Before", "After", "Change (pts)")
+    before = rows[head + 1][1]
+    assert isinstance(before, float)  # a number with a percent format, not text
+    assert before == pytest.approx(_learning().to_frame()["before"].iloc[0])
+    notes = [r[1] for r in wb["Notes"].iter_rows(values_only=True) if r[1]]
+    assert any("SYNTHETIC" in str(n) for n in notes)
+
+
+def test_deliberative_tables_have_labels_not_column_names(run: dp.PipelineResult) -> None:
+    md = (run.output / "report.md").read_text(encoding="utf-8")
+    body = md.split("## Balance of the composition adjustment", 1)[1].split("## Information arm", 1)[0]
+    for raw in ("know_1", "knowledge_score", "trust_nhs", "q_pact", "age_group", "post_quiz", "nan"):
+        assert raw not in body, raw
+    assert scientific_notation(body) == []
+    for heading in ("## Knowledge and learning (Tier 1)", "## Attrition between the two Tier 1 surveys",
+                    "## Group dynamics (Tier 1 discussion groups)",
+                    "## Control group: difference in differences"):
+        assert heading in md
+
+
+# ---- sections present only when configured, and config errors
+def _delib_config(tmp_path: Path, extra: str, *, name: str = "d", tier1: bool = True) -> Path:
+    cfg = tmp_path / f"{name}.toml"
+    cfg.write_text(
+        f"""[cohort]
+title = "Deliberative sections"
+synthetic = true
+[data]
+tier3 = "{ROOT / 'data/example/tier3.sav'}"
+{f'tier1 = "{T1_SAV}"' if tier1 else ''}
+{'tier1_cluster = "group_id"' if tier1 else ''}
+[weighting]
+variables = ["sex", "age_group"]
+{extra}
+"""
+    )
+    return cfg
+
+
+KNOWLEDGE_TOML = f"""[knowledge]
+before = {KNOW_PRE!r}
+after = {KNOW_POST!r}
+key = {KEY!r}
+dont_know = ["Don't know"]
+""".replace("'", '"').replace('Don"t', "Don't")
+
+
+def test_sections_are_absent_without_their_config(tmp_path: Path) -> None:
+    out = dp.run_config(_delib_config(tmp_path, ""), output=tmp_path / "none").output
+    md = (out / "report.md").read_text(encoding="utf-8")
+    for heading in ("Knowledge", "Balance of the composition", "Attrition", "Group dynamics",
+                    "Control group"):
+        assert f"## {heading}" not in md
+    assert not (out / "deliberation_tables.xlsx").exists()
+    # [knowledge] alone: the knowledge section only; without status, a non-completer is
+    # someone with no answer to any item after deliberation (the same 8 people here)
+    out = dp.run_config(_delib_config(tmp_path, KNOWLEDGE_TOML, name="k"), output=tmp_path / "k").output
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Knowledge and learning (Tier 1)" in md
+    for heading in ("Balance of the composition", "Attrition", "Group dynamics", "Control group"):
+        assert f"## {heading}" not in md
+    assert "Corrected for guessing" not in md  # no chance given
+    got = _csv_of(dp.PipelineResult(output=out), "knowledge_learning.csv")
+    assert got["n"].iloc[0] == 93
+    assert list(got["measure"]) == ["score"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('[comparison]\nadjust_method = "matching"\nadjust_for = ["sex"]',
+     r"\[comparison\] adjust_method must be one of \['raking', 'propensity', 'entropy'\]"),
+    ('[comparison]\nadjust_method = "entropy"', r"adjust_method chooses how Tier 1 is reweighted on adjust_for, which is not set"),
+    ('[comparison]\nbalance_threshold = 0', r"balance_threshold must be a positive number"),
+    ('[comparison]\nbalance_threshold = "0.1"', r"balance_threshold must be a number"),
+    ('[knowledge]\nbefore = ["a", "b"]\nafter = ["c"]', r"same items in the same order; got 2 and 1"),
+    ('[knowledge]\nbefore = ["a"]\nafter = ["c"]\nkey = [1, 2]', r"\[knowledge\] key must give one correct answer per item"),
+    ('[knowledge]\nbefore = ["a"]\nafter = ["c"]\nchance = 2', r"\[knowledge\] chance must lie between 0 and 1"),
+    ('[knowledge]\nbefore = ["a"]\nafter = ["c"]\nchance = "half"', r"\[knowledge\] chance must be a number or a list of numbers"),
+    ('[knowledge]\nafter = ["c"]', r"\[knowledge\] needs 'before'"),
+    ('[attrition]\nstatus = "post_quiz"', r"\[attrition\] status and completed go together"),
+    ('[attrition]\nmeasures = ["knowledge"]', r"names \"knowledge\" \(the quiz score\), but the config has no \[knowledge\]"),
+    ('[attrition]\nmeasures = ["trust"]', r"names 'trust', which is neither \"knowledge\" nor one of the \[comparison.questions\]"),
+    ('[attrition]\nmax_rate = 20', r"max_rate must be a share between 0 and 1"),
+    ('[dynamics]\nquestions = ["knowledge"]\n[knowledge]\nbefore = ["a"]\nafter = ["b"]', None),
+    ('[control]\nfile = "c.csv"', r"\[control\] compares nothing"),
+    ('[control]\nfile = "c.csv"\nknowledge = true', r"knowledge = true compares the quiz scores, but the config has no \[knowledge\]"),
+    ('[control]\nfile = "c.csv"\n[control.questions.q]\nbefore = "a"\nafer = "b"', r"\[control.questions.q\] has an unknown key 'afer'; did you mean after\?"),
+    ('[knowledg]\nbefore = ["a"]', r"Unknown section \[knowledg\]; did you mean \[knowledge\]\?"),
+    ('[dynamics]\nquestion = ["x"]', r"\[dynamics\] has an unknown key 'question'; did you mean questions\?"),
+])
+def test_deliberative_config_errors_name_the_key(tmp_path: Path, extra: str, message: str | None) -> None:
+    cfg = _delib_config(tmp_path, extra)
+    if message is None:  # [dynamics] without a group column: tier1_cluster is in [data] here
+        cfg.write_text(cfg.read_text().replace('tier1_cluster = "group_id"\n', ""))
+        message = r"\[dynamics\] needs the discussion-group column: add group"
+    with pytest.raises(DelibpollError, match=message):
+        load_config(cfg)
+
+
+def test_deliberative_sections_need_tier1(tmp_path: Path) -> None:
+    cfg = _delib_config(tmp_path, KNOWLEDGE_TOML, tier1=False)
+    with pytest.raises(DelibpollError, match=r"\[knowledge\] analyses Tier 1, but \[data\] has no tier1 file"):
+        load_config(cfg)
+
+
+def test_deliberative_data_errors_name_the_key(tmp_path: Path) -> None:
+    bad_item = KNOWLEDGE_TOML.replace('"know_6_post"', '"know_6_postt"')
+    with pytest.raises(DelibpollError, match=r"\[knowledge\] after names 'know_6_postt', which is not a column of the Tier 1 data \(tier1.sav\); did you mean 'know_6_post'\?"):
+        dp.run_config(_delib_config(tmp_path, bad_item, name="a"), output=tmp_path / "a")
+    ctl = KNOWLEDGE_TOML + f'[control]\nfile = "{tmp_path / "missing.sav"}"\nknowledge = true\n'
+    with pytest.raises(DelibpollError, match=r"\[control\] file file '.*missing.sav' does not exist"):
+        dp.run_config(_delib_config(tmp_path, ctl, name="b"), output=tmp_path / "b")
+    ctl = (f'[control]\nfile = "{CONTROL_SAV}"\n[control.questions.trust_nhs]\nbefore = "trust_pre"\n'
+           'after = "trust_nhs_post"\n[comparison.questions.trust_nhs]\nbefore = "trust_nhs_pre"\n'
+           'after = "trust_nhs_post"\n')
+    with pytest.raises(DelibpollError, match=r"\[control.questions.trust_nhs\] before names 'trust_pre', which is not a column of the control data \(control.sav\)"):
+        dp.run_config(_delib_config(tmp_path, ctl, name="c"), output=tmp_path / "c")
+    att = KNOWLEDGE_TOML + '[attrition]\nstatus = "post_quiz"\ncompleted = "Done"\n'
+    with pytest.raises(DelibpollError, match=r"\[attrition\] completed = 'Done' is not a value of the status column 'post_quiz'"):
+        dp.run_config(_delib_config(tmp_path, att, name="d"), output=tmp_path / "d")
+    dyn = ('[dynamics]\nquestions = ["q_committee"]\n[comparison.questions.q_committee]\n'
+           'before = "q_committee_pre"\nafter = "q_committee_post"\n')
+    with pytest.raises(DelibpollError, match=r"\[dynamics\] questions names 'q_committee', whose answers are categories; declare the answer to count in \[comparison.categories\]"):
+        dp.run_config(_delib_config(tmp_path, dyn, name="e"), output=tmp_path / "e")
+    for name in "abcde":  # every one raised before any output was written
+        assert not (tmp_path / name).exists()
+
+
+def test_without_control_the_report_says_what_is_not_possible(tmp_path: Path) -> None:
+    """Consistency with possible_comparisons(1): the comparisons a single-wave public sample
+    cannot support are named, and only without [control]."""
+    out = dp.run_config(_delib_config(tmp_path, KNOWLEDGE_TOML, name="k"), output=tmp_path / "k").output
+    methods = _methods((out / "report.md").read_text(encoding="utf-8"))
+    for c in dp.possible_comparisons(1).query("~possible")["comparison"]:
+        assert c[:1].lower() + c[1:] in methods
+    assert "add a [control] section" in methods

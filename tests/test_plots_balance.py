@@ -64,3 +64,19 @@ def test_love_plot_bad_input_names_the_parameter() -> None:
         plot_balance(pd.DataFrame())  # type: ignore[arg-type]
     with pytest.raises(dp.DelibpollError, match="'title'"):
         plot_balance(_balance(), title=3)  # type: ignore[arg-type]
+
+
+def test_love_plot_uses_labels_and_note() -> None:
+    """The pipeline passes the data's labels: the axis shows words, not column names, and
+    long labels wrap instead of squeezing the panel."""
+    long_label = "Highest qualification of the respondent, as asked in the survey"
+    p = plot_balance(_balance(), labels={"sex": long_label, "sex:F": "Female"},
+                     note="SYNTHETIC DATA")
+    items = list(p.data["item"].cat.categories)
+    assert any(i.startswith("Highest qualification") and "\n" in i and i.endswith("Female")
+               for i in items)
+    text = alt_text(p)
+    assert f"({long_label} = Female)" in text and text.endswith("SYNTHETIC DATA")
+    assert "SYNTHETIC DATA" in p.labels.caption
+    with pytest.raises(dp.DelibpollError, match="'labels' parameter of plot_balance"):
+        plot_balance(_balance(), labels=3)  # type: ignore[arg-type]

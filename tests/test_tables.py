@@ -798,3 +798,27 @@ def test_small_base_note_only_when_a_column_has_a_small_base() -> None:
     assert any("[u]" in n and "below 50" in n for n in flagged.notes)
     fr = flagged.to_frame()
     assert set(fr.loc[fr["low_base"], "column"]) == {"y"}
+
+
+def test_sheet_rows_fit_wrapped_labels_and_columns_fit_text_cells(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A row label wrapped over lines gets the height of its lines, and a value column is as
+    wide as its longest text cell (a CI such as '-0.078 to 1.206'), so nothing overlaps
+    (seen in LibreOffice's rendering of the pipeline's deliberation workbook, issue #17)."""
+    import openpyxl
+
+    from delibpoll.export._common import Cell, Document, Head, Row, View
+    from delibpoll.export.excel import document_excel
+
+    long = "The national data opt-out lets people stop their confidential data being used " * 2
+    v = View("T", "Base: 9", "Item", (Head("", "Share"), Head("", "95% CI")),
+             (Row(long.strip(), (Cell("76%", 0.76, "percent", 0), Cell("-0.078 to 1.206"))),
+              Row("Short", (Cell("5%", 0.05, "percent", 0), Cell("1 to 2")))))
+    ws = openpyxl.load_workbook(document_excel(Document((v,), ("note",)), tmp_path / "t.xlsx",
+                                               title="T"))["Table 1"]
+    label_row = next(r for r in range(1, 20) if ws.cell(r, 1).value == long.strip())
+    width = ws.column_dimensions["A"].width
+    lines = -(-len(long.strip()) // int(width - 2))
+    assert ws.row_dimensions[label_row].height >= 13 * lines  # room for every line
+    assert ws.row_dimensions[label_row + 1].height is None  # a short label keeps the default
+    assert ws.column_dimensions["C"].width >= len("-0.078 to 1.206")
+    assert ws.cell(label_row, 2).value == 0.76  # numbers stay numbers

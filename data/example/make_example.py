@@ -278,7 +278,113 @@ def generate(seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
             " (after deliberation)" if k.endswith("_post") else "")
         labels[k] = VARIABLE_LABELS.get(base, k) + when
     tier1.attrs["variable_labels"] = labels
-    return tier3, tier1
+    return tier3, add_knowledge(tier1, seed)
+
+
+# ---------------------------------------------------------------------- issue #17
+# The knowledge quiz of Tier 1 (before and after deliberation, with some participants not
+# taking the second quiz) and a control sample surveyed at the same two times. Drawn from
+# their own random stream (SEED + 17), so every earlier column is unchanged.
+KNOWLEDGE_ITEMS = {
+    # column: (statement or question, options, correct answer)
+    "know_1": ("NHS patient data can be shared with any researcher without approval",
+               ["True", "False"], "False"),
+    "know_2": ("The national data opt-out lets people stop their confidential data being "
+               "used for research and planning", ["True", "False"], "True"),
+    "know_3": ("In a trusted research environment approved researchers analyse data "
+               "without downloading it", ["True", "False"], "True"),
+    "know_4": ("Data with names and addresses removed can never be re-identified",
+               ["True", "False"], "False"),
+    "know_5": ("Who decides whether a researcher may use NHS England's data?",
+               ["A data access committee", "The researcher's university", "Each GP",
+                "The Secretary of State"], "A data access committee"),
+    "know_6": ("About how many adults in England have registered a national data opt-out?",
+               ["About 1 in 100", "About 1 in 20", "About 1 in 4", "About 1 in 2"],
+               "About 1 in 20"),
+}
+DONT_KNOW = "Don't know"
+KNOW_EASE = np.array([0.4, 0.2, -0.3, -0.6, -0.2, -1.0])  # item intercepts (logit of knowing)
+QUIZ_STATUS = ["Completed", "Did not complete"]
+N_CONTROL = 300
+
+
+def _quiz(rng: np.random.Generator, ability: np.ndarray, boost: float) -> dict[str, np.ndarray]:
+    """Answers to the quiz: a person knows an item with probability expit(ease + ability +
+    boost); otherwise says "don't know" (45%) or guesses one of the options at random."""
+    n = len(ability)
+    out = {}
+    for j, (col, (_, options, correct)) in enumerate(KNOWLEDGE_ITEMS.items()):
+        knows = rng.random(n) < expit(KNOW_EASE[j] + ability + boost)
+        dk = rng.random(n) < 0.45
+        guess = np.array(options, dtype=object)[rng.integers(0, len(options), n)]
+        out[col] = np.where(knows, correct, np.where(dk, DONT_KNOW, guess)).astype(object)
+    return out
+
+
+def _quiz_column(values: np.ndarray, col: str) -> pd.Categorical:
+    return pd.Categorical(values, categories=[*KNOWLEDGE_ITEMS[col][1], DONT_KNOW])
+
+
+def _quiz_labels(when: str) -> dict[str, str]:
+    return {f"{c}_{when}": f"Knowledge: {text} ({'before' if when == 'pre' else 'after'} "
+                           "deliberation)" for c, (text, _, _) in KNOWLEDGE_ITEMS.items()}
+
+
+def add_knowledge(tier1: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
+    """Tier 1 with the knowledge quiz before (``know_*_pre``) and after (``know_*_post``)
+    deliberation and ``post_quiz`` (whether the participant took the second quiz): those who
+    did not have no ``know_*_post`` answers. Learning is larger for people who knew less;
+    drop-out is more likely for people with fewer qualifications and lower knowledge."""
+    rng = np.random.default_rng(seed + 17)
+    n = len(tier1)
+    edu = EDU_RANK[tier1["education"].cat.codes.to_numpy()]
+    ability = 0.35 * (edu - 2) + rng.normal(0.0, 1.0, n)
+    pre = _quiz(rng, ability, 0.0)
+    post = _quiz(rng, ability, 1.1)
+    dropped = rng.random(n) < expit(-2.2 - 0.45 * (edu - 2) - 0.5 * ability)
+    out = tier1.copy()
+    for col in KNOWLEDGE_ITEMS:
+        out[f"{col}_pre"] = _quiz_column(pre[col], col)
+    for col in KNOWLEDGE_ITEMS:
+        out[f"{col}_post"] = _quiz_column(np.where(dropped, None, post[col]), col)
+    out["post_quiz"] = pd.Categorical.from_codes(dropped.astype(int), QUIZ_STATUS)
+    out.attrs = dict(tier1.attrs)
+    out.attrs["variable_labels"] = {
+        **tier1.attrs["variable_labels"], **_quiz_labels("pre"), **_quiz_labels("post"),
+        "post_quiz": "Took the knowledge quiz after deliberation (an online questionnaire "
+                     "sent after the event)",
+    }
+    return out
+
+
+def make_control(seed: int = SEED) -> pd.DataFrame:
+    """A control sample (SYNTHETIC) of 300 adults who did not deliberate, surveyed at the
+    same two times as Tier 1: trust in the NHS and the knowledge quiz, before and after."""
+    rng = np.random.default_rng(seed + 1717)
+    shares = population_shares()
+    people = draw_people(rng, N_CONTROL, shares)
+    edu = EDU_RANK[people["education"].to_numpy()]
+    age = people["age_group"].to_numpy()
+    ability = 0.35 * (edu - 2) + rng.normal(0.0, 1.0, N_CONTROL)
+    pre, post = _quiz(rng, ability, 0.0), _quiz(rng, ability, 0.15)
+    trust = np.clip(np.round(rng.normal(6.1 + 0.15 * (age - 3) - 0.1 * (edu - 2), 2.2)), 0, 10)
+    trust_post = np.clip(np.round(trust + rng.normal(0.1, 1.0, N_CONTROL)), 0, 10)
+    control = pd.DataFrame({"control_id": np.arange(1, N_CONTROL + 1), **_demographics(people),
+                            "trust_nhs_pre": pd.array(trust, dtype="Int64"),
+                            "trust_nhs_post": pd.array(trust_post, dtype="Int64")})
+    for when, answers_ in (("pre", pre), ("post", post)):
+        for col in KNOWLEDGE_ITEMS:
+            control[f"{col}_{when}"] = _quiz_column(answers_[col], col)
+    labels = {"control_id": "Control respondent id (SYNTHETIC example data)",
+              **{k: VARIABLE_LABELS[k] for k in ("sex", "age_group", "region", "education",
+                                                 "ethnicity")},
+              "trust_nhs_pre": VARIABLE_LABELS["trust_nhs"] + " (first survey)",
+              "trust_nhs_post": VARIABLE_LABELS["trust_nhs"] + " (second survey)",
+              **_quiz_labels("pre"), **_quiz_labels("post")}
+    control.attrs["variable_labels"] = labels
+    control.attrs["missing_reasons"] = {}
+    control.attrs["missing_codes"] = {}
+    return control
 
 
 def write(out_dir: Path = HERE, seed: int = SEED) -> None:
@@ -286,7 +392,7 @@ def write(out_dir: Path = HERE, seed: int = SEED) -> None:
     from delibpoll.io import write_survey
 
     tier3, tier1 = generate(seed)
-    for name, df in (("tier3", tier3), ("tier1", tier1)):
+    for name, df in (("tier3", tier3), ("tier1", tier1), ("control", make_control(seed))):
         df.to_csv(out_dir / f"{name}.csv", index=False)
         write_survey(df, out_dir / f"{name}.sav")
         print(f"wrote {name}.csv and {name}.sav ({len(df)} rows)")

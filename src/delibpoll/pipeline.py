@@ -39,20 +39,40 @@ import pandas as pd
 
 from . import datasets
 from ._display import SYNTHETIC_NOTE, readable_number, synthetic_note, write_csv
-from ._format import ci, count, number, p_value, percent, points, prose_share
+from ._format import NOT_AVAILABLE, ci, count, number, p_value, percent, points, prose_share
 from ._labels import Labels
-from ._types import Adjust, CalFun, CIMethod, TableLayout, WeightingMethod, values
+from ._types import (
+    Adjust,
+    CalFun,
+    CIMethod,
+    TableLayout,
+    TierAdjustment,
+    WeightingMethod,
+    values,
+)
 from .banner import BannerTable, banner
 from .contrast import contrast
 from .deliberative import (
+    Attrition,
+    Balance,
+    DifferenceInDifferences,
+    GroupDynamics,
+    Learning,
     QuestionComparison,
     Representativeness,
+    attrition,
     compare_questions,
+    difference_in_differences,
+    group_dynamics,
+    knowledge,
+    learning,
+    possible_comparisons,
     representativeness,
 )
 from .design import SurveyDesign
 from .estimation import Estimate, mean, proportion
 from .exceptions import DelibpollError
+from .export._common import Cell, Document, Head, Row, View
 from .io import read_survey
 from .mapping import Mapping as DataMapping
 from .plots import A4_WIDTH, alt_text, plot_estimates, plot_margins, plot_tiers, plot_weights
@@ -187,12 +207,17 @@ class RepresentativenessConfig(_Section):
 class ComparisonConfig(_Section):
     """``[comparison]``: the tier comparison. ``questions`` maps each Tier 3 question to
     Tier 1's (before, after) columns; ``categories`` declares the tested category of a
-    question."""
+    question; ``adjust_for`` the covariates of the composition adjustment, ``adjust_method``
+    how Tier 1 is reweighted to Tier 3's profile on them (``compare_tiers``' ``method``) and
+    ``balance_threshold`` the ASMD above which a covariate category is reported as not
+    balanced."""
 
     section: ClassVar[str] = "comparison"
     multiplicity: Adjust = field(default="holm", metadata=_k("str"))
     equivalence_margin: float | None = field(default=None, metadata=_k("number"))
     adjust_for: tuple[str, ...] | None = field(default=None, metadata=_k("strlist1", tuple))
+    adjust_method: TierAdjustment = field(default="raking", metadata=_k("str"))
+    balance_threshold: float = field(default=0.1, metadata=_k("number", float))
     categories: Mapping[str, Scalar] | None = field(default=None, metadata=_k("table", dict))
     questions: Mapping[str, tuple[str, str]] = field(
         default_factory=dict, metadata=_k("table", _pairs)
@@ -248,6 +273,79 @@ class HeadlineConfig(_Section):
     published: Scalar = field(default="", metadata=_k("scalar"))
 
 
+def _numbers(value: float | Sequence[float]) -> float | tuple[float, ...]:
+    if isinstance(value, int | float):
+        return float(value)
+    return tuple(float(v) for v in value)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class KnowledgeConfig(_Section):
+    """``[knowledge]``: a factual quiz asked to Tier 1 before and after deliberation.
+    ``before`` and ``after`` list the item columns in the same item order; ``key`` the correct
+    answers in that order (without it the items are scored 1 right, 0 wrong, empty "don't
+    know"); ``dont_know`` the answers meaning "don't know"; ``chance`` the chance of a lucky
+    guess (one number, or one per item: 0.5 for true/false) for the guessing-corrected
+    learning; ``by`` a Tier 1 column whose groups' learning is compared."""
+
+    section: ClassVar[str] = "knowledge"
+    before: tuple[str, ...] = field(metadata=_k("strlist1", tuple))
+    after: tuple[str, ...] = field(metadata=_k("strlist1", tuple))
+    key: tuple[Scalar, ...] | None = field(default=None, metadata=_k("scalarlist", tuple))
+    dont_know: tuple[Scalar, ...] = field(default=(), metadata=_k("scalarlist", tuple))
+    chance: float | tuple[float, ...] | None = field(default=None, metadata=_k("numbers", _numbers))
+    by: str | None = field(default=None, metadata=_k("str"))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AttritionConfig(_Section):
+    """``[attrition]``: Tier 1 participants who answered before deliberation but not after.
+    A non-completer is someone whose ``status`` column is not ``completed`` (when given),
+    else someone with no answer after (for the knowledge quiz: no answer to any item after).
+    ``measures`` are "knowledge" (the quiz score) and names of ``[comparison.questions]``;
+    ``adjust_for`` the Tier 1 covariates on which completers are reweighted to everyone who
+    answered before (and the rates are broken down by), with the pre answer too when
+    ``adjust_pre``; a warning is given above ``max_rate``."""
+
+    section: ClassVar[str] = "attrition"
+    status: str | None = field(default=None, metadata=_k("str"))
+    completed: Scalar | None = field(default=None, metadata=_k("scalar"))
+    measures: tuple[str, ...] = field(default=("knowledge",), metadata=_k("strlist1", tuple))
+    adjust_for: tuple[str, ...] = field(default=(), metadata=_k("strlist", tuple))
+    adjust_pre: bool = field(default=True, metadata=_k("bool"))
+    max_rate: float = field(default=0.2, metadata=_k("number", float))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DynamicsConfig(_Section):
+    """``[dynamics]``: group dynamics in Tier 1's discussion groups (``group``, default
+    ``[data] tier1_cluster``) for ``questions``: "knowledge" (the quiz score) and names of
+    ``[comparison.questions]`` (numeric answers, or the share of the question's declared
+    ``[comparison.categories]`` answer)."""
+
+    section: ClassVar[str] = "dynamics"
+    questions: tuple[str, ...] = field(metadata=_k("strlist1", tuple))
+    group: str | None = field(default=None, metadata=_k("str"))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ControlConfig(_Section):
+    """``[control]``: a control sample that did not deliberate, surveyed at the same two
+    times as Tier 1 (``file``; optional ``weights`` and ``cluster`` columns). ``knowledge =
+    true``: the file has the ``[knowledge]`` item columns under the same names.
+    ``[control.questions.<name>]`` gives the control file's ``before`` and ``after`` columns
+    of a ``[comparison.questions]`` question."""
+
+    section: ClassVar[str] = "control"
+    file: str = field(metadata=_k("path"))
+    weights: str | None = field(default=None, metadata=_k("str"))
+    cluster: str | None = field(default=None, metadata=_k("str"))
+    knowledge: bool = field(default=False, metadata=_k("bool"))
+    questions: Mapping[str, tuple[str, str]] = field(
+        default_factory=dict, metadata=_k("table", _pairs)
+    )
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class CohortConfig:
     """A validated cohort config (see :func:`load_config`): one field per TOML section.
@@ -273,11 +371,16 @@ class CohortConfig:
     headline: tuple[HeadlineConfig, ...]
     mapping: DataMapping | None = None
     labels: Mapping[str, Any] | None = None
+    knowledge: KnowledgeConfig | None = None
+    attrition: AttritionConfig | None = None
+    dynamics: DynamicsConfig | None = None
+    control: ControlConfig | None = None
 
 
 _SECTIONS: tuple[type[_Section], ...] = (
     CohortInfo, DataConfig, WeightingConfig, EstimationConfig, RepresentativenessConfig,
     ComparisonConfig, InformationArmConfig, BannerConfig,
+    KnowledgeConfig, AttritionConfig, DynamicsConfig, ControlConfig,
 )
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("banner", "layout"): _LAYOUTS,
@@ -285,6 +388,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("estimation", "ci_method"): values(CIMethod),
     ("comparison", "multiplicity"): values(Adjust),
     ("banner", "adjust"): values(Adjust),
+    ("comparison", "adjust_method"): values(TierAdjustment),
 }
 
 
@@ -368,6 +472,11 @@ _KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
         "a list of two numbers, e.g. [0.3, 3]",
     ),
     "table": (lambda v: isinstance(v, dict), "a table"),
+    "numbers": (
+        lambda v: _is_number(v) or (isinstance(v, list) and len(v) > 0
+                                    and all(_is_number(x) for x in v)),
+        "a number or a list of numbers, e.g. 0.5 or [0.5, 0.5, 0.25]",
+    ),
 }
 _QUESTION_KEYS: dict[str, tuple[str, bool]] = {"before": ("str", True), "after": ("str", True)}
 
@@ -500,6 +609,113 @@ def _config_labels(cfg: Mapping[str, Any], errors: list[str]) -> Mapping[str, An
     return table
 
 
+# ---------------------------------------------------------------------- deliberative sections (#17)
+_DELIBERATION_SECTIONS: tuple[type[_Section], ...] = (
+    KnowledgeConfig, AttritionConfig, DynamicsConfig, ControlConfig,
+)
+
+
+def _measure_names(where: str, names: object, cfg: Mapping[str, Any], errors: list[str]) -> None:
+    """Each measure is "knowledge" (needs [knowledge]) or a [comparison.questions] name."""
+    if not isinstance(names, list):
+        return
+    comp = cfg.get("comparison")
+    qs = comp.get("questions", {}) if isinstance(comp, dict) else {}
+    qs = qs if isinstance(qs, dict) else {}
+    for name in names:
+        if name == "knowledge":
+            if "knowledge" not in cfg:
+                errors.append(f"{where} names \"knowledge\" (the quiz score), but the config has "
+                              "no [knowledge] section; add it or remove \"knowledge\".")
+        elif isinstance(name, str) and name not in qs:
+            errors.append(f"{where} names '{name}', which is neither \"knowledge\" nor one of "
+                          f"the [comparison.questions] ({', '.join(qs) or 'none'}); add the "
+                          "question there or remove it.")
+
+
+def _check_deliberation(cfg: Mapping[str, Any], errors: list[str]) -> None:
+    """The combinations of keys of [knowledge], [attrition], [dynamics], [control] and the
+    adjustment keys of [comparison] that make no sense (their types are checked with the
+    other sections')."""
+    data = cfg.get("data")
+    has_t1 = isinstance(data, dict) and "tier1" in data
+    sections = {cls.section: cfg.get(cls.section) for cls in _DELIBERATION_SECTIONS}
+    for name, table in sections.items():
+        if isinstance(table, dict) and isinstance(data, dict) and not has_t1:
+            errors.append(f"[{name}] analyses Tier 1, but [data] has no tier1 file; add "
+                          f"tier1 = \"...\" to [data] or remove [{name}].")
+    comp = cfg.get("comparison")
+    if isinstance(comp, dict):
+        if "adjust_method" in comp and not comp.get("adjust_for"):
+            errors.append("[comparison] adjust_method chooses how Tier 1 is reweighted on "
+                          "adjust_for, which is not set; add adjust_for = [\"age_group\", ...] "
+                          "or remove adjust_method.")
+        thr = comp.get("balance_threshold")
+        if isinstance(thr, int | float) and _is_number(thr) and not thr > 0:
+            errors.append(f"[comparison] balance_threshold must be a positive number (an "
+                          f"absolute standardised mean difference, e.g. 0.1); got {thr!r}.")
+    know = sections["knowledge"]
+    if isinstance(know, dict):
+        before, after = know.get("before"), know.get("after")
+        n_items = len(before) if isinstance(before, list) else None
+        if isinstance(before, list) and isinstance(after, list) and len(before) != len(after):
+            errors.append(f"[knowledge] before and after must list the same items in the same "
+                          f"order; got {len(before)} and {len(after)} columns.")
+        key = know.get("key")
+        if isinstance(key, list) and n_items is not None and len(key) != n_items:
+            errors.append(f"[knowledge] key must give one correct answer per item, in the "
+                          f"order of before ({n_items} items); got {len(key)}.")
+        chance = know.get("chance")
+        vals = chance if isinstance(chance, list) else [chance] if _is_number(chance) else []
+        if isinstance(chance, list) and n_items is not None and len(chance) != n_items:
+            errors.append(f"[knowledge] chance must be one number, or one per item in the "
+                          f"order of before ({n_items} items); got {len(chance)}.")
+        if any(isinstance(v, int | float) and _is_number(v) and not 0 < v < 1 for v in vals):
+            errors.append(f"[knowledge] chance must lie between 0 and 1 (1 / number of "
+                          f"options, e.g. 0.5 for true/false); got {chance!r}.")
+    att = sections["attrition"]
+    if isinstance(att, dict):
+        if ("status" in att) != ("completed" in att):
+            errors.append("[attrition] status and completed go together: status names the "
+                          "Tier 1 column saying who answered after deliberation and completed "
+                          "its value for those who did (e.g. completed = \"Completed\"); set "
+                          "both, or neither to recognise non-completers by their missing answers.")
+        _measure_names("[attrition] measures", att.get("measures", ["knowledge"]), cfg, errors)
+        rate = att.get("max_rate")
+        if isinstance(rate, int | float) and _is_number(rate) and not 0 < rate < 1:
+            errors.append(f"[attrition] max_rate must be a share between 0 and 1, e.g. 0.2; "
+                          f"got {rate!r}.")
+    dyn = sections["dynamics"]
+    if isinstance(dyn, dict):
+        _measure_names("[dynamics] questions", dyn.get("questions"), cfg, errors)
+        if "group" not in dyn and not (isinstance(data, dict) and "tier1_cluster" in data):
+            errors.append("[dynamics] needs the discussion-group column: add group = "
+                          "\"group_id\" to [dynamics] or tier1_cluster to [data].")
+    ctl = sections["control"]
+    if isinstance(ctl, dict):
+        qs = ctl.get("questions", {})
+        if ctl.get("knowledge") is True and "knowledge" not in cfg:
+            errors.append("[control] knowledge = true compares the quiz scores, but the "
+                          "config has no [knowledge] section; add it or remove the key.")
+        if ctl.get("knowledge") is not True and not qs:
+            errors.append("[control] compares nothing: set knowledge = true or add "
+                          "[control.questions.<question>] tables with before and after.")
+        if isinstance(qs, dict):
+            _measure_names("[control.questions]", list(qs), cfg, errors)
+            for q, ba in qs.items():
+                if not isinstance(ba, dict):
+                    errors.append(f"[control.questions] {q} must be a table "
+                                  f"([control.questions.{q}] with before and after); got "
+                                  f"{ba!r} ({_type_name(ba)}).")
+                    continue
+                _check_keys(f"[control.questions.{q}]", ba, _QUESTION_KEYS, errors)
+                for k in ba:
+                    if k not in _QUESTION_KEYS:
+                        errors.append(f"[control.questions.{q}] has an unknown key '{k}'"
+                                      f"{_did_you_mean(k, list(_QUESTION_KEYS))} Its keys are "
+                                      "before, after.")
+
+
 def _check_config(cfg: Mapping[str, Any]) -> list[str]:
     """Types and required keys of every config key the pipeline reads, unknown sections and
     keys (with the nearest spelling), and the combinations of keys that make no sense; all
@@ -578,6 +794,7 @@ def _check_config(cfg: Mapping[str, Any]) -> list[str]:
                     if q not in qs:
                         errors.append(f"[comparison.categories] names '{q}', which is not one of "
                                       "the [comparison.questions]; add the question or remove the line.")
+    _check_deliberation(cfg, errors)
     ban = cfg.get("banner")
     if isinstance(ban, dict):
         for key, kind in (("nets", "scalarlist"), ("multi_response", "strlist1")):
@@ -686,7 +903,17 @@ def load_config(path: str | Path) -> CohortConfig:
         headline=tuple(_build(HeadlineConfig, h) for h in cfg.get("headline", [])),
         mapping=mapping,
         labels=labels,
+        knowledge=_optional(KnowledgeConfig, cfg),
+        attrition=_optional(AttritionConfig, cfg),
+        dynamics=_optional(DynamicsConfig, cfg),
+        control=_optional(ControlConfig, cfg),
     )
+
+
+def _optional(cls: type[_S], cfg: Mapping[str, Any]) -> _S | None:
+    """An optional section's object, None when the config has no such section."""
+    table = cfg.get(cls.section)
+    return None if table is None else _build(cls, table)
 
 
 # ====================================================================== stage results
@@ -710,6 +937,7 @@ class CohortData(NamedTuple):
     targets: Targets
     population: Targets
     targets_name: str
+    control: pd.DataFrame | None = None  # the [control] sample, when configured
 
 
 class WeightingResult(NamedTuple):
@@ -778,6 +1006,7 @@ class CohortResults(NamedTuple):
     comparison: TierComparisonResult | None
     information_arm: InformationArmResult | None
     banner: BannerResult | None
+    deliberation: DeliberationResult | None = None
 
 
 class ChartsResult(NamedTuple):
@@ -850,6 +1079,7 @@ def _needed_columns(config: CohortConfig) -> tuple[list[tuple[str, str]], list[t
         need3 += [("[banner] columns", v) for v in ban.columns]
         for name, members in ban.multi_response.items():
             need3 += [(f"[banner.multi_response] {name}", v) for v in members]
+    need1 += _deliberation_columns(config)
     return need3, need1
 
 
@@ -879,6 +1109,8 @@ def read_data(config: CohortConfig) -> CohortData:
     t3_path = _file(base, data.tier3, "[data] tier3", errors)
     t1_path = None if data.tier1 is None else _file(base, data.tier1, "[data] tier1", errors)
     t_path = None if w.targets in _BUNDLED_TARGETS else _file(base, w.targets, "[weighting] targets", errors)
+    ctl = getattr(config, "control", None)
+    c_path = None if ctl is None else _file(base, ctl.file, "[control] file", errors)
     if errors:
         raise DelibpollError(" ".join(errors))
     assert t3_path is not None and (t1_path is not None or data.tier1 is None)
@@ -922,6 +1154,18 @@ def read_data(config: CohortConfig) -> CohortData:
         if missing:
             cols = [str(c) for c in df.columns]
             errors.append(f"{tier} columns are: {', '.join(cols[:40])}{' ...' if len(cols) > 40 else ''}.")
+    control = None
+    if c_path is not None and ctl is not None:
+        control = _read(c_path, "[control] file")
+        missing_c = [(label, col) for label, col in _control_columns(config) if col not in control.columns]
+        for label, col in missing_c:
+            near = _did_you_mean(col, [str(c) for c in control.columns], "'{}'")
+            errors.append(f"{label} names '{col}', which is not a column of the control data "
+                          f"({c_path.name}){near or '.'}")
+        if missing_c:
+            errors.append(f"Control columns are: {', '.join(str(c) for c in control.columns)}.")
+    if not errors and t1 is not None:
+        errors += _deliberation_data_errors(config, t1, control)
     if errors:
         raise DelibpollError(f"Config file '{config.path}': " + " ".join(errors) + " Fix the config and run again.")
     if config.mapping is not None:  # every weighting margin must fit, with a fix line for each
@@ -934,7 +1178,7 @@ def read_data(config: CohortConfig) -> CohortData:
                                  "lines to the [mapping] section (or its file).") from None
     return CohortData(
         tier3=t3, tier1=t1, targets=all_targets.select(variables),
-        population=all_targets.select(rep_vars), targets_name=t_name,
+        population=all_targets.select(rep_vars), targets_name=t_name, control=control,
     )
 
 
@@ -1087,6 +1331,7 @@ def compare_tier_views(
         categories=None if comp.categories is None else dict(comp.categories),
         equivalence_margin=comp.equivalence_margin,
         adjust_for=None if comp.adjust_for is None else list(comp.adjust_for),
+        method=comp.adjust_method, balance_threshold=comp.balance_threshold,
         level=config.estimation.level,
     )
     fr = qc.to_frame()
@@ -1176,6 +1421,830 @@ def build_banner(config: CohortConfig, weighting: WeightingResult, out: Path) ->
     return BannerResult(table=table, files=tuple(files))
 
 
+# ====================================================================== stage: deliberation (#17)
+# The knowledge, balance, attrition, group-dynamics and control-group sections: each present
+# only when the config provides its data. The numbers are the library functions' results
+# (learning, balance, attrition, group_dynamics, difference_in_differences); the pipeline
+# only chooses the rows and columns they are given.
+class _Measure(NamedTuple):
+    """A before/after measure of Tier 1: the knowledge score or a comparison question."""
+
+    name: str  # "knowledge" or the [comparison.questions] name
+    label: str  # the words readers see
+    before: str  # its columns in the working Tier 1 design
+    after: str
+    share: bool  # a share (score, or the share giving one answer): shown in percent
+
+
+class DelibTable(NamedTuple):
+    """One table of the deliberative sections: shown in the report and written to
+    ``deliberation_tables.xlsx`` from the same cells."""
+
+    title: str
+    base: str
+    stub: str
+    heads: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[Any, ...]], ...]  # (row label, cells)
+    notes: str
+
+    def frame(self) -> pd.DataFrame:
+        """The table as text cells, for the report."""
+        return pd.DataFrame([[label, *(c.text for c in cells)] for label, cells in self.rows],
+                            columns=[self.stub, *self.heads])
+
+
+class DeliberationResult(NamedTuple):
+    """The deliberative sections' results: learning (None without ``[knowledge]``), the
+    covariate balance of the composition adjustment (None without ``adjust_for``), and per
+    measure the attrition, group dynamics and difference in differences; the tables shown
+    and the files written."""
+
+    learning: Learning | None
+    n_quiz: int  # Tier 1 participants who answered the quiz before deliberation
+    balance: Balance | None
+    attrition: Mapping[str, Attrition]
+    dynamics: Mapping[str, GroupDynamics]
+    control: Mapping[str, DifferenceInDifferences]
+    n_control: int
+    measures: Mapping[str, _Measure]
+    tables: Mapping[str, tuple[DelibTable, ...]]  # section -> its tables
+    files: tuple[Path, ...]
+
+
+def _deliberation_columns(config: CohortConfig) -> list[tuple[str, str]]:
+    """(config label, column) pairs of the deliberative sections that Tier 1 must have."""
+    need: list[tuple[str, str]] = []
+    kc, ac, dc = (getattr(config, s, None) for s in ("knowledge", "attrition", "dynamics"))
+    if kc is not None:
+        need += [("[knowledge] before", c) for c in kc.before]
+        need += [("[knowledge] after", c) for c in kc.after]
+        if kc.by is not None:
+            need.append(("[knowledge] by", kc.by))
+    if ac is not None:
+        if ac.status is not None:
+            need.append(("[attrition] status", ac.status))
+        need += [("[attrition] adjust_for", c) for c in ac.adjust_for]
+    if dc is not None and dc.group is not None:
+        need.append(("[dynamics] group", dc.group))
+    return need
+
+
+def _control_columns(config: CohortConfig) -> list[tuple[str, str]]:
+    """(config label, column) pairs the control data must have."""
+    cc, kc = getattr(config, "control", None), getattr(config, "knowledge", None)
+    if cc is None:
+        return []
+    need = [(f"[control] {k}", v) for k, v in (("weights", cc.weights), ("cluster", cc.cluster))
+            if v is not None]
+    if cc.knowledge and kc is not None:
+        need += [("[control] knowledge ([knowledge] before)", c) for c in kc.before]
+        need += [("[control] knowledge ([knowledge] after)", c) for c in kc.after]
+    for q, (b, a) in cc.questions.items():
+        need += [(f"[control.questions.{q}] before", b), (f"[control.questions.{q}] after", a)]
+    return need
+
+
+def _is_numeric_answer(s: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype)
+                and not pd.api.types.is_bool_dtype(s))
+
+
+def _answer_measure(
+    config: CohortConfig, q: str, cols: Sequence[pd.Series], where: str, lab: Labels
+) -> tuple[list[pd.Series], str, bool]:
+    """The before/after answers of question ``q`` as numbers: numeric answers as they are,
+    categorical ones as 1/0 for the question's declared ``[comparison.categories]`` answer
+    (missing stays missing); with the label and whether it is a share."""
+    if all(_is_numeric_answer(c) for c in cols):
+        return [c.astype(float) for c in cols], lab.variable(q), False
+    cats = config.comparison.categories or {}
+    if q not in cats:
+        raise DelibpollError(
+            f"{where} names '{q}', whose answers are categories; declare the answer to count in "
+            f"[comparison.categories] (e.g. {q} = \"...\"), or use a numeric question."
+        )
+    cat = cats[q]
+    out = [pd.Series(np.where(c.isna(), np.nan, (c.astype(object) == cat).astype(float)),
+                     index=c.index) for c in cols]
+    return out, f"{lab.variable(q)}: share answering '{lab.category(q, cat)}'", True
+
+
+def _deliberation_data_errors(config: CohortConfig, t1: pd.DataFrame,
+                              control: pd.DataFrame | None) -> list[str]:
+    """What the deliberative sections need of the data, checked before any output: a
+    categorical measure has a declared category, the status column has the completed value."""
+    errors: list[str] = []
+    ac, dc, cc = (getattr(config, s, None) for s in ("attrition", "dynamics", "control"))
+    cats = config.comparison.categories or {}
+    uses = [("[attrition] measures", q) for q in (ac.measures if ac else ())]
+    uses += [("[dynamics] questions", q) for q in (dc.questions if dc else ())]
+    uses += [("[control.questions]", q) for q in (cc.questions if cc else {})]
+    for where, q in dict.fromkeys(u for u in uses if u[1] != "knowledge"):
+        b, a = config.comparison.questions[q]
+        if not all(_is_numeric_answer(t1[c]) for c in (b, a)) and q not in cats:
+            errors.append(f"{where} names '{q}', whose answers are categories; declare the "
+                          f"answer to count in [comparison.categories] (e.g. {q} = \"...\"), or "
+                          "use a numeric question.")
+    if ac is not None and ac.status is not None:
+        found = t1[ac.status].dropna().unique().tolist()
+        if ac.completed not in found:
+            errors.append(f"[attrition] completed = {ac.completed!r} is not a value of the status "
+                          f"column '{ac.status}'; its values are {sorted(map(str, found))}.")
+    return errors
+
+
+def _completers(config: CohortConfig, d1: SurveyDesign) -> np.ndarray | None:
+    """Who answered after deliberation by the ``[attrition] status`` column (None without
+    one: then a missing answer after marks a non-completer)."""
+    ac = getattr(config, "attrition", None)
+    if ac is None or ac.status is None:
+        return None
+    s = d1.column(ac.status)
+    found = [v for v in s.dropna().unique().tolist()]
+    if ac.completed not in found:
+        raise DelibpollError(
+            f"[attrition] completed = {ac.completed!r} is not a value of the status column "
+            f"'{ac.status}'; its values are {sorted(map(str, found))}."
+        )
+    done: np.ndarray = (s.astype(object) == ac.completed).to_numpy(dtype=bool)
+    return done
+
+
+def _comparison_balance(comparison: TierComparisonResult | None) -> Balance | None:
+    """The covariate balance of the composition adjustment: Tier 1 is reweighted once for
+    every question (the same rows and covariates), so the first question's balance is the
+    balance of all of them."""
+    if comparison is None:
+        return None
+    for comp in comparison.comparison.comparisons.values():
+        return comp.balance
+    return None
+
+
+def analyse_deliberation(
+    config: CohortConfig, data: CohortData, weighting: WeightingResult,
+    comparison: TierComparisonResult | None, out: Path,
+) -> DeliberationResult | None:
+    """Stage 8b: the deliberative analyses the config asks for: learning (``[knowledge]``),
+    the covariate balance of the composition adjustment (``[comparison] adjust_for``),
+    attrition (``[attrition]``), group dynamics (``[dynamics]``) and the difference in
+    differences against a control sample (``[control]``); writes their CSV files and
+    ``deliberation_tables.xlsx``. None when the config asks for none of them.
+
+    Raises
+    ------
+    DelibpollError
+        A measure names a categorical question without a declared category, the
+        ``[attrition] completed`` value is not in the status column, or a library function
+        refuses its input (the message names the config section).
+    """
+    kc, ac = getattr(config, "knowledge", None), getattr(config, "attrition", None)
+    dc, cc = getattr(config, "dynamics", None), getattr(config, "control", None)
+    bal = _comparison_balance(comparison)
+    d1 = weighting.tier1
+    if d1 is None or (bal is None and all(x is None for x in (kc, ac, dc, cc))):
+        return None
+    lab = report_labels(config, weighting)
+    level = config.estimation.level
+    done = _completers(config, d1)
+    work = d1
+    measures: dict[str, _Measure] = {}
+    learn: Learning | None = None
+    n_quiz = 0
+    if kc is not None:
+        answered_after = d1.select(list(kc.after)).notna().any(axis=1).to_numpy()
+        took_before = d1.select(list(kc.before)).notna().any(axis=1).to_numpy()
+        took = answered_after if done is None else done
+        n_quiz = int((took_before & (d1.weight_array != 0)).sum())
+        both = d1.with_fixed_weights(d1.weight_array * (took & took_before))
+        try:
+            learn = learning(both, list(kc.before), list(kc.after),
+                             key=None if kc.key is None else list(kc.key),
+                             chance=kc.chance if not isinstance(kc.chance, tuple) else list(kc.chance),
+                             dont_know=list(kc.dont_know), by=kc.by, level=level)
+        except DelibpollError as exc:
+            raise DelibpollError(f"[knowledge]: {exc}") from None
+        sc = learn.scores
+        work = work.with_columns({
+            "knowledge_score_before": sc["score_before"].where(took_before),
+            "knowledge_score_after": sc["score_after"].where(took & took_before)})
+        measures["knowledge"] = _Measure(
+            "knowledge", "Knowledge score",
+            "knowledge_score_before", "knowledge_score_after", True)
+    wanted = [*(ac.measures if ac else ()), *(dc.questions if dc else ()), *(cc.questions if cc else ())]
+    for q in dict.fromkeys(m for m in wanted if m != "knowledge"):
+        b, a = config.comparison.questions[q]
+        (xb, xa), label, share = _answer_measure(
+            config, q, [d1.column(b), d1.column(a)], f"[{'attrition' if ac and q in ac.measures else 'dynamics' if dc and q in dc.questions else 'control'}]", lab)
+        work = work.with_columns({f"{q} (before)": xb, f"{q} (after)": xa})
+        measures[q] = _Measure(q, label, f"{q} (before)", f"{q} (after)", share)
+    att: dict[str, Attrition] = {}
+    for name in ac.measures if ac else ():
+        m = measures[name]
+        design = work
+        if done is not None and name != "knowledge":  # the status column decides
+            design = work.with_columns({m.after: work.column(m.after).where(done)})
+        try:
+            att[name] = attrition(design, m.before, m.after, adjust_for=list(ac.adjust_for) if ac else [],
+                                  adjust_pre=ac.adjust_pre if ac else True, level=level,
+                                  max_rate=ac.max_rate if ac else 0.2)
+        except DelibpollError as exc:
+            raise DelibpollError(f"[attrition] measure '{name}': {exc}") from None
+    dyn: dict[str, GroupDynamics] = {}
+    group = (dc.group or config.data.tier1_cluster) if dc else None
+    for name in dc.questions if dc else ():
+        m = measures[name]
+        try:
+            dyn[name] = group_dynamics(work, m.before, m.after, group=group, level=level)
+        except DelibpollError as exc:
+            raise DelibpollError(f"[dynamics] question '{name}': {exc}") from None
+    did: dict[str, DifferenceInDifferences] = {}
+    n_control = 0
+    if cc is not None and data.control is not None:
+        cd = SurveyDesign(data.control, weights=cc.weights, ids=cc.cluster)
+        n_control = cd.n
+        cols: dict[str, pd.Series | np.ndarray] = {}
+        if cc.knowledge and kc is not None:
+            for when, items in (("before", kc.before), ("after", kc.after)):
+                k = knowledge(cd, list(items), key=None if kc.key is None else list(kc.key),
+                              dont_know=list(kc.dont_know))
+                took_c = cd.select(list(items)).notna().any(axis=1)
+                cols[f"knowledge_score_{when}"] = k.scores["score"].where(took_c)
+        for q, (b, a) in cc.questions.items():
+            (xb, xa), _, _ = _answer_measure(config, q, [cd.column(b), cd.column(a)],
+                                             f"[control.questions.{q}]", lab)
+            cols[f"{q} (before)"], cols[f"{q} (after)"] = xb, xa
+        cdw = cd.with_columns(cols)
+        for name in (["knowledge"] if cc.knowledge else []) + list(cc.questions):
+            m = measures[name]
+            try:
+                did[name] = difference_in_differences(work, cdw, m.before, m.after, level=level)
+            except DelibpollError as exc:
+                raise DelibpollError(f"[control] measure '{name}': {exc}") from None
+    parts: dict[str, Any] = dict(learning=learn, n_quiz=n_quiz, balance=bal, attrition=att,
+                                 dynamics=dyn, control=did, n_control=n_control,
+                                 measures=measures)
+    res = DeliberationResult(**parts, tables={}, files=())
+    tables = _deliberation_tables(config, res, lab)
+    files = _write_deliberation(config, res, tables, out)
+    return DeliberationResult(**parts, tables=tables, files=files)
+
+
+# ---------------------------------------------------------------------- their cells
+def _by(frame: pd.DataFrame, *keys: str) -> dict[Any, dict[Any, Any]]:
+    """A result frame's rows by the values of ``keys`` (a tuple of them for two keys)."""
+    recs = frame.to_dict("records")
+    if len(keys) == 1:
+        return {r[keys[0]]: r for r in recs}
+    return {tuple(r[k] for k in keys): r for r in recs}
+
+
+def _c_pct(x: Any, d: int = 0) -> Cell:
+    return Cell(NOT_AVAILABLE) if pd.isna(x) else Cell(percent(float(x), d), float(x), "percent", d)
+
+
+def _c_pts(x: Any, d: int = 0) -> Cell:
+    return (Cell(NOT_AVAILABLE) if pd.isna(x)
+            else Cell(points(float(x), d, unit=""), 100 * float(x), "points", d))
+
+
+def _c_num(x: Any, d: int = 2, sign: bool = False) -> Cell:
+    return (Cell(NOT_AVAILABLE) if pd.isna(x)
+            else Cell(number(float(x), d, sign=sign), float(x), "points" if sign else "number", d))
+
+
+def _c_count(x: Any) -> Cell:
+    return Cell(NOT_AVAILABLE) if pd.isna(x) else Cell(count(x), float(x), "count", 0)
+
+
+def _c_p(x: Any) -> Cell:
+    if pd.isna(x):
+        return Cell(NOT_AVAILABLE)
+    return Cell(p_value(float(x)), None if float(x) < 0.001 else round(float(x), 3), "number", 3)
+
+
+def _c_ci(lo: Any, hi: Any, share: bool, d: int | None = None) -> Cell:
+    """A CI as text: of a difference of shares in points, else of a number (kept on one
+    line in a table cell)."""
+    text = (ci(lo, hi, 0 if d is None else d, "points").replace(" pts", "") if share
+            else ci(lo, hi, 2 if d is None else d, "number"))
+    return _c_text(text)
+
+
+def _c_text(text: str) -> Cell:
+    """A range such as '-0.08 to 1.21' as one unbroken line (no-break spaces)."""
+    return Cell(text.replace(" to ", "\u00a0to\u00a0"))
+
+
+def _c_val(x: Any, share: bool) -> Cell:
+    """A level: a share in percent or a number with two decimals."""
+    return _c_pct(x) if share else _c_num(x)
+
+
+def _c_diff(x: Any, share: bool) -> Cell:
+    """A change or a difference: in points for shares, else signed with two decimals."""
+    return _c_pts(x) if share else _c_num(x, sign=True)
+
+
+def _deliberation_tables(config: CohortConfig, res: DeliberationResult,
+                         lab: Labels) -> dict[str, tuple[DelibTable, ...]]:
+    lev = _fmt_pct(config.estimation.level)
+    out: dict[str, tuple[DelibTable, ...]] = {}
+    kc = getattr(config, "knowledge", None)
+    if res.learning is not None and kc is not None:
+        fr = _by(res.learning.to_frame(), "measure")
+        names = {"score": "Share of items correct",
+                 "corrected_score": "Corrected for guessing"}
+        rows = tuple((names[str(m)], (_c_pct(r["before"]), _c_pct(r["after"]), _c_pts(r["gain"]),
+                                 _c_ci(r["ci_lower"], r["ci_upper"], True), _c_p(r["p_value"])))
+                     for m, r in fr.items())
+        base = f"Base: {count(res.learning.n)} Tier 1 participants who answered the quiz both times"
+        tabs = [DelibTable(
+            "Knowledge quiz scores before and after deliberation", base, "Score",
+            ("Before", "After", "Change (pts)", f"{lev} CI (pts)", "p"), rows,
+            "Score: the share of the quiz's items answered correctly, 'don't know' and no answer "
+            "counting as not correct. "
+            + ("Corrected for guessing: right minus wrong / (k - 1) for an item with k options, "
+               "'don't know' neither right nor wrong. " if "corrected_score" in fr else "")
+            + "Change = after - before, same people. Source: knowledge_learning.csv.")]
+        it = res.learning.item_frame()
+        tabs.append(DelibTable(
+            "Knowledge quiz items: answered correctly before and after", base, "Item",
+            ("Correct before", "Correct after", "Change (pts)", f"{lev} CI (pts)",
+             "Don't know before", "Don't know after"),
+            tuple((_item_label(lab, b), (_c_pct(r["right_before"]), _c_pct(r["right_after"]),
+                                         _c_pts(r["gain"]), _c_ci(r["ci_lower"], r["ci_upper"], True),
+                                         _c_pct(r["dont_know_before"]), _c_pct(r["dont_know_after"])))
+                  for b, r in zip(it["item_before"], it.to_dict("records"), strict=True)),
+            "Shares of participants. Source: knowledge_items.csv."))
+        gaps = res.learning.gap_frame()
+        if kc.by is not None and len(gaps):
+            g = _by(gaps, "measure", "group")
+            groups = list(dict.fromkeys(gaps["group"]))
+            ref = gaps["reference"].iloc[0]
+            grows = []
+            for grp in groups:
+                gain = g["gain", grp]
+                grows.append((lab.category(kc.by, grp), (
+                    _c_pct(g["score_before", grp]["estimate"]),
+                    _c_pct(g["score_after", grp]["estimate"]), _c_pts(gain["estimate"]),
+                    _c_pts(gain["gap"]) if grp != ref else Cell("reference"),
+                    _c_ci(gain["gap_ci_lower"], gain["gap_ci_upper"], True) if grp != ref else Cell(""),
+                    _c_p(gain["gap_p_value"]) if grp != ref else Cell(""),
+                    _c_count(gain["n"]))))
+            tabs.append(DelibTable(
+                f"Learning by {_names([kc.by], lab)}", base, lab.variable(kc.by),
+                ("Score before", "Score after", "Change (pts)",
+                 f"Change minus {lab.category(kc.by, ref)}'s (pts)", f"{lev} CI (pts)", "p",
+                 "Base (unweighted)"), tuple(grows),
+                "The difference in change between groups, with its design-based CI (the groups "
+                "share discussion groups). Source: knowledge_gaps.csv."))
+        out["knowledge"] = tuple(tabs)
+    if res.balance is not None:
+        b = res.balance.to_frame()
+        has_after = "asmd_after" in b
+        rows_b = []
+        for r in b.to_dict("records"):
+            cells = [_c_pct(r["uninformed"]), _c_pct(r["informed"]), _c_num(r["asmd_before"])]
+            if has_after:
+                cells += [_c_pct(r["informed_adjusted"]), _c_num(r["asmd_after"])]
+            rows_b.append((f"{lab.variable(r['covariate'])}: {lab.category(r['covariate'], r['category'])}",
+                           tuple(cells)))
+        heads = ("Tier 3 (weighted)", "Tier 1", "ASMD before") + (
+            ("Tier 1 adjusted", "ASMD after") if has_after else ())
+        out["balance"] = (DelibTable(
+            "Covariate balance of Tier 1 against Tier 3, before and after the adjustment",
+            f"Base: {count(res.balance.n_informed)} Tier 1 participants; Kish effective size "
+            f"{number(res.balance.n_eff_before, 1)} before and {number(res.balance.n_eff_after, 1)} "
+            "after the adjustment", "Covariate: category", heads, tuple(rows_b),
+            "Shares of each covariate's categories. ASMD: absolute standardised mean difference "
+            "from Tier 3, |p1 - p3| / sqrt((p1 (1 - p1) + p3 (1 - p3)) / 2) with the unadjusted "
+            f"shares in the denominator; above {readable_number(res.balance.threshold)} a "
+            "category counts as not balanced. Source: balance.csv."),)
+    if res.attrition:
+        tabs = []
+        first = next(iter(res.attrition.values()))
+        rates = first.rate_frame()
+        tabs.append(DelibTable(
+            "Attrition: share of Tier 1 participants who did not answer after deliberation",
+            f"Base: {count(first.n_before)} Tier 1 participants who answered before",
+            "Participants", ("Did not answer after", f"{lev} CI", "Base (unweighted)"),
+            tuple(("All participants" if r["variable"] == "all" else
+                   f"{lab.variable(r['variable'])}: {lab.category(r['variable'], r['category'])}",
+                   (_c_pct(r["rate"]), _c_text(ci(r["ci_lower"], r["ci_upper"], 0, "percent")),
+                    _c_count(r["n"])))
+                  for r in rates.to_dict("records")),
+            f"Attrition of {res.measures[next(iter(res.attrition))].label.lower()}. Source: "
+            "attrition_rates.csv."))
+        arows = []
+        for name, a in res.attrition.items():
+            m = res.measures[name]
+            fr = _by(a.to_frame(), "estimate_of", "measure")
+            for est_of, text in (("complete_case", "complete case"),
+                                 ("attrition_adjusted", "attrition-adjusted")):
+                if (est_of, "change") not in fr:
+                    continue
+                ch = fr[est_of, "change"]
+                arows.append((f"{m.label} ({text})", (
+                    _c_val(fr[est_of, "before"]["estimate"], m.share),
+                    _c_val(fr[est_of, "after"]["estimate"], m.share),
+                    _c_diff(ch["estimate"], m.share),
+                    _c_ci(ch["ci_lower"], ch["ci_upper"], m.share), _c_p(ch["p_value"]),
+                    _c_num(ch["n_eff"], 1))))
+        tabs.append(DelibTable(
+            "Change among completers, without and with the attrition adjustment",
+            f"Base: {count(first.n_complete)} Tier 1 participants who answered both times",
+            "Measure", ("Before", "After", "Change", f"{lev} CI", "p", "Kish effective size"),
+            tuple(arows),
+            "Complete case: the completers with their own weights. Attrition-adjusted: the "
+            "completers reweighted (raking) to the profile of everyone who answered before"
+            + (f" on {_names([_attr_var(v, res.measures[next(iter(res.attrition))], lab) for v in first.adjustment['variables']], lab)}"
+               if first.adjustment else "")
+            + ". Changes of shares in percentage points. Source: attrition.csv."))
+        out["attrition"] = tuple(tabs)
+    if res.dynamics:
+        drows, mrows = [], []
+        for name, gd in res.dynamics.items():
+            m = res.measures[name]
+            fr = _by(gd.to_frame(), "quantity")
+            vc, sl = fr["variance_change"], fr["movement_slope"]
+            drows.append((m.label, (
+                _c_num(fr["icc_before"]["estimate"]), _c_num(fr["icc_after"]["estimate"]),
+                _c_num(fr["sd_before"]["estimate"]), _c_num(fr["sd_after"]["estimate"]),
+                _c_num(vc["estimate"], 3, sign=True),
+                _c_text(ci(vc["ci_lower"], vc["ci_upper"], 3, "number")))))
+            mrows.append((m.label, (
+                _c_num(sl["estimate"], sign=True), _c_text(ci(sl["ci_lower"], sl["ci_upper"], 2, "number")),
+                _c_p(sl["p_value"]), _c_count(gd.n_pairs), _c_count(gd.n_groups))))
+        g0 = next(iter(res.dynamics.values()))
+        base = f"Base: Tier 1 participants with both answers in {g0.n_groups} discussion groups"
+        scale = ("Knowledge score: the share of the quiz answered correctly; knowledge scores "
+                 "and shares are on a 0 to 1 scale here. ")
+        out["dynamics"] = (
+            DelibTable(
+                "Similarity of opinions within discussion groups, and their spread", base,
+                "Measure", ("ICC before", "ICC after", "SD before", "SD after",
+                            "Change in variance", f"{lev} CI"), tuple(drows),
+                scale + "ICC: intra-class correlation ICC(1) of the answers within discussion "
+                "groups (unweighted, one-way ANOVA). SD: standard deviation of the answers "
+                "(weighted); its square, the variance, changes by 'Change in variance'. Source: "
+                "group_dynamics.csv."),
+            DelibTable(
+                "Movement towards the rest of the group's starting view", base, "Measure",
+                ("Slope", f"{lev} CI", "p", "Participants", "Groups"), tuple(mrows),
+                scale + "Slope: the design-based regression slope of each person's change on the "
+                "rest of their group's mean answer before deliberation; positive when people "
+                "moved towards where the rest of their group started, 0 in expectation without "
+                "group influence. Source: group_dynamics.csv."),
+        )
+    if res.control:
+        crows = []
+        for name, dd in res.control.items():
+            m = res.measures[name]
+            fr = _by(dd.to_frame(), "quantity")
+            did = fr["difference_in_differences"]
+            crows.append((m.label, (
+                _c_diff(fr["treated_change"]["estimate"], m.share),
+                _c_diff(fr["control_change"]["estimate"], m.share),
+                _c_diff(did["estimate"], m.share), _c_ci(did["ci_lower"], did["ci_upper"], m.share),
+                _c_p(did["p_value"]), _c_diff(fr["balance_before"]["estimate"], m.share))))
+        out["control"] = (DelibTable(
+            "Tier 1 and the control group: change and difference in differences",
+            f"Base: Tier 1 participants and {count(res.n_control)} control respondents with "
+            "both answers", "Measure",
+            ("Change, Tier 1", "Change, control", "Difference in differences", f"{lev} CI", "p",
+             "Difference before"), tuple(crows),
+            "Knowledge score: the share of the quiz answered correctly. Difference in "
+            "differences = Tier 1's change - the control group's change. Difference before: "
+            "Tier 1 - control at the first survey (the difference after is in the CSV file). "
+            "Changes of shares in "
+            "percentage points. Source: control_comparison.csv."),)
+    return out
+
+
+def _item_label(lab: Labels, column: str) -> str:
+    """A quiz item's words without the "(before deliberation)" ending of its label."""
+    text = lab.variable(column)
+    for end in (" (before deliberation)", " (after deliberation)"):
+        text = text.removesuffix(end)
+    return text.removeprefix("Knowledge: ")
+
+
+def _write_deliberation(config: CohortConfig, res: DeliberationResult,
+                        tables: Mapping[str, tuple[DelibTable, ...]], out: Path) -> tuple[Path, ...]:
+    """The tidy CSV files of every result and the workbook of the tables."""
+    from .export.excel import document_excel
+
+    syn = _synthetic(config)
+    files: list[Path] = []
+    if res.learning is not None:
+        files += [_csv(res.learning.to_frame(), out / "knowledge_learning.csv", synthetic=syn),
+                  _csv(res.learning.item_frame(), out / "knowledge_items.csv", synthetic=syn)]
+        if len(res.learning.gap_frame()):
+            files.append(_csv(res.learning.gap_frame(), out / "knowledge_gaps.csv", synthetic=syn))
+    if res.balance is not None:
+        files.append(_csv(res.balance.to_frame(), out / "balance.csv", synthetic=syn))
+
+    def stacked(results: Mapping[str, Any], how: Callable[[Any], pd.DataFrame]) -> pd.DataFrame:
+        return pd.concat([how(r).assign(measure_name=name) for name, r in results.items()],
+                         ignore_index=True)
+
+    if res.attrition:
+        files += [_csv(stacked(res.attrition, lambda a: a.to_frame()), out / "attrition.csv", synthetic=syn),
+                  _csv(stacked(res.attrition, lambda a: a.rate_frame()), out / "attrition_rates.csv", synthetic=syn)]
+    if res.dynamics:
+        files.append(_csv(stacked(res.dynamics, lambda g: g.to_frame()), out / "group_dynamics.csv", synthetic=syn))
+    if res.control:
+        files.append(_csv(stacked(res.control, lambda d: d.to_frame()), out / "control_comparison.csv", synthetic=syn))
+    views = tuple(
+        View(t.title, t.base, t.stub, tuple(Head("", h) for h in t.heads),
+             tuple(Row(label, tuple(cells)) for label, cells in t.rows))
+        for section in tables.values() for t in section)
+    if views:
+        notes = tuple(f"{t.title}: {t.notes}" for section in tables.values() for t in section)
+        if syn:
+            notes = (SYNTHETIC_NOTE, *notes)
+        doc = Document(views, notes, "the tables of the deliberative analyses")
+        title = f"{config.cohort.title}: deliberative analyses"
+        files.append(document_excel(doc, out / "deliberation_tables.xlsx", title=title,
+                                    source=config.cohort.source))
+    return tuple(files)
+
+
+def _deliberation_charts(res: DeliberationResult | None, lab: Labels,
+                         note: str | None) -> list[tuple[str, Any, float, float]]:
+    """The love plot of the composition adjustment's balance."""
+    if res is None or res.balance is None:
+        return []
+    from .plots_balance import plot_balance
+
+    n = len(res.balance.to_frame())
+    return [("balance", plot_balance(res.balance, labels=lab, note=note), A4_WIDTH, 2.2 + 0.36 * n)]
+
+
+# ---------------------------------------------------------------------- their report sections
+def _report_deliberation(rep: _Report, config: CohortConfig, res: DeliberationResult,
+                         images: Mapping[str, tuple[str, str]], lab: Labels) -> list[str]:
+    """The knowledge, balance, attrition, group-dynamics and control sections, each only
+    when its result exists; returns their Methods sentences."""
+    methods: list[str] = []
+    level = config.estimation.level
+    lev = _fmt_pct(level)
+    tables = res.tables
+    if res.balance is not None:
+        b, comp = res.balance, config.comparison
+        bf = b.to_frame()
+        col = "asmd_after" if "asmd_after" in bf else "asmd_before"
+        thr = b.threshold
+        n_cat = len(bf)
+        above_b = int((bf["asmd_before"] > thr).sum())
+        above_a = int((bf[col] > thr).sum())
+        worst = bf.to_dict("records")[int(np.argmax(bf[col].to_numpy()))]
+        how = _ADJUST_WORDS[comp.adjust_method]
+        rep.heading("Balance of the composition adjustment")
+        rep.para(
+            f"For the adjusted comparison, Tier 1 was reweighted to Tier 3's weighted profile on "
+            f"{_names(comp.adjust_for or (), lab)} by {how}. Before the adjustment, {above_b} of "
+            f"the {n_cat} covariate categories differed from Tier 3 by an absolute standardised "
+            f"mean difference (ASMD) above {readable_number(thr)}; after it, {above_a} did. The "
+            f"largest ASMD after the adjustment is {number(worst[col], 2)} "
+            f"({lab.variable(worst['covariate'])}: {lab.category(worst['covariate'], worst['category'])}). "
+            f"The Kish effective size of Tier 1 is {number(b.n_eff_before, 1)} before and "
+            f"{number(b.n_eff_after, 1)} after the adjustment ({count(b.n_informed)} participants)."
+        )
+        if not b.balanced:
+            rep.para(
+                f"Warning: balance was not achieved. {above_a} covariate categor"
+                f"{'y has' if above_a == 1 else 'ies have'} an ASMD above {readable_number(thr)} "
+                "after the adjustment, so the adjusted differences in the comparison above still "
+                "contain composition differences on them."
+                + (" Raking merged the categories with fewer than 5 Tier 1 participants, which "
+                   "are then not balanced one by one; [comparison] adjust_method = \"entropy\" "
+                   "balances every category." if comp.adjust_method == "raking" else ""))
+        if b.n_eff_after < 0.3 * b.n_informed:
+            rep.para(f"Warning: the adjustment leaves a Kish effective size of "
+                     f"{number(b.n_eff_after, 1)} of {count(b.n_informed)}; the adjusted "
+                     "comparison rests on few people.")
+        for t in tables.get("balance", ()):
+            rep.table(t.frame(), t.title, f"{t.base}. {t.notes}")
+        rep.image(images.get("balance"), "Covariate balance of Tier 1 against Tier 3 (love plot)")
+        methods.append(
+            f"Balance: absolute standardised mean differences of every covariate category "
+            f"between Tier 1 and weighted Tier 3, before and after {how}, with the unadjusted "
+            f"pooled SD as the denominator; threshold {readable_number(thr)} ([comparison] "
+            "balance_threshold); Kish effective size (sum w)^2 / sum w^2.")
+    learn = res.learning
+    kc = getattr(config, "knowledge", None)
+    if learn is not None and kc is not None:
+        fr = _by(learn.to_frame(), "measure")
+        s = fr["score"]
+        j = len(learn.pre)
+        rep.heading("Knowledge and learning (Tier 1)")
+        text = (
+            f"{count(res.n_quiz)} Tier 1 participants answered the {j}-item knowledge quiz "
+            f"before deliberation and {count(learn.n)} of them answered it again after. Among "
+            f"these {count(learn.n)}, the mean share of items answered correctly was "
+            f"{_fmt_pct(s['before'])} before and {_fmt_pct(s['after'])} after: a change of "
+            f"{points(s['gain'], 0)} ({lev} CI {ci(s['ci_lower'], s['ci_upper'], 0, 'points')}; "
+            f"{_p_is(s['p_value'])}).")
+        if "corrected_score" in fr:
+            c = fr["corrected_score"]
+            text += (f" Corrected for guessing, the score changed by {points(c['gain'], 0)} "
+                     f"({lev} CI {ci(c['ci_lower'], c['ci_upper'], 0, 'points')}), from "
+                     f"{_fmt_pct(c['before'])} to {_fmt_pct(c['after'])}.")
+        text += (f" Cronbach's alpha of the quiz was {number(learn.alpha_before, 2)} before and "
+                 f"{number(learn.alpha_after, 2)} after. This compares the same people before and "
+                 "after, with no group that did not deliberate: it describes the change, not its "
+                 "cause.")
+        rep.para(text)
+        gaps = learn.gap_frame()
+        if kc.by is not None and len(gaps):
+            gg = gaps[(gaps["measure"] == "gain") & gaps["gap"].notna()]
+            parts = [f"the score of '{lab.category(kc.by, r['group'])}' changed by "
+                     f"{number(100 * abs(r['gap']), 0)} percentage points "
+                     f"{'more' if r['gap'] > 0 else 'less'} than that of "
+                     f"'{lab.category(kc.by, r['reference'])}' (difference {points(r['gap'], 0)}, "
+                     f"{lev} CI {ci(r['gap_ci_lower'], r['gap_ci_upper'], 0, 'points')}; "
+                     f"{_p_is(r['gap_p_value'])})" for r in gg.to_dict("records")]
+            rep.para(f"By {_names([kc.by], lab)}: " + "; ".join(parts) + ". A difference that "
+                     "is not statistically significant is not evidence that the groups learned "
+                     "alike.")
+        for t in tables.get("knowledge", ()):
+            rep.table(t.frame(), t.title, f"{t.base}. {t.notes}")
+        methods.append(
+            "Knowledge: each participant's score is the share of the quiz's items answered "
+            "correctly ('don't know' and no answer count as not correct); learning is the "
+            "weighted mean of the per-person change among those who answered both times, with "
+            "a Taylor-linearised SE clustered like Tier 1's design; "
+            + ("the correction for guessing counts right minus wrong / (k - 1) for an item with "
+               "k options (Cor and Sood 2016); " if "corrected_score" in fr else "")
+            + "Cronbach's alpha is unweighted.")
+    if res.attrition:
+        ac = config.attrition
+        assert ac is not None
+        rep.heading("Attrition between the two Tier 1 surveys")
+        how = (f"by their answer to {_q(lab.variable(ac.status))} not being "
+               f"'{lab.category(ac.status, ac.completed)}'"
+               if ac.status is not None and ac.completed is not None else "by a missing answer after")
+        for name, a in res.attrition.items():
+            m = res.measures[name]
+            fr = _by(a.to_frame(), "estimate_of", "measure")
+            cc_ = fr["complete_case", "change"]
+            text = (f"{m.label}: {count(a.n_before - a.n_complete)} of the {count(a.n_before)} "
+                    f"participants who answered before deliberation did not answer after "
+                    f"({_fmt_pct(a.rate)}; non-completers recognised {how}). Among the "
+                    f"{count(a.n_complete)} who answered both times the change was "
+                    f"{_prose_diff(cc_['estimate'], m.share)} ({lev} CI "
+                    f"{_prose_ci(cc_['ci_lower'], cc_['ci_upper'], m.share)}).")
+            if ("attrition_adjusted", "change") in fr:
+                ad = fr["attrition_adjusted", "change"]
+                text += (f" Reweighted to the profile of everyone who answered before (on "
+                         f"{_names([_attr_var(v, m, lab) for v in a.adjustment['variables']], lab)}), "
+                         f"it was {_prose_diff(ad['estimate'], m.share)} ({lev} CI "
+                         f"{_prose_ci(ad['ci_lower'], ad['ci_upper'], m.share)}; Kish effective size "
+                         f"{number(ad['n_eff'], 1)}); this assumes that, given these variables, "
+                         "who dropped out is unrelated to the answer after.")
+            pg = a.pre_gap_frame()
+            if len(pg) > 1:
+                r = pg.iloc[1]
+                text += (f" Before deliberation, those who later dropped out scored "
+                         f"{_prose_val(r['estimate'], m.share)} against "
+                         f"{_prose_val(pg['estimate'].iloc[0], m.share)} for completers "
+                         f"(difference {_prose_diff(r['gap'], m.share)}; {_p_is(r['gap_p_value'])}).")
+            rep.para(text)
+            if a.warnings:
+                reasons = []
+                if a.rate > ac.max_rate:
+                    reasons.append(f"more than {_fmt_pct(ac.max_rate)} of participants did not "
+                                   "answer after")
+                if len(pg) > 1 and pg["gap_p_value"].iloc[1] < 0.05:
+                    reasons.append("those who dropped out answered differently before "
+                                   "deliberation (p below 0.05), so attrition is related to the "
+                                   "answers")
+                rep.para(f"Warning ({m.label.lower()}): " + "; ".join(reasons) + ". The "
+                         "complete-case change may be biased; compare it with the "
+                         "attrition-adjusted change.")
+        for t in tables.get("attrition", ()):
+            rep.table(t.frame(), t.title, f"{t.base}. {t.notes}")
+        methods.append(
+            "Attrition: the complete-case change uses the participants who answered both times "
+            "with their own weights; the attrition-adjusted change rakes them to the weighted "
+            "profile of everyone who answered before"
+            + (" (including their answer before, in up to 5 categories or quartiles)"
+               if ac.adjust_pre else "")
+            + ", with raking-aware linearised SEs; rates are design-based shares with "
+            f"'{config.estimation.ci_method}' intervals.")
+    if res.dynamics:
+        rep.heading("Group dynamics (Tier 1 discussion groups)")
+        parts = []
+        for name, g in res.dynamics.items():
+            m = res.measures[name]
+            fr = _by(g.to_frame(), "quantity")
+            sl = fr["movement_slope"]
+            moved = ("people moved towards where the rest of their group started"
+                     if sl["p_value"] < 0.05 and sl["estimate"] > 0 else
+                     "people moved away from where the rest of their group started"
+                     if sl["p_value"] < 0.05 else
+                     "the data do not show a movement towards or away from the rest of the group")
+            vc = fr["variance_change"]
+            parts.append(
+                f"{m.label} ({count(g.n_pairs)} participants in {g.n_groups} groups): the "
+                f"intra-class correlation was {number(fr['icc_before']['estimate'], 2)} before "
+                f"and {number(fr['icc_after']['estimate'], 2)} after; the standard deviation "
+                f"went from {number(fr['sd_before']['estimate'], 2)} to "
+                f"{number(fr['sd_after']['estimate'], 2)} (change in variance "
+                f"{number(vc['estimate'], 3, sign=True)}, {lev} CI "
+                f"{ci(vc['ci_lower'], vc['ci_upper'], 3, 'number')}); the slope of people's "
+                f"change on the rest of their group's starting mean is "
+                f"{number(sl['estimate'], 2, sign=True)} ({lev} CI "
+                f"{ci(sl['ci_lower'], sl['ci_upper'], 2, 'number')}; {_p_is(sl['p_value'])}): "
+                f"{moved}.")
+        for text in parts:
+            rep.para(text)
+        rep.para("These describe the deliberating sample; they compare discussion groups with "
+                 "each other, not with people who did not deliberate.")
+        for t in tables.get("dynamics", ()):
+            rep.table(t.frame(), t.title, f"{t.base}. {t.notes}")
+        methods.append(
+            "Group dynamics: ICC(1) from a one-way ANOVA of the answers on the discussion groups "
+            "with the Shrout-Fleiss F interval; the variance of the answers as R's svyvar, "
+            "before and after estimated jointly; the movement slope is the design-based "
+            "regression of each person's change on the weighted mean answer before deliberation "
+            "of the rest of their group.")
+    if not res.control and (learn is not None or res.dynamics or res.attrition):
+        pc = possible_comparisons(1)
+        missing = [str(c) for c, ok in zip(pc["comparison"], pc["possible"], strict=True) if not ok]
+        methods.append(
+            "Without a control group surveyed at both times, the change in Tier 1 cannot be "
+            "separated from change that happened to everyone between the two surveys; not "
+            f"possible here: {'; '.join(c[:1].lower() + c[1:] for c in missing)} (add a "
+            "[control] section when such a sample exists).")
+    if res.control:
+        rep.heading("Control group: difference in differences")
+        parts = []
+        for name, dd in res.control.items():
+            m = res.measures[name]
+            fr = _by(dd.to_frame(), "quantity")
+            did = fr["difference_in_differences"]
+            parts.append(
+                f"{m.label}: Tier 1 changed by {_prose_diff(fr['treated_change']['estimate'], m.share)} "
+                f"and the control group by {_prose_diff(fr['control_change']['estimate'], m.share)}; "
+                f"the difference in differences is {_prose_diff(did['estimate'], m.share)} ({lev} CI "
+                f"{_prose_ci(did['ci_lower'], did['ci_upper'], m.share)}; {_p_is(did['p_value'])}). "
+                f"Before deliberation the two groups differed by "
+                f"{_prose_diff(fr['balance_before']['estimate'], m.share)} ({lev} CI "
+                f"{_prose_ci(fr['balance_before']['ci_lower'], fr['balance_before']['ci_upper'], m.share)}), "
+                f"and after it by {_prose_diff(fr['difference_after']['estimate'], m.share)} ({lev} CI "
+                f"{_prose_ci(fr['difference_after']['ci_lower'], fr['difference_after']['ci_upper'], m.share)}).")
+        rep.para(
+            f"A control group of {count(res.n_control)} people who did not deliberate was "
+            "surveyed at the same two times as Tier 1. " + " ".join(parts) + " Participants "
+            "were not assigned to deliberate at random, so this is descriptive: the difference "
+            "in differences removes change common to both groups, assuming they would otherwise "
+            "have changed alike.")
+        for t in tables.get("control", ()):
+            rep.table(t.frame(), t.title, f"{t.base}. {t.notes}")
+        methods.append(
+            "Control group: each sample's change is the weighted mean of the per-person change "
+            "among those with both answers, with its own design's linearised SE; the difference "
+            "in differences has SE sqrt(se_1^2 + se_c^2) (independent samples) and "
+            "Welch-Satterthwaite degrees of freedom.")
+    return methods
+
+
+_ADJUST_WORDS = {
+    "raking": "raking to Tier 3's weighted margins (categories with fewer than 5 Tier 1 "
+              "participants merged with the next)",
+    "entropy": "entropy balancing (calibration to Tier 3's weighted share of every category)",
+    "propensity": "propensity-score weighting (a logistic model of being in Tier 1 rather than "
+                  "Tier 3 on the covariates)",
+}
+
+
+def _attr_var(v: str, m: _Measure, lab: Labels) -> str:
+    """A raking variable of the attrition adjustment as a readable name (the library names
+    the pre answer '<column> (pre answer)')."""
+    return f"{m.label.lower()} before deliberation" if v.endswith(" (pre answer)") else v
+
+
+def _p_is(p: Any) -> str:
+    """'p = 0.27', 'p < 0.001'."""
+    text = p_value(p)
+    return f"p {text[0]} {text[1:]}" if text[:1] in "<>" else f"p = {text}"
+
+
+def _prose_val(x: Any, share: bool) -> str:
+    return _fmt_pct(x) if share else number(float(x), 2)
+
+
+def _prose_diff(x: Any, share: bool) -> str:
+    return points(float(x), 0) if share else number(float(x), 2, sign=True)
+
+
+def _prose_ci(lo: Any, hi: Any, share: bool) -> str:
+    return ci(lo, hi, 0, "points") if share else ci(lo, hi, 2, "number")
+
+
 # ====================================================================== stage: charts
 #: Resolution of the PNG charts (print quality).
 CHART_DPI = 300
@@ -1237,6 +2306,7 @@ def draw_charts(config: CohortConfig, results: CohortResults, out: Path) -> Char
                           A4_WIDTH, height))
             plots.append(("tiers_scatter", plot_tiers(cat_rows, kind="scatter", labels=lab,
                                                       note=note), A4_WIDTH * 0.8, A4_WIDTH * 0.85))
+    plots += _deliberation_charts(results.deliberation, lab, note)
     images: dict[str, tuple[str, str]] = {}
     files: list[Path] = []
     for name, p, width, height in plots:
@@ -1463,13 +2533,17 @@ def _fix_zip_dates(path: Path) -> None:
 
 def _column_widths(df: pd.DataFrame, total: float) -> list[float]:
     """Column widths (cm): each number column as wide as its longest value or header word, the
-    two label columns share the rest (their text wraps), so numbers stay on one line."""
+    label columns (the first, and the second when it holds text) share the rest (their text
+    wraps), so numbers stay on one line."""
     need: list[float] = []
+    cap = 24 if len(df.columns) <= 7 else 16  # wide tables: labels wrap more, numbers do not
     for i, c in enumerate(df.columns):
         cells = [str(v) for v in df[c].tolist()]
         longest_word = max((len(w) for w in str(c).split()), default=4)
-        if i < 2:  # the label columns: room for their words, wrapped in the cell
-            need.append(min(max([longest_word, *map(len, cells)], default=6), 24))
+        label = i == 0 or (i == 1 and any(_is_text(v) for v in cells))
+        if label:  # the label columns: room for their words, wrapped in the cell
+            words = [len(w) for v in cells for w in v.split()]
+            need.append(min(max([8, longest_word, *words, *map(len, cells)], default=8), cap))
         else:  # numbers: one line for the value and the header's longest word
             need.append(max([8.0, 1.2 * longest_word + 2, *(len(v) + 3.0 for v in cells)]))
     scale = total / sum(need)
@@ -1927,6 +3001,8 @@ def write_report(
         methods.append(_comparison_prose(results.comparison.comparison, results.comparison.frame,
                                          comp.adjust_for, comp.equivalence_margin, lab))
         _report_comparison(rep, config, results.comparison, images, lab)
+    if results.deliberation is not None:
+        methods += _report_deliberation(rep, config, results.deliberation, images, lab)
     if results.information_arm is not None and config.information_arm is not None:
         methods.append(_report_arm(rep, config, config.information_arm, results.information_arm, lab))
     if results.banner is not None and config.banner is not None:
@@ -2042,13 +3118,16 @@ def _run_stages(cfg: CohortConfig, data: CohortData, out: Path,
     if cfg.banner is not None:
         say("banner tables")
     ban = build_banner(cfg, weighting, out)
+    if any(getattr(cfg, c.section, None) is not None for c in _DELIBERATION_SECTIONS):
+        say("deliberative analyses (knowledge, balance, attrition, group dynamics, control)")
+    delib = analyse_deliberation(cfg, data, weighting, comparison, out)
     results = CohortResults(data=data, weighting=weighting, headline=headline,
                             representativeness=rep, comparison=comparison,
-                            information_arm=arm, banner=ban)
+                            information_arm=arm, banner=ban, deliberation=delib)
     charts = draw_charts(cfg, results, out)
     report = write_report(cfg, results, charts, out)
     res = PipelineResult(output=out)
-    for stage in (weighting, headline, rep, comparison, arm, ban, charts):
+    for stage in (weighting, headline, rep, comparison, arm, ban, delib, charts):
         if stage is not None:
             res.files += stage.files
     res.files += report

@@ -8,14 +8,16 @@ Returns a ``ggplot``; :func:`~delibpoll.plots.alt_text` describes it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._labels import Labels, wrap
 from .deliberative.balance import Balance
 from .exceptions import DelibpollError
-from .plots import OKABE_ITO, theme_delibpoll
+from .plots import A4_WIDTH, OKABE_ITO, theme_delibpoll
 
 __all__ = ["plot_balance"]
 
@@ -28,11 +30,12 @@ def _worst(fr: pd.DataFrame, col: str) -> str:
     if finite.empty:
         return "none finite"
     r = finite.loc[finite[col].idxmax()]
-    return f"largest {r[col]:.2f} ({r['covariate']} = {r['category']})"
+    return f"largest {r[col]:.2f} ({r['shown']})"
 
 
 def plot_balance(
-    balance_result: Balance, *, title: str | None = None, caption: str | None = None
+    balance_result: Balance, *, title: str | None = None, caption: str | None = None,
+    labels: Labels | Mapping[str, Any] | None = None, note: str | None = None,
 ) -> Any:
     """Love plot: the ASMD of every covariate category before and after the adjustment,
     with a reference line at the balance threshold (0.1 by default).
@@ -43,6 +46,11 @@ def plot_balance(
         From :func:`~delibpoll.deliberative.balance` or ``TierComparison.balance``.
     title, caption : str, optional
         Replace the default title and caption.
+    labels : Labels or mapping, optional
+        Words for the covariates and their categories (default: the column names and
+        category values).
+    note : str, optional
+        A line added under the caption (e.g. the synthetic-data notice).
 
     Returns
     -------
@@ -86,7 +94,14 @@ def plot_balance(
             "delibpoll.deliberative.balance() or a TierComparison's .balance). Got "
             f"{type(balance_result).__name__} instead."
         )
-    for name, val in (("title", title), ("caption", caption)):
+    if labels is not None and not isinstance(labels, Labels | Mapping):
+        raise DelibpollError(
+            "The 'labels' parameter of plot_balance must be a Labels or a mapping of words "
+            f"(e.g. {{'age_group': 'Age group'}}). Got {type(labels).__name__} instead."
+        )
+    lab = (None if labels is None else labels if isinstance(labels, Labels)
+           else Labels.from_mapping(labels))
+    for name, val in (("title", title), ("caption", caption), ("note", note)):
         if val is not None and not isinstance(val, str):
             raise DelibpollError(
                 f"The '{name}' parameter of plot_balance must be a string. Got "
@@ -95,7 +110,11 @@ def plot_balance(
     fr = balance_result.to_frame()
     thr = balance_result.threshold
     has_after = "asmd_after" in fr
-    fr["item"] = fr["covariate"].astype(str) + ": " + fr["category"].astype(str)
+    fr["item"] = [f"{c}: {v}" if lab is None else f"{lab.variable(c)}: {lab.category(c, v)}"
+                  for c, v in zip(fr["covariate"], fr["category"], strict=True)]
+    fr["shown"] = [f"{c} = {v}" if lab is None else f"{lab.variable(c)} = {lab.category(c, v)}"
+                   for c, v in zip(fr["covariate"], fr["category"], strict=True)]  # alt text
+    fr["item"] = [wrap(t, 36) for t in fr["item"]]  # long labels on two lines, not a clipped panel
     order = list(dict.fromkeys(fr["item"]))[::-1]
     stages = [("asmd_before", "Before adjustment")] + (
         [("asmd_after", "After adjustment")] if has_after else [])
@@ -113,7 +132,7 @@ def plot_balance(
         seg = seg.assign(item=pd.Categorical(seg["item"], categories=order))
         p = p + geom_segment(aes(x="asmd_before", xend="asmd_after", y="item", yend="item"),
                              data=seg, color="#BBBBBB", inherit_aes=False)
-    covs = ", ".join(balance_result.covariates)
+    covs = ", ".join(c if lab is None else lab.variable(c) for c in balance_result.covariates)
     p = (
         p
         + geom_vline(xintercept=thr, linetype="dashed", color="#555555")
@@ -128,10 +147,11 @@ def plot_balance(
                                 f"Kish effective size of Tier 1: {balance_result.n_eff_before:.1f}"
                                 + (f" before, {balance_result.n_eff_after:.1f} after"
                                    if has_after else "")
-                                + f" (n = {balance_result.n_informed})."),
+                                + f" (n = {balance_result.n_informed})."
+                                + (f"\n{note}" if note else "")),
         )
         + theme_delibpoll()
-        + theme(figure_size=(8, 1.6 + 0.3 * len(order)))
+        + theme(figure_size=(A4_WIDTH, 1.9 + 0.3 * len(order)))
     )
     n = len(fr)
     parts = []
@@ -144,6 +164,7 @@ def plot_balance(
     text = (f"Love plot of the absolute standardised mean difference between Tier 1 and "
             f"Tier 3 for {n} covariate categories ({covs}), with a reference line at {thr:g}. "
             + " ".join(parts) + " " + neff
-            + (f" {n_inf} infinite values are not drawn." if n_inf else ""))
+            + (f" {n_inf} infinite values are not drawn." if n_inf else "")
+            + (f" {note}" if note else ""))
     setattr(p, _ALT_ATTRIBUTE, text)
     return p

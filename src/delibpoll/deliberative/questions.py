@@ -16,7 +16,7 @@ import pandas as pd
 from .._display import frame_html, readable_number
 from .._format import p_value
 from .._multiplicity import adjust_pvalues
-from .._types import Adjust, CIMethod, values
+from .._types import Adjust, CIMethod, TierAdjustment, values
 from .._validation import check_choice
 from ..design import SurveyDesign
 from ..exceptions import DelibpollError
@@ -90,6 +90,8 @@ def compare_questions(
     categories: Mapping[str, Hashable] | None = None,
     equivalence_margin: float | None = None,
     adjust_for: Sequence[str] | None = None,
+    method: TierAdjustment = "raking",
+    balance_threshold: float = 0.1,
     alpha: float = 0.05,
     level: float = 0.95,
     ci_method: CIMethod = "logit",
@@ -113,6 +115,8 @@ def compare_questions(
         k - 1 and ``nu - k + 2`` df, ``nu`` the Satterthwaite df of the two tiers' summed
         covariance (dominated by Tier 1's few discussion groups). Numeric items use the difference in
         means.
+    adjust_for, method, balance_threshold, equivalence_margin, level, ci_method
+        As in :func:`~delibpoll.compare_tiers`, for every question.
     """
     check_choice(adjust, "adjust", "compare_questions", values(Adjust))
     items: list[tuple[str, str | None, str]]
@@ -129,7 +133,7 @@ def compare_questions(
     for q, before, after in items:
         comp = compare_tiers(
             informed, uninformed, q, before=before, after=after, adjust_for=adjust_for,
-            equivalence_margin=equivalence_margin, level=level, ci_method=ci_method,
+            method=method, balance_threshold=balance_threshold, equivalence_margin=equivalence_margin, level=level, ci_method=ci_method,
         )
         comps[q] = comp
         fr = comp.to_frame()

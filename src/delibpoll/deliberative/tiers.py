@@ -426,6 +426,7 @@ def compare_tiers(
     after: str | None = None,
     adjust_for: Sequence[str] | None = None,
     method: TierAdjustment = "raking",
+    balance_threshold: float = 0.1,
     equivalence_margin: float | None = None,
     level: float = 0.95,
     kind: ItemKind | None = None,
@@ -460,6 +461,9 @@ def compare_tiers(
         :func:`~delibpoll.calibrate` with ``method="raking"`` to Tier 3's weighted share of
         every covariate category, met exactly. For ``"propensity"`` and ``"entropy"`` only
         categories with no Tier 1 respondent are merged (``min_cell`` is not used).
+    balance_threshold : float, default 0.1
+        With ``adjust_for``: the ASMD above which a covariate category counts as not balanced
+        after the adjustment (:func:`~delibpoll.deliberative.balance`'s ``threshold``).
     equivalence_margin : float, optional
         Margin for a TOST equivalence test (``p_equivalence``): agreement is shown only when
         the 90% CI of the difference lies within ± the margin.
@@ -511,6 +515,12 @@ def compare_tiers(
     check_choice(ci_method, "ci_method", func, values(CIMethod))
     check_choice(variance, "variance", func, values(TierVariance))
     check_choice(method, "method", func, values(TierAdjustment))
+    if (isinstance(balance_threshold, bool) or not isinstance(balance_threshold, int | float)
+            or not balance_threshold > 0):
+        raise DelibpollError(
+            "The 'balance_threshold' parameter of compare_tiers must be a positive number "
+            f"(an ASMD, e.g. 0.1). Got {balance_threshold!r} instead."
+        )
     if (isinstance(n_replicates, bool) or not isinstance(n_replicates, int | np.integer)
             or n_replicates < 2):
         raise DelibpollError(
@@ -628,7 +638,7 @@ def compare_tiers(
         adjustment = _adjusted(
             informed, uninformed, variable, after, before, cats, mask, list(adjust_for),
             min_cell, level, frame, e3, se3, df3, n3, deff3, variance, n_replicates, rng,
-            method,
+            method, float(balance_threshold),
         )
         bal = adjustment.pop("balance")
     frame["comparison"] = "descriptive, non-randomised"
@@ -668,6 +678,7 @@ def _adjusted(
     n_replicates: int,
     rng: np.random.Generator | int | None,
     method: TierAdjustment = "raking",
+    balance_threshold: float = 0.1,
 ) -> dict[str, Any]:
     for cov in covariates:
         for design, tier in ((informed, "Tier 1"), (uninformed, "Tier 3")):
@@ -752,7 +763,8 @@ def _adjusted(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WeightingWarning)  # re-issued below as compare_tiers'
         bal = covariate_balance(informed, uninformed, covariates,
-                                adjusted=informed.with_fixed_weights(w_adj))
+                                adjusted=informed.with_fixed_weights(w_adj),
+                                threshold=balance_threshold)
     if not bal.balanced:
         bf = bal.to_frame()
         worst = bf[bf["asmd_after"] > bal.threshold]

@@ -109,10 +109,16 @@ def _accessible(sheet: Sheet, v: View, r0: int) -> None:
         r += 1
     labels = [row.label_text() for row in v.rows]
     widths = [_width_of([*labels, v.stub], 20, 60)]
-    for t in header[1:]:
-        widths.append(_width_of([t], 10, 14 if t.endswith("(letters)") else 22, lines=4))
+    for ci, h in enumerate(v.heads):  # a value column also fits its longest text cell
+        longest = max((len(r.cells[ci].text) + 2 for r in v.rows), default=0)
+        widths.append(max(_width_of([head_text(h)], 10, 22, lines=4), min(longest, 24)))
+        if with_letters[ci]:
+            widths.append(_width_of([header[place[ci][1] or 0]], 10, 14, lines=4))
     sheet.widths = widths
     sheet.row_heights[r0] = _head_height(header, widths)
+    for i, label in enumerate(labels):  # a label wrapped over lines gets their height
+        if len(label) > widths[0] - 2:
+            sheet.row_heights[r0 + 1 + i] = _head_height([label], widths[:1])
     sheet.header_rows = (r0, r0)
     sheet.freeze = (r0 + 1, 1)
 
