@@ -339,9 +339,11 @@ def stack_cohorts(cohorts: Mapping[str, SurveyDesign], *, column: str = "cohort"
                      "n_psu": st.n_psu, "n_strata": st.n_strata, "df": d.df})
     data = pd.concat(parts, ignore_index=True)
     data[column] = pd.Categorical(data[column], categories=list(designs))
-    attrs: dict[str, Any] = {}
+    attrs: dict[Hashable, Any] = {}
     for d in designs.values():  # labels of the first cohort that has them win
         for k, v in d.attrs.items():
+            if k == "missing_reasons":  # keyed by the cohort's own row labels
+                continue
             if isinstance(v, Mapping) and isinstance(attrs.get(k), Mapping):
                 attrs[k] = {**v, **attrs[k]}
             else:
@@ -409,15 +411,16 @@ def _check_questions(questions: object, func: str) -> list[str]:
 def _check_asked(designs: Mapping[str, SurveyDesign], column: str, question: str, func: str) -> None:
     for label, d in designs.items():
         if column not in d.columns:
+            what = f"'{column}'" + ("" if column == question else f" (question '{question}')")
             raise DelibpollError(
-                f"{func}: question '{question}' is not a column of cohort '{label}' (was it "
+                f"{func}: {what} is not a column of cohort '{label}' (was it "
                 f"asked there?). Compare only questions every cohort asked, or rename the "
                 f"cohort's column. Cohort '{label}' has: {', '.join(map(str, d.columns[:30]))}"
                 f"{' ...' if len(d.columns) > 30 else ''}."
             )
         if not d.column(column).notna().any():
             raise DelibpollError(
-                f"{func}: question '{question}' has no answers in cohort '{label}'; compare "
+                f"{func}: '{column}' has no answers in cohort '{label}'; compare "
                 "only questions every cohort asked."
             )
 

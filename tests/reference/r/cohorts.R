@@ -37,7 +37,7 @@ margins <- lapply(vars, function(v) {
 })
 formulas <- lapply(vars, function(v) as.formula(paste("~cohort +", v)))
 des <- rake(d0, formulas, margins, control = CONTROL)
-vals <- add(vals, "tier3", "degf", "df", degf(des))
+vals <- add(vals, "cohorts_tier3", "degf", "df", degf(des))
 
 # svyby(covmat = TRUE) fails on this raked design in survey 4.1.1 (inflmats replacement
 # error), so the by-cohort estimates and their joint covariance come from svyratio(covmat =
@@ -63,25 +63,25 @@ for (q in c("q_pact", "q_charge", "trust_nhs")) {
     est <- coef(r); V <- vcov(r)
     nm <- c("num1/den1", "num2/den2")
     for (j in 1:2) {
-      vals <- add(vals, "tier3", q, "estimate", est[nm[j]], domain = cohorts[j], category = cats[k])
-      vals <- add(vals, "tier3", q, "se", sqrt(V[nm[j], nm[j]]), domain = cohorts[j],
+      vals <- add(vals, "cohorts_tier3", q, "estimate", est[nm[j]], domain = cohorts[j], category = cats[k])
+      vals <- add(vals, "cohorts_tier3", q, "se", sqrt(V[nm[j], nm[j]]), domain = cohorts[j],
                   category = cats[k])
     }
     w <- setNames(rep(0, length(est)), names(est)); w[nm[1]] <- -1; w[nm[2]] <- 1
     con <- svycontrast(r, w)
     d <- coef(con); se <- SE(con)
     p <- 2 * pt(-abs(d / se), degf(des))
-    vals <- add(vals, "tier3_diff", q, "difference", d, category = cats[k])
-    vals <- add(vals, "tier3_diff", q, "se", se, category = cats[k])
-    vals <- add(vals, "tier3_diff", q, "p_value", p, category = cats[k])
-    vals <- add(vals, "tier3_diff", q, "covariance_across_cohorts", V[nm[1], nm[2]],
+    vals <- add(vals, "cohorts_tier3_diff", q, "difference", d, category = cats[k])
+    vals <- add(vals, "cohorts_tier3_diff", q, "se", se, category = cats[k])
+    vals <- add(vals, "cohorts_tier3_diff", q, "p_value", p, category = cats[k])
+    vals <- add(vals, "cohorts_tier3_diff", q, "covariance_across_cohorts", V[nm[1], nm[2]],
                 category = cats[k])
     family[[length(family) + 1]] <- p
   }
 }
 p <- unlist(family)
 for (m in c("holm", "bonferroni", "BH")) {
-  vals <- add(vals, "tier3_family", "p.adjust", "p_adjusted", p.adjust(p, m), method = m,
+  vals <- add(vals, "cohorts_tier3_family", "p.adjust", "p_adjusted", p.adjust(p, m), method = m,
               category = as.character(seq_along(p)))
 }
 
@@ -96,29 +96,29 @@ for (k in seq_along(PACT)) {
 }
 s1$trust_change <- s1$trust_nhs_post - s1$trust_nhs_pre
 des1 <- svydesign(ids = ~group_id, strata = ~cohort, nest = TRUE, data = s1)
-vals <- add(vals, "tier1", "degf", "df", degf(des1))
+vals <- add(vals, "cohorts_tier1", "degf", "df", degf(des1))
 b1 <- svyby(as.formula(paste("~", paste(dnames, collapse = "+"))), ~cohort, des1, svymean,
             covmat = TRUE)
 for (k in seq_along(PACT)) {
   w <- setNames(rep(0, length(coef(b1))), names(coef(b1)))
   w[paste0("Cohort 1:", dnames[k])] <- -1; w[paste0("Cohort 2:", dnames[k])] <- 1
   con <- svycontrast(b1, w)
-  vals <- add(vals, "tier1_diff", "q_pact", "difference", coef(con), category = PACT[k])
-  vals <- add(vals, "tier1_diff", "q_pact", "se", SE(con), category = PACT[k])
-  vals <- add(vals, "tier1_diff", "q_pact", "p_value",
+  vals <- add(vals, "cohorts_tier1_diff", "q_pact", "difference", coef(con), category = PACT[k])
+  vals <- add(vals, "cohorts_tier1_diff", "q_pact", "se", SE(con), category = PACT[k])
+  vals <- add(vals, "cohorts_tier1_diff", "q_pact", "p_value",
               2 * pt(-abs(coef(con) / SE(con)), degf(des1)), category = PACT[k])
 }
 sub1 <- subset(des1, !is.na(trust_change))
 bt <- svyby(~trust_change, ~cohort, sub1, svymean, covmat = TRUE)
 con <- svycontrast(bt, c(-1, 1))
-vals <- add(vals, "tier1_diff", "trust_nhs", "difference", coef(con))
-vals <- add(vals, "tier1_diff", "trust_nhs", "se", SE(con))
-vals <- add(vals, "tier1_diff", "trust_nhs", "df", degf(sub1))
+vals <- add(vals, "cohorts_tier1_diff", "trust_nhs", "difference", coef(con))
+vals <- add(vals, "cohorts_tier1_diff", "trust_nhs", "se", SE(con))
+vals <- add(vals, "cohorts_tier1_diff", "trust_nhs", "df", degf(sub1))
 
 # ---------------------------------------------------------------- gaps: Tier 1 after - Tier 3
 bp <- svyby(as.formula(paste("~", paste(paste0("post", seq_along(PACT)), collapse = "+"))),
             ~cohort, des1, svymean, covmat = TRUE)
-t3v <- vals[vals$case == "tier3" & vals$statistic == "q_pact", ]
+t3v <- vals[vals$case == "cohorts_tier3" & vals$statistic == "q_pact", ]
 vals3 <- data.frame(domain = t3v$domain[t3v$quantity == "estimate"],
                     estimate = as.numeric(t3v$value[t3v$quantity == "estimate"]),
                     se = as.numeric(t3v$value[t3v$quantity == "se"]))
@@ -129,11 +129,11 @@ for (c in cohorts) {
   e3 <- vals3$estimate[vals3$domain == c]
   v3 <- vals3$se[vals3$domain == c]^2
   gap[[c]] <- e1 - e3; gvar[[c]] <- v1 + v3
-  vals <- add(vals, "gap", "q_pact", "gap", gap[[c]], domain = c, category = PACT)
-  vals <- add(vals, "gap", "q_pact", "se", sqrt(gvar[[c]]), domain = c, category = PACT)
+  vals <- add(vals, "cohorts_gap", "q_pact", "gap", gap[[c]], domain = c, category = PACT)
+  vals <- add(vals, "cohorts_gap", "q_pact", "se", sqrt(gvar[[c]]), domain = c, category = PACT)
 }
-vals <- add(vals, "gap_diff", "q_pact", "difference", gap[["Cohort 2"]] - gap[["Cohort 1"]],
+vals <- add(vals, "cohorts_gap_diff", "q_pact", "difference", gap[["Cohort 2"]] - gap[["Cohort 1"]],
             category = PACT)
-vals <- add(vals, "gap_diff", "q_pact", "se", sqrt(gvar[["Cohort 1"]] + gvar[["Cohort 2"]]),
+vals <- add(vals, "cohorts_gap_diff", "q_pact", "se", sqrt(gvar[["Cohort 1"]] + gvar[["Cohort 2"]]),
             category = PACT)
 write_values(vals, "cohorts.csv")
