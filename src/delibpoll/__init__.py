@@ -76,6 +76,7 @@ if TYPE_CHECKING:
         plot_likert,
         plot_margins,
         plot_tiers,
+        plot_trend,
         plot_weights,
         theme_delibpoll,
     )
@@ -167,6 +168,7 @@ _LAZY: dict[str, str] = {
     "plot_likert": "plots",
     "plot_margins": "plots",
     "plot_tiers": "plots",
+    "plot_trend": "plots",
     "plot_weights": "plots",
     "theme_delibpoll": "plots",
     "QuantileEstimate": "quantiles",
@@ -272,6 +274,7 @@ __all__ = [
     "plot_likert",
     "plot_margins",
     "plot_tiers",
+    "plot_trend",
     "plot_weights",
     "theme_delibpoll",
     "minimum_detectable_difference",
