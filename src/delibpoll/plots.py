@@ -958,7 +958,7 @@ def plot_trend(
     fr["answer"] = ["Mean" if numeric else lab.category(question, c) for c in fr["category"]]
     answers = list(dict.fromkeys(fr["answer"]))
     fr["answer"] = pd.Categorical(fr["answer"], categories=answers)
-    fr["value_label"] = [number(v, 1) if numeric else _pct(v) for v in fr["estimate"]]
+    fr["value_label"] = [number(v, 2) if numeric else _pct(v) for v in fr["estimate"]]
     lo = min(0.0 if not numeric else float(fr["ci_lower"].min()), float(fr["ci_lower"].min()))
     hi = float(fr["ci_upper"].max())
     gap = 0.055 * (hi - lo if hi > lo else 1.0)
