@@ -888,7 +888,8 @@ def plot_trend(
     categories : sequence, optional
         The answers drawn (default every answer of the question).
     labels : mapping or Labels, optional
-        Words for the question and its answers.
+        Words for the question and its answers, on top of the file's labels that the
+        comparison carries (``comparison.attrs``).
     title, caption, note : str, optional
         ``note`` is a line added under the caption (e.g. the synthetic-data notice).
 
@@ -952,7 +953,8 @@ def plot_trend(
                 f"answers of '{question}'. Available: {available!r}."
             )
         fr = fr[fr["category"].isin(list(categories))].reset_index(drop=True)
-    lab = _labels_of(labels, func)
+    attrs = _meta(comparison, "attrs", None)
+    lab = _labels_of(labels, func, dict(attrs) if attrs else None)
     cohorts = list(dict.fromkeys(fr["cohort"]))
     fr["cohort"] = pd.Categorical(fr["cohort"], categories=cohorts)
     fr["answer"] = ["Mean" if numeric else lab.category(question, c) for c in fr["category"]]

@@ -44,7 +44,7 @@ from ..contrast import contrast
 from ..design import SurveyDesign, check_design
 from ..estimation import mean, proportion
 from ..exceptions import DelibpollError
-from ._common import item_kind, welch_df
+from ._common import frozen, item_kind, welch_df
 from .paired import paired_change
 from .tiers import compare_tiers
 
@@ -467,6 +467,13 @@ class CohortComparison:
     note: str
     _estimates: pd.DataFrame = field(repr=False)
     _differences: pd.DataFrame = field(repr=False)
+    _attrs: Mapping[Hashable, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def attrs(self) -> Mapping[Hashable, Any]:
+        """The stacked data's file metadata (variable and value labels, the first cohort's
+        where cohorts differ), which charts use for their words."""
+        return self._attrs
 
     def estimates(self) -> pd.DataFrame:
         """One row per question, cohort and category (the mean for a numeric question):
@@ -654,6 +661,7 @@ def compare_cohorts(
         questions=tuple(qs), cohorts=stack.cohorts, level=level, adjust=adjust,
         sig_level=float(sig_level), df=dof, note=COHORT_NOTE,
         _estimates=pd.concat(est_rows, ignore_index=True), _differences=diffs,
+        _attrs=frozen(dict(des.attrs)),
     )
 
 
