@@ -286,3 +286,40 @@ def test_results_are_frozen_and_copied(comparison) -> None:
     assert comparison.to_frame()["difference"].iloc[0] != 99.0
     assert "Cohort 2 - Cohort 1" in repr(comparison)
     assert "independent samples" in comparison.note
+
+
+@pytest.mark.parametrize("how", ["poststratify", "calibrate", "fpc"])
+def test_stacking_keeps_each_cohorts_variance(how) -> None:
+    """Consistency check of the other calibration kinds (post-stratification, GREG) and of
+    strata/clusters/fpc: each cohort's share and SE on the stacked design equal those on its
+    own design (the R reference above covers raking)."""
+    rng = np.random.default_rng(17)
+
+    def cohort(n: int) -> pd.DataFrame:
+        return pd.DataFrame({
+            "q": rng.choice(["a", "b", "c"], n), "sex": rng.choice(["F", "M"], n),
+            "region": rng.choice(["N", "S"], n), "psu": rng.integers(0, 6, n),
+            "w": rng.uniform(0.5, 2.0, n)})
+
+    targets = dp.Targets.from_dict({"sex": {"F": 0.52, "M": 0.48}})
+    designs = {}
+    for label, n in (("A", 300), ("B", 200)):
+        df = cohort(n)
+        if how == "fpc":
+            df["fpc"] = np.where(df["region"] == "N", 40, 60)
+            designs[label] = dp.SurveyDesign(df, weights="w", strata="region",
+                                             ids="psu", fpc="fpc")
+            continue
+        d0 = dp.SurveyDesign(df, weights="w", strata="region", ids="psu")
+        designs[label] = (dp.poststratify(d0, targets) if how == "poststratify"
+                          else dp.calibrate(d0, targets, method="linear"))
+    stack = dp.stack_cohorts(designs)
+    assert stack.design.df == sum(d.df for d in designs.values())
+    est = dp.proportion(stack.design, "q", by="cohort").to_frame()
+    for label, d in designs.items():
+        own = dp.proportion(d, "q").to_frame()
+        mine = est[est["cohort"] == label]
+        np.testing.assert_allclose(mine["estimate"], own["estimate"], atol=1e-12)
+        np.testing.assert_allclose(mine["se"], own["se"], rtol=1e-10)
+    v = np.asarray(dp.proportion(stack.design, "q", by="cohort").vcov)
+    assert np.abs(v[:3, 3:]).max() < 1e-14

@@ -1006,7 +1006,9 @@ def plot_trend(
                caption=_caption(caption or (
                    "Points are estimates in each cohort; whiskers are confidence intervals; "
                    "lines join the same answer. Cohorts are independent samples: a difference "
-                   "between cohorts describes how answers differ, not why."), note))
+                   "between cohorts describes how answers differ, not why."
+                   + (" The vertical axis shows only the range of the means, not the whole "
+                      "scale." if numeric else "")), note))
         + theme_delibpoll()
         + theme(legend_position="none")
     )
