@@ -323,3 +323,20 @@ def test_stacking_keeps_each_cohorts_variance(how) -> None:
         np.testing.assert_allclose(mine["se"], own["se"], rtol=1e-10)
     v = np.asarray(dp.proportion(stack.design, "q", by="cohort").vcov)
     assert np.abs(v[:3, 3:]).max() < 1e-14
+
+
+def test_conf_int_at_another_level(comparison, tier1) -> None:
+    """conf_int recomputes the intervals: at the result's level exactly its columns; at 90%
+    difference -/+ t_{0.95, df} se worked by hand."""
+    fr = comparison.to_frame()
+    np.testing.assert_allclose(comparison.conf_int()[["ci_lower", "ci_upper"]], fr[["ci_lower", "ci_upper"]])
+    ci90 = comparison.conf_int(0.9)
+    q = stats.t.ppf(0.95, 4998)
+    np.testing.assert_allclose(ci90["ci_upper"], fr["difference"] + q * fr["se"], rtol=1e-12)
+    d = dp.compare_deliberation(tier1, {"trust_nhs": ("trust_nhs_pre", "trust_nhs_post")})
+    r = d.to_frame().iloc[0]
+    assert d.conf_int(0.8)["ci_lower"].iloc[0] == pytest.approx(
+        r["difference"] - stats.t.ppf(0.9, r["df"]) * r["se"], rel=1e-12)
+    assert "Differences in deliberation change" in d._repr_html_()
+    with pytest.raises(DelibpollError, match="level"):
+        comparison.conf_int(95)

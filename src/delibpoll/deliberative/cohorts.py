@@ -44,7 +44,7 @@ from ..contrast import contrast
 from ..design import SurveyDesign, check_design
 from ..estimation import mean, proportion
 from ..exceptions import DelibpollError
-from ._common import frozen, item_kind, welch_df
+from ._common import conf_int_frame, frozen, item_kind, welch_df
 from .paired import paired_change
 from .tiers import compare_tiers
 
@@ -481,6 +481,24 @@ class CohortComparison:
         ``ci_upper``, ``df``, ``n``."""
         return self._estimates.copy()
 
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Confidence intervals of the differences at ``level`` (default: the result's,
+        giving exactly ``ci_lower``/``ci_upper`` of :meth:`to_frame`): ``difference -/+
+        t(level, df) se``, in the rows' order; not adjusted for multiplicity.
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level in (0, 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ci_lower``, ``ci_upper``.
+        """
+        return conf_int_frame(self._differences, "difference",
+                              self.level if level is None else level, "CohortComparison.conf_int")
+
     def to_frame(self) -> pd.DataFrame:
         """The differences between cohorts, one row per question, category and pair of
         cohorts (later minus earlier): ``question``, ``category``, ``cohort_a``, ``cohort_b``,
@@ -701,6 +719,24 @@ class CohortDeliberation:
         ``ci_upper``, ``df``, ``p_value``, ``n_pairs``."""
         return self._changes.copy()
 
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Confidence intervals of the differences in change at ``level`` (default: the
+        result's, giving exactly ``ci_lower``/``ci_upper`` of :meth:`to_frame`), in the rows'
+        order; not adjusted for multiplicity.
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level in (0, 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ci_lower``, ``ci_upper``.
+        """
+        return conf_int_frame(self._differences, "difference",
+                              self.level if level is None else level, "CohortDeliberation.conf_int")
+
     def to_frame(self) -> pd.DataFrame:
         """Differences in change between cohorts (later minus earlier): ``question``,
         ``category``, ``cohort_a``, ``cohort_b``, ``comparison``, ``change_a``, ``change_b``,
@@ -727,6 +763,12 @@ class CohortDeliberation:
         return (f"CohortDeliberation({len(self.questions)} questions, cohorts "
                 f"{', '.join(self.cohorts)}; {self.adjust})\n{self.note}\n"
                 + self._differences[cols].to_string(index=False))
+
+    def _repr_html_(self) -> str:
+        return frame_html(self._differences,
+                          caption=f"Differences in deliberation change between cohorts "
+                                  f"({self.adjust}). {self.note}",
+                          formats={c: p_value for c in ("p_value", "p_adjusted")})
 
 
 def _difference_rows(
