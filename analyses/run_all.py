@@ -1,4 +1,5 @@
-"""The main job: run the cohort pipeline on the bundled example data.
+"""The main job: run the cohort pipeline on the bundled example data (Cohort 1, then Cohort 2
+tracked against Cohort 1: a multi-cohort report is the config cohort2.toml, not code).
 
 Uses only delibpoll's public API. Outputs go to analyses/output/ (or the folder given as the
 first argument). Run with `nox -s analyses` or `python analyses/run_all.py`.
@@ -21,6 +22,11 @@ def main() -> None:
     print(report)
     print(result.tables["headline"].to_string(index=False))
     print(f"\nReport: {result.output / 'report.html'} ({len(result.files)} files written)")
+    tracked = dp.run_config(HERE / "cohort2.toml", output=output / "cohort2",
+                            progress=lambda m: print(f"[analyses] {m}", flush=True))
+    print(tracked.tables["tracking"][["question", "category", "comparison", "difference",
+                                      "ci_lower", "ci_upper", "p_adjusted"]].to_string(index=False))
+    print(f"\nTracking report: {tracked.output / 'report.html'} ({len(tracked.files)} files written)")
 
 
 if __name__ == "__main__":

@@ -133,3 +133,32 @@ def test_control_sample_is_what_the_generator_writes() -> None:
     dropped = t1["post_quiz"] == "Did not complete"
     assert dropped.sum() == 8 and t1.loc[dropped, post].isna().all().all()
     assert t1.loc[~dropped, post].notna().all().all()
+
+
+def test_cohort2_shape_shared_questions_and_regeneration(tmp_path: Path) -> None:
+    """Cohort 2 (SYNTHETIC): the same tiers' shape as Cohort 1, three shared questions with
+    the same categories, its own two; the committed generator rewrites identical files."""
+    import importlib.util
+
+    t3, t1 = datasets.load_example(3, cohort=2), datasets.load_example(1, cohort=2)
+    c1 = datasets.load_example(3)
+    assert (len(t3), len(t1), t1["group_id"].nunique()) == (1000, 120, 16)
+    for q in ("q_pact", "q_charge"):
+        assert list(t3[q].cat.categories) == list(c1[q].cat.categories)
+        assert list(t1[q + "_pre"].cat.categories) == list(c1[q].cat.categories)
+    assert "trust_nhs" in t3 and "q_gp_planning" in t3 and "q_gp_planning" not in c1
+    assert "SYNTHETIC" in t3.attrs["variable_labels"]["respondent_id"]
+    root = Path(__file__).resolve().parents[1] / "data" / "example"
+    spec = importlib.util.spec_from_file_location("make_cohort2", root / "make_cohort2.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.write(tmp_path)
+    for name in ("cohort2_tier3_synthetic", "cohort2_tier1_synthetic"):
+        for ext in ("csv", "sav"):
+            assert (tmp_path / f"{name}.{ext}").read_bytes() == (root / f"{name}.{ext}").read_bytes()
+
+
+def test_load_example_bad_cohort() -> None:
+    with pytest.raises(DelibpollError, match="'cohort' parameter of load_example must be 1 or 2"):
+        datasets.load_example(3, cohort=3)

@@ -755,3 +755,84 @@ def test_without_control_the_report_says_what_is_not_possible(tmp_path: Path) ->
     for c in dp.possible_comparisons(1).query("~possible")["comparison"]:
         assert c[:1].lower() + c[1:] in methods
     assert "add a [control] section" in methods
+
+
+# ---------------------------------------------------------------------- tracking across cohorts (#17)
+CONFIG2 = ROOT / "analyses" / "cohort2.toml"
+
+
+@pytest.fixture(scope="module")
+def tracked(tmp_path_factory: pytest.TempPathFactory) -> dp.PipelineResult:
+    return dp.run_config(CONFIG2, output=tmp_path_factory.mktemp("cohort2"))
+
+
+def test_tracking_report_is_a_config(tracked: dp.PipelineResult) -> None:
+    """The two-cohort report from analyses/cohort2.toml: tables, banner, trend charts, the
+    other cohort's weighting files and the report section. Consistency check (the numbers
+    are checked against R in tests/test_cohorts.py): the table is compare_cohorts on the two
+    cohorts weighted as their configs say."""
+    out = tracked.output
+    for name in ("tracking_estimates.csv", "tracking_differences.csv", "tracking_deliberation.csv",
+                 "tracking_gaps.csv", "tracking_banner.xlsx", "tracking_banner.html",
+                 "tracking_banner.csv", "charts/trend_q_pact.png", "charts/trend_trust_nhs.svg",
+                 "cohorts/cohort_1/weighting_report.txt"):
+        assert (out / name).is_file(), name
+        if name.endswith(".csv"):
+            assert (out / name).read_text(encoding="utf-8").startswith("# SYNTHETIC DATA")
+        if name.endswith(".html"):
+            assert "<body>\n<p><strong>SYNTHETIC DATA" in (out / name).read_text(encoding="utf-8")
+    targets = dp.datasets.england_adult_targets(["sex", "age_group", "region", "education", "ethnicity"])
+    d = {"Cohort 1": dp.rake(dp.SurveyDesign(dp.datasets.load_example(3)), targets, cap=6.0),
+         "Cohort 2": dp.rake(dp.SurveyDesign(dp.datasets.load_example(3, cohort=2)), targets, cap=6.0)}
+    want = dp.compare_cohorts(d, ["q_pact", "q_charge", "trust_nhs"],
+                              categories={"q_pact": "Increase confidence", "q_charge": "Wrong"}).to_frame()
+    got = tracked.tables["tracking"]
+    np.testing.assert_allclose(got["difference"], want["difference"], atol=1e-12)
+    np.testing.assert_allclose(got["p_adjusted"], want["p_adjusted"], rtol=1e-12)
+    written = pd.read_csv(out / "tracking_differences.csv", comment="#")
+    np.testing.assert_allclose(written["se"], want["se"], rtol=1e-9)
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Tracking across cohorts" in md
+    assert "Cohort 2 is compared with Cohort 1 on 3 questions" in md
+    assert "Change during deliberation (Tier 1), compared between cohorts" in md
+    assert "![Line chart of Would a Data Pact" in md
+    banner_csv = pd.read_csv(out / "tracking_banner.csv", comment="#")
+    assert set(banner_csv["column"]) == {"Cohort 1", "Cohort 2"}
+
+
+TRACK = (f'[[cohorts]]\nlabel = "Cohort 1"\nconfig = "{CONFIG}"\n'
+         '[tracking]\nlabel = "Cohort 2"\nquestions = ["q_pact"]\n')
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (BASE + '[tracking]\nlabel = "C2"\nquestions = ["q_pact"]\n', "there is no [[cohorts]] section"),
+    (BASE + f'[[cohorts]]\nlabel = "C1"\nconfig = "{CONFIG}"\n', "there is no [tracking] section"),
+    (BASE + TRACK.replace('label = "Cohort 2"', 'label = "Cohort 1"'),
+     "Cohort labels must differ: ['Cohort 1'] is used twice"),
+    (BASE + TRACK.replace(str(CONFIG), "nowhere.toml"), "[[cohorts]] number 1 config file"),
+    (BASE + TRACK + 'deliberation = ["q_pact"]\n',
+     "[tracking] deliberation names 'q_pact', which is not one of the [comparison.questions]"),
+    (BASE + TRACK + '[tracking.categories]\nq_charge = "Wrong"\n',
+     "[tracking.categories] names 'q_charge', which is not one of the [tracking] questions"),
+    (BASE + TRACK + 'adjust = "sidak"\n', "[tracking] adjust must be one of"),
+    (BASE + TRACK + 'sig_level = 5\n', "[tracking] sig_level must be a number in (0, 1)"),
+    (BASE + TRACK.replace('config = ', 'confg = "x"\nconfig = '),
+     "[[cohorts]] number 1 has an unknown key 'confg'; did you mean config?"),
+    (BASE + TRACK.replace('questions = ["q_pact"]', 'questions = []'),
+     "[tracking] questions must be a non-empty list of strings"),
+])
+def test_tracking_config_errors(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(DelibpollError) as info:
+        dp.pipeline.load_config(_cfg(tmp_path, text))
+    assert message in str(info.value)
+
+
+def test_tracking_stage_errors_leave_no_output(tmp_path: Path) -> None:
+    text = CONFIG2.read_text(encoding="utf-8").replace('config = "cohort1.toml"', f'config = "{CONFIG}"')
+    bad = text.replace('questions = ["q_pact", "q_charge", "trust_nhs"]',
+                       'questions = ["q_pact", "q_gp_planning"]').replace('q_charge = "Wrong"\n', "")
+    out = tmp_path / "out"
+    with pytest.raises(DelibpollError, match=r"\[tracking\]: compare_cohorts: question "
+                                             r"'q_gp_planning' has no answers in cohort 'Cohort 1'"):
+        dp.run_config(_cfg(tmp_path, bad), output=out)
+    assert not out.exists() or not any(out.iterdir())

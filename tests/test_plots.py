@@ -330,3 +330,52 @@ def test_plot_likert_takes_a_grid_in_its_order_and_words() -> None:
         shares = df[item].value_counts(normalize=True)
         for answer in scale:
             assert f"{answer} {round(100 * shares[answer]):.0f}%" in part
+
+
+@pytest.fixture(scope="module")
+def cohorts_comparison(designs):  # type: ignore[no-untyped-def]
+    d2 = dp.rake(dp.SurveyDesign(dp.datasets.load_example(3, cohort=2)),
+                 dp.datasets.england_adult_targets())
+    return dp.compare_cohorts({"Cohort 1": designs[1], "Cohort 2": d2}, ["q_pact", "trust_nhs"])
+
+
+def test_plot_trend(cohorts_comparison, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from delibpoll.plots import plot_trend
+
+    est = cohorts_comparison.estimates()
+    p = plot_trend(cohorts_comparison, question="q_pact", note="SYNTHETIC")
+    assert _layers(p) == ["geom_line", "geom_errorbar", "geom_point", "geom_text", "geom_text",
+                          "geom_text", "geom_blank"]  # geom_blank: the y axis starts at 0
+    shown = p.data.sort_values(["answer", "cohort"])
+    want = est[est["question"] == "q_pact"]
+    assert sorted(shown["estimate"].round(12)) == sorted(want["estimate"].round(12))
+    assert list(p.data["cohort"].cat.categories) == ["Cohort 1", "Cohort 2"]
+    # the last cohort's labels name the answer (direct labels, no legend)
+    right = p.layers[4].geom.data
+    assert right["text"].str.contains("Increase confidence").any()
+    assert all(t.startswith(("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")) for t in right["text"])
+    # labels never closer than the minimum gap within a cohort
+    for _, g in p.data.groupby("cohort", observed=True):
+        ys = np.sort(g["label_y"].to_numpy())
+        assert (np.diff(ys) >= 0.055 * (p.data["ci_upper"].max() - 0) - 1e-12).all()
+    text = alt_text(p)
+    inc = est[(est["question"] == "q_pact") & (est["category"] == "Increase confidence")]["estimate"]
+    assert f"Increase confidence: Cohort 1 {round(100 * inc.iloc[0])}%, Cohort 2 {round(100 * inc.iloc[1])}%" in text
+    assert text.endswith("SYNTHETIC")
+    _render(p, tmp_path / "trend.png")
+    m = plot_trend(cohorts_comparison, question="trust_nhs")
+    assert m.labels.y == "Mean"
+    _render(m, tmp_path / "trend_mean.png")
+
+
+def test_plot_trend_errors(cohorts_comparison) -> None:  # type: ignore[no-untyped-def]
+    from delibpoll.plots import plot_trend
+
+    with pytest.raises(DelibpollError, match="has 2 questions"):
+        plot_trend(cohorts_comparison)
+    with pytest.raises(DelibpollError, match="names 'q_x'"):
+        plot_trend(cohorts_comparison, question="q_x")
+    with pytest.raises(DelibpollError, match=r"\['Maybe'\], not answers of 'q_pact'"):
+        plot_trend(cohorts_comparison, question="q_pact", categories=["Maybe"])
+    with pytest.raises(DelibpollError, match="needs a compare_cohorts result"):
+        plot_trend(42)

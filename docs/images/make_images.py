@@ -96,6 +96,19 @@ def main() -> None:
         dp.banner(d3, ["q_pact", "q_charge"], ["sex", "info_arm"]).to_excel(
             xlsx, title="Example banner tables (synthetic data)")
         screenshot_xlsx(xlsx, "banner_excel.png")
+    trend()
+
+
+def trend() -> None:
+    """The trend chart of docs/tracking.md: the two synthetic cohorts, raked as there."""
+    targets = dp.datasets.england_adult_targets()
+    t3 = dp.datasets.load_example(3)
+    cohorts = {"Cohort 1": dp.rake(dp.SurveyDesign(t3), targets),
+               "Cohort 2": dp.rake(dp.SurveyDesign(dp.datasets.load_example(3, cohort=2)), targets)}
+    res = dp.compare_cohorts(cohorts, ["q_pact"])
+    save(dp.plot_trend(res, labels=Labels.from_attrs(t3.attrs),
+                       note="SYNTHETIC DATA: no respondent is real; the figures illustrate the "
+                            "method only."), "trend.png", 4.2)
 
 
 if __name__ == "__main__":

@@ -55,12 +55,17 @@ from .contrast import contrast
 from .deliberative import (
     Attrition,
     Balance,
+    CohortComparison,
+    CohortDeliberation,
+    CohortStack,
     DifferenceInDifferences,
     GroupDynamics,
     Learning,
     QuestionComparison,
     Representativeness,
     attrition,
+    compare_cohorts,
+    compare_deliberation,
     compare_questions,
     difference_in_differences,
     group_dynamics,
@@ -68,6 +73,7 @@ from .deliberative import (
     learning,
     possible_comparisons,
     representativeness,
+    stack_cohorts,
 )
 from .design import SurveyDesign
 from .estimation import Estimate, mean, proportion
@@ -75,13 +81,25 @@ from .exceptions import DelibpollError
 from .export._common import Cell, Document, Head, Row, View
 from .io import read_survey
 from .mapping import Mapping as DataMapping
-from .plots import A4_WIDTH, alt_text, plot_estimates, plot_margins, plot_tiers, plot_weights
+from .plots import (
+    A4_WIDTH,
+    alt_text,
+    plot_estimates,
+    plot_margins,
+    plot_tiers,
+    plot_trend,
+    plot_weights,
+)
 from .targets import Targets
 from .weighting import WeightingReport, calibrate, rake
 
 __all__ = [
     "BannerConfig",
     "BannerResult",
+    "CohortsEntry",
+    "TrackingConfig",
+    "TrackingResult",
+    "track_cohorts",
     "ChartsResult",
     "CohortConfig",
     "CohortData",
@@ -346,6 +364,99 @@ class ControlConfig(_Section):
     )
 
 
+# ---------------------------------------------------------------------- tracking (#17)
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TrackingConfig(_Section):
+    """``[tracking]``: this cohort compared with the cohorts listed in ``[[cohorts]]``.
+    ``label`` names this config's cohort (it comes last, after the listed ones);
+    ``questions`` are Tier 3 questions every cohort asked; ``categories`` the tested answer
+    of a question (default every answer); ``deliberation`` the ``[comparison.questions]``
+    whose Tier 1 change is compared between cohorts; ``adjust`` the multiplicity adjustment
+    over all differences; ``letters`` a banner with the cohort as column variable."""
+
+    section: ClassVar[str] = "tracking"
+    label: str = field(metadata=_k("str"))
+    questions: tuple[str, ...] = field(metadata=_k("strlist1", tuple))
+    categories: Mapping[str, Scalar] | None = field(default=None, metadata=_k("table", dict))
+    deliberation: tuple[str, ...] = field(default=(), metadata=_k("strlist", tuple))
+    adjust: Adjust = field(default="holm", metadata=_k("str"))
+    sig_level: float = field(default=0.05, metadata=_k("number", float))
+    letters: bool = field(default=True, metadata=_k("bool"))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CohortsEntry(_Section):
+    """One ``[[cohorts]]``: another cohort's label and its cohort config file (relative to
+    this config), whose data and weighting are used as that config describes them."""
+
+    section: ClassVar[str] = "cohorts"
+    label: str = field(metadata=_k("str"))
+    config: str = field(metadata=_k("path"))
+
+
+def _check_tracking(cfg: Mapping[str, Any], base: Path, errors: list[str]) -> None:
+    """``[[cohorts]]`` and ``[tracking]``: each other without the other, labels, files, and
+    the questions against ``[comparison.questions]``."""
+    entries = cfg.get("cohorts")
+    track = cfg.get("tracking")
+    if entries is None and track is None:
+        return
+    if entries is not None and (not isinstance(entries, list)
+                                or not all(isinstance(e, dict) for e in entries)):
+        errors.append(f"'cohorts' must be an array of tables ([[cohorts]] sections with label "
+                      f"and config); got {entries!r}.")
+        return
+    if not entries:
+        errors.append("[tracking] compares this cohort with others, but there is no [[cohorts]] "
+                      "section; add one per other cohort: [[cohorts]] label = \"Cohort 1\" "
+                      "config = \"cohort1.toml\".")
+        return
+    if not isinstance(track, dict):
+        errors.append("[[cohorts]] lists other cohorts, but there is no [tracking] section; add "
+                      "[tracking] with label (this cohort's) and questions.")
+        return
+    labels = [track.get("label")]
+    keys = list(_schema(CohortsEntry))
+    for i, e in enumerate(entries, start=1):
+        where = f"[[cohorts]] number {i}"
+        for key in e:
+            if key not in keys:
+                errors.append(f"{where} has an unknown key '{key}'{_did_you_mean(key, keys)} Its "
+                              "keys are label, config.")
+        _check_keys(where, e, _schema(CohortsEntry), errors)
+        labels.append(e.get("label"))
+        path = e.get("config")
+        if isinstance(path, str) and path:
+            p = _resolve(base, path)
+            if not p.is_file():
+                errors.append(f"{where} config file '{p}' does not exist (a relative path is "
+                              f"relative to this config's folder, {base}); fix the path.")
+    sl: Any = track.get("sig_level")
+    if _is_number(sl) and not 0 < float(sl) < 1:
+        errors.append(f"[tracking] sig_level must be a number in (0, 1), e.g. 0.05; got {sl!r}.")
+    named = [v for v in labels if isinstance(v, str)]
+    dup = sorted({v for v in named if named.count(v) > 1})
+    if dup:
+        errors.append(f"Cohort labels must differ: {dup} is used twice in [tracking] label and "
+                      "[[cohorts]] label.")
+    comp = cfg.get("comparison")
+    pairs = comp.get("questions", {}) if isinstance(comp, dict) else {}
+    qs = track.get("questions")
+    for q in track.get("deliberation", []) if isinstance(track.get("deliberation"), list) else []:
+        if isinstance(pairs, dict) and q not in pairs:
+            errors.append(f"[tracking] deliberation names '{q}', which is not one of the "
+                          "[comparison.questions] (its before and after columns); add it there "
+                          "or remove it.")
+    cats = track.get("categories")
+    if isinstance(cats, dict):
+        for q, c in cats.items():
+            if not _is_scalar(c):
+                errors.append(f"[tracking.categories] {q} must be a string or a number; got {c!r}.")
+            elif isinstance(qs, list) and q not in qs:
+                errors.append(f"[tracking.categories] names '{q}', which is not one of the "
+                              "[tracking] questions; add the question or remove the line.")
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class CohortConfig:
     """A validated cohort config (see :func:`load_config`): one field per TOML section.
@@ -375,11 +486,13 @@ class CohortConfig:
     attrition: AttritionConfig | None = None
     dynamics: DynamicsConfig | None = None
     control: ControlConfig | None = None
+    tracking: TrackingConfig | None = None
+    cohorts: tuple[CohortsEntry, ...] = ()
 
 
 _SECTIONS: tuple[type[_Section], ...] = (
     CohortInfo, DataConfig, WeightingConfig, EstimationConfig, RepresentativenessConfig,
-    ComparisonConfig, InformationArmConfig, BannerConfig,
+    ComparisonConfig, InformationArmConfig, BannerConfig, TrackingConfig,
     KnowledgeConfig, AttritionConfig, DynamicsConfig, ControlConfig,
 )
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -389,6 +502,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("comparison", "multiplicity"): values(Adjust),
     ("banner", "adjust"): values(Adjust),
     ("comparison", "adjust_method"): values(TierAdjustment),
+    ("tracking", "adjust"): values(Adjust),
 }
 
 
@@ -505,7 +619,7 @@ def _did_you_mean(word: str, options: Sequence[str], template: str = "{}") -> st
 
 
 # sections that are not a _Section class: [[headline]] (an array), [mapping] and [labels]
-_OTHER_SECTIONS = ("headline", "mapping", "labels")
+_OTHER_SECTIONS = ("headline", "mapping", "labels", "cohorts")
 
 
 def _check_unknown(cfg: Mapping[str, Any], errors: list[str]) -> None:
@@ -878,6 +992,7 @@ def load_config(path: str | Path) -> CohortConfig:
     problems = _check_config(cfg)
     mapping = _config_mapping(cfg, base, problems)
     labels = _config_labels(cfg, problems)
+    _check_tracking(cfg, base, problems)
     if problems:
         raise DelibpollError(
             f"Config file '{cfg_path}' has {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
@@ -907,6 +1022,8 @@ def load_config(path: str | Path) -> CohortConfig:
         attrition=_optional(AttritionConfig, cfg),
         dynamics=_optional(DynamicsConfig, cfg),
         control=_optional(ControlConfig, cfg),
+        tracking=_build(TrackingConfig, cfg["tracking"]) if "tracking" in cfg else None,
+        cohorts=tuple(_build(CohortsEntry, e) for e in cfg.get("cohorts", [])),
     )
 
 
@@ -1007,6 +1124,7 @@ class CohortResults(NamedTuple):
     information_arm: InformationArmResult | None
     banner: BannerResult | None
     deliberation: DeliberationResult | None = None
+    tracking: TrackingResult | None = None
 
 
 class ChartsResult(NamedTuple):
@@ -2245,6 +2363,241 @@ def _prose_ci(lo: Any, hi: Any, share: bool) -> str:
     return ci(lo, hi, 0, "points") if share else ci(lo, hi, 2, "number")
 
 
+# ====================================================================== stage: tracking (#17)
+class TrackingResult(NamedTuple):
+    """The cohorts stacked, the same questions across them, the deliberation effects
+    compared (None without ``[tracking] deliberation``), the cohort banner (None with
+    ``letters = false``), the trend charts (name -> (PNG path, alt text)) and the files
+    written."""
+
+    stack: CohortStack
+    comparison: CohortComparison
+    deliberation: CohortDeliberation | None
+    banner: BannerTable | None
+    images: Mapping[str, tuple[str, str]]
+    files: tuple[Path, ...]
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "cohort"
+
+
+def track_cohorts(config: CohortConfig, weighting: WeightingResult, out: Path) -> TrackingResult | None:
+    """Stage 8b: this cohort against the ``[[cohorts]]``: each other cohort's config read and
+    its Tier 3 weighted as that config says (its weighting files under
+    ``cohorts/<label>/``), the Tier 3 designs stacked (:func:`~delibpoll.stack_cohorts`), the
+    ``[tracking]`` questions compared across cohorts (:func:`~delibpoll.compare_cohorts`),
+    the Tier 1 changes compared (:func:`~delibpoll.compare_deliberation`), a banner with the
+    cohort as column variable (letters from the design-based covariance, 0 across cohorts)
+    and one trend chart per question. Writes ``tracking_estimates.csv``,
+    ``tracking_differences.csv``, ``tracking_deliberation.csv``, ``tracking_gaps.csv``,
+    ``tracking_banner.xlsx`` / ``.html`` / ``.csv`` and ``charts/trend_<question>.png`` /
+    ``.svg``. None without a ``[tracking]`` section.
+
+    Raises
+    ------
+    DelibpollError
+        Another cohort's config or data has a problem (the message names the
+        ``[[cohorts]]`` entry); a question is missing in a cohort or its categories differ;
+        the cohorts are weighted in different ways.
+    """
+    t = config.tracking
+    if t is None:
+        return None
+    syn = _synthetic(config)
+    t3: dict[str, SurveyDesign] = {}
+    t1: dict[str, SurveyDesign | None] = {}
+    files: list[Path] = []
+    for i, e in enumerate(config.cohorts, start=1):
+        where = f"[[cohorts]] number {i} ('{e.label}')"
+        try:
+            other = load_config(_resolve(config.base, e.config))
+            data = read_data(other)
+            sub = out / "cohorts" / _slug(e.label)
+            sub.mkdir(parents=True, exist_ok=True)
+            w = weight_tier3(other, data, sub)
+        except DelibpollError as exc:
+            raise DelibpollError(f"{where}: {exc}") from None
+        syn = syn or _synthetic(other)
+        t3[e.label], t1[e.label] = w.tier3, w.tier1
+        files += w.files
+    t3[t.label], t1[t.label] = weighting.tier3, weighting.tier1
+    cats = dict(t.categories or {})
+    level, ci_method = config.estimation.level, config.estimation.ci_method
+    try:
+        stack = stack_cohorts(t3)
+        comp = compare_cohorts(stack, list(t.questions), categories=cats, adjust=t.adjust,
+                               sig_level=t.sig_level, level=level, ci_method=ci_method)
+        delib = None
+        if t.deliberation:
+            none = [c for c, d in t1.items() if d is None]
+            if none:
+                raise DelibpollError(
+                    f"deliberation compares Tier 1 changes, but cohort(s) {none} have no Tier 1 "
+                    "data; add tier1 to their [data] or remove [tracking] deliberation."
+                )
+            delib = compare_deliberation(
+                {c: d for c, d in t1.items() if d is not None},
+                {q: config.comparison.questions[q] for q in t.deliberation}, tier3=t3,
+                categories={q: c for q, c in cats.items() if q in t.deliberation},
+                adjust=t.adjust, sig_level=t.sig_level, level=level,
+            )
+        lab = report_labels(config, weighting)
+        ban = None
+        if t.letters:
+            ban = banner(stack.design, list(t.questions), [stack.column], total=False,
+                         level=level, ci_method=ci_method, sig_level=t.sig_level,
+                         adjust=t.adjust, labels=getattr(config, "labels", None) or None)
+    except DelibpollError as exc:
+        raise DelibpollError(f"[tracking]: {exc}") from None
+    files += [_csv(comp.estimates(), out / "tracking_estimates.csv", "%.10g", synthetic=syn),
+              _csv(comp.to_frame(), out / "tracking_differences.csv", "%.10g", synthetic=syn)]
+    if delib is not None:
+        both = pd.concat([delib.changes().assign(table="change"),
+                          delib.to_frame().assign(table="difference in change")], ignore_index=True)
+        files.append(_csv(both, out / "tracking_deliberation.csv", "%.10g", synthetic=syn))
+        if len(delib.gaps()):
+            gaps = pd.concat([delib.gaps().assign(table="gap"),
+                              delib.gap_differences().assign(table="difference in gap")],
+                             ignore_index=True)
+            files.append(_csv(gaps, out / "tracking_gaps.csv", "%.10g", synthetic=syn))
+    if ban is not None:
+        title = f"{config.cohort.title}: tracking across cohorts"
+        source = f"{SYNTHETIC_NOTE} {config.cohort.source}".strip() if syn else config.cohort.source
+        page = ban.to_html(title=title, layout="classic")
+        if syn:  # the exporters' own words, with the synthetic-data notice on top
+            page = page.replace("<body>", f"<body>\n<p><strong>{html.escape(SYNTHETIC_NOTE)}</strong></p>", 1)
+        path = ban.to_csv(out / "tracking_banner.csv")
+        if syn:
+            path.write_text(f"# {SYNTHETIC_NOTE}\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+        files += [ban.to_excel(out / "tracking_banner.xlsx", title=title, source=source),
+                  _write(out / "tracking_banner.html", page), path]
+    note = synthetic_note(syn) or None
+    images: dict[str, tuple[str, str]] = {}
+    for q in t.questions:
+        name = f"trend_{_slug(q)}"
+        p = plot_trend(comp, question=q, labels=lab, note=note)
+        files += _save_chart(p, out, name, A4_WIDTH, 4.2)
+        images[name] = (f"charts/{name}.png", alt_text(p))
+    return TrackingResult(stack=stack, comparison=comp, deliberation=delib, banner=ban,
+                          images=images, files=tuple(files))
+
+
+def _report_tracking(rep: _Report, config: CohortConfig, result: TrackingResult, lab: Labels) -> str:
+    """The tracking section; returns its Methods sentence."""
+    t = config.tracking
+    assert t is not None
+    comp, stack = result.comparison, result.stack
+    level = config.estimation.level
+    lev = _fmt_pct(level)
+    cohorts = list(stack.cohorts)
+    sizes = stack.to_frame()
+    rep.heading("Tracking across cohorts")
+    rep.para(
+        f"{t.label} is compared with {', '.join(cohorts[:-1])} on {len(comp.questions)} "
+        "questions asked in every cohort. Tier 3 samples: "
+        + "; ".join(f"{r['cohort']} {count(int(r['n']))} respondents" for _, r in sizes.iterrows())
+        + f". Each other cohort's Tier 3 is weighted as its own config says (its weighting "
+        f"files are in cohorts/). {comp.note}"
+    )
+    fr = comp.to_frame()
+    shares = comp.estimates()
+    sig = fr[fr["significant"]]
+    adj = "no multiplicity adjustment" if comp.adjust == "none" else f"{comp.adjust} adjustment over the {len(fr)} differences"
+    rep.para(
+        f"{len(sig)} of the {len(fr)} differences between cohorts are statistically significant "
+        f"at the {readable_number(comp.sig_level)} level ({adj}). A difference that is not "
+        "significant is not evidence that the cohorts agree."
+    )
+    rows = []
+    for _, r in fr.iterrows():
+        q, c = r["question"], r["category"]
+        numeric = pd.isna(c)
+        est = shares[(shares["question"] == q) & ((shares["category"] == c) if not numeric else shares["category"].isna())]
+        row = {"Question": lab.variable(q), "Answer": "Mean" if numeric else lab.category(q, c)}
+        for coh in cohorts:
+            v = est.loc[est["cohort"] == coh, "estimate"]
+            shown = (number(float(v.iloc[0]), 2) if numeric else _fmt_pct(float(v.iloc[0]))) if len(v) else ""
+            row[coh] = shown if coh in (r["cohort_a"], r["cohort_b"]) else ""
+        if len(cohorts) > 2:
+            row["Comparison"] = r["comparison"]
+        row["Difference"] = number(r["difference"], 2, sign=True) if numeric else points(r["difference"], 0)
+        row[f"{lev} CI"] = (ci(r["ci_lower"], r["ci_upper"], 2, "number") if numeric
+                            else ci(r["ci_lower"], r["ci_upper"], 0, "points"))
+        row["Adjusted p"] = p_value(r["p_adjusted"])
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table["Question"] = [qn if i == 0 or qn != table["Question"].iloc[i - 1] else ""
+                         for i, qn in enumerate(table["Question"])]
+    rep.table(table, "The same questions across cohorts (Tier 3, weighted)",
+              f"Difference = {'later cohort - earlier cohort' if len(cohorts) > 2 else cohorts[1] + ' - ' + cohorts[0]} "
+              "(percentage points for shares); confidence intervals are not adjusted for "
+              "multiplicity. "
+              f"Standard errors from the stacked design (covariance 0 between cohorts), t on "
+              f"{readable_number(comp.df)} degrees of freedom. Adjusted p: {comp.adjust} over "
+              f"the {len(fr)} differences. Source: tracking_differences.csv.")
+    for q in comp.questions:
+        rep.image(result.images.get(f"trend_{_slug(q)}"), f"{lab.variable(q)}, by cohort")
+    delib = result.deliberation
+    if delib is not None:
+        d = delib.to_frame()
+        ch = delib.changes()
+        drows = []
+        for _, r in d.iterrows():
+            q, c = r["question"], r["category"]
+            numeric = pd.isna(c)
+            row = {"Question": lab.variable(q), "Answer": "Mean" if numeric else lab.category(q, c)}
+            for coh in (r["cohort_a"], r["cohort_b"]):
+                v = r["change_a"] if coh == r["cohort_a"] else r["change_b"]
+                row[f"Change, {coh}"] = number(v, 2, sign=True) if numeric else points(v, 0)
+            row["Difference in change"] = number(r["difference"], 2, sign=True) if numeric else points(r["difference"], 0)
+            row[f"{lev} CI"] = (ci(r["ci_lower"], r["ci_upper"], 2, "number") if numeric
+                                else ci(r["ci_lower"], r["ci_upper"], 0, "points"))
+            row["Adjusted p"] = p_value(r["p_adjusted"])
+            drows.append(row)
+        dt = pd.DataFrame(drows).fillna("")
+        n_pairs = ", ".join(f"{c} {count(int(n))}" for c, n in
+                            ch.groupby("cohort", sort=False)["n_pairs"].max().items())
+        rep.para(
+            "Tier 1 participants' change during deliberation (after - before, the same people) "
+            f"is compared between cohorts ({n_pairs} participants). {delib.note}"
+        )
+        rep.table(dt, "Change during deliberation (Tier 1), compared between cohorts",
+                  "Change in percentage points for shares. Difference in change = later cohort's "
+                  "change - earlier cohort's; standard errors sqrt(se_a^2 + se_b^2) (independent "
+                  f"samples, clustered by discussion group), t on the cohorts' summed degrees of "
+                  f"freedom; confidence intervals not adjusted for multiplicity. Adjusted p: "
+                  f"{delib.adjust}. Source: tracking_deliberation.csv.")
+        g = delib.gap_differences()
+        if len(g):
+            grows = [{"Question": lab.variable(r["question"]),
+                      "Answer": "Mean" if pd.isna(r["category"]) else lab.category(r["question"], r["category"]),
+                      f"Gap, {r['cohort_a']}": (number(r["gap_a"], 2, sign=True) if pd.isna(r["category"]) else points(r["gap_a"], 0)),
+                      f"Gap, {r['cohort_b']}": (number(r["gap_b"], 2, sign=True) if pd.isna(r["category"]) else points(r["gap_b"], 0)),
+                      "Difference in gap": (number(r["difference"], 2, sign=True) if pd.isna(r["category"]) else points(r["difference"], 0)),
+                      f"{lev} CI": (ci(r["ci_lower"], r["ci_upper"], 2, "number") if pd.isna(r["category"])
+                                    else ci(r["ci_lower"], r["ci_upper"], 0, "points")),
+                      "Adjusted p": p_value(r["p_adjusted"])} for _, r in g.iterrows()]
+            rep.table(pd.DataFrame(grows).fillna(""),
+                      "Gap between Tier 1 after deliberation and Tier 3, compared between cohorts",
+                      "Gap = Tier 1 after - Tier 3 within a cohort (descriptive, non-randomised). "
+                      "Difference in gap: Welch-Satterthwaite degrees of freedom. Source: "
+                      "tracking_gaps.csv.")
+    if result.banner is not None:
+        rep.para(f"tracking_banner.xlsx (with HTML and CSV versions): the {len(comp.questions)} "
+                 "questions with the cohort as banner column; letters mark a cohort significantly "
+                 "higher than the lettered one.")
+    return (
+        f"Tracking: the cohorts' Tier 3 designs are stacked with the cohort as an extra stratum "
+        f"level (each cohort's strata, PSUs and weighting kept), so estimates of different cohorts "
+        f"have covariance 0 and the degrees of freedom are the cohorts' summed; differences are "
+        f"contrasts of the by-cohort estimates with t tests on those df and {comp.adjust} "
+        "adjustment."
+    )
+
+
 # ====================================================================== stage: charts
 #: Resolution of the PNG charts (print quality).
 CHART_DPI = 300
@@ -2712,7 +3065,8 @@ def _report_header(rep: _Report, config: CohortConfig) -> None:
     rep.heading(cohort.title, 1)
     if _synthetic(config):
         origin = (
-            "They were generated by delibpoll's data/example/make_example.py."
+            "They were generated by delibpoll's data/example/"
+            + ("make_cohort2.py" if "cohort2_" in data.tier3 else "make_example.py") + "."
             if _bundled_data(data) else "The config marks them synthetic ([cohort] synthetic = true)."
         )
         rep.para(f"{SYNTHETIC_NOTE} {origin}")
@@ -3007,6 +3361,8 @@ def write_report(
         methods.append(_report_arm(rep, config, config.information_arm, results.information_arm, lab))
     if results.banner is not None and config.banner is not None:
         methods.append(_report_banner(rep, config.banner, results.banner, lab))
+    if results.tracking is not None:
+        methods.append(_report_tracking(rep, config, results.tracking, lab))
 
     level, ci_method = config.estimation.level, config.estimation.ci_method
     rep.heading("Methods")
@@ -3121,19 +3477,25 @@ def _run_stages(cfg: CohortConfig, data: CohortData, out: Path,
     if any(getattr(cfg, c.section, None) is not None for c in _DELIBERATION_SECTIONS):
         say("deliberative analyses (knowledge, balance, attrition, group dynamics, control)")
     delib = analyse_deliberation(cfg, data, weighting, comparison, out)
+    if cfg.tracking is not None:
+        say(f"tracking across {len(cfg.cohorts) + 1} cohorts")
+    tracking = track_cohorts(cfg, weighting, out)
     results = CohortResults(data=data, weighting=weighting, headline=headline,
                             representativeness=rep, comparison=comparison,
-                            information_arm=arm, banner=ban, deliberation=delib)
+                            information_arm=arm, banner=ban, deliberation=delib,
+                            tracking=tracking)
     charts = draw_charts(cfg, results, out)
     report = write_report(cfg, results, charts, out)
     res = PipelineResult(output=out)
-    for stage in (weighting, headline, rep, comparison, arm, ban, delib, charts):
+    for stage in (weighting, headline, rep, comparison, arm, ban, delib, tracking, charts):
         if stage is not None:
             res.files += stage.files
     res.files += report
     res.tables["headline"] = headline.table
     if comparison is not None:
         res.tables["tier_comparison"] = comparison.frame
+    if tracking is not None:
+        res.tables["tracking"] = tracking.comparison.to_frame()
     return res
 
 

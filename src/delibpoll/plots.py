@@ -52,6 +52,7 @@ __all__ = [
     "plot_likert",
     "plot_margins",
     "plot_tiers",
+    "plot_trend",
     "plot_weights",
     "theme_delibpoll",
 ]
@@ -859,3 +860,169 @@ def _gap_decimals(points_: float) -> int:
     if points_ <= 0 or not math.isfinite(points_):
         return 0
     return max(0, 1 - math.floor(math.log10(points_)))
+
+
+# ---------------------------------------------------------------- tracking across cohorts
+def plot_trend(
+    comparison: Any,
+    *,
+    question: str | None = None,
+    categories: Sequence[Any] | None = None,
+    labels: Labels | Mapping[str, Any] | None = None,
+    title: str | None = None,
+    caption: str | None = None,
+    note: str | None = None,
+) -> Any:
+    """Trend chart: one question's estimates with their confidence intervals by cohort.
+
+    Cohorts run left to right in their order; each answer is a line of points with whiskers
+    (its confidence interval), labelled directly with its value and, at the last cohort,
+    with the answer's words (no legend to look up). Takes a
+    :func:`~delibpoll.compare_cohorts` result (or its ``estimates()`` frame).
+
+    Parameters
+    ----------
+    comparison : CohortComparison or pandas.DataFrame
+    question : str, optional
+        The question drawn; needed when the comparison has more than one.
+    categories : sequence, optional
+        The answers drawn (default every answer of the question).
+    labels : mapping or Labels, optional
+        Words for the question and its answers, on top of the file's labels that the
+        comparison carries (``comparison.attrs``).
+    title, caption, note : str, optional
+        ``note`` is a line added under the caption (e.g. the synthetic-data notice).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import delibpoll as dp
+    >>> a = dp.SurveyDesign(pd.DataFrame({"q": ["yes", "no", "yes", "yes"]}))
+    >>> b = dp.SurveyDesign(pd.DataFrame({"q": ["no", "no", "yes", "no"]}))
+    >>> p = dp.plot_trend(dp.compare_cohorts({"C1": a, "C2": b}, "q"), categories=["yes"])
+    >>> dp.alt_text(p).split(". ")[1]
+    'yes: C1 75%, C2 25%'
+    """
+    from plotnine import (
+        aes,
+        expand_limits,
+        geom_errorbar,
+        geom_line,
+        geom_point,
+        geom_text,
+        ggplot,
+        labs,
+        scale_color_manual,
+        scale_x_discrete,
+        theme,
+    )
+
+    func = "plot_trend"
+    for name, val in (("title", title), ("caption", caption), ("note", note), ("question", question)):
+        _check_text(val, name, func)
+    if isinstance(comparison, pd.DataFrame):
+        fr = comparison.copy()
+    elif hasattr(comparison, "estimates"):
+        fr = comparison.estimates()
+    else:
+        raise DelibpollError(
+            f"{func} needs a compare_cohorts result (or its estimates() frame); got "
+            f"{type(comparison).__name__}."
+        )
+    _need_columns(fr, ["question", "cohort", "category", "estimate", "ci_lower", "ci_upper"], func)
+    qs = list(dict.fromkeys(fr["question"]))
+    if question is None:
+        if len(qs) != 1:
+            raise DelibpollError(
+                f"The comparison has {len(qs)} questions ({qs}); pass question= to choose the "
+                f"one {func} draws."
+            )
+        question = qs[0]
+    if question not in qs:
+        raise DelibpollError(f"The 'question' parameter of {func} names {question!r}; the comparison has {qs}.")
+    fr = fr[fr["question"] == question].reset_index(drop=True)
+    numeric = bool(fr["category"].isna().all())
+    if categories is not None:
+        if numeric:
+            raise DelibpollError(f"'{question}' is numeric (its mean is drawn); remove categories=.")
+        available = list(dict.fromkeys(fr["category"]))
+        bad = [c for c in categories if c not in available]
+        if bad or not categories:
+            raise DelibpollError(
+                f"The 'categories' parameter of {func} names {bad or list(categories)!r}, not "
+                f"answers of '{question}'. Available: {available!r}."
+            )
+        fr = fr[fr["category"].isin(list(categories))].reset_index(drop=True)
+    attrs = _meta(comparison, "attrs", None)
+    lab = _labels_of(labels, func, dict(attrs) if attrs else None)
+    cohorts = list(dict.fromkeys(fr["cohort"]))
+    fr["cohort"] = pd.Categorical(fr["cohort"], categories=cohorts)
+    fr["answer"] = ["Mean" if numeric else lab.category(question, c) for c in fr["category"]]
+    answers = list(dict.fromkeys(fr["answer"]))
+    fr["answer"] = pd.Categorical(fr["answer"], categories=answers)
+    fr["value_label"] = [number(v, 2) if numeric else _pct(v) for v in fr["estimate"]]
+    lo = min(0.0 if not numeric else float(fr["ci_lower"].min()), float(fr["ci_lower"].min()))
+    hi = float(fr["ci_upper"].max())
+    gap = 0.055 * (hi - lo if hi > lo else 1.0)
+    # labels: values left of the first cohort, "value  answer" right of the last (direct
+    # labels, no legend), values right of the cohorts between; spread apart where close
+    fr["label_y"] = fr["estimate"].astype(float)
+    fr["text"] = fr["value_label"]
+    fr["side"] = ["left" if c == cohorts[0] else "right" if c == cohorts[-1] else "above"
+                  for c in fr["cohort"]]
+    is_last = fr["cohort"] == cohorts[-1]
+    fr.loc[is_last, "text"] = [f"{v}  {wrap(str(a), 24)}" for v, a in
+                               zip(fr.loc[is_last, "value_label"], fr.loc[is_last, "answer"], strict=True)]
+    label_y = fr["label_y"].to_numpy(dtype=float).copy()
+    codes = fr["cohort"].cat.codes.to_numpy()
+    for k in range(len(cohorts)):
+        prev = -np.inf
+        for i in np.flatnonzero(codes == k)[np.argsort(label_y[codes == k], kind="stable")]:
+            label_y[i] = max(label_y[i], prev + gap)
+            prev = label_y[i]
+    fr["label_y"] = label_y
+    left = fr[fr["side"] == "left"]
+    right = fr[fr["side"] == "right"]
+    above = fr[fr["side"] == "above"]
+    colours = _colours(len(answers))
+    level = _meta(comparison, "level", 0.95)
+    p = (
+        ggplot(fr, aes(x="cohort", y="estimate", color="answer", group="answer"))
+        + geom_line(size=0.8)
+        + geom_errorbar(aes(ymin="ci_lower", ymax="ci_upper"), width=0.08)
+        + geom_point(size=2.5)
+        + geom_text(aes(y="label_y", label="text"), data=left, nudge_x=-0.1, ha="right", size=8,
+                    show_legend=False)
+        + geom_text(aes(y="label_y", label="text"), data=right, nudge_x=0.1, ha="left", size=8,
+                    show_legend=False)
+        + geom_text(aes(y="label_y", label="text"), data=above, nudge_x=0.06, nudge_y=gap * 0.45, ha="left",
+                    va="bottom", size=8, show_legend=False)
+        + scale_color_manual(values=colours)
+        + scale_x_discrete(expand=(0, 0.5, 0, 1.5))
+        + expand_limits(y=lo)
+        + labs(x="", y="Mean" if numeric else "Percentage giving the answer",
+               title=wrap(title or lab.variable(question), _TITLE_WIDTH),
+               subtitle="By cohort, with " + percent(float(level)) + " confidence intervals",
+               caption=_caption(caption or (
+                   "Points are estimates in each cohort; whiskers are confidence intervals; "
+                   "lines join the same answer. Cohorts are independent samples: a difference "
+                   "between cohorts describes how answers differ, not why."
+                   + (" The vertical axis shows only the range of the means, not the whole "
+                      "scale." if numeric else "")), note))
+        + theme_delibpoll()
+        + theme(legend_position="none")
+    )
+    p = p + (_number_axis() if numeric else _percent_axis("y"))
+    text = "; ".join(
+        f"{a}: " + ", ".join(f"{r['cohort']} {r['value_label']}" for _, r in grp.iterrows())
+        for a, grp in fr.groupby("answer", observed=True, sort=True)
+    )
+    return _with_alt(p, f"Line chart of {lab.variable(question)} by cohort. {text}. "
+                     "Whiskers show confidence intervals." + (f" {note}" if note else ""))
+
+
+def _number_axis() -> Any:
+    """A plain numeric y axis (means)."""
+    from plotnine import scale_y_continuous
+
+    return scale_y_continuous()

@@ -10,7 +10,8 @@ claimed through an equivalence test against a stated margin.
 Modules: :mod:`.paired` (:func:`paired_change`), :mod:`.tiers` (:func:`compare_tiers`, the
 composition adjustment), :mod:`.questions` (:func:`compare_questions`,
 :func:`minimum_detectable_difference`), :mod:`.representativeness`
-(:func:`representativeness`); what they share is in :mod:`._common`.
+(:func:`representativeness`), :mod:`.cohorts` (:func:`stack_cohorts`,
+:func:`compare_cohorts`, :func:`compare_deliberation`: tracking across cohorts); what they share is in :mod:`._common`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from __future__ import annotations
 from ._common import WaldTest, adjusted_wald
 from .attrition import Attrition, AttritionWarning, attrition
 from .balance import Balance, balance
+from .cohorts import (
+    CohortComparison,
+    CohortDeliberation,
+    CohortStack,
+    compare_cohorts,
+    compare_deliberation,
+    stack_cohorts,
+)
 from .control import DifferenceInDifferences, difference_in_differences, possible_comparisons
 from .dynamics import GroupDynamics, group_dynamics, icc1
 from .knowledge import Knowledge, Learning, cronbach_alpha, knowledge, learning
@@ -27,6 +36,12 @@ from .representativeness import Representativeness, representativeness
 from .tiers import TierComparison, compare_tiers
 
 __all__ = [
+    "CohortComparison",
+    "CohortDeliberation",
+    "CohortStack",
+    "compare_cohorts",
+    "compare_deliberation",
+    "stack_cohorts",
     "Balance",
     "balance",
     "DifferenceInDifferences",
