@@ -148,7 +148,7 @@ def test_svypredmeans_and_svyolr_identities(vals: dict[str, pd.DataFrame]) -> No
     o = vals["olr"]
     fit = o[o["statistic"] == "svyolr"]
     degf = o[o["statistic"] == "degf"].set_index("case")["x"]
-    for (case, model, method), one in fit.groupby(["case", "variable", "method"]):
+    for (case, model, _method), one in fit.groupby(["case", "variable", "method"]):
         coef = one[one["quantity"].isin(["estimate", "se"])].pivot(
             index="category", columns="quantity", values="x")
         vc = one[one["quantity"] == "vcov"].set_index("category")["x"]

@@ -45,6 +45,14 @@ class ModelFrame:
     spec: Any
     categories: Mapping[str, tuple[Hashable, ...]]
     variables: tuple[str, ...]
+    complete: np.ndarray | None = None
+    """Rows with every model variable present (``na="drop"``; None when all are). The other
+    rows hold placeholder values in ``x`` and ``y``: callers give them zero weight."""
+
+    @property
+    def n_incomplete(self) -> int:
+        """Rows with a missing model variable."""
+        return 0 if self.complete is None else int(np.count_nonzero(~self.complete))
 
 
 def _formulaic() -> Any:
@@ -100,18 +108,20 @@ def build_model(
     *,
     reference: Mapping[str, Hashable] | None = None,
     numeric_response: bool = True,
+    na: str = "error",
 ) -> ModelFrame:
-    """Evaluate ``formula`` on ``data`` (every row; missing values raise).
+    """Evaluate ``formula`` on ``data`` (every row).
 
     With ``numeric_response`` the left-hand side is one numeric (or boolean) column, returned
     as floats; otherwise it is only named (the caller codes it) and the right-hand side is
-    evaluated alone.
+    evaluated alone. With ``na="drop"`` rows with a missing model variable are marked in
+    ``complete`` (their ``x`` and ``y`` hold placeholders); with ``na="error"`` they raise.
 
     Raises
     ------
     DelibpollError
-        The formula does not parse, names unknown columns, or a variable it uses has missing
-        values.
+        The formula does not parse, names unknown columns, or (``na="error"``) variables it
+        uses have missing values: the message names every such column and its count.
     """
     formula = _check_formula(formula, func)
     fl = _formulaic()
@@ -128,6 +138,22 @@ def build_model(
             "backticks: '`sch.wide` ~ ell'."
         )
     prepared = _prepared(data, reference, func)
+    complete: np.ndarray | None = None
+    if na == "drop":
+        # evaluate the formula on complete stand-ins: a missing value takes the column's first
+        # present value (a category it has, a number in its range); those rows get no weight
+        used_cols = [c for c in prepared.columns if prepared[c].isna().any()]
+        if used_cols:
+            probe = prepared.copy()
+            for c in used_cols:
+                present = probe[c].dropna()
+                if len(present):
+                    probe[c] = probe[c].fillna(present.iloc[0])
+            raw_prepared, prepared = prepared, probe
+        else:
+            raw_prepared = prepared
+    else:
+        raw_prepared = prepared
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -141,13 +167,22 @@ def build_model(
     spec = mm.model_spec
     used = sorted(spec.variables_by_source.get("data", set()))
     variables = tuple([lhs_text] + [v for v in used if v != lhs_text])
-    for v in variables:
-        n_na = int(prepared[v].isna().sum())
-        if n_na:
+    n_na = {v: int(raw_prepared[v].isna().sum()) for v in variables}
+    n_na = {v: k for v, k in n_na.items() if k}
+    if n_na and na != "drop":
+        cols = ", ".join(f"{v!r} ({k})" for v, k in n_na.items())
+        n_rows = int(raw_prepared[list(n_na)].isna().any(axis=1).sum())
+        raise DelibpollError(
+            f"{func}: model variables have missing values: {cols}; {n_rows} row(s) are "
+            "incomplete. Pass na='drop' to fit on the complete rows (as R's svyglm with "
+            "na.omit: the variance keeps the whole design, the result reports n_dropped), or "
+            "impute or recode them first."
+        )
+    if n_na:
+        complete = ~raw_prepared[list(n_na)].isna().any(axis=1).to_numpy()
+        if not complete.any():
             raise DelibpollError(
-                f"{func}: variable {v!r} of the formula has {n_na} missing value(s). Models use "
-                "complete rows only: drop or impute them (or recode them to a category) before "
-                "fitting, so that the design's rows are stated explicitly."
+                f"{func}: no row has every model variable present (missing: {list(n_na)})."
             )
     x = mm.to_numpy(dtype=float)
     names = tuple(r_name(str(c)) for c in mm.columns)
@@ -167,16 +202,15 @@ def build_model(
                 f"has dtype {s.dtype}. Make a 0/1 column first, e.g. "
                 f"design.with_columns({{'y': design.column({lhs_text!r}) == 'Yes'}})."
             )
-        if int(s.isna().sum()):
-            raise DelibpollError(
-                f"{func}: the response {lhs_text!r} has {int(s.isna().sum())} missing value(s); "
-                "drop or impute them before fitting."
-            )
-        y = s.to_numpy(dtype=float)
+        y = s.to_numpy(dtype=float, na_value=np.nan)
+        if complete is not None:
+            y = np.where(complete, y, 0.0)
         if not np.all(np.isfinite(y)):
             raise DelibpollError(f"{func}: the response {lhs_text!r} has infinite values.")
+    if complete is not None:
+        x = np.where(complete[:, None], x, 0.0)
     return ModelFrame(response=lhs_text, y=y, x=x, names=names, terms=terms, spec=spec,
-                      categories=categories, variables=variables)
+                      categories=categories, variables=variables, complete=complete)
 
 
 def new_matrix(model: ModelFrame, newdata: pd.DataFrame, func: str) -> np.ndarray:

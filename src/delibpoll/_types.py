@@ -14,6 +14,7 @@ __all__ = [
     "CIMethod",
     "CalFun",
     "ChisqStatistic",
+    "GLMCIMethod",
     "GLMFamily",
     "PredictType",
     "ItemKind",
@@ -85,6 +86,8 @@ TierPlotKind = Literal["dumbbell", "scatter"]
 MeanOrTotal = Literal["mean", "total"]
 #: Family of a design-based GLM (``binomial`` is R's quasibinomial, ``poisson`` quasipoisson).
 GLMFamily = Literal["gaussian", "binomial", "poisson"]
+#: Confidence intervals of GLM coefficients (R ``confint(method=)``).
+GLMCIMethod = Literal["wald", "likelihood"]
 #: Scale of a GLM prediction: the linear predictor or the mean.
 PredictType = Literal["link", "response"]
 #: What kind of mismatch between data and targets a mapping check reports.
