@@ -137,8 +137,9 @@ class QuantileEstimate:
             index = pd.MultiIndex.from_tuples(keys, names=[*self.by, "quantile"])
         else:
             index = pd.Index(self.labels, name="quantile")
-        return pd.DataFrame({"ci_lower": np.array(again._columns["ci_lower"]),
-                             "ci_upper": np.array(again._columns["ci_upper"])}, index=index)
+        fr = again.to_frame()
+        return pd.DataFrame({"ci_lower": fr["ci_lower"].to_numpy(),
+                             "ci_upper": fr["ci_upper"].to_numpy()}, index=index)
 
     def row_of(self, label: Hashable) -> int:
         """Position of the row ``label`` (a probability, or ``(domain, probability)``)."""
