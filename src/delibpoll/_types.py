@@ -68,8 +68,9 @@ ReplicateType = Literal[
 ]
 #: How a population target is written.
 TargetKind = Literal["share", "percent", "count"]
-#: Rao-Scott statistic of ``chisq_test``.
-ChisqStatistic = Literal["F", "Chisq"]
+#: Statistic of ``chisq_test`` (R ``svychisq``): Rao-Scott ``F`` and ``Chisq``, the design-based
+#: Wald tests ``Wald`` and ``adjWald``, and the saddlepoint p-value of Pearson's X^2.
+ChisqStatistic = Literal["F", "Chisq", "Wald", "adjWald", "saddlepoint"]
 #: A deliberative item: categories or a score.
 ItemKind = Literal["categorical", "numeric"]
 #: Variance of the composition-adjusted gap.
