@@ -137,7 +137,10 @@ def build_model(
             f"Available columns: {list(data.columns)}. Put names with dots or spaces in "
             "backticks: '`sch.wide` ~ ell'."
         )
-    prepared = _prepared(data, reference, func)
+    # only the columns the formula can name (its text contains theirs) are prepared
+    keep = [c for c in data.columns if (isinstance(c, str) and c in formula)
+            or c in (reference or {})]
+    prepared = _prepared(data[keep], reference, func)
     complete: np.ndarray | None = None
     if na == "drop":
         # evaluate the formula on complete stand-ins: a missing value takes the column's first

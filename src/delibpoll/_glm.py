@@ -131,6 +131,16 @@ def aliased_columns(x: np.ndarray, w: np.ndarray, tol: float = 1e-7) -> list[int
     rows with positive weight, by R's rule (``qr(x, tol = 1e-7)``, LINPACK dqrdc2: a column
     whose part orthogonal to the columns kept so far is below ``tol`` times its own norm)."""
     xs = x[w > 0] * np.sqrt(w[w > 0])[:, None]
+    # fast path: the Cholesky factor of the Gram matrix holds the norms of the orthogonal
+    # parts; well above the tolerance no column is aliased (the loop below would agree)
+    norms = np.sqrt(np.einsum("ij,ij->j", xs, xs))
+    if np.all(norms > 0):
+        try:
+            chol = np.linalg.cholesky((xs.T @ xs) / np.outer(norms, norms))
+            if np.all(np.diag(chol) > 1e-4):
+                return []
+        except np.linalg.LinAlgError:
+            pass
     kept: list[int] = []
     out: list[int] = []
     q = np.zeros((xs.shape[0], 0))
@@ -146,6 +156,32 @@ def aliased_columns(x: np.ndarray, w: np.ndarray, tol: float = 1e-7) -> list[int
         kept.append(j)
         q = np.column_stack([q, resid / rn])
     return out
+
+
+def _wls(x: np.ndarray, z: np.ndarray, ww: np.ndarray) -> np.ndarray:
+    """Weighted least squares ``argmin sum ww (z - x b)^2``: the normal equations by Cholesky
+    with the columns equilibrated and one step of iterative refinement (as accurate as a
+    QR solve for the model matrices here, and several times faster); least squares by SVD
+    when the Gram matrix is not numerically positive definite."""
+    xw = x * ww[:, None]
+    gram = x.T @ xw
+    scale = np.sqrt(np.diag(gram))
+    if not np.all(scale > 0):
+        sw = np.sqrt(ww)
+        return np.asarray(np.linalg.lstsq(x * sw[:, None], z * sw, rcond=None)[0])
+    g = gram / np.outer(scale, scale)
+    try:
+        chol = np.linalg.cholesky(g)
+    except np.linalg.LinAlgError:
+        sw = np.sqrt(ww)
+        return np.asarray(np.linalg.lstsq(x * sw[:, None], z * sw, rcond=None)[0])
+
+    def solve(rhs: np.ndarray) -> np.ndarray:
+        y = np.linalg.solve(chol, rhs / scale)
+        return np.asarray(np.linalg.solve(chol.T, y) / scale)
+
+    b = solve(xw.T @ z)
+    return np.asarray(b + solve(xw.T @ (z - x @ b)))
 
 
 def irls(
@@ -190,7 +226,7 @@ def irls(
         mu_eta = family.mu_eta(eta)
         z = eta - off + (yg - mu) / mu_eta
         sw = np.sqrt(pg * mu_eta**2 / family.variance(mu))
-        coef = np.linalg.lstsq(xg * sw[:, None], z * sw, rcond=None)[0]
+        coef = _wls(xg, z, sw**2)
         eta = xg @ coef + off
         mu = family.linkinv(eta)
         dev = float(np.sum(family.dev_resids(yg, mu, pg)))
