@@ -507,6 +507,7 @@ def test_glm_missing_values_drop_as_svyglm_na_omit(glm_ref: _Values,
     assert fit.n_dropped == r("n_dropped")
     assert fit.df_residual == r("df_residual")
     assert fit.n == d.n - fit.n_dropped
+    assert f"({fit.n_dropped} incomplete row(s) dropped)" in fit.summary()
     for i, name in enumerate(fit.names):
         close(fit.coef[i], r("estimate", name), PT, 1e-12)
         close(fit.se[i], r("se", name), SE)
@@ -609,3 +610,39 @@ def test_fmm_spline_equals_r_spline() -> None:
     expected = [0.0, 1.10584771455224, 0.75458644278607, 0.11962647699005, 0.5,
                 2.39770872201493, 3.72364738805970, 3.01425489738806, -1.0]
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("formula", [
+    "api00 ~ ell + meals + stype", "api00 ~ stype + ell", "sw ~ `sch.wide` + enroll_band",
+    "api00 ~ api_band + stype + meals",
+])
+def test_main_effects_matrix_equals_formulaic(designs: dict[str, SurveyDesign],
+                                              formula: str) -> None:
+    """Consistency check (not an outside reference): the direct construction of a
+    main-effects model matrix gives formulaic's matrix, R names and term columns exactly, and
+    predict encodes new rows the same way."""
+    import formulaic
+
+    from delibpoll._formula import build_model, new_matrix, r_name
+
+    d = designs["apistrat16"]
+    model = build_model(d.data, formula, "test")
+    assert model.spec is None
+    rhs = formula.split("~")[1]
+    mm = formulaic.model_matrix(rhs, model_frame_data(d.data), output="pandas")
+    np.testing.assert_array_equal(model.x, mm.to_numpy(dtype=float))
+    assert model.names == tuple(r_name(str(c)) for c in mm.columns)
+    assert dict(model.terms) == {str(t): tuple(i) for t, i in mm.model_spec.term_indices.items()}
+    np.testing.assert_array_equal(new_matrix(model, d.data.iloc[:7], "test"),
+                                  mm.to_numpy(dtype=float)[:7])
+
+
+def model_frame_data(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as sorted categoricals, as the package prepares them."""
+    out = df.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            continue
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = pd.Categorical(out[c], categories=sorted(out[c].dropna().unique()))
+    return out

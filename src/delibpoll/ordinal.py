@@ -106,8 +106,9 @@ class OLRResult(CoefficientTable):
     def summary(self) -> str:
         """A printable summary laid out as R's ``summary(svyolr)``."""
         fr = self.to_frame()
+        dropped = f" ({self.n_dropped} incomplete row(s) dropped)" if self.n_dropped else ""
         lines = [f"Design-based ordinal logistic regression (R svyolr): {self.formula}",
-                 f"Rows: {self.n}; design df {self.design_df:g}; residual df "
+                 f"Rows: {self.n}{dropped}; design df {self.design_df:g}; residual df "
                  f"{self.df_residual:g}", "", "Coefficients:"]
         body = fr.iloc[: self.n_slopes][["term", "estimate", "se", "t"]]
         body.columns = ["", "Value", "Std. Error", "t value"]

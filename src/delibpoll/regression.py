@@ -42,6 +42,11 @@ __all__ = [
 _STARS = ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, "."), (1.0, " "))
 
 
+def _dropped(n: int) -> str:
+    """The note on rows left out for missing values (na="drop") in a printed summary."""
+    return f" ({n} incomplete row(s) dropped)" if n else ""
+
+
 def _aligned(x: np.ndarray, digits: int = 6) -> list[str]:
     """Numbers with a common number of decimals (``digits`` significant for the largest), so
     that a printed column lines up at the decimal point, as R's ``printCoefmat``."""
@@ -452,7 +457,8 @@ class GLMResult(CoefficientTable):
             f"Design-based GLM (R svyglm): {self.family} family, {self.link} link",
             f"Formula: {self.formula}",
             f"Design: {self.design!r}",
-            f"Rows: {self.n}; design df {self.design_df:g}; residual df {self.df_residual:g}",
+            f"Rows: {self.n}{_dropped(self.n_dropped)}; design df {self.design_df:g}; "
+            f"residual df {self.df_residual:g}",
             "",
             "Coefficients:",
         ]
