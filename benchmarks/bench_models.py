@@ -13,12 +13,17 @@ svyquantile)``), timed in one R run with ``system.time`` over repeats. svy's coe
 are checked to equal delibpoll's before it is timed. Every tool's model uses the raked
 design's raking-aware variance. Writes ``benchmarks/results/models.md``.
 
-Run: ``python benchmarks/bench_models.py`` (svy is installed by ``nox -s bench`` only).
+Run: ``python benchmarks/bench_models.py`` (svy is installed by ``nox -s bench`` only). On a
+loaded machine numpy's multi-threaded BLAS slows the many small matrix products of a fit
+several-fold; ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_models.py`` measures
+single-threaded (December 2026, 2 busy cores: glm 8 ms against svy's 32 ms single-threaded,
+136 ms against 55 ms with threads).
 """
 
 from __future__ import annotations
 
 import tempfile
+import os
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +179,9 @@ cat(median(tm), "\\n")
         "Woodruff intervals, one call per score.",
         "",
         table(rows_m, t_med),
+        "",
+        "BLAS threads: " + (os.environ.get("OPENBLAS_NUM_THREADS") or "default") + " (set "
+        "OPENBLAS_NUM_THREADS=1 on a loaded machine: see the module docstring).",
     ]
     write_result("models", "\n".join(md))
 
