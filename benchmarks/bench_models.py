@@ -22,8 +22,8 @@ single-threaded (December 2026, 2 busy cores: glm 8 ms against svy's 32 ms singl
 
 from __future__ import annotations
 
-import tempfile
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
