@@ -654,3 +654,27 @@ def model_frame_data(df: pd.DataFrame) -> pd.DataFrame:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
             out[c] = pd.Categorical(out[c], categories=sorted(out[c].dropna().unique()))
     return out
+
+
+@pytest.mark.parametrize("case", ["apistrat16", "apistrat16_raked"])
+def test_domain_fit_deviance_and_likelihood_ci_equal_r(glm_ref: _Values,
+                                                       designs: dict[str, SurveyDesign],
+                                                       case: str) -> None:
+    """glm(..., by="stype")["E"] against R svyglm on subset(d, stype == "E") (glm.R, SPEC_16
+    2.11): coefficients 1e-8, SEs and dispersion 1e-6, deviance 1e-8 (R rescales the weights
+    over the rows its subset keeps: the domain's, or every row of a raked design) and the
+    likelihood CI 1e-4."""
+    fit = dp.glm(designs[case], "sw ~ ell", family="binomial", by="stype")["E"]
+
+    def r(q: str, cat: str = "", method: str = "") -> float:
+        return glm_ref.get(case, "svyglm_domain", q, variable="sw~ell|stype=E", category=cat,
+                           method=method)
+
+    close(fit.deviance, r("deviance"), PT)
+    close(fit.dispersion, r("dispersion"), SE)
+    ci = fit.conf_int(method="likelihood")
+    for i, name in enumerate(fit.names):
+        close(fit.coef[i], r("estimate", name), PT)
+        close(fit.se[i], r("se", name), SE)
+        close(ci.loc[name, "ci_lower"], r("ci_lower", name, "likelihood"), 1e-4)
+        close(ci.loc[name, "ci_upper"], r("ci_upper", name, "likelihood"), 1e-4)

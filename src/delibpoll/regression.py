@@ -270,6 +270,7 @@ class GLMResult(CoefficientTable):
     fit_weights: np.ndarray | None = field(repr=False, default=None)
     control: tuple[float, int] = field(repr=False, default=(1e-12, 100))
     weight_mean: float = field(repr=False, default=1.0)
+    model_rows: int = field(repr=False, default=0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -344,7 +345,9 @@ class GLMResult(CoefficientTable):
         a = (1 - level) / 2
         q = stats.norm.ppf(a) if np.isinf(ddf) else stats.t.ppf(a, ddf)
         alpha = stats.norm.cdf(q * np.sqrt(lam)) / 2
-        n_p = int(np.count_nonzero(w > 0)) - len(coef)
+        # R's n in zmax is NROW of the model frame: a calibrated design's domain keeps its
+        # zero-weight rows, other designs' subsets drop them
+        n_p = (self.model_rows or int(np.count_nonzero(w > 0))) - len(coef)
         tol, max_iter = self.control
         lo = np.empty(len(coef))
         hi = np.empty(len(coef))
@@ -600,6 +603,8 @@ def _fit(
     func: str,
     label: str = "",
     n_dropped: int = 0,
+    weight_mean: float | None = None,
+    model_rows: int = 0,
 ) -> GLMResult:
     assert model.y is not None
     x, y = model.x, model.y
@@ -617,7 +622,8 @@ def _fit(
             "Drop or merge them (R's svyglm would report them as NA)."
         )
     # R rescales the sampling weights to mean 1 before glm() drops incomplete rows
-    weight_mean = float(w.mean()) if not n_dropped else float(np.mean(design.weight_array))
+    if weight_mean is None:
+        weight_mean = float(w.mean()) if not n_dropped else float(np.mean(design.weight_array))
     prior = w / weight_mean
     fit = irls(x, y, prior, fam, epsilon=tol, max_iter=max_iter)
     if not fit.converged:
@@ -687,6 +693,7 @@ def _fit(
         n=int(pos.sum()), iterations=fit.iterations, converged=fit.converged,
         boundary=boundary, level=level, design=design, model=model, reference=dict(reference),
         n_dropped=n_dropped, fit_weights=w, control=(tol, max_iter), weight_mean=weight_mean,
+        model_rows=model_rows,
     )
 
 
@@ -831,9 +838,17 @@ def glm(
         df_g = (reps.domain_df(mask) if reps is not None
                 else _variance.subset_df(w0, design.structure, fit_mask))
         n_drop = 0 if complete is None else int(np.count_nonzero(mask & ~complete & (w0 > 0)))
+        # R fits svyglm on subset(design, domain): a calibrated linearised design keeps
+        # every row (weight 0 outside), others keep the domain's rows, and R rescales the
+        # weights to mean 1 over the rows it keeps (deviance, likelihood intervals)
+        keeps_all = reps is None and design.is_calibrated
+        in_dom = mask & (w0 > 0)
+        scale_mean = float(w0[in_dom].mean()) if not keeps_all and in_dom.any() else None
+        rows = (int(np.count_nonzero(complete)) if complete is not None else design.n) \
+            if keeps_all else 0
         fits[lab] = _fit(design, model, fam, np.where(fit_mask, w0, 0.0), df_g, formula,
                          level, float(tol), max_iter, ref, func, label=f"{by}={lab!r}",
-                         n_dropped=n_drop)
+                         n_dropped=n_drop, weight_mean=scale_mean, model_rows=rows)
     return GLMByResult(by=by, fits=fits)
 
 

@@ -254,4 +254,26 @@ for (case in names(na_designs)) {
   }
 }
 
+# ---------------------------------------------------------------- a domain (SPEC 2.11)
+# svyglm on subset(d, stype == "E") (= glm(..., by = "stype")): deviance and likelihood CIs
+# depend on the rows R keeps (a calibrated design keeps all, others the domain's) and on
+# the weights' mean over them
+for (case in c("apistrat", "apistrat_raked")) {
+  d <- subset(LIN_DESIGNS[[case]], stype == "E")
+  fit <- svyglm(sw ~ ell, d, family = quasibinomial(), control = GLM_CONTROL)
+  m <- "sw~ell|stype=E"
+  vals <- add(vals, case, "svyglm_domain", "estimate", coef(fit), variable = m,
+              category = names(coef(fit)))
+  vals <- add(vals, case, "svyglm_domain", "se", SE(fit), variable = m,
+              category = names(coef(fit)))
+  vals <- add(vals, case, "svyglm_domain", "deviance", deviance(fit), variable = m)
+  vals <- add(vals, case, "svyglm_domain", "dispersion", summary(fit)$dispersion[1],
+              variable = m)
+  cil <- suppressWarnings(suppressMessages(confint(fit, method = "likelihood")))
+  vals <- add(vals, case, "svyglm_domain", "ci_lower", cil[, 1], variable = m,
+              category = rownames(cil), method = "likelihood")
+  vals <- add(vals, case, "svyglm_domain", "ci_upper", cil[, 2], variable = m,
+              category = rownames(cil), method = "likelihood")
+}
+
 write_values16(vals, "glm.csv")
