@@ -185,6 +185,12 @@ def build_model(
             f"Available columns: {list(data.columns)}. Put names with dots or spaces in "
             "backticks: '`sch.wide` ~ ell'."
         )
+    for col in reference or {}:
+        if col not in data.columns:
+            raise DelibpollError(
+                f"The 'reference' parameter of {func} names column {col!r}, which is not in "
+                f"the data. Available columns: {list(data.columns)}."
+            )
     # only the columns the formula can name (its text contains theirs) are prepared
     keep = [c for c in data.columns if (isinstance(c, str) and c in formula)
             or c in (reference or {})]
