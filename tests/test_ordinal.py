@@ -114,3 +114,35 @@ def test_olr_separation_does_not_converge() -> None:
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         fit = dp.olr(SurveyDesign(df), "y ~ x", max_iter=30)
     assert not fit.converged
+
+
+@pytest.mark.parametrize("case", ["apistrat16", "apiclus1_16", "apiclus1_16_jk1"])
+def test_olr_missing_values_drop_as_svyolr_na_omit(ref: Any, designs: dict[str, SurveyDesign],
+                                                   case: str) -> None:
+    """na="drop" against R svyolr (na.action = na.omit; olr.R, method "converged"): estimates
+    1e-6, SEs and vcov 1e-5, deviance 1e-6, residual df (degf of the complete rows minus the
+    slopes: 187, and 9 where a whole PSU leaves; JK1: the full design's df minus the slopes,
+    10, every replicate refitted on the complete rows) and rows dropped exactly. The default
+    names the incomplete columns."""
+    from test_regression import _na_design
+
+    d = _na_design(designs[case], case)
+    model = "api_band~ell_na+meals+stype_na"
+    with pytest.raises(DelibpollError, match=r"'ell_na' \(\d+\), 'stype_na' \(2\)"):
+        dp.olr(d, "api_band ~ ell_na + meals + stype_na")
+    fit = dp.olr(d, "api_band ~ ell_na + meals + stype_na", na="drop")
+
+    def r(q: str, cat: str = "") -> float:
+        return ref.get(case, "svyolr", q, variable=model, category=cat, method="converged")
+
+    assert fit.converged
+    assert fit.df_residual == r("df_residual")
+    if d.replicates is None:
+        assert fit.n_dropped == r("n_dropped")
+        close(fit.deviance, r("deviance"), PT)
+    for i, name in enumerate(fit.names):
+        close(fit.coef[i], r("estimate", name), PT)
+        close(fit.se[i], r("se", name), SE)
+        for j, other in enumerate(fit.names):
+            close(fit.vcov[i, j], r("vcov", f"{name}|{other}"), SE,
+                  SE * np.sqrt(fit.vcov[i, i] * fit.vcov[j, j]))

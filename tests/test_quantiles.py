@@ -223,3 +223,62 @@ def test_bad_variables() -> None:
                         ids="p").with_replicates("jk1")
     with pytest.raises(dp.DelibpollError, match="linearised"):
         dp.median(reps, "y", ci_method="score")
+
+
+@pytest.mark.parametrize("case", [*LIN, *REPLICATE])
+def test_conf_int_at_another_level_equals_r(designs: dict[str, SurveyDesign], ref: Any,
+                                            case: str) -> None:
+    """QuantileEstimate.conf_int(0.9) of a 95% estimate against R svyquantile(alpha = 0.1)
+    (quantile.R, methods math|mean|alpha0.1 and, on replicate designs, math|quantile|alpha0.1):
+    Woodruff ends are data values (1e-10), replicate ends 1e-8; the estimate's own 95%
+    columns are unchanged."""
+    rows = _rows(ref, case, "svyquantile")
+    rows = rows[rows["domain"] == ""]
+    kinds = ["mean", "quantile"] if case in REPLICATE else ["mean"]
+    for var in LIN.get(case, ["api00", "enroll"]):
+        for kind in kinds:
+            est = dp.quantile(designs[case], var, PROBS, ci_method=kind)  # type: ignore[arg-type]
+            before = est.to_frame()
+            ci = est.conf_int(0.9)
+            want = rows[(rows["variable"] == var) & (rows["method"] == f"math|{kind}|alpha0.1")]
+            for p in PROBS:
+                for col in ("ci_lower", "ci_upper"):
+                    r = float(want.loc[(want["category"] == str(p))
+                                       & (want["quantity"] == col), "x"].iloc[0])
+                    got = float(ci.loc[p, col])
+                    if np.isnan(r):
+                        assert np.isnan(got)
+                    else:
+                        tol = 1e-8 if kind == "quantile" else 1e-10
+                        assert got == pytest.approx(r, rel=tol), (var, kind, p, col)
+            pd.testing.assert_frame_equal(est.to_frame(), before)
+
+
+@pytest.mark.parametrize("case", ["apistrat16", "apiclus1_16", "apistrat16_raked",
+                                  "apiclus1_16_boot"])
+def test_conf_int_by_domain_equals_r(designs: dict[str, SurveyDesign], ref: Any,
+                                     case: str) -> None:
+    """conf_int(0.9) of quantiles by domain against R svyby(..., svyquantile, alpha = 0.1):
+    exact data values (1e-10; NaN where R gives NA); rows indexed (domain, probability)."""
+    est = dp.quantile(designs[case], "api00", (0.25, 0.5, 0.75), by="stype")
+    ci = est.conf_int(0.9)
+    assert ci.index.names == ["stype", "quantile"]
+    want = _rows(ref, case, "svyby_svyquantile")
+    want = want[want["method"] == "math|mean|alpha0.1"]
+    assert len(want) == 36
+    for s in ("E", "H", "M"):
+        for p in (0.25, 0.5, 0.75):
+            for col in ("ci_lower", "ci_upper"):
+                r = float(want.loc[(want["domain"] == s) & (want["category"] == str(p))
+                                   & (want["quantity"] == col), "x"].iloc[0])
+                got = float(ci.loc[(s, p), col])
+                if np.isnan(r):  # a Woodruff end outside [0, 1] (R: NA)
+                    assert np.isnan(got)
+                else:
+                    assert got == pytest.approx(r, rel=1e-10), (s, p, col)
+
+
+def test_conf_int_bad_level() -> None:
+    est = dp.median(SurveyDesign(pd.DataFrame({"y": [1.0, 2, 3, 4, 5]})), "y")
+    with pytest.raises(dp.DelibpollError, match="'level' parameter of QuantileEstimate"):
+        est.conf_int(90)

@@ -103,6 +103,14 @@ def designs16(ref: Any) -> dict[str, SurveyDesign]:
         categories=["0-3", "4-5", "6-7", "8-10"], ordered=True)
     eng_targets = dp.Targets.from_csv(ref.root / "data" / "england_like_targets.csv")
     eng0 = SurveyDesign(eng)
+    clus2 = ref.data("apiclus2.csv")
+    clus2["stype"] = pd.Categorical(clus2["stype"], categories=STYPE)
+    clus2["sw"] = (clus2["sch.wide"] == "Yes").astype(float)
+    brr = ref.data("apistrat_brr.csv")
+    brr["stype"] = pd.Categorical(brr["stype"], categories=STYPE)
+    brr_lin = SurveyDesign(brr, weights="pw", strata="vstrat", ids="vpsu")
+    numeric = dp.Targets.from_dict({"stype": {"E": 4421, "H": 755, "M": 1018},
+                                    "enroll": 3811472.0})
     jk = _with_reps(clus, ref, "apiclus1_jk1_16_repweights.csv")
     boot = _with_reps(clus, ref, "apiclus1_boot16_repweights.csv")
     return {
@@ -117,6 +125,13 @@ def designs16(ref: Any) -> dict[str, SurveyDesign]:
             scale=ref.get("apiclus1_16_boot", "design", "scale"), rscales=[1.0] * 50),
         "england16_raked": dp.rake(eng0, eng_targets.select(ENGLAND_MARGINS), tol=1e-13),
         "england16_unweighted": eng0,
+        # glm.R's "more designs" (SPEC_16 2.9): two stages, numeric calibration, BRR, Fay
+        "apiclus2_16_glm": SurveyDesign(clus2, weights="pw", ids=["dnum", "snum"],
+                                        fpc=["fpc1", "fpc2"]),
+        "apistrat16_cal_linear_glm": dp.calibrate(dstrat, numeric, method="linear", tol=1e-12),
+        "apistrat16_cal_raking_glm": dp.calibrate(dstrat, numeric, method="raking", tol=1e-12),
+        "apistrat_brr_glm": brr_lin.with_replicates("brr"),
+        "apistrat_fay_glm": brr_lin.with_replicates("fay", fay_rho=0.3),
     }
 
 
@@ -132,7 +147,9 @@ class _Values:
         df = pd.read_csv(ref.root / "values" / "glm.csv", dtype=str, keep_default_na=False)
         keys = zip(df["case"], df["statistic"], df["quantity"], df["variable"],
                    df["category"], df["method"], strict=True)
-        self.values = dict(zip(keys, df["value"].astype(float), strict=True))
+        # R writes NA where it returns it (likelihood CIs on replicate designs)
+        vals = [float("nan") if v == "NA" else float(v) for v in df["value"]]
+        self.values = dict(zip(keys, vals, strict=True))
 
     def get(self, case: str, statistic: str, quantity: str, *, variable: str = "",
             category: str = "", method: str = "") -> float:
@@ -160,13 +177,19 @@ def _r_name(model: str, name: str) -> str:
 FIT_CASES = [(c, m) for c in ("apistrat16", "apiclus1_16", "apistrat16_raked",
                               "apiclus1_16_jk1", "apiclus1_16_boot") for m in API_MODELS]
 FIT_CASES += [(c, m) for c in ("england16_raked", "england16_unweighted") for m in ENG_MODELS]
+MORE_CASES = ("apiclus2_16_glm", "apistrat16_cal_linear_glm", "apistrat16_cal_raking_glm",
+              "apistrat_brr_glm", "apistrat_fay_glm")
+FIT_CASES += [(c, m) for c in MORE_CASES for m in ("gaussian", "quasibinomial")]
 
 
 @pytest.mark.parametrize(("case", "model"), FIT_CASES)
 def test_glm_against_svyglm(glm_ref: _Values, designs: dict[str, SurveyDesign], case: str,
                             model: str) -> None:
     """svyglm coefficients, SEs, t, p, residual df, vcov, dispersion, deviance, confint (t on
-    the residual df, 95% and 90%; normal), odds ratios, predict and regTermTest."""
+    the residual df, 95% and 90%; normal), odds ratios, predict and regTermTest; on the
+    linearised, raked, JK1 and bootstrap designs, the England-like sample, and (glm.R's
+    SPEC_16 2.9 cases) the two-stage apiclus2, numerically calibrated (linear, raking), BRR
+    and Fay designs."""
     formula, family, terms = {**API_MODELS, **ENG_MODELS}[model]
     reference = {"stype": "H"} if model == "releveled" else None
     fit = dp.glm(designs[case], formula, family=family, reference=reference)  # type: ignore[arg-type]
@@ -272,6 +295,8 @@ PM_CASES = [
     ("apistrat16_raked", "sw ~ ell + meals", "stype", "binomial", "sw~ell+meals|stype"),
     ("england16_raked", "pact_up ~ sex + education", "age_group", "binomial",
      "pact_up~sex+education|age_group"),
+    # na="drop": the margins average over the fit's complete rows (R: the model's design)
+    ("apistrat16", "api00 ~ ell_na + meals", "stype", "gaussian", "api00~ell_na+meals|stype"),
 ]
 
 
@@ -279,7 +304,13 @@ PM_CASES = [
 def test_predictive_margins_against_svypredmeans(ref: Any, designs: dict[str, SurveyDesign],
                                                  case: str, formula: str, group: str,
                                                  family: str, model: str) -> None:
-    fit = dp.glm(designs[case], formula, family=family)  # type: ignore[arg-type]
+    d = designs[case]
+    if "_na" in formula:
+        d = _na_design(d, case)
+        fit = dp.glm(d, formula, family=family, na="drop")  # type: ignore[arg-type]
+        assert fit.n_dropped == 4
+    else:
+        fit = dp.glm(d, formula, family=family)  # type: ignore[arg-type]
     pm = dp.predictive_margins(fit, group)
 
     def r(q: str, cat: str) -> float:
@@ -404,8 +435,11 @@ def test_response_range_and_missing_values() -> None:
     df = pd.DataFrame({"y": [1.0, 2, 3, 5], "x": [1.0, np.nan, 3, 4]})
     with pytest.raises(DelibpollError, match="in \\[0, 1\\]"):
         dp.glm(SurveyDesign(df.fillna(0)), "y ~ x", family="binomial")
-    with pytest.raises(DelibpollError, match="'x' of the formula has 1 missing"):
+    with pytest.raises(DelibpollError, match=r"missing values: 'x' \(1\); 1 row\(s\) are "
+                                             "incomplete. Pass na='drop'"):
         dp.glm(SurveyDesign(df), "y ~ x")
+    with pytest.raises(DelibpollError, match="'na' parameter of glm"):
+        dp.glm(SurveyDesign(df), "y ~ x", na="omit")  # type: ignore[call-overload]
     with pytest.raises(DelibpollError, match="non-negative"):
         dp.glm(SurveyDesign(df.fillna(0).assign(y=[-1.0, 2, 3, 4])), "y ~ x", family="poisson")
 
@@ -436,3 +470,211 @@ def test_results_are_read_only_and_display(designs: dict[str, SurveyDesign]) -> 
     assert "Coefficients:" in text and "stypeH" in text and "residual df 194" in text
     assert "<table" in fit._repr_html_() and "GLMResult" in repr(fit)
     assert "Wald test for stype: F =" in repr(fit.wald_test("stype"))
+
+
+# ---------------------------------------------------------------------- missing values (R)
+def _na_design(d: SurveyDesign, case: str) -> SurveyDesign:
+    """common16.R's na_strat / na_clus: ell_na and stype_na are ell and stype with missing
+    values in fixed rows (R's 1-based rows minus 1); in apiclus1 every row of the first
+    district in the data loses ell, so a whole PSU leaves the fit."""
+    ell = d.column("ell").to_numpy(dtype=float).copy()
+    stype = d.column("stype").astype(object).to_numpy().copy()
+    if case.startswith("apistrat"):
+        ell[[2, 49, 119, 179]] = np.nan
+        stype[[6, 59]] = np.nan
+    else:
+        dnum = d.column("dnum").to_numpy()
+        ell[dnum == dnum[0]] = np.nan
+        stype[[19, 89]] = np.nan
+    return d.with_columns({"ell_na": ell, "stype_na": pd.Categorical(stype, categories=STYPE)})
+
+
+NA_MODELS = {"gaussian_na": ("api00 ~ ell_na + stype_na", "gaussian"),
+             "quasibinomial_na": ("sw ~ ell_na + stype_na", "binomial")}
+
+
+@pytest.mark.parametrize("model", list(NA_MODELS))
+@pytest.mark.parametrize("case", ["apistrat16", "apistrat16_raked", "apiclus1_16",
+                                  "apiclus1_16_jk1"])
+def test_glm_missing_values_drop_as_svyglm_na_omit(glm_ref: _Values,
+                                                   designs: dict[str, SurveyDesign],
+                                                   case: str, model: str) -> None:
+    """na="drop" against R svyglm's default na.action = na.omit (glm.R, SPEC_16 2.10):
+    coefficients 1e-8, SEs / vcov / dispersion / Wald F 1e-6, residual df (linearised: degf
+    of the complete rows, 188 and 10 where a whole PSU leaves; JK1: the full design's, 11) and
+    the number of rows dropped exactly; the input design is not modified."""
+    formula, family = NA_MODELS[model]
+    d = _na_design(designs[case], case)
+    before = d.data.copy()
+    fit = dp.glm(d, formula, family=family, na="drop")  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(d.data, before)
+
+    def r(q: str, cat: str = "", method: str = "", stat: str = "svyglm") -> float:
+        return glm_ref.get(case, stat, q, variable=model, category=cat, method=method)
+
+    assert fit.n_dropped == r("n_dropped")
+    assert fit.df_residual == r("df_residual")
+    assert fit.n == d.n - fit.n_dropped
+    assert f"({fit.n_dropped} incomplete row(s) dropped)" in fit.summary()
+    for i, name in enumerate(fit.names):
+        close(fit.coef[i], r("estimate", name), PT, 1e-12)
+        close(fit.se[i], r("se", name), SE)
+        for j, other in enumerate(fit.names):
+            close(fit.vcov[i, j], r("vcov", f"{name}|{other}"), SE,
+                  SE * np.sqrt(fit.vcov[i, i] * fit.vcov[j, j]))
+    close(fit.deviance, r("deviance"), PT)
+    if d.replicates is None:
+        close(fit.dispersion, r("dispersion"), PT)
+        close(fit.dispersion_se, r("dispersion_se"), SE)
+    else:  # survey 4.1.1's replicate dispersion is n times the mean square (see above)
+        close(fit.dispersion * fit.n, r("dispersion"), PT)
+    wt = fit.wald_test("stype_na")
+    close(wt.f, r("F", "stype_na", "Wald", "regTermTest"), SE)
+    assert wt.df_den == r("df_den", "stype_na", "Wald", "regTermTest")
+    close(wt.p_value, r("p_value", "stype_na", "Wald", "regTermTest"), SE, 1e-300)
+
+
+def test_glm_missing_values_default_error_names_columns(designs: dict[str, SurveyDesign]
+                                                        ) -> None:
+    """The default na="error" names every incomplete column with its count and the fix; the
+    response's missing values count too; by-domain fits report their own dropped rows."""
+    d = _na_design(designs["apistrat16"], "apistrat16")
+    msg = (r"glm: model variables have missing values: 'ell_na' \(4\), 'stype_na' \(2\); 6 "
+           r"row\(s\) are incomplete. Pass na='drop'")
+    with pytest.raises(DelibpollError, match=msg):
+        dp.glm(d, "api00 ~ ell_na + stype_na")
+    with pytest.raises(DelibpollError, match=r"'api00_na' \(1\)"):
+        dp.glm(d.with_columns({"api00_na": np.r_[np.nan, d.column("api00").to_numpy()[1:]]}),
+               "api00_na ~ ell")
+    by = dp.glm(d, "api00 ~ ell_na", by="stype", na="drop")
+    # rows 3, 50, 120, 180 (R's numbering) lie in the E, E, H, M strata of apistrat16
+    strata = d.column("stype").to_numpy()[[2, 49, 119, 179]]
+    assert {g: by[g].n_dropped for g in STYPE} == {
+        g: int(np.sum(strata == g)) for g in STYPE}
+    assert sum(by[g].n for g in STYPE) == d.n - 4
+
+
+# ---------------------------------------------------------------------- likelihood CIs (R)
+LIK_CASES = [("apistrat16", "quasibinomial"), ("apiclus1_16", "quasibinomial"),
+             ("apistrat16_raked", "quasibinomial"), ("england16_raked", "pact_logit"),
+             ("apistrat16", "quasipoisson")]
+
+
+@pytest.mark.parametrize(("case", "model"), LIK_CASES)
+def test_likelihood_conf_int_against_r(glm_ref: _Values, designs: dict[str, SurveyDesign],
+                                       case: str, model: str) -> None:
+    """conf_int(method="likelihood") against R confint(fit, method = "likelihood") at 95% and
+    90%: SPEC_16 2.5's tolerance 1e-4 relative (R interpolates a spline through the profile;
+    the same spline is used here, and the ends agree to ~5e-6 or better). For quasipoisson
+    R's interval is ~10x the Wald one (the dispersion enters twice): reproduced, with a
+    warning."""
+    formula, family, _ = {**API_MODELS, **ENG_MODELS}[model]
+    fit = dp.glm(designs[case], formula, family=family)  # type: ignore[arg-type]
+    for level, method in ((0.95, "likelihood"), (0.90, "likelihood_90")):
+        if model == "quasipoisson":
+            with pytest.warns(DelibpollWarning, match="dispersion is 108"):
+                ci = fit.conf_int(level, method="likelihood")
+        else:
+            ci = fit.conf_int(level, method="likelihood")
+        for name in fit.names:
+            for col in ("ci_lower", "ci_upper"):
+                close(ci.loc[name, col], glm_ref.get(case, "svyglm", col, variable=model,
+                                                     category=name, method=method), 1e-4)
+
+
+def test_likelihood_conf_int_on_replicates_and_errors(glm_ref: _Values,
+                                                      designs: dict[str, SurveyDesign]) -> None:
+    """On a replicate design survey 4.1.1 returns NA (its replicate dispersion is n times the
+    mean square, so the profile never reaches the cutoff; recorded in glm.csv). delibpoll
+    profiles with the mean square: a consistency check only (no outside reference): the
+    interval contains the estimate and lies within 25% of the Wald interval's half-widths."""
+    case = "apiclus1_16_jk1"
+    fit = dp.glm(designs[case], "sw ~ ell + stype", family="binomial")
+    ci = fit.conf_int(method="likelihood")
+    wald = fit.conf_int()
+    for i, name in enumerate(fit.names):
+        assert np.isnan(glm_ref.get(case, "svyglm", "ci_lower", variable="quasibinomial",
+                                    category=name, method="likelihood"))
+        lo, hi = ci.loc[name, "ci_lower"], ci.loc[name, "ci_upper"]
+        assert lo < fit.coef[i] < hi
+        half = wald.loc[name, "ci_upper"] - fit.coef[i]
+        assert abs((fit.coef[i] - lo) - half) < 0.25 * half
+        assert abs((hi - fit.coef[i]) - half) < 0.25 * half
+    with pytest.raises(DelibpollError, match="'method' parameter of GLMResult.conf_int"):
+        fit.conf_int(method="profile")  # type: ignore[arg-type]
+    with pytest.raises(DelibpollError, match="'level' parameter"):
+        fit.conf_int(95, method="likelihood")
+
+
+def test_fmm_spline_equals_r_spline() -> None:
+    """The spline the likelihood interval interpolates with, against R's
+    spline(x, y, n = 9, method = "fmm") for x = c(0, 1, 2.5, 3, 5), y = c(0, 1, 0.5, 2, -1)
+    (printed by R 4.2.2, 15 significant digits), 1e-13."""
+    from delibpoll._glm import fmm_spline
+
+    x = np.array([0.0, 1, 2.5, 3, 5])
+    y = np.array([0.0, 1, 0.5, 2, -1])
+    got = fmm_spline(x, y, np.linspace(0, 5, 9))
+    expected = [0.0, 1.10584771455224, 0.75458644278607, 0.11962647699005, 0.5,
+                2.39770872201493, 3.72364738805970, 3.01425489738806, -1.0]
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("formula", [
+    "api00 ~ ell + meals + stype", "api00 ~ stype + ell", "sw ~ `sch.wide` + enroll_band",
+    "api00 ~ api_band + stype + meals",
+])
+def test_main_effects_matrix_equals_formulaic(designs: dict[str, SurveyDesign],
+                                              formula: str) -> None:
+    """Consistency check (not an outside reference): the direct construction of a
+    main-effects model matrix gives formulaic's matrix, R names and term columns exactly, and
+    predict encodes new rows the same way."""
+    import formulaic
+
+    from delibpoll._formula import build_model, new_matrix, r_name
+
+    d = designs["apistrat16"]
+    model = build_model(d.data, formula, "test")
+    assert model.spec is None
+    rhs = formula.split("~")[1]
+    mm = formulaic.model_matrix(rhs, model_frame_data(d.data), output="pandas")
+    np.testing.assert_array_equal(model.x, mm.to_numpy(dtype=float))
+    assert model.names == tuple(r_name(str(c)) for c in mm.columns)
+    assert dict(model.terms) == {str(t): tuple(i) for t, i in mm.model_spec.term_indices.items()}
+    np.testing.assert_array_equal(new_matrix(model, d.data.iloc[:7], "test"),
+                                  mm.to_numpy(dtype=float)[:7])
+
+
+def model_frame_data(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as sorted categoricals, as the package prepares them."""
+    out = df.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            continue
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = pd.Categorical(out[c], categories=sorted(out[c].dropna().unique()))
+    return out
+
+
+@pytest.mark.parametrize("case", ["apistrat16", "apistrat16_raked"])
+def test_domain_fit_deviance_and_likelihood_ci_equal_r(glm_ref: _Values,
+                                                       designs: dict[str, SurveyDesign],
+                                                       case: str) -> None:
+    """glm(..., by="stype")["E"] against R svyglm on subset(d, stype == "E") (glm.R, SPEC_16
+    2.11): coefficients 1e-8, SEs and dispersion 1e-6, deviance 1e-8 (R rescales the weights
+    over the rows its subset keeps: the domain's, or every row of a raked design) and the
+    likelihood CI 1e-4."""
+    fit = dp.glm(designs[case], "sw ~ ell", family="binomial", by="stype")["E"]
+
+    def r(q: str, cat: str = "", method: str = "") -> float:
+        return glm_ref.get(case, "svyglm_domain", q, variable="sw~ell|stype=E", category=cat,
+                           method=method)
+
+    close(fit.deviance, r("deviance"), PT)
+    close(fit.dispersion, r("dispersion"), SE)
+    ci = fit.conf_int(method="likelihood")
+    for i, name in enumerate(fit.names):
+        close(fit.coef[i], r("estimate", name), PT)
+        close(fit.se[i], r("se", name), SE)
+        close(ci.loc[name, "ci_lower"], r("ci_lower", name, "likelihood"), 1e-4)
+        close(ci.loc[name, "ci_upper"], r("ci_upper", name, "likelihood"), 1e-4)

@@ -151,3 +151,84 @@ def test_small_cases_by_hand() -> None:
         dp.table(d, "g", ntotal=-1)
     with pytest.raises(dp.DelibpollError, match="not in the data"):
         dp.variance(d, "nope")
+
+
+# ---------------------------------------------------------------------- several variables (R)
+@pytest.mark.parametrize("case", MULTI_CASES)
+def test_means_of_two_variables_by_domain_equal_r(designs: dict[str, SurveyDesign], ref: Any,
+                                                  case: str) -> None:
+    """means(d, ["api00", "api99"], by="stype") against R svyby(~api00 + api99, ~stype,
+    svymean, covmat = TRUE) (svyvar.R; on the raked design, where svyby(covmat = TRUE) fails in
+    survey 4.1.1, R's equivalent svyratio(covmat = TRUE), method "via_svyratio"): estimates
+    1e-10, SEs and the 6 x 6 joint covariance 1e-8, and the contrasts "E: api00 - api99" and
+    "(E - H) of (api00 - api99)"; without domains, svycontrast(svymean(~api00 + api99),
+    api00 - api99)."""
+    d = designs[case]
+    est = dp.means(d, ["api00", "api99"], by="stype")
+    meth = "via_svyratio" if case == "apistrat16_raked" else ""
+    for (s, v) in est.labels:
+        _close(est.estimate_of((s, v)), ref.get(case, "svyby_svymean", "estimate", variable=v,
+                                                domain=s), 1e-10)
+        _close(est.se_of((s, v)), ref.get(case, "svyby_svymean", "se", variable=v, domain=s),
+               1e-8)
+    for i, (s, v) in enumerate(est.labels):
+        for j, (t, u) in enumerate(est.labels):
+            _close(est.vcov[i, j], ref.get(case, "svyby_svymean", "vcov",
+                                           variable=f"{s}:{v}|{t}:{u}", method=meth), 1e-8,
+                   1e-8 * np.sqrt(est.vcov[i, i] * est.vcov[j, j]))
+    con = dp.contrast(est, {
+        "E_api00_minus_api99": {("E", "api00"): 1, ("E", "api99"): -1},
+        "E_minus_H_of_difference": {("E", "api00"): 1, ("H", "api00"): -1,
+                                    ("E", "api99"): -1, ("H", "api99"): 1},
+    }).to_frame().set_index("contrast")
+    for name in con.index:
+        _close(con.loc[name, "estimate"], ref.get(case, "svycontrast", "estimate",
+                                                  variable=name, method=meth), 1e-10)
+        _close(con.loc[name, "se"], ref.get(case, "svycontrast", "se", variable=name,
+                                            method=meth), 1e-8)
+    both = dp.means(d, ["api00", "api99"])
+    assert list(both.labels) == ["api00", "api99"]
+    diff = dp.contrast(both, {"api00-api99": {"api00": 1, "api99": -1}}).to_frame().iloc[0]
+    _close(diff["estimate"], ref.get(case, "svycontrast", "estimate", variable="api00-api99"),
+           1e-10)
+    _close(diff["se"], ref.get(case, "svycontrast", "se", variable="api00-api99"), 1e-8)
+
+
+def test_two_questions_by_sex_on_raked_england_equal_r(ref: Any) -> None:
+    """The deliberative use: "support for the pact minus agreement" among women, on the raked
+    England-like sample (R via svyratio, svyvar.R): 1e-10 / 1e-8."""
+    from _designs16 import england_raked
+
+    eng = england_raked(ref)
+    eng = eng.with_columns({"pact_up": (eng.column("q_pact") == "Increase confidence")
+                            .astype(float)})
+    est = dp.means(eng, ["pact_up", "agree"], by="sex")
+    for (s, v) in est.labels:
+        _close(est.estimate_of((s, v)), ref.get("england16_raked", "svyby_svymean", "estimate",
+                                                variable=v, domain=s), 1e-10)
+        _close(est.se_of((s, v)), ref.get("england16_raked", "svyby_svymean", "se",
+                                          variable=v, domain=s), 1e-8)
+    c = dp.contrast(est, {"Female_pact_minus_agree": {("Female", "pact_up"): 1,
+                                                      ("Female", "agree"): -1}})
+    row = c.to_frame().iloc[0]
+    _close(row["estimate"], ref.get("england16_raked", "svycontrast", "estimate",
+                                    variable="Female_pact_minus_agree", method="via_svyratio"),
+           1e-10)
+    _close(row["se"], ref.get("england16_raked", "svycontrast", "se",
+                              variable="Female_pact_minus_agree", method="via_svyratio"), 1e-8)
+
+
+def test_means_errors_and_missing_values() -> None:
+    df = pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0], "b": [1.0, 2.0, 3.0, 5.0],
+                       "s": ["x", "y", "x", "y"]})
+    d = SurveyDesign(df)
+    with pytest.raises(dp.DelibpollError, match="'a' has 1 missing"):
+        dp.means(d, ["a", "b"])
+    est = dp.means(d, ["a", "b"], na="drop")
+    # the same rows for both: b's mean over rows 1, 3, 4 (by hand)
+    assert est.estimate_of("b") == pytest.approx((1.0 + 3.0 + 5.0) / 3, rel=1e-14)
+    assert est.n_missing == 1
+    with pytest.raises(dp.DelibpollError, match="'variables' parameter of means"):
+        dp.means(d, [])
+    with pytest.raises(dp.DelibpollError, match="needs numeric variables"):
+        dp.means(d, ["a", "s"], na="drop")

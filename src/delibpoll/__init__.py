@@ -90,7 +90,7 @@ if TYPE_CHECKING:
         glm,
         predictive_margins,
     )
-    from .summaries import ratio, std_dev, table, variance
+    from .summaries import means, ratio, std_dev, table, variance
     from .targets import Targets
     from .weighting import (
         WeightingReport,
@@ -181,6 +181,7 @@ _LAZY: dict[str, str] = {
     "WaldTest": "regression",
     "glm": "regression",
     "predictive_margins": "regression",
+    "means": "summaries",
     "ratio": "summaries",
     "std_dev": "summaries",
     "table": "summaries",
@@ -290,6 +291,7 @@ __all__ = [
     "QuantileEstimate",
     "median",
     "quantile",
+    "means",
     "ratio",
     "std_dev",
     "table",

@@ -34,7 +34,8 @@ def r_name(column: str) -> str:
 @dataclass(frozen=True)
 class ModelFrame:
     """A formula evaluated on data: the response (or None), the model matrix, R's names of its
-    columns, the columns of each term, the formulaic spec (to evaluate new data the same way)
+    columns, the columns of each term, the formulaic spec (to evaluate new data the same way;
+    None when the main-effects fast path built the matrix)
     and the categories of the categorical variables used."""
 
     response: str | None
@@ -45,6 +46,14 @@ class ModelFrame:
     spec: Any
     categories: Mapping[str, tuple[Hashable, ...]]
     variables: tuple[str, ...]
+    complete: np.ndarray | None = None
+    """Rows with every model variable present (``na="drop"``; None when all are). The other
+    rows hold placeholder values in ``x`` and ``y``: callers give them zero weight."""
+
+    @property
+    def n_incomplete(self) -> int:
+        """Rows with a missing model variable."""
+        return 0 if self.complete is None else int(np.count_nonzero(~self.complete))
 
 
 def _formulaic() -> Any:
@@ -93,6 +102,53 @@ def _prepared(data: pd.DataFrame, reference: Mapping[str, Hashable] | None,
     return out
 
 
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _main_effects(
+    rhs: str, data: pd.DataFrame
+) -> tuple[np.ndarray, tuple[str, ...], dict[str, tuple[int, ...]], list[str]] | None:
+    """The model matrix of ``1 + a + b + ...`` (main effects of plain column names, numeric
+    or categorical) built directly, as formulaic builds it (intercept, then each term in the
+    order written; treatment dummies of every category but the first; R's names), in a
+    fraction of formulaic's time. None for anything else (interactions, functions, boolean
+    columns, ...): formulaic evaluates those."""
+    parts = [p.strip() for p in rhs.split("+")]
+    names_in: list[str] = []
+    for p in parts:
+        if len(p) > 2 and p[0] == p[-1] == "`" and "`" not in p[1:-1]:
+            p = p[1:-1]
+        elif not _PLAIN.match(p):
+            return None
+        if p not in data.columns or p in names_in:
+            return None
+        names_in.append(p)
+    if not names_in:
+        return None
+    n = len(data)
+    blocks = [np.ones((n, 1))]
+    names = ["(Intercept)"]
+    terms: dict[str, tuple[int, ...]] = {"1": (0,)}
+    col = 1
+    for v in names_in:
+        s = data[v]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = list(s.cat.categories)
+            codes = s.cat.codes.to_numpy()
+            block = (codes[:, None] == np.arange(1, len(cats))[None, :]).astype(float)
+            labels = [f"{v}{c}" for c in cats[1:]]
+        elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            block = s.to_numpy(dtype=float, na_value=np.nan)[:, None]
+            labels = [v]
+        else:
+            return None
+        blocks.append(block)
+        names += labels
+        terms[v] = tuple(range(col, col + block.shape[1]))
+        col += block.shape[1]
+    return np.hstack(blocks), tuple(names), terms, sorted(names_in)
+
+
 def build_model(
     data: pd.DataFrame,
     formula: str,
@@ -100,18 +156,20 @@ def build_model(
     *,
     reference: Mapping[str, Hashable] | None = None,
     numeric_response: bool = True,
+    na: str = "error",
 ) -> ModelFrame:
-    """Evaluate ``formula`` on ``data`` (every row; missing values raise).
+    """Evaluate ``formula`` on ``data`` (every row).
 
     With ``numeric_response`` the left-hand side is one numeric (or boolean) column, returned
     as floats; otherwise it is only named (the caller codes it) and the right-hand side is
-    evaluated alone.
+    evaluated alone. With ``na="drop"`` rows with a missing model variable are marked in
+    ``complete`` (their ``x`` and ``y`` hold placeholders); with ``na="error"`` they raise.
 
     Raises
     ------
     DelibpollError
-        The formula does not parse, names unknown columns, or a variable it uses has missing
-        values.
+        The formula does not parse, names unknown columns, or (``na="error"``) variables it
+        uses have missing values: the message names every such column and its count.
     """
     formula = _check_formula(formula, func)
     fl = _formulaic()
@@ -127,31 +185,70 @@ def build_model(
             f"Available columns: {list(data.columns)}. Put names with dots or spaces in "
             "backticks: '`sch.wide` ~ ell'."
         )
-    prepared = _prepared(data, reference, func)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            mm = fl.model_matrix(rhs_text if rhs_text.strip() else "1", prepared,
-                                 na_action="ignore", output="pandas")
-    except Exception as exc:  # formulaic raises many kinds of errors for a bad formula
-        raise DelibpollError(
-            f"The formula {formula!r} of {func} could not be evaluated: {exc}. Available "
-            f"columns: {list(data.columns)}; put names with dots or spaces in backticks."
-        ) from None
-    spec = mm.model_spec
-    used = sorted(spec.variables_by_source.get("data", set()))
-    variables = tuple([lhs_text] + [v for v in used if v != lhs_text])
-    for v in variables:
-        n_na = int(prepared[v].isna().sum())
-        if n_na:
+    for col in reference or {}:
+        if col not in data.columns:
             raise DelibpollError(
-                f"{func}: variable {v!r} of the formula has {n_na} missing value(s). Models use "
-                "complete rows only: drop or impute them (or recode them to a category) before "
-                "fitting, so that the design's rows are stated explicitly."
+                f"The 'reference' parameter of {func} names column {col!r}, which is not in "
+                f"the data. Available columns: {list(data.columns)}."
             )
-    x = mm.to_numpy(dtype=float)
-    names = tuple(r_name(str(c)) for c in mm.columns)
-    terms = {str(t): tuple(int(i) for i in idx) for t, idx in spec.term_indices.items()}
+    # only the columns the formula can name (its text contains theirs) are prepared
+    keep = [c for c in data.columns if (isinstance(c, str) and c in formula)
+            or c in (reference or {})]
+    prepared = _prepared(data[keep], reference, func)
+    complete: np.ndarray | None = None
+    if na == "drop":
+        # evaluate the formula on complete stand-ins: a missing value takes the column's first
+        # present value (a category it has, a number in its range); those rows get no weight
+        used_cols = [c for c in prepared.columns if prepared[c].isna().any()]
+        if used_cols:
+            probe = prepared.copy()
+            for c in used_cols:
+                present = probe[c].dropna()
+                if len(present):
+                    probe[c] = probe[c].fillna(present.iloc[0])
+            raw_prepared, prepared = prepared, probe
+        else:
+            raw_prepared = prepared
+    else:
+        raw_prepared = prepared
+    fast = _main_effects(rhs_text, prepared)
+    if fast is not None:
+        x, names, terms, used = fast
+        spec: Any = None
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                mm = fl.model_matrix(rhs_text if rhs_text.strip() else "1", prepared,
+                                     na_action="ignore", output="pandas")
+        except Exception as exc:  # formulaic raises many kinds of errors for a bad formula
+            raise DelibpollError(
+                f"The formula {formula!r} of {func} could not be evaluated: {exc}. Available "
+                f"columns: {list(data.columns)}; put names with dots or spaces in backticks."
+            ) from None
+        spec = mm.model_spec
+        used = sorted(spec.variables_by_source.get("data", set()))
+        x = mm.to_numpy(dtype=float)
+        names = tuple(r_name(str(c)) for c in mm.columns)
+        terms = {str(t): tuple(int(i) for i in idx) for t, idx in spec.term_indices.items()}
+    variables = tuple([lhs_text] + [v for v in used if v != lhs_text])
+    n_na = {v: int(raw_prepared[v].isna().sum()) for v in variables}
+    n_na = {v: k for v, k in n_na.items() if k}
+    if n_na and na != "drop":
+        cols = ", ".join(f"{v!r} ({k})" for v, k in n_na.items())
+        n_rows = int(raw_prepared[list(n_na)].isna().any(axis=1).sum())
+        raise DelibpollError(
+            f"{func}: model variables have missing values: {cols}; {n_rows} row(s) are "
+            "incomplete. Pass na='drop' to fit on the complete rows (as R's svyglm with "
+            "na.omit: the variance keeps the whole design, the result reports n_dropped), or "
+            "impute or recode them first."
+        )
+    if n_na:
+        complete = ~raw_prepared[list(n_na)].isna().any(axis=1).to_numpy()
+        if not complete.any():
+            raise DelibpollError(
+                f"{func}: no row has every model variable present (missing: {list(n_na)})."
+            )
     categories = {
         str(c): tuple(prepared[c].cat.categories)
         for c in used if isinstance(prepared[c].dtype, pd.CategoricalDtype)
@@ -167,16 +264,15 @@ def build_model(
                 f"has dtype {s.dtype}. Make a 0/1 column first, e.g. "
                 f"design.with_columns({{'y': design.column({lhs_text!r}) == 'Yes'}})."
             )
-        if int(s.isna().sum()):
-            raise DelibpollError(
-                f"{func}: the response {lhs_text!r} has {int(s.isna().sum())} missing value(s); "
-                "drop or impute them before fitting."
-            )
-        y = s.to_numpy(dtype=float)
+        y = s.to_numpy(dtype=float, na_value=np.nan)
+        if complete is not None:
+            y = np.where(complete, y, 0.0)
         if not np.all(np.isfinite(y)):
             raise DelibpollError(f"{func}: the response {lhs_text!r} has infinite values.")
+    if complete is not None:
+        x = np.where(complete[:, None], x, 0.0)
     return ModelFrame(response=lhs_text, y=y, x=x, names=names, terms=terms, spec=spec,
-                      categories=categories, variables=variables)
+                      categories=categories, variables=variables, complete=complete)
 
 
 def new_matrix(model: ModelFrame, newdata: pd.DataFrame, func: str) -> np.ndarray:
@@ -214,6 +310,18 @@ def new_matrix(model: ModelFrame, newdata: pd.DataFrame, func: str) -> np.ndarra
                     f"was not fitted on; its categories are {cats}."
                 )
             nd[v] = pd.Categorical(vals, categories=cats)
+    if model.spec is None:  # built by _main_effects: encode the same way
+        blocks = []
+        for term in model.terms:
+            if term == "1":
+                blocks.append(np.ones((len(nd), 1)))
+            elif term in model.categories:
+                codes = nd[term].cat.codes.to_numpy()
+                k = len(model.categories[term])
+                blocks.append((codes[:, None] == np.arange(1, k)[None, :]).astype(float))
+            else:
+                blocks.append(nd[term].to_numpy(dtype=float)[:, None])
+        return np.hstack(blocks)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mm = model.spec.get_model_matrix(nd, output="pandas")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 from ._types import GLMFamily
 
@@ -24,8 +24,10 @@ __all__ = [
     "aliased_columns",
     "glm_influence",
     "irls",
+    "fmm_spline",
     "olr_fit",
     "olr_scores",
+    "profile_interval",
 ]
 
 _EPS = float(np.finfo(float).eps)
@@ -129,6 +131,16 @@ def aliased_columns(x: np.ndarray, w: np.ndarray, tol: float = 1e-7) -> list[int
     rows with positive weight, by R's rule (``qr(x, tol = 1e-7)``, LINPACK dqrdc2: a column
     whose part orthogonal to the columns kept so far is below ``tol`` times its own norm)."""
     xs = x[w > 0] * np.sqrt(w[w > 0])[:, None]
+    # fast path: the Cholesky factor of the Gram matrix holds the norms of the orthogonal
+    # parts; well above the tolerance no column is aliased (the loop below would agree)
+    norms = np.sqrt(np.einsum("ij,ij->j", xs, xs))
+    if np.all(norms > 0):
+        try:
+            chol = np.linalg.cholesky((xs.T @ xs) / np.outer(norms, norms))
+            if np.all(np.diag(chol) > 1e-4):
+                return []
+        except np.linalg.LinAlgError:
+            pass
     kept: list[int] = []
     out: list[int] = []
     q = np.zeros((xs.shape[0], 0))
@@ -146,6 +158,32 @@ def aliased_columns(x: np.ndarray, w: np.ndarray, tol: float = 1e-7) -> list[int
     return out
 
 
+def _wls(x: np.ndarray, z: np.ndarray, ww: np.ndarray) -> np.ndarray:
+    """Weighted least squares ``argmin sum ww (z - x b)^2``: the normal equations by Cholesky
+    with the columns equilibrated and one step of iterative refinement (as accurate as a
+    QR solve for the model matrices here, and several times faster); least squares by SVD
+    when the Gram matrix is not numerically positive definite."""
+    xw = x * ww[:, None]
+    gram = x.T @ xw
+    scale = np.sqrt(np.diag(gram))
+    if not np.all(scale > 0):
+        sw = np.sqrt(ww)
+        return np.asarray(np.linalg.lstsq(x * sw[:, None], z * sw, rcond=None)[0])
+    g = gram / np.outer(scale, scale)
+    try:
+        chol = np.linalg.cholesky(g)
+    except np.linalg.LinAlgError:
+        sw = np.sqrt(ww)
+        return np.asarray(np.linalg.lstsq(x * sw[:, None], z * sw, rcond=None)[0])
+
+    def solve(rhs: np.ndarray) -> np.ndarray:
+        y = np.linalg.solve(chol, rhs / scale)
+        return np.asarray(np.linalg.solve(chol.T, y) / scale)
+
+    b = solve(xw.T @ z)
+    return np.asarray(b + solve(xw.T @ (z - x @ b)))
+
+
 def irls(
     x: np.ndarray,
     y: np.ndarray,
@@ -155,22 +193,29 @@ def irls(
     start: np.ndarray | None = None,
     epsilon: float = 1e-12,
     max_iter: int = 100,
+    offset: np.ndarray | None = None,
+    eta_start: np.ndarray | None = None,
 ) -> IRLSFit:
     """R's ``glm.fit``: iteratively reweighted least squares with prior weights ``prior``.
 
-    Starts from R's ``mustart`` (or from the coefficients ``start``), stops when
-    ``|dev - dev_old| / (|dev| + 0.1) < epsilon`` (R's rule; R's default epsilon is 1e-8),
-    and halves a step whose deviance is not finite or whose fitted means leave the family's
-    range, as R does. Rows with zero prior weight do not enter the fit."""
+    Starts from R's ``mustart`` (or from the coefficients ``start``, or the linear predictor
+    ``eta_start``), stops when ``|dev - dev_old| / (|dev| + 0.1) < epsilon`` (R's rule; R's
+    default epsilon is 1e-8), and halves a step whose deviance is not finite or whose fitted
+    means leave the family's range, as R does. ``offset`` is added to the linear predictor
+    (R ``glm.fit(offset=)``). Rows with zero prior weight do not enter the fit."""
     good = prior > 0
     xg, yg, pg = x[good], y[good], prior[good]
-    if start is None:
+    off = np.zeros(int(good.sum())) if offset is None else np.asarray(offset, float)[good]
+    coef_old: np.ndarray | None = None
+    if eta_start is not None:
+        eta = np.asarray(eta_start, dtype=float)[good]
+        mu = family.linkinv(eta)
+    elif start is None:
         mu = family.mustart(yg, pg)
         eta = family.linkfun(mu)
-        coef_old: np.ndarray | None = None
     else:
         coef_old = np.asarray(start, dtype=float)
-        eta = xg @ coef_old
+        eta = xg @ coef_old + off
         mu = family.linkinv(eta)
     devold = float(np.sum(family.dev_resids(yg, mu, pg)))
     converged = False
@@ -179,10 +224,10 @@ def irls(
     dev = devold
     for it in range(1, max_iter + 1):  # noqa: B007  (the count is returned)
         mu_eta = family.mu_eta(eta)
-        z = eta + (yg - mu) / mu_eta
+        z = eta - off + (yg - mu) / mu_eta
         sw = np.sqrt(pg * mu_eta**2 / family.variance(mu))
-        coef = np.linalg.lstsq(xg * sw[:, None], z * sw, rcond=None)[0]
-        eta = xg @ coef
+        coef = _wls(xg, z, sw**2)
+        eta = xg @ coef + off
         mu = family.linkinv(eta)
         dev = float(np.sum(family.dev_resids(yg, mu, pg)))
         halvings = 0
@@ -191,7 +236,7 @@ def irls(
             if halvings > max_iter:
                 break
             coef = (coef + coef_old) / 2
-            eta = xg @ coef
+            eta = xg @ coef + off
             mu = family.linkinv(eta)
             dev = float(np.sum(family.dev_resids(yg, mu, pg)))
         if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
@@ -199,7 +244,7 @@ def irls(
             break
         devold = dev
         coef_old = coef
-    eta_all = x @ coef
+    eta_all = x @ coef + (0.0 if offset is None else np.asarray(offset, dtype=float))
     mu_all = family.linkinv(eta_all)
     mu_eta_all = family.mu_eta(eta_all)
     ww = prior * mu_eta_all**2 / family.variance(mu_all)
@@ -221,6 +266,147 @@ def glm_influence(
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(w > 0, w * mu_eta * (y - fit.mu) / var, 0.0)
     return (x * score[:, None]) @ a, a
+
+
+# ---------------------------------------------------------------------- profile likelihood
+def fmm_spline(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
+    """R's ``spline(method = "fmm")`` evaluated at ``xout``: the interpolating cubic spline
+    of Forsythe, Malcolm and Moler (end third derivatives from the cubics through the first
+    and last four points), as R's C ``fmm_spline`` and ``spline_eval``. ``x`` increasing."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = len(x)
+    b = np.zeros(n)
+    c = np.zeros(n)
+    d = np.zeros(n)
+    if n < 3:
+        slope = (y[1] - y[0]) / (x[1] - x[0]) if n == 2 else 0.0
+        b[:] = slope
+    else:
+        nm1 = n - 1
+        d[0] = x[1] - x[0]
+        c[1] = (y[1] - y[0]) / d[0]
+        for i in range(1, nm1):
+            d[i] = x[i + 1] - x[i]
+            b[i] = 2.0 * (d[i - 1] + d[i])
+            c[i + 1] = (y[i + 1] - y[i]) / d[i]
+            c[i] = c[i + 1] - c[i]
+        b[0] = -d[0]
+        b[nm1] = -d[n - 2]
+        c[0] = c[nm1] = 0.0
+        if n > 3:
+            c[0] = c[2] / (x[3] - x[1]) - c[1] / (x[2] - x[0])
+            c[nm1] = c[n - 2] / (x[nm1] - x[n - 3]) - c[n - 3] / (x[n - 2] - x[n - 4])
+            c[0] = c[0] * d[0] * d[0] / (x[3] - x[0])
+            c[nm1] = -c[nm1] * d[n - 2] * d[n - 2] / (x[nm1] - x[n - 4])
+        for i in range(1, n):
+            t = d[i - 1] / b[i - 1]
+            b[i] = b[i] - t * d[i - 1]
+            c[i] = c[i] - t * c[i - 1]
+        c[nm1] = c[nm1] / b[nm1]
+        for i in range(n - 2, -1, -1):
+            c[i] = (c[i] - d[i] * c[i + 1]) / b[i]
+        b[nm1] = (y[nm1] - y[n - 2]) / d[n - 2] + d[n - 2] * (c[n - 2] + 2.0 * c[nm1])
+        for i in range(nm1):
+            b[i] = (y[i + 1] - y[i]) / d[i] - d[i] * (c[i + 1] + 2.0 * c[i])
+            d[i] = (c[i + 1] - c[i]) / d[i]
+            c[i] = 3.0 * c[i]
+        c[nm1] = 3.0 * c[nm1]
+        d[nm1] = d[n - 2]
+    u = np.asarray(xout, dtype=float)
+    idx = np.clip(np.searchsorted(x, u, side="right") - 1, 0, n - 1)
+    dx = u - x[idx]
+    return np.asarray(y[idx] + dx * (b[idx] + dx * (c[idx] + dx * d[idx])))
+
+
+def profile_interval(
+    x: np.ndarray,
+    y: np.ndarray,
+    prior: np.ndarray,
+    family: Family,
+    coef: np.ndarray,
+    which: int,
+    se: float,
+    alpha: float,
+    dispersion: float,
+    deviance: float,
+    zmax: float,
+    *,
+    epsilon: float = 1e-12,
+    max_iter: int = 100,
+    max_steps: int = 10,
+) -> tuple[float, float]:
+    """The profile-likelihood interval of coefficient ``which`` as R survey's
+    ``confint.svyglm(method = "likelihood")`` computes it (its ``MASSprofile_glm`` and
+    ``confint_profile``).
+
+    From the estimate, steps of ``zmax / 5`` standard errors down and up (at most
+    ``max_steps - 1`` each way, stopping once ``|z| >= zmax``) refit the model with the
+    coefficient fixed (an offset); ``z = sign * sqrt((deviance_fixed - deviance) /
+    dispersion)``. The ends are where R's interpolating spline of ``z`` against the
+    coefficient (``spline``, 3 points per profile point, then linear ``approx``) crosses
+    ``qnorm(alpha)`` and ``qnorm(1 - alpha)``, ``alpha`` being the design-effect-scaled tail
+    (R's ``unscaled_level``). NaN when the profile does not reach a cutoff (R's ``NA``).
+
+    Raises
+    ------
+    ValueError
+        A fixed-coefficient fit has a deviance below the fit's by more than 0.001 times the
+        dispersion (the fit had not converged; R stops with the same check).
+    """
+    keep = np.array([j for j in range(x.shape[1]) if j != which], dtype=np.int64)
+    xi = x[:, keep]
+    base_eta = x @ coef
+    delta = zmax / 5
+    zs = [0.0]
+    bs = [float(coef[which])]
+    for sgn in (-1.0, 1.0):
+        step = 0
+        z = 0.0
+        lp = base_eta
+        while True:
+            step += 1
+            if not (step < max_steps and abs(z) < zmax):
+                break
+            bi = float(coef[which]) + sgn * step * delta * se
+            off = x[:, which] * bi
+            if xi.shape[1]:
+                fm = irls(xi, y, prior, family, epsilon=epsilon, max_iter=max_iter,
+                          offset=off, eta_start=lp)
+                lp = xi @ fm.coef + off
+                dev = fm.deviance
+            else:
+                mu = family.linkinv(off)
+                good = prior > 0
+                dev = float(np.sum(family.dev_resids(y[good], mu[good], prior[good])))
+                lp = off
+            zz = (dev - deviance) / dispersion
+            if zz <= -0.001:
+                raise ValueError("profiling found a better fit: the fit had not converged")
+            z = sgn * float(np.sqrt(max(zz, 0.0)))
+            zs.append(z)
+            bs.append(bi)
+    order = np.argsort(zs, kind="stable")
+    bx = np.asarray(bs)[order]
+    zy = np.asarray(zs)[order]
+    # R's spline() sorts by x (ties averaged) and evaluates at 3 n equally spaced points
+    bx_u, inv = np.unique(bx, return_inverse=True)
+    zy_u = np.bincount(inv, weights=zy) / np.bincount(inv)
+    grid = np.linspace(bx_u[0], bx_u[-1], 3 * len(bx))
+    sz = fmm_spline(bx_u, zy_u, grid)
+    # approx(sp$y, sp$x, xout = cutoff): linear, sorted by sp$y, NA outside its range
+    o = np.argsort(sz, kind="stable")
+    sy, sx = sz[o], grid[o]
+    sy_u, inv2 = np.unique(sy, return_inverse=True)
+    sx_u = np.bincount(inv2, weights=sx) / np.bincount(inv2)
+    cut = float(stats.norm.ppf(alpha))
+    out = []
+    for c in (cut, -cut):
+        if sy_u[0] <= c <= sy_u[-1]:
+            out.append(float(np.interp(c, sy_u, sx_u)))
+        else:
+            out.append(float("nan"))
+    return out[0], out[1]
 
 
 # ---------------------------------------------------------------------- proportional odds

@@ -14,6 +14,7 @@ __all__ = [
     "CIMethod",
     "CalFun",
     "ChisqStatistic",
+    "GLMCIMethod",
     "GLMFamily",
     "PredictType",
     "ItemKind",
@@ -67,8 +68,9 @@ ReplicateType = Literal[
 ]
 #: How a population target is written.
 TargetKind = Literal["share", "percent", "count"]
-#: Rao-Scott statistic of ``chisq_test``.
-ChisqStatistic = Literal["F", "Chisq"]
+#: Statistic of ``chisq_test`` (R ``svychisq``): Rao-Scott ``F`` and ``Chisq``, the design-based
+#: Wald tests ``Wald`` and ``adjWald``, and the saddlepoint p-value of Pearson's X^2.
+ChisqStatistic = Literal["F", "Chisq", "Wald", "adjWald", "saddlepoint"]
 #: A deliberative item: categories or a score.
 ItemKind = Literal["categorical", "numeric"]
 #: Variance of the composition-adjusted gap.
@@ -85,6 +87,8 @@ TierPlotKind = Literal["dumbbell", "scatter"]
 MeanOrTotal = Literal["mean", "total"]
 #: Family of a design-based GLM (``binomial`` is R's quasibinomial, ``poisson`` quasipoisson).
 GLMFamily = Literal["gaussian", "binomial", "poisson"]
+#: Confidence intervals of GLM coefficients (R ``confint(method=)``).
+GLMCIMethod = Literal["wald", "likelihood"]
 #: Scale of a GLM prediction: the linear predictor or the mean.
 PredictType = Literal["link", "response"]
 #: What kind of mismatch between data and targets a mapping check reports.

@@ -10,7 +10,7 @@ from scipy import stats
 
 from ._display import frame_html
 from ._format import p_value
-from ._ratios import grouped_ratios
+from ._ratios import grouped_ratios, ratio_estimates
 from ._types import ChisqStatistic, NaPolicy, values
 from ._validation import check_na
 from .design import SurveyDesign, check_design
@@ -91,11 +91,20 @@ def chisq_test(
     design : SurveyDesign
     row, col : str
         Categorical columns (categories that occur in the data are used).
-    statistic : {"F", "Chisq"}
+    statistic : {"F", "Chisq", "Wald", "adjWald", "saddlepoint"}
         ``"F"`` (default): second-order Rao-Scott correction referred to an F distribution
         with fractional degrees of freedom ``d0`` and ``d0 * df``, where
         ``d0 = tr(Delta)^2 / tr(Delta^2)``. ``"Chisq"``: first-order correction, X^2 divided
         by the mean eigenvalue of Delta, referred to chi-square on ``(r-1)(c-1)`` df.
+        ``"Wald"``: the design-based Wald test of ``Y_ij = N_ij - N_i. N_.j / N`` (cells
+        not in the first row or column; covariance by the delta method), ``W / d`` on
+        ``(d, nu)`` with ``d = (r-1)(c-1)`` and ``nu`` the number of PSUs minus strata (R:
+        over all rows; replicate designs: the design df). ``"adjWald"``: ``W (nu - d + 1) /
+        (d nu)`` on ``(d, nu - d + 1)``. ``"saddlepoint"``: Pearson's X^2 (the statistic)
+        with a saddlepoint approximation to its distribution, a weighted sum of chi-squares
+        with weights the eigenvalues of Delta (linearised designs: an F-like ratio with
+        ``d0 nu`` denominator df), as R's ``pFsum`` / ``pchisqsum``; ``df_num`` and
+        ``df_den`` are NaN (R reports none).
     na : {"error", "drop"}
 
     Notes
@@ -117,8 +126,8 @@ def chisq_test(
     words = values(ChisqStatistic)
     if statistic not in words:
         raise DelibpollError(
-            f"The 'statistic' parameter of chisq_test must be {' or '.join(map(repr, words))}; "
-            f"got {statistic!r}."
+            f"The 'statistic' parameter of chisq_test must be "
+            f"{', '.join(map(repr, words[:-1]))} or {words[-1]!r}; got {statistic!r}."
         )
     na = check_na(na, "chisq_test")
     d.check_columns([row, col], "row/col")
@@ -179,6 +188,19 @@ def chisq_test(
     # Delta scales with N; the design effect is that of the valid rows
     mean_deff_n = float(np.mean(np.diag(delta)))
     mean_deff = mean_deff_n * n_valid / big_n
+    if statistic in ("Wald", "adjWald"):
+        return _wald(d, row, col, statistic, cell, nr, nc, valid, x2, mean_deff)
+    if statistic == "saddlepoint":
+        eig = np.real(np.linalg.eigvals(delta))
+        if d.replicates is None:
+            pval = _p_fsum(x2, eig, d0 * _nu_all(d))
+        else:
+            pval = _p_chisqsum(x2, eig)
+        return ChisqResult(
+            row=row, col=col, statistic=x2, df_num=float("nan"), df_den=float("nan"),
+            p_value=pval, method="Pearson's X^2: saddlepoint approximation", pearson=x2,
+            mean_deff=mean_deff,
+        )
     if statistic == "F":
         stat = x2 / tr
         pval = float(stats.f.sf(stat, d0, d0 * nu)) if nu > 0 else float("nan")
@@ -192,3 +214,108 @@ def chisq_test(
         row=row, col=col, statistic=x2, df_num=float(k), df_den=float("inf"), p_value=pval,
         method="Rao-Scott first-order (chi-square)", pearson=x2, mean_deff=mean_deff,
     )
+
+
+def _nu_all(d: SurveyDesign) -> float:
+    """R svychisq's ``nu``: PSUs minus strata over every row (linearised; not ``degf``'s
+    count of PSUs with weight), or the design df of a replicate design."""
+    if d.replicates is not None:
+        return float(d.df)
+    st = d.structure
+    return float(len(st.psu_stratum) - len(st.n_psu_h))
+
+
+def _wald(d: SurveyDesign, row: str, col: str, statistic: str, cell: np.ndarray, nr: int,
+          nc: int, valid: np.ndarray, x2: float, mean_deff: float) -> ChisqResult:
+    """R svychisq's ``Wald`` and ``adjWald``: the cell totals ``N_ij`` with their design
+    covariance, ``Y = N_ij - N_i. N_.j / N`` and its delta-method covariance, ``W = Y_u'
+    V_uu^{-1} Y_u`` over the cells outside the first row and column."""
+    ind = np.zeros((d.n, nr * nc))
+    ind[np.flatnonzero(valid), cell[valid]] = 1.0
+    t, vt, _ = ratio_estimates(d, ind, None)
+    tab = t.reshape(nc, nr).T  # cells rows fastest, as R's interaction(rows, cols)
+    rows_t, cols_t, n_t = tab.sum(axis=1), tab.sum(axis=0), float(tab.sum())
+    gr = np.tile(np.arange(nr), nc)
+    gc = np.repeat(np.arange(nc), nr)
+    y = t - rows_t[gr] * cols_t[gc] / n_t
+    # d Y_ij / d N_kl = 1[ij = kl] - (1[k = i] N_.j + 1[l = j] N_i.) / N + N_i. N_.j / N^2
+    jac = (np.eye(nr * nc)
+           - ((gr[:, None] == gr[None, :]) * cols_t[gc][:, None]
+              + (gc[:, None] == gc[None, :]) * rows_t[gr][:, None]) / n_t
+           + (rows_t[gr] * cols_t[gc] / n_t**2)[:, None])
+    v = jac @ vt @ jac.T
+    use = np.flatnonzero((gr > 0) & (gc > 0))
+    w = float(y[use] @ np.linalg.solve(v[np.ix_(use, use)], y[use]))
+    k = (nr - 1) * (nc - 1)
+    nu = _nu_all(d)
+    if statistic == "Wald":
+        stat, ddf = w / k, nu
+    else:
+        ddf = nu - k + 1
+        stat = w * ddf / (k * nu)
+    pval = float(stats.f.sf(stat, k, ddf)) if ddf > 0 else float("nan")
+    return ChisqResult(
+        row=row, col=col, statistic=stat, df_num=float(k), df_den=float(ddf), p_value=pval,
+        method=("Design-based Wald test of association" if statistic == "Wald"
+                else "Design-based adjusted Wald test of association"),
+        pearson=x2, mean_deff=mean_deff,
+    )
+
+
+def _saddle(x: float, lam: np.ndarray) -> float:
+    """R survey's ``saddle(x, lambda)``: the saddlepoint (Lugannani-Rice) upper tail of
+    ``sum lambda_i chi2_1`` at ``x``; NaN when the saddlepoint is within 1e-4 of 0."""
+    from scipy import optimize
+
+    d = float(np.max(lam))
+    lam = lam / d
+    x = x / d
+
+    def k0(z: float) -> float:
+        return float(-np.sum(np.log(1 - 2 * z * lam)) / 2)
+
+    def k1(z: float) -> float:
+        return float(np.sum(lam / (1 - 2 * z * lam)))
+
+    def k2(z: float) -> float:
+        return float(2 * np.sum(lam**2 / (1 - 2 * z * lam) ** 2))
+
+    if np.any(lam < 0):
+        lmin = float(np.max(1 / (2 * lam[lam < 0]))) * 0.99999
+    elif x > float(lam.sum()):
+        lmin = -0.01
+    else:
+        lmin = -len(lam) / (2 * x)
+    lmax = float(np.min(1 / (2 * lam[lam > 0]))) * 0.99999
+    zeta = float(optimize.brentq(lambda z: k1(z) - x, lmin, lmax, xtol=1e-14))
+    if abs(zeta) < 1e-4:
+        return float("nan")
+    w = np.sign(zeta) * np.sqrt(2 * (zeta * x - k0(zeta)))
+    v = zeta * np.sqrt(k2(zeta))
+    return float(stats.norm.sf(w + np.log(v / w) / w))
+
+
+def _satterthwaite(a: np.ndarray) -> tuple[float, float]:
+    tr = float(np.mean(a))
+    tr2 = float(np.mean(a**2)) / tr**2
+    return tr * tr2, len(a) / tr2
+
+
+def _p_fsum(x: float, a: np.ndarray, ddf: float) -> float:
+    """R survey's ``pFsum(x, rep(1, k), a, ddf, lower.tail = FALSE, method =
+    "saddlepoint")``: the tail of ``sum a_i chi2_1 / (chi2_ddf / ddf)`` at ``x``, with the
+    denominator's chi-square entering as ``floor(ddf)`` terms of weight ``-x / ddf`` (R's
+    ``rep``); Satterthwaite's F when the saddlepoint fails."""
+    scale, ndf = _satterthwaite(a)
+    rval = float(stats.f.sf(x / ndf / scale, ndf, ddf))
+    lam = np.concatenate([a, np.full(int(ddf), -x / ddf)])
+    s = _saddle(0.0, lam)
+    return rval if np.isnan(s) else s
+
+
+def _p_chisqsum(x: float, a: np.ndarray) -> float:
+    """R survey's ``pchisqsum(x, rep(1, k), a, lower.tail = FALSE, method = "saddlepoint")``
+    (replicate designs); Satterthwaite's chi-square when the saddlepoint fails."""
+    scale, ndf = _satterthwaite(a)
+    s = _saddle(x, a)
+    return float(stats.chi2.sf(x / scale, ndf)) if np.isnan(s) else s

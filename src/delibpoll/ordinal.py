@@ -19,7 +19,8 @@ import pandas as pd
 from . import _variance
 from ._formula import ModelFrame, build_model, term_columns
 from ._glm import aliased_columns, olr_fit, olr_scores
-from ._validation import check_level
+from ._types import NaPolicy
+from ._validation import check_level, check_na
 from .design import SurveyDesign, check_design
 from .exceptions import ConvergenceWarning, DelibpollError
 from .regression import CoefficientTable, WaldTest, wald_test_of
@@ -47,9 +48,14 @@ class OLRResult(CoefficientTable):
     design_df : float
     deviance : float
         ``2 * (minus the weighted log-likelihood) / mean(weight)`` (R's ``deviance``).
+    n : int
+        Rows in the fit (positive weight).
     iterations : int
     converged : bool
     level : float
+    n_dropped : int
+        Rows with positive weight left out because a model variable was missing
+        (``na="drop"``).
     """
 
     formula: str
@@ -66,6 +72,7 @@ class OLRResult(CoefficientTable):
     converged: bool
     level: float
     model: ModelFrame = field(repr=False)
+    n_dropped: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """One row per coefficient: ``term, kind ("slope"/"threshold"), estimate, se, t,
@@ -99,8 +106,9 @@ class OLRResult(CoefficientTable):
     def summary(self) -> str:
         """A printable summary laid out as R's ``summary(svyolr)``."""
         fr = self.to_frame()
+        dropped = f" ({self.n_dropped} incomplete row(s) dropped)" if self.n_dropped else ""
         lines = [f"Design-based ordinal logistic regression (R svyolr): {self.formula}",
-                 f"Rows: {self.n}; design df {self.design_df:g}; residual df "
+                 f"Rows: {self.n}{dropped}; design df {self.design_df:g}; residual df "
                  f"{self.df_residual:g}", "", "Coefficients:"]
         body = fr.iloc[: self.n_slopes][["term", "estimate", "se", "t"]]
         body.columns = ["", "Value", "Std. Error", "t value"]
@@ -130,6 +138,7 @@ def olr(
     level: float = 0.95,
     tol: float = 1e-10,
     max_iter: int = 200,
+    na: NaPolicy = "error",
 ) -> OLRResult:
     """Proportional-odds (ordinal) logistic regression on a survey design (R ``svyolr``).
 
@@ -145,6 +154,12 @@ def olr(
     level : float, default 0.95
     tol, max_iter : float, int
         Newton's method stops when the log-likelihood is within ``tol`` of its maximum.
+    na : {"error", "drop"}, default "error"
+        Rows with a missing model variable: an error naming the columns, or ``"drop"``: fit
+        on the complete rows as R's ``svyolr`` (``na.omit``); the variance keeps the whole
+        design (zero weight on the incomplete rows), the residual df is that of the complete
+        rows' design (linearised) or of the full design (replicate designs, as R), and
+        ``n_dropped`` reports the rows left out.
 
     Returns
     -------
@@ -156,7 +171,7 @@ def olr(
     ------
     DelibpollError
         A response with fewer than three categories or an unobserved category, missing
-        values, or a rank-deficient model matrix.
+        values with ``na="error"`` (the columns named), or a rank-deficient model matrix.
 
     Notes
     -----
@@ -183,15 +198,20 @@ def olr(
     func = "olr"
     design = check_design(design, func)
     level = check_level(level, func)
-    model = build_model(design.data, formula, func, numeric_response=False)
+    na = check_na(na, func)
+    model = build_model(design.data, formula, func, numeric_response=False, na=na)
     response = str(model.response)
     codes, levels = design.column_codes(response)
+    w_design = np.asarray(design.weight_array, dtype=float)
+    complete = model.complete
+    if complete is not None:
+        codes = np.where(complete, codes, 0)
     if len(levels) < 3:
         raise DelibpollError(
             f"{func} needs a response with at least 3 ordered categories; {response!r} has "
             f"{len(levels)} ({levels}). For two categories use glm(..., family='binomial')."
         )
-    w = np.asarray(design.weight_array, dtype=float)
+    w = w_design if complete is None else np.where(complete, w_design, 0.0)
     counts = np.bincount(codes[w > 0], minlength=len(levels))
     if np.any(counts == 0):
         empty = [levels[k] for k in np.flatnonzero(counts == 0)]
@@ -230,6 +250,8 @@ def olr(
                                          design.calibration)
     else:
         rw = np.asarray(reps.weights)
+        if complete is not None:
+            rw = rw * complete[:, None]
         thetas = np.empty((rw.shape[1], pc + q))
         bad = 0
         for r in range(rw.shape[1]):
@@ -244,9 +266,16 @@ def olr(
     names = tuple(model.names[j] for j in keep) + tuple(
         f"{levels[k]}|{levels[k + 1]}" for k in range(q)
     )
+    design_df = (design.df if complete is None or reps is not None
+                 else _variance.subset_df(w_design, design.structure, complete))
+    n_dropped = 0 if complete is None else int(np.count_nonzero(~complete & (w_design > 0)))
+    # R: 2 * value / mean(weights(design)) of the design it fits on (design[-nas, ]: the
+    # complete rows, or every row with zero weight on the incomplete ones if calibrated)
+    dev_mean = float(w.mean() if complete is None or design.is_calibrated
+                     else w_design[complete].mean())
     return OLRResult(
         formula=formula, levels=tuple(levels), names=names, coef=theta, vcov=vcov,
-        n_slopes=pc, df_residual=design.df - pc, design_df=design.df,
-        deviance=2 * fit.value / float(w.mean()), n=int((w > 0).sum()),
+        n_slopes=pc, df_residual=design_df - pc, design_df=design_df, n_dropped=n_dropped,
+        deviance=2 * fit.value / dev_mean, n=int((w > 0).sum()),
         iterations=fit.iterations, converged=fit.converged, level=level, model=model,
     )

@@ -57,8 +57,10 @@ class QuantileEstimate:
     level: float
     labels: tuple[Hashable, ...]
     _columns: Mapping[str, Any] = field(repr=False)
+    _call: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_call", MappingProxyType(dict(self._call)))
         cols = {}
         for k, v in self._columns.items():
             if isinstance(v, np.ndarray):
@@ -72,6 +74,7 @@ class QuantileEstimate:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_columns"] = dict(self._columns)
+        state["_call"] = dict(self._call)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -87,6 +90,56 @@ class QuantileEstimate:
         """
         return pd.DataFrame({k: np.array(v) if isinstance(v, np.ndarray) else list(v)
                              for k, v in self._columns.items()})
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals at ``level`` (as :meth:`Estimate.conf_int`).
+
+        A quantile's interval is not ``estimate ± q se``: the Woodruff and score ends are
+        data values found through the design at that level, so the estimate is recomputed
+        with :func:`quantile` (same design, variable, rule, interval type, ``df`` and
+        ``na``) at ``level``: the numbers are those ``quantile(..., level=level)`` gives.
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            Confidence level in (0, 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ci_lower`` and ``ci_upper``, indexed by :attr:`labels`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from delibpoll import SurveyDesign, quantile
+        >>> df = pd.DataFrame({"y": [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0]})
+        >>> est = quantile(SurveyDesign(df), "y", 0.5)
+        >>> est.conf_int(0.5).values.tolist()  # the 95% interval is (1, 6)
+        [[3.0, 5.0]]
+        """
+        level = check_level(level, "QuantileEstimate.conf_int")
+        if not self._call:
+            raise DelibpollError(
+                "This QuantileEstimate does not hold its design; recompute it with "
+                "quantile(..., level=...)."
+            )
+        again = quantile(self._call["design"], self.variable, self.probabilities,
+                         by=list(self.by) or None, ci_method=self.ci_method, qrule=self.qrule,
+                         level=level, df=self._call["df"], na=self._call["na"])
+        index: pd.Index
+        if self.by:
+            keys: list[tuple[Any, ...]] = []
+            for key in self.labels:
+                pair: tuple[Any, Any] = key  # type: ignore[assignment]
+                dom = pair[0] if isinstance(pair[0], tuple) else (pair[0],)
+                keys.append((*dom, pair[1]))
+            index = pd.MultiIndex.from_tuples(keys, names=[*self.by, "quantile"])
+        else:
+            index = pd.Index(self.labels, name="quantile")
+        fr = again.to_frame()
+        return pd.DataFrame({"ci_lower": fr["ci_lower"].to_numpy(),
+                             "ci_upper": fr["ci_upper"].to_numpy()}, index=index)
 
     def row_of(self, label: Hashable) -> int:
         """Position of the row ``label`` (a probability, or ``(domain, probability)``)."""
@@ -385,6 +438,7 @@ def quantile(
     return QuantileEstimate(
         variable=variable, by=tuple(by_cols), probabilities=probs, qrule=qrule,
         ci_method=ci_method, level=level, labels=tuple(labels), _columns=cols,
+        _call={"design": design, "df": df, "na": na},
     )
 
 

@@ -23,9 +23,9 @@ from . import _variance
 from ._arrays import read_only
 from ._ci import t_quantile, two_sided_p
 from ._formula import ModelFrame, build_model, new_matrix, term_columns
-from ._glm import FAMILIES, Family, aliased_columns, glm_influence, irls
-from ._types import GLMFamily, PredictType, values
-from ._validation import check_level
+from ._glm import FAMILIES, Family, aliased_columns, glm_influence, irls, profile_interval
+from ._types import GLMCIMethod, GLMFamily, NaPolicy, PredictType, values
+from ._validation import check_level, check_na
 from .design import SurveyDesign, check_design
 from .exceptions import ConvergenceWarning, DelibpollError, DelibpollWarning
 
@@ -40,6 +40,11 @@ __all__ = [
 ]
 
 _STARS = ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, "."), (1.0, " "))
+
+
+def _dropped(n: int) -> str:
+    """The note on rows left out for missing values (na="drop") in a printed summary."""
+    return f" ({n} incomplete row(s) dropped)" if n else ""
 
 
 def _aligned(x: np.ndarray, digits: int = 6) -> list[str]:
@@ -226,6 +231,9 @@ class GLMResult(CoefficientTable):
         With the sampling weights rescaled to mean 1 (R's ``deviance()``).
     n : int
         Rows in the fit (positive weight).
+    n_dropped : int
+        Rows (with positive weight in the fit's domain) left out because a model variable was
+        missing (``na="drop"``; R's ``length(fit$na.action)``).
     iterations : int
         IRLS iterations of the full-sample fit.
     converged : bool
@@ -258,6 +266,106 @@ class GLMResult(CoefficientTable):
     design: SurveyDesign = field(repr=False)
     model: ModelFrame = field(repr=False)
     reference: Mapping[str, Hashable] = field(repr=False, default_factory=dict)
+    n_dropped: int = 0
+    fit_weights: np.ndarray | None = field(repr=False, default=None)
+    control: tuple[float, int] = field(repr=False, default=(1e-12, 100))
+    weight_mean: float = field(repr=False, default=1.0)
+    model_rows: int = field(repr=False, default=0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.fit_weights is not None:
+            object.__setattr__(self, "fit_weights", read_only(self.fit_weights, dtype=float))
+
+    def conf_int(self, level: float = 0.95, *, df: float | None = None,
+                 method: GLMCIMethod = "wald") -> pd.DataFrame:
+        """Confidence intervals of the coefficients (R ``confint(fit)``).
+
+        Parameters
+        ----------
+        level : float, default 0.95
+        df : float, optional
+            Degrees of freedom: the residual df by default (R's default ``ddf``);
+            ``float("inf")`` for normal quantiles (R ``ddf = Inf``, ``confint.default``).
+        method : {"wald", "likelihood"}, default "wald"
+            ``"wald"``: ``coef ± t(df) se``. ``"likelihood"``: R's ``method =
+            "likelihood"``, the profile-likelihood interval whose tail is rescaled by each
+            coefficient's design effect ``lambda = V_design / V_model`` (see Notes).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ci_lower`` and ``ci_upper``, indexed by the coefficient names.
+
+        Notes
+        -----
+        Likelihood: with ``a = (1 - level) / 2`` the tail is ``alpha = Phi(t_a(df)
+        sqrt(lambda))``; the coefficient is fixed on a grid of ``zmax / 5`` standard
+        errors each way (``zmax = sqrt(F_{1, n - p}`` upper ``alpha / 2`` quantile), the
+        others refitted, and ``z = ± sqrt((D_fixed - D) / dispersion)`` interpolated by R's
+        ``spline`` to ``z = ± Phi^{-1}(alpha)``. On a replicate design the dispersion is the
+        weighted mean square of the Pearson residuals; survey 4.1.1 uses n times that there
+        (see :attr:`dispersion`), so its profile never reaches the cutoff and it returns NA.
+        """
+        if method == "wald":
+            return super().conf_int(level, df=df)
+        if method != "likelihood":
+            raise DelibpollError(
+                f"The 'method' parameter of GLMResult.conf_int must be 'wald' or "
+                f"'likelihood'; got {method!r}."
+            )
+        level = check_level(level, "GLMResult.conf_int")
+        if not 0.5 <= self.dispersion <= 2:
+            warnings.warn(
+                f"GLMResult.conf_int(method='likelihood'): the dispersion is "
+                f"{self.dispersion:.3g}. R's likelihood interval, reproduced here, divides the "
+                "deviance by the dispersion and also widens its tail by the design effect "
+                "V_design / V_model, which contains the dispersion again, so far from 1 the "
+                "interval is much too wide. Use the Wald interval (method='wald').",
+                DelibpollWarning,
+                stacklevel=2,
+            )
+        ddf = self.df_residual if df is None else float(df)
+        if not ddf > 0:
+            raise DelibpollError(
+                f"GLMResult.conf_int(method='likelihood') needs a positive residual df; this "
+                f"fit has {ddf:g}."
+            )
+        w = (np.asarray(self.design.weight_array, dtype=float) if self.fit_weights is None
+             else np.asarray(self.fit_weights))
+        fam = FAMILIES[self.family]
+        x, y = self.model.x, self.model.y
+        assert y is not None
+        prior = w / self.weight_mean
+        coef = np.asarray(self.coef)
+        eta = x @ coef
+        ww = prior * fam.mu_eta(eta) ** 2 / fam.variance(fam.linkinv(eta))
+        naive = np.linalg.inv(x.T @ (x * ww[:, None]))
+        lam = np.diag(self.vcov) / np.diag(naive)
+        a = (1 - level) / 2
+        q = stats.norm.ppf(a) if np.isinf(ddf) else stats.t.ppf(a, ddf)
+        alpha = stats.norm.cdf(q * np.sqrt(lam)) / 2
+        # R's n in zmax is NROW of the model frame: a calibrated design's domain keeps its
+        # zero-weight rows, other designs' subsets drop them
+        n_p = (self.model_rows or int(np.count_nonzero(w > 0))) - len(coef)
+        tol, max_iter = self.control
+        lo = np.empty(len(coef))
+        hi = np.empty(len(coef))
+        for i in range(len(coef)):
+            # sqrt of F(1, n - p)'s upper alpha quantile (R's qf), via t for tiny alpha
+            zmax = float(stats.t.isf(alpha[i] / 2, n_p))
+            try:
+                lo[i], hi[i] = profile_interval(
+                    x, y, prior, fam, coef, i, float(self.se[i]), 2 * alpha[i],
+                    self.dispersion, self.deviance, zmax, epsilon=tol, max_iter=max_iter)
+            except ValueError:
+                raise DelibpollError(
+                    f"GLMResult.conf_int(method='likelihood'): profiling {self.names[i]!r} "
+                    "found a better fit than the estimate, so the fit had not converged; "
+                    "refit with a smaller tol."
+                ) from None
+        return pd.DataFrame({"ci_lower": lo, "ci_upper": hi},
+                            index=pd.Index(self.names, name="term"))
 
 
     def to_frame(self) -> pd.DataFrame:
@@ -352,7 +460,8 @@ class GLMResult(CoefficientTable):
             f"Design-based GLM (R svyglm): {self.family} family, {self.link} link",
             f"Formula: {self.formula}",
             f"Design: {self.design!r}",
-            f"Rows: {self.n}; design df {self.design_df:g}; residual df {self.df_residual:g}",
+            f"Rows: {self.n}{_dropped(self.n_dropped)}; design df {self.design_df:g}; "
+            f"residual df {self.df_residual:g}",
             "",
             "Coefficients:",
         ]
@@ -425,6 +534,11 @@ class GLMByResult:
 
 
 # ---------------------------------------------------------------------- fitting
+def _all_weights(design: SurveyDesign) -> np.ndarray:
+    """The design's weights as floats (every row)."""
+    return np.asarray(design.weight_array, dtype=float)
+
+
 def _check_family(family: object, func: str) -> Family:
     if family not in FAMILIES:
         hint = ""
@@ -488,6 +602,9 @@ def _fit(
     reference: Mapping[str, Hashable],
     func: str,
     label: str = "",
+    n_dropped: int = 0,
+    weight_mean: float | None = None,
+    model_rows: int = 0,
 ) -> GLMResult:
     assert model.y is not None
     x, y = model.x, model.y
@@ -504,7 +621,10 @@ def _fit(
             "the data, or collinear predictors), so their coefficients are not identified. "
             "Drop or merge them (R's svyglm would report them as NA)."
         )
-    prior = w / w.mean()
+    # R rescales the sampling weights to mean 1 before glm() drops incomplete rows
+    if weight_mean is None:
+        weight_mean = float(w.mean()) if not n_dropped else float(np.mean(design.weight_array))
+    prior = w / weight_mean
     fit = irls(x, y, prior, fam, epsilon=tol, max_iter=max_iter)
     if not fit.converged:
         warnings.warn(
@@ -538,7 +658,7 @@ def _fit(
         vcov = _variance.linearized_vcov(infl, design.structure, design.lonely_psu,
                                          design.calibration)
     else:
-        rw = np.asarray(reps.weights) * (pos[:, None] if label else 1.0)
+        rw = np.asarray(reps.weights) * (pos[:, None] if label or n_dropped else 1.0)
         betas = np.empty((rw.shape[1], x.shape[1]))
         bad = 0
         for r in range(rw.shape[1]):
@@ -555,6 +675,16 @@ def _fit(
             )
         vcov = reps.variance(betas, fit.coef)
     disp, disp_se = _pearson_dispersion(design, y, fit.mu, fam, w)
+    if n_dropped and reps is None:
+        # R's residuals.svyglm multiplies the Pearson residuals by sqrt(prior / pweight) with
+        # the prior weights rescaled over every row (before na.omit) and the design's weights
+        # over the rows of design[-nas, ] (a calibrated design keeps them all, with weight 0):
+        # the dispersion R reports is scaled by the ratio of those two means
+        w0 = np.asarray(design.weight_array, dtype=float)
+        kept = w > 0
+        ratio = (float(w0[kept].sum() / w0.sum()) if design.is_calibrated
+                 else float(w0[kept].mean() / w0.mean()))
+        disp, disp_se = disp * ratio, disp_se * ratio
     return GLMResult(
         formula=formula, family=fam.name, link=fam.link, names=model.names, coef=fit.coef,
         vcov=vcov, df_residual=design_df + 1 - x.shape[1], design_df=design_df,
@@ -562,6 +692,8 @@ def _fit(
         deviance=float(np.sum(fam.dev_resids(y[pos], fit.mu[pos], prior[pos]))),
         n=int(pos.sum()), iterations=fit.iterations, converged=fit.converged,
         boundary=boundary, level=level, design=design, model=model, reference=dict(reference),
+        n_dropped=n_dropped, fit_weights=w, control=(tol, max_iter), weight_mean=weight_mean,
+        model_rows=model_rows,
     )
 
 
@@ -569,7 +701,7 @@ def _fit(
 def glm(
     design: SurveyDesign, formula: str, *, family: GLMFamily = ..., by: None = ...,
     reference: Mapping[str, Hashable] | None = ..., level: float = ..., tol: float = ...,
-    max_iter: int = ...,
+    max_iter: int = ..., na: NaPolicy = ...,
 ) -> GLMResult: ...
 
 
@@ -577,7 +709,7 @@ def glm(
 def glm(
     design: SurveyDesign, formula: str, *, family: GLMFamily = ..., by: str,
     reference: Mapping[str, Hashable] | None = ..., level: float = ..., tol: float = ...,
-    max_iter: int = ...,
+    max_iter: int = ..., na: NaPolicy = ...,
 ) -> GLMByResult: ...
 
 
@@ -591,6 +723,7 @@ def glm(
     level: float = 0.95,
     tol: float = 1e-12,
     max_iter: int = 100,
+    na: NaPolicy = "error",
 ) -> GLMResult | GLMByResult:
     """Fit a generalised linear model to a survey design (R ``svyglm``).
 
@@ -617,6 +750,13 @@ def glm(
     tol, max_iter : float, int
         IRLS stops when the relative change of the deviance is below ``tol`` (R's
         ``glm.control(epsilon=)``; R's default 1e-8 stops earlier, 1e-12 reproduces this).
+    na : {"error", "drop"}, default "error"
+        Rows with a missing value in a model variable: an error naming the columns, or
+        ``"drop"``: fit on the complete rows, as R's ``svyglm`` (``na.action = na.omit``).
+        The variance keeps the whole design (the incomplete rows get zero weight, as a
+        domain); the residual df is that of the complete rows' design (linearised) or of the
+        full design (replicate designs, as R); ``n_dropped`` on the result says how many rows
+        were left out.
 
     Returns
     -------
@@ -626,8 +766,9 @@ def glm(
     Raises
     ------
     DelibpollError
-        Unknown family or columns, missing values in a model variable, a response outside
-        the family's range, or a rank-deficient model matrix (the aliased columns named).
+        Unknown family or columns, missing values in model variables with ``na="error"``
+        (the columns and counts named), a response outside the family's range, or a
+        rank-deficient model matrix (the aliased columns named).
 
     Warns
     -----
@@ -665,12 +806,20 @@ def glm(
         raise DelibpollError(
             f"The 'max_iter' parameter of glm must be a positive integer; got {max_iter!r}."
         )
+    na = check_na(na, func)
     ref = dict(reference or {})
-    model = build_model(design.data, formula, func, reference=ref)
+    model = build_model(design.data, formula, func, reference=ref, na=na)
     w = np.asarray(design.weight_array, dtype=float)
+    reps = design.replicates
+    complete = model.complete
+    if complete is not None:
+        w = np.where(complete, w, 0.0)
     if by is None:
-        return _fit(design, model, fam, w, design.df, formula, level, float(tol), max_iter,
-                    ref, func)
+        n_drop = 0 if complete is None else int(np.count_nonzero(~complete & (_all_weights(design) > 0)))
+        df_fit = (design.df if complete is None or reps is not None
+                  else _variance.subset_df(_all_weights(design), design.structure, complete))
+        return _fit(design, model, fam, w, df_fit, formula, level, float(tol), max_iter,
+                    ref, func, n_dropped=n_drop)
     if not isinstance(by, str):
         raise DelibpollError(f"The 'by' parameter of glm must be a column name; got {by!r}.")
     design.check_columns([by], "by")
@@ -680,13 +829,26 @@ def glm(
             f"The 'by' column {by!r} of glm has missing values; recode them to a category."
         )
     fits: dict[Hashable, GLMResult] = {}
-    reps = design.replicates
+    w0 = _all_weights(design)
     for g, lab in enumerate(cats):
         mask = codes == g
+        fit_mask = mask if complete is None else mask & complete
+        # replicate designs: R's svyglm takes the df of the domain's design, with or without
+        # incomplete rows (SPEC_16 2.10)
         df_g = (reps.domain_df(mask) if reps is not None
-                else _variance.subset_df(w, design.structure, mask))
-        fits[lab] = _fit(design, model, fam, np.where(mask, w, 0.0), df_g, formula, level,
-                         float(tol), max_iter, ref, func, label=f"{by}={lab!r}")
+                else _variance.subset_df(w0, design.structure, fit_mask))
+        n_drop = 0 if complete is None else int(np.count_nonzero(mask & ~complete & (w0 > 0)))
+        # R fits svyglm on subset(design, domain): a calibrated linearised design keeps
+        # every row (weight 0 outside), others keep the domain's rows, and R rescales the
+        # weights to mean 1 over the rows it keeps (deviance, likelihood intervals)
+        keeps_all = reps is None and design.is_calibrated
+        in_dom = mask & (w0 > 0)
+        scale_mean = float(w0[in_dom].mean()) if not keeps_all and in_dom.any() else None
+        rows = (int(np.count_nonzero(complete)) if complete is not None else design.n) \
+            if keeps_all else 0
+        fits[lab] = _fit(design, model, fam, np.where(fit_mask, w0, 0.0), df_g, formula,
+                         level, float(tol), max_iter, ref, func, label=f"{by}={lab!r}",
+                         n_dropped=n_drop, weight_mean=scale_mean, model_rows=rows)
     return GLMByResult(by=by, fits=fits)
 
 
@@ -807,7 +969,8 @@ def predictive_margins(fit: GLMResult, variable: str) -> PredictiveMargins:
         lhs, rhs = fit.formula.split("~", 1)
         name = variable if variable.isidentifier() else f"`{variable}`"
         fit = glm(design, f"{lhs.strip()} ~ {rhs.strip()} + {name}", family=fit.family,
-                  reference=fit.reference, level=fit.level)
+                  reference=fit.reference, level=fit.level,
+                  na="error" if fit.model.complete is None else "drop")
     if variable not in fit.model.categories:
         raise DelibpollError(
             f"{func} needs a categorical variable; {variable!r} is numeric in the model. "
@@ -816,18 +979,22 @@ def predictive_margins(fit: GLMResult, variable: str) -> PredictiveMargins:
     cats = fit.model.categories[variable]
     fam = FAMILIES[fit.family]
     w = np.asarray(design.weight_array, dtype=float)
+    # rows the fit left out (na="drop") are left out of the margins too (R: the model's design)
+    rows = (np.arange(design.n) if fit.model.complete is None
+            else np.flatnonzero(fit.model.complete))
+    w = np.where(np.isin(np.arange(design.n), rows), w, 0.0)
     total = float(w.sum())
     preds = fit.model.variables[1:]
-    data = design.select(list(preds))
-    mus = np.empty((design.n, len(cats)))
+    data = design.select(list(preds)).iloc[rows]
+    mus = np.zeros((design.n, len(cats)))
     dmat = np.empty((len(fit.names), len(cats)))
     for g, lab in enumerate(cats):
         nd = data.copy()
-        nd[variable] = pd.Categorical([lab] * design.n, categories=list(cats))
+        nd[variable] = pd.Categorical([lab] * len(rows), categories=list(cats))
         x = new_matrix(fit.model, nd, func)
         eta = x @ fit.coef
-        mus[:, g] = fam.linkinv(eta)
-        dmat[:, g] = x.T @ (w * fam.mu_eta(eta)) / total
+        mus[rows, g] = fam.linkinv(eta)
+        dmat[:, g] = x.T @ (w[rows] * fam.mu_eta(eta)) / total
     est = w @ mus / total
     reps = design.replicates
     if reps is None:
@@ -835,8 +1002,11 @@ def predictive_margins(fit: GLMResult, variable: str) -> PredictiveMargins:
         v_mean = _variance.linearized_vcov(infl, design.structure, design.lonely_psu,
                                            design.calibration)
     else:
-        v_mean = reps.ratio_vcov(mus, np.ones_like(mus), est)
+        inside = np.zeros((design.n, 1))
+        inside[rows] = 1.0
+        v_mean = reps.ratio_vcov(mus, np.broadcast_to(inside, mus.shape), est)
     v_model = dmat.T @ np.asarray(fit.vcov) @ dmat
     return PredictiveMargins(variable=variable, labels=tuple(cats), estimate=est,
                              vcov=v_mean + v_model, var_mean=v_mean, var_model=v_model,
-                             df=design.df, level=fit.level)
+                             df=design.df if fit.model.complete is None else fit.design_df,
+                             level=fit.level)

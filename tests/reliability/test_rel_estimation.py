@@ -189,7 +189,8 @@ BAD_CALLS: list[tuple[str, Callable[[], Any], str]] = [
                                                     "q", "h"),
      "'h' has 1 with respondents"),
     ("chisq bad statistic", lambda: dp.chisq_test(D, "q", "h", statistic="G"),  # type: ignore[arg-type]
-     "'statistic' parameter of chisq_test must be 'F' or 'Chisq'; got 'G'"),
+     "'statistic' parameter of chisq_test must be 'F', 'Chisq', 'Wald', 'adjWald' or "
+     "'saddlepoint'; got 'G'"),
     ("chisq not a design", lambda: dp.chisq_test(base(), "q", "h"),
      "chisq_test needs a SurveyDesign"),
     ("contrast not an estimate", lambda: dp.contrast(D, {"a": {"a": 1}}),  # type: ignore[arg-type]

@@ -148,6 +148,20 @@ joint_domain_ratios <- function(d, vars, by, den = NULL) {
   list(est = as.vector(r$ratio)[pick], V = V, names = colnames(num))
 }
 
+# Missing values in model variables (glm.R, olr.R): ell_na and stype_na are ell and stype
+# with NA in fixed rows (1-based). apistrat: ell in rows 3, 50, 120, 180, stype in rows 7, 60;
+# apiclus1: ell in every row of the first district in the data (a whole PSU leaves the fit)
+# and stype in rows 20, 90.
+na_cols <- function(d, ell_rows, stype_rows) {
+  ell_na <- model.frame(d)$ell
+  ell_na[ell_rows] <- NA
+  stype_na <- model.frame(d)$stype
+  stype_na[stype_rows] <- NA
+  update(d, ell_na = ell_na, stype_na = stype_na)
+}
+na_strat <- function(d) na_cols(d, c(3, 50, 120, 180), c(7, 60))
+na_clus <- function(d) na_cols(d, which(apiclus1_16$dnum == apiclus1_16$dnum[1]), c(20, 90))
+
 # Case names in the values files are distinct from the older topics' (estimation.R,
 # replicates.R, ...), which share tests/conftest.py's lookup: every #16 design gets "16" in
 # its name (apistrat -> apistrat16, apiclus1_jk1 -> apiclus1_16_jk1, england_raked ->

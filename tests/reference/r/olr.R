@@ -107,4 +107,43 @@ for (case in names(REP_DESIGNS)) {
   vals <- add_rep_facts(vals, case, d)
 }
 
+# missing values (na.action = na.omit, SPEC 2b.3): incomplete rows leave the fit, the
+# linearised variance keeps the full design (df = degf of the remaining rows - #slopes)
+for (cc in list(list(case = "apistrat", d = na_strat(dstrat)),
+                list(case = "apiclus1", d = na_clus(dclus1)))) {
+  f <- api_band ~ ell_na + meals + stype_na
+  model <- "api_band~ell_na+meals+stype_na"
+  fit <- svyolr(f, cc$d)
+  k <- length(coef(fit))
+  fit2 <- svyolr(f, cc$d, control = tight(k))
+  z <- fit2$zeta
+  fit2 <- svyolr(f, cc$d, start = c(fit2$coefficients, z[1], log(diff(z))), control = tight(k))
+  vals <- record_olr(vals, cc$case, model, fit2, "converged")
+  vals <- add(vals, cc$case, "svyolr", "n_dropped", length(fit2$na.action), variable = model,
+              method = "converged")
+  vals <- add(vals, cc$case, "svyolr", "degf_design",
+              degf(subset(cc$d, !is.na(ell_na) & !is.na(stype_na))), variable = model,
+              method = "converged")
+}
+
+# missing values on a replicate design: polr drops the incomplete rows in every refit;
+# df.residual = degf of the full design - #slopes (svyolr.svyrep.design)
+d <- na_clus(jk1)
+f <- api_band ~ ell_na + meals + stype_na
+model <- "api_band~ell_na+meals+stype_na"
+df <- model.frame(d)
+est <- polr_tight(f, df, weights(d, "sampling"))
+reps <- t(apply(weights(d, "analysis"), 2, function(w) polr_tight(f, df, w, start = est)))
+V <- svrVar(reps, d$scale, d$rscales, mse = FALSE, coef = est)
+nm <- names(est)
+vals <- add(vals, "apiclus1_jk1", "svyolr", "estimate", est, variable = model, category = nm,
+            method = "converged")
+vals <- add(vals, "apiclus1_jk1", "svyolr", "se", sqrt(diag(V)), variable = model,
+            category = nm, method = "converged")
+g <- expand.grid(i = seq_along(nm), j = seq_along(nm))
+vals <- add(vals, "apiclus1_jk1", "svyolr", "vcov", V[cbind(g$i, g$j)], variable = model,
+            category = paste(nm[g$i], nm[g$j], sep = "|"), method = "converged")
+vals <- add(vals, "apiclus1_jk1", "svyolr", "df_residual", degf(d) - 4, variable = model,
+            method = "converged")
+
 write_values16(vals, "olr.csv")

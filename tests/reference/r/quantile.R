@@ -68,6 +68,10 @@ for (case in names(REP_DESIGNS)) {
         vals <- record_q(vals, case, v, q, paste0(qr, "|", it))
       }
     }
+    for (it in c("mean", "quantile")) {
+      q <- suppressWarnings(svyquantile(f, d, PROBS, interval.type = it, alpha = 0.1))
+      vals <- record_q(vals, case, v, q, paste0("math|", it, "|alpha0.1"))
+    }
   }
 }
 
@@ -76,24 +80,29 @@ by_cases <- list(apistrat = dstrat, apiclus1 = dclus1, apistrat_raked = rstrat,
                  apiclus1_boot = boot)
 for (case in names(by_cases)) {
   d <- by_cases[[case]]
-  for (it in c("mean", "beta")) {
+  # (alpha = 0.1: the 90% intervals QuantileEstimate.conf_int(0.9) recomputes)
+  for (spec in list(c("mean", "0.05", ""), c("beta", "0.05", ""),
+                    c("mean", "0.1", "|alpha0.1"))) {
+    it <- spec[1]
+    meth <- paste0("math|", it, spec[3])
     b <- svyby(~api00, ~stype, d, svyquantile, quantiles = c(0.25, 0.5, 0.75),
-               interval.type = it, ci = TRUE, vartype = c("se", "ci"))
+               interval.type = it, alpha = as.numeric(spec[2]), ci = TRUE,
+               vartype = c("se", "ci"))
     for (s in as.character(b$stype)) {
       row <- b[b$stype == s, ]
       for (p in c(0.25, 0.5, 0.75)) {
         vals <- add(vals, case, "svyby_svyquantile", "estimate", row[[paste0("api00.", p)]],
                     variable = "api00", domain = s, category = as.character(p),
-                    method = paste0("math|", it))
+                    method = meth)
         vals <- add(vals, case, "svyby_svyquantile", "se", row[[paste0("se.api00.", p)]],
                     variable = "api00", domain = s, category = as.character(p),
-                    method = paste0("math|", it))
+                    method = meth)
         vals <- add(vals, case, "svyby_svyquantile", "ci_lower",
                     row[[paste0("ci_l.api00.", p)]], variable = "api00", domain = s,
-                    category = as.character(p), method = paste0("math|", it))
+                    category = as.character(p), method = meth)
         vals <- add(vals, case, "svyby_svyquantile", "ci_upper",
                     row[[paste0("ci_u.api00.", p)]], variable = "api00", domain = s,
-                    category = as.character(p), method = paste0("math|", it))
+                    category = as.character(p), method = meth)
       }
     }
   }
