@@ -124,7 +124,7 @@ def _column_codes(coder: Coder, name: Hashable) -> tuple[np.ndarray, list[Hashab
 
 def _label_lookup(categories: Sequence[Hashable]) -> Callable[[Hashable], int | None]:
     exact = {c: i for i, c in enumerate(categories)}
-    as_text = {_as_text(c): i for i, c in enumerate(categories)}
+    as_text: dict[str, int] = {}  # built on the first label not found as it is
 
     def find(label: Hashable) -> int | None:
         try:
@@ -132,6 +132,8 @@ def _label_lookup(categories: Sequence[Hashable]) -> Callable[[Hashable], int | 
                 return exact[label]
         except TypeError:  # unhashable oddities
             pass
+        if not as_text:
+            as_text.update((_as_text(c), i) for i, c in enumerate(categories))
         return as_text.get(_as_text(label))
 
     return find
@@ -547,7 +549,8 @@ def _ipf_many(
             for m, ind in enumerate(indicators):
                 current = first if m == 0 else ind @ cw
                 factor = np.where(current > 0, target_counts[m] / current, 0.0)
-                np.take(factor, codes[m], axis=0, out=buf)
+                # codes are valid category indices: mode="clip" writes into buf unbuffered
+                np.take(factor, codes[m], axis=0, out=buf, mode="clip")
                 cw *= buf
                 if cap is not None:
                     np.minimum(cw, cap, out=cw)

@@ -421,6 +421,11 @@ class MarginSources(_Record):
     after: np.ndarray
     row_cell: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        # the arrays only: names and category labels are plain immutable values
+        for name in ("shares", "cell_codes", "cell_counts", "before", "after", "row_cell"):
+            object.__setattr__(self, name, _freeze(getattr(self, name)))
+
     def to_frame(self) -> pd.DataFrame:
         """The margins table (columns as :meth:`WeightingReport.margins`)."""
         before_c, after_c = self.before, self.after
@@ -429,31 +434,32 @@ class MarginSources(_Record):
             before_c = np.bincount(self.row_cell, weights=before_c, minlength=n_cells)
             after_c = np.bincount(self.row_cell, weights=after_c, minlength=n_cells)
         n = float(self.cell_counts.sum())
-        rows = []
+        cols: dict[str, list[Any]] = {name: [] for name in _MARGIN_COLUMNS}
         for name, cats, target_shares, codes in zip(
             self.names, self.categories, self.shares, self.cell_codes, strict=True
         ):
             n_cat = len(cats)
-            n_target = len(target_shares)
+            target = np.full(n_cat, np.nan)
+            target[: len(target_shares)] = target_shares  # no target: NaN (and NaN error)
             counts = np.bincount(codes, weights=self.cell_counts, minlength=n_cat)
             before = np.bincount(codes, weights=before_c, minlength=n_cat) / before_c.sum()
             after = np.bincount(codes, weights=after_c, minlength=n_cat) / after_c.sum()
-            for i, cat in enumerate(cats):
-                target = float(target_shares[i]) if i < n_target else float("nan")
-                label = "|".join(str(c) for c in cat) if isinstance(cat, tuple) else cat
-                rows.append(
-                    {
-                        "variable": name,
-                        "category": label,
-                        "n": int(round(counts[i])),
-                        "target_share": target,
-                        "unweighted_share": counts[i] / n,
-                        "weighted_share_before": before[i],
-                        "weighted_share_after": after[i],
-                        "error": after[i] - target if i < n_target else float("nan"),
-                    }
-                )
-        return pd.DataFrame(rows, columns=_MARGIN_COLUMNS)
+            cols["variable"] += [name] * n_cat
+            cols["category"] += [
+                "|".join(str(c) for c in cat) if isinstance(cat, tuple) else cat for cat in cats
+            ]
+            cols["n"].append(np.rint(counts).astype(np.int64))
+            cols["target_share"].append(target)
+            cols["unweighted_share"].append(counts / n)
+            cols["weighted_share_before"].append(before)
+            cols["weighted_share_after"].append(after)
+            cols["error"].append(after - target)
+        if not self.names:  # no margins (trimming an unweighted design): an empty table
+            return pd.DataFrame([], columns=_MARGIN_COLUMNS)
+        data: dict[str, Any] = {"variable": cols["variable"], "category": cols["category"]}
+        for key in _MARGIN_COLUMNS[2:]:
+            data[key] = np.concatenate(cols[key])
+        return pd.DataFrame(data)  # columns in _MARGIN_COLUMNS order
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,9 @@ def rake_fit(step: RakeStep, row_w: np.ndarray) -> tuple[np.ndarray, FitResult, 
         np.multiply(out1, row_w[:, 0], out=out1)
         out = out1[:, None]
     else:
-        out = row_w * factor[cells.row_cell]
+        # rows' cell factors gathered straight into the output (cells are valid indices)
+        out = np.take(factor, cells.row_cell, axis=0, out=np.empty_like(row_w), mode="clip")
+        out *= row_w
     return out, fit, cw0
 
 
