@@ -387,14 +387,20 @@ class FitResult:
 
 
 def margin_errors(
-    cw: np.ndarray, indicators: Sequence[sp.csr_matrix], target_shares: Sequence[np.ndarray]
+    cw: np.ndarray, cells: Cells, target_shares: Sequence[np.ndarray]
 ) -> np.ndarray:
-    """Largest absolute share error over all margins, per weight column (k,)."""
+    """Largest absolute share error over the margins of ``cells``, per weight column of the
+    cell totals ``cw`` (C x k) -> (k,); ``target_shares`` are (L_m x k) per margin."""
     total = cw.sum(axis=0)
     err = np.zeros(cw.shape[1])
-    for ind, ts in zip(indicators, target_shares, strict=True):
-        shares = (ind @ cw) / total
-        err = np.maximum(err, np.abs(shares - ts).max(axis=0))
+    for m, ts in enumerate(target_shares):
+        if cw.shape[1] == 1:
+            sums = np.bincount(
+                cells.margin_cell_codes[m], weights=cw[:, 0], minlength=cells.n_categories[m]
+            )[:, None]
+        else:
+            sums = cells.indicator(m) @ cw
+        err = np.maximum(err, np.abs(sums / total - ts).max(axis=0))
     return err
 
 
@@ -657,10 +663,16 @@ def calibrate_cells(
     misfit = misfit_of(u)
     it = 0
     rel = np.abs(misfit).max(axis=0) / scale_total
+    # several columns: every column's X' diag(w) X from one sparse product with the cells'
+    # outer products x_c x_c' (an indicator model has few nonzeros per cell)
+    outer = _cell_outer_products(x) if k > 1 and np.any(rel >= tol) else None
     while it < max_iter and np.any(rel >= tol):
         it += 1
         deriv = df(u)
-        tmat = np.einsum("cp,ck,cq->kpq", x, w0 * deriv, x)
+        if outer is None:  # one weight column: X' diag(w) X as one matrix product
+            tmat = ((x * (w0[:, 0] * deriv[:, 0])[:, None]).T @ x)[None]
+        else:
+            tmat = np.ascontiguousarray((outer @ (w0 * deriv)).T).reshape(k, p, p)
         tinv = np.linalg.pinv(tmat, rcond=256 * np.finfo(float).eps, hermitian=True)
         deta = np.einsum("kpq,qk->pk", tinv, misfit)
         eta = eta + deta
@@ -678,6 +690,24 @@ def calibrate_cells(
         misfit, rel = new_misfit, new_rel
     g = 1 + f(u)
     return g, it, rel < tol, rel
+
+
+def _cell_outer_products(x: np.ndarray) -> sp.csr_matrix:
+    """Sparse (p*p x C) matrix whose column c is the flattened outer product x_c x_c' of
+    row c of ``x`` (the row-wise Kronecker product, transposed): ``outer @ w`` gives
+    ``X' diag(w) X`` flattened, for every column of ``w`` at once."""
+    c, p = x.shape
+    xs = sp.csr_matrix(x)
+    per_row = np.diff(xs.indptr)
+    sq = per_row * per_row
+    row = np.repeat(np.arange(c), sq)
+    offset = np.arange(int(sq.sum())) - np.repeat(np.cumsum(sq) - sq, sq)
+    width = per_row[row]
+    a = xs.indptr[row] + offset // np.maximum(width, 1)
+    b = xs.indptr[row] + offset % np.maximum(width, 1)
+    vals = xs.data[a] * xs.data[b]
+    flat = xs.indices[a].astype(np.int64) * p + xs.indices[b]
+    return sp.csr_matrix((vals, (flat, row)), shape=(p * p, c))
 
 
 def design_matrix(cells: Cells, joint: bool = False) -> np.ndarray:

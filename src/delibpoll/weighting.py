@@ -532,10 +532,9 @@ def _fit_calibrate(design: SurveyDesign, targets: Targets | None, opts: dict[str
         )
     new_w = new_mat[:, 0]
     # report the share error the same way as rake does
-    inds = [cells.indicator(m) for m in range(len(matched))]
     share_err = float(
         margin_errors(
-            cells.cell_totals(new_w)[:, None], inds, [c / c.sum(axis=0) for c in counts0]
+            cells.cell_totals(new_w)[:, None], cells, [c / c.sum(axis=0) for c in counts0]
         )[0]
     )
     step = WeightingStep(
