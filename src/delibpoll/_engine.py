@@ -665,7 +665,7 @@ def calibrate_cells(
     rel = np.abs(misfit).max(axis=0) / scale_total
     # several columns: every column's X' diag(w) X from one sparse product with the cells'
     # outer products x_c x_c' (an indicator model has few nonzeros per cell)
-    outer = _cell_outer_products(x) if k > 1 and np.any(rel >= tol) else None
+    outer = cell_outer_products(x) if k > 1 and np.any(rel >= tol) else None
     while it < max_iter and np.any(rel >= tol):
         it += 1
         deriv = df(u)
@@ -692,7 +692,7 @@ def calibrate_cells(
     return g, it, rel < tol, rel
 
 
-def _cell_outer_products(x: np.ndarray) -> sp.csr_matrix:
+def cell_outer_products(x: np.ndarray) -> sp.csr_matrix:
     """Sparse (p*p x C) matrix whose column c is the flattened outer product x_c x_c' of
     row c of ``x`` (the row-wise Kronecker product, transposed): ``outer @ w`` gives
     ``X' diag(w) X`` flattened, for every column of ``w`` at once."""
