@@ -66,13 +66,15 @@ def resolve_counts(
     ``row_cell`` maps rows to the cells that the margins' ``cell_code`` index.
     """
     out = []
-    col_sum = cw_rows.sum(axis=0)
+    col_sum = None  # the columns' totals, summed only if some margin keeps categories
     for mt in margins:
         n_cat = mt.n_categories
         n_target = mt.n_target
         shares = np.zeros((n_cat, cw_rows.shape[1]))
         kept = np.zeros(cw_rows.shape[1])
         if n_cat > n_target:
+            if col_sum is None:
+                col_sum = cw_rows.sum(axis=0)
             row_code = mt.cell_code[row_cell]
             for j in range(cw_rows.shape[1]):
                 cur = np.bincount(row_code, weights=cw_rows[:, j], minlength=n_cat)
@@ -138,8 +140,8 @@ def rake_fit(step: RakeStep, row_w: np.ndarray) -> tuple[np.ndarray, FitResult, 
     fit = rake_cells(
         cw0, cells, counts, max_iter=step.max_iter, tol=step.tol, cap_cell=cap_cell
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(cw0 > 0, fit.cell_weights / cw0, 0.0)
+    # each cell's factor new / old (0 for a cell without weight), without temporaries
+    factor = np.divide(fit.cell_weights, cw0, out=np.zeros_like(cw0), where=cw0 > 0)
     if k == 1:
         out1 = np.take(factor[:, 0], cells.row_cell)
         np.multiply(out1, row_w[:, 0], out=out1)
@@ -279,6 +281,8 @@ def replay_replicates(step: StepRecord, reps: ReplicateWeights) -> ReplicateWeig
     ReplicateWeights
     """
     new = replay(step, reps.weights)
+    if new.base is None:
+        new.flags.writeable = False  # the replay's own array: handed over without a copy
     return ReplicateWeights(
         weights=new, type=reps.type, scale=reps.scale, rscales=reps.rscales, mse=reps.mse
     )

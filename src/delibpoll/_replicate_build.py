@@ -365,6 +365,8 @@ def build_replicates(
         mult, scale, rscales = _bootstrap(structure, method, reps, gen, lonely_psu, strata)
     weights = mult if np.array_equal(psu, np.arange(len(psu))) else mult[psu]
     weights *= base_weights[:, None]
+    if weights.base is None:
+        weights.flags.writeable = False  # built here: handed over without a copy
     return ReplicateWeights(
         weights=weights, type=cast(ReplicateType, method), scale=scale, rscales=rscales,
         mse=False,

@@ -203,10 +203,17 @@ class ReplicateWeights:
     )  # private memo of domain_df (derived values only)
 
     def __post_init__(self) -> None:
-        # immutable in fact: the arrays are read-only copies
+        # immutable in fact: the arrays are read-only copies (a float array that is already
+        # read-only and owns its data, as the package's builders and replays hand over, is
+        # kept as it is: copying 500 replicate columns costs more than the rest of a step)
         for name in ("weights", "rscales"):
-            arr = np.array(getattr(self, name), dtype=float, copy=True)
-            arr.flags.writeable = False
+            arr = getattr(self, name)
+            if not (
+                isinstance(arr, np.ndarray) and arr.dtype == np.float64
+                and not arr.flags.writeable and arr.base is None
+            ):
+                arr = np.array(arr, dtype=float, copy=True)
+                arr.flags.writeable = False
             object.__setattr__(self, name, arr)
 
     @cached_property
