@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._engine import Cells, FitResult, calibrate_cells, rake_cells
 from ._records import (
@@ -196,9 +197,12 @@ def _replay_poststratify(step: StepRecord, row_w: np.ndarray) -> np.ndarray:
     row_code = step.row_cell
     n_cat = step.margin.n_categories
     counts = resolve_counts((step.margin,), row_code, row_w, np.full(k, step.total))[0]
-    cur = np.column_stack(
-        [np.bincount(row_code, weights=row_w[:, j], minlength=n_cat) for j in range(k)]
-    )
+    if k == 1:
+        cur = np.bincount(row_code, weights=row_w[:, 0], minlength=n_cat)[:, None]
+    else:  # every column's post-stratum totals in one sparse product (rows added in order)
+        n = len(row_code)
+        ind = sp.csr_matrix((np.ones(n), (row_code, np.arange(n))), shape=(n_cat, n))
+        cur = np.asarray(ind @ row_w)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(cur > 0, counts / cur, 0.0)
     if k > 1:
