@@ -406,10 +406,7 @@ class MarginSources(_Record):
     cell_counts : numpy.ndarray
         ``(C,)`` rows per cell.
     before, after : numpy.ndarray
-        Weights before and after the step: ``(C,)`` cell totals, or ``(n,)`` row weights
-        when ``row_cell`` is given.
-    row_cell : numpy.ndarray or None
-        ``(n,)`` cell of each row, when ``before`` and ``after`` are row weights.
+        ``(C,)`` cell totals of the weights before and after the step.
     """
 
     names: tuple[str, ...]
@@ -419,20 +416,15 @@ class MarginSources(_Record):
     cell_counts: np.ndarray
     before: np.ndarray
     after: np.ndarray
-    row_cell: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # the arrays only: names and category labels are plain immutable values
-        for name in ("shares", "cell_codes", "cell_counts", "before", "after", "row_cell"):
+        for name in ("shares", "cell_codes", "cell_counts", "before", "after"):
             object.__setattr__(self, name, _freeze(getattr(self, name)))
 
     def to_frame(self) -> pd.DataFrame:
         """The margins table (columns as :meth:`WeightingReport.margins`)."""
         before_c, after_c = self.before, self.after
-        if self.row_cell is not None:
-            n_cells = len(self.cell_counts)
-            before_c = np.bincount(self.row_cell, weights=before_c, minlength=n_cells)
-            after_c = np.bincount(self.row_cell, weights=after_c, minlength=n_cells)
         n = float(self.cell_counts.sum())
         cols: dict[str, list[Any]] = {name: [] for name in _MARGIN_COLUMNS}
         for name, cats, target_shares, codes in zip(

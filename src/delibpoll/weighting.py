@@ -130,19 +130,24 @@ def _report(
     cell_totals: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> WeightingReport:
     """The step's report: its statistics now, its margins table when first asked for (from
-    the cell totals of the weights before and after, or from the row weights)."""
+    the cell totals of the weights before and after)."""
     n = len(w_after)
     if matched and cells is None:
         raise AssertionError("cells are needed for a report on margins")  # pragma: no cover
+    if cells is None:
+        before_c = after_c = np.zeros(0)
+    elif cell_totals is None:  # cell totals (C values), so the report holds no row weights
+        before_c, after_c = cells.cell_totals(w_before), cells.cell_totals(w_after)
+    else:
+        before_c, after_c = cell_totals
     sources = MarginSources(
         names=tuple(mc.margin.name for mc in matched),
         categories=tuple(mc.categories for mc in matched),
         shares=tuple(np.asarray(mc.margin.shares, dtype=float) for mc in matched),
         cell_codes=() if cells is None else cells.margin_cell_codes[: len(matched)],
         cell_counts=np.zeros(0) if cells is None else cells.counts,
-        before=w_before if cell_totals is None else cell_totals[0],
-        after=w_after if cell_totals is None else cell_totals[1],
-        row_cell=None if cells is None or cell_totals is not None else cells.row_cell,
+        before=before_c,
+        after=after_c,
     )
     wsum = float(w_after.sum())
     deff = kish_deff_unchecked(w_after)  # GREG weights may be negative: no checks here
