@@ -429,9 +429,12 @@ def rake_cells(
     -----
     One weight column (the full sample) is fitted on 1-d arrays with ``np.bincount``; several
     (replicates) with the margins' sparse indicators, built once per set of cells. Both sum
-    the cells of a category in cell order, so they give the same numbers. The category sums
-    of the first margin taken for the convergence check are those its next adjustment needs,
-    so they are kept rather than summed again.
+    the cells of a category in cell order, so they give the same numbers. The convergence
+    check stops at the first margin that misses its targets (the weights then cannot have
+    converged; the error over every margin is worked out only when the loop ends at
+    ``max_iter``), and the first margin's category sums it takes are those the next
+    adjustment needs, so they are kept rather than summed again. Neither changes a weight,
+    a sweep count or a reported error.
     """
     cw = cw0.astype(float, copy=True)
     totals = [t.sum(axis=0) for t in target_counts]
