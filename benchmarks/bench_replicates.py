@@ -15,7 +15,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import have, have_r_survey, machine, median_time, run_r, table, write_result
+from _common import (
+    have,
+    have_r_survey,
+    machine,
+    median_time,
+    paired_times,
+    run_r,
+    table,
+    write_result,
+)
 
 import delibpoll as dp
 
@@ -45,26 +54,26 @@ def main() -> None:
         ("delibpoll", t_dp, f"bootstrap (R's type='bootstrap'); SE {se_of(run('bootstrap')):.5f}"),
         ("delibpoll", t_dp_rw, f"subbootstrap (Rao-Wu); SE {se_of(run('subbootstrap')):.5f}"),
     ]
-    # where delibpoll's time goes (bootstrap), each stage timed alone on its own input
+    # where delibpoll's time goes (bootstrap): the whole run and its stages timed in turns
     plain = dp.SurveyDesign(t3)
     with_reps = plain.with_replicates("bootstrap", n_replicates=N_REPS, rng=1)
-    stages = {
-        "build the replicates": lambda: plain.with_replicates(
-            "bootstrap", n_replicates=N_REPS, rng=1
-        ),
-        "rake (full sample, then replayed on every replicate)": lambda: dp.rake(
-            with_reps, targets
-        ),
-        "proportion on a freshly raked design (with the replicates' rank for the df)": (
-            lambda: dp.proportion(dp.rake(with_reps, targets), "q_pact")
-        ),
-    }
-    stage_times = {name: median_time(fn, repeats=REPEATS) for name, fn in stages.items()}
-    rake_t = stage_times["rake (full sample, then replayed on every replicate)"]
-    for name, secs in stage_times.items():
-        if name.startswith("proportion"):
-            secs -= rake_t  # the rake it needs is the row above
-        rows.append((f"delibpoll: {name}", secs, "part of the bootstrap row"))
+    stage_times, _ = paired_times(
+        {
+            "whole": lambda: run("bootstrap"),
+            "build": lambda: plain.with_replicates("bootstrap", n_replicates=N_REPS, rng=1),
+            "rake": lambda: dp.rake(with_reps, targets),
+            "rake+prop": lambda: dp.proportion(dp.rake(with_reps, targets), "q_pact"),
+        },
+        repeats=3 * REPEATS,
+    )
+    rows += [
+        ("delibpoll, in turns with its stages", stage_times["whole"], "bootstrap, as row 1"),
+        ("delibpoll: build the replicates", stage_times["build"], "part of the row above"),
+        ("delibpoll: rake (full sample, then replayed on every replicate)",
+         stage_times["rake"], "part of the row above"),
+        ("delibpoll: proportion (with the replicates' rank for the df)",
+         stage_times["rake+prop"] - stage_times["rake"], "part of the row above"),
+    ]
 
     if have("svy"):
         import polars as pl
