@@ -364,7 +364,8 @@ def build_replicates(
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         mult, scale, rscales = _bootstrap(structure, method, reps, gen, lonely_psu, strata)
     weights = mult if np.array_equal(psu, np.arange(len(psu))) else mult[psu]
-    weights *= base_weights[:, None]
+    if not np.all(base_weights == 1.0):  # (x 1 changes nothing: skip the n x R pass)
+        weights *= base_weights[:, None]
     if weights.base is None:
         weights.flags.writeable = False  # built here: handed over without a copy
     return ReplicateWeights(
