@@ -212,40 +212,60 @@ def _replay_poststratify(step: StepRecord, row_w: np.ndarray) -> np.ndarray:
     return np.asarray(row_w * factor[row_code])
 
 
-def _trim_once(step: TrimStep, row_w: np.ndarray) -> np.ndarray:
+def _trim_rows(step: TrimStep, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One trimming pass on weight columns held as the rows of ``w`` (k x n): which rows it
+    changes, and their new values. Each row's sums are the pairwise sums over its n values,
+    as for a single column, so the numbers do not depend on how many columns there are."""
     lo, hi = step.lower, step.upper
-    out = row_w.copy()
-    for j in range(row_w.shape[1]):
-        w = row_w[:, j]
-        # a zero weight is a row left out (of a replicate): it stays out, untrimmed
-        active = w != 0
-        outside = active & ((w < lo) | (w > hi))
-        if not outside.any():
-            continue
-        new = np.where(active, np.clip(w, lo, hi), 0.0)
-        trimmed = float((w - new).sum())
-        inside = active & ~outside
-        if not inside.any():
-            continue
-        if step.redistribute == "additive":
-            new[inside] += trimmed / inside.sum()
-        else:
-            new[inside] *= 1 + trimmed / new[inside].sum()
-        out[:, j] = new
-    return out
+    # a zero weight is a row left out (of a replicate): it stays out, untrimmed
+    active = w != 0
+    outside = active & ((w < lo) | (w > hi))
+    inside = active & ~outside
+    n_inside = inside.sum(axis=1)
+    changed = outside.any(axis=1) & (n_inside > 0)  # else the column is left as it is
+    if not changed.all():
+        w, active, inside, n_inside = w[changed], active[changed], inside[changed], n_inside[changed]
+    new = np.where(active, np.clip(w, lo, hi), 0.0)
+    trimmed = (w - new).sum(axis=1)
+    if step.redistribute == "additive":
+        new += np.where(inside, (trimmed / n_inside)[:, None], 0.0)
+    else:
+        # each column's sum over its untrimmed weights alone (as new[inside].sum())
+        kept = np.array([new[j][inside[j]].sum() for j in range(len(new))])
+        new = np.where(inside, new * (1 + trimmed / kept)[:, None], new)
+    return changed, new
 
 
 def _replay_trim(step: StepRecord, row_w: np.ndarray) -> np.ndarray:
+    """Trim every column; with ``strict``, repeat while any weight is outside the bounds
+    (by more than 1e-12), up to ``max_iter`` passes. A column a pass leaves unchanged is
+    left unchanged by every later pass (its values, and so the pass's decision, are the
+    same), so later passes only look at the columns the previous one changed."""
     assert isinstance(step, TrimStep)
     lo, hi = step.lower, step.upper
-    out = _trim_once(step, row_w)
-    it = 1
-    while step.strict and it < step.max_iter and np.any(
-        (out != 0) & ((out < lo - 1e-12) | (out > hi + 1e-12))
-    ):
-        out = _trim_once(step, out)
+
+    def off_bounds(x: np.ndarray) -> bool:
+        return bool(np.any((x != 0) & ((x < lo - 1e-12) | (x > hi + 1e-12))))
+
+    w = np.array(row_w.T, order="C")  # columns as contiguous rows (a copy)
+    todo = np.arange(w.shape[0])
+    stuck_off = False  # a column that no longer changes is still off the bounds
+    it = 0
+    while True:
+        every = len(todo) == w.shape[0]
+        changed, new = _trim_rows(step, w if every else w[todo])
+        if every and changed.all():
+            w = new
+        else:
+            w[todo[changed]] = new
         it += 1
-    return out
+        if not step.strict or it >= step.max_iter:
+            break
+        stuck_off = stuck_off or off_bounds(w[todo[~changed]])
+        todo = todo[changed]
+        if not (stuck_off or off_bounds(w[todo])):
+            break
+    return np.ascontiguousarray(w.T)
 
 
 #: The replay kernel of each weighting method, by the method's name.
