@@ -28,6 +28,30 @@ def median_time(fn: Callable[[], object], repeats: int = 7, warmup: int = 1) -> 
     return statistics.median(times)
 
 
+def paired_times(
+    fns: dict[str, Callable[[], object]], repeats: int = 51, warmup: int = 3
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall times of several functions timed in turn (one call of each per round,
+    ``repeats`` rounds), and the median over rounds of each one's time divided by the first
+    one's in the same round. On a shared machine the ratios are steadier than the times."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    first = next(iter(fns))
+    medians = {name: statistics.median(ts) for name, ts in times.items()}
+    ratios = {
+        name: statistics.median(a / b for a, b in zip(ts, times[first], strict=True))
+        for name, ts in times.items()
+    }
+    return medians, ratios
+
+
 def have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 

@@ -15,7 +15,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import have, have_r_survey, machine, median_time, run_r, table, write_result
+from _common import (
+    have,
+    have_r_survey,
+    machine,
+    median_time,
+    paired_times,
+    run_r,
+    table,
+    write_result,
+)
 
 import delibpoll as dp
 
@@ -44,6 +53,26 @@ def main() -> None:
     rows: list[tuple[str, float | None, str]] = [
         ("delibpoll", t_dp, f"bootstrap (R's type='bootstrap'); SE {se_of(run('bootstrap')):.5f}"),
         ("delibpoll", t_dp_rw, f"subbootstrap (Rao-Wu); SE {se_of(run('subbootstrap')):.5f}"),
+    ]
+    # where delibpoll's time goes (bootstrap): the whole run and its stages timed in turns
+    plain = dp.SurveyDesign(t3)
+    with_reps = plain.with_replicates("bootstrap", n_replicates=N_REPS, rng=1)
+    stage_times, _ = paired_times(
+        {
+            "whole": lambda: run("bootstrap"),
+            "build": lambda: plain.with_replicates("bootstrap", n_replicates=N_REPS, rng=1),
+            "rake": lambda: dp.rake(with_reps, targets),
+            "rake+prop": lambda: dp.proportion(dp.rake(with_reps, targets), "q_pact"),
+        },
+        repeats=3 * REPEATS,
+    )
+    rows += [
+        ("delibpoll, in turns with its stages", stage_times["whole"], "bootstrap, as row 1"),
+        ("delibpoll: build the replicates", stage_times["build"], "part of the row above"),
+        ("delibpoll: rake (full sample, then replayed on every replicate)",
+         stage_times["rake"], "part of the row above"),
+        ("delibpoll: proportion (with the replicates' rank for the df)",
+         stage_times["rake+prop"] - stage_times["rake"], "part of the row above"),
     ]
 
     if have("svy"):

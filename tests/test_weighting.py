@@ -780,3 +780,179 @@ def test_calibrate_numeric_income_on_england_equals_r(ref: object, calfun: str) 
                                                rel=1e-8)
         assert fr["se"] == pytest.approx(get(case, "svymean", "se", variable=var), rel=1e-6,
                                          abs=1e-6 if var == "income" else 0)
+
+
+# ---------------------------------------------------------------------- #18 interactive speed
+def test_report_margins_are_built_when_asked_and_equal_the_weights_by_hand() -> None:
+    """#18: the margins table is made from the step's cells only when asked for (margins(),
+    str(), the notebook view), also after pickling; its numbers are those of the returned
+    weights, worked here with pandas: rows, unweighted and weighted shares before and after,
+    and the error against the target share."""
+    import pickle
+
+    from delibpoll._records import MarginSources
+
+    df = skewed_sample(11)
+    before = SurveyDesign(df, weights="w0")
+    out = rake(before, TARGETS)
+    rep = out.weighting_report
+    assert rep is not None
+    assert isinstance(rep._margins, MarginSources)  # nothing built while weighting
+    back = pickle.loads(pickle.dumps(out)).weighting_report
+    assert back is not None
+    for report in (rep, back):
+        m = report.margins().set_index(["variable", "category"])
+        for var in ("sex", "age"):
+            target = TARGETS.shares(var)
+            for cat in target.index:
+                row = m.loc[(var, cat)]
+                assert row["n"] == int((df[var] == cat).sum())
+                assert row["unweighted_share"] == pytest.approx((df[var] == cat).mean(), rel=1e-12)
+                assert row["weighted_share_before"] == pytest.approx(
+                    weighted_shares(before, var)[cat], rel=1e-12)
+                after = weighted_shares(out, var)[cat]
+                assert row["weighted_share_after"] == pytest.approx(after, rel=1e-12)
+                assert row["target_share"] == target[cat]
+                assert row["error"] == pytest.approx(after - target[cat], abs=1e-15)
+        assert "weighted %" in str(report)
+        assert "Margins: target, sample and weighted shares" in report._repr_html_()
+
+
+@pytest.mark.parametrize("cap", [None, 1.6])
+def test_nonconverged_rake_reports_the_error_over_every_margin(cap: float | None) -> None:
+    """#18: the convergence check stops at the first margin off target, but a rake stopped
+    by max_iter reports the largest share error over every margin, worked here with pandas
+    from the returned weights (with and without a cap)."""
+    df = skewed_sample(12)
+    t = Targets.from_dict({**{v: dict(TARGETS.shares(v)) for v in ("sex", "age")},
+                           "edu": {"low": 0.3, "mid": 0.4, "high": 0.3}})
+    with pytest.warns(ConvergenceWarning, match="largest margin error"):
+        out = rake(SurveyDesign(df, weights="w0"), t, max_iter=2, cap=cap,
+                   on_nonconvergence="warn")
+    rep = out.weighting_report
+    assert rep is not None and not rep.converged and rep.iterations == 2
+    worst = max(float((weighted_shares(out, v) - t.shares(v)).abs().max())
+                for v in ("sex", "age", "edu"))
+    assert rep.max_margin_error == pytest.approx(worst, rel=1e-9)
+    assert worst > 1e-6  # off target: the check had to look past the first margin or not
+
+
+@pytest.mark.parametrize("cap", [None, 2.5])
+def test_one_column_and_many_column_raking_agree_bit_for_bit(cap: float | None) -> None:
+    """#18: the full-sample raking (one weight column, bincounts) and the replicate raking
+    (several columns, sparse indicators) add the cells in the same order: three copies of
+    the starting weights raked together give the one-column result exactly, after as many
+    sweeps; and the result meets the margins (shares worked by hand)."""
+    from delibpoll._engine import match_margins, rake_cells
+
+    df = skewed_sample(13)
+    w0 = df["w0"].to_numpy()
+    _, cells = match_margins(df, TARGETS.margins, "error")
+    cw0 = np.bincount(cells.row_cell, weights=w0, minlength=cells.n_cells)[:, None]
+    total = w0.sum()
+    counts = [np.asarray(m.shares)[:, None] * total for m in TARGETS.margins]
+    cap_cell = None if cap is None else cap * total / len(w0) * cells.counts[:, None]
+    one = rake_cells(cw0, cells, counts, max_iter=100, tol=1e-12, cap_cell=cap_cell)
+    many = rake_cells(np.repeat(cw0, 3, axis=1), cells, [np.repeat(c, 3, axis=1) for c in counts],
+                      max_iter=100, tol=1e-12,
+                      cap_cell=None if cap_cell is None else np.repeat(cap_cell, 3, axis=1))
+    assert one.iterations == many.iterations > 1
+    for j in range(3):
+        np.testing.assert_array_equal(many.cell_weights[:, j], one.cell_weights[:, 0])
+    np.testing.assert_array_equal(many.max_error, np.repeat(one.max_error, 3))
+    for m, margin in enumerate(TARGETS.margins):
+        shares = np.bincount(cells.margin_cell_codes[m], weights=one.cell_weights[:, 0]) / total
+        np.testing.assert_allclose(shares, margin.shares, rtol=0, atol=1e-12)
+
+
+def testcell_outer_products_give_x_diag_w_x() -> None:
+    """#18: calibration on replicate columns forms every column's X' diag(w) X from the
+    cells' outer products; equal to the sum over cells worked with numpy (a model matrix
+    with indicator and numeric columns and an all-zero row)."""
+    from delibpoll._engine import cell_outer_products
+
+    rng = np.random.default_rng(18)
+    x = (rng.random((40, 6)) < 0.5) * rng.normal(size=(40, 6))
+    x[:, 0] = 1.0
+    x[7, :] = 0.0
+    w = rng.random((40, 3))
+    got = (cell_outer_products(x) @ w).T.reshape(3, 6, 6)
+    for j in range(3):
+        by_hand = sum(w[c, j] * np.outer(x[c], x[c]) for c in range(40))
+        np.testing.assert_allclose(got[j], by_hand, rtol=1e-13, atol=1e-13)
+
+
+def _plain_ipf(df: pd.DataFrame, w0: np.ndarray, targets: Targets, tol: float,
+               max_iter: int) -> tuple[np.ndarray, int, float]:
+    """Textbook IPF on the rows (no cells): before each sweep, every margin's shares are
+    checked against its targets; each sweep scales every margin's categories to their target
+    totals in turn. Returns the weights, the sweeps and the largest share error."""
+    w = w0.copy()
+    codes = [pd.Categorical(df[m.name], categories=list(m.categories)).codes for m in targets.margins]
+    shares = [np.asarray(m.shares) for m in targets.margins]
+    total = w0.sum()
+
+    def error() -> float:
+        return max(float(np.abs(np.bincount(c, w, len(s)) / w.sum() - s).max())
+                   for c, s in zip(codes, shares, strict=True))
+
+    sweeps = 0
+    while error() >= tol and sweeps < max_iter:
+        sweeps += 1
+        for c, s in zip(codes, shares, strict=True):
+            w = w * (s * total / np.bincount(c, w, len(s)))[c]
+    return w, sweeps, error()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(60, 800),
+    tol=st.sampled_from([1e-4, 1e-8, 1e-11]),
+    max_iter=st.integers(1, 40),
+)
+def test_rake_equals_a_textbook_ipf(seed: int, n: int, tol: float, max_iter: int) -> None:
+    """#18: whatever the shortcuts of the cell engine (one-column bincounts, a convergence
+    check that stops at the first margin off target, the first margin's sums reused), rake
+    gives the weights, sweep count and largest share error of a textbook IPF on the rows
+    written here, converged or stopped by max_iter."""
+    df = skewed_sample(seed, n=n)
+    w0 = df["w0"].to_numpy()
+    t = Targets.from_dict({**{v: dict(TARGETS.shares(v)) for v in ("sex", "age")},
+                           "edu": {"low": 0.3, "mid": 0.45, "high": 0.25}})
+    expected, sweeps, err = _plain_ipf(df, w0, t, tol, max_iter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        out = rake(SurveyDesign(df, weights="w0"), t, tol=tol, max_iter=max_iter,
+                   on_nonconvergence="warn")
+    rep = out.weighting_report
+    assert rep is not None
+    assert rep.iterations == sweeps
+    assert rep.converged == (err < tol)
+    np.testing.assert_allclose(out.weight_array, expected, rtol=1e-12)
+    assert rep.max_margin_error == pytest.approx(err, rel=1e-6, abs=1e-15)
+
+
+@pytest.mark.parametrize("redistribute", ["additive", "proportional"])
+def test_trim_replayed_on_many_columns_equals_each_column_alone(redistribute: str) -> None:
+    """#18: trimming replays on every replicate column at once; without strict each column
+    gets exactly what trimming it alone gives (R's trimWeights rule, one column at a time),
+    and with strict every column ends within the bounds with its sum kept, including
+    columns with rows left out (zero weights stay zero)."""
+    rng = np.random.default_rng(18)
+    cols = rng.lognormal(0.0, 0.6, size=(300, 40))
+    cols[rng.random(cols.shape) < 0.2] = 0.0  # rows left out of a replicate
+    cols[:, 3] = np.clip(cols[:, 3], 0.5, 2.0)  # a column already within the bounds
+    df = pd.DataFrame({"w": cols[:, 0] + 0.01})
+    d = SurveyDesign(df, weights="w")
+    step = trim(d, upper=2.5, lower=0.3, redistribute=redistribute).weighting_log[-1]  # type: ignore[arg-type]
+    together = step.apply(cols)
+    alone = np.column_stack([step.apply(cols[:, j]) for j in range(cols.shape[1])])
+    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_array_equal(together[:, 3], cols[:, 3])
+    strict = trim(d, upper=2.5, lower=0.3, redistribute=redistribute,  # type: ignore[arg-type]
+                  strict=True).weighting_log[-1].apply(cols)
+    live = strict[cols != 0]
+    assert live.min() >= 0.3 - 1e-9 and live.max() <= 2.5 + 1e-9
+    np.testing.assert_array_equal(strict[cols == 0], 0.0)
+    np.testing.assert_allclose(strict.sum(axis=0), cols.sum(axis=0), rtol=1e-12)

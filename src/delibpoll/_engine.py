@@ -69,11 +69,15 @@ class Cells:
         return len(self.counts)
 
     def indicator(self, m: int) -> sp.csr_matrix:
-        """Sparse (L_m x C) matrix mapping cells to categories of margin ``m``."""
-        codes = self.margin_cell_codes[m]
-        c = len(codes)
-        return sp.csr_matrix(
-            (np.ones(c), (codes, np.arange(c))), shape=(self.n_categories[m], c)
+        """Sparse (L_m x C) matrix mapping cells to categories of margin ``m`` (built once)."""
+        return self._indicators[m]
+
+    @cached_property
+    def _indicators(self) -> tuple[sp.csr_matrix, ...]:
+        c = self.n_cells
+        return tuple(
+            sp.csr_matrix((np.ones(c), (codes, np.arange(c))), shape=(n_cat, c))
+            for codes, n_cat in zip(self.margin_cell_codes, self.n_categories, strict=True)
         )
 
     def cell_totals(self, row_w: np.ndarray) -> np.ndarray:
@@ -94,10 +98,20 @@ class Cells:
         )
 
 
-def _column_codes(s: pd.Series, name: str) -> tuple[np.ndarray, list[Hashable]]:
-    """Integer codes and the labels they index, for one weighting variable (the package's
-    one column coder, :func:`delibpoll._coding.category_codes`); missing values are refused."""
-    codes, labels = category_codes(s)
+#: Gives a column's integer codes (-1 missing) and the categories they index, in the package's
+#: one category order (:func:`delibpoll._coding.category_codes`; a design's ``column_codes``).
+Coder = Callable[[Hashable], tuple[np.ndarray, list[Hashable]]]
+
+
+def frame_coder(data: pd.DataFrame) -> Coder:
+    """A :data:`Coder` reading the columns of ``data``."""
+    return lambda name: category_codes(data[name])
+
+
+def _column_codes(coder: Coder, name: Hashable) -> tuple[np.ndarray, list[Hashable]]:
+    """Integer codes and the labels they index, for one weighting variable; missing values
+    are refused."""
+    codes, labels = coder(name)
     if codes.min(initial=0) < 0:
         n_missing = int((codes < 0).sum())
         raise DelibpollError(
@@ -110,7 +124,7 @@ def _column_codes(s: pd.Series, name: str) -> tuple[np.ndarray, list[Hashable]]:
 
 def _label_lookup(categories: Sequence[Hashable]) -> Callable[[Hashable], int | None]:
     exact = {c: i for i, c in enumerate(categories)}
-    as_text = {_as_text(c): i for i, c in enumerate(categories)}
+    as_text: dict[str, int] = {}  # built on the first label not found as it is
 
     def find(label: Hashable) -> int | None:
         try:
@@ -118,6 +132,8 @@ def _label_lookup(categories: Sequence[Hashable]) -> Callable[[Hashable], int | 
                 return exact[label]
         except TypeError:  # unhashable oddities
             pass
+        if not as_text:
+            as_text.update((_as_text(c), i) for i, c in enumerate(categories))
         return as_text.get(_as_text(label))
 
     return find
@@ -134,14 +150,14 @@ def _as_text(label: Hashable) -> str:
 
 
 def _margin_codes(
-    data: pd.DataFrame, margin: Margin
+    coder: Coder, margin: Margin
 ) -> tuple[np.ndarray, int, Callable[[int], Hashable]]:
     """Per-row data codes of a margin (combined for joint margins), the code-space size,
     and a function giving the data label of a code."""
     var_codes = []
     var_labels = []
     for v in margin.variables:
-        c, labs = _column_codes(data[v], v)
+        c, labs = _column_codes(coder, v)
         var_codes.append(c)
         var_labels.append(labs)
     if len(var_codes) == 1:
@@ -214,7 +230,7 @@ def _match_table(
 
 
 def match_margins(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Coder,
     margins: Sequence[Margin],
     unmatched: Unmatched,
     extra: Sequence[tuple[np.ndarray, int]] = (),
@@ -224,9 +240,11 @@ def match_margins(
     Rows are crossed on their *data* codes (one radix pass and one ``bincount``); which
     data categories occur, and the map from data categories to target categories, are then
     worked out per cell rather than per row. ``extra`` adds further per-row codes (e.g. a
-    starting-weight group) to the cells without a margin of their own.
+    starting-weight group) to the cells without a margin of their own. ``data`` is a frame
+    or a :data:`Coder` of its columns (a design's cached ``column_codes``).
     """
-    coded = [_margin_codes(data, m) for m in margins]
+    coder = frame_coder(data) if isinstance(data, pd.DataFrame) else data
+    coded = [_margin_codes(coder, m) for m in margins]
     raw_cells = collapse(
         [c for c, _, _ in coded] + [c for c, _ in extra],
         [k for _, k, _ in coded] + [k for _, k in extra],
@@ -369,14 +387,20 @@ class FitResult:
 
 
 def margin_errors(
-    cw: np.ndarray, indicators: Sequence[sp.csr_matrix], target_shares: Sequence[np.ndarray]
+    cw: np.ndarray, cells: Cells, target_shares: Sequence[np.ndarray]
 ) -> np.ndarray:
-    """Largest absolute share error over all margins, per weight column (k,)."""
+    """Largest absolute share error over the margins of ``cells``, per weight column of the
+    cell totals ``cw`` (C x k) -> (k,); ``target_shares`` are (L_m x k) per margin."""
     total = cw.sum(axis=0)
     err = np.zeros(cw.shape[1])
-    for ind, ts in zip(indicators, target_shares, strict=True):
-        shares = (ind @ cw) / total
-        err = np.maximum(err, np.abs(shares - ts).max(axis=0))
+    for m, ts in enumerate(target_shares):
+        if cw.shape[1] == 1:
+            sums = np.bincount(
+                cells.margin_cell_codes[m], weights=cw[:, 0], minlength=cells.n_categories[m]
+            )[:, None]
+        else:
+            sums = cells.indicator(m) @ cw
+        err = np.maximum(err, np.abs(sums / total - ts).max(axis=0))
     return err
 
 
@@ -400,10 +424,19 @@ def rake_cells(
     Convergence means every margin's weighted shares are within ``tol`` of the target
     shares (and, with a cap, no cell above its cap), never that the change between
     iterations became small.
+
+    Notes
+    -----
+    One weight column (the full sample) is fitted on 1-d arrays with ``np.bincount``; several
+    (replicates) with the margins' sparse indicators, built once per set of cells. Both sum
+    the cells of a category in cell order, so they give the same numbers. The convergence
+    check stops at the first margin that misses its targets (the weights then cannot have
+    converged; the error over every margin is worked out only when the loop ends at
+    ``max_iter``), and the first margin's category sums it takes are those the next
+    adjustment needs, so they are kept rather than summed again. Neither changes a weight,
+    a sweep count or a reported error.
     """
     cw = cw0.astype(float, copy=True)
-    indicators = [cells.indicator(m) for m in range(len(target_counts))]
-    codes = cells.margin_cell_codes
     totals = [t.sum(axis=0) for t in target_counts]
     target_shares = [t / tot for t, tot in zip(target_counts, totals, strict=True)]
     # the weights must sum to the target total even when their shares already meet the
@@ -416,23 +449,124 @@ def rake_cells(
         # a column already on its total (to rounding) is left bit-for-bit as it is
         scale[np.abs(scale - 1.0) <= 8 * np.finfo(float).eps] = 1.0
         cw *= scale[None, :]
-    err = margin_errors(cw, indicators, target_shares)
+    codes = cells.margin_cell_codes[: len(target_counts)]
+    if cw.shape[1] == 1:
+        flat = cw[:, 0]  # a view: the fit below updates cw in place
+        fit = _ipf_one(
+            flat, codes, [t[:, 0] for t in target_counts], [s[:, 0] for s in target_shares],
+            max_iter=max_iter, tol=tol, cap=None if cap_cell is None else cap_cell[:, 0],
+        )
+    else:
+        fit = _ipf_many(
+            cw, [cells.indicator(m) for m in range(len(codes))], codes, target_counts,
+            target_shares, max_iter=max_iter, tol=tol, cap=cap_cell,
+        )
+    iterations, err = fit
+    return FitResult(cell_weights=cw, iterations=iterations, converged=err < tol, max_error=err)
+
+
+def _cap_ok(cw: np.ndarray, cap: np.ndarray | None) -> bool:
+    return True if cap is None else bool(np.all(cw <= cap * (1 + 1e-12)))
+
+
+def _ipf_one(
+    cw: np.ndarray,
+    codes: Sequence[np.ndarray],
+    target_counts: Sequence[np.ndarray],
+    target_shares: Sequence[np.ndarray],
+    *,
+    max_iter: int,
+    tol: float,
+    cap: np.ndarray | None,
+) -> tuple[int, np.ndarray]:
+    """IPF of one weight column ``cw`` (C,), in place: (sweeps, largest share error (1,))."""
+    sizes = [len(t) for t in target_counts]
+    margins = list(zip(codes, target_counts, sizes, strict=True))
+
+    def check(full: bool) -> tuple[float, np.ndarray, bool]:
+        """(largest share error, first margin's category sums, whether every margin was
+        looked at); unless ``full``, it stops at the first margin off its targets (or at
+        the first, with a cell above its cap): the weights are then not converged."""
+        total = cw.sum()
+        cap_ok = _cap_ok(cw, cap)
+        worst = np.float64(0.0)
+        first: np.ndarray = np.zeros(0)
+        for m, (code, ts) in enumerate(zip(codes, target_shares, strict=True)):
+            sums: np.ndarray = np.bincount(code, weights=cw, minlength=sizes[m])
+            if m == 0:
+                first = sums
+            e = np.abs(sums / total - ts).max()
+            worst = np.maximum(worst, e)  # NaN stays NaN
+            if not full and not (cap_ok and e < tol):
+                return float(worst), first, False
+        return float(worst), first, True
+
+    err, first, done = check(full=False)
     it = 0
-    cap_ok = True if cap_cell is None else bool(np.all(cw <= cap_cell * (1 + 1e-12)))
-    while it < max_iter and not (np.all(err < tol) and cap_ok):
-        it += 1
-        for m, ind in enumerate(indicators):
-            current = ind @ cw
-            with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while it < max_iter and not done:
+            it += 1
+            for m, (code, target, size) in enumerate(margins):
+                current = first if m == 0 else np.bincount(code, weights=cw, minlength=size)
+                factor = np.where(current > 0, target / current, 0.0)
+                cw *= factor[code]
+                if cap is not None:
+                    np.minimum(cw, cap, out=cw)
+            err, first, done = check(full=False)
+    if not done:  # stopped at max_iter: the error over every margin
+        err = check(full=True)[0]
+    return it, np.array([err])
+
+
+def _ipf_many(
+    cw: np.ndarray,
+    indicators: Sequence[sp.csr_matrix],
+    codes: Sequence[np.ndarray],
+    target_counts: Sequence[np.ndarray],
+    target_shares: Sequence[np.ndarray],
+    *,
+    max_iter: int,
+    tol: float,
+    cap: np.ndarray | None,
+) -> tuple[int, np.ndarray]:
+    """IPF of weight columns ``cw`` (C, k), in place: (sweeps, largest share errors (k,));
+    every column is swept until all have converged."""
+    buf = np.empty_like(cw)
+
+    def check(full: bool) -> tuple[np.ndarray, np.ndarray, bool]:
+        """As in :func:`_ipf_one`, per column: stops at the first margin that some column
+        misses (unless ``full``)."""
+        total = cw.sum(axis=0)
+        cap_ok = _cap_ok(cw, cap)
+        err = np.zeros(cw.shape[1])
+        first = np.zeros(0)
+        for m, (ind, ts) in enumerate(zip(indicators, target_shares, strict=True)):
+            sums = ind @ cw
+            if m == 0:
+                first = sums
+            e = np.abs(sums / total - ts).max(axis=0)
+            err = np.maximum(err, e)
+            if not full and not (cap_ok and np.all(e < tol)):
+                return err, first, False
+        return err, first, True
+
+    err, first, done = check(full=False)
+    it = 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while it < max_iter and not done:
+            it += 1
+            for m, ind in enumerate(indicators):
+                current = first if m == 0 else ind @ cw
                 factor = np.where(current > 0, target_counts[m] / current, 0.0)
-            cw *= factor[codes[m]]
-            if cap_cell is not None:
-                np.minimum(cw, cap_cell, out=cw)
-        err = margin_errors(cw, indicators, target_shares)
-        if cap_cell is not None:
-            cap_ok = bool(np.all(cw <= cap_cell * (1 + 1e-12)))
-    converged = err < tol
-    return FitResult(cell_weights=cw, iterations=it, converged=converged, max_error=err)
+                # codes are valid category indices: mode="clip" writes into buf unbuffered
+                np.take(factor, codes[m], axis=0, out=buf, mode="clip")
+                cw *= buf
+                if cap is not None:
+                    np.minimum(cw, cap, out=cw)
+            err, first, done = check(full=False)
+    if not done:
+        err = check(full=True)[0]
+    return it, err
 
 
 # ---------------------------------------------------------------------- calibration
@@ -532,10 +666,16 @@ def calibrate_cells(
     misfit = misfit_of(u)
     it = 0
     rel = np.abs(misfit).max(axis=0) / scale_total
+    # several columns: every column's X' diag(w) X from one sparse product with the cells'
+    # outer products x_c x_c' (an indicator model has few nonzeros per cell)
+    outer = cell_outer_products(x) if k > 1 and np.any(rel >= tol) else None
     while it < max_iter and np.any(rel >= tol):
         it += 1
         deriv = df(u)
-        tmat = np.einsum("cp,ck,cq->kpq", x, w0 * deriv, x)
+        if outer is None:  # one weight column: X' diag(w) X as one matrix product
+            tmat = ((x * (w0[:, 0] * deriv[:, 0])[:, None]).T @ x)[None]
+        else:
+            tmat = np.ascontiguousarray((outer @ (w0 * deriv)).T).reshape(k, p, p)
         tinv = np.linalg.pinv(tmat, rcond=256 * np.finfo(float).eps, hermitian=True)
         deta = np.einsum("kpq,qk->pk", tinv, misfit)
         eta = eta + deta
@@ -553,6 +693,24 @@ def calibrate_cells(
         misfit, rel = new_misfit, new_rel
     g = 1 + f(u)
     return g, it, rel < tol, rel
+
+
+def cell_outer_products(x: np.ndarray) -> sp.csr_matrix:
+    """Sparse (p*p x C) matrix whose column c is the flattened outer product x_c x_c' of
+    row c of ``x`` (the row-wise Kronecker product, transposed): ``outer @ w`` gives
+    ``X' diag(w) X`` flattened, for every column of ``w`` at once."""
+    c, p = x.shape
+    xs = sp.csr_matrix(x)
+    per_row = np.diff(xs.indptr)
+    sq = per_row * per_row
+    row = np.repeat(np.arange(c), sq)
+    offset = np.arange(int(sq.sum())) - np.repeat(np.cumsum(sq) - sq, sq)
+    width = per_row[row]
+    a = xs.indptr[row] + offset // np.maximum(width, 1)
+    b = xs.indptr[row] + offset % np.maximum(width, 1)
+    vals = xs.data[a] * xs.data[b]
+    flat = xs.indices[a].astype(np.int64) * p + xs.indices[b]
+    return sp.csr_matrix((vals, (flat, row)), shape=(p * p, c))
 
 
 def design_matrix(cells: Cells, joint: bool = False) -> np.ndarray:

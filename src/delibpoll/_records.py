@@ -19,7 +19,7 @@ It also holds what a design keeps of its weighting without depending on the weig
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
@@ -45,6 +45,7 @@ __all__ = [
     "RakingRecord",
     "StepRecord",
     "LoggedStep",
+    "MarginSources",
     "TrimStep",
     "WeightingReport",
     "readonly",
@@ -381,6 +382,77 @@ class LoggedStep(Protocol):
 # ---------------------------------------------------------------------- weighting report
 _QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
+_MARGIN_COLUMNS = [
+    "variable", "category", "n", "target_share", "unweighted_share",
+    "weighted_share_before", "weighted_share_after", "error",
+]
+
+
+@dataclass(frozen=True)
+class MarginSources(_Record):
+    """What a report's margins table is made from, as plain data; the table itself is built
+    only when it is asked for (:meth:`WeightingReport.margins`).
+
+    Attributes
+    ----------
+    names : tuple of str
+        The margins' names.
+    categories : tuple of tuple
+        Per margin, its categories (targets first, then data categories kept without one).
+    shares : tuple of numpy.ndarray
+        Per margin, the target shares of its targeted categories.
+    cell_codes : tuple of numpy.ndarray
+        Per margin, ``(C,)`` the category of each weighting cell.
+    cell_counts : numpy.ndarray
+        ``(C,)`` rows per cell.
+    before, after : numpy.ndarray
+        ``(C,)`` cell totals of the weights before and after the step.
+    """
+
+    names: tuple[str, ...]
+    categories: tuple[tuple[Hashable, ...], ...]
+    shares: tuple[np.ndarray, ...]
+    cell_codes: tuple[np.ndarray, ...]
+    cell_counts: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+
+    def __post_init__(self) -> None:
+        # the arrays only: names and category labels are plain immutable values
+        for name in ("shares", "cell_codes", "cell_counts", "before", "after"):
+            object.__setattr__(self, name, _freeze(getattr(self, name)))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The margins table (columns as :meth:`WeightingReport.margins`)."""
+        before_c, after_c = self.before, self.after
+        n = float(self.cell_counts.sum())
+        cols: dict[str, list[Any]] = {name: [] for name in _MARGIN_COLUMNS}
+        for name, cats, target_shares, codes in zip(
+            self.names, self.categories, self.shares, self.cell_codes, strict=True
+        ):
+            n_cat = len(cats)
+            target = np.full(n_cat, np.nan)
+            target[: len(target_shares)] = target_shares  # no target: NaN (and NaN error)
+            counts = np.bincount(codes, weights=self.cell_counts, minlength=n_cat)
+            before = np.bincount(codes, weights=before_c, minlength=n_cat) / before_c.sum()
+            after = np.bincount(codes, weights=after_c, minlength=n_cat) / after_c.sum()
+            cols["variable"] += [name] * n_cat
+            cols["category"] += [
+                "|".join(str(c) for c in cat) if isinstance(cat, tuple) else cat for cat in cats
+            ]
+            cols["n"].append(np.rint(counts).astype(np.int64))
+            cols["target_share"].append(target)
+            cols["unweighted_share"].append(counts / n)
+            cols["weighted_share_before"].append(before)
+            cols["weighted_share_after"].append(after)
+            cols["error"].append(after - target)
+        if not self.names:  # no margins (trimming an unweighted design): an empty table
+            return pd.DataFrame([], columns=_MARGIN_COLUMNS)
+        data: dict[str, Any] = {"variable": cols["variable"], "category": cols["category"]}
+        for key in _MARGIN_COLUMNS[2:]:
+            data[key] = np.concatenate(cols[key])
+        return pd.DataFrame(data)  # columns in _MARGIN_COLUMNS order
+
 
 @dataclass(frozen=True)
 class WeightingReport:
@@ -402,6 +474,12 @@ class WeightingReport:
     weight_min, weight_max, weight_ratio : float
     quantiles : dict
         Weight quantiles at 1, 5, 25, 50, 75, 95 and 99 percent.
+
+    Notes
+    -----
+    The margins table (:meth:`margins`) is built from the step's cells the first time it is
+    asked for (by :meth:`margins`, ``str()`` or the notebook view), not when the weights are
+    made: weighting at interactive speed does not pay for a table nobody reads.
     """
 
     method: str
@@ -415,18 +493,31 @@ class WeightingReport:
     weight_min: float
     weight_max: float
     weight_ratio: float
-    _margins: pd.DataFrame = field(repr=False, compare=False)
+    _margins: pd.DataFrame | MarginSources = field(repr=False, compare=False)
     _weights: np.ndarray = field(repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_weights", readonly(self._weights))
-        object.__setattr__(self, "_margins", self._margins.copy())
+        if isinstance(self._margins, pd.DataFrame):
+            object.__setattr__(self, "_margins", self._margins.copy())
 
     @classmethod
-    def of(cls, margins: pd.DataFrame, weights: np.ndarray, **stats: Any) -> WeightingReport:
-        """A report from its margins table, the weights it describes and its statistics
-        (the attributes above, by name); the table and weights are copied."""
+    def of(
+        cls, margins: pd.DataFrame | MarginSources, weights: np.ndarray, **stats: Any
+    ) -> WeightingReport:
+        """A report from its margins table (or what to build it from when asked: a
+        :class:`MarginSources`), the weights it describes and its statistics (the attributes
+        above, by name); a table and the weights are copied."""
         return cls(**stats, _margins=margins, _weights=weights)
+
+    @property
+    def _table(self) -> pd.DataFrame:
+        """The margins table, built on first use and kept (not copied: callers copy)."""
+        if isinstance(self._margins, MarginSources):
+            object.__setattr__(self, "_margins", self._margins.to_frame())
+        table = self._margins
+        assert isinstance(table, pd.DataFrame)
+        return table
 
     @property
     def quantiles(self) -> dict[float, float]:
@@ -458,7 +549,7 @@ class WeightingReport:
         Columns: ``variable, category, n, target_share, unweighted_share,
         weighted_share_before, weighted_share_after, error``.
         """
-        return self._margins.copy()
+        return self._table.copy()
 
     def __str__(self) -> str:
         status = "converged" if self.converged else "NOT converged"
@@ -471,8 +562,8 @@ class WeightingReport:
             f"  weights: min {self.weight_min:.4g}, max {self.weight_max:.4g}, "
             f"ratio {self.weight_ratio:.4g}",
         ]
-        if len(self._margins):
-            m = self._margins
+        if len(self._table):
+            m = self._table
             lines.append("")
             lines.append(
                 m.assign(
@@ -495,7 +586,7 @@ class WeightingReport:
     def _repr_html_(self) -> str:
         """The summary and the margins in fixed notation (iterations as "7", shares in %)."""
         head = frame_html(self.to_frame(), caption=f"Weighting report ({self.method})")
-        m = self._margins
+        m = self._table
         shown = pd.DataFrame({
             "variable": m["variable"], "category": m["category"].astype(str),
             "n": m["n"].astype(int),

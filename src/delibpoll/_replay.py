@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._engine import Cells, FitResult, calibrate_cells, rake_cells
 from ._records import (
@@ -66,13 +67,15 @@ def resolve_counts(
     ``row_cell`` maps rows to the cells that the margins' ``cell_code`` index.
     """
     out = []
-    col_sum = cw_rows.sum(axis=0)
+    col_sum = None  # the columns' totals, summed only if some margin keeps categories
     for mt in margins:
         n_cat = mt.n_categories
         n_target = mt.n_target
         shares = np.zeros((n_cat, cw_rows.shape[1]))
         kept = np.zeros(cw_rows.shape[1])
         if n_cat > n_target:
+            if col_sum is None:
+                col_sum = cw_rows.sum(axis=0)
             row_code = mt.cell_code[row_cell]
             for j in range(cw_rows.shape[1]):
                 cur = np.bincount(row_code, weights=cw_rows[:, j], minlength=n_cat)
@@ -138,14 +141,16 @@ def rake_fit(step: RakeStep, row_w: np.ndarray) -> tuple[np.ndarray, FitResult, 
     fit = rake_cells(
         cw0, cells, counts, max_iter=step.max_iter, tol=step.tol, cap_cell=cap_cell
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(cw0 > 0, fit.cell_weights / cw0, 0.0)
+    # each cell's factor new / old (0 for a cell without weight), without temporaries
+    factor = np.divide(fit.cell_weights, cw0, out=np.zeros_like(cw0), where=cw0 > 0)
     if k == 1:
         out1 = np.take(factor[:, 0], cells.row_cell)
         np.multiply(out1, row_w[:, 0], out=out1)
         out = out1[:, None]
     else:
-        out = row_w * factor[cells.row_cell]
+        # rows' cell factors gathered straight into the output (cells are valid indices)
+        out = np.take(factor, cells.row_cell, axis=0, out=np.empty_like(row_w), mode="clip")
+        out *= row_w
     return out, fit, cw0
 
 
@@ -192,9 +197,12 @@ def _replay_poststratify(step: StepRecord, row_w: np.ndarray) -> np.ndarray:
     row_code = step.row_cell
     n_cat = step.margin.n_categories
     counts = resolve_counts((step.margin,), row_code, row_w, np.full(k, step.total))[0]
-    cur = np.column_stack(
-        [np.bincount(row_code, weights=row_w[:, j], minlength=n_cat) for j in range(k)]
-    )
+    if k == 1:
+        cur = np.bincount(row_code, weights=row_w[:, 0], minlength=n_cat)[:, None]
+    else:  # every column's post-stratum totals in one sparse product (rows added in order)
+        n = len(row_code)
+        ind = sp.csr_matrix((np.ones(n), (row_code, np.arange(n))), shape=(n_cat, n))
+        cur = np.asarray(ind @ row_w)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(cur > 0, counts / cur, 0.0)
     if k > 1:
@@ -204,40 +212,60 @@ def _replay_poststratify(step: StepRecord, row_w: np.ndarray) -> np.ndarray:
     return np.asarray(row_w * factor[row_code])
 
 
-def _trim_once(step: TrimStep, row_w: np.ndarray) -> np.ndarray:
+def _trim_rows(step: TrimStep, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One trimming pass on weight columns held as the rows of ``w`` (k x n): which rows it
+    changes, and their new values. Each row's sums are the pairwise sums over its n values,
+    as for a single column, so the numbers do not depend on how many columns there are."""
     lo, hi = step.lower, step.upper
-    out = row_w.copy()
-    for j in range(row_w.shape[1]):
-        w = row_w[:, j]
-        # a zero weight is a row left out (of a replicate): it stays out, untrimmed
-        active = w != 0
-        outside = active & ((w < lo) | (w > hi))
-        if not outside.any():
-            continue
-        new = np.where(active, np.clip(w, lo, hi), 0.0)
-        trimmed = float((w - new).sum())
-        inside = active & ~outside
-        if not inside.any():
-            continue
-        if step.redistribute == "additive":
-            new[inside] += trimmed / inside.sum()
-        else:
-            new[inside] *= 1 + trimmed / new[inside].sum()
-        out[:, j] = new
-    return out
+    # a zero weight is a row left out (of a replicate): it stays out, untrimmed
+    active = w != 0
+    outside = active & ((w < lo) | (w > hi))
+    inside = active & ~outside
+    n_inside = inside.sum(axis=1)
+    changed = outside.any(axis=1) & (n_inside > 0)  # else the column is left as it is
+    if not changed.all():
+        w, active, inside, n_inside = w[changed], active[changed], inside[changed], n_inside[changed]
+    new = np.where(active, np.clip(w, lo, hi), 0.0)
+    trimmed = (w - new).sum(axis=1)
+    if step.redistribute == "additive":
+        new += np.where(inside, (trimmed / n_inside)[:, None], 0.0)
+    else:
+        # each column's sum over its untrimmed weights alone (as new[inside].sum())
+        kept = np.array([new[j][inside[j]].sum() for j in range(len(new))])
+        new = np.where(inside, new * (1 + trimmed / kept)[:, None], new)
+    return changed, new
 
 
 def _replay_trim(step: StepRecord, row_w: np.ndarray) -> np.ndarray:
+    """Trim every column; with ``strict``, repeat while any weight is outside the bounds
+    (by more than 1e-12), up to ``max_iter`` passes. A column a pass leaves unchanged is
+    left unchanged by every later pass (its values, and so the pass's decision, are the
+    same), so later passes only look at the columns the previous one changed."""
     assert isinstance(step, TrimStep)
     lo, hi = step.lower, step.upper
-    out = _trim_once(step, row_w)
-    it = 1
-    while step.strict and it < step.max_iter and np.any(
-        (out != 0) & ((out < lo - 1e-12) | (out > hi + 1e-12))
-    ):
-        out = _trim_once(step, out)
+
+    def off_bounds(x: np.ndarray) -> bool:
+        return bool(np.any((x != 0) & ((x < lo - 1e-12) | (x > hi + 1e-12))))
+
+    w = np.array(row_w.T, order="C")  # columns as contiguous rows (a copy)
+    todo = np.arange(w.shape[0])
+    stuck_off = False  # a column that no longer changes is still off the bounds
+    it = 0
+    while True:
+        every = len(todo) == w.shape[0]
+        changed, new = _trim_rows(step, w if every else w[todo])
+        if every and changed.all():
+            w = new
+        else:
+            w[todo[changed]] = new
         it += 1
-    return out
+        if not step.strict or it >= step.max_iter:
+            break
+        stuck_off = stuck_off or off_bounds(w[todo[~changed]])
+        todo = todo[changed]
+        if not (stuck_off or off_bounds(w[todo])):
+            break
+    return np.ascontiguousarray(w.T)
 
 
 #: The replay kernel of each weighting method, by the method's name.
@@ -277,6 +305,8 @@ def replay_replicates(step: StepRecord, reps: ReplicateWeights) -> ReplicateWeig
     ReplicateWeights
     """
     new = replay(step, reps.weights)
+    if new.base is None:
+        new.flags.writeable = False  # the replay's own array: handed over without a copy
     return ReplicateWeights(
         weights=new, type=reps.type, scale=reps.scale, rscales=reps.rscales, mse=reps.mse
     )

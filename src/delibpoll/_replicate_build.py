@@ -185,7 +185,7 @@ def _bootstrap(
         slot_h = slot_h[keep[slot_h]]
     if slot_h.size:
         # with replacement: each slot draws a position in its stratum; strata of one size
-        # share one call; counted per replicate with one bincount (replicate-major bins)
+        # share one call; counted per replicate
         h_of_slot = psu_stratum[order[slot_h]]
         size_of_slot = n_h[h_of_slot].astype(np.int64)
         sizes = np.unique(size_of_slot)
@@ -199,9 +199,10 @@ def _bootstrap(
         if np.any(start[h_of_slot]):
             pick += start[h_of_slot][None, :]
         target = pick if np.array_equal(order, np.arange(n_psu)) else order[pick]
-        target += (n_psu * np.arange(reps, dtype=np.int64))[:, None]
-        per_rep = np.bincount(target.ravel(), minlength=n_psu * reps).reshape(reps, n_psu)
-        counts = np.ascontiguousarray(per_rep.T, dtype=float)
+        # one bincount per replicate, written into its column: its n_psu bins stay in cache
+        # (one bincount over replicate-major bins and a transpose touch every count twice)
+        for r in range(reps):
+            counts[:, r] = np.bincount(target[r], minlength=n_psu)
     for hh in np.flatnonzero(wor):
         h = int(hh)
         members = order[start[h] : start[h] + int(n_h[h])]
@@ -363,7 +364,10 @@ def build_replicates(
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         mult, scale, rscales = _bootstrap(structure, method, reps, gen, lonely_psu, strata)
     weights = mult if np.array_equal(psu, np.arange(len(psu))) else mult[psu]
-    weights *= base_weights[:, None]
+    if not np.all(base_weights == 1.0):  # (x 1 changes nothing: skip the n x R pass)
+        weights *= base_weights[:, None]
+    if weights.base is None:
+        weights.flags.writeable = False  # built here: handed over without a copy
     return ReplicateWeights(
         weights=weights, type=cast(ReplicateType, method), scale=scale, rscales=rscales,
         mse=False,

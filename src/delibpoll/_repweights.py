@@ -203,10 +203,17 @@ class ReplicateWeights:
     )  # private memo of domain_df (derived values only)
 
     def __post_init__(self) -> None:
-        # immutable in fact: the arrays are read-only copies
+        # immutable in fact: the arrays are read-only copies (a float array that is already
+        # read-only and owns its data, as the package's builders and replays hand over, is
+        # kept as it is: copying 500 replicate columns costs more than the rest of a step)
         for name in ("weights", "rscales"):
-            arr = np.array(getattr(self, name), dtype=float, copy=True)
-            arr.flags.writeable = False
+            arr = getattr(self, name)
+            if not (
+                isinstance(arr, np.ndarray) and arr.dtype == np.float64
+                and not arr.flags.writeable and arr.base is None
+            ):
+                arr = np.array(arr, dtype=float, copy=True)
+                arr.flags.writeable = False
             object.__setattr__(self, name, arr)
 
     @cached_property
@@ -235,15 +242,20 @@ class ReplicateWeights:
             self._df_cache[key] = hit
         return hit
 
+    def column_sums(self, values: np.ndarray) -> np.ndarray:
+        """(R x K) replicate-weighted sums ``W' values`` of the columns of ``values`` (n x K),
+        as ``(values' W)'``: for few columns against many replicates that product runs about
+        three times faster than ``W' values`` (the weights are read in their stored order)."""
+        return np.asarray(np.asarray(values, dtype=float).T @ self.weights).T
+
     def estimates(self, num: np.ndarray, den: np.ndarray | None) -> np.ndarray:
         """Replicate estimates (R x K) of ratios ``sum w num / sum w den`` (totals if None).
 
         A replicate that gives a ratio's denominator no weight yields NaN for it."""
-        wt = self.weights.T
-        top = wt @ num
+        top = self.column_sums(num)
         if den is None:
             return np.asarray(top)
-        bottom = wt @ den
+        bottom = self.column_sums(den)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.asarray(np.where(bottom != 0, top / bottom, np.nan))
 
@@ -306,10 +318,9 @@ class ReplicateWeights:
                 continue
             wd = w[rows]
             beta0[j] = _glm_logit_full(num[rows, j], wd / wd.mean())
-        wt = self.weights.T
-        tot = wt @ den
+        tot = self.column_sums(den)
         with np.errstate(divide="ignore", invalid="ignore"):
-            p_rep = np.where(tot != 0, (wt @ num) / tot, np.nan)
+            p_rep = np.where(tot != 0, self.column_sums(num) / tot, np.nan)
         start = np.broadcast_to(beta0, p_rep.shape)
         dev0 = _deviance(p_rep, _logit_linkinv(start), 1.0)
         betas = _irls_intercept(p_rep, start, dev0, 1.0)

@@ -29,6 +29,7 @@ from ._records import (
     CalibrateStep,
     CalibrationRecord,
     GregRecord,
+    MarginSources,
     MarginTarget,
     PostStratRecord,
     PostStratStep,
@@ -52,7 +53,7 @@ from ._types import CalFun, OnNonconvergence, Redistribute, Unmatched, values
 from ._validation import check_choice, check_int
 from .design import SurveyDesign, check_design
 from .exceptions import ConvergenceError, ConvergenceWarning, DelibpollError, WeightingWarning
-from .targets import Margin, Targets
+from .targets import Targets
 
 __all__ = [
     "WeightingReport",
@@ -128,49 +129,31 @@ def _report(
     max_error: float,
     cell_totals: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> WeightingReport:
+    """The step's report: its statistics now, its margins table when first asked for (from
+    the cell totals of the weights before and after)."""
     n = len(w_after)
-    rows = []
-    if matched:
-        if cells is None:
-            raise AssertionError("cells are needed for a report on margins")  # pragma: no cover
-        if cell_totals is not None:
-            before_c, after_c = cell_totals
-        else:
-            before_c = cells.cell_totals(w_before)
-            after_c = cells.cell_totals(w_after)
-    for m, mc in enumerate(matched):
-        assert cells is not None
-        n_cat = len(mc.categories)
-        codes = cells.margin_cell_codes[m]
-        counts = np.bincount(codes, weights=cells.counts, minlength=n_cat)
-        before = np.bincount(codes, weights=before_c, minlength=n_cat) / before_c.sum()
-        after = np.bincount(codes, weights=after_c, minlength=n_cat) / after_c.sum()
-        for i, cat in enumerate(mc.categories):
-            target = float(mc.margin.shares[i]) if i < mc.n_target else float("nan")
-            label = "|".join(str(c) for c in cat) if isinstance(cat, tuple) else cat
-            rows.append(
-                {
-                    "variable": mc.margin.name,
-                    "category": label,
-                    "n": int(round(counts[i])),
-                    "target_share": target,
-                    "unweighted_share": counts[i] / n,
-                    "weighted_share_before": before[i],
-                    "weighted_share_after": after[i],
-                    "error": after[i] - target if i < mc.n_target else float("nan"),
-                }
-            )
+    if matched and cells is None:
+        raise AssertionError("cells are needed for a report on margins")  # pragma: no cover
+    if cells is None:
+        before_c = after_c = np.zeros(0)
+    elif cell_totals is None:  # cell totals (C values), so the report holds no row weights
+        before_c, after_c = cells.cell_totals(w_before), cells.cell_totals(w_after)
+    else:
+        before_c, after_c = cell_totals
+    sources = MarginSources(
+        names=tuple(mc.margin.name for mc in matched),
+        categories=tuple(mc.categories for mc in matched),
+        shares=tuple(np.asarray(mc.margin.shares, dtype=float) for mc in matched),
+        cell_codes=() if cells is None else cells.margin_cell_codes[: len(matched)],
+        cell_counts=np.zeros(0) if cells is None else cells.counts,
+        before=before_c,
+        after=after_c,
+    )
     wsum = float(w_after.sum())
     deff = kish_deff_unchecked(w_after)  # GREG weights may be negative: no checks here
     wmin, wmax = float(w_after.min()), float(w_after.max())
     return WeightingReport.of(
-        pd.DataFrame(
-            rows,
-            columns=[
-                "variable", "category", "n", "target_share", "unweighted_share",
-                "weighted_share_before", "weighted_share_after", "error",
-            ],
-        ),
+        sources,
         w_after,
         method=method,
         iterations=iterations,
@@ -249,12 +232,6 @@ def _resolve_total(targets: Targets, design_total: float, total: float | None, f
     if targets.total is not None:
         return float(targets.total)
     return float(design_total)
-
-
-def _margin_data(design: SurveyDesign, margins: Sequence[Margin]) -> pd.DataFrame:
-    """The data's columns that the margins name (the engine codes them)."""
-    cols = list(dict.fromkeys(v for m in margins for v in m.variables))
-    return design.select(cols)
 
 
 # ---------------------------------------------------------------------- the registry
@@ -402,7 +379,7 @@ def _fit_rake(design: SurveyDesign, targets: Targets | None, opts: dict[str, Any
         wcode, wuniq = pd.factorize(w0, sort=True)
         extra.append((wcode.astype(np.int64), len(wuniq)))
     matched, cells = match_margins(
-        _margin_data(design, targets.margins), targets.margins, unmatched, extra
+        design.column_codes, targets.margins, unmatched, extra
     )
     n = len(w0)
     n_margins = len(matched)
@@ -514,7 +491,7 @@ def _fit_calibrate(design: SurveyDesign, targets: Targets | None, opts: dict[str
         code, uniq = pd.factorize(vals, sort=True)
         extra.append((code.astype(np.int64), len(uniq)))
     matched, cells = match_margins(
-        _margin_data(design, targets.margins), targets.margins, unmatched, extra
+        design.column_codes, targets.margins, unmatched, extra
     )
     if extra:
         n_m = len(matched)
@@ -560,10 +537,9 @@ def _fit_calibrate(design: SurveyDesign, targets: Targets | None, opts: dict[str
         )
     new_w = new_mat[:, 0]
     # report the share error the same way as rake does
-    inds = [cells.indicator(m) for m in range(len(matched))]
     share_err = float(
         margin_errors(
-            cells.cell_totals(new_w)[:, None], inds, [c / c.sum(axis=0) for c in counts0]
+            cells.cell_totals(new_w)[:, None], cells, [c / c.sum(axis=0) for c in counts0]
         )[0]
     )
     step = WeightingStep(
@@ -607,7 +583,7 @@ def _fit_poststratify(
     w0 = design.weight_array
     tot = _resolve_total(targets, float(w0.sum()), opts["total"], func)
     matched, ps_cells = match_margins(
-        _margin_data(design, targets.margins[:1]), targets.margins[:1], unmatched
+        design.column_codes, targets.margins[:1], unmatched
     )
     mc = matched[0]
     n_cat = len(mc.categories)
@@ -673,7 +649,7 @@ def _fit_trim(design: SurveyDesign, targets: Targets | None, opts: dict[str, Any
     last = next((s for s in reversed(design.weighting_log) if s.targets is not None), None)
     if last is not None and last.targets is not None:
         matched, cells = match_margins(
-            _margin_data(design, last.targets.margins), last.targets.margins,
+            design.column_codes, last.targets.margins,
             last.options.get("unmatched", "error"),
         )
         after_c = cells.cell_totals(new_w)
