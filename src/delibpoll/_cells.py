@@ -395,10 +395,11 @@ def _margin_targets(margin_codes: Sequence[np.ndarray], n_categories: Sequence[i
                 f"Margin {m}: its codes must give each of the {n_cells} cells a category "
                 f"0..{k - 1}."
             )
-        if sh.shape != (k,) or np.any(sh < 0) or not np.isclose(sh.sum(), 1.0, atol=1e-9):
+        if (sh.ndim != 1 or not 0 < len(sh) <= k or np.any(sh < 0)
+                or not np.isclose(sh.sum(), 1.0, atol=1e-9)):
             raise DelibpollError(
-                f"Margin {m}: its target shares must be {k} non-negative numbers summing to 1; "
-                f"got {sh!r}."
+                f"Margin {m}: its target shares must be at most {k} non-negative numbers "
+                f"summing to 1 (categories after them keep their current share); got {sh!r}."
             )
         out.append(MarginTarget(cell_code=codes, n_categories=int(k), shares=sh))
     return tuple(out)
@@ -409,7 +410,8 @@ def _max_share_error(new_cell: np.ndarray, margins: Sequence[MarginTarget]) -> f
     err = 0.0
     for mt in margins:
         got = np.bincount(mt.cell_code, weights=new_cell, minlength=mt.n_categories) / tot
-        err = max(err, float(np.abs(got - mt.shares).max()))
+        kept = got[mt.n_target:].sum()
+        err = max(err, float(np.abs(got[:mt.n_target] - mt.shares * (1 - kept)).max()))
     return err
 
 

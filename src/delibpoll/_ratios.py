@@ -44,6 +44,7 @@ __all__ = [
     "domain_matrix",
     "cell_route",
     "domain_summary",
+    "domains_of_codes",
     "group_sums",
     "grouped_estimate",
     "numeric_estimate",
@@ -193,10 +194,17 @@ def make_domains(design: RatioDesign, by: list[str], func: str) -> Domains:
     if not by:
         return Domains(np.zeros(n, dtype=np.int64), [None], [])
     design.check_columns(by, "by")
+    return domains_of_codes([design.column_codes(col) for col in by], by, func)
+
+
+def domains_of_codes(
+    coded: Sequence[tuple[np.ndarray, list[Hashable]]], by: list[str], func: str
+) -> Domains:
+    """The domains crossing the coded ``by`` columns (codes and categories of each, from the
+    package's one column coder); the checks of :func:`make_domains`."""
     codes_list = []
     cats_list = []
-    for col in by:
-        c, cats = design.column_codes(col)
+    for col, (c, cats) in zip(by, coded, strict=True):
         n_missing = int((c < 0).sum())
         if n_missing:
             raise DelibpollError(
@@ -208,6 +216,7 @@ def make_domains(design: RatioDesign, by: list[str], func: str) -> Domains:
         cats_list.append(cats)
     if len(by) == 1:
         return Domains(codes_list[0], cats_list[0], by)
+    n = len(codes_list[0])
     n_domains = 1
     for cats in cats_list:
         n_domains *= len(cats)  # Python int: exact, never wraps
