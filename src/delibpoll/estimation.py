@@ -24,6 +24,7 @@ from ._display import frame_html
 from ._format import count, percent
 from ._ratios import (
     Domains,
+    cell_route,
     domain_summary,
     grouped_estimate,
     grouped_ratios,
@@ -390,7 +391,9 @@ def proportion(
         )
     na = check_na(na, func)
     by_cols = _by_list(by, func)
-    codes, cats = variable_codes(design, variable, na, func)
+    # on the cell route the design's compact codes go into the table's key as they are
+    routed = design.replicates is None and cell_route(design) is not None
+    codes, cats = variable_codes(design, variable, na, func, compact=routed)
     valid = codes >= 0
     n_missing = int(design.n - np.count_nonzero(valid))
     if len(cats) == 0:
@@ -402,7 +405,7 @@ def proportion(
             DelibpollWarning,
             stacklevel=2,
         )
-    domains = make_domains(design, by_cols, func)
+    domains = make_domains(design, by_cols, func, compact=routed)
     n_cat = len(cats)
     n_dom = domains.count
     rep_logit: tuple[np.ndarray, np.ndarray] | None = None
@@ -410,7 +413,7 @@ def proportion(
     summary = None
     if reps is None:
         est, vcov, _, summary = grouped_estimate(design, codes, np.eye(n_cat), domains.codes,
-                                                 n_dom, valid)
+                                                 n_dom, valid, coded_missing=True)
     else:
         num, den = ratio_columns(codes, np.eye(n_cat), domains.codes, n_dom, valid)
         est, vcov, _ = ratio_estimates(design, num, den)
@@ -424,7 +427,8 @@ def proportion(
             # on every replicate and its replicate variance gives the logit-scale SE
             rep_logit = reps.logit_ci_parts(design.weight_array, num, den, est)
     if summary is None:
-        summary = domain_summary(design, domains.codes, n_dom, valid)
+        summary = domain_summary(design, np.asarray(domains.codes, dtype=np.int64), n_dom,
+                                 valid)
     return shares_estimate(
         variable=variable, domains=domains, cats=cats, est=est, vcov=vcov, summary=summary,
         level=level, ci_method=ci_method, n_missing=n_missing, design_df=design.df,
