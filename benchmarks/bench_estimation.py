@@ -200,7 +200,7 @@ def scale_run(n: int) -> dict[str, float]:
         kept.append(cur / n)
         del fresh
     t_repeat = _best(lambda: dp.proportion(design, "q", by="age"), 3)
-    return {"n": n, "bincount": t_bincount, "key_bincount": t_key_bincount,
+    return {"n": n, "cells": rec.n_cells, "bincount": t_bincount, "key_bincount": t_key_bincount,
             "first": min(firsts), "repeat": t_repeat, "peak_bytes_per_row": max(peaks),
             "kept_bytes_per_row": max(kept)}
 
@@ -230,8 +230,8 @@ def scale_main(sizes: tuple[int, ...] = (1_000_000, 20_000_000)) -> None:
     md = [
         "## First proportion(by=) at scale: the (cell x domain x answer) table",
         "",
-        f"Machine: {machine()}. Raked design (5 margins, starting weights 1, 1,244-1,260 "
-        "cells), one 4-category answer by a 7-category domain; each size in its own process. "
+        f"Machine: {machine()}. Raked design (5 margins, 2 x 7 x 9 x 5 x 7 categories, starting "
+        f"weights 1, {int(rows[-1]['cells']):,} weighting cells), one 4-category answer by a 7-category domain; each size in its own process. "
         "`bincount`: `np.bincount` of a precomputed (cell x domain x answer) key; `key + "
         "bincount`: forming that key from the per-row codes and counting it (the one pass a "
         "group-by does). `first`: `proportion(q, by=age)` on a freshly raked design (codes "

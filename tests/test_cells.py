@@ -424,3 +424,29 @@ def test_code_cache_is_bounded_and_reused() -> None:
     assert d.cached_code_columns() <= design_module.CODE_CACHE_COLUMNS
     codes, cats = d.column_codes("q39")
     assert codes.dtype == np.int64 and cats == ["a", "b"] and not codes.flags.writeable
+
+
+@pytest.mark.parametrize("method", ["rake", "calibrate"])
+def test_cell_weights_refitted_on_cells_equal_the_rows(method: str) -> None:
+    """From equal starting weights on a large design the route refits the cells instead of
+    summing the rows' weights; the table, and so the estimates, are the same as the row
+    route's (consistency check, 1e-12)."""
+    rng = np.random.default_rng(11)
+    n = 120_000
+    df = pd.DataFrame({"a": rng.choice(list("xyz"), n), "b": rng.choice(list("pq"), n),
+                       "q": rng.choice(list("uvw"), n), "g": rng.choice(list("gh"), n)})
+    tg = dp.Targets.from_dict({"a": {"x": .2, "y": .3, "z": .5}, "b": {"p": .6, "q": .4}})
+    d = SurveyDesign(df)
+    d = dp.rake(d, tg, tol=1e-12) if method == "rake" else dp.calibrate(d, tg, method="raking")
+    route = cell_route(d)
+    assert route is not None and route.cell_weight is not None
+    cells_w = d.weight_array[np.unique(route.row_cell, return_index=True)[1]]  # type: ignore[arg-type]
+    np.testing.assert_allclose(route.cell_weight, cells_w, rtol=1e-12)
+    codes, cats = d.column_codes("q")
+    dom, dcats = d.column_codes("g")
+    valid = codes >= 0
+    est, vcov, _, summary = grouped_estimate(d, codes, np.eye(3), dom, 2, valid)
+    assert summary is not None
+    want_est, want_vcov = row_route(d, codes, 3, dom, 2, valid)
+    assert_same(est, want_est)
+    assert_same(vcov, want_vcov)

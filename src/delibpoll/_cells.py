@@ -547,9 +547,14 @@ def _indicator(key: np.ndarray, n_keys: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(g), indices, indptr), shape=(n_keys, g))
 
 
-def _by_key(ind: sp.csr_matrix, vals: np.ndarray) -> np.ndarray:
-    """``(n_keys, K)`` sums of the rows of ``vals`` (G x K) by key (``ind``: :func:`_indicator`)."""
-    return np.asarray(ind @ vals)
+def _by_key(ind: sp.csr_matrix, vals: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """``(n_keys, K)`` sums of the rows of ``vals`` (G x K) by key (``ind``: :func:`_indicator`),
+    each row times ``weights`` (G,) when given (no G x K temporary)."""
+    if weights is None:
+        return np.asarray(ind @ vals)
+    scaled = sp.csr_matrix((np.asarray(weights, dtype=float)[ind.indices], ind.indices,
+                            ind.indptr), shape=ind.shape)
+    return np.asarray(scaled @ vals)
 
 
 def _offsets(fin: _Final, cal: CellCalibration | None, ag: np.ndarray | None,
@@ -561,12 +566,11 @@ def _offsets(fin: _Final, cal: CellCalibration | None, ag: np.ndarray | None,
     s = fin.sums
     c = s.n_cells
     if cal.kind == "rake":
-        rows = bg * s.n[:, None]
+        zc = _by_key(s.cell_indicator, bg, s.n)  # cell sums of x / w
         if ag is not None:
             if fin.sy is None:
                 raise DelibpollError("GroupSums: raking-aware means need 'sum_y'.")
-            rows += ag * fin.sy[:, None]
-        zc = _by_key(s.cell_indicator, rows)  # cell sums of x / w
+            zc += _by_key(s.cell_indicator, ag, fin.sy)
         stacked = cal.stacked
         op = cal.sweep_operator(s.cell_counts)
         return np.asarray(stacked.T @ (op @ (stacked @ zc)))
@@ -574,11 +578,10 @@ def _offsets(fin: _Final, cal: CellCalibration | None, ag: np.ndarray | None,
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_g = np.where(g != 0, 1.0 / g, 0.0)
     old = fin.s1 * inv_g
-    rows = bg * old[:, None]
+    q = _by_key(s.cell_indicator, bg, old)  # (C, K): sum x / g per cell
     if ag is not None:
         assert fin.swy is not None
-        rows += ag * (fin.swy * inv_g)[:, None]
-    q = _by_key(s.cell_indicator, rows)  # (C, K): sum x / g per cell
+        q += _by_key(s.cell_indicator, ag, fin.swy * inv_g)
     old_cell = np.bincount(s.cell, weights=old, minlength=c)
     if cal.kind == "poststratify":
         ps = cal.margin_codes[0]
@@ -604,26 +607,31 @@ def _vcov(fin: _Final, weights: CellWeights, a: np.ndarray | None, b: np.ndarray
     sv: StratifiedVariance = stratified_variance(st, lonely_psu)
     k = b.shape[1]
     zero = np.zeros((1, k))
-    bg = np.vstack([b, zero])[fin.u]  # (G, K)
+    bp = np.vstack([b, zero])
+    bg = np.take(bp, fin.u, axis=0)  # (G, K)
     ag = None if a is None else np.vstack([a, zero])[fin.u]
     if ag is not None and (fin.swy is None or fin.sw2y is None or fin.sw2y2 is None):
         raise DelibpollError("GroupSums: means and totals of y need 'sum_wy', 'sum_w2y' and "
                              "'sum_w2y2'.")
     off = _offsets(fin, weights.calibration, ag, bg)
-    e = bg if off is None else bg - off[s.cell]  # residual coefficient of each group's rows
-    # each group's total of the residuals: sum_rows w (a y + e)
-    tot = e * fin.s1[:, None]
-    if ag is not None:
-        assert fin.swy is not None
-        tot += ag * fin.swy[:, None]
+    # the residual coefficient of each group's rows, in bg's buffer (large G x K
+    # temporaries cost page faults: few of them)
+    if off is None:
+        e = bg
+    else:
+        e = np.subtract(bg, np.take(off, s.cell, axis=0), out=bg)
     if s.psu is None:
         # rows are PSUs: sum_h scale_h sum_rows r r^T - sum_h coef_h T_h T_h^T
         scale_g = sv.scale[s.group_stratum] if s.n_strata > 1 else np.full(s.n_groups, sv.scale[0])
         s2s = scale_g * fin.s2
-        es = e * s2s[:, None]
-        v = e.T @ es
         # the size of the terms before they cancel (a share fixed by calibration: e = 0)
-        size = s2s @ (bg * bg) + (0.0 if off is None else s2s @ (off * off)[s.cell])
+        size = np.bincount(fin.u, weights=s2s, minlength=bp.shape[0]) @ (bp * bp)
+        if off is not None:
+            size = size + np.bincount(s.cell, weights=s2s, minlength=s.n_cells) @ (off * off)
+        root = np.sqrt(s2s)
+        er = e * root[:, None]
+        v = er.T @ er
+        del er
         if ag is not None:
             assert fin.sw2y is not None and fin.sw2y2 is not None
             as2 = ag * (scale_g * fin.sw2y2)[:, None]
@@ -631,20 +639,32 @@ def _vcov(fin: _Final, weights: CellWeights, a: np.ndarray | None, b: np.ndarray
             v += ag.T @ as2 + cross + cross.T
             size += np.einsum("gk,gk->k", as2, ag)
         if s.n_strata > 1:
-            t_h = _by_key(_indicator(s.group_stratum, s.n_strata), tot)
+            ind_h = _indicator(s.group_stratum, s.n_strata)
+            t_h = _by_key(ind_h, e, fin.s1)
+            if ag is not None:
+                assert fin.swy is not None
+                t_h += _by_key(ind_h, ag, fin.swy)
         else:
-            t_h = tot.sum(axis=0, keepdims=True)
+            t_h = (fin.s1 @ e)[None, :]
+            if ag is not None:
+                assert fin.swy is not None
+                t_h += (fin.swy @ ag)[None, :]
         v = v - t_h.T @ (t_h * sv.centre_coef[:, None])
         v = v * sv.factor
     else:
         assert s.psu_stratum is not None
-        ind = _indicator(s.psu, len(s.psu_stratum))
-        t = _by_key(ind, tot)
-        tb = _by_key(ind, bg * fin.s1[:, None]) if off is not None else t
-        size = sv.scale_psu @ (tb * tb)
+        j = len(s.psu_stratum)
+        ind = _indicator(s.psu, j)
+        t = _by_key(ind, e, fin.s1)  # PSU totals of the residuals
+        if ag is not None:
+            assert fin.swy is not None
+            t += _by_key(ind, ag, fin.swy)
+        size = sv.scale_psu @ (t * t)
         if off is not None:
-            to = _by_key(ind, off[s.cell] * fin.s1[:, None])
-            size = size + sv.scale_psu @ (to * to)
+            # the size of the terms before they cancel: totals of the offsets and without them
+            to = np.asarray(sp.csr_matrix((fin.s1, (s.psu, s.cell)), shape=(j, s.n_cells)) @ off)
+            tb = t + to
+            size = sv.scale_psu @ (tb * tb) + sv.scale_psu @ (to * to)
         v = sv.of_totals(t, overwrite=True)
     fixed = np.diag(v) <= ROUNDING_ZERO * size * max(sv.factor, 1.0)
     if fixed.any():

@@ -222,7 +222,7 @@ def domains_of_codes(
     codes_list = []
     cats_list = []
     for col, (c, cats) in zip(by, coded, strict=True):
-        n_missing = int((c < 0).sum())
+        n_missing = int(np.count_nonzero(c < 0)) if c.size and c.min() < 0 else 0
         if n_missing:
             raise DelibpollError(
                 f"The 'by' column '{col}' of {func} has {n_missing} missing value(s). Domains "
@@ -303,7 +303,7 @@ def variable_codes(
     with ``compact=True`` the design's narrow codes (no copy)."""
     _check_variable(design, variable, func)
     codes, cats = design.compact_codes(variable) if compact else design.column_codes(variable)
-    n_missing = int(np.count_nonzero(codes < 0))
+    n_missing = int(np.count_nonzero(codes < 0)) if codes.size and codes.min() < 0 else 0
     _check_missing(variable, n_missing, na)
     return codes, cats
 
@@ -518,8 +518,11 @@ def _build_route(design: RatioDesign) -> CellRoute | None:
     log = design.weighting_log
     if cal and (not log or log[-1].method not in ("rake", "calibrate", "poststratify")):
         return None  # the current weights are not the calibrated ones (e.g. trimmed after)
-    if not float(w.min()) > 0:
-        return None  # zero weights: R's subsets drop those rows
+    # designs are built from positive weights and raking or post-stratification keep them
+    # positive; fixed weights given later or a calibration (GREG) may hold zeros, which R's
+    # subsets drop (then the rows are needed)
+    if (not cal or log[-1].method == "calibrate") and not float(w.min()) > 0:
+        return None
     n = design.n
     row_cell: np.ndarray | None = None
     n_cells = 1
@@ -530,7 +533,7 @@ def _build_route(design: RatioDesign) -> CellRoute | None:
     if not cal:
         if w.max() == w.min():
             cell_weight = np.full(1, float(w[0]))
-    elif len(log) == 1:
+    elif len(log) == 1 and n >= _REFIT_ROWS:
         base = design.base_weight_array
         if base.max() == base.min():
             cell_weight = _cell_weight(log[-1].record, cal[0], float(base[0]))
@@ -551,6 +554,10 @@ def _build_route(design: RatioDesign) -> CellRoute | None:
         psu_stratum=np.asarray(st.psu_stratum), fpc_f=np.asarray(st.fpc_f) if st.has_fpc else None,
         cell_weight=cell_weight,
     )
+
+
+# below this many rows a weighted bincount of the rows is cheaper than refitting the cells
+_REFIT_ROWS = 100_000
 
 
 def _cell_weight(step: StepRecord, rec: CalibrationRecord, base: float) -> np.ndarray | None:
