@@ -183,8 +183,6 @@ def test_public_table_equals_row_level_design(drawn) -> None:  # type: ignore[no
     """cells.* on a pandas groupby of the rows equals the row-level estimators (consistency
     of two computations: the weights through the cells' factors, the SEs through the table)."""
     df, kw, method, kind = drawn
-    if kw["lonely_psu"] == "average" and method == "none" or kw.get("fpc"):
-        kw = {**kw, "lonely_psu": "adjust"}
     d = weigh(df, kw, method)
     keys = ["a", "b", "g", "q"] + (["h"] if "strata" in kind else []) \
         + (["psu"] if "clusters" in kind else []) + (["fpc"] if kw.get("fpc") else [])
