@@ -273,6 +273,7 @@ class CellCalibration:
     n_categories: tuple[int, ...] = ()
     x: np.ndarray | None = None
     sweep: np.ndarray | None = None
+    crosses: dict[bytes, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def stacked(self) -> np.ndarray:
@@ -598,6 +599,140 @@ def _offsets(fin: _Final, cal: CellCalibration | None, ag: np.ndarray | None,
     return np.asarray(x @ beta)
 
 
+def _feature_codes(cal: CellCalibration, n_cells: int) -> list[np.ndarray] | None:
+    """Per margin, the stacked category of each cell (offset into the T features), for
+    indicator features (raking, post-stratification); None for a model matrix (GREG)."""
+    if cal.kind == "calibrate":
+        return None
+    out = []
+    off = 0
+    for codes, k in zip(cal.margin_codes, cal.n_categories, strict=True):
+        out.append(np.asarray(codes, dtype=np.int64) + off)
+        off += int(k)
+    return out
+
+
+def _n_features(cal: CellCalibration) -> int:
+    if cal.kind == "calibrate":
+        assert cal.x is not None
+        return int(cal.x.shape[1])
+    return int(sum(cal.n_categories))
+
+
+def _agg_features(key: np.ndarray, n_keys: int, cell: np.ndarray, vals: np.ndarray,
+                  cal: CellCalibration, n_cells: int,
+                  group_features: np.ndarray | None = None) -> np.ndarray:
+    """``(n_keys x T)``: ``sum_g vals_g 1[key_g] F[cell_g]`` with ``F`` the cells' features
+    (their stacked margin categories, or the rows of the calibration model matrix).
+    ``group_features`` (M x G): each group's stacked categories, when already gathered."""
+    t = _n_features(cal)
+    if cal.kind == "calibrate":
+        assert cal.x is not None
+        agg = sp.csr_matrix((vals, (key, cell)), shape=(n_keys, n_cells))
+        return np.asarray(agg @ cal.x)
+    gf = group_features if group_features is not None else _group_features(cal, cell)
+    idx = (key * t)[None, :] + gf  # (M, G): one bincount for every margin
+    out = np.bincount(idx.ravel(), weights=np.tile(vals, gf.shape[0]), minlength=n_keys * t)
+    return out.reshape(n_keys, t)
+
+
+def _group_features(cal: CellCalibration, cell: np.ndarray) -> np.ndarray:
+    """``(M x G)`` the stacked category of each group's cell in every margin."""
+    codes = _feature_codes(cal, len(cal.margin_codes[0]))
+    assert codes is not None
+    return np.vstack([fc[cell] for fc in codes])
+
+
+def _feature_cross(cal: CellCalibration, cell_vals: np.ndarray) -> np.ndarray:
+    """``(T x T)`` ``F^T diag(cell_vals) F`` (kept with the calibration for the last few
+    ``cell_vals``: a design's cell sums of squared weights recur for every question)."""
+    key = cell_vals.tobytes()
+    hit = cal.crosses.get(key)
+    if hit is not None:
+        return hit
+    if cal.kind == "calibrate":
+        assert cal.x is not None
+        out = np.asarray(cal.x.T @ (cal.x * cell_vals[:, None]))
+    else:
+        st = cal.stacked
+        out = np.asarray((st * cell_vals[None, :]) @ st.T)
+    if len(cal.crosses) >= 4:
+        cal.crosses.pop(next(iter(cal.crosses)))
+    cal.crosses[key] = out
+    return out
+
+
+def _coef(fin: _Final, cal: CellCalibration | None, bp: np.ndarray) -> np.ndarray | None:
+    """``(T x K)`` ``R``: the calibration offsets of the residuals in feature space, so that
+    a group's residual coefficient is ``b_u - F[cell] R`` (None without calibration)."""
+    if cal is None:
+        return None
+    s = fin.sums
+    c = s.n_cells
+    n_u = bp.shape[0]
+    gf = None if cal.kind == "calibrate" else _group_features(cal, s.cell)
+    if cal.kind == "rake":
+        n_uf = _agg_features(fin.u, n_u, s.cell, s.n, cal, c, gf)  # rows per (u, category)
+        return np.asarray(cal.sweep_operator(s.cell_counts) @ (n_uf.T @ bp))
+    g = np.asarray(cal.g, dtype=float)[s.cell]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        old = np.where(g != 0, fin.s1 / g, 0.0)
+    o_uf = _agg_features(fin.u, n_u, s.cell, old, cal, c, gf)
+    if cal.kind == "poststratify":
+        den = o_uf.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.where(den[:, None] > 0, (o_uf.T @ bp) / den[:, None], 0.0))
+    old_cell = np.bincount(s.cell, weights=old, minlength=c)
+    xtwx = _feature_cross(cal, old_cell)
+    return np.asarray(np.linalg.lstsq(xtwx, o_uf.T @ bp, rcond=None)[0])
+
+
+def _vcov_shares(fin: _Final, weights: CellWeights, b: np.ndarray,
+                 sv: StratifiedVariance) -> tuple[np.ndarray, np.ndarray]:
+    """The vcov of the totals of ``x_i = w_i b_u`` and the size of its terms, in the
+    (domain x answer) x feature space: every group-level sum becomes a small
+    ``(U x T)`` table, as the grouped linearisation of the rows does."""
+    s = fin.sums
+    cal = weights.calibration
+    k = b.shape[1]
+    bp = np.vstack([b, np.zeros((1, k))])
+    n_u = bp.shape[0]
+    c = s.n_cells
+    r = _coef(fin, cal, bp)
+    if s.psu is None:
+        scale_g = sv.scale[s.group_stratum] if s.n_strata > 1 else np.full(s.n_groups, sv.scale[0])
+        s2s = scale_g * fin.s2
+        m_u = np.bincount(fin.u, weights=s2s, minlength=n_u)
+        bm = bp * m_u[:, None]
+        v = bp.T @ bm
+        size = np.einsum("uk,uk->k", bm, bp)
+        h = s.n_strata
+        strat = s.group_stratum
+        t_h = np.bincount(strat * n_u + fin.u, weights=fin.s1,
+                          minlength=h * n_u).reshape(h, n_u) @ bp
+        if r is not None:
+            assert cal is not None
+            q = _agg_features(fin.u, n_u, s.cell, s2s, cal, c)  # (U, T)
+            w_ff = _feature_cross(cal, np.bincount(s.cell, weights=s2s, minlength=c))
+            cross = (bp.T @ q) @ r
+            rwr = r.T @ (w_ff @ r)
+            v = v - cross - cross.T + rwr
+            size = size + np.diag(rwr)
+            t_h = t_h - _agg_features(strat, h, s.cell, fin.s1, cal, c) @ r
+        v = (v - t_h.T @ (t_h * sv.centre_coef[:, None])) * sv.factor
+        return v, size
+    assert s.psu_stratum is not None
+    j = len(s.psu_stratum)
+    t = np.asarray(sp.csr_matrix((fin.s1, (s.psu, fin.u)), shape=(j, n_u)) @ bp)
+    size = sv.scale_psu @ (t * t)
+    if r is not None:
+        assert cal is not None
+        to = _agg_features(s.psu, j, s.cell, fin.s1, cal, c) @ r
+        t = t - to
+        size = size + sv.scale_psu @ (to * to)
+    return sv.of_totals(t, overwrite=True), size
+
+
 def _vcov(fin: _Final, weights: CellWeights, a: np.ndarray | None, b: np.ndarray,
           lonely_psu: str) -> np.ndarray:
     """Calibration-aware linearised vcov of the totals of ``x_i = w_i (a_u y_i + b_u)``
@@ -605,6 +740,9 @@ def _vcov(fin: _Final, weights: CellWeights, a: np.ndarray | None, b: np.ndarray
     s = fin.sums
     st = s.structure()
     sv: StratifiedVariance = stratified_variance(st, lonely_psu)
+    if a is None:
+        v, size = _vcov_shares(fin, weights, b, sv)
+        return _zero_fixed(v, size, sv)
     k = b.shape[1]
     zero = np.zeros((1, k))
     bp = np.vstack([b, zero])
@@ -666,6 +804,12 @@ def _vcov(fin: _Final, weights: CellWeights, a: np.ndarray | None, b: np.ndarray
             tb = t + to
             size = sv.scale_psu @ (tb * tb) + sv.scale_psu @ (to * to)
         v = sv.of_totals(t, overwrite=True)
+    return _zero_fixed(v, size, sv)
+
+
+def _zero_fixed(v: np.ndarray, size: np.ndarray, sv: StratifiedVariance) -> np.ndarray:
+    """Variances that are zero up to rounding (a share fixed by calibration or strata) set
+    to 0, with their covariances, as the grouped linearisation of the rows."""
     fixed = np.diag(v) <= ROUNDING_ZERO * size * max(sv.factor, 1.0)
     if fixed.any():
         v[fixed, :] = 0.0
@@ -708,8 +852,11 @@ def _summary(fin: _Final, calibrated: bool) -> tuple[np.ndarray, np.ndarray, np.
         n_rows = np.full(d, float(s.n.sum()))
     h = s.n_strata
     dom = s.domain[inset]
-    strata = np.unique(dom * h + s.group_stratum[inset]) // h
-    n_str = np.bincount(strata, minlength=d)
+    if h == 1:
+        n_str = (ns > 0).astype(np.int64)
+    else:
+        strata = np.unique(dom * h + s.group_stratum[inset]) // h
+        n_str = np.bincount(strata, minlength=d)
     if s.psu is None:
         dfs = ns - n_str
     else:
