@@ -17,7 +17,9 @@ Outside references:
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,7 @@ from hypothesis import strategies as st
 
 import delibpoll as dp
 from delibpoll import SurveyDesign, cells
+from delibpoll import _ratios as ratios_module
 from delibpoll._cells import GroupSums, sweep_operator
 from delibpoll._ratios import (
     cell_route,
@@ -39,6 +42,18 @@ from delibpoll._ratios import (
 from delibpoll._variance import domain_average_factors
 
 REL = 1e-12  # cell route against the row route, relative to the largest entry
+
+
+@contextlib.contextmanager
+def table_always() -> Iterator[None]:
+    """The cell route on designs of any size (by default it takes designs with at least
+    ROWS_PER_SLOT rows per table slot, where it is the cheaper way)."""
+    old = ratios_module.ROWS_PER_SLOT
+    ratios_module.ROWS_PER_SLOT = 0
+    try:
+        yield
+    finally:
+        ratios_module.ROWS_PER_SLOT = old
 
 
 def assert_same(got: np.ndarray, want: np.ndarray, rel: float = REL) -> None:
@@ -133,6 +148,11 @@ def row_route(d: SurveyDesign, codes: np.ndarray, n_val: int, dom: np.ndarray, n
 @settings(max_examples=30, deadline=None)
 @given(surveys(), st.booleans())
 def test_cell_route_equals_row_route_for_shares(drawn, totals: bool) -> None:  # type: ignore[no-untyped-def]
+    with table_always():
+        _shares_equal(drawn, totals)
+
+
+def _shares_equal(drawn, totals: bool) -> None:  # type: ignore[no-untyped-def]
     df, kw, method, _ = drawn
     d = weigh(df, kw, method)
     assert cell_route(d) is not None
@@ -152,6 +172,11 @@ def test_cell_route_equals_row_route_for_shares(drawn, totals: bool) -> None:  #
 @settings(max_examples=30, deadline=None)
 @given(surveys(), st.booleans())
 def test_cell_route_equals_row_route_for_means_and_totals(drawn, totals: bool) -> None:  # type: ignore[no-untyped-def]
+    with table_always():
+        _numeric_equal(drawn, totals)
+
+
+def _numeric_equal(drawn, totals: bool) -> None:  # type: ignore[no-untyped-def]
     df, kw, method, _ = drawn
     d = weigh(df, kw, method)
     y = d.column("y").to_numpy()
@@ -397,6 +422,28 @@ def test_group_sums_refuses_inconsistent_arrays() -> None:
 
 
 def test_cell_route_applies_only_where_the_table_holds_everything() -> None:
+    with table_always():
+        _route_applies()
+
+
+def test_small_designs_keep_the_rows_path() -> None:
+    """A design with fewer than ROWS_PER_SLOT rows per table slot estimates from its rows
+    (the grouped variance with its constants kept on the design: faster repeats)."""
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"a": rng.choice(list("xyz"), 30), "q": rng.choice(list("uv"), 30)})
+    raked = dp.rake(SurveyDesign(df), dp.Targets.from_dict({"a": {"x": .3, "y": .3, "z": .4}}))
+    codes, cats = raked.column_codes("q")
+    dom, dcats = raked.column_codes("a")
+    assert grouped_estimate(raked, codes, np.eye(2), dom, 3, codes >= 0)[3] is None
+    with table_always():
+        raked2 = dp.rake(SurveyDesign(df), dp.Targets.from_dict({"a": {"x": .3, "y": .3, "z": .4}}))
+        got = grouped_estimate(raked2, codes, np.eye(2), dom, 3, codes >= 0)
+    assert got[3] is not None
+    want = grouped_estimate(raked, codes, np.eye(2), dom, 3, codes >= 0)
+    assert_same(got[1], want[1])
+
+
+def _route_applies() -> None:
     rng = np.random.default_rng(3)
     df = pd.DataFrame({"a": rng.choice(list("xy"), 200), "q": rng.choice(list("uv"), 200),
                        "w": rng.uniform(1, 2, 200)})

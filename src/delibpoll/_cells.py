@@ -42,11 +42,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._engine import Cells, design_matrix
-from ._records import RAKING_SWEEPS, CalibrateStep, MarginTarget, RakeStep
+from ._records import CalibrateStep, MarginTarget, RakeStep
 from ._replay import calibrate_fit, rake_fit, resolve_counts
 from ._structure import DesignStructure
 from ._types import CalFun
-from ._variance import ROUNDING_ZERO, StratifiedVariance, stratified_variance
+from ._variance import ROUNDING_ZERO, StratifiedVariance, stratified_variance, sweep_operator
 from .exceptions import DelibpollError
 
 __all__ = [
@@ -292,40 +292,6 @@ class CellCalibration:
         if self.sweep is not None:
             return self.sweep
         return sweep_operator(self.margin_codes, self.n_categories, cell_counts)
-
-
-def sweep_operator(margin_codes: Sequence[np.ndarray], n_categories: Sequence[int],
-                   cell_counts: np.ndarray) -> np.ndarray:
-    """``(T x T)`` linear map from the stacked category sums of ``z`` to the accumulated
-    category means that R's 10 backfitting sweeps subtract (``svyrecvar``: ``z <- z -
-    ave(z, margin)`` for each margin in turn); the same operator as
-    ``RakingRecord.sweep_operator``, from the cells' margin codes and row counts in numpy."""
-    n_cells = len(cell_counts)
-    t = int(sum(n_categories))
-    stacked = np.zeros((t, n_cells))
-    bounds = []
-    off = 0
-    for codes, k in zip(margin_codes, n_categories, strict=True):
-        stacked[off + np.asarray(codes), np.arange(n_cells)] = 1.0
-        bounds.append((off, off + int(k)))
-        off += int(k)
-    cross = (stacked * np.asarray(cell_counts, dtype=float)[None, :]) @ stacked.T
-    inv_n = 1.0 / np.diag(cross)[:, None]
-    # one sweep is affine in the accumulated means: acc' = G acc + H (H: one sweep from 0 on
-    # the identity, G: the sweep's linear part), so the 10 sweeps are H, G H + H, ...
-    h_mat = np.zeros((t, t))
-    g_mat = np.zeros((t, t))
-    eye = np.eye(t)
-    for lo, hi in bounds:
-        h_mat[lo:hi] = (eye[lo:hi] - cross[lo:hi] @ h_mat) * inv_n[lo:hi]
-    g_lin = eye.copy()
-    for lo, hi in bounds:
-        g_lin[lo:hi] -= (cross[lo:hi] @ g_lin) * inv_n[lo:hi]
-    g_mat = g_lin
-    acc = h_mat.copy()
-    for _ in range(RAKING_SWEEPS - 1):
-        acc = g_mat @ acc + h_mat
-    return acc
 
 
 @dataclass(frozen=True)

@@ -451,6 +451,11 @@ def grouped_estimate(
 # the (cell x domain x answer [x stratum or PSU]) table is counted densely up to this many
 # groups (a few MB); beyond it the rows go the grouped-variance way
 MAX_TABLE = 1 << 21
+# the table is used when it has at most one slot per this many rows: on small designs the
+# grouped variance of the rows, with its constants kept on the design, answers repeated
+# questions faster (about 0.4 ms against 1 ms at n = 4,000 with 1,244 cells), and on large
+# ones the table is the only way that stays within a few bytes a row
+ROWS_PER_SLOT = 2
 
 
 @dataclass(frozen=True)
@@ -528,6 +533,10 @@ def _build_route(design: RatioDesign) -> CellRoute | None:
     n_cells = 1
     calib: CellCalibration | None = None
     if cal:
+        rec = cal[0]
+        cells_count = rec.x.shape[0] if isinstance(rec, GregRecord) else rec.n_cells
+        if cells_count * 2 * ROWS_PER_SLOT > n:
+            return None  # no table of these cells can be smaller than the rows
         row_cell, n_cells, calib = _calibration_of(cal[0])
     cell_weight = None
     if not cal:
@@ -597,13 +606,14 @@ def group_sums(
 ) -> GroupSums | None:
     """The (cell x domain x answer [x stratum or PSU]) table of the rows in one pass: a key
     built in place in one int64 array (8 bytes a row), its counts and weight sums by
-    ``np.bincount``; None when the table would have more than :data:`MAX_TABLE` groups.
+    ``np.bincount``; None when the table would have more than :data:`MAX_TABLE` groups or
+    more than one slot per :data:`ROWS_PER_SLOT` rows (then the rows are cheaper).
 
     With ``y`` (numeric values, 0 where not ``valid``; ``n_pat`` 1 and ``pattern`` 0) the
     table also holds the sums of ``y``, ``w y``, ``w^2 y`` and ``w^2 y^2``."""
     p1 = n_pat + 1
     space = route.n_cells * n_domains * p1 * route.n_units
-    if space > MAX_TABLE:
+    if space > MAX_TABLE or space * ROWS_PER_SLOT > design.n:
         return None
     # the (domain x answer) digit in a narrow type first (cheap passes of 2 bytes a row),
     # then one int64 pass for the cell: key = cell * (D * (A + 1)) + domain * (A + 1) + answer
