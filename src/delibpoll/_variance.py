@@ -492,13 +492,21 @@ def grouped_linearizer(
         feats = offsets.features
         diag = np.bincount(offsets.cell, weights=offsets.a * offsets.a * scale_psu[st.psu],
                            minlength=n_cells)
-        if isinstance(feats, np.ndarray):
-            tt_raw = np.asarray(feats.T @ (feats * diag[:, None]))
+        small = feats.shape[0] * feats.shape[1] <= 1 << 22
+        fd = _dense(feats) if small else feats  # dense products of small maps are faster
+        if isinstance(fd, np.ndarray):
+            tt_raw = np.asarray(fd.T @ (fd * diag[:, None]))
         else:
-            tt_raw = np.asarray(_dense(feats.T @ feats.multiply(diag[:, None]).tocsr()))
+            tt_raw = np.asarray(_dense(fd.T @ fd.multiply(diag[:, None]).tocsr()))
         h = len(st.n_psu_h)
-        strat_cell = sp.csr_matrix((offsets.a, (st.stratum, offsets.cell)), shape=(h, n_cells))
-        sf_b = np.asarray(_dense(strat_cell @ feats))
+        if h * n_cells <= 1 << 22:
+            strat_cell = np.bincount(st.stratum * n_cells + offsets.cell, weights=offsets.a,
+                                     minlength=h * n_cells).reshape(h, n_cells)
+            sf_b = np.asarray(strat_cell @ fd) if isinstance(fd, np.ndarray) \
+                else np.asarray(_dense(fd.T @ strat_cell.T).T)
+        else:
+            strat_sp = sp.csr_matrix((offsets.a, (st.stratum, offsets.cell)), shape=(h, n_cells))
+            sf_b = np.asarray(_dense(strat_sp @ feats))
         tt = sv.cross(tt_raw, sf_b, sf_b)
     elif offsets is not None:
         # PSU totals of a_i Ind_i through the cells: (J x C) @ (C x T), never an n x T array
