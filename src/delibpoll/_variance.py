@@ -406,16 +406,20 @@ def sweep_operator(margin_codes: Sequence[np.ndarray], n_categories: Sequence[in
     category means that R's 10 backfitting sweeps subtract (``svyrecvar``: ``z <- z -
     ave(z, margin)`` for each margin in turn); the same operator as
     ``RakingRecord.sweep_operator``, from the cells' margin codes and row counts in numpy."""
-    n_cells = len(cell_counts)
     t = int(sum(n_categories))
-    stacked = np.zeros((t, n_cells))
     bounds = []
+    feats = []
     off = 0
     for codes, k in zip(margin_codes, n_categories, strict=True):
-        stacked[off + np.asarray(codes), np.arange(n_cells)] = 1.0
+        feats.append(off + np.asarray(codes, dtype=np.int64))
         bounds.append((off, off + int(k)))
         off += int(k)
-    cross = (stacked * np.asarray(cell_counts, dtype=float)[None, :]) @ stacked.T
+    # rows in category c of one margin and c' of another: one bincount over all pairs
+    fm = np.vstack(feats)  # (M, C)
+    pairs = (fm[:, None, :] * t + fm[None, :, :]).ravel()
+    counts = np.asarray(cell_counts, dtype=float)
+    cross = np.bincount(pairs, weights=np.tile(counts, len(feats) ** 2),
+                        minlength=t * t).reshape(t, t)
     inv_n = 1.0 / np.diag(cross)[:, None]
     # one sweep is affine in the accumulated means: acc' = G acc + H (H: one sweep from 0 on
     # the identity, G: the sweep's linear part), so the 10 sweeps are H, G H + H, ...
