@@ -598,7 +598,8 @@ def _agg_features(key: np.ndarray, n_keys: int, cell: np.ndarray, vals: np.ndarr
         return np.asarray(agg @ cal.x)
     gf = group_features if group_features is not None else _group_features(cal, cell)
     idx = (key * t)[None, :] + gf  # (M, G): one bincount for every margin
-    out = np.bincount(idx.ravel(), weights=np.tile(vals, gf.shape[0]), minlength=n_keys * t)
+    tiled = np.broadcast_to(vals, gf.shape).ravel()
+    out = np.bincount(idx.ravel(), weights=tiled, minlength=n_keys * t)
     return out.reshape(n_keys, t)
 
 

@@ -418,8 +418,8 @@ def sweep_operator(margin_codes: Sequence[np.ndarray], n_categories: Sequence[in
     fm = np.vstack(feats)  # (M, C)
     pairs = (fm[:, None, :] * t + fm[None, :, :]).ravel()
     counts = np.asarray(cell_counts, dtype=float)
-    cross = np.bincount(pairs, weights=np.tile(counts, len(feats) ** 2),
-                        minlength=t * t).reshape(t, t)
+    weights = np.broadcast_to(counts, (len(feats) ** 2, len(counts))).ravel()
+    cross = np.bincount(pairs, weights=weights, minlength=t * t).reshape(t, t)
     inv_n = 1.0 / np.diag(cross)[:, None]
     # one sweep is affine in the accumulated means: acc' = G acc + H (H: one sweep from 0 on
     # the identity, G: the sweep's linear part), so the 10 sweeps are H, G H + H, ...
@@ -444,7 +444,7 @@ def _offsets_of(rec: CalibrationRecord) -> _Offsets:
         cell_feat = [c + o for c, o in zip(rec.cell_codes, offs, strict=True)]
         codes = np.vstack([c[rec.row_cell] for c in cell_feat]).astype(np.int64)
         n_cells, t = rec.n_cells, int(sum(rec.n_categories))
-        rows = np.tile(np.arange(n_cells), len(cell_feat))
+        rows = np.broadcast_to(np.arange(n_cells), (len(cell_feat), n_cells)).ravel()
         feats = sp.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(cell_feat))),
                               shape=(n_cells, t))
         return _Offsets(rec.row_cell, feats, codes, rec.psw, 1.0 / rec.psw, "matrix",
