@@ -7,6 +7,7 @@ fixed weights) and an R loop of ``svyby`` when installed. Writes ``benchmarks/re
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -249,8 +250,11 @@ def scale_main(sizes: tuple[int, ...] = (1_000_000, 20_000_000)) -> None:
             f"{r['first'] * 1e3:.0f} | {r['first'] / r['bincount']:.1f}x | "
             f"{r['first'] / r['key_bincount']:.1f}x | {r['repeat'] * 1e3:.0f} | "
             f"{r['peak_bytes_per_row']:.1f} | {r['kept_bytes_per_row']:.1f} |")
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
     md += ["", f"First `proportion(by=)` on a fresh raked n = 4,000 design (50 designs): median "
-           f"{med * 1e3:.2f} ms, best {best * 1e3:.2f} ms."]
+           f"{med * 1e3:.2f} ms, best {best * 1e3:.2f} ms (OPENBLAS_NUM_THREADS={threads}: its "
+           "small matrix products slow down several-fold when BLAS threads compete for a "
+           "busy 2-core machine)."]
     write_result("estimation_scale", "\n".join(md))
 
 

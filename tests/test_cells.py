@@ -455,22 +455,6 @@ def _route_applies() -> None:
     assert cell_route(dp.poststratify(raked, tg)) is None  # two calibration steps
 
 
-def test_code_cache_is_bounded_and_reused() -> None:
-    """design.py keeps the codes of at most CODE_CACHE_COLUMNS columns, compactly, and
-    reuses them (the same object on a second call)."""
-    from delibpoll import design as design_module
-
-    df = pd.DataFrame({f"q{i}": pd.Categorical(["a", "b"] * 50) for i in range(40)})
-    d = SurveyDesign(df)
-    first, cats = d.compact_codes("q0")
-    assert first.dtype == np.int8 and d.compact_codes("q0")[0] is first and cats == ["a", "b"]
-    for i in range(40):
-        d.column_codes(f"q{i}")
-    assert d.cached_code_columns() <= design_module.CODE_CACHE_COLUMNS
-    codes, cats = d.column_codes("q39")
-    assert codes.dtype == np.int64 and cats == ["a", "b"] and not codes.flags.writeable
-
-
 @pytest.mark.parametrize("method", ["rake", "calibrate"])
 def test_cell_weights_refitted_on_cells_equal_the_rows(method: str) -> None:
     """From equal starting weights on a large design the route refits the cells instead of

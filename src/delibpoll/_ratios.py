@@ -544,7 +544,8 @@ def _build_route(design: RatioDesign) -> CellRoute | None:
             cell_weight = np.full(1, float(w[0]))
     elif len(log) == 1 and n >= _REFIT_ROWS:
         base = design.base_weight_array
-        if base.max() == base.min():
+        known = getattr(design, "base_weights_constant", None)
+        if known if known is not None else base.max() == base.min():
             cell_weight = _cell_weight(log[-1].record, cal[0], float(base[0]))
     n_psu = len(st.psu_stratum)
     h = len(st.n_psu_h)

@@ -165,6 +165,7 @@ class SurveyDesign:
         "_report",
         "_replicates",
         "_base_w",
+        "_base_constant",
         "_attrs",
         "_cache",
     )
@@ -172,6 +173,7 @@ class SurveyDesign:
     _data: pd.DataFrame
     _w: np.ndarray
     _base_w: np.ndarray
+    _base_constant: list[bool]  # [whether every starting weight is equal], once known
     _weights_col: str | None
     _strata_col: str | None
     _ids_col: str | None
@@ -266,6 +268,8 @@ class SurveyDesign:
         w.flags.writeable = False
         object.__setattr__(self, "_w", w)
         object.__setattr__(self, "_base_w", w)
+        # shared by every design made from this one (the starting weights are too)
+        object.__setattr__(self, "_base_constant", [True] if weights is None else [])
         object.__setattr__(self, "_structure", build_structure(
             self._data, strata, list(ids_stages) or None, list(fpc_stages) or None
         ))
@@ -316,6 +320,8 @@ class SurveyDesign:
         # is plain data that replays as it is: nothing is re-run)
         self._w.flags.writeable = False
         self._base_w.flags.writeable = False
+        if "_base_constant" not in state:  # pickled before the slot existed
+            object.__setattr__(self, "_base_constant", [])
         object.__setattr__(self, "_cache", {})
 
     def _check_columns(self, cols: Sequence[Hashable], param: str) -> list[Hashable]:
@@ -377,6 +383,16 @@ class SurveyDesign:
     def base_weight_array(self) -> np.ndarray:
         """The starting (design) weights before any weighting step, read-only."""
         return self._base_w
+
+    @property
+    def base_weights_constant(self) -> bool:
+        """Whether every starting weight is the same (known without a pass when the design
+        was built without weights; worked out once otherwise, for all designs made from it)."""
+        known = self._base_constant
+        if not known:
+            b = self._base_w
+            known.append(bool(b.max() == b.min()))
+        return known[0]
 
     @property
     def columns(self) -> list[Hashable]:
