@@ -45,6 +45,7 @@ LAYER_OF = {
     "codebook": "values",
     # kernels: computations on plain arrays
     "_engine": "kernels",
+    "_cells": "kernels",
     "_variance": "kernels",
     "_ratios": "kernels",
     "_quantiles": "kernels",
@@ -64,6 +65,7 @@ LAYER_OF = {
     "regression": "api",
     "ordinal": "api",
     "weightspec": "api",
+    "cells": "api",
     # inference on top of estimates
     "contrast": "inference",
     "chisq": "inference",

@@ -207,3 +207,30 @@ def test_a_step_pickled_alone_replays_from_its_record() -> None:
         alone = pickle.loads(pickle.dumps(step))
         base = np.column_stack([d.base_weight_array, 2 * d.base_weight_array])
         np.testing.assert_array_equal(alone.apply(base), step.apply(base))
+
+
+def test_code_cache_is_bounded_and_reused() -> None:
+    """design.py keeps the codes of at most CODE_CACHE_COLUMNS columns, compactly, and
+    reuses them (the same object on a second call)."""
+    from delibpoll import design as design_module
+
+    df = pd.DataFrame({f"q{i}": pd.Categorical(["a", "b"] * 50) for i in range(40)})
+    d = SurveyDesign(df)
+    first, cats = d.compact_codes("q0")
+    assert first.dtype == np.int8 and d.compact_codes("q0")[0] is first and cats == ["a", "b"]
+    for i in range(40):
+        d.column_codes(f"q{i}")
+    assert d.cached_code_columns() <= design_module.CODE_CACHE_COLUMNS
+    codes, cats = d.column_codes("q39")
+    assert codes.dtype == np.int64 and cats == ["a", "b"] and not codes.flags.writeable
+
+
+
+def test_base_weights_constant_is_known_without_a_pass_and_shared() -> None:
+    df = pd.DataFrame({"a": ["x", "y"] * 20, "w": np.r_[np.ones(39), 2.0]})
+    assert SurveyDesign(df).base_weights_constant
+    d = SurveyDesign(df, weights="w")
+    assert not d.base_weights_constant
+    raked = dp.rake(d, dp.Targets.from_dict({"a": {"x": 0.5, "y": 0.5}}))
+    assert not raked.base_weights_constant
+    assert SurveyDesign(df.assign(w=3.0), weights="w").base_weights_constant

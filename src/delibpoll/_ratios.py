@@ -17,7 +17,19 @@ from typing import Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
-from ._records import CalibrationRecord
+from ._cells import CellCalibration, CellWeights, GroupSums, sweep_operator
+from ._cells import numeric as cell_numeric
+from ._cells import ratios as cell_ratios
+from ._records import (
+    CalibrationRecord,
+    GregRecord,
+    LoggedStep,
+    PostStratRecord,
+    RakeStep,
+    RakingRecord,
+    StepRecord,
+)
+from ._replay import rake_fit
 from ._structure import DesignStructure
 from ._types import NaPolicy
 from ._variance import (
@@ -33,12 +45,18 @@ from .exceptions import DelibpollError
 __all__ = [
     "MAX_DOMAINS",
     "MAX_GROUPS",
+    "CellRoute",
     "Domains",
     "RatioDesign",
     "ReplicateVariance",
     "domain_df",
     "domain_matrix",
+    "cell_route",
     "domain_summary",
+    "domains_of_codes",
+    "group_sums",
+    "grouped_estimate",
+    "numeric_estimate",
     "grouped_ratios",
     "linearizer",
     "make_domains",
@@ -80,6 +98,11 @@ class RatioDesign(Protocol):
         ...
 
     @property
+    def base_weight_array(self) -> np.ndarray:
+        """The starting weights before any weighting step, read-only."""
+        ...
+
+    @property
     def columns(self) -> list[Hashable]:
         """Names of the data's columns."""
         ...
@@ -109,12 +132,21 @@ class RatioDesign(Protocol):
         """The replicate weights, or None."""
         ...
 
+    @property
+    def weighting_log(self) -> tuple[LoggedStep, ...]:
+        """The weighting steps, in order."""
+        ...
+
     def column(self, name: Hashable) -> pd.Series:
         """One column of the data."""
         ...
 
     def column_codes(self, column: Hashable) -> tuple[np.ndarray, list[Hashable]]:
         """Integer codes (-1 missing) and categories of a column."""
+        ...
+
+    def compact_codes(self, column: Hashable) -> tuple[np.ndarray, list[Hashable]]:
+        """The same codes in the narrowest integer type, kept with the design."""
         ...
 
     def check_columns(self, cols: Sequence[Hashable], param: str) -> list[Hashable]:
@@ -162,7 +194,8 @@ def domain_matrix(codes: np.ndarray, count: int, valid: np.ndarray) -> np.ndarra
 MAX_DOMAINS = 1_000  # crossed by= columns: each declared combination is a row (and a vcov block)
 
 
-def make_domains(design: RatioDesign, by: list[str], func: str) -> Domains:
+def make_domains(design: RatioDesign, by: list[str], func: str, *,
+                 compact: bool = False) -> Domains:
     """The domains of the ``by`` columns (every combination of their categories).
 
     Raises
@@ -175,11 +208,21 @@ def make_domains(design: RatioDesign, by: list[str], func: str) -> Domains:
     if not by:
         return Domains(np.zeros(n, dtype=np.int64), [None], [])
     design.check_columns(by, "by")
+    if compact and len(by) == 1:
+        # narrow codes, kept with the design (for the cell route, which only adds them)
+        return domains_of_codes([design.compact_codes(by[0])], by, func)
+    return domains_of_codes([design.column_codes(col) for col in by], by, func)
+
+
+def domains_of_codes(
+    coded: Sequence[tuple[np.ndarray, list[Hashable]]], by: list[str], func: str
+) -> Domains:
+    """The domains crossing the coded ``by`` columns (codes and categories of each, from the
+    package's one column coder); the checks of :func:`make_domains`."""
     codes_list = []
     cats_list = []
-    for col in by:
-        c, cats = design.column_codes(col)
-        n_missing = int((c < 0).sum())
+    for col, (c, cats) in zip(by, coded, strict=True):
+        n_missing = int(np.count_nonzero(c < 0)) if c.size and c.min() < 0 else 0
         if n_missing:
             raise DelibpollError(
                 f"The 'by' column '{col}' of {func} has {n_missing} missing value(s). Domains "
@@ -190,6 +233,7 @@ def make_domains(design: RatioDesign, by: list[str], func: str) -> Domains:
         cats_list.append(cats)
     if len(by) == 1:
         return Domains(codes_list[0], cats_list[0], by)
+    n = len(codes_list[0])
     n_domains = 1
     for cats in cats_list:
         n_domains *= len(cats)  # Python int: exact, never wraps
@@ -252,13 +296,14 @@ def _check_missing(variable: str, n_missing: int, na: NaPolicy) -> None:
 
 
 def variable_codes(
-    design: RatioDesign, variable: str, na: NaPolicy, func: str
+    design: RatioDesign, variable: str, na: NaPolicy, func: str, *, compact: bool = False
 ) -> tuple[np.ndarray, list[Hashable]]:
     """Category codes of a categorical ``variable`` (-1 missing) and its categories, in the
-    package's one category order, with the checks of :func:`variable_values`."""
+    package's one category order, with the checks of :func:`variable_values`; int64, or
+    with ``compact=True`` the design's narrow codes (no copy)."""
     _check_variable(design, variable, func)
-    codes, cats = design.column_codes(variable)
-    n_missing = int(np.count_nonzero(codes < 0))
+    codes, cats = design.compact_codes(variable) if compact else design.column_codes(variable)
+    n_missing = int(np.count_nonzero(codes < 0)) if codes.size and codes.min() < 0 else 0
     _check_missing(variable, n_missing, na)
     return codes, cats
 
@@ -346,13 +391,48 @@ def grouped_ratios(
     (P x L): for a categorical question ``pattern`` is the category code and ``values`` the
     identity, so the ratios are the category shares. Rows outside ``valid`` are left out of
     numerator and denominator. Returns ``(estimates, vcov, denominators)`` like
-    :func:`ratio_estimates`, domain-major (estimate ``g * L + l``), computed from group-level
-    sums when the design allows (no replicate weights, at most one calibration step) and
-    from the n x K columns otherwise; both give the same numbers. With
-    ``lonely_psu="average"`` each domain's variance is scaled by the strata present in it
+    :func:`ratio_estimates`, domain-major (estimate ``g * L + l``), computed from a table of
+    group sums when the design allows (:func:`cell_route`: the cell engine
+    :mod:`delibpoll._cells`), else from group-level sums of the rows
+    (:func:`~delibpoll._variance.grouped_vcov`: at most one calibration step) and from the
+    n x K columns otherwise; all give the same numbers. With ``lonely_psu="average"`` each
+    domain's variance is scaled by the strata present in it
     (:func:`~delibpoll._variance.domain_average_factors`), as R's ``svyby``; the covariance
     of two domains by the geometric mean of their factors.
     """
+    est, vcov, dsum, _ = grouped_estimate(design, pattern, values, domain_codes, n_domains,
+                                          valid, totals=totals)
+    return est, vcov, dsum
+
+
+def grouped_estimate(
+    design: RatioDesign,
+    pattern: np.ndarray,
+    values: np.ndarray,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+    *,
+    totals: bool = False,
+    coded_missing: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """:func:`grouped_ratios` and, when the cell engine computed them, the per-domain
+    ``(n, df, n_rows)`` of :func:`domain_summary` from the same table (else None).
+
+    ``coded_missing=True`` says that ``pattern`` is -1 exactly where ``valid`` is False
+    (category codes), which saves the table's key a masked pass. Codes may be of any integer
+    type (the design's compact codes)."""
+    n_pat = values.shape[0]
+    route = cell_route(design)
+    if route is not None:
+        sums = group_sums(design, route, pattern, n_pat, domain_codes, n_domains, valid,
+                          coded_missing=coded_missing)
+        if sums is not None:
+            ce = cell_ratios(sums, route.weights, values, totals=totals,
+                             lonely_psu=design.lonely_psu)
+            return ce.estimate, ce.vcov, ce.denominator, (ce.n, ce.df, ce.n_rows)
+    pattern = np.asarray(pattern, dtype=np.int64)
+    domain_codes = np.asarray(domain_codes, dtype=np.int64)
     est, vcov, dsum = _grouped_ratios(design, pattern, values, domain_codes, n_domains, valid,
                                       totals)
     # lonely_psu="average" scales each domain by the strata present in it, as R's svyby
@@ -364,8 +444,264 @@ def grouped_ratios(
     if factors is not None:
         root = np.sqrt(np.repeat(factors, values.shape[1]))
         vcov = vcov * root[:, None] * root[None, :]
-    return est, vcov, dsum
+    return est, vcov, dsum, None
 
+
+# ---------------------------------------------------------------------- the cell route
+# the (cell x domain x answer [x stratum or PSU]) table is counted densely up to this many
+# groups (a few MB); beyond it the rows go the grouped-variance way
+MAX_TABLE = 1 << 21
+# the table is used when it has at most one slot per this many rows: on small designs the
+# grouped variance of the rows, with its constants kept on the design, answers repeated
+# questions faster (about 0.4 ms against 1 ms at n = 4,000 with 1,244 cells), and on large
+# ones the table is the only way that stays within a few bytes a row
+ROWS_PER_SLOT = 2
+
+
+@dataclass(frozen=True)
+class CellRoute:
+    """What the in-memory cell route keeps of a design (built once, kept with it).
+
+    Attributes
+    ----------
+    row_cell : numpy.ndarray or None
+        ``(n,)`` weighting cell of each row (of the design's calibration step), or None
+        for one cell (an uncalibrated design).
+    n_cells : int
+    weights : CellWeights
+        Factor 1 (the table is built from the current weights) and the calibration step.
+    unit : numpy.ndarray or None
+        ``(n,)`` per row: the stratum (rows are PSUs, several strata) or the PSU
+        (clustered designs); None for one stratum of row PSUs.
+    n_units : int
+    clustered : bool
+        Whether ``unit`` holds PSUs.
+    psu_stratum : numpy.ndarray
+        ``(J,)`` stratum of each PSU (clustered designs).
+    fpc_f : numpy.ndarray or None
+    cell_weight : numpy.ndarray or None
+        ``(C,)`` the weight of every row of each cell when the weights are constant within
+        cells (starting weights all equal, one calibration step): the table's weight sums
+        then follow from its counts, and one ``bincount`` of the key is the only pass.
+    """
+
+    row_cell: np.ndarray | None
+    n_cells: int
+    weights: CellWeights
+    unit: np.ndarray | None
+    n_units: int
+    clustered: bool
+    psu_stratum: np.ndarray
+    fpc_f: np.ndarray | None
+    cell_weight: np.ndarray | None
+
+
+def _calibration_of(rec: CalibrationRecord) -> tuple[np.ndarray, int, CellCalibration]:
+    if isinstance(rec, RakingRecord):
+        return rec.row_cell, rec.n_cells, CellCalibration(
+            kind="rake", g=np.ones(rec.n_cells), margin_codes=rec.cell_codes,
+            n_categories=rec.n_categories,
+            sweep=sweep_operator(rec.cell_codes, rec.n_categories, rec.cell_counts))
+    if isinstance(rec, PostStratRecord):
+        new = np.bincount(rec.row_cell, weights=rec.new_w, minlength=rec.n_cells)
+        old = np.bincount(rec.row_cell, weights=rec.old_w, minlength=rec.n_cells)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(old > 0, new / old, 1.0)
+        return rec.row_cell, rec.n_cells, CellCalibration(
+            kind="poststratify", g=g, margin_codes=(np.arange(rec.n_cells),),
+            n_categories=(rec.n_cells,))
+    assert isinstance(rec, GregRecord)
+    return rec.row_cell, rec.x.shape[0], CellCalibration(kind="calibrate", g=rec.g_cell, x=rec.x)
+
+
+def _build_route(design: RatioDesign) -> CellRoute | None:
+    st = design.structure
+    cal = design.calibration
+    w = design.weight_array
+    if design.replicates is not None or st.stage2 is not None or len(cal) > 1:
+        return None
+    log = design.weighting_log
+    if cal and (not log or log[-1].method not in ("rake", "calibrate", "poststratify")):
+        return None  # the current weights are not the calibrated ones (e.g. trimmed after)
+    # designs are built from positive weights and raking or post-stratification keep them
+    # positive; fixed weights given later or a calibration (GREG) may hold zeros, which R's
+    # subsets drop (then the rows are needed)
+    if (not cal or log[-1].method == "calibrate") and not float(w.min()) > 0:
+        return None
+    n = design.n
+    row_cell: np.ndarray | None = None
+    n_cells = 1
+    calib: CellCalibration | None = None
+    if cal:
+        rec = cal[0]
+        cells_count = rec.x.shape[0] if isinstance(rec, GregRecord) else rec.n_cells
+        if cells_count * 2 * ROWS_PER_SLOT > n:
+            return None  # no table of these cells can be smaller than the rows
+        row_cell, n_cells, calib = _calibration_of(cal[0])
+    cell_weight = None
+    if not cal:
+        if w.max() == w.min():
+            cell_weight = np.full(1, float(w[0]))
+    elif len(log) == 1 and n >= _REFIT_ROWS:
+        base = design.base_weight_array
+        known = getattr(design, "base_weights_constant", None)
+        if known if known is not None else base.max() == base.min():
+            cell_weight = _cell_weight(log[-1].record, cal[0], float(base[0]))
+    n_psu = len(st.psu_stratum)
+    h = len(st.n_psu_h)
+    clustered = n_psu != n  # n PSUs in n rows: every row is its own PSU
+    unit: np.ndarray | None
+    if clustered:
+        unit, n_units = st.psu, n_psu
+    elif h > 1:
+        unit, n_units = st.stratum, h
+    else:
+        unit, n_units = None, 1
+    return CellRoute(
+        row_cell=row_cell, n_cells=n_cells,
+        weights=CellWeights(factor=np.ones(n_cells), calibration=calib),
+        unit=unit, n_units=n_units, clustered=clustered,
+        psu_stratum=np.asarray(st.psu_stratum), fpc_f=np.asarray(st.fpc_f) if st.has_fpc else None,
+        cell_weight=cell_weight,
+    )
+
+
+# below this many rows a weighted bincount of the rows is cheaper than refitting the cells
+_REFIT_ROWS = 100_000
+
+
+def _cell_weight(step: StepRecord, rec: CalibrationRecord, base: float) -> np.ndarray | None:
+    """The weight of each cell's rows after one calibration step from equal starting weights
+    ``base``: the step replayed on the cells (each cell one unit carrying ``base`` times its
+    rows), the same kernels as the fit; no pass over the rows."""
+    if isinstance(step, RakeStep) and isinstance(rec, RakingRecord):
+        n_cells = rec.n_cells
+        cell_step = RakeStep(row_cell=np.arange(n_cells), cell_counts=step.cell_counts,
+                             margins=step.margins, total=step.total, max_iter=step.max_iter,
+                             tol=step.tol, cap_value=step.cap_value)
+        new, _, _ = rake_fit(cell_step, (base * step.cell_counts)[:, None])
+        return np.asarray(new[:, 0] / step.cell_counts)
+    if isinstance(rec, GregRecord):
+        return np.asarray(base * rec.g_cell)
+    return None
+
+
+def cell_route(design: RatioDesign) -> CellRoute | None:
+    """The design's :class:`CellRoute` (kept with the design), or None when the cell engine
+    does not apply: replicate weights, a second stage, more than one calibration step,
+    weights changed after the calibration (trimming), or zero weights."""
+    return design.derived("cell_route", lambda: _build_route(design))
+
+
+def group_sums(
+    design: RatioDesign,
+    route: CellRoute,
+    pattern: np.ndarray,
+    n_pat: int,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+    y: np.ndarray | None = None,
+    *,
+    coded_missing: bool = False,
+) -> GroupSums | None:
+    """The (cell x domain x answer [x stratum or PSU]) table of the rows in one pass: a key
+    built in place in one int64 array (8 bytes a row), its counts and weight sums by
+    ``np.bincount``; None when the table would have more than :data:`MAX_TABLE` groups or
+    more than one slot per :data:`ROWS_PER_SLOT` rows (then the rows are cheaper).
+
+    With ``y`` (numeric values, 0 where not ``valid``; ``n_pat`` 1 and ``pattern`` 0) the
+    table also holds the sums of ``y``, ``w y``, ``w^2 y`` and ``w^2 y^2``."""
+    p1 = n_pat + 1
+    space = route.n_cells * n_domains * p1 * route.n_units
+    if space > MAX_TABLE or space * ROWS_PER_SLOT > design.n:
+        return None
+    # the (domain x answer) digit in a narrow type first (cheap passes of 2 bytes a row),
+    # then one int64 pass for the cell: key = cell * (D * (A + 1)) + domain * (A + 1) + answer
+    inner = n_domains * p1
+    small = np.multiply(domain_codes, p1, dtype=np.int16 if inner < 2**15 else np.int32)
+    if y is not None:
+        small += valid
+    elif coded_missing:
+        small += pattern  # -1 where the answer is missing: with the 1 below, answer slot 0
+        small += 1
+    else:
+        small += valid
+        np.add(small, pattern, out=small, where=valid)
+    if route.row_cell is None:
+        key = small.astype(np.int64)
+    else:
+        key = np.multiply(route.row_cell, inner, dtype=np.int64)
+        key += small
+    del small
+    if route.unit is not None:
+        key *= route.n_units
+        key += route.unit
+    w = design.weight_array
+    cnt_all = np.bincount(key, minlength=space)
+    idx = np.flatnonzero(cnt_all)
+    cnt = cnt_all[idx].astype(float)
+    del cnt_all
+    rest = idx
+    unit = None
+    if route.unit is not None:
+        rest, unit = np.divmod(rest, route.n_units)
+    rest, ans = np.divmod(rest, p1)
+    cell, dom = np.divmod(rest, n_domains)
+    if route.cell_weight is not None:
+        wc = route.cell_weight[cell]
+        s1 = cnt * wc
+        s2 = s1 * wc
+    else:
+        s1 = np.bincount(key, weights=w, minlength=space)[idx]
+        tmp = np.multiply(w, w)
+        s2 = np.bincount(key, weights=tmp, minlength=space)[idx]
+        del tmp
+    ysums: dict[str, np.ndarray] = {}
+    if y is not None:
+        ysums["sum_y"] = np.bincount(key, weights=y, minlength=space)[idx]
+        tmp = np.multiply(w, y)
+        ysums["sum_wy"] = np.bincount(key, weights=tmp, minlength=space)[idx]
+        tmp *= w
+        ysums["sum_w2y"] = np.bincount(key, weights=tmp, minlength=space)[idx]
+        tmp *= y
+        ysums["sum_w2y2"] = np.bincount(key, weights=tmp, minlength=space)[idx]
+        del tmp
+    del key
+    stratum = psu = None
+    if route.clustered:
+        psu = unit
+        stratum = route.psu_stratum[unit] if unit is not None else None
+    else:
+        stratum = unit
+    return GroupSums(
+        cell=cell, domain=dom, answer=ans - 1, n=cnt, sum_w=s1, sum_w2=s2,
+        n_cells=route.n_cells, n_domains=n_domains, n_answers=n_pat, stratum=stratum, psu=psu,
+        fpc_f=route.fpc_f, **ysums,
+    )
+
+
+def numeric_estimate(
+    design: RatioDesign,
+    y: np.ndarray,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+    *,
+    totals: bool = False,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+    """Means (or totals) of the numeric ``y`` (0 where not ``valid``) by domain from the
+    table of group sums, with their vcov and per-domain ``(n, df, n_rows)``; None when the
+    cell route does not apply (the caller then works from the rows)."""
+    route = cell_route(design)
+    if route is None:
+        return None
+    sums = group_sums(design, route, np.zeros(0, dtype=np.int64), 1, domain_codes, n_domains,
+                      valid, y=y)
+    if sums is None:
+        return None
+    ce = cell_numeric(sums, route.weights, totals=totals, lonely_psu=design.lonely_psu)
+    return ce.estimate, ce.vcov, (ce.n, ce.df, ce.n_rows)
 
 def _grouped_ratios(
     design: RatioDesign,

@@ -10,6 +10,7 @@ population correction.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._records import (
+    RAKING_SWEEPS,
     CalibrationRecord,
     PostStratRecord,
     RakingRecord,
@@ -398,14 +400,55 @@ def _features(off: _Offsets, row: np.ndarray, vals: tuple[np.ndarray, ...],
     ]
 
 
+def sweep_operator(margin_codes: Sequence[np.ndarray], n_categories: Sequence[int],
+                   cell_counts: np.ndarray) -> np.ndarray:
+    """``(T x T)`` linear map from the stacked category sums of ``z`` to the accumulated
+    category means that R's 10 backfitting sweeps subtract (``svyrecvar``: ``z <- z -
+    ave(z, margin)`` for each margin in turn); the same operator as
+    ``RakingRecord.sweep_operator``, from the cells' margin codes and row counts in numpy."""
+    t = int(sum(n_categories))
+    bounds = []
+    feats = []
+    off = 0
+    for codes, k in zip(margin_codes, n_categories, strict=True):
+        feats.append(off + np.asarray(codes, dtype=np.int64))
+        bounds.append((off, off + int(k)))
+        off += int(k)
+    # rows in category c of one margin and c' of another: one bincount over all pairs
+    fm = np.vstack(feats)  # (M, C)
+    pairs = (fm[:, None, :] * t + fm[None, :, :]).ravel()
+    counts = np.asarray(cell_counts, dtype=float)
+    weights = np.broadcast_to(counts, (len(feats) ** 2, len(counts))).ravel()
+    cross = np.bincount(pairs, weights=weights, minlength=t * t).reshape(t, t)
+    inv_n = 1.0 / np.diag(cross)[:, None]
+    # one sweep is affine in the accumulated means: acc' = G acc + H (H: one sweep from 0 on
+    # the identity, G: the sweep's linear part), so the 10 sweeps are H, G H + H, ...
+    h_mat = np.zeros((t, t))
+    g_mat = np.zeros((t, t))
+    eye = np.eye(t)
+    for lo, hi in bounds:
+        h_mat[lo:hi] = (eye[lo:hi] - cross[lo:hi] @ h_mat) * inv_n[lo:hi]
+    g_lin = eye.copy()
+    for lo, hi in bounds:
+        g_lin[lo:hi] -= (cross[lo:hi] @ g_lin) * inv_n[lo:hi]
+    g_mat = g_lin
+    acc = h_mat.copy()
+    for _ in range(RAKING_SWEEPS - 1):
+        acc = g_mat @ acc + h_mat
+    return acc
+
+
 def _offsets_of(rec: CalibrationRecord) -> _Offsets:
     if isinstance(rec, RakingRecord):
         offs = np.cumsum((0,) + rec.n_categories[:-1])
-        codes = np.vstack(
-            [c[rec.row_cell] + o for c, o in zip(rec.cell_codes, offs, strict=True)]
-        ).astype(np.int64)
-        return _Offsets(rec.row_cell, rec.stacked_indicator.T.tocsr(), codes, rec.psw,
-                        1.0 / rec.psw, "matrix", rec.sweep_operator)
+        cell_feat = [c + o for c, o in zip(rec.cell_codes, offs, strict=True)]
+        codes = np.vstack([c[rec.row_cell] for c in cell_feat]).astype(np.int64)
+        n_cells, t = rec.n_cells, int(sum(rec.n_categories))
+        rows = np.broadcast_to(np.arange(n_cells), (len(cell_feat), n_cells)).ravel()
+        feats = sp.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(cell_feat))),
+                              shape=(n_cells, t))
+        return _Offsets(rec.row_cell, feats, codes, rec.psw, 1.0 / rec.psw, "matrix",
+                        sweep_operator(rec.cell_codes, rec.n_categories, rec.cell_counts))
     if isinstance(rec, PostStratRecord):
         old_cell = np.bincount(rec.row_cell, weights=rec.old_w, minlength=rec.n_cells)
         with np.errstate(divide="ignore"):
@@ -443,10 +486,33 @@ def grouped_linearizer(
     n = len(st.psu)
     n_psu = len(st.psu_stratum)
     scale_psu = sv.scale_psu
-    row_is_psu = n_psu == n and bool(np.array_equal(st.psu, np.arange(n)))
+    row_is_psu = n_psu == n  # n PSUs in n rows: every row is its own PSU
     offsets = _offsets_of(calibration[0]) if calibration else None
     b_psu = tt = tt_raw = sf_b = None
-    if offsets is not None:
+    if offsets is not None and row_is_psu:
+        # rows are PSUs: the (C x C) cross-product of PSU totals is diagonal, and the
+        # stratum totals are sums by (stratum, cell): no products of row-sized matrices
+        n_cells = offsets.features.shape[0]
+        feats = offsets.features
+        diag = np.bincount(offsets.cell, weights=offsets.a * offsets.a * scale_psu[st.psu],
+                           minlength=n_cells)
+        small = feats.shape[0] * feats.shape[1] <= 1 << 22
+        fd = _dense(feats) if small else feats  # dense products of small maps are faster
+        if isinstance(fd, np.ndarray):
+            tt_raw = np.asarray(fd.T @ (fd * diag[:, None]))
+        else:
+            tt_raw = np.asarray(_dense(fd.T @ fd.multiply(diag[:, None]).tocsr()))
+        h = len(st.n_psu_h)
+        if h * n_cells <= 1 << 22:
+            strat_cell = np.bincount(st.stratum * n_cells + offsets.cell, weights=offsets.a,
+                                     minlength=h * n_cells).reshape(h, n_cells)
+            sf_b = np.asarray(strat_cell @ fd) if isinstance(fd, np.ndarray) \
+                else np.asarray(_dense(fd.T @ strat_cell.T).T)
+        else:
+            strat_sp = sp.csr_matrix((offsets.a, (st.stratum, offsets.cell)), shape=(h, n_cells))
+            sf_b = np.asarray(_dense(strat_sp @ feats))
+        tt = sv.cross(tt_raw, sf_b, sf_b)
+    elif offsets is not None:
         # PSU totals of a_i Ind_i through the cells: (J x C) @ (C x T), never an n x T array
         n_cells = offsets.features.shape[0]
         psu_cell = sp.csr_matrix((offsets.a, (st.psu, offsets.cell)), shape=(n_psu, n_cells))
