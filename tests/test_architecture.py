@@ -46,6 +46,7 @@ LAYER_OF = {
     "codebook": "values",
     # kernels: computations on plain arrays
     "_engine": "kernels",
+    "_cells": "kernels",
     "_variance": "kernels",
     "_ratios": "kernels",
     "_quantiles": "kernels",

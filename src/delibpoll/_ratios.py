@@ -17,7 +17,9 @@ from typing import Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
-from ._records import CalibrationRecord
+from ._cells import CellCalibration, CellWeights, GroupSums
+from ._cells import ratios as cell_ratios
+from ._records import CalibrationRecord, GregRecord, LoggedStep, PostStratRecord, RakingRecord
 from ._structure import DesignStructure
 from ._types import NaPolicy
 from ._variance import (
@@ -33,12 +35,16 @@ from .exceptions import DelibpollError
 __all__ = [
     "MAX_DOMAINS",
     "MAX_GROUPS",
+    "CellRoute",
     "Domains",
     "RatioDesign",
     "ReplicateVariance",
     "domain_df",
     "domain_matrix",
+    "cell_route",
     "domain_summary",
+    "group_sums",
+    "grouped_estimate",
     "grouped_ratios",
     "linearizer",
     "make_domains",
@@ -80,6 +86,11 @@ class RatioDesign(Protocol):
         ...
 
     @property
+    def base_weight_array(self) -> np.ndarray:
+        """The starting weights before any weighting step, read-only."""
+        ...
+
+    @property
     def columns(self) -> list[Hashable]:
         """Names of the data's columns."""
         ...
@@ -107,6 +118,11 @@ class RatioDesign(Protocol):
     @property
     def replicates(self) -> ReplicateVariance | None:
         """The replicate weights, or None."""
+        ...
+
+    @property
+    def weighting_log(self) -> tuple[LoggedStep, ...]:
+        """The weighting steps, in order."""
         ...
 
     def column(self, name: Hashable) -> pd.Series:
@@ -346,13 +362,40 @@ def grouped_ratios(
     (P x L): for a categorical question ``pattern`` is the category code and ``values`` the
     identity, so the ratios are the category shares. Rows outside ``valid`` are left out of
     numerator and denominator. Returns ``(estimates, vcov, denominators)`` like
-    :func:`ratio_estimates`, domain-major (estimate ``g * L + l``), computed from group-level
-    sums when the design allows (no replicate weights, at most one calibration step) and
-    from the n x K columns otherwise; both give the same numbers. With
-    ``lonely_psu="average"`` each domain's variance is scaled by the strata present in it
+    :func:`ratio_estimates`, domain-major (estimate ``g * L + l``), computed from a table of
+    group sums when the design allows (:func:`cell_route`: the cell engine
+    :mod:`delibpoll._cells`), else from group-level sums of the rows
+    (:func:`~delibpoll._variance.grouped_vcov`: at most one calibration step) and from the
+    n x K columns otherwise; all give the same numbers. With ``lonely_psu="average"`` each
+    domain's variance is scaled by the strata present in it
     (:func:`~delibpoll._variance.domain_average_factors`), as R's ``svyby``; the covariance
     of two domains by the geometric mean of their factors.
     """
+    est, vcov, dsum, _ = grouped_estimate(design, pattern, values, domain_codes, n_domains,
+                                          valid, totals=totals)
+    return est, vcov, dsum
+
+
+def grouped_estimate(
+    design: RatioDesign,
+    pattern: np.ndarray,
+    values: np.ndarray,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+    *,
+    totals: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """:func:`grouped_ratios` and, when the cell engine computed them, the per-domain
+    ``(n, df, n_rows)`` of :func:`domain_summary` from the same table (else None)."""
+    n_pat = values.shape[0]
+    route = cell_route(design)
+    if route is not None:
+        sums = group_sums(design, route, pattern, n_pat, domain_codes, n_domains, valid)
+        if sums is not None:
+            ce = cell_ratios(sums, route.weights, values, totals=totals,
+                             lonely_psu=design.lonely_psu)
+            return ce.estimate, ce.vcov, ce.denominator, (ce.n, ce.df, ce.n_rows)
     est, vcov, dsum = _grouped_ratios(design, pattern, values, domain_codes, n_domains, valid,
                                       totals)
     # lonely_psu="average" scales each domain by the strata present in it, as R's svyby
@@ -364,7 +407,172 @@ def grouped_ratios(
     if factors is not None:
         root = np.sqrt(np.repeat(factors, values.shape[1]))
         vcov = vcov * root[:, None] * root[None, :]
-    return est, vcov, dsum
+    return est, vcov, dsum, None
+
+
+# ---------------------------------------------------------------------- the cell route
+# the (cell x domain x answer [x stratum or PSU]) table is counted densely up to this many
+# groups (a few MB); beyond it the rows go the grouped-variance way
+MAX_TABLE = 1 << 21
+
+
+@dataclass(frozen=True)
+class CellRoute:
+    """What the in-memory cell route keeps of a design (built once, kept with it).
+
+    Attributes
+    ----------
+    row_cell : numpy.ndarray or None
+        ``(n,)`` weighting cell of each row (of the design's calibration step), or None
+        for one cell (an uncalibrated design).
+    n_cells : int
+    weights : CellWeights
+        Factor 1 (the table is built from the current weights) and the calibration step.
+    unit : numpy.ndarray or None
+        ``(n,)`` per row: the stratum (rows are PSUs, several strata) or the PSU
+        (clustered designs); None for one stratum of row PSUs.
+    n_units : int
+    clustered : bool
+        Whether ``unit`` holds PSUs.
+    psu_stratum : numpy.ndarray
+        ``(J,)`` stratum of each PSU (clustered designs).
+    fpc_f : numpy.ndarray or None
+    constant : bool
+        Whether the weights are constant within every cell (then the table's sums of squared
+        weights follow from its counts and sums: one pass fewer).
+    """
+
+    row_cell: np.ndarray | None
+    n_cells: int
+    weights: CellWeights
+    unit: np.ndarray | None
+    n_units: int
+    clustered: bool
+    psu_stratum: np.ndarray
+    fpc_f: np.ndarray | None
+    constant: bool
+
+
+def _calibration_of(rec: CalibrationRecord) -> tuple[np.ndarray, int, CellCalibration]:
+    if isinstance(rec, RakingRecord):
+        return rec.row_cell, rec.n_cells, CellCalibration(
+            kind="rake", g=np.ones(rec.n_cells), margin_codes=rec.cell_codes,
+            n_categories=rec.n_categories, sweep=rec.sweep_operator)
+    if isinstance(rec, PostStratRecord):
+        new = np.bincount(rec.row_cell, weights=rec.new_w, minlength=rec.n_cells)
+        old = np.bincount(rec.row_cell, weights=rec.old_w, minlength=rec.n_cells)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(old > 0, new / old, 1.0)
+        return rec.row_cell, rec.n_cells, CellCalibration(
+            kind="poststratify", g=g, margin_codes=(np.arange(rec.n_cells),),
+            n_categories=(rec.n_cells,))
+    assert isinstance(rec, GregRecord)
+    return rec.row_cell, rec.x.shape[0], CellCalibration(kind="calibrate", g=rec.g_cell, x=rec.x)
+
+
+def _build_route(design: RatioDesign) -> CellRoute | None:
+    st = design.structure
+    cal = design.calibration
+    w = design.weight_array
+    if design.replicates is not None or st.stage2 is not None or len(cal) > 1:
+        return None
+    log = design.weighting_log
+    if cal and (not log or log[-1].method not in ("rake", "calibrate", "poststratify")):
+        return None  # the current weights are not the calibrated ones (e.g. trimmed after)
+    if not float(w.min()) > 0:
+        return None  # zero weights: R's subsets drop those rows
+    n = design.n
+    row_cell: np.ndarray | None = None
+    n_cells = 1
+    calib: CellCalibration | None = None
+    if cal:
+        row_cell, n_cells, calib = _calibration_of(cal[0])
+    constant = bool(w.max() == w.min()) and not cal
+    if cal and len(log) == 1:
+        base = design.base_weight_array
+        constant = bool(base.max() == base.min())
+    n_psu = len(st.psu_stratum)
+    h = len(st.n_psu_h)
+    clustered = not (n_psu == n and bool(np.array_equal(st.psu, np.arange(n))))
+    unit: np.ndarray | None
+    if clustered:
+        unit, n_units = st.psu, n_psu
+    elif h > 1:
+        unit, n_units = st.stratum, h
+    else:
+        unit, n_units = None, 1
+    return CellRoute(
+        row_cell=row_cell, n_cells=n_cells,
+        weights=CellWeights(factor=np.ones(n_cells), calibration=calib),
+        unit=unit, n_units=n_units, clustered=clustered,
+        psu_stratum=np.asarray(st.psu_stratum), fpc_f=np.asarray(st.fpc_f) if st.has_fpc else None,
+        constant=constant,
+    )
+
+
+def cell_route(design: RatioDesign) -> CellRoute | None:
+    """The design's :class:`CellRoute` (kept with the design), or None when the cell engine
+    does not apply: replicate weights, a second stage, more than one calibration step,
+    weights changed after the calibration (trimming), or zero weights."""
+    return design.derived("cell_route", lambda: _build_route(design))
+
+
+def group_sums(
+    design: RatioDesign,
+    route: CellRoute,
+    pattern: np.ndarray,
+    n_pat: int,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+) -> GroupSums | None:
+    """The (cell x domain x answer [x stratum or PSU]) table of the rows in one pass: a key
+    built in place in one int64 array (8 bytes a row), its counts and weight sums by
+    ``np.bincount``; None when the table would have more than :data:`MAX_TABLE` groups."""
+    p1 = n_pat + 1
+    space = route.n_cells * n_domains * p1 * route.n_units
+    if space > MAX_TABLE:
+        return None
+    if route.row_cell is None:
+        key = np.asarray(domain_codes, dtype=np.int64).copy()
+    else:
+        key = np.multiply(route.row_cell, n_domains, dtype=np.int64)
+        key += domain_codes
+    key *= p1
+    np.add(key, 1, out=key, where=valid)
+    np.add(key, pattern, out=key, where=valid)
+    if route.unit is not None:
+        key *= route.n_units
+        key += route.unit
+    w = design.weight_array
+    cnt = np.bincount(key, minlength=space).astype(float)
+    s1 = np.bincount(key, weights=w, minlength=space)
+    if route.constant:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = np.where(cnt > 0, s1 * s1 / cnt, 0.0)
+    else:
+        w2 = np.multiply(w, w)
+        s2 = np.bincount(key, weights=w2, minlength=space)
+        del w2
+    del key
+    idx = np.flatnonzero(cnt)
+    rest = idx
+    unit = None
+    if route.unit is not None:
+        rest, unit = np.divmod(rest, route.n_units)
+    rest, ans = np.divmod(rest, p1)
+    cell, dom = np.divmod(rest, n_domains)
+    stratum = psu = None
+    if route.clustered:
+        psu = unit
+        stratum = route.psu_stratum[unit] if unit is not None else None
+    else:
+        stratum = unit
+    return GroupSums(
+        cell=cell, domain=dom, answer=ans - 1, n=cnt[idx], sum_w=s1[idx], sum_w2=s2[idx],
+        n_cells=route.n_cells, n_domains=n_domains, n_answers=n_pat, stratum=stratum, psu=psu,
+        fpc_f=route.fpc_f,
+    )
 
 
 def _grouped_ratios(

@@ -25,6 +25,7 @@ from ._format import count, percent
 from ._ratios import (
     Domains,
     domain_summary,
+    grouped_estimate,
     grouped_ratios,
     make_domains,
     ratio_columns,
@@ -404,8 +405,10 @@ def proportion(
     n_dom = domains.count
     rep_logit: tuple[np.ndarray, np.ndarray] | None = None
     reps = design.replicates
+    summary = None
     if reps is None:
-        est, vcov, _ = grouped_ratios(design, codes, np.eye(n_cat), domains.codes, n_dom, valid)
+        est, vcov, _, summary = grouped_estimate(design, codes, np.eye(n_cat), domains.codes,
+                                                 n_dom, valid)
     else:
         num, den = ratio_columns(codes, np.eye(n_cat), domains.codes, n_dom, valid)
         est, vcov, _ = ratio_estimates(design, num, den)
@@ -420,7 +423,9 @@ def proportion(
             rep_logit = reps.logit_ci_parts(design.weight_array, num, den, est)
     var = np.diag(vcov).copy()
     se = np.sqrt(np.clip(var, 0, None))
-    ns_d, dfs_d, nrows_d = domain_summary(design, domains.codes, n_dom, valid)
+    if summary is None:
+        summary = domain_summary(design, domains.codes, n_dom, valid)
+    ns_d, dfs_d, nrows_d = summary
     _warn_domains(domains, ns_d.tolist(), dfs_d.tolist(), func)
     n_k = np.repeat(ns_d, n_cat)
     df_k = np.repeat(dfs_d, n_cat)
