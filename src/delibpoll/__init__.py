@@ -83,6 +83,7 @@ if TYPE_CHECKING:
         glm,
         predictive_margins,
     )
+    from .lazy import LazyDesign, scan
     from .summaries import ratio, std_dev, table, variance
     from .targets import Targets
     from .weighting import (
@@ -170,6 +171,8 @@ _LAZY: dict[str, str] = {
     "ratio": "summaries",
     "std_dev": "summaries",
     "table": "summaries",
+    "LazyDesign": "lazy",
+    "scan": "lazy",
     "variance": "summaries",
     "Targets": "targets",
     "WeightingReport": "weighting",
@@ -290,6 +293,8 @@ __all__ = [
     "poststratify",
     "rake",
     "trim",
+    "LazyDesign",
+    "scan",
     "GLMByResult",
     "GLMPrediction",
     "GLMResult",

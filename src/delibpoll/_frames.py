@@ -31,6 +31,7 @@ __all__ = [
     "declared_categories",
     "is_frame",
     "lazy_frame",
+    "quiet_dask",
     "to_pandas",
 ]
 
@@ -51,7 +52,7 @@ ACCEPTED_LAZY = (
 
 
 @contextmanager
-def _quiet_dask() -> Iterator[None]:
+def quiet_dask() -> Iterator[None]:
     """narwhals announces (FutureWarning) that Dask support moves to a plugin package that is
     not on the registry yet; the support itself is unchanged, so the notice is not the user's
     concern."""
@@ -73,7 +74,7 @@ def _is_arrow_batch(obj: object) -> bool:
 
 def _from_native(obj: object) -> Any:
     """The narwhals frame of ``obj`` (DataFrame or LazyFrame), or None if it is not a frame."""
-    with _quiet_dask():
+    with quiet_dask():
         return nw.from_native(obj, pass_through=True)
 
 
@@ -139,7 +140,7 @@ def _declared_all(frame: Any) -> dict[str, list[Hashable]]:
     out: dict[str, list[Hashable]] = {}
     names = frame.collect_schema().names() if isinstance(frame, nw.LazyFrame) else frame.columns
     for name in names:
-        with _quiet_dask():
+        with quiet_dask():
             cats = declared_categories(frame, name)
         if cats is not None:
             out[name] = cats
@@ -215,7 +216,7 @@ def to_pandas(data: object, func: str, param: str = "data") -> pd.DataFrame:
         )
     if isinstance(frame, nw.LazyFrame):
         if frame.implementation.is_dask():
-            with _quiet_dask():
+            with quiet_dask():
                 computed = frame.to_native().compute()
             return to_pandas(computed, func, param)
         frame = frame.collect()
