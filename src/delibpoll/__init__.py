@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     )
     from .grid import LikertGrid, likert_grid
     from .io import read_survey, write_survey
+    from .lazy import LazyDesign, scan
     from .ordinal import OLRResult, olr
     from .pipeline import PipelineResult, run_config
     from .plots import (
@@ -83,7 +84,6 @@ if TYPE_CHECKING:
         glm,
         predictive_margins,
     )
-    from .lazy import LazyDesign, scan
     from .summaries import ratio, std_dev, table, variance
     from .targets import Targets
     from .weighting import (

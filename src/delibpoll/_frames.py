@@ -29,6 +29,7 @@ __all__ = [
     "DataFrameLike",
     "ACCEPTED_LAZY",
     "declared_categories",
+    "is_arrow_dataset",
     "is_frame",
     "lazy_frame",
     "quiet_dask",
@@ -63,7 +64,8 @@ def quiet_dask() -> Iterator[None]:
         yield
 
 
-def _is_arrow_dataset(obj: object) -> bool:
+def is_arrow_dataset(obj: object) -> bool:
+    """Whether ``obj`` is a ``pyarrow.dataset.Dataset`` (without importing pyarrow)."""
     mod = sys.modules.get("pyarrow.dataset")
     return mod is not None and isinstance(obj, mod.Dataset)
 
@@ -87,7 +89,7 @@ def is_frame(obj: object) -> bool:
     >>> is_frame(pd.DataFrame({"a": [1]})), is_frame([1, 2])
     (True, False)
     """
-    if isinstance(obj, pd.DataFrame) or _is_arrow_dataset(obj) or _is_arrow_batch(obj):
+    if isinstance(obj, pd.DataFrame) or is_arrow_dataset(obj) or _is_arrow_batch(obj):
         return True
     return isinstance(_from_native(obj), nw.DataFrame | nw.LazyFrame)
 
@@ -202,7 +204,7 @@ def to_pandas(data: object, func: str, param: str = "data") -> pd.DataFrame:
     """
     if isinstance(data, pd.DataFrame):
         return data
-    if _is_arrow_dataset(data):
+    if is_arrow_dataset(data):
         return _arrow_to_pandas(data.to_table())  # type: ignore[attr-defined]
     if _is_arrow_batch(data):
         import pyarrow as pa
@@ -249,7 +251,7 @@ def lazy_frame(
     DelibpollError
         ``data`` is not a dataframe: the message names the accepted types.
     """
-    if _is_arrow_dataset(data):
+    if is_arrow_dataset(data):
         import polars as pl
 
         lf = nw.from_native(pl.scan_pyarrow_dataset(data))

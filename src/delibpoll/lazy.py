@@ -27,7 +27,7 @@ from . import _cells
 from ._ci import NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._coding import category_codes
 from ._engine import match_margins
-from ._frames import lazy_frame, quiet_dask, to_pandas
+from ._frames import is_arrow_dataset, lazy_frame, quiet_dask, to_pandas
 from ._types import CalFun, CIMethod, LonelyPSU, NaPolicy, values
 from ._validation import check_choice, check_int, check_level, check_na
 from ._variance import warn_single_psu
@@ -92,26 +92,47 @@ def _check_parquet_files(files: list[Path]) -> dict[str, list[Hashable]]:
                 f"Column '{col}' has different types in the Parquet files of scan ({kinds}). "
                 "Write it with one type in every file."
             )
-        if not any(pa.types.is_dictionary(t) for t in types):
-            continue
-        per_file = []
-        for f in files:
-            table = pq.read_table(f, columns=[col])
-            chunks = table.column(col).chunks
-            cats: list[Hashable] = chunks[0].dictionary.to_pylist() if chunks and hasattr(
-                chunks[0], "dictionary") else []
-            per_file.append((f, cats))
-        first = per_file[0][1]
-        differ = [(str(f), c) for f, c in per_file if c != first]
-        if differ:
-            raise DelibpollError(
-                f"Column '{col}' is categorical with different categories in different files: "
-                f"{per_file[0][0]} has {first}, {differ[0][0]} has {differ[0][1]}. The order "
-                "of categories must be declared once: write the column with the same "
-                "categories (in the same order) in every file, or as plain text."
-            )
-        declared[col] = first
+        if any(pa.types.is_dictionary(t) for t in types):
+            declared[col] = _shared_dictionary(
+                col, [(str(f), pq.read_table(f, columns=[col])) for f in files], "files")
     return declared
+
+
+def _shared_dictionary(col: str, parts: Sequence[tuple[str, Any]], what: str) -> list[Hashable]:
+    """The dictionary every part (file, fragment) of an Arrow dictionary column shares: its
+    declared category order. Parts that disagree are an error (no order is declared)."""
+    seen: list[tuple[str, list[Hashable]]] = []
+    for label, table in parts:
+        for chunk in table.column(col).chunks:
+            if hasattr(chunk, "dictionary"):
+                seen.append((label, chunk.dictionary.to_pylist()))
+    if not seen:
+        return []
+    first_label, first = seen[0]
+    for label, cats in seen[1:]:
+        if cats != first:
+            raise DelibpollError(
+                f"Column '{col}' is categorical with different categories in different "
+                f"{what}: {first_label} has {first}, {label} has {cats}. The order of "
+                "categories must be declared once: write the column with the same categories "
+                "(in the same order) everywhere, or as plain text."
+            )
+    return first
+
+
+def _dataset_declared(dataset: Any) -> dict[str, list[Hashable]]:
+    """Declared orders of an Arrow dataset's dictionary columns (read column by column in
+    Arrow, never row by row in Python)."""
+    import pyarrow as pa
+
+    out: dict[str, list[Hashable]] = {}
+    frags = list(dataset.get_fragments())
+    for field in dataset.schema:
+        if pa.types.is_dictionary(field.type):
+            parts = [(getattr(f, "path", f"fragment {k}"), f.to_table(columns=[field.name]))
+                     for k, f in enumerate(frags)]
+            out[field.name] = _shared_dictionary(field.name, parts, "fragments")
+    return out
 
 
 def _both_text(a: Any, b: Any) -> bool:
@@ -158,6 +179,8 @@ def _open(source: object) -> tuple[Any, dict[str, list[Hashable]], str]:
         frame = nw.from_native(pl.scan_parquet([str(f) for f in files]))
         return frame, declared, f"{len(files)} Parquet file(s) at {source}"
     frame, declared = lazy_frame(source, "scan")
+    if is_arrow_dataset(source):
+        declared.update(_dataset_declared(source))
     if frame.implementation.is_dask():
         with quiet_dask():
             native = frame.to_native()
@@ -335,7 +358,8 @@ class LazyDesign:
             return w0
         factor = wt.weights.factor[wt.row_cell]
         return w0 * _cell_key(wt.variables).replace_strict(
-            list(wt.keys), [float(f) for f in factor], return_dtype=nw.Float64())
+            list(wt.keys), [float(f) for f in factor], default=float("nan"),
+            return_dtype=nw.Float64())
 
     def _base_expr(self) -> Any:
         return (nw.lit(1.0) if self._weights_col is None
@@ -456,8 +480,9 @@ class LazyDesign:
         margins = targets.margins
         if method == "poststratify" and len(margins) != 1:
             raise DelibpollError(
-                "poststratify takes one margin (a joint margin for several variables); got "
-                f"{len(margins)}. Use rake for several margins."
+                f"poststratify takes exactly one margin; got {len(margins)} "
+                f"({[m.name for m in margins]}). Use a joint margin such as "
+                "('age_group', 'sex') for crossed post-strata, or rake() for several margins."
             )
         matched, cells = match_margins(table[variables], margins, "error")
         sums = _cells.GroupSums(
