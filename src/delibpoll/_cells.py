@@ -42,7 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._engine import Cells, design_matrix
-from ._records import CalibrateStep, MarginTarget, RakeStep, RakingRecord
+from ._records import RAKING_SWEEPS, CalibrateStep, MarginTarget, RakeStep
 from ._replay import calibrate_fit, rake_fit, resolve_counts
 from ._structure import DesignStructure
 from ._types import CalFun
@@ -61,6 +61,7 @@ __all__ = [
     "poststratify",
     "rake",
     "ratios",
+    "sweep_operator",
 ]
 
 CalibrationKind = Literal["rake", "poststratify", "calibrate"]
@@ -75,32 +76,6 @@ def _frozen(a: np.ndarray | None, dtype: type | None = None) -> np.ndarray | Non
     out = np.array(a, dtype=dtype, copy=True)
     out.flags.writeable = False
     return out
-
-
-def _agg(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
-         shape: tuple[int, int]) -> np.ndarray | sp.csr_matrix:
-    """``M[r, c] = sum vals`` over entries with that (row, col): dense when small."""
-    size = shape[0] * shape[1]
-    if size <= _DENSE_LIMIT:
-        out = np.bincount(rows * shape[1] + cols, weights=vals, minlength=size)
-        return out.reshape(shape)
-    return sp.csr_matrix((vals, (rows, cols)), shape=shape)
-
-
-def _sum0(m: np.ndarray | sp.csr_matrix) -> np.ndarray:
-    return np.asarray(m.sum(axis=0)).ravel()
-
-
-def _sum1(m: np.ndarray | sp.csr_matrix) -> np.ndarray:
-    return np.asarray(m.sum(axis=1)).ravel()
-
-
-def _mul(m: np.ndarray | sp.csr_matrix, x: np.ndarray) -> np.ndarray:
-    return np.asarray(m @ x)
-
-
-def _tmul(m: np.ndarray | sp.csr_matrix, x: np.ndarray) -> np.ndarray:
-    return np.asarray(m.T @ x)
 
 
 @dataclass(frozen=True)
@@ -238,6 +213,11 @@ class GroupSums:
         return np.zeros(self.n_groups, dtype=np.int64)
 
     @cached_property
+    def cell_indicator(self) -> sp.csr_matrix:
+        """``(C x G)`` 0/1 map from groups to their weighting cell."""
+        return _indicator(self.cell, self.n_cells)
+
+    @cached_property
     def cell_counts(self) -> np.ndarray:
         """``(C,)`` rows per weighting cell."""
         return np.bincount(self.cell, weights=self.n, minlength=self.n_cells)
@@ -294,8 +274,10 @@ class CellCalibration:
     x: np.ndarray | None = None
     sweep: np.ndarray | None = None
 
-    def stacked(self, n_cells: int) -> np.ndarray:
+    @cached_property
+    def stacked(self) -> np.ndarray:
         """``(T x C)`` dense map from cells to the stacked categories of all margins."""
+        n_cells = len(self.margin_codes[0])
         t = sum(self.n_categories)
         out = np.zeros((t, n_cells))
         off = 0
@@ -308,11 +290,41 @@ class CellCalibration:
         """The raking sweep operator (given, or R's 10 sweeps on these cell counts)."""
         if self.sweep is not None:
             return self.sweep
-        n_cells = len(cell_counts)
-        rec = RakingRecord(row_cell=np.arange(n_cells), n_cells=n_cells,
-                           cell_codes=self.margin_codes, n_categories=self.n_categories,
-                           cell_counts=cell_counts, psw=np.ones(n_cells))
-        return rec.sweep_operator
+        return sweep_operator(self.margin_codes, self.n_categories, cell_counts)
+
+
+def sweep_operator(margin_codes: Sequence[np.ndarray], n_categories: Sequence[int],
+                   cell_counts: np.ndarray) -> np.ndarray:
+    """``(T x T)`` linear map from the stacked category sums of ``z`` to the accumulated
+    category means that R's 10 backfitting sweeps subtract (``svyrecvar``: ``z <- z -
+    ave(z, margin)`` for each margin in turn); the same operator as
+    ``RakingRecord.sweep_operator``, from the cells' margin codes and row counts in numpy."""
+    n_cells = len(cell_counts)
+    t = int(sum(n_categories))
+    stacked = np.zeros((t, n_cells))
+    bounds = []
+    off = 0
+    for codes, k in zip(margin_codes, n_categories, strict=True):
+        stacked[off + np.asarray(codes), np.arange(n_cells)] = 1.0
+        bounds.append((off, off + int(k)))
+        off += int(k)
+    cross = (stacked * np.asarray(cell_counts, dtype=float)[None, :]) @ stacked.T
+    inv_n = 1.0 / np.diag(cross)[:, None]
+    # one sweep is affine in the accumulated means: acc' = G acc + H (H: one sweep from 0 on
+    # the identity, G: the sweep's linear part), so the 10 sweeps are H, G H + H, ...
+    h_mat = np.zeros((t, t))
+    g_mat = np.zeros((t, t))
+    eye = np.eye(t)
+    for lo, hi in bounds:
+        h_mat[lo:hi] = (eye[lo:hi] - cross[lo:hi] @ h_mat) * inv_n[lo:hi]
+    g_lin = eye.copy()
+    for lo, hi in bounds:
+        g_lin[lo:hi] -= (cross[lo:hi] @ g_lin) * inv_n[lo:hi]
+    g_mat = g_lin
+    acc = h_mat.copy()
+    for _ in range(RAKING_SWEEPS - 1):
+        acc = g_mat @ acc + h_mat
+    return acc
 
 
 @dataclass(frozen=True)
@@ -427,8 +439,10 @@ def rake(
     new, fit, _ = rake_fit(step, w0[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(w0 > 0, new[:, 0] / w0, 0.0)
-    cal = CellCalibration(kind="rake", g=factor, margin_codes=tuple(m.cell_code for m in margins),
-                          n_categories=tuple(m.n_categories for m in margins))
+    codes = tuple(m.cell_code for m in margins)
+    n_cats = tuple(m.n_categories for m in margins)
+    cal = CellCalibration(kind="rake", g=factor, margin_codes=codes, n_categories=n_cats,
+                          sweep=sweep_operator(codes, n_cats, sums.cell_counts))
     return CellWeights(factor=factor, calibration=cal, iterations=fit.iterations,
                        converged=bool(fit.converged[0]), max_error=float(fit.max_error[0]))
 
@@ -521,39 +535,53 @@ def _final(sums: GroupSums, weights: CellWeights) -> _Final:
     )
 
 
-def _offsets(fin: _Final, cal: CellCalibration | None, a: np.ndarray | None,
-             b: np.ndarray) -> np.ndarray | None:
+def _indicator(key: np.ndarray, n_keys: int) -> sp.csr_matrix:
+    """``(n_keys x G)`` 0/1 map from groups to their key (rows gathered by a stable sort)."""
+    g = len(key)
+    counts = np.bincount(key, minlength=n_keys)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    sorted_ = g < 2 or bool(np.all(key[1:] >= key[:-1]))
+    indices = np.arange(g) if sorted_ else np.argsort(key, kind="stable")
+    return sp.csr_matrix((np.ones(g), indices, indptr), shape=(n_keys, g))
+
+
+def _by_key(ind: sp.csr_matrix, vals: np.ndarray) -> np.ndarray:
+    """``(n_keys, K)`` sums of the rows of ``vals`` (G x K) by key (``ind``: :func:`_indicator`)."""
+    return np.asarray(ind @ vals)
+
+
+def _offsets(fin: _Final, cal: CellCalibration | None, ag: np.ndarray | None,
+             bg: np.ndarray) -> np.ndarray | None:
     """``(C, K)`` per-cell offsets of the calibration residuals (None without calibration).
-    ``a``, ``b`` are ``(U+1, K)`` (last row zero: missing answers)."""
+    ``ag``, ``bg`` are ``(G, K)``: the coefficients of each group's rows."""
     if cal is None:
         return None
     s = fin.sums
     c = s.n_cells
-    n_u = b.shape[0]
     if cal.kind == "rake":
-        zc = _mul(_agg(s.cell, fin.u, s.n, (c, n_u)), b)
-        if a is not None:
+        rows = bg * s.n[:, None]
+        if ag is not None:
             if fin.sy is None:
                 raise DelibpollError("GroupSums: raking-aware means need 'sum_y'.")
-            zc += _mul(_agg(s.cell, fin.u, fin.sy, (c, n_u)), a)
-        stacked = cal.stacked(c)
+            rows += ag * fin.sy[:, None]
+        zc = _by_key(s.cell_indicator, rows)  # cell sums of x / w
+        stacked = cal.stacked
         op = cal.sweep_operator(s.cell_counts)
         return np.asarray(stacked.T @ (op @ (stacked @ zc)))
     g = np.asarray(cal.g, dtype=float)[s.cell]
     with np.errstate(divide="ignore", invalid="ignore"):
-        old = np.where(g != 0, fin.s1 / g, 0.0)
-    q = _mul(_agg(s.cell, fin.u, old, (c, n_u)), b)  # (C, K): sum x / g per cell
-    if a is not None:
+        inv_g = np.where(g != 0, 1.0 / g, 0.0)
+    old = fin.s1 * inv_g
+    rows = bg * old[:, None]
+    if ag is not None:
         assert fin.swy is not None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            oldy = np.where(g != 0, fin.swy / g, 0.0)
-        q += _mul(_agg(s.cell, fin.u, oldy, (c, n_u)), a)
+        rows += ag * (fin.swy * inv_g)[:, None]
+    q = _by_key(s.cell_indicator, rows)  # (C, K): sum x / g per cell
     old_cell = np.bincount(s.cell, weights=old, minlength=c)
     if cal.kind == "poststratify":
         ps = cal.margin_codes[0]
         k = cal.n_categories[0]
-        num = np.zeros((k, q.shape[1]))
-        np.add.at(num, ps, q)
+        num = _by_key(_indicator(ps, k), q)
         den = np.bincount(ps, weights=old_cell, minlength=k)
         with np.errstate(divide="ignore", invalid="ignore"):
             means = np.where(den[:, None] > 0, num / den[:, None], 0.0)
@@ -567,60 +595,54 @@ def _offsets(fin: _Final, cal: CellCalibration | None, a: np.ndarray | None,
 
 def _vcov(fin: _Final, weights: CellWeights, a: np.ndarray | None, b: np.ndarray,
           lonely_psu: str) -> np.ndarray:
-    """Calibration-aware linearised vcov of the totals of ``x_i = w_i (a_u y_i + b_u)``."""
+    """Calibration-aware linearised vcov of the totals of ``x_i = w_i (a_u y_i + b_u)``
+    (``a``, ``b``: ``(U, K)`` per domain x answer ``u``)."""
     s = fin.sums
     st = s.structure()
     sv: StratifiedVariance = stratified_variance(st, lonely_psu)
     k = b.shape[1]
     zero = np.zeros((1, k))
-    bp = np.vstack([b, zero])
-    ap = None if a is None else np.vstack([a, zero])
-    n_u = bp.shape[0]
-    c = s.n_cells
-    off = _offsets(fin, weights.calibration, ap, bp)
-    if ap is not None and fin.swy is None:
-        raise DelibpollError("GroupSums: means and totals of y need 'sum_wy'.")
+    bg = np.vstack([b, zero])[fin.u]  # (G, K)
+    ag = None if a is None else np.vstack([a, zero])[fin.u]
+    if ag is not None and (fin.swy is None or fin.sw2y is None or fin.sw2y2 is None):
+        raise DelibpollError("GroupSums: means and totals of y need 'sum_wy', 'sum_w2y' and "
+                             "'sum_w2y2'.")
+    off = _offsets(fin, weights.calibration, ag, bg)
+    e = bg if off is None else bg - off[s.cell]  # residual coefficient of each group's rows
+    # each group's total of the residuals: sum_rows w (a y + e)
+    tot = e * fin.s1[:, None]
+    if ag is not None:
+        assert fin.swy is not None
+        tot += ag * fin.swy[:, None]
     if s.psu is None:
         # rows are PSUs: sum_h scale_h sum_rows r r^T - sum_h coef_h T_h T_h^T
-        scale_g = sv.scale[s.group_stratum]
-        m2 = _agg(s.cell, fin.u, scale_g * fin.s2, (c, n_u))
-        m2u, m2c = _sum0(m2), _sum1(m2)
-        v = bp.T @ (bp * m2u[:, None])
-        size = np.einsum("uk,uk->k", bp * m2u[:, None], bp)
-        if ap is not None:
+        scale_g = sv.scale[s.group_stratum] if s.n_strata > 1 else np.full(s.n_groups, sv.scale[0])
+        s2s = scale_g * fin.s2
+        es = e * s2s[:, None]
+        v = e.T @ es
+        # the size of the terms before they cancel (a share fixed by calibration: e = 0)
+        size = s2s @ (bg * bg) + (0.0 if off is None else s2s @ (off * off)[s.cell])
+        if ag is not None:
             assert fin.sw2y is not None and fin.sw2y2 is not None
-            m1 = _agg(s.cell, fin.u, scale_g * fin.sw2y, (c, n_u))
-            m0u = np.bincount(fin.u, weights=scale_g * fin.sw2y2, minlength=n_u)
-            m1u = _sum0(m1)
-            cross_ab = ap.T @ (bp * m1u[:, None])
-            v += ap.T @ (ap * m0u[:, None]) + cross_ab + cross_ab.T
-            size += np.einsum("uk,uk->k", ap * m0u[:, None], ap)
-        if off is not None:
-            mb = off.T @ _mul(m2, bp)  # (K, K): sum M2[c,u] off_c b_u^T
-            if ap is not None:
-                mb += off.T @ _mul(m1, ap)
-            v += off.T @ (off * m2c[:, None]) - mb - mb.T
-            size += np.einsum("ck,ck->k", off * m2c[:, None], off)
-        h = s.n_strata
-        strat = s.group_stratum
-        t_h = _mul(_agg(strat, fin.u, fin.s1, (h, n_u)), bp)
-        if ap is not None:
-            assert fin.swy is not None
-            t_h += _mul(_agg(strat, fin.u, fin.swy, (h, n_u)), ap)
-        if off is not None:
-            t_h -= _mul(_agg(strat, s.cell, fin.s1, (h, c)), off)
+            as2 = ag * (scale_g * fin.sw2y2)[:, None]
+            cross = (ag * (scale_g * fin.sw2y)[:, None]).T @ e
+            v += ag.T @ as2 + cross + cross.T
+            size += np.einsum("gk,gk->k", as2, ag)
+        if s.n_strata > 1:
+            t_h = _by_key(_indicator(s.group_stratum, s.n_strata), tot)
+        else:
+            t_h = tot.sum(axis=0, keepdims=True)
         v = v - t_h.T @ (t_h * sv.centre_coef[:, None])
         v = v * sv.factor
     else:
         assert s.psu_stratum is not None
-        j = len(s.psu_stratum)
-        t = _mul(_agg(s.psu, fin.u, fin.s1, (j, n_u)), bp)
-        if ap is not None:
-            assert fin.swy is not None
-            t += _mul(_agg(s.psu, fin.u, fin.swy, (j, n_u)), ap)
+        ind = _indicator(s.psu, len(s.psu_stratum))
+        t = _by_key(ind, tot)
+        tb = _by_key(ind, bg * fin.s1[:, None]) if off is not None else t
+        size = sv.scale_psu @ (tb * tb)
         if off is not None:
-            t -= _mul(_agg(s.psu, s.cell, fin.s1, (j, c)), off)
-        size = np.einsum("jk,jk->k", t * sv.scale_psu[:, None], t)
+            to = _by_key(ind, off[s.cell] * fin.s1[:, None])
+            size = size + sv.scale_psu @ (to * to)
         v = sv.of_totals(t, overwrite=True)
     fixed = np.diag(v) <= ROUNDING_ZERO * size * max(sv.factor, 1.0)
     if fixed.any():

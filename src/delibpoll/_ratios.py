@@ -17,7 +17,8 @@ from typing import Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
-from ._cells import CellCalibration, CellWeights, GroupSums
+from ._cells import CellCalibration, CellWeights, GroupSums, sweep_operator
+from ._cells import numeric as cell_numeric
 from ._cells import ratios as cell_ratios
 from ._records import CalibrationRecord, GregRecord, LoggedStep, PostStratRecord, RakingRecord
 from ._structure import DesignStructure
@@ -45,6 +46,7 @@ __all__ = [
     "domain_summary",
     "group_sums",
     "grouped_estimate",
+    "numeric_estimate",
     "grouped_ratios",
     "linearizer",
     "make_domains",
@@ -457,7 +459,8 @@ def _calibration_of(rec: CalibrationRecord) -> tuple[np.ndarray, int, CellCalibr
     if isinstance(rec, RakingRecord):
         return rec.row_cell, rec.n_cells, CellCalibration(
             kind="rake", g=np.ones(rec.n_cells), margin_codes=rec.cell_codes,
-            n_categories=rec.n_categories, sweep=rec.sweep_operator)
+            n_categories=rec.n_categories,
+            sweep=sweep_operator(rec.cell_codes, rec.n_categories, rec.cell_counts))
     if isinstance(rec, PostStratRecord):
         new = np.bincount(rec.row_cell, weights=rec.new_w, minlength=rec.n_cells)
         old = np.bincount(rec.row_cell, weights=rec.old_w, minlength=rec.n_cells)
@@ -525,10 +528,14 @@ def group_sums(
     domain_codes: np.ndarray,
     n_domains: int,
     valid: np.ndarray,
+    y: np.ndarray | None = None,
 ) -> GroupSums | None:
     """The (cell x domain x answer [x stratum or PSU]) table of the rows in one pass: a key
     built in place in one int64 array (8 bytes a row), its counts and weight sums by
-    ``np.bincount``; None when the table would have more than :data:`MAX_TABLE` groups."""
+    ``np.bincount``; None when the table would have more than :data:`MAX_TABLE` groups.
+
+    With ``y`` (numeric values, 0 where not ``valid``; ``n_pat`` 1 and ``pattern`` 0) the
+    table also holds the sums of ``y``, ``w y``, ``w^2 y`` and ``w^2 y^2``."""
     p1 = n_pat + 1
     space = route.n_cells * n_domains * p1 * route.n_units
     if space > MAX_TABLE:
@@ -540,22 +547,34 @@ def group_sums(
         key += domain_codes
     key *= p1
     np.add(key, 1, out=key, where=valid)
-    np.add(key, pattern, out=key, where=valid)
+    if y is None:
+        np.add(key, pattern, out=key, where=valid)
     if route.unit is not None:
         key *= route.n_units
         key += route.unit
     w = design.weight_array
-    cnt = np.bincount(key, minlength=space).astype(float)
-    s1 = np.bincount(key, weights=w, minlength=space)
+    cnt_all = np.bincount(key, minlength=space)
+    idx = np.flatnonzero(cnt_all)
+    cnt = cnt_all[idx].astype(float)
+    del cnt_all
+    s1 = np.bincount(key, weights=w, minlength=space)[idx]
     if route.constant:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2 = np.where(cnt > 0, s1 * s1 / cnt, 0.0)
+        s2 = s1 * s1 / cnt
     else:
-        w2 = np.multiply(w, w)
-        s2 = np.bincount(key, weights=w2, minlength=space)
-        del w2
+        tmp = np.multiply(w, w)
+        s2 = np.bincount(key, weights=tmp, minlength=space)[idx]
+        del tmp
+    ysums: dict[str, np.ndarray] = {}
+    if y is not None:
+        ysums["sum_y"] = np.bincount(key, weights=y, minlength=space)[idx]
+        tmp = np.multiply(w, y)
+        ysums["sum_wy"] = np.bincount(key, weights=tmp, minlength=space)[idx]
+        tmp *= w
+        ysums["sum_w2y"] = np.bincount(key, weights=tmp, minlength=space)[idx]
+        tmp *= y
+        ysums["sum_w2y2"] = np.bincount(key, weights=tmp, minlength=space)[idx]
+        del tmp
     del key
-    idx = np.flatnonzero(cnt)
     rest = idx
     unit = None
     if route.unit is not None:
@@ -569,11 +588,33 @@ def group_sums(
     else:
         stratum = unit
     return GroupSums(
-        cell=cell, domain=dom, answer=ans - 1, n=cnt[idx], sum_w=s1[idx], sum_w2=s2[idx],
+        cell=cell, domain=dom, answer=ans - 1, n=cnt, sum_w=s1, sum_w2=s2,
         n_cells=route.n_cells, n_domains=n_domains, n_answers=n_pat, stratum=stratum, psu=psu,
-        fpc_f=route.fpc_f,
+        fpc_f=route.fpc_f, **ysums,
     )
 
+
+def numeric_estimate(
+    design: RatioDesign,
+    y: np.ndarray,
+    domain_codes: np.ndarray,
+    n_domains: int,
+    valid: np.ndarray,
+    *,
+    totals: bool = False,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+    """Means (or totals) of the numeric ``y`` (0 where not ``valid``) by domain from the
+    table of group sums, with their vcov and per-domain ``(n, df, n_rows)``; None when the
+    cell route does not apply (the caller then works from the rows)."""
+    route = cell_route(design)
+    if route is None:
+        return None
+    sums = group_sums(design, route, np.zeros(0, dtype=np.int64), 1, domain_codes, n_domains,
+                      valid, y=y)
+    if sums is None:
+        return None
+    ce = cell_numeric(sums, route.weights, totals=totals, lonely_psu=design.lonely_psu)
+    return ce.estimate, ce.vcov, (ce.n, ce.df, ce.n_rows)
 
 def _grouped_ratios(
     design: RatioDesign,

@@ -28,6 +28,7 @@ from ._ratios import (
     grouped_estimate,
     grouped_ratios,
     make_domains,
+    numeric_estimate,
     ratio_columns,
     ratio_estimates,
     variable_codes,
@@ -519,16 +520,22 @@ def _mean_or_total(
             stacklevel=3,
         )
     domains = make_domains(design, by_cols, func)
-    # the distinct values are the answer patterns (a 0-10 scale has 11: the variance then
-    # comes from group sums; a continuous variable goes row by row inside grouped_ratios)
-    uniq, pattern = np.unique(yv, return_inverse=True)
-    est, vcov, _ = grouped_ratios(design, pattern.ravel(), uniq[:, None], domains.codes,
-                                  domains.count, valid, totals=statistic == "total")
-    if statistic == "total":
-        empty = np.bincount(domains.codes[valid], minlength=domains.count) == 0
-        est = np.where(empty, np.nan, est)
+    # from the table of group sums (sums of y, w y, w^2 y, w^2 y^2 per cell x domain) when
+    # the design allows; else the distinct values are the answer patterns (a 0-10 scale has
+    # 11: group sums again; a continuous variable goes row by row inside grouped_ratios)
+    routed = numeric_estimate(design, yv, domains.codes, domains.count, valid,
+                              totals=statistic == "total")
+    if routed is not None:
+        est, vcov, (ns_d, dfs_d, _) = routed
+    else:
+        uniq, pattern = np.unique(yv, return_inverse=True)
+        est, vcov, _ = grouped_ratios(design, pattern.ravel(), uniq[:, None], domains.codes,
+                                      domains.count, valid, totals=statistic == "total")
+        if statistic == "total":
+            empty = np.bincount(domains.codes[valid], minlength=domains.count) == 0
+            est = np.where(empty, np.nan, est)
+        ns_d, dfs_d, _ = domain_summary(design, domains.codes, domains.count, valid)
     se = np.sqrt(np.clip(np.diag(vcov), 0, None))
-    ns_d, dfs_d, _ = domain_summary(design, domains.codes, domains.count, valid)
     _warn_domains(domains, ns_d.tolist(), dfs_d.tolist(), func)
     var = np.diag(vcov)
     svar, wsum = _domain_weighted_var(design.weight_array, yv, domains.codes, domains.count, valid)
