@@ -40,8 +40,6 @@ __all__ = ["LazyDesign", "scan"]
 _LONELY = values(LonelyPSU)
 _CALFUNS = values(CalFun)
 _CI_METHODS = values(CIMethod)
-_SEP = "\x1f"  # joins the text of the weighting variables into one cell key
-_KEY = "__delibpoll_cell__"
 _W = "__delibpoll_w__"
 
 
@@ -197,7 +195,7 @@ class _Weighting:
     variables: tuple[str, ...]
     categories: tuple[tuple[Hashable, ...], ...]  # per variable, in the package's order
     cell_of: dict[tuple[int, ...], int]  # variable codes -> cell
-    keys: tuple[str, ...]  # the engine's text key of each cell-table row
+    radix: np.ndarray  # mixed-radix key of each cell-table row (from the variable codes)
     row_cell: np.ndarray  # cell of each cell-table row
     weights: _cells.CellWeights
     targets: Targets
@@ -331,7 +329,7 @@ class LazyDesign:
         wt = self._weighting
         if wt is None:
             return None
-        return {"method": wt.method, "variables": wt.variables, "n_cells": len(wt.keys),
+        return {"method": wt.method, "variables": wt.variables, "n_cells": len(wt.radix),
                 "iterations": wt.weights.iterations, "converged": wt.weights.converged,
                 "max_error": wt.weights.max_error}
 
@@ -357,8 +355,22 @@ class LazyDesign:
         if wt is None:
             return w0
         factor = wt.weights.factor[wt.row_cell]
-        return w0 * _cell_key(wt.variables).replace_strict(
-            list(wt.keys), [float(f) for f in factor], default=float("nan"),
+        with quiet_dask():
+            schema = self._frame.collect_schema()
+        key = None
+        stride = 1
+        # each variable's code by a lookup in its categories, combined into one integer key
+        for v, cats in reversed(list(zip(wt.variables, wt.categories, strict=True))):
+            col = nw.col(v)
+            if isinstance(schema[v], nw.Categorical | nw.Enum):
+                col = col.cast(nw.String())
+            code = col.replace_strict(list(cats), list(range(len(cats))), default=-1,
+                                      return_dtype=nw.Int64())
+            key = code * stride if key is None else key + code * stride
+            stride *= len(cats)
+        assert key is not None
+        return w0 * key.replace_strict(
+            [int(k) for k in wt.radix], [float(f) for f in factor], default=float("nan"),
             return_dtype=nw.Float64())
 
     def _base_expr(self) -> Any:
@@ -475,8 +487,7 @@ class LazyDesign:
         self._check_columns(variables, "targets")
         self._check_weighting_variables(variables)
         w0 = self._base_expr()
-        table = self._table(variables, {"w": w0, "w2": w0 * w0},
-                            extra={_KEY: _cell_key(variables)})
+        table = self._table(variables, {"w": w0, "w2": w0 * w0})
         margins = targets.margins
         if method == "poststratify" and len(margins) != 1:
             raise DelibpollError(
@@ -520,8 +531,11 @@ class LazyDesign:
             var_codes.append(c)
         cell_of = {k: int(cells.row_cell[i]) for i, k in
                    enumerate(zip(*[c.tolist() for c in var_codes], strict=True))}
+        radix = np.zeros(len(table), dtype=np.int64)
+        for c, labels_ in zip(var_codes, cats, strict=True):
+            radix = radix * len(labels_) + c
         wt = _Weighting(method=method, variables=tuple(variables), categories=tuple(cats),
-                        cell_of=cell_of, keys=tuple(table[_KEY].astype(str).tolist()),
+                        cell_of=cell_of, radix=radix,
                         row_cell=np.asarray(cells.row_cell, dtype=np.int64), weights=cw,
                         targets=targets, n_rows=int(table["n"].sum()))
         return self._replace(weighting=wt)
@@ -836,12 +850,6 @@ class LazyDesign:
 
 
 # ---------------------------------------------------------------------- helpers
-def _cell_key(variables: Sequence[str]) -> Any:
-    """The engine's text key of a row's weighting cell (its variables' values joined)."""
-    parts = [nw.col(v).cast(nw.String()) for v in variables]
-    return parts[0] if len(parts) == 1 else nw.concat_str(parts, separator=_SEP)
-
-
 def _with_declared(s: pd.Series, declared: list[Hashable], col: str) -> pd.Series:
     """``s`` as a categorical in its declared order; a value outside it is an error."""
     values_ = s.dropna().tolist() if not isinstance(s.dtype, pd.CategoricalDtype) else [
