@@ -184,6 +184,38 @@ def test_unweighted_and_missing_answers(tmp_path: Path) -> None:
     assert str(lazy_err.value) == str(mem_err.value)
 
 
+@pytest.mark.parametrize("engine", ["polars-lazy", "duckdb", "parquet", "dask"])
+def test_small_integer_codes_and_missing_answers(engine: str, tmp_path: Path,
+                                                  dask_client: Any) -> None:
+    """Small-integer keys are packed into one engine key (one hash column); nulls in the
+    answer stay missing and booleans stay booleans."""
+    rng = np.random.default_rng(17)
+    n = 900
+    df = pd.DataFrame({
+        "sex": rng.integers(1, 3, n).astype(np.int8),
+        "age": rng.integers(0, 4, n).astype(np.uint8),
+        "q": pd.array(rng.integers(-2, 2, n), dtype="Int16"),
+        "flag": rng.random(n) < 0.3,
+        "y": rng.normal(size=n),
+        "w": rng.uniform(0.5, 2.0, n),
+    })
+    df.loc[::9, "q"] = pd.NA
+    df.loc[::13, "y"] = np.nan
+    targets = Targets.from_dict({"sex": {1: 0.48, 2: 0.52}, "age": {0: 0.2, 1: 0.3, 2: 0.3, 3: 0.2}})
+    want = rake(SurveyDesign(df, weights="w"), targets)
+    make = (lambda d: pl.from_pandas(d).lazy()) if engine == "polars-lazy" else _sources(
+        tmp_path)[engine]
+    got = scan(make(df), weights="w").rake(targets)
+    _close(got.proportion("q", by="age", na="drop").to_frame(),
+           proportion(want, "q", by="age", na="drop").to_frame())
+    _close(got.proportion("flag", by="sex").to_frame(),
+           proportion(want, "flag", by="sex").to_frame())
+    _close(got.mean("y", by=["sex", "flag"], na="drop").to_frame(),
+           mean(want, "y", by=["sex", "flag"], na="drop").to_frame())
+    out = got.write_parquet(tmp_path / "w.parquet")
+    np.testing.assert_allclose(pd.read_parquet(out)["weight"], want.weights, rtol=1e-12)
+
+
 def test_category_order_is_declared_else_sorted(tmp_path: Path) -> None:
     df = _data()
     for src in (_polars(df).lazy(), duckdb.from_df(df), _sources(tmp_path)["parquet"](df)):
