@@ -216,6 +216,30 @@ def test_small_integer_codes_and_missing_answers(engine: str, tmp_path: Path,
     np.testing.assert_allclose(pd.read_parquet(out)["weight"], want.weights, rtol=1e-12)
 
 
+def test_rake_and_first_estimate_share_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The weighting step is fitted from the first estimate's group table: one pass over
+    the data for rake + proportion (counted at the engine boundary)."""
+    import delibpoll.lazy as lazy_module
+
+    calls: list[int] = []
+    real = lazy_module.to_pandas
+
+    def counting(data: Any, func: str, param: str = "data") -> pd.DataFrame:
+        calls.append(1)
+        return real(data, func, param)
+
+    df = _data()
+    d = scan(_polars(df).lazy(), weights="w")
+    monkeypatch.setattr(lazy_module, "to_pandas", counting)
+    raked = d.rake(TARGETS)
+    assert calls == []
+    est = raked.proportion("q", by="age")
+    assert len(calls) == 1
+    assert raked.weighting is not None and raked.weighting["converged"] and len(calls) == 1
+    want = proportion(rake(SurveyDesign(df, weights="w"), TARGETS), "q", by="age")
+    _close(est.to_frame(), want.to_frame())
+
+
 def test_category_order_is_declared_else_sorted(tmp_path: Path) -> None:
     df = _data()
     for src in (_polars(df).lazy(), duckdb.from_df(df), _sources(tmp_path)["parquet"](df)):
@@ -265,7 +289,8 @@ def test_nulls_in_a_weighting_variable_give_the_in_memory_error(tmp_path: Path) 
 def test_a_category_without_target_gives_the_in_memory_error(tmp_path: Path) -> None:
     df = _data()
     df.loc[[0, 1], "region"] = "islands"
-    msg = _same_error(lambda: scan(duckdb.from_df(df), weights="w").rake(TARGETS),
+    # the weighting is fitted with the first pass that needs it (here .weighting)
+    msg = _same_error(lambda: scan(duckdb.from_df(df), weights="w").rake(TARGETS).weighting,
                       lambda: rake(SurveyDesign(df, weights="w"), TARGETS))
     assert "['islands'] in the data with no target" in msg
 

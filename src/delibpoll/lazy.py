@@ -212,7 +212,7 @@ class LazyDesign:
     """
 
     __slots__ = ("_frame", "_declared", "_what", "_columns", "_weights_col", "_strata_col",
-                 "_ids_col", "_lonely_psu", "_n", "_df", "_weighting")
+                 "_ids_col", "_lonely_psu", "_n", "_df", "_pending", "_state")
 
     _frame: Any  # narwhals LazyFrame
     _declared: dict[str, list[Hashable]]
@@ -224,7 +224,10 @@ class LazyDesign:
     _lonely_psu: LonelyPSU
     _n: int
     _df: float
-    _weighting: _Weighting | None
+    # the weighting step asked for (method, targets, options), fitted with the first pass
+    # over the data that needs it and kept in _state (one scan for rake + first estimate)
+    _pending: tuple[str, Targets, dict[str, Any]] | None
+    _state: dict[str, _Weighting]
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("LazyDesign is immutable; weighting methods return a new one.")
@@ -248,7 +251,8 @@ class LazyDesign:
             columns = list(frame.collect_schema().names())
         for key, value in dict(frame=frame, declared=declared, what=what, columns=columns,
                                weights_col=None, strata_col=None, ids_col=None,
-                               lonely_psu=lonely_psu, n=0, df=0.0, weighting=None).items():
+                               lonely_psu=lonely_psu, n=0, df=0.0, pending=None,
+                               state={}).items():
             object.__setattr__(self, "_" + key, value)
         for param, col in (("weights", weights), ("strata", strata), ("ids", ids)):
             if col is not None:
@@ -323,6 +327,12 @@ class LazyDesign:
             return self._frame.to_native()
 
     @property
+    def _weighting(self) -> _Weighting | None:
+        """The fitted weighting step (fitted now, in one pass over the weighting variables,
+        if no estimate has fitted it yet), or None for an unweighted design."""
+        return self._resolve(None)
+
+    @property
     def weighting(self) -> dict[str, Any] | None:
         """The weighting step (method, variables, cells, iterations, convergence, largest
         margin error), or None for an unweighted design."""
@@ -334,7 +344,7 @@ class LazyDesign:
                 "max_error": wt.weights.max_error}
 
     def __repr__(self) -> str:
-        step = "unweighted" if self._weighting is None else f"{self._weighting.method}d"
+        step = "unweighted" if self._pending is None else f"{self._pending[0]}d"
         return (f"LazyDesign({self._what}: {self.n:,} rows, {len(self._columns)} columns, "
                 f"{step})")
 
@@ -479,10 +489,12 @@ class LazyDesign:
                 )
 
     def _weight(self, func: str, targets: object, **opts: Any) -> LazyDesign:
+        """Check the weighting step and keep it; it is fitted with the first pass over the
+        data (:meth:`_resolve`)."""
         method = func
-        if self._weighting is not None:
+        if self._pending is not None:
             raise DelibpollError(
-                f"{method}: this lazy design is already weighted ({self._weighting.method}); "
+                f"{method}: this lazy design is already weighted ({self._pending[0]}); "
                 "a lazy design holds one weighting step. Weight the scanned design once "
                 "(one rake or calibrate call with all the margins)."
             )
@@ -501,9 +513,6 @@ class LazyDesign:
             )
         variables = list(dict.fromkeys(v for m in targets.margins for v in m.variables))
         self._check_columns(variables, "targets")
-        w0 = self._base_expr()
-        table = self._table(variables, {"w": w0, "w2": w0 * w0})
-        self._check_weighting_variables(table, variables)
         margins = targets.margins
         if method == "poststratify" and len(margins) != 1:
             raise DelibpollError(
@@ -511,6 +520,40 @@ class LazyDesign:
                 f"({[m.name for m in margins]}). Use a joint margin such as "
                 "('age_group', 'sex') for crossed post-strata, or rake() for several margins."
             )
+        return self._replace(pending=(method, targets, dict(opts)), state={})
+
+    def _weighting_variables(self) -> list[str]:
+        if self._pending is None:
+            return []
+        return list(dict.fromkeys(v for m in self._pending[1].margins for v in m.variables))
+
+    def _resolve(self, table: pd.DataFrame | None) -> _Weighting | None:
+        """The fitted weighting step: fitted once, from the cells of ``table`` (a group table
+        that holds the weighting variables, e.g. the first estimate's) or, without one, from
+        one pass over the weighting variables."""
+        if self._pending is None:
+            return None
+        hit = self._state.get("weighting")
+        if hit is not None:
+            return hit
+        method, targets, opts = self._pending
+        variables = self._weighting_variables()
+        if table is None:
+            w0 = self._base_expr()
+            cell_table = self._table(variables, {"w": w0, "w2": w0 * w0})
+        else:
+            cell_table = (table.groupby(variables, dropna=False, observed=True, sort=False)
+                          [["n", "w", "w2"]].sum().reset_index())
+        wt = self._fit(method, targets, opts, variables, cell_table)
+        self._state["weighting"] = wt
+        return wt
+
+    def _fit(self, method: str, targets: Targets, opts: dict[str, Any], variables: list[str],
+             table: pd.DataFrame) -> _Weighting:
+        """Weight the cells of ``table`` (one row per combination of the weighting
+        variables, with its rows and sums of w0 and w0^2)."""
+        self._check_weighting_variables(table, variables)
+        margins = targets.margins
         matched, cells = match_margins(table[variables], margins, "error")
         sums = _cells.GroupSums(
             cell=cells.row_cell.astype(np.int64), domain=np.zeros(len(table), dtype=np.int64),
@@ -538,7 +581,7 @@ class LazyDesign:
                 raise ConvergenceError(
                     msg + " Pass on_nonconvergence='warn' to get the weights anyway.",
                     iterations=cw.iterations, max_error=cw.max_error)
-            warnings.warn(msg, DelibpollWarning, stacklevel=3)
+            warnings.warn(msg, DelibpollWarning, stacklevel=4)
         cats = []
         var_codes = []
         for v in variables:
@@ -550,18 +593,20 @@ class LazyDesign:
         radix = np.zeros(len(table), dtype=np.int64)
         for c, labels_ in zip(var_codes, cats, strict=True):
             radix = radix * len(labels_) + c
-        wt = _Weighting(method=method, variables=tuple(variables), categories=tuple(cats),
-                        cell_of=cell_of, radix=radix,
-                        row_cell=np.asarray(cells.row_cell, dtype=np.int64), weights=cw,
-                        targets=targets, n_rows=int(table["n"].sum()))
-        return self._replace(weighting=wt)
+        return _Weighting(method=method, variables=tuple(variables), categories=tuple(cats),
+                          cell_of=cell_of, radix=radix,
+                          row_cell=np.asarray(cells.row_cell, dtype=np.int64), weights=cw,
+                          targets=targets, n_rows=int(table["n"].sum()))
 
     def rake(self, targets: Targets | dict[str, Any], *, max_iter: int = 100,
              tol: float = 1e-10, on_nonconvergence: str = "error") -> LazyDesign:
         """Rake to the targets' margins (as :func:`delibpoll.rake`, ``unmatched="error"``).
 
-        One pass in the engine counts the weighting cells (rows and sums of the starting
-        weights per combination of the raking variables); the cells are raked in numpy.
+        The arguments are checked now; the weights are fitted with the first pass over the
+        data that needs them (the first estimate's ``group_by``, whose margin over the raking
+        variables gives the weighting cells: rake and the first estimate read the data once).
+        Data errors (missing values in a raking variable, a category without target,
+        non-convergence) are raised then, as the in-memory messages, before any output.
 
         Examples
         --------
@@ -594,9 +639,8 @@ class LazyDesign:
     # ------------------------------------------------------------------ estimation
     def _estimation_table(self, variable: str | None, by_cols: list[str],
                           numeric: bool) -> pd.DataFrame:
-        wt = self._weighting
         keys = list(dict.fromkeys(
-            (list(wt.variables) if wt is not None else []) + by_cols
+            self._weighting_variables() + by_cols
             + ([variable] if variable is not None and not numeric else [])
             + self._structure_keys()))
         w0 = self._base_expr()
@@ -610,7 +654,9 @@ class LazyDesign:
             extra["__has_y"] = has
             sums.update(y=yz, wy=w0 * yz, w2y=w0 * w0 * yz, w2y2=w0 * w0 * yz * yz,
                         wy2=w0 * yz * yz)
-        return self._table(keys, sums, extra=extra or None)
+        table = self._table(keys, sums, extra=extra or None)
+        self._resolve(table)  # the first pass also fits the weighting step
+        return table
 
     def _domains(self, table: pd.DataFrame, by_cols: list[str],
                  func: str) -> tuple[np.ndarray, list[Hashable]]:
@@ -785,7 +831,7 @@ class LazyDesign:
         self._warn_domains(dom_labels, by_cols, ns_d, dfs_d, func)
         # R svyvar of y in each domain's subset (for the design effect)
         cell, _ = self._cells_of(table)
-        f = weights.factor[cell] if self._weighting is not None else np.ones(len(table))
+        f = weights.factor[cell] if self._pending is not None else np.ones(len(table))
         inset = has
         s1 = np.bincount(domain[inset], weights=(table["w"].to_numpy() * f)[inset],
                          minlength=n_dom)
