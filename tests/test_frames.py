@@ -188,3 +188,17 @@ def test_enum_order_is_kept_and_categorical_is_sorted(labels: list[str], order: 
     assert list(got["e"].cat.categories) == order
     assert list(got["c"].cat.categories) == sorted(set(labels))
     assert got["e"].tolist() == labels and got["c"].tolist() == labels
+
+
+def test_plots_take_a_polars_frame_of_estimates() -> None:
+    """Consistency check: a chart from a Polars copy of an estimate frame has the same data
+    as the chart from the pandas frame."""
+    from delibpoll import plot_estimates
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"q": rng.choice(["a", "b"], 60), "g": rng.choice(["x", "y"], 60)})
+    fr = proportion(SurveyDesign(df), "q", by="g").to_frame()
+    want = plot_estimates(fr).data
+    got = plot_estimates(pl.from_pandas(fr.astype({"ci_note": str}))).data
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True),
+                                  check_dtype=False, check_categorical=False)
