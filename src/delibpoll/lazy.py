@@ -212,7 +212,8 @@ class LazyDesign:
     """
 
     __slots__ = ("_frame", "_declared", "_what", "_columns", "_weights_col", "_strata_col",
-                 "_ids_col", "_lonely_psu", "_n", "_df", "_pending", "_state")
+                 "_ids_col", "_fpc_col", "_fpc_f", "_lonely_psu", "_n", "_df", "_pending",
+                 "_state")
 
     _frame: Any  # narwhals LazyFrame
     _declared: dict[str, list[Hashable]]
@@ -221,6 +222,8 @@ class LazyDesign:
     _weights_col: str | None
     _strata_col: str | None
     _ids_col: str | None
+    _fpc_col: str | None
+    _fpc_f: np.ndarray | None  # (N_h - n_h) / N_h per stratum
     _lonely_psu: LonelyPSU
     _n: int
     _df: float
@@ -241,7 +244,7 @@ class LazyDesign:
 
     def __init__(self, source: object, *, weights: str | None = None,
                  strata: str | None = None, ids: str | None = None,
-                 lonely_psu: LonelyPSU = "fail") -> None:
+                 fpc: str | None = None, lonely_psu: LonelyPSU = "fail") -> None:
         """Open the design :func:`scan` describes (see there)."""
         if lonely_psu not in _LONELY:
             raise DelibpollError(
@@ -251,10 +254,12 @@ class LazyDesign:
             columns = list(frame.collect_schema().names())
         for key, value in dict(frame=frame, declared=declared, what=what, columns=columns,
                                weights_col=None, strata_col=None, ids_col=None,
+                               fpc_col=None, fpc_f=None,
                                lonely_psu=lonely_psu, n=0, df=0.0, pending=None,
                                state={}).items():
             object.__setattr__(self, "_" + key, value)
-        for param, col in (("weights", weights), ("strata", strata), ("ids", ids)):
+        for param, col in (("weights", weights), ("strata", strata), ("ids", ids),
+                           ("fpc", fpc)):
             if col is not None:
                 if not isinstance(col, str):
                     raise DelibpollError(
@@ -269,9 +274,10 @@ class LazyDesign:
             if not dtype.is_numeric() or dtype == nw.Boolean:
                 raise DelibpollError(f"The {what_w} must be numeric; got dtype {dtype}.")
             wf = wc.cast(nw.Float64())
-            aggs += [wc.is_null().sum().alias("n_null"),
-                     (~wf.is_finite() & ~wc.is_null()).sum().alias("n_inf"),
-                     (wf <= 0).sum().alias("n_bad"), wf.min().alias("lo")]
+            # counts of flags as integer sums (Spark does not sum booleans)
+            aggs += [wc.is_null().cast(nw.Int64()).sum().alias("n_null"),
+                     (~wf.is_finite() & ~wc.is_null()).cast(nw.Int64()).sum().alias("n_inf"),
+                     (wf <= 0).cast(nw.Int64()).sum().alias("n_bad"), wf.min().alias("lo")]
         with quiet_dask():
             stats = to_pandas(frame.select(*aggs), "scan").iloc[0]
         n = int(stats["n"])
@@ -295,11 +301,15 @@ class LazyDesign:
                                n=n).items():
             object.__setattr__(self, "_" + key, value)
         keys = self._structure_keys()
-        if keys:
-            table = self._table(keys, {})
+        if keys or fpc is not None:
+            table = self._table(keys + ([fpc] if fpc is not None else []), {})
             stratum, psu = self._unit_codes(table)
             n_strata = 1 if stratum is None else int(stratum.max()) + 1
             n_psu = n if psu is None else int(psu.max()) + 1
+            if fpc is not None:
+                object.__setattr__(self, "_fpc_col", fpc)
+                object.__setattr__(self, "_fpc_f", _fpc_factors(
+                    table, fpc, stratum, psu, n_strata, "PSUs"))
         else:
             n_strata, n_psu = 1, n
         object.__setattr__(self, "_df", float(n_psu - n_strata))
@@ -442,16 +452,18 @@ class LazyDesign:
         if self._strata_col is not None:
             stratum, _ = category_codes(table[self._strata_col])
             if (stratum < 0).any():
+                n_missing = int(table["n"].to_numpy()[stratum < 0].sum())
                 raise DelibpollError(
-                    f"The strata column '{self._strata_col}' has missing values; every row "
-                    "needs a stratum."
+                    f"The strata column '{self._strata_col}' has {n_missing} missing value(s); "
+                    "every row must belong to one."
                 )
         if self._ids_col is not None:
             ids, _ = category_codes(table[self._ids_col])
             if (ids < 0).any():
+                n_missing = int(table["n"].to_numpy()[ids < 0].sum())
                 raise DelibpollError(
-                    f"The ids column '{self._ids_col}' has missing values; every row needs "
-                    "a PSU."
+                    f"The ids column '{self._ids_col}' has {n_missing} missing value(s); "
+                    "every row must belong to one."
                 )
             pair = ids if stratum is None else stratum * (int(ids.max()) + 1) + ids
             psu = np.unique(pair, return_inverse=True)[1].reshape(-1).astype(np.int64)
@@ -691,7 +703,8 @@ class LazyDesign:
         return _cells.GroupSums(
             cell=cell, domain=domain, answer=answer, n=table["n"].to_numpy(),
             sum_w=table["w"].to_numpy(), sum_w2=table["w2"].to_numpy(), n_cells=n_cells,
-            n_domains=n_domains, n_answers=n_answers, stratum=stratum, psu=psu, **extra)
+            n_domains=n_domains, n_answers=n_answers, stratum=stratum, psu=psu,
+            fpc_f=self._fpc_f, **extra)
 
     def _cell_weights(self, sums: _cells.GroupSums) -> _cells.CellWeights:
         wt = self._weighting
@@ -974,6 +987,44 @@ def _unpack(table: pd.DataFrame, p: _Packing) -> pd.DataFrame:
     return pd.concat([pd.DataFrame(cols), rest], axis=1)
 
 
+def _fpc_factors(table: pd.DataFrame, fpc: str, stratum: np.ndarray | None,
+                 psu: np.ndarray | None, n_strata: int, what: str) -> np.ndarray:
+    """``(N_h - n_h) / N_h`` per stratum from the fpc values of the structure table (one
+    group per stratum [x PSU] x fpc value), with the in-memory design's checks."""
+    vals = pd.to_numeric(table[fpc], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(vals).any() or (vals <= 0).any():
+        raise DelibpollError(
+            f"The fpc column '{fpc}' has missing or non-positive values; give the population "
+            "number of units per stratum, or the sampling fraction."
+        )
+    strat = np.zeros(len(table), dtype=np.int64) if stratum is None else stratum
+    lo = np.full(n_strata, np.inf)
+    hi = np.full(n_strata, -np.inf)
+    np.minimum.at(lo, strat, vals)
+    np.maximum.at(hi, strat, vals)
+    if (hi - lo > 1e-9 * hi).any():
+        raise DelibpollError(
+            f"The fpc column '{fpc}' varies within a stratum; it must be constant per stratum."
+        )
+    if psu is None:
+        n_units = np.bincount(strat, weights=table["n"].to_numpy(), minlength=n_strata)
+    else:
+        pairs = np.unique(np.stack([strat, psu]), axis=1)
+        n_units = np.bincount(pairs[0], minlength=n_strata).astype(float)
+    if np.all(lo <= 1):
+        pop = n_units / lo
+    else:
+        pop = lo
+        small = pop < n_units - 1e-9
+        if small.any():
+            raise DelibpollError(
+                f"The fpc column '{fpc}' gives fewer population {what} than were sampled in "
+                f"{int(small.sum())} stratum(s); check that it holds population sizes."
+            )
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.where(np.isinf(pop), 1.0, (pop - n_units) / pop))
+
+
 def _int_range_start(cats: Sequence[Hashable]) -> int | None:
     """``lo`` when the categories are the integers ``lo, lo+1, ...`` in order, else None."""
     if not cats or not all(isinstance(c, int) and not isinstance(c, bool) for c in cats):
@@ -1030,6 +1081,7 @@ def scan(
     weights: str | None = None,
     strata: str | None = None,
     ids: str | None = None,
+    fpc: str | None = None,
     lonely_psu: LonelyPSU = "fail",
 ) -> LazyDesign:
     """A survey design over data that stay in their engine: bigger than memory, or remote.
@@ -1047,6 +1099,10 @@ def scan(
         Column of stratum labels.
     ids : str, optional
         Column of first-stage cluster (PSU) labels, nested in strata. Default: rows are PSUs.
+    fpc : str, optional
+        Finite population correction, as :class:`~delibpoll.SurveyDesign`: per row, the
+        number of PSUs in the population of its stratum, or the sampling fraction when every
+        value is <= 1; constant within a stratum.
     lonely_psu : {"fail", "remove", "adjust", "average", "certainty"}
         As :class:`~delibpoll.SurveyDesign`.
 
@@ -1076,4 +1132,5 @@ def scan(
     >>> scan(lf, weights="w")
     LazyDesign(a polars lazy frame: 3 rows, 2 columns, unweighted)
     """
-    return LazyDesign(source, weights=weights, strata=strata, ids=ids, lonely_psu=lonely_psu)
+    return LazyDesign(source, weights=weights, strata=strata, ids=ids, fpc=fpc,
+                      lonely_psu=lonely_psu)
