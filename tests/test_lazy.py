@@ -28,6 +28,7 @@ from delibpoll import (
     LazyDesign,
     SurveyDesign,
     Targets,
+    banner,
     calibrate,
     mean,
     poststratify,
@@ -192,6 +193,37 @@ def test_bad_structure_gives_the_in_memory_errors() -> None:
     df.loc[[3, 4], "stratum"] = None
     _same_error(lambda: scan(_polars(df).lazy(), strata="stratum"),
                 lambda: SurveyDesign(df, strata="stratum"))
+
+
+@pytest.mark.parametrize("engine", ["polars-lazy", "duckdb", "dask"])
+@pytest.mark.parametrize("structure", [{}, {"strata": "stratum", "ids": "psu"}],
+                         ids=["rows", "strata+psu"])
+def test_banner_equals_the_in_memory_banner(engine: str, structure: dict[str, str],
+                                            tmp_path: Path, dask_client: Any) -> None:
+    """Every number, letter, base, note and label of the banner; the in-memory banner is
+    checked against R in test_banner."""
+    df = _data(seed=8)
+    df.loc[::11, "q"] = None
+    df["binary"] = np.where(df["score"] > 5, "high", "low")
+    rows, cols = ["q", "score", "binary"], ["region", "stratum"]
+    want = banner(rake(SurveyDesign(df, weights="w", **structure), TARGETS), rows, cols,
+                  adjust="holm", min_base=300, decimals=1)
+    got = banner(scan(_sources(tmp_path)[engine](df), weights="w", **structure).rake(TARGETS),
+                 rows, cols, adjust="holm", min_base=300, decimals=1)
+    _close(got.to_frame(), want.to_frame())
+    assert got.notes == want.notes and got.base_lines == want.base_lines
+    assert got.to_markdown() == want.to_markdown()
+
+
+def test_banner_options_that_need_rows_are_refused() -> None:
+    d = scan(_polars(_data()).lazy(), weights="w")
+    with pytest.raises(DelibpollError, match="'exclude' parameter of banner is not available "
+                       "on a lazy design"):
+        banner(d, ["q"], ["sex"], exclude=["dk"])
+    with pytest.raises(DelibpollError, match="Multi-response sets"):
+        banner(d, [{"set": ["sex", "region"]}], ["stratum"])
+    with pytest.raises(DelibpollError, match="names column\\(s\\) \\['nope'\\]"):
+        banner(d, ["q"], ["nope"])
 
 
 def test_unweighted_and_missing_answers(tmp_path: Path) -> None:

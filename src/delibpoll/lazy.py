@@ -35,7 +35,7 @@ from .estimation import Estimate
 from .exceptions import ConvergenceError, DelibpollError, DelibpollWarning, DomainWarning
 from .targets import Targets
 
-__all__ = ["LazyDesign", "scan"]
+__all__ = ["BannerCells", "LazyDesign", "QuestionCells", "scan"]
 
 _LONELY = values(LonelyPSU)
 _CALFUNS = values(CalFun)
@@ -202,6 +202,35 @@ class _Weighting:
     n_rows: int
 
 
+@dataclass(frozen=True)
+class BannerCells:
+    """One banner question in the columns of one banner variable (see
+    :meth:`LazyDesign.banner_cells`): estimates column-major (``column * L + label``), their
+    joint covariance, and per column R's df and nrow of the subset, the unweighted, weighted
+    and Kish effective bases of the rows with an answer."""
+
+    variable: str  # "" for the Total column
+    labels: tuple[Hashable, ...]  # the banner variable's categories ([None] for Total)
+    estimate: np.ndarray
+    vcov: np.ndarray
+    df: np.ndarray
+    n_rows: np.ndarray
+    n: np.ndarray
+    weighted_n: np.ndarray
+    n_eff: np.ndarray
+
+
+@dataclass(frozen=True)
+class QuestionCells:
+    """A banner question's categories (or its variable, for a mean), its missing answers,
+    and its cells in the Total column and every banner variable's columns."""
+
+    labels: tuple[Hashable, ...]
+    n_missing: int
+    n_valid: int
+    groups: tuple[BannerCells, ...]
+
+
 class LazyDesign:
     """A survey design over data that stay in their engine (see :func:`scan`).
 
@@ -329,6 +358,55 @@ class LazyDesign:
     def df(self) -> float:
         """Design degrees of freedom: PSUs minus strata (R ``degf``)."""
         return float(self._df)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """File metadata (labels); a lazy source carries none."""
+        return {}
+
+    @property
+    def replicates(self) -> None:
+        """Replicate weights: none (variances are linearised)."""
+        return None
+
+    @property
+    def is_calibrated(self) -> bool:
+        """Whether the design has a weighting step (rake, calibrate, poststratify)."""
+        return self._pending is not None
+
+    def check_columns(self, cols: Sequence[Hashable], param: str) -> list[Hashable]:
+        """``cols`` if they are all columns of the data, else an error listing the columns."""
+        self._check_columns(list(cols), param)
+        return list(cols)
+
+    def is_numeric(self, column: str) -> bool:
+        """Whether ``column`` holds numbers (not booleans, not categories)."""
+        with quiet_dask():
+            dtype = self._frame.collect_schema()[column]
+        return bool(dtype.is_numeric()) and dtype != nw.Boolean
+
+    def is_float(self, column: str) -> bool:
+        """Whether ``column`` holds floating-point numbers."""
+        with quiet_dask():
+            dtype = self._frame.collect_schema()[column]
+        return bool(dtype.is_float())
+
+    def column_counts(self, columns: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Per column: distinct non-missing values and missing values, in one pass in the
+        engine."""
+        if not columns:
+            return {}
+        with quiet_dask():
+            out = to_pandas(self._frame.select(
+                # n_unique counts null as one value (every engine, through narwhals)
+                *[nw.col(c).n_unique().alias(f"u{k}") for k, c in enumerate(columns)],
+                *[nw.col(c).is_null().cast(nw.Int64()).sum().alias(f"m{k}") for k, c in
+                  enumerate(columns)]), "scan")
+        res = {}
+        for k, c in enumerate(columns):
+            missing = int(out[f"m{k}"].iloc[0])
+            res[c] = (int(out[f"u{k}"].iloc[0]) - (missing > 0), missing)
+        return res
 
     @property
     def frame(self) -> Any:
@@ -883,6 +961,53 @@ class LazyDesign:
               level: float = 0.95, na: NaPolicy = "error") -> Estimate:
         """Weighted total of a numeric ``variable`` (as :func:`delibpoll.total`)."""
         return self._numeric_estimate(variable, by, level, na, "total")
+
+    def banner_cells(self, variable: str, columns: Sequence[str], *,
+                     numeric: bool) -> QuestionCells:
+        """One banner question in every banner column, from one ``group_by`` (weighting cells
+        x every banner variable x answer [x strata/PSUs]) whose margins give each banner
+        variable's table: shares (or the mean) per column with their joint covariance, and
+        the unweighted, weighted and Kish effective bases of the rows with an answer (see
+        :func:`delibpoll.banner`, which lays them out). ``columns`` lists the banner
+        variables; the first group is the Total column."""
+        cols = list(dict.fromkeys(columns))
+        table = self._estimation_table(variable, cols, numeric=numeric)
+        if numeric:
+            answer = np.where(table["__has_y"].to_numpy().astype(bool), 0, -1).astype(np.int64)
+            labels: list[Hashable] = [variable]
+            n_answers = 1
+        else:
+            answer, labels = self._codes(table[variable], variable)
+            n_answers = len(labels)
+        valid = answer >= 0
+        n_missing = int(table["n"].to_numpy()[~valid].sum())
+        groups = []
+        for b in [None, *cols]:
+            by_cols = [] if b is None else [b]
+            domain, dom_labels = self._domains(table, by_cols, "banner")
+            sums = self._group_sums(table, domain, len(dom_labels), answer, max(n_answers, 1),
+                                    numeric=numeric)
+            weights = self._cell_weights(sums)
+            if numeric:
+                ce = _cells.numeric(sums, weights, lonely_psu=self._lonely_psu)
+            else:
+                ce = _cells.ratios(sums, weights, lonely_psu=self._lonely_psu)
+            f = weights.factor[sums.cell]
+            s1 = sums.sum_w * f
+            s2 = sums.sum_w2 * f * f
+            m = len(dom_labels)
+            n = np.bincount(domain[valid], weights=sums.n[valid], minlength=m)
+            wsum = np.bincount(domain[valid], weights=s1[valid], minlength=m)
+            w2 = np.bincount(domain[valid], weights=s2[valid], minlength=m)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                n_eff = np.where(n > 0, wsum**2 / w2, 0.0)
+            groups.append(BannerCells(
+                variable="" if b is None else b, labels=tuple(dom_labels),
+                estimate=ce.estimate, vcov=ce.vcov, df=ce.df, n_rows=ce.n_rows,
+                n=n.astype(np.int64), weighted_n=wsum, n_eff=n_eff))
+        return QuestionCells(labels=tuple(labels), n_missing=n_missing,
+                             n_valid=int(table["n"].to_numpy()[valid].sum()),
+                             groups=tuple(groups))
 
     # ------------------------------------------------------------------ output
     def weights_expr(self) -> Any:
