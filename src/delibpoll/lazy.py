@@ -81,6 +81,7 @@ def _check_parquet_files(files: list[Path]) -> dict[str, list[Hashable]]:
             "or scan only the files that have them)."
         )
     declared: dict[str, list[Hashable]] = {}
+    dict_cols = []
     for col in union:
         types = [s.field(col).type for s in schemas]
         plain = [t.value_type if pa.types.is_dictionary(t) else t for t in types]
@@ -91,8 +92,12 @@ def _check_parquet_files(files: list[Path]) -> dict[str, list[Hashable]]:
                 "Write it with one type in every file."
             )
         if any(pa.types.is_dictionary(t) for t in types):
-            declared[col] = _shared_dictionary(
-                col, [(str(f), pq.read_table(f, columns=[col])) for f in files], "files")
+            dict_cols.append(col)
+    if dict_cols:
+        # one read per file of its dictionary columns (Arrow, not Python rows)
+        tables = [(str(f), pq.read_table(f, columns=dict_cols)) for f in files]
+        for col in dict_cols:
+            declared[col] = _shared_dictionary(col, tables, "files")
     return declared
 
 
@@ -559,8 +564,18 @@ class LazyDesign:
                 s = _with_declared(s, self._declared[v], v)
             c, got = category_codes(pd.Series(pd.Categorical(s, categories=list(cats))))
             codes.append(c)
-        keys = list(zip(*[c.tolist() for c in codes], strict=True))
-        cell = np.array([wt.cell_of[k] for k in keys], dtype=np.int64)
+        space = int(np.prod([len(c) for c in wt.categories], dtype=float))
+        if space <= 1 << 24:
+            # a dense lookup from the cell key (the variables' codes in mixed radix)
+            radix = np.zeros(len(table), dtype=np.int64)
+            for c, cats in zip(codes, wt.categories, strict=True):
+                radix = radix * len(cats) + c
+            lookup = np.full(space, -1, dtype=np.int64)
+            lookup[wt.radix] = wt.row_cell
+            cell = lookup[radix]
+        else:
+            keys = list(zip(*[c.tolist() for c in codes], strict=True))
+            cell = np.array([wt.cell_of[k] for k in keys], dtype=np.int64)
         return cell, int(wt.weights.factor.shape[0])
 
     # ------------------------------------------------------------------ weighting
@@ -770,9 +785,12 @@ class LazyDesign:
         return code, labels
 
     def _group_sums(self, table: pd.DataFrame, domain: np.ndarray, n_domains: int,
-                    answer: np.ndarray, n_answers: int, numeric: bool) -> _cells.GroupSums:
-        cell, n_cells = self._cells_of(table)
-        stratum, psu = self._unit_codes(table)
+                    answer: np.ndarray, n_answers: int, numeric: bool,
+                    units: tuple[Any, ...] | None = None) -> _cells.GroupSums:
+        """The kernel's table; ``units`` = (cell, n_cells, stratum, psu) when already coded
+        for this table."""
+        cell, n_cells, stratum, psu = units if units is not None else (
+            *self._cells_of(table), *self._unit_codes(table))
         extra: dict[str, Any] = {}
         if numeric:
             extra = {k: table[k].to_numpy() for k in ("y", "wy", "w2y", "w2y2")}
@@ -981,12 +999,13 @@ class LazyDesign:
             n_answers = len(labels)
         valid = answer >= 0
         n_missing = int(table["n"].to_numpy()[~valid].sum())
+        units = (*self._cells_of(table), *self._unit_codes(table))
         groups = []
         for b in [None, *cols]:
             by_cols = [] if b is None else [b]
             domain, dom_labels = self._domains(table, by_cols, "banner")
             sums = self._group_sums(table, domain, len(dom_labels), answer, max(n_answers, 1),
-                                    numeric=numeric)
+                                    numeric=numeric, units=units)
             weights = self._cell_weights(sums)
             if numeric:
                 ce = _cells.numeric(sums, weights, lonely_psu=self._lonely_psu)
