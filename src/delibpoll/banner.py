@@ -504,7 +504,7 @@ def _build_row(
 
 
 def banner(
-    design: SurveyDesign,
+    design: SurveyDesign | LazyDesign,
     rows: Any,
     columns: Sequence[str] | str,
     *,
@@ -525,7 +525,10 @@ def banner(
 
     Parameters
     ----------
-    design : SurveyDesign
+    design : SurveyDesign or LazyDesign
+        A lazy design (:func:`~delibpoll.scan`) runs one ``group_by`` in its engine per
+        question and gives the same table; ``exclude``, ``nets``, ``suppress_below`` and
+        multi-response sets need the rows and are refused there.
     rows : list
         Categorical questions (percentages per category), numeric questions (weighted mean),
         and multi-response sets ``{"Priorities": [0/1 columns]}`` (percentage selecting each
