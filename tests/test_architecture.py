@@ -67,6 +67,7 @@ LAYER_OF = {
     "regression": "api",
     "ordinal": "api",
     "weightspec": "api",
+    "cells": "api",
     # inference on top of estimates
     "contrast": "inference",
     "chisq": "inference",

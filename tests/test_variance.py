@@ -96,10 +96,10 @@ def test_grouped_vcov_equals_direct_computation(
     df = sample(seed, 400)
     d = design_for(df, strata, clusters, fpc, calibration)
     assert grouped_linearizer(d) is not None
-    codes, cats = d._column_codes("q")
+    codes, cats = d.column_codes("q")
     valid = codes >= 0
     if by:
-        dcodes, doms = d._column_codes("dom")
+        dcodes, doms = d.column_codes("dom")
     else:
         dcodes, doms = np.zeros(d.n, dtype=np.int64), [None]
     est_g, v_g, _ = grouped_ratios(d, codes, np.eye(len(cats)), dcodes, len(doms), valid)
@@ -113,11 +113,11 @@ def test_grouped_vcov_multi_response_patterns() -> None:
     """Non-indicator answer patterns (nets, multi-response sets) through ``values``."""
     df = sample(7, 300)
     d = design_for(df, True, False, False, "rake")
-    codes, cats = d._column_codes("q")
+    codes, cats = d.column_codes("q")
     valid = codes >= 0
     # columns: a, b, and the net a+b
     values = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
-    dcodes, doms = d._column_codes("dom")
+    dcodes, doms = d.column_codes("dom")
     est_g, v_g, _ = grouped_ratios(d, codes, values, dcodes, len(doms), valid)
     n = d.n
     num_rows = values[np.where(valid, codes, 0)] * valid[:, None]
@@ -147,7 +147,7 @@ def test_lonely_psu_rules_agree_between_paths() -> None:
     df.loc[df["stratum"] == "s3", "psu"] = "s3-only"  # one PSU in stratum s3
     for rule in ("remove", "adjust", "average", "certainty"):
         d = SurveyDesign(df, weights="w", strata="stratum", ids="psu", lonely_psu=rule)
-        codes, cats = d._column_codes("sex")
+        codes, cats = d.column_codes("sex")
         valid = codes >= 0
         zeros = np.zeros(d.n, dtype=np.int64)
         _, v_g, _ = grouped_ratios(d, codes, np.eye(len(cats)), zeros, 1, valid)
@@ -190,7 +190,7 @@ def test_grouped_means_and_totals_of_a_scale_equal_direct(
     valid = rng.random(d.n) > 0.05
     y = np.where(valid, y, 0.0)
     uniq, pattern = np.unique(y, return_inverse=True)
-    dcodes, doms = d._column_codes("dom")
+    dcodes, doms = d.column_codes("dom")
     est_g, v_g, _ = grouped_ratios(d, pattern.ravel(), uniq[:, None], dcodes, len(doms), valid,
                                    totals=totals)
     dmat = np.zeros((d.n, len(doms)))

@@ -21,7 +21,7 @@ from . import _render
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from . import datasets
+    from . import cells, datasets
     from ._repweights import ReplicateWeights
     from .banner import BannerTable, banner
     from .chisq import ChisqResult, chisq_test
@@ -184,7 +184,7 @@ _LAZY: dict[str, str] = {
     "trim": "weighting",
 }
 # submodules reachable as attributes (delibpoll.datasets) without an import statement
-_SUBMODULES = frozenset({"datasets", "export", "deliberative", "pipeline", "plots", "cli",
+_SUBMODULES = frozenset({"cells", "datasets", "export", "deliberative", "pipeline", "plots", "cli",
                          "mapping", "codebook", "weightspec", "io", "estimation",
                          "weighting", "design", "banner", "targets", "contrast", "chisq",
                          "grid", "quantiles", "summaries", "regression", "ordinal"})
@@ -262,6 +262,7 @@ __all__ = [
     "minimum_detectable_difference",
     "paired_change",
     "representativeness",
+    "cells",
     "datasets",
     "read_survey",
     "write_survey",

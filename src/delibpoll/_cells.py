@@ -273,6 +273,7 @@ class CellCalibration:
     n_categories: tuple[int, ...] = ()
     x: np.ndarray | None = None
     sweep: np.ndarray | None = None
+    crosses: dict[bytes, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def stacked(self) -> np.ndarray:
@@ -395,10 +396,11 @@ def _margin_targets(margin_codes: Sequence[np.ndarray], n_categories: Sequence[i
                 f"Margin {m}: its codes must give each of the {n_cells} cells a category "
                 f"0..{k - 1}."
             )
-        if sh.shape != (k,) or np.any(sh < 0) or not np.isclose(sh.sum(), 1.0, atol=1e-9):
+        if (sh.ndim != 1 or not 0 < len(sh) <= k or np.any(sh < 0)
+                or not np.isclose(sh.sum(), 1.0, atol=1e-9)):
             raise DelibpollError(
-                f"Margin {m}: its target shares must be {k} non-negative numbers summing to 1; "
-                f"got {sh!r}."
+                f"Margin {m}: its target shares must be at most {k} non-negative numbers "
+                f"summing to 1 (categories after them keep their current share); got {sh!r}."
             )
         out.append(MarginTarget(cell_code=codes, n_categories=int(k), shares=sh))
     return tuple(out)
@@ -409,7 +411,8 @@ def _max_share_error(new_cell: np.ndarray, margins: Sequence[MarginTarget]) -> f
     err = 0.0
     for mt in margins:
         got = np.bincount(mt.cell_code, weights=new_cell, minlength=mt.n_categories) / tot
-        err = max(err, float(np.abs(got - mt.shares).max()))
+        kept = got[mt.n_target:].sum()
+        err = max(err, float(np.abs(got[:mt.n_target] - mt.shares * (1 - kept)).max()))
     return err
 
 
@@ -545,9 +548,14 @@ def _indicator(key: np.ndarray, n_keys: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(g), indices, indptr), shape=(n_keys, g))
 
 
-def _by_key(ind: sp.csr_matrix, vals: np.ndarray) -> np.ndarray:
-    """``(n_keys, K)`` sums of the rows of ``vals`` (G x K) by key (``ind``: :func:`_indicator`)."""
-    return np.asarray(ind @ vals)
+def _by_key(ind: sp.csr_matrix, vals: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """``(n_keys, K)`` sums of the rows of ``vals`` (G x K) by key (``ind``: :func:`_indicator`),
+    each row times ``weights`` (G,) when given (no G x K temporary)."""
+    if weights is None:
+        return np.asarray(ind @ vals)
+    scaled = sp.csr_matrix((np.asarray(weights, dtype=float)[ind.indices], ind.indices,
+                            ind.indptr), shape=ind.shape)
+    return np.asarray(scaled @ vals)
 
 
 def _offsets(fin: _Final, cal: CellCalibration | None, ag: np.ndarray | None,
@@ -559,12 +567,11 @@ def _offsets(fin: _Final, cal: CellCalibration | None, ag: np.ndarray | None,
     s = fin.sums
     c = s.n_cells
     if cal.kind == "rake":
-        rows = bg * s.n[:, None]
+        zc = _by_key(s.cell_indicator, bg, s.n)  # cell sums of x / w
         if ag is not None:
             if fin.sy is None:
                 raise DelibpollError("GroupSums: raking-aware means need 'sum_y'.")
-            rows += ag * fin.sy[:, None]
-        zc = _by_key(s.cell_indicator, rows)  # cell sums of x / w
+            zc += _by_key(s.cell_indicator, ag, fin.sy)
         stacked = cal.stacked
         op = cal.sweep_operator(s.cell_counts)
         return np.asarray(stacked.T @ (op @ (stacked @ zc)))
@@ -572,11 +579,10 @@ def _offsets(fin: _Final, cal: CellCalibration | None, ag: np.ndarray | None,
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_g = np.where(g != 0, 1.0 / g, 0.0)
     old = fin.s1 * inv_g
-    rows = bg * old[:, None]
+    q = _by_key(s.cell_indicator, bg, old)  # (C, K): sum x / g per cell
     if ag is not None:
         assert fin.swy is not None
-        rows += ag * (fin.swy * inv_g)[:, None]
-    q = _by_key(s.cell_indicator, rows)  # (C, K): sum x / g per cell
+        q += _by_key(s.cell_indicator, ag, fin.swy * inv_g)
     old_cell = np.bincount(s.cell, weights=old, minlength=c)
     if cal.kind == "poststratify":
         ps = cal.margin_codes[0]
@@ -593,6 +599,140 @@ def _offsets(fin: _Final, cal: CellCalibration | None, ag: np.ndarray | None,
     return np.asarray(x @ beta)
 
 
+def _feature_codes(cal: CellCalibration, n_cells: int) -> list[np.ndarray] | None:
+    """Per margin, the stacked category of each cell (offset into the T features), for
+    indicator features (raking, post-stratification); None for a model matrix (GREG)."""
+    if cal.kind == "calibrate":
+        return None
+    out = []
+    off = 0
+    for codes, k in zip(cal.margin_codes, cal.n_categories, strict=True):
+        out.append(np.asarray(codes, dtype=np.int64) + off)
+        off += int(k)
+    return out
+
+
+def _n_features(cal: CellCalibration) -> int:
+    if cal.kind == "calibrate":
+        assert cal.x is not None
+        return int(cal.x.shape[1])
+    return int(sum(cal.n_categories))
+
+
+def _agg_features(key: np.ndarray, n_keys: int, cell: np.ndarray, vals: np.ndarray,
+                  cal: CellCalibration, n_cells: int,
+                  group_features: np.ndarray | None = None) -> np.ndarray:
+    """``(n_keys x T)``: ``sum_g vals_g 1[key_g] F[cell_g]`` with ``F`` the cells' features
+    (their stacked margin categories, or the rows of the calibration model matrix).
+    ``group_features`` (M x G): each group's stacked categories, when already gathered."""
+    t = _n_features(cal)
+    if cal.kind == "calibrate":
+        assert cal.x is not None
+        agg = sp.csr_matrix((vals, (key, cell)), shape=(n_keys, n_cells))
+        return np.asarray(agg @ cal.x)
+    gf = group_features if group_features is not None else _group_features(cal, cell)
+    idx = (key * t)[None, :] + gf  # (M, G): one bincount for every margin
+    out = np.bincount(idx.ravel(), weights=np.tile(vals, gf.shape[0]), minlength=n_keys * t)
+    return out.reshape(n_keys, t)
+
+
+def _group_features(cal: CellCalibration, cell: np.ndarray) -> np.ndarray:
+    """``(M x G)`` the stacked category of each group's cell in every margin."""
+    codes = _feature_codes(cal, len(cal.margin_codes[0]))
+    assert codes is not None
+    return np.vstack([fc[cell] for fc in codes])
+
+
+def _feature_cross(cal: CellCalibration, cell_vals: np.ndarray) -> np.ndarray:
+    """``(T x T)`` ``F^T diag(cell_vals) F`` (kept with the calibration for the last few
+    ``cell_vals``: a design's cell sums of squared weights recur for every question)."""
+    key = cell_vals.tobytes()
+    hit = cal.crosses.get(key)
+    if hit is not None:
+        return hit
+    if cal.kind == "calibrate":
+        assert cal.x is not None
+        out = np.asarray(cal.x.T @ (cal.x * cell_vals[:, None]))
+    else:
+        st = cal.stacked
+        out = np.asarray((st * cell_vals[None, :]) @ st.T)
+    if len(cal.crosses) >= 4:
+        cal.crosses.pop(next(iter(cal.crosses)))
+    cal.crosses[key] = out
+    return out
+
+
+def _coef(fin: _Final, cal: CellCalibration | None, bp: np.ndarray) -> np.ndarray | None:
+    """``(T x K)`` ``R``: the calibration offsets of the residuals in feature space, so that
+    a group's residual coefficient is ``b_u - F[cell] R`` (None without calibration)."""
+    if cal is None:
+        return None
+    s = fin.sums
+    c = s.n_cells
+    n_u = bp.shape[0]
+    gf = None if cal.kind == "calibrate" else _group_features(cal, s.cell)
+    if cal.kind == "rake":
+        n_uf = _agg_features(fin.u, n_u, s.cell, s.n, cal, c, gf)  # rows per (u, category)
+        return np.asarray(cal.sweep_operator(s.cell_counts) @ (n_uf.T @ bp))
+    g = np.asarray(cal.g, dtype=float)[s.cell]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        old = np.where(g != 0, fin.s1 / g, 0.0)
+    o_uf = _agg_features(fin.u, n_u, s.cell, old, cal, c, gf)
+    if cal.kind == "poststratify":
+        den = o_uf.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.where(den[:, None] > 0, (o_uf.T @ bp) / den[:, None], 0.0))
+    old_cell = np.bincount(s.cell, weights=old, minlength=c)
+    xtwx = _feature_cross(cal, old_cell)
+    return np.asarray(np.linalg.lstsq(xtwx, o_uf.T @ bp, rcond=None)[0])
+
+
+def _vcov_shares(fin: _Final, weights: CellWeights, b: np.ndarray,
+                 sv: StratifiedVariance) -> tuple[np.ndarray, np.ndarray]:
+    """The vcov of the totals of ``x_i = w_i b_u`` and the size of its terms, in the
+    (domain x answer) x feature space: every group-level sum becomes a small
+    ``(U x T)`` table, as the grouped linearisation of the rows does."""
+    s = fin.sums
+    cal = weights.calibration
+    k = b.shape[1]
+    bp = np.vstack([b, np.zeros((1, k))])
+    n_u = bp.shape[0]
+    c = s.n_cells
+    r = _coef(fin, cal, bp)
+    if s.psu is None:
+        scale_g = sv.scale[s.group_stratum] if s.n_strata > 1 else np.full(s.n_groups, sv.scale[0])
+        s2s = scale_g * fin.s2
+        m_u = np.bincount(fin.u, weights=s2s, minlength=n_u)
+        bm = bp * m_u[:, None]
+        v = bp.T @ bm
+        size = np.einsum("uk,uk->k", bm, bp)
+        h = s.n_strata
+        strat = s.group_stratum
+        t_h = np.bincount(strat * n_u + fin.u, weights=fin.s1,
+                          minlength=h * n_u).reshape(h, n_u) @ bp
+        if r is not None:
+            assert cal is not None
+            q = _agg_features(fin.u, n_u, s.cell, s2s, cal, c)  # (U, T)
+            w_ff = _feature_cross(cal, np.bincount(s.cell, weights=s2s, minlength=c))
+            cross = (bp.T @ q) @ r
+            rwr = r.T @ (w_ff @ r)
+            v = v - cross - cross.T + rwr
+            size = size + np.diag(rwr)
+            t_h = t_h - _agg_features(strat, h, s.cell, fin.s1, cal, c) @ r
+        v = (v - t_h.T @ (t_h * sv.centre_coef[:, None])) * sv.factor
+        return v, size
+    assert s.psu_stratum is not None
+    j = len(s.psu_stratum)
+    t = np.asarray(sp.csr_matrix((fin.s1, (s.psu, fin.u)), shape=(j, n_u)) @ bp)
+    size = sv.scale_psu @ (t * t)
+    if r is not None:
+        assert cal is not None
+        to = _agg_features(s.psu, j, s.cell, fin.s1, cal, c) @ r
+        t = t - to
+        size = size + sv.scale_psu @ (to * to)
+    return sv.of_totals(t, overwrite=True), size
+
+
 def _vcov(fin: _Final, weights: CellWeights, a: np.ndarray | None, b: np.ndarray,
           lonely_psu: str) -> np.ndarray:
     """Calibration-aware linearised vcov of the totals of ``x_i = w_i (a_u y_i + b_u)``
@@ -600,28 +740,36 @@ def _vcov(fin: _Final, weights: CellWeights, a: np.ndarray | None, b: np.ndarray
     s = fin.sums
     st = s.structure()
     sv: StratifiedVariance = stratified_variance(st, lonely_psu)
+    if a is None:
+        v, size = _vcov_shares(fin, weights, b, sv)
+        return _zero_fixed(v, size, sv)
     k = b.shape[1]
     zero = np.zeros((1, k))
-    bg = np.vstack([b, zero])[fin.u]  # (G, K)
+    bp = np.vstack([b, zero])
+    bg = np.take(bp, fin.u, axis=0)  # (G, K)
     ag = None if a is None else np.vstack([a, zero])[fin.u]
     if ag is not None and (fin.swy is None or fin.sw2y is None or fin.sw2y2 is None):
         raise DelibpollError("GroupSums: means and totals of y need 'sum_wy', 'sum_w2y' and "
                              "'sum_w2y2'.")
     off = _offsets(fin, weights.calibration, ag, bg)
-    e = bg if off is None else bg - off[s.cell]  # residual coefficient of each group's rows
-    # each group's total of the residuals: sum_rows w (a y + e)
-    tot = e * fin.s1[:, None]
-    if ag is not None:
-        assert fin.swy is not None
-        tot += ag * fin.swy[:, None]
+    # the residual coefficient of each group's rows, in bg's buffer (large G x K
+    # temporaries cost page faults: few of them)
+    if off is None:
+        e = bg
+    else:
+        e = np.subtract(bg, np.take(off, s.cell, axis=0), out=bg)
     if s.psu is None:
         # rows are PSUs: sum_h scale_h sum_rows r r^T - sum_h coef_h T_h T_h^T
         scale_g = sv.scale[s.group_stratum] if s.n_strata > 1 else np.full(s.n_groups, sv.scale[0])
         s2s = scale_g * fin.s2
-        es = e * s2s[:, None]
-        v = e.T @ es
         # the size of the terms before they cancel (a share fixed by calibration: e = 0)
-        size = s2s @ (bg * bg) + (0.0 if off is None else s2s @ (off * off)[s.cell])
+        size = np.bincount(fin.u, weights=s2s, minlength=bp.shape[0]) @ (bp * bp)
+        if off is not None:
+            size = size + np.bincount(s.cell, weights=s2s, minlength=s.n_cells) @ (off * off)
+        root = np.sqrt(s2s)
+        er = e * root[:, None]
+        v = er.T @ er
+        del er
         if ag is not None:
             assert fin.sw2y is not None and fin.sw2y2 is not None
             as2 = ag * (scale_g * fin.sw2y2)[:, None]
@@ -629,21 +777,39 @@ def _vcov(fin: _Final, weights: CellWeights, a: np.ndarray | None, b: np.ndarray
             v += ag.T @ as2 + cross + cross.T
             size += np.einsum("gk,gk->k", as2, ag)
         if s.n_strata > 1:
-            t_h = _by_key(_indicator(s.group_stratum, s.n_strata), tot)
+            ind_h = _indicator(s.group_stratum, s.n_strata)
+            t_h = _by_key(ind_h, e, fin.s1)
+            if ag is not None:
+                assert fin.swy is not None
+                t_h += _by_key(ind_h, ag, fin.swy)
         else:
-            t_h = tot.sum(axis=0, keepdims=True)
+            t_h = (fin.s1 @ e)[None, :]
+            if ag is not None:
+                assert fin.swy is not None
+                t_h += (fin.swy @ ag)[None, :]
         v = v - t_h.T @ (t_h * sv.centre_coef[:, None])
         v = v * sv.factor
     else:
         assert s.psu_stratum is not None
-        ind = _indicator(s.psu, len(s.psu_stratum))
-        t = _by_key(ind, tot)
-        tb = _by_key(ind, bg * fin.s1[:, None]) if off is not None else t
-        size = sv.scale_psu @ (tb * tb)
+        j = len(s.psu_stratum)
+        ind = _indicator(s.psu, j)
+        t = _by_key(ind, e, fin.s1)  # PSU totals of the residuals
+        if ag is not None:
+            assert fin.swy is not None
+            t += _by_key(ind, ag, fin.swy)
+        size = sv.scale_psu @ (t * t)
         if off is not None:
-            to = _by_key(ind, off[s.cell] * fin.s1[:, None])
-            size = size + sv.scale_psu @ (to * to)
+            # the size of the terms before they cancel: totals of the offsets and without them
+            to = np.asarray(sp.csr_matrix((fin.s1, (s.psu, s.cell)), shape=(j, s.n_cells)) @ off)
+            tb = t + to
+            size = sv.scale_psu @ (tb * tb) + sv.scale_psu @ (to * to)
         v = sv.of_totals(t, overwrite=True)
+    return _zero_fixed(v, size, sv)
+
+
+def _zero_fixed(v: np.ndarray, size: np.ndarray, sv: StratifiedVariance) -> np.ndarray:
+    """Variances that are zero up to rounding (a share fixed by calibration or strata) set
+    to 0, with their covariances, as the grouped linearisation of the rows."""
     fixed = np.diag(v) <= ROUNDING_ZERO * size * max(sv.factor, 1.0)
     if fixed.any():
         v[fixed, :] = 0.0
@@ -686,8 +852,11 @@ def _summary(fin: _Final, calibrated: bool) -> tuple[np.ndarray, np.ndarray, np.
         n_rows = np.full(d, float(s.n.sum()))
     h = s.n_strata
     dom = s.domain[inset]
-    strata = np.unique(dom * h + s.group_stratum[inset]) // h
-    n_str = np.bincount(strata, minlength=d)
+    if h == 1:
+        n_str = (ns > 0).astype(np.int64)
+    else:
+        strata = np.unique(dom * h + s.group_stratum[inset]) // h
+        n_str = np.bincount(strata, minlength=d)
     if s.psu is None:
         dfs = ns - n_str
     else:

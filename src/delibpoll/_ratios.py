@@ -20,7 +20,16 @@ import pandas as pd
 from ._cells import CellCalibration, CellWeights, GroupSums, sweep_operator
 from ._cells import numeric as cell_numeric
 from ._cells import ratios as cell_ratios
-from ._records import CalibrationRecord, GregRecord, LoggedStep, PostStratRecord, RakingRecord
+from ._records import (
+    CalibrationRecord,
+    GregRecord,
+    LoggedStep,
+    PostStratRecord,
+    RakeStep,
+    RakingRecord,
+    StepRecord,
+)
+from ._replay import rake_fit
 from ._structure import DesignStructure
 from ._types import NaPolicy
 from ._variance import (
@@ -44,6 +53,7 @@ __all__ = [
     "domain_matrix",
     "cell_route",
     "domain_summary",
+    "domains_of_codes",
     "group_sums",
     "grouped_estimate",
     "numeric_estimate",
@@ -135,6 +145,10 @@ class RatioDesign(Protocol):
         """Integer codes (-1 missing) and categories of a column."""
         ...
 
+    def compact_codes(self, column: Hashable) -> tuple[np.ndarray, list[Hashable]]:
+        """The same codes in the narrowest integer type, kept with the design."""
+        ...
+
     def check_columns(self, cols: Sequence[Hashable], param: str) -> list[Hashable]:
         """``cols`` if they are all columns of the data, else an error."""
         ...
@@ -180,7 +194,8 @@ def domain_matrix(codes: np.ndarray, count: int, valid: np.ndarray) -> np.ndarra
 MAX_DOMAINS = 1_000  # crossed by= columns: each declared combination is a row (and a vcov block)
 
 
-def make_domains(design: RatioDesign, by: list[str], func: str) -> Domains:
+def make_domains(design: RatioDesign, by: list[str], func: str, *,
+                 compact: bool = False) -> Domains:
     """The domains of the ``by`` columns (every combination of their categories).
 
     Raises
@@ -193,11 +208,21 @@ def make_domains(design: RatioDesign, by: list[str], func: str) -> Domains:
     if not by:
         return Domains(np.zeros(n, dtype=np.int64), [None], [])
     design.check_columns(by, "by")
+    if compact and len(by) == 1:
+        # narrow codes, kept with the design (for the cell route, which only adds them)
+        return domains_of_codes([design.compact_codes(by[0])], by, func)
+    return domains_of_codes([design.column_codes(col) for col in by], by, func)
+
+
+def domains_of_codes(
+    coded: Sequence[tuple[np.ndarray, list[Hashable]]], by: list[str], func: str
+) -> Domains:
+    """The domains crossing the coded ``by`` columns (codes and categories of each, from the
+    package's one column coder); the checks of :func:`make_domains`."""
     codes_list = []
     cats_list = []
-    for col in by:
-        c, cats = design.column_codes(col)
-        n_missing = int((c < 0).sum())
+    for col, (c, cats) in zip(by, coded, strict=True):
+        n_missing = int(np.count_nonzero(c < 0)) if c.size and c.min() < 0 else 0
         if n_missing:
             raise DelibpollError(
                 f"The 'by' column '{col}' of {func} has {n_missing} missing value(s). Domains "
@@ -208,6 +233,7 @@ def make_domains(design: RatioDesign, by: list[str], func: str) -> Domains:
         cats_list.append(cats)
     if len(by) == 1:
         return Domains(codes_list[0], cats_list[0], by)
+    n = len(codes_list[0])
     n_domains = 1
     for cats in cats_list:
         n_domains *= len(cats)  # Python int: exact, never wraps
@@ -270,13 +296,14 @@ def _check_missing(variable: str, n_missing: int, na: NaPolicy) -> None:
 
 
 def variable_codes(
-    design: RatioDesign, variable: str, na: NaPolicy, func: str
+    design: RatioDesign, variable: str, na: NaPolicy, func: str, *, compact: bool = False
 ) -> tuple[np.ndarray, list[Hashable]]:
     """Category codes of a categorical ``variable`` (-1 missing) and its categories, in the
-    package's one category order, with the checks of :func:`variable_values`."""
+    package's one category order, with the checks of :func:`variable_values`; int64, or
+    with ``compact=True`` the design's narrow codes (no copy)."""
     _check_variable(design, variable, func)
-    codes, cats = design.column_codes(variable)
-    n_missing = int(np.count_nonzero(codes < 0))
+    codes, cats = design.compact_codes(variable) if compact else design.column_codes(variable)
+    n_missing = int(np.count_nonzero(codes < 0)) if codes.size and codes.min() < 0 else 0
     _check_missing(variable, n_missing, na)
     return codes, cats
 
@@ -387,17 +414,25 @@ def grouped_estimate(
     valid: np.ndarray,
     *,
     totals: bool = False,
+    coded_missing: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
     """:func:`grouped_ratios` and, when the cell engine computed them, the per-domain
-    ``(n, df, n_rows)`` of :func:`domain_summary` from the same table (else None)."""
+    ``(n, df, n_rows)`` of :func:`domain_summary` from the same table (else None).
+
+    ``coded_missing=True`` says that ``pattern`` is -1 exactly where ``valid`` is False
+    (category codes), which saves the table's key a masked pass. Codes may be of any integer
+    type (the design's compact codes)."""
     n_pat = values.shape[0]
     route = cell_route(design)
     if route is not None:
-        sums = group_sums(design, route, pattern, n_pat, domain_codes, n_domains, valid)
+        sums = group_sums(design, route, pattern, n_pat, domain_codes, n_domains, valid,
+                          coded_missing=coded_missing)
         if sums is not None:
             ce = cell_ratios(sums, route.weights, values, totals=totals,
                              lonely_psu=design.lonely_psu)
             return ce.estimate, ce.vcov, ce.denominator, (ce.n, ce.df, ce.n_rows)
+    pattern = np.asarray(pattern, dtype=np.int64)
+    domain_codes = np.asarray(domain_codes, dtype=np.int64)
     est, vcov, dsum = _grouped_ratios(design, pattern, values, domain_codes, n_domains, valid,
                                       totals)
     # lonely_psu="average" scales each domain by the strata present in it, as R's svyby
@@ -439,9 +474,10 @@ class CellRoute:
     psu_stratum : numpy.ndarray
         ``(J,)`` stratum of each PSU (clustered designs).
     fpc_f : numpy.ndarray or None
-    constant : bool
-        Whether the weights are constant within every cell (then the table's sums of squared
-        weights follow from its counts and sums: one pass fewer).
+    cell_weight : numpy.ndarray or None
+        ``(C,)`` the weight of every row of each cell when the weights are constant within
+        cells (starting weights all equal, one calibration step): the table's weight sums
+        then follow from its counts, and one ``bincount`` of the key is the only pass.
     """
 
     row_cell: np.ndarray | None
@@ -452,7 +488,7 @@ class CellRoute:
     clustered: bool
     psu_stratum: np.ndarray
     fpc_f: np.ndarray | None
-    constant: bool
+    cell_weight: np.ndarray | None
 
 
 def _calibration_of(rec: CalibrationRecord) -> tuple[np.ndarray, int, CellCalibration]:
@@ -482,21 +518,28 @@ def _build_route(design: RatioDesign) -> CellRoute | None:
     log = design.weighting_log
     if cal and (not log or log[-1].method not in ("rake", "calibrate", "poststratify")):
         return None  # the current weights are not the calibrated ones (e.g. trimmed after)
-    if not float(w.min()) > 0:
-        return None  # zero weights: R's subsets drop those rows
+    # designs are built from positive weights and raking or post-stratification keep them
+    # positive; fixed weights given later or a calibration (GREG) may hold zeros, which R's
+    # subsets drop (then the rows are needed)
+    if (not cal or log[-1].method == "calibrate") and not float(w.min()) > 0:
+        return None
     n = design.n
     row_cell: np.ndarray | None = None
     n_cells = 1
     calib: CellCalibration | None = None
     if cal:
         row_cell, n_cells, calib = _calibration_of(cal[0])
-    constant = bool(w.max() == w.min()) and not cal
-    if cal and len(log) == 1:
+    cell_weight = None
+    if not cal:
+        if w.max() == w.min():
+            cell_weight = np.full(1, float(w[0]))
+    elif len(log) == 1 and n >= _REFIT_ROWS:
         base = design.base_weight_array
-        constant = bool(base.max() == base.min())
+        if base.max() == base.min():
+            cell_weight = _cell_weight(log[-1].record, cal[0], float(base[0]))
     n_psu = len(st.psu_stratum)
     h = len(st.n_psu_h)
-    clustered = not (n_psu == n and bool(np.array_equal(st.psu, np.arange(n))))
+    clustered = n_psu != n  # n PSUs in n rows: every row is its own PSU
     unit: np.ndarray | None
     if clustered:
         unit, n_units = st.psu, n_psu
@@ -509,8 +552,28 @@ def _build_route(design: RatioDesign) -> CellRoute | None:
         weights=CellWeights(factor=np.ones(n_cells), calibration=calib),
         unit=unit, n_units=n_units, clustered=clustered,
         psu_stratum=np.asarray(st.psu_stratum), fpc_f=np.asarray(st.fpc_f) if st.has_fpc else None,
-        constant=constant,
+        cell_weight=cell_weight,
     )
+
+
+# below this many rows a weighted bincount of the rows is cheaper than refitting the cells
+_REFIT_ROWS = 100_000
+
+
+def _cell_weight(step: StepRecord, rec: CalibrationRecord, base: float) -> np.ndarray | None:
+    """The weight of each cell's rows after one calibration step from equal starting weights
+    ``base``: the step replayed on the cells (each cell one unit carrying ``base`` times its
+    rows), the same kernels as the fit; no pass over the rows."""
+    if isinstance(step, RakeStep) and isinstance(rec, RakingRecord):
+        n_cells = rec.n_cells
+        cell_step = RakeStep(row_cell=np.arange(n_cells), cell_counts=step.cell_counts,
+                             margins=step.margins, total=step.total, max_iter=step.max_iter,
+                             tol=step.tol, cap_value=step.cap_value)
+        new, _, _ = rake_fit(cell_step, (base * step.cell_counts)[:, None])
+        return np.asarray(new[:, 0] / step.cell_counts)
+    if isinstance(rec, GregRecord):
+        return np.asarray(base * rec.g_cell)
+    return None
 
 
 def cell_route(design: RatioDesign) -> CellRoute | None:
@@ -529,6 +592,8 @@ def group_sums(
     n_domains: int,
     valid: np.ndarray,
     y: np.ndarray | None = None,
+    *,
+    coded_missing: bool = False,
 ) -> GroupSums | None:
     """The (cell x domain x answer [x stratum or PSU]) table of the rows in one pass: a key
     built in place in one int64 array (8 bytes a row), its counts and weight sums by
@@ -540,15 +605,24 @@ def group_sums(
     space = route.n_cells * n_domains * p1 * route.n_units
     if space > MAX_TABLE:
         return None
-    if route.row_cell is None:
-        key = np.asarray(domain_codes, dtype=np.int64).copy()
+    # the (domain x answer) digit in a narrow type first (cheap passes of 2 bytes a row),
+    # then one int64 pass for the cell: key = cell * (D * (A + 1)) + domain * (A + 1) + answer
+    inner = n_domains * p1
+    small = np.multiply(domain_codes, p1, dtype=np.int16 if inner < 2**15 else np.int32)
+    if y is not None:
+        small += valid
+    elif coded_missing:
+        small += pattern  # -1 where the answer is missing: with the 1 below, answer slot 0
+        small += 1
     else:
-        key = np.multiply(route.row_cell, n_domains, dtype=np.int64)
-        key += domain_codes
-    key *= p1
-    np.add(key, 1, out=key, where=valid)
-    if y is None:
-        np.add(key, pattern, out=key, where=valid)
+        small += valid
+        np.add(small, pattern, out=small, where=valid)
+    if route.row_cell is None:
+        key = small.astype(np.int64)
+    else:
+        key = np.multiply(route.row_cell, inner, dtype=np.int64)
+        key += small
+    del small
     if route.unit is not None:
         key *= route.n_units
         key += route.unit
@@ -557,10 +631,18 @@ def group_sums(
     idx = np.flatnonzero(cnt_all)
     cnt = cnt_all[idx].astype(float)
     del cnt_all
-    s1 = np.bincount(key, weights=w, minlength=space)[idx]
-    if route.constant:
-        s2 = s1 * s1 / cnt
+    rest = idx
+    unit = None
+    if route.unit is not None:
+        rest, unit = np.divmod(rest, route.n_units)
+    rest, ans = np.divmod(rest, p1)
+    cell, dom = np.divmod(rest, n_domains)
+    if route.cell_weight is not None:
+        wc = route.cell_weight[cell]
+        s1 = cnt * wc
+        s2 = s1 * wc
     else:
+        s1 = np.bincount(key, weights=w, minlength=space)[idx]
         tmp = np.multiply(w, w)
         s2 = np.bincount(key, weights=tmp, minlength=space)[idx]
         del tmp
@@ -575,12 +657,6 @@ def group_sums(
         ysums["sum_w2y2"] = np.bincount(key, weights=tmp, minlength=space)[idx]
         del tmp
     del key
-    rest = idx
-    unit = None
-    if route.unit is not None:
-        rest, unit = np.divmod(rest, route.n_units)
-    rest, ans = np.divmod(rest, p1)
-    cell, dom = np.divmod(rest, n_domains)
     stratum = psu = None
     if route.clustered:
         psu = unit

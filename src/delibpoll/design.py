@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -23,7 +24,7 @@ from ._validation import validate_weights
 from .exceptions import DelibpollError
 from .targets import MarginKey, Targets, margin_keys
 
-__all__ = ["LonelyPSU", "SurveyDesign", "check_design"]
+__all__ = ["CODE_CACHE_COLUMNS", "LonelyPSU", "SurveyDesign", "check_design"]
 
 _T = TypeVar("_T")
 _MISSING = object()
@@ -34,6 +35,21 @@ _COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3 or bool(
 )
 
 _LONELY = values(LonelyPSU)
+
+#: The most columns whose category codes a design keeps (least recently used dropped first).
+CODE_CACHE_COLUMNS = 64
+_CODES = ("codes",)
+
+
+def _narrow(n_categories: int) -> type[np.signedinteger[Any]]:
+    """The narrowest signed integer type for codes -1..n_categories-1."""
+    if n_categories < 2**7:
+        return np.int8
+    if n_categories < 2**15:
+        return np.int16
+    if n_categories < 2**31:
+        return np.int32
+    return np.int64
 
 
 def _stage_columns(value: str | Sequence[str] | None, param: str) -> tuple[str, ...]:
@@ -321,17 +337,35 @@ class SurveyDesign:
         frame does not change the design (with pandas copy-on-write the copy is cheap)."""
         return self._data.copy(deep=not _COPY_ON_WRITE)
 
-    def _column_codes(self, column: Hashable) -> tuple[np.ndarray, list[Hashable]]:
-        """Integer codes (-1 missing) and categories of a column, computed once per design
-        (see :func:`delibpoll.estimation.category_codes`); the codes are read-only."""
-        key = ("codes", column)
-        hit = self._cache.get(key)
-        if hit is None:
-            codes, cats = category_codes(self._data[column])
-            codes.flags.writeable = False
-            hit = (codes, cats)
-            self._cache[key] = hit
-        return hit[0], list(hit[1])
+    def _codes_cache(self) -> OrderedDict[Hashable, tuple[np.ndarray, list[Hashable]]]:
+        cache = self._cache.get(_CODES)
+        if cache is None:
+            cache = OrderedDict()
+            self._cache[_CODES] = cache
+        return cache
+
+    def _compact_codes(self, column: Hashable) -> tuple[np.ndarray, list[Hashable]]:
+        cache = self._codes_cache()
+        hit = cache.get(column)
+        if hit is not None:
+            cache.move_to_end(column)
+            return hit
+        s = self._data[column]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            # the declared order, as category_codes; pandas already keeps narrow codes
+            codes = np.array(s.cat.codes.to_numpy(), copy=True)
+            cats = list(s.cat.categories)
+        else:
+            wide, cats = category_codes(s)
+            codes = wide.astype(_narrow(len(cats)))
+        if not np.issubdtype(codes.dtype, np.signedinteger):  # pragma: no cover - defensive
+            codes = codes.astype(np.int64)
+        codes.flags.writeable = False
+        hit = (codes, cats)
+        cache[column] = hit
+        while len(cache) > CODE_CACHE_COLUMNS:
+            cache.popitem(last=False)  # least recently used
+        return hit
 
     # ------------------------------------------------------- read-only access for other layers
     @property
@@ -368,9 +402,29 @@ class SurveyDesign:
         return self._check_columns(cols, param)
 
     def column_codes(self, column: Hashable) -> tuple[np.ndarray, list[Hashable]]:
-        """Integer codes (-1 missing, read-only) and categories of a column, in the package's
-        one category order (:func:`delibpoll._coding.category_codes`); computed once."""
-        return self._column_codes(column)
+        """Integer codes (-1 missing; int64, read-only) and categories of a column, in the
+        package's one category order (:func:`delibpoll._coding.category_codes`).
+
+        The coding is done once and kept compactly (:meth:`compact_codes`); each call hands
+        out a fresh int64 copy that is freed with the caller's last reference."""
+        codes, cats = self._compact_codes(column)
+        out = codes.astype(np.int64)
+        out.flags.writeable = False
+        return out, list(cats)
+
+    def compact_codes(self, column: Hashable) -> tuple[np.ndarray, list[Hashable]]:
+        """The codes of :meth:`column_codes` in the narrowest signed integer type that holds
+        them (int8 below 128 categories), read-only and kept with the design (no copy).
+
+        The design keeps the codes of at most :data:`CODE_CACHE_COLUMNS` columns, the least
+        recently used dropped first: 1 byte a row per question for typical questions, so a
+        long questionnaire or banner never accumulates 8 bytes a row per question."""
+        codes, cats = self._compact_codes(column)
+        return codes, list(cats)
+
+    def cached_code_columns(self) -> int:
+        """How many columns' codes the design keeps (at most :data:`CODE_CACHE_COLUMNS`)."""
+        return len(self._codes_cache())
 
     @property
     def structure(self) -> DesignStructure:

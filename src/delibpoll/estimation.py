@@ -24,6 +24,7 @@ from ._display import frame_html
 from ._format import count, percent
 from ._ratios import (
     Domains,
+    cell_route,
     domain_summary,
     grouped_estimate,
     grouped_ratios,
@@ -304,14 +305,15 @@ def _domain_weighted_var(
     return var, wsum
 
 
-def _warn_domains(domains: Domains, ns: list[int], dfs: list[float], func: str) -> None:
+def _warn_domains(domains: Domains, ns: list[int], dfs: list[float], func: str,
+                  stacklevel: int = 3) -> None:
     empty = [domains.labels[g] for g in range(domains.count) if ns[g] == 0]
     if empty:
         warnings.warn(
             f"{func}: domain(s) {empty} of {domains.columns} have no respondents with an "
             "answer; their rows are NaN.",
             DomainWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     for g in range(domains.count):
         if ns[g] > 0 and dfs[g] == 0 and domains.columns:
@@ -389,7 +391,9 @@ def proportion(
         )
     na = check_na(na, func)
     by_cols = _by_list(by, func)
-    codes, cats = variable_codes(design, variable, na, func)
+    # on the cell route the design's compact codes go into the table's key as they are
+    routed = design.replicates is None and cell_route(design) is not None
+    codes, cats = variable_codes(design, variable, na, func, compact=routed)
     valid = codes >= 0
     n_missing = int(design.n - np.count_nonzero(valid))
     if len(cats) == 0:
@@ -401,7 +405,7 @@ def proportion(
             DelibpollWarning,
             stacklevel=2,
         )
-    domains = make_domains(design, by_cols, func)
+    domains = make_domains(design, by_cols, func, compact=routed)
     n_cat = len(cats)
     n_dom = domains.count
     rep_logit: tuple[np.ndarray, np.ndarray] | None = None
@@ -409,7 +413,7 @@ def proportion(
     summary = None
     if reps is None:
         est, vcov, _, summary = grouped_estimate(design, codes, np.eye(n_cat), domains.codes,
-                                                 n_dom, valid)
+                                                 n_dom, valid, coded_missing=True)
     else:
         num, den = ratio_columns(codes, np.eye(n_cat), domains.codes, n_dom, valid)
         est, vcov, _ = ratio_estimates(design, num, den)
@@ -422,12 +426,43 @@ def proportion(
             # as R's svyciprop on a replicate design: the quasibinomial intercept is refitted
             # on every replicate and its replicate variance gives the logit-scale SE
             rep_logit = reps.logit_ci_parts(design.weight_array, num, den, est)
+    if summary is None:
+        summary = domain_summary(design, np.asarray(domains.codes, dtype=np.int64), n_dom,
+                                 valid)
+    return shares_estimate(
+        variable=variable, domains=domains, cats=cats, est=est, vcov=vcov, summary=summary,
+        level=level, ci_method=ci_method, n_missing=n_missing, design_df=design.df,
+        rep_logit=rep_logit,
+    )
+
+
+def shares_estimate(
+    *,
+    variable: str,
+    domains: Domains,
+    cats: Sequence[Hashable],
+    est: np.ndarray,
+    vcov: np.ndarray,
+    summary: tuple[np.ndarray, np.ndarray, np.ndarray],
+    level: float,
+    ci_method: CIMethod,
+    n_missing: int,
+    design_df: float,
+    rep_logit: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Estimate:
+    """The :class:`Estimate` of :func:`proportion` from its parts: the shares (domain-major)
+    and their vcov, the per-domain ``(n, df, n_rows)`` (R's nrow of the domain's subset), and
+    on replicate designs the logit-scale centre and SE. Shared by the row-level design and
+    the table of group sums (:mod:`delibpoll.cells`)."""
+    func = "proportion"
+    by_cols = list(domains.columns)
+    cats = list(cats)
+    n_cat = len(cats)
+    n_dom = domains.count
     var = np.diag(vcov).copy()
     se = np.sqrt(np.clip(var, 0, None))
-    if summary is None:
-        summary = domain_summary(design, domains.codes, n_dom, valid)
     ns_d, dfs_d, nrows_d = summary
-    _warn_domains(domains, ns_d.tolist(), dfs_d.tolist(), func)
+    _warn_domains(domains, ns_d.tolist(), dfs_d.tolist(), func, stacklevel=4)
     n_k = np.repeat(ns_d, n_cat)
     df_k = np.repeat(dfs_d, n_cat)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -469,7 +504,7 @@ def proportion(
         ci_method=ci_method,
         labels=tuple(labels),
         vcov=vcov,
-        design_df=design.df,
+        design_df=design_df,
         n_missing=n_missing,
         _columns=cols,
         _ci_inputs=ci_inputs,
@@ -535,10 +570,38 @@ def _mean_or_total(
             empty = np.bincount(domains.codes[valid], minlength=domains.count) == 0
             est = np.where(empty, np.nan, est)
         ns_d, dfs_d, _ = domain_summary(design, domains.codes, domains.count, valid)
-    se = np.sqrt(np.clip(np.diag(vcov), 0, None))
-    _warn_domains(domains, ns_d.tolist(), dfs_d.tolist(), func)
-    var = np.diag(vcov)
     svar, wsum = _domain_weighted_var(design.weight_array, yv, domains.codes, domains.count, valid)
+    return numeric_estimate_of(
+        statistic=statistic, variable=variable, domains=domains, est=est, vcov=vcov, n=ns_d,
+        df=dfs_d, svar=svar, wsum=wsum, level=level, n_missing=n_missing, design_df=design.df,
+    )
+
+
+def numeric_estimate_of(
+    *,
+    statistic: MeanOrTotal,
+    variable: str,
+    domains: Domains,
+    est: np.ndarray,
+    vcov: np.ndarray,
+    n: np.ndarray,
+    df: np.ndarray,
+    svar: np.ndarray,
+    wsum: np.ndarray,
+    level: float,
+    n_missing: int,
+    design_df: float,
+) -> Estimate:
+    """The :class:`Estimate` of :func:`mean` or :func:`total` from its parts: estimates and
+    vcov by domain, per domain ``n``, df, R's ``svyvar`` of the variable in the domain
+    (``svar``, for the design effect) and the domain's weight total. Shared by the row-level
+    design and the table of group sums (:mod:`delibpoll.cells`)."""
+    func = statistic
+    by_cols = list(domains.columns)
+    ns_d, dfs_d = n, df
+    se = np.sqrt(np.clip(np.diag(vcov), 0, None))
+    _warn_domains(domains, ns_d.tolist(), dfs_d.tolist(), func, stacklevel=5)
+    var = np.diag(vcov)
     with np.errstate(divide="ignore", invalid="ignore"):
         vsrs = svar / ns_d if statistic == "mean" else svar * wsum**2 / ns_d
         deff = np.where(vsrs > 0, var / vsrs, np.nan)
@@ -565,7 +628,7 @@ def _mean_or_total(
         ci_method=None,
         labels=tuple(labels),
         vcov=vcov,
-        design_df=design.df,
+        design_df=design_df,
         n_missing=n_missing,
         _columns=cols,
     )
