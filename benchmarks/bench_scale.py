@@ -235,13 +235,13 @@ def main() -> None:
         "| <= 5 s, <= 1 GB |",
         f"| writing the weights back to Parquet (sink) | {run_w['write']:.2f} s, peak RSS "
         f"{run_w['peak_rss_mb']:.0f} MB | <= 10 s |",
+        f"| banner: 50 questions x 30 columns (5 banner variables) with letters, "
+        f"{args.banner_rows:,} rows (scan + rake + banner) | {bn['banner']:.1f} s "
+        f"({bn['cpu']:.0f} s CPU), peak RSS {bn['peak_rss_mb']:.0f} MB | <= 30 s |",
         "",
         "One pass over the data serves the rake and the first estimate (the weighting cells "
         "are the margin of the estimate's group table); one more pass reads only the weights "
         "column at scan (their checks).",
-        f"| banner: 50 questions x 30 columns (5 banner variables) with letters, "
-        f"{args.banner_rows:,} rows (scan + rake + banner) | {bn['banner']:.1f} s "
-        f"({bn['cpu']:.0f} s CPU), peak RSS {bn['peak_rss_mb']:.0f} MB | <= 30 s |",
         "",
         "Equality at 1,000,000 rows (largest relative difference to the in-memory path):",
         "",

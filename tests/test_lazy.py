@@ -401,6 +401,21 @@ def test_parquet_files_whose_categories_differ_are_refused(tmp_path: Path) -> No
     assert not out.exists()
 
 
+def test_a_row_group_with_other_categories_is_refused(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    first = pa.table({"c": pa.array(["x", "y"]).dictionary_encode(), "w": [1.0, 1.0]})
+    other = pa.table({"c": pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()),
+                                                          pa.array(["x", "z"])),
+                      "w": [1.0, 1.0]})
+    with pq.ParquetWriter(tmp_path / "a.parquet", first.schema) as writer:
+        writer.write_table(first)
+        writer.write_table(other)
+    with pytest.raises(DelibpollError, match=r"Column 'c' has values \['z'\] outside its "
+                       r"declared categories \['x', 'y'\]"):
+        scan(tmp_path / "a.parquet").proportion("c")
+
+
 def test_dask_partitions_whose_categories_differ_are_refused(dask_client: Any) -> None:
     df = _data()
     a, b = df.iloc[:600].copy(), df.iloc[600:].copy()

@@ -94,8 +94,14 @@ def _check_parquet_files(files: list[Path]) -> dict[str, list[Hashable]]:
         if any(pa.types.is_dictionary(t) for t in types):
             dict_cols.append(col)
     if dict_cols:
-        # one read per file of its dictionary columns (Arrow, not Python rows)
-        tables = [(str(f), pq.read_table(f, columns=dict_cols)) for f in files]
+        # the dictionaries of each file's first row group (Arrow, not Python rows; a row
+        # group that declares other categories is caught when its values are read: they
+        # are outside the declared order)
+        tables = []
+        for f in files:
+            pf = pq.ParquetFile(f)
+            if pf.metadata.num_row_groups:
+                tables.append((str(f), pf.read_row_group(0, columns=dict_cols)))
         for col in dict_cols:
             declared[col] = _shared_dictionary(col, tables, "files")
     return declared
