@@ -1173,10 +1173,14 @@ def _lazy_banner(
             "be cross-tabulated by itself. Remove them from 'rows' or from 'columns'."
         )
     questions = [str(spec) for _, spec in items]
-    counts = design.column_counts([*cols, *questions])
+    # distinct values only where they decide something: a float banner variable (banded?)
+    # and a numeric question (a mean, or categories when it has at most 2 values)
+    distinct = [b for b in cols if design.is_float(b)] + [q for q in questions
+                                                           if design.is_numeric(q)]
+    counts = design.column_counts([*cols, *questions], distinct)
     for b in cols:
         n_unique, n_missing = counts[b]
-        if design.is_float(b) and n_unique > 20:
+        if n_unique is not None and n_unique > 20:
             raise DelibpollError(
                 f"Banner variable '{b}' looks continuous ({n_unique} distinct values); band "
                 "it into categories first (e.g. with pandas.cut)."
@@ -1186,7 +1190,7 @@ def _lazy_banner(
                 f"Banner variable '{b}' has {n_missing} missing values; recode them to a "
                 "category such as 'Not known'."
             )
-    numeric = {q: design.is_numeric(q) and counts[q][0] > 2 for q in questions}
+    numeric = {q: (counts[q][0] or 0) > 2 for q in questions}
     tables: list[QuestionCells] = [design.banner_cells(q, cols, numeric=numeric[q])
                                    for q in questions]
     group_meta = tables[0].groups if tables else ()

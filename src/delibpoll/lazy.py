@@ -402,21 +402,25 @@ class LazyDesign:
             dtype = self._frame.collect_schema()[column]
         return bool(dtype.is_float())
 
-    def column_counts(self, columns: Sequence[str]) -> dict[str, tuple[int, int]]:
-        """Per column: distinct non-missing values and missing values, in one pass in the
+    def column_counts(self, columns: Sequence[str],
+                      distinct: Sequence[str] = ()) -> dict[str, tuple[int | None, int]]:
+        """Per column: distinct non-missing values (for the ``distinct`` columns only, else
+        None: counting them is a costly pass) and missing values, in one pass in the
         engine."""
         if not columns:
             return {}
         with quiet_dask():
             out = to_pandas(self._frame.select(
                 # n_unique counts null as one value (every engine, through narwhals)
-                *[nw.col(c).n_unique().alias(f"u{k}") for k, c in enumerate(columns)],
+                *[nw.col(c).n_unique().alias(f"u{k}") for k, c in enumerate(columns)
+                  if c in distinct],
                 *[nw.col(c).is_null().cast(nw.Int64()).sum().alias(f"m{k}") for k, c in
                   enumerate(columns)]), "scan")
-        res = {}
+        res: dict[str, tuple[int | None, int]] = {}
         for k, c in enumerate(columns):
             missing = int(out[f"m{k}"].iloc[0])
-            res[c] = (int(out[f"u{k}"].iloc[0]) - (missing > 0), missing)
+            uniq = int(out[f"u{k}"].iloc[0]) - (missing > 0) if c in distinct else None
+            res[c] = (uniq, missing)
         return res
 
     @property
