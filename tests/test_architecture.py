@@ -32,6 +32,7 @@ LAYER_OF = {
     "_render": "base",
     "_labels": "base",
     "_arrays": "base",
+    "_frames": "base",
     "_format": "base",
     "_display": "base",
     "io": "base",
@@ -58,6 +59,7 @@ LAYER_OF = {
     "design": "design",
     # public statistics API
     "estimation": "api",
+    "lazy": "api",
     "quantiles": "api",
     "summaries": "api",
     "weighting": "api",

@@ -96,7 +96,7 @@ def test_agency_fixture_counts_equal_raw_codes() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(DelibpollError, match="needs a pandas DataFrame"):
+    with pytest.raises(DelibpollError, match=r"parameter of codebook must be a dataframe \(a pandas DataFrame"):
         codebook([1])  # type: ignore[arg-type]
     with pytest.raises(DelibpollError, match="'targets' parameter of codebook"):
         codebook(pd.DataFrame({"a": [1]}), {"sex": 1})  # type: ignore[arg-type]

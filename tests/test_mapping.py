@@ -396,7 +396,7 @@ region = "London"
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(DelibpollError, match="needs a pandas DataFrame"):
+    with pytest.raises(DelibpollError, match=r"parameter of Mapping.apply must be a dataframe \(a pandas DataFrame, a Polars"):
         Mapping().apply([1, 2])  # type: ignore[arg-type]
     with pytest.raises(DelibpollError, match="must be a Targets object"):
         check_against_targets(pd.DataFrame(), {"sex": {}})  # type: ignore[arg-type]

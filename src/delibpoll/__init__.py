@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     )
     from .grid import LikertGrid, likert_grid
     from .io import read_survey, write_survey
+    from .lazy import LazyDesign, scan
     from .ordinal import OLRResult, olr
     from .pipeline import PipelineResult, run_config
     from .plots import (
@@ -185,6 +186,8 @@ _LAZY: dict[str, str] = {
     "ratio": "summaries",
     "std_dev": "summaries",
     "table": "summaries",
+    "LazyDesign": "lazy",
+    "scan": "lazy",
     "variance": "summaries",
     "Targets": "targets",
     "WeightingReport": "weighting",
@@ -314,6 +317,8 @@ __all__ = [
     "poststratify",
     "rake",
     "trim",
+    "LazyDesign",
+    "scan",
     "GLMByResult",
     "GLMPrediction",
     "GLMResult",

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._frames import to_pandas
 from .exceptions import DelibpollError
 
 __all__ = ["ModelFrame", "build_model", "new_matrix", "r_name", "term_columns"]
@@ -285,11 +286,7 @@ def new_matrix(model: ModelFrame, newdata: pd.DataFrame, func: str) -> np.ndarra
         ``newdata`` lacks a predictor, has missing values, or a category the model has not
         seen.
     """
-    if not isinstance(newdata, pd.DataFrame):
-        raise DelibpollError(
-            f"The 'newdata' parameter of {func} must be a pandas DataFrame; got "
-            f"{type(newdata).__name__}."
-        )
+    newdata = to_pandas(newdata, func, "newdata")
     need = [v for v in model.variables[1:]]
     missing = [v for v in need if v not in newdata.columns]
     if missing:

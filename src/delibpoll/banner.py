@@ -37,6 +37,7 @@ from ._types import Adjust, CIMethod, TableLayout, values
 from ._validation import check_level
 from .design import SurveyDesign, check_design
 from .exceptions import DelibpollError
+from .lazy import LazyDesign, QuestionCells
 
 __all__ = ["LOW_BASE", "SUPPRESSED", "BannerTable", "banner", "column_letters"]
 
@@ -249,6 +250,12 @@ class _Row:
     excluded: list[Hashable] = field(default_factory=list)  # categories left out of the base
     n_missing: int = 0  # respondents with no valid answer (NaN: system- or user-missing)
     n_excluded: int = 0  # respondents whose answer is an excluded category
+    n_valid: int | None = None  # respondents in the base (None: count ``valid``)
+
+    @property
+    def base_n(self) -> int:
+        """Respondents in the question's base."""
+        return int(self.valid.sum()) if self.n_valid is None else self.n_valid
 
 
 def _is_label(x: object) -> bool:
@@ -257,7 +264,7 @@ def _is_label(x: object) -> bool:
                                   and not isinstance(x, bool | np.bool_))
 
 
-def _check_names(names: Sequence[Any], param: str, design: SurveyDesign) -> None:
+def _check_names(names: Sequence[Any], param: str, design: SurveyDesign | LazyDesign) -> None:
     """Columns exist (else the available ones are listed) and are named by text."""
     design.check_columns(list(names), param)
     odd = [c for c in names if not isinstance(c, str)]
@@ -268,7 +275,7 @@ def _check_names(names: Sequence[Any], param: str, design: SurveyDesign) -> None
         )
 
 
-def _as_rows(rows: Any, design: SurveyDesign) -> list[tuple[str, Any]]:
+def _as_rows(rows: Any, design: SurveyDesign | LazyDesign) -> list[tuple[str, Any]]:
     """The questions of ``rows`` as (name, spec): a column name, or a list of 0/1 columns for a
     multi-response set. Every name must be a column, every question named once."""
     func = "banner"
@@ -497,7 +504,7 @@ def _build_row(
 
 
 def banner(
-    design: SurveyDesign,
+    design: SurveyDesign | LazyDesign,
     rows: Any,
     columns: Sequence[str] | str,
     *,
@@ -518,7 +525,10 @@ def banner(
 
     Parameters
     ----------
-    design : SurveyDesign
+    design : SurveyDesign or LazyDesign
+        A lazy design (:func:`~delibpoll.scan`) runs one ``group_by`` in its engine per
+        question and gives the same table; ``exclude``, ``nets``, ``suppress_below`` and
+        multi-response sets need the rows and are refused there.
     rows : list
         Categorical questions (percentages per category), numeric questions (weighted mean),
         and multi-response sets ``{"Priorities": [0/1 columns]}`` (percentage selecting each
@@ -577,6 +587,13 @@ def banner(
     column's letter. Bases: unweighted n, weighted n, and the Kish effective n of the
     column's weights ``(sum w)^2 / sum w^2``.
     """
+    if isinstance(design, LazyDesign):
+        return _lazy_banner(
+            design, rows, columns, total=total, level=level, ci_method=ci_method,
+            sig_level=sig_level, adjust=adjust, min_base=min_base,
+            suppress_below=suppress_below, exclude=exclude, nets=nets, decimals=decimals,
+            labels=labels, base_description=base_description,
+        )
     spec = _check_arguments(
         design, rows, columns, total=total, level=level, ci_method=ci_method,
         sig_level=sig_level, adjust=adjust, min_base=min_base, suppress_below=suppress_below,
@@ -736,7 +753,7 @@ def _check_arguments(
     )
 
 
-def _check_labels(labels: object, design: SurveyDesign) -> Labels:
+def _check_labels(labels: object, design: SurveyDesign | LazyDesign) -> Labels:
     """The file's labels (``design.attrs``) with ``labels`` on top."""
     if labels is not None and not isinstance(labels, Labels | Mapping):
         raise DelibpollError(
@@ -754,12 +771,21 @@ def _estimate_cells(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Estimates, their joint covariance, SEs and CIs (with notes) of one question in the
     ``m`` columns of one banner variable; cell ``k = column * L + label``."""
-    L = row.values.shape[1]
     est, vcov, _ = grouped_ratios(design, row.pattern, row.values, codes, m, row.valid)
-    se = np.sqrt(np.clip(np.diag(vcov), 0, None))
     _, dfs, n_rows = domain_summary(design, codes, m, row.valid)
+    return _intervals(row.kind, row.values.shape[1], est, vcov, dfs, n_rows, n_bases, level,
+                      ci_method)
+
+
+def _intervals(
+    kind: str, L: int, est: np.ndarray, vcov: np.ndarray, dfs: np.ndarray, n_rows: np.ndarray,
+    n_bases: np.ndarray, level: float, ci_method: CIMethod,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """SEs and CIs (with notes) of a question's cells in the ``m`` columns of one banner
+    variable, from the estimates, their covariance and per column df, nrow and base."""
+    se = np.sqrt(np.clip(np.diag(vcov), 0, None))
     df_k = np.repeat(dfs, L)
-    if row.kind == "numeric":
+    if kind == "numeric":
         q_k = t_quantiles(level, df_k)
         lo_k, hi_k = est - q_k * se, est + q_k * se
         note_k = np.where(df_k > 0, "", NOTE_NO_DF)
@@ -854,7 +880,8 @@ def _question_cells(design: SurveyDesign, spec: _Spec, row: _Row) -> _QuestionCe
     return _QuestionCells(est, lo, hi, notes, se, higher, n, wn, neff, sup_cols)
 
 
-def _assemble(design: SurveyDesign, spec: _Spec, cells: list[_QuestionCells]) -> BannerTable:
+def _assemble(design: SurveyDesign | LazyDesign, spec: _Spec,
+              cells: list[_QuestionCells]) -> BannerTable:
     """The :class:`BannerTable`: the per-question results as arrays, and the tidy frame."""
     C = len(spec.columns)
     sizes = [C * len(r.labels) for r in spec.rows]
@@ -984,10 +1011,10 @@ def _base_line(spec: _Spec, q: int, row: _Row) -> str:
     """"Base: all respondents, excluding Don't know (unweighted n = 3,512)"."""
     parts = _left_out(spec, row)
     excl = f", excluding {' and '.join(parts)}" if parts else ""
-    return f"Base: {spec.base_description}{excl} (unweighted n = {count(int(row.valid.sum()))})"
+    return f"Base: {spec.base_description}{excl} (unweighted n = {count(row.base_n)})"
 
 
-def _notes(design: SurveyDesign, spec: _Spec, *, any_low_base: bool) -> list[str]:
+def _notes(design: SurveyDesign | LazyDesign, spec: _Spec, *, any_low_base: bool) -> list[str]:
     """The table notes: methods, letters, low bases, bases, rounding, exclusions, nets and
     suppression."""
     reps = design.replicates
@@ -1068,3 +1095,161 @@ def _suppressed_columns(n_bases: np.ndarray, threshold: int, is_total: bool) -> 
         rest = np.where(~sup)[0]
         sup[rest[np.argmin(n_bases[rest])]] = True
     return sup
+
+
+# ---------------------------------------------------------------------- lazy designs
+def _lazy_banner(
+    design: LazyDesign,
+    rows: Any,
+    columns: Sequence[str] | str,
+    *,
+    total: bool,
+    level: float,
+    ci_method: CIMethod,
+    sig_level: float,
+    adjust: Adjust,
+    min_base: int,
+    suppress_below: int | None,
+    exclude: Sequence[Hashable] | None,
+    nets: Any,
+    decimals: int,
+    labels: Labels | Mapping[str, Any] | None,
+    base_description: str | None,
+) -> BannerTable:
+    """:func:`banner` of a :class:`~delibpoll.LazyDesign`: one ``group_by`` in the engine
+    per question (weighting cells x every banner variable x answer), the same checks,
+    numbers, letters and layout as in memory. Exclusions, nets, suppression and
+    multi-response sets need the rows: they are refused."""
+    func = "banner"
+    for name, value in (("exclude", exclude), ("nets", nets), ("suppress_below", suppress_below)):
+        if value is not None:
+            raise DelibpollError(
+                f"The '{name}' parameter of banner is not available on a lazy design (scan) "
+                "yet; recode the data in the engine first, or build the banner from an "
+                "in-memory SurveyDesign."
+            )
+    level = check_level(level, func)
+    if not isinstance(total, bool | np.bool_):
+        raise DelibpollError(f"The 'total' parameter of banner must be True or False. Got {total!r} instead.")
+    if not isinstance(ci_method, str) or ci_method not in values(CIMethod):
+        raise DelibpollError(f"The 'ci_method' parameter of banner must be one of {list(values(CIMethod))}. Got {ci_method!r} instead.")
+    if not isinstance(adjust, str) or adjust not in values(Adjust):
+        raise DelibpollError(f"The 'adjust' parameter of banner must be 'none', 'holm', 'bonferroni' or 'fdr_bh'. Got {adjust!r} instead.")
+    if isinstance(sig_level, bool) or not isinstance(sig_level, int | float) or not 0 < sig_level < 1:
+        raise DelibpollError(f"The 'sig_level' parameter of banner must be a number in (0, 1), e.g. 0.05. Got {sig_level!r} instead.")
+    min_base = _check_int_param(min_base, "min_base", 0)
+    decimals = _check_int_param(decimals, "decimals", 0, 10)
+    lab = _check_labels(labels, design)
+    if base_description is None:
+        base_description = "all respondents"
+    elif not isinstance(base_description, str) or not base_description.strip():
+        raise DelibpollError(
+            "The 'base_description' parameter of banner must be text naming who was asked, "
+            f"e.g. 'all adults in England'. Got {base_description!r} instead."
+        )
+    cols: list[Any] = [columns] if _is_label(columns) else list(columns)
+    if not all(_is_label(c) for c in cols):
+        raise DelibpollError(
+            "The 'columns' parameter of banner must be a banner variable (a column name) or a "
+            f"list of them. Got {columns!r} instead."
+        )
+    _check_names(cols, "columns", design)
+    if not cols and not total:
+        raise DelibpollError(
+            "banner has no columns to show: 'columns' is empty and total=False. Name a banner "
+            "variable or keep the Total column."
+        )
+    items = _as_rows(rows, design)
+    multi = [n for n, spec in items if isinstance(spec, list)]
+    if multi:
+        raise DelibpollError(
+            f"Multi-response sets {multi} of banner are not available on a lazy design (scan) "
+            "yet; build the banner from an in-memory SurveyDesign."
+        )
+    both = [c for c in cols if c in {spec for _, spec in items}]
+    if both:
+        raise DelibpollError(
+            f"Column(s) {both} are both a row and a banner variable of banner; a question cannot "
+            "be cross-tabulated by itself. Remove them from 'rows' or from 'columns'."
+        )
+    questions = [str(spec) for _, spec in items]
+    # distinct values only where they decide something: a float banner variable (banded?)
+    # and a numeric question (a mean, or categories when it has at most 2 values)
+    distinct = [b for b in cols if design.is_float(b)] + [q for q in questions
+                                                           if design.is_numeric(q)]
+    counts = design.column_counts([*cols, *questions], distinct)
+    for b in cols:
+        n_unique, n_missing = counts[b]
+        if n_unique is not None and n_unique > 20:
+            raise DelibpollError(
+                f"Banner variable '{b}' looks continuous ({n_unique} distinct values); band "
+                "it into categories first (e.g. with pandas.cut)."
+            )
+        if n_missing:
+            raise DelibpollError(
+                f"Banner variable '{b}' has {n_missing} missing values; recode them to a "
+                "category such as 'Not known'."
+            )
+    numeric = {q: (counts[q][0] or 0) > 2 for q in questions}
+    tables: list[QuestionCells] = [design.banner_cells(q, cols, numeric=numeric[q])
+                                   for q in questions]
+    group_meta = tables[0].groups if tables else ()
+    letters = column_letters(sum(len(g.labels) for g in group_meta[1:]))
+    groups: list[tuple[str, np.ndarray, list[Hashable], list[str]]] = []
+    empty = np.zeros(0, dtype=np.int64)
+    if total:
+        groups.append(("", empty, ["Total"], [""]))
+    li = 0
+    for g in group_meta[1:]:
+        groups.append((g.variable, empty, list(g.labels), letters[li : li + len(g.labels)]))
+        li += len(g.labels)
+    col_meta = [(b, "Total" if b == "" else str(c), lets[i])
+                for b, _, cats, lets in groups for i, c in enumerate(cats)]
+    built = []
+    for q, qc in zip(questions, tables, strict=True):
+        kind = "numeric" if numeric[q] else "categorical"
+        L = 1 if numeric[q] else len(qc.labels)
+        built.append(_Row(q, kind, list(qc.labels), empty, np.eye(max(L, 1)), np.zeros(0, bool),
+                          [], [], n_missing=qc.n_missing, n_valid=qc.n_valid))
+    spec = _Spec(
+        total=bool(total), level=level, ci_method=ci_method,
+        adjust=adjust, sig_level=float(sig_level), min_base=min_base,
+        suppress_below=None, decimals=decimals, questions=questions, rows=built,
+        groups=groups, columns=col_meta, labels=lab,
+        base_description=base_description.strip(),
+    )
+    cells = [_lazy_question_cells(design, spec, row, qc)
+             for row, qc in zip(built, tables, strict=True)]
+    return _assemble(design, spec, cells)
+
+
+def _lazy_question_cells(design: LazyDesign, spec: _Spec, row: _Row,
+                         qc: QuestionCells) -> _QuestionCells:
+    """:func:`_question_cells` from a lazy design's tables (no suppression)."""
+    L = row.values.shape[1]
+    parts: list[tuple[np.ndarray, ...]] = []
+    notes: list[str] = []
+    higher: list[str] = []
+    n: list[int] = []
+    wn: list[float] = []
+    neff: list[float] = []
+    sup_cols: list[bool] = []
+    shown = qc.groups if spec.total else qc.groups[1:]
+    for (bname, _codes, _cats, lets), g in zip(spec.groups, shown, strict=True):
+        m = len(lets)
+        sup = np.zeros(m, dtype=bool)
+        est, vcov, se, lo, hi, note = _intervals(row.kind, L, g.estimate, g.vcov, g.df,
+                                                 g.n_rows, g.n, spec.level, spec.ci_method)
+        letters = (_pairwise_letters(est, vcov, L, lets, sup, design.df, spec.adjust,
+                                     spec.sig_level)
+                   if bname != "" else [""] * (m * L))
+        parts.append((est, lo, hi, se, np.repeat(sup, L)))
+        notes += [str(x) for x in note]
+        higher += list(letters)
+        n += [int(x) for x in g.n]
+        wn += [float(x) for x in g.weighted_n]
+        neff += [float(x) for x in g.n_eff]
+        sup_cols += [False] * m
+    est, lo, hi, se, _sup = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    return _QuestionCells(est.astype(float), lo.astype(float), hi.astype(float), notes,
+                          se.astype(float), higher, n, wn, neff, sup_cols)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._frames import to_pandas
 from .exceptions import DelibpollError
 from .mapping import match_columns, plain_frame
 from .targets import Targets
@@ -111,8 +112,7 @@ def codebook(
     >>> row["type"], int(row["n_valid"]), int(row["n_missing"]), row["values"]
     ('categorical', 3, 1, '"Man" (1); "Woman" (2)')
     """
-    if not isinstance(df, pd.DataFrame):
-        raise DelibpollError(f"codebook needs a pandas DataFrame; got {type(df).__name__} instead.")
+    df = to_pandas(df, "codebook", "df")
     if targets is not None and not isinstance(targets, Targets):
         raise DelibpollError(
             "The 'targets' parameter of codebook must be a Targets object or None. "

@@ -13,6 +13,7 @@ import pandas as pd
 from ._coding import category_codes
 from ._display import frame_html, readable_number
 from ._format import count
+from ._frames import DataFrameLike, to_pandas
 from ._records import CalibrationRecord, LoggedStep, WeightingReport
 from ._replay import replay_replicates
 from ._replicate_build import build_replicates, user_replicates
@@ -79,8 +80,10 @@ class SurveyDesign:
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        One row per respondent. It is copied: later changes to the caller's frame do not
+    data : pandas.DataFrame or another dataframe
+        One row per respondent: a pandas DataFrame, or a Polars, PyArrow, DuckDB or Dask
+        frame (converted once, categories in their declared order, else sorted; lazy frames
+        are collected: for data bigger than memory use :func:`~delibpoll.scan`). It is copied: later changes to the caller's frame do not
         reach the design, and the design never changes the caller's frame.
     weights : str, optional
         Column of *sampling* weights (inverse selection probabilities, possibly adjusted), not
@@ -190,7 +193,7 @@ class SurveyDesign:
 
     def __init__(
         self,
-        data: pd.DataFrame,
+        data: DataFrameLike,
         *,
         weights: str | None = None,
         strata: str | None = None,
@@ -205,10 +208,7 @@ class SurveyDesign:
         combined_weights: bool = True,
         fay_rho: float | None = None,
     ) -> None:
-        if not isinstance(data, pd.DataFrame):
-            raise DelibpollError(
-                f"SurveyDesign needs a pandas DataFrame; got {type(data).__name__}."
-            )
+        data = to_pandas(data, "SurveyDesign")
         if len(data) == 0:
             raise DelibpollError("SurveyDesign got an empty DataFrame (0 rows).")
         if not data.index.is_unique:

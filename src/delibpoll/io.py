@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._frames import ACCEPTED, is_frame, to_pandas
 from ._types import UserMissing, values
 from .exceptions import DelibpollError, DelibpollWarning
 
@@ -808,14 +809,15 @@ def write_survey(
                     "another prefix so the replicate weights do not overwrite it."
                 )
             df = pd.concat([df, pd.DataFrame(mat, index=df.index, columns=names)], axis=1)
-    elif isinstance(design_or_frame, pd.DataFrame):
-        _check_writable_frame(design_or_frame, p)
-        df = design_or_frame.copy()
-        attrs = copy.deepcopy(dict(design_or_frame.attrs))
+    elif is_frame(design_or_frame):
+        frame = to_pandas(design_or_frame, "write_survey", "design_or_frame")
+        _check_writable_frame(frame, p)
+        df = frame.copy()
+        attrs = copy.deepcopy(dict(frame.attrs))
     else:
         raise DelibpollError(
-            "The first argument of write_survey must be a SurveyDesign or a pandas DataFrame. "
-            f"Got {type(design_or_frame).__name__} instead."
+            "The first argument of write_survey must be a SurveyDesign or a dataframe "
+            f"({ACCEPTED}). Got {type(design_or_frame).__name__} instead."
         )
     df.attrs = {}
     folder = p.parent

@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._frames import to_pandas
 from ._types import ProblemKind
 from .exceptions import DelibpollError
 from .targets import Targets
@@ -580,10 +581,7 @@ class Mapping:
             user-missing rules for variables without user-missing codes, renames onto an
             existing column.
         """
-        if not isinstance(df, pd.DataFrame):
-            raise DelibpollError(
-                f"Mapping.apply needs a pandas DataFrame; got {type(df).__name__} instead."
-            )
+        df = to_pandas(df, "Mapping.apply", "df")
         problems: list[str] = []
         columns = [c for c in df.columns]
         renamed_to = {new: old for old, new in self.rename}
@@ -925,10 +923,7 @@ def check_against_targets(df: pd.DataFrame, targets: Targets) -> list[Problem]:
     [recode.gender] "Man" = "Male"
     [recode.gender] "Woman" = "Female"
     """
-    if not isinstance(df, pd.DataFrame):
-        raise DelibpollError(
-            f"check_against_targets needs a pandas DataFrame; got {type(df).__name__} instead."
-        )
+    df = to_pandas(df, "check_against_targets", "df")
     if not isinstance(targets, Targets):
         raise DelibpollError(
             "The 'targets' parameter of check_against_targets must be a Targets object "

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ._format import count, number, percent
+from ._frames import is_frame, to_pandas
 from ._labels import Labels, wrap
 from ._stats import kish_deff
 from ._types import TierPlotKind
@@ -129,12 +130,15 @@ def _labels_of(labels: Any, func: str, attrs: Mapping[str, Any] | None = None) -
 def _meta(obj: Any, name: str, default: Any) -> Any:
     """An attribute of a result object; ``default`` for a plain frame (whose columns, such as
     an estimate's ``variable`` column, are not metadata)."""
-    return default if isinstance(obj, pd.DataFrame) else getattr(obj, name, default)
+    return default if isinstance(obj, pd.DataFrame) or is_frame(obj) else getattr(
+        obj, name, default)
 
 
 def _frame_of(obj: Any) -> pd.DataFrame:
     if isinstance(obj, pd.DataFrame):
         return obj.copy()
+    if is_frame(obj):  # a Polars / Arrow / DuckDB frame of estimates
+        return to_pandas(obj, "plot_estimates", "estimate").copy()
     if hasattr(obj, "to_frame"):
         out: pd.DataFrame = obj.to_frame()
         return out

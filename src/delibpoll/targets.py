@@ -22,6 +22,7 @@ import pandas as pd
 
 from ._display import frame_html
 from ._format import count, percent
+from ._frames import to_pandas
 from ._types import TargetKind, values
 from .exceptions import DelibpollError, WeightingWarning
 
@@ -457,10 +458,7 @@ class Targets:
         >>> Targets.from_frame(df, "sex", weights="w").shares("sex").to_dict()
         {'F': 0.75, 'M': 0.25}
         """
-        if not isinstance(df, pd.DataFrame):
-            raise DelibpollError(
-                f"Targets.from_frame needs a pandas DataFrame; got {type(df).__name__}."
-            )
+        df = to_pandas(df, "Targets.from_frame", "df")
         keys = margin_keys(variables, "Targets.from_frame")
         if weights is None:
             w = np.ones(len(df))

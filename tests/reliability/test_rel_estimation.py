@@ -80,7 +80,7 @@ BAD_DESIGNS: list[tuple[str, Callable[[], Any], str]] = [
      r"'weights' parameter must be a column name \(str\); got 1"),
     ("empty frame", lambda: SurveyDesign(base().iloc[:0]), r"empty DataFrame \(0 rows\)"),
     ("not a frame", lambda: SurveyDesign([1, 2]),  # type: ignore[arg-type]
-     "needs a pandas DataFrame; got list"),
+     r"must be a dataframe \(a pandas DataFrame.*Dask DataFrame\); got list"),
     ("bad lonely_psu", lambda: SurveyDesign(base(), lonely_psu="x"),  # type: ignore[arg-type]
      "'lonely_psu' parameter must be one of"),
 ]

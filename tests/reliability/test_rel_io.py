@@ -144,7 +144,7 @@ def test_sep_for_a_binary_format_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("frame", "name", "match"),
     [
-        ("not a frame", "a.csv", "must be a SurveyDesign or a pandas DataFrame. Got str"),
+        ("not a frame", "a.csv", r"must be a SurveyDesign or a dataframe \(a pandas DataFrame.*Got str"),
         (pd.DataFrame({"a": [1]}), "a.xlsx", "unknown extension '.xlsx'"),
         (pd.DataFrame({"a": [1]}), "nodir/a.csv", "folder '.*nodir' does not exist"),
         (pd.DataFrame({"a": [1]}), "adir.csv", "it is a folder"),
