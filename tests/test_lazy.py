@@ -462,3 +462,26 @@ def test_property_lazy_rake_equals_in_memory(df: pd.DataFrame, share: float) -> 
         _close(got.proportion("q", by="sex").to_frame(),
                proportion(want, "q", by="sex").to_frame())
         _close(got.mean("y").to_frame(), mean(want, "y").to_frame(), rtol=1e-9)
+
+
+def test_a_polars_categorical_is_sorted_whatever_the_route(tmp_path: Path) -> None:
+    """A Polars ``Categorical`` declares no order (its dictionary is the order rows were
+    seen): sorted eagerly, through Arrow, lazily and from a Parquet file Polars wrote; an
+    ``Enum`` keeps its declared order on every route."""
+    frame = pl.DataFrame({
+        "g": pl.Series(["s", "n", "e", "n", "s", "e"], dtype=pl.Categorical),
+        "q": pl.Series(["b", "c", "a", "c", "a", "b"], dtype=pl.Enum(["c", "b", "a"])),
+        "w": [1.0, 2.0, 1.0, 1.5, 1.0, 0.5],
+    })
+    path = tmp_path / "cats.parquet"
+    frame.write_parquet(path)
+    routes = {
+        "eager": proportion(SurveyDesign(frame, weights="w"), "q", by="g"),
+        "arrow": proportion(SurveyDesign(frame.to_arrow(), weights="w"), "q", by="g"),
+        "lazy": scan(frame.lazy(), weights="w").proportion("q", by="g"),
+        "parquet": scan(path, weights="w").proportion("q", by="g"),
+    }
+    for route, est in routes.items():
+        fr = est.to_frame()
+        assert list(dict.fromkeys(fr["g"])) == ["e", "n", "s"], route
+        assert list(dict.fromkeys(fr["category"])) == ["c", "b", "a"], route

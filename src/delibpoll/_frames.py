@@ -28,6 +28,7 @@ __all__ = [
     "ACCEPTED",
     "DataFrameLike",
     "ACCEPTED_LAZY",
+    "arrow_order_declared",
     "declared_categories",
     "is_arrow_dataset",
     "is_frame",
@@ -100,9 +101,24 @@ def _sorted_labels(values: list[Hashable]) -> list[Hashable]:
     return list(pd.unique(s.sort_values(kind="stable")))
 
 
+def arrow_order_declared(field: Any) -> bool:
+    """Whether an Arrow dictionary field's dictionary is a declared category order.
+
+    It is, unless the field was written from a Polars ``Categorical`` (field metadata
+    ``_PL_CATEGORICAL...``), whose dictionary is the order rows were seen, not a declared
+    one: such a column is sorted, as the eager Polars frame is (so a Polars frame gives the
+    same order in memory, through Arrow and from a Parquet file it wrote).
+    """
+    meta = getattr(field, "metadata", None) or {}
+    return not any(bytes(k).startswith(b"_PL_CATEGORICAL") for k in meta)
+
+
 def _arrow_declared(table: Any, name: str) -> list[Hashable] | None:
     """The dictionary of an Arrow dictionary column when every chunk shares it (its declared
-    order), else None (the chunks disagree: no declared order)."""
+    order), else None (the chunks disagree, or the field comes from a Polars ``Categorical``:
+    no declared order, see :func:`arrow_order_declared`)."""
+    if not arrow_order_declared(table.schema.field(name)):
+        return None
     col = table.column(name)
     dicts = [chunk.dictionary.to_pylist() for chunk in col.chunks]
     if not dicts:

@@ -27,7 +27,7 @@ from . import _cells
 from ._ci import NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._coding import category_codes
 from ._engine import match_margins
-from ._frames import is_arrow_dataset, lazy_frame, quiet_dask, to_pandas
+from ._frames import arrow_order_declared, is_arrow_dataset, lazy_frame, quiet_dask, to_pandas
 from ._types import CalFun, CIMethod, LonelyPSU, NaPolicy, values
 from ._validation import check_choice, check_int, check_level, check_na
 from ._variance import warn_single_psu
@@ -91,7 +91,8 @@ def _check_parquet_files(files: list[Path]) -> dict[str, list[Hashable]]:
                 f"Column '{col}' has different types in the Parquet files of scan ({kinds}). "
                 "Write it with one type in every file."
             )
-        if any(pa.types.is_dictionary(t) for t in types):
+        if any(pa.types.is_dictionary(t) for t in types) and all(
+                arrow_order_declared(s.field(col)) for s in schemas):
             dict_cols.append(col)
     if dict_cols:
         # the dictionaries of each file's first row group (Arrow, not Python rows; a row
@@ -137,7 +138,7 @@ def _dataset_declared(dataset: Any) -> dict[str, list[Hashable]]:
     out: dict[str, list[Hashable]] = {}
     frags = list(dataset.get_fragments())
     for field in dataset.schema:
-        if pa.types.is_dictionary(field.type):
+        if pa.types.is_dictionary(field.type) and arrow_order_declared(field):
             parts = [(getattr(f, "path", f"fragment {k}"), f.to_table(columns=[field.name]))
                      for k, f in enumerate(frags)]
             out[field.name] = _shared_dictionary(field.name, parts, "fragments")
