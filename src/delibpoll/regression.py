@@ -23,7 +23,15 @@ from . import _variance
 from ._arrays import read_only
 from ._ci import t_quantile, two_sided_p
 from ._formula import ModelFrame, build_model, new_matrix, term_columns
-from ._glm import FAMILIES, Family, aliased_columns, glm_influence, irls, profile_interval
+from ._glm import (
+    FAMILIES,
+    Family,
+    aliased_columns,
+    glm_influence,
+    irls,
+    profile_interval,
+    small_blas,
+)
 from ._types import GLMCIMethod, GLMFamily, NaPolicy, PredictType, values
 from ._validation import check_level, check_na
 from .design import SurveyDesign, check_design
@@ -808,48 +816,51 @@ def glm(
         )
     na = check_na(na, func)
     ref = dict(reference or {})
-    model = build_model(design.data, formula, func, reference=ref, na=na)
+    model = build_model(design.data, formula, func, reference=ref, na=na,
+                        codes=design.column_codes)
     w = np.asarray(design.weight_array, dtype=float)
     reps = design.replicates
     complete = model.complete
     if complete is not None:
         w = np.where(complete, w, 0.0)
-    if by is None:
-        n_drop = 0 if complete is None else int(np.count_nonzero(~complete & (_all_weights(design) > 0)))
-        df_fit = (design.df if complete is None or reps is not None
-                  else _variance.subset_df(_all_weights(design), design.structure, complete))
-        return _fit(design, model, fam, w, df_fit, formula, level, float(tol), max_iter,
-                    ref, func, n_dropped=n_drop)
-    if not isinstance(by, str):
-        raise DelibpollError(f"The 'by' parameter of glm must be a column name; got {by!r}.")
-    design.check_columns([by], "by")
-    codes, cats = design.column_codes(by)
-    if np.any(codes < 0):
-        raise DelibpollError(
-            f"The 'by' column {by!r} of glm has missing values; recode them to a category."
-        )
-    fits: dict[Hashable, GLMResult] = {}
-    w0 = _all_weights(design)
-    for g, lab in enumerate(cats):
-        mask = codes == g
-        fit_mask = mask if complete is None else mask & complete
-        # replicate designs: R's svyglm takes the df of the domain's design, with or without
-        # incomplete rows (SPEC_16 2.10)
-        df_g = (reps.domain_df(mask) if reps is not None
-                else _variance.subset_df(w0, design.structure, fit_mask))
-        n_drop = 0 if complete is None else int(np.count_nonzero(mask & ~complete & (w0 > 0)))
-        # R fits svyglm on subset(design, domain): a calibrated linearised design keeps
-        # every row (weight 0 outside), others keep the domain's rows, and R rescales the
-        # weights to mean 1 over the rows it keeps (deviance, likelihood intervals)
-        keeps_all = reps is None and design.is_calibrated
-        in_dom = mask & (w0 > 0)
-        scale_mean = float(w0[in_dom].mean()) if not keeps_all and in_dom.any() else None
-        rows = (int(np.count_nonzero(complete)) if complete is not None else design.n) \
-            if keeps_all else 0
-        fits[lab] = _fit(design, model, fam, np.where(fit_mask, w0, 0.0), df_g, formula,
-                         level, float(tol), max_iter, ref, func, label=f"{by}={lab!r}",
-                         n_dropped=n_drop, weight_mean=scale_mean, model_rows=rows)
-    return GLMByResult(by=by, fits=fits)
+    # one BLAS thread for a small model matrix: see _glm.small_blas
+    with small_blas(model.x.size):
+        if by is None:
+            n_drop = 0 if complete is None else int(np.count_nonzero(~complete & (_all_weights(design) > 0)))
+            df_fit = (design.df if complete is None or reps is not None
+                      else _variance.subset_df(_all_weights(design), design.structure, complete))
+            return _fit(design, model, fam, w, df_fit, formula, level, float(tol), max_iter,
+                        ref, func, n_dropped=n_drop)
+        if not isinstance(by, str):
+            raise DelibpollError(f"The 'by' parameter of glm must be a column name; got {by!r}.")
+        design.check_columns([by], "by")
+        codes, cats = design.column_codes(by)
+        if np.any(codes < 0):
+            raise DelibpollError(
+                f"The 'by' column {by!r} of glm has missing values; recode them to a category."
+            )
+        fits: dict[Hashable, GLMResult] = {}
+        w0 = _all_weights(design)
+        for g, lab in enumerate(cats):
+            mask = codes == g
+            fit_mask = mask if complete is None else mask & complete
+            # replicate designs: R's svyglm takes the df of the domain's design, with or without
+            # incomplete rows (SPEC_16 2.10)
+            df_g = (reps.domain_df(mask) if reps is not None
+                    else _variance.subset_df(w0, design.structure, fit_mask))
+            n_drop = 0 if complete is None else int(np.count_nonzero(mask & ~complete & (w0 > 0)))
+            # R fits svyglm on subset(design, domain): a calibrated linearised design keeps
+            # every row (weight 0 outside), others keep the domain's rows, and R rescales the
+            # weights to mean 1 over the rows it keeps (deviance, likelihood intervals)
+            keeps_all = reps is None and design.is_calibrated
+            in_dom = mask & (w0 > 0)
+            scale_mean = float(w0[in_dom].mean()) if not keeps_all and in_dom.any() else None
+            rows = (int(np.count_nonzero(complete)) if complete is not None else design.n) \
+                if keeps_all else 0
+            fits[lab] = _fit(design, model, fam, np.where(fit_mask, w0, 0.0), df_g, formula,
+                             level, float(tol), max_iter, ref, func, label=f"{by}={lab!r}",
+                             n_dropped=n_drop, weight_mean=scale_mean, model_rows=rows)
+        return GLMByResult(by=by, fits=fits)
 
 
 # ---------------------------------------------------------------------- predictive margins
