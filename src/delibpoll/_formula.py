@@ -49,6 +49,10 @@ class ModelFrame:
     complete: np.ndarray | None = None
     """Rows with every model variable present (``na="drop"``; None when all are). The other
     rows hold placeholder values in ``x`` and ``y``: callers give them zero weight."""
+    row_key: np.ndarray | None = None
+    """An integer per row, equal for rows of ``x`` that are equal and only for them (built
+    from the category codes when every predictor is categorical; None otherwise): the
+    distinct rows of ``x`` without comparing them."""
 
     @property
     def n_incomplete(self) -> int:
@@ -172,11 +176,12 @@ def _plain_terms(rhs: str, data: pd.DataFrame) -> list[str] | None:
 def _coded_main_effects(
     rhs: str, data: pd.DataFrame, reference: Mapping[str, Hashable], codes: Coder
 ) -> tuple[np.ndarray, tuple[str, ...], dict[str, tuple[int, ...]], list[str],
-           dict[str, tuple[Hashable, ...]], dict[str, np.ndarray]] | None:
+           dict[str, tuple[Hashable, ...]], dict[str, np.ndarray], np.ndarray | None] | None:
     """:func:`_main_effects` from the coder's integer codes, without preparing the data
     frame: the same matrix, names, terms and categories (the coder's order is
     :func:`_prepared`'s: declared categories, else sorted values; ``reference`` levels
-    first) and each variable's missing rows. None when :func:`build_model`'s general path
+    first), each variable's missing rows and the row key (:attr:`ModelFrame.row_key`).
+    None when :func:`build_model`'s general path
     is needed (not main effects, a boolean or other column, a ``reference`` that is not a
     categorical predictor or not one of its levels: that path explains the error)."""
     names_in = _plain_terms(rhs, data)
@@ -204,6 +209,10 @@ def _coded_main_effects(
     missing: dict[str, np.ndarray] = {}
     rows = np.arange(n)
     col = 1
+    # mixed-radix key of the (reference-permuted) codes, -1 shifted to 0: one integer per
+    # distinct combination of categories (None with a numeric predictor or on overflow)
+    radix = 1
+    key: np.ndarray | None = np.zeros(n, dtype=np.int64)
     for v in names_in:
         if kinds[v]:
             code, cats = codes(v)
@@ -224,7 +233,11 @@ def _coded_main_effects(
             names += [f"{v}{c}" for c in cats[1:]]
             categories[v] = tuple(cats)
             missing[v] = code < 0
+            if key is not None:
+                radix *= len(cats) + 1
+                key = key * (len(cats) + 1) + (code + 1) if radix < 2**62 else None
         else:
+            key = None
             vals = data[v].to_numpy(dtype=float, na_value=np.nan)
             x[:, col] = vals
             names.append(v)
@@ -232,7 +245,7 @@ def _coded_main_effects(
             k = 1
         terms[v] = tuple(range(col, col + k))
         col += k
-    return x, tuple(names), terms, sorted(names_in), categories, missing
+    return x, tuple(names), terms, sorted(names_in), categories, missing, key
 
 
 def _general_model(
@@ -345,8 +358,9 @@ def build_model(
             )
     coded = (None if codes is None
              else _coded_main_effects(rhs_text, data, reference or {}, codes))
+    row_key: np.ndarray | None = None
     if coded is not None:
-        x, names, terms, used, categories, missing = coded
+        x, names, terms, used, categories, missing, row_key = coded
         spec: Any = None
         variables = tuple([lhs_text] + [v for v in used if v != lhs_text])
         if lhs_text not in missing:
@@ -393,7 +407,8 @@ def build_model(
     if complete is not None:
         x = np.where(complete[:, None], x, 0.0)
     return ModelFrame(response=lhs_text, y=y, x=x, names=names, terms=terms, spec=spec,
-                      categories=categories, variables=variables, complete=complete)
+                      categories=categories, variables=variables, complete=complete,
+                      row_key=None if complete is not None else row_key)
 
 
 def new_matrix(model: ModelFrame, newdata: pd.DataFrame, func: str) -> np.ndarray:

@@ -30,6 +30,7 @@ from ._glm import (
     glm_influence,
     irls,
     profile_interval,
+    row_groups,
     small_blas,
 )
 from ._types import GLMCIMethod, GLMFamily, NaPolicy, PredictType, values
@@ -620,7 +621,10 @@ def _fit(
     if not np.any(w > 0):
         raise DelibpollError(f"{func}: no rows with positive weight{where}.")
     _check_response(y, w, fam, str(model.response), func)
-    alias = aliased_columns(x, w)
+    # the distinct rows of a model matrix of categorical predictors: every product of the
+    # fit, the influence values and the replicate refits summed over them (_glm.RowGroups)
+    groups = row_groups(x, key=model.row_key)
+    alias = aliased_columns(x, w, groups=groups)
     if alias:
         names = [model.names[j] for j in alias]
         raise DelibpollError(
@@ -633,7 +637,7 @@ def _fit(
     if weight_mean is None:
         weight_mean = float(w.mean()) if not n_dropped else float(np.mean(design.weight_array))
     prior = w / weight_mean
-    fit = irls(x, y, prior, fam, epsilon=tol, max_iter=max_iter)
+    fit = irls(x, y, prior, fam, epsilon=tol, max_iter=max_iter, groups=groups)
     if not fit.converged:
         warnings.warn(
             f"{func}: IRLS did not converge{where} in {max_iter} iterations (tolerance "
@@ -662,7 +666,7 @@ def _fit(
         )
     reps = design.replicates
     if reps is None:
-        infl, _ = glm_influence(x, y, w, fit, fam)
+        infl, _ = glm_influence(x, y, w, fit, fam, groups=groups)
         vcov = _variance.linearized_vcov(infl, design.structure, design.lonely_psu,
                                          design.calibration)
     else:
@@ -671,7 +675,8 @@ def _fit(
         bad = 0
         for r in range(rw.shape[1]):
             wr = rw[:, r]
-            fr = irls(x, y, wr / wr.sum(), fam, start=fit.coef, epsilon=tol, max_iter=max_iter)
+            fr = irls(x, y, wr / wr.sum(), fam, start=fit.coef, epsilon=tol,
+                      max_iter=max_iter, groups=groups)
             bad += not fr.converged
             betas[r] = fr.coef
         if bad:
