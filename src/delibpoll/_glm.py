@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import linalg, special, stats
 
 from ._types import GLMFamily
 
@@ -274,8 +274,9 @@ def _wls(x: np.ndarray, z: np.ndarray, ww: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.lstsq(x * sw[:, None], z * sw, rcond=None)[0])
 
     def solve(rhs: np.ndarray) -> np.ndarray:
-        y = np.linalg.solve(chol, rhs / scale)
-        return np.asarray(np.linalg.solve(chol.T, y) / scale)
+        # both triangular solves in one LAPACK call (potrs)
+        return np.asarray(linalg.cho_solve((chol, True), rhs / scale,
+                                           check_finite=False) / scale)
 
     b = solve(xw.T @ z)
     return np.asarray(b + solve(xw.T @ (z - x @ b)))
@@ -310,14 +311,13 @@ def irls(
         xg, yg, pg = x, y, prior
     else:
         xg, yg, pg = x[good], y[good], prior[good]
-    off = (np.zeros(len(yg)) if offset is None
-           else np.asarray(offset, float) if all_good else np.asarray(offset, float)[good])
+    off: np.ndarray | float = (0.0 if offset is None else np.asarray(offset, float)
+                               if all_good else np.asarray(offset, float)[good])
     gidx = None if groups is None else groups.index if all_good else groups.index[good]
 
     def linear(c: np.ndarray) -> np.ndarray:
-        if groups is None:
-            return np.asarray(xg @ c + off)
-        return np.asarray((groups.rows @ c)[gidx] + off)
+        lin = xg @ c if groups is None else np.take(groups.rows @ c, gidx)
+        return np.asarray(lin if offset is None else lin + off)  # x + 0.0 is x
 
     coef_old: np.ndarray | None = None
     if eta_start is not None:
@@ -338,7 +338,7 @@ def irls(
     dev = devold
     for it in range(1, max_iter + 1):  # noqa: B007  (the count is returned)
         mu_eta = family.mu_eta(eta)
-        z = eta - off + (yg - mu) / mu_eta
+        z = (eta if offset is None else eta - off) + (yg - mu) / mu_eta
         sw = np.sqrt(pg * mu_eta**2 / family.variance(mu))
         ww = sw**2
         if groups is None:
@@ -349,7 +349,10 @@ def irls(
             wsum = np.bincount(gidx, weights=ww, minlength=n_groups)
             zsum = np.bincount(gidx, weights=ww * z, minlength=n_groups)
             sel = wsum > 0
-            coef = _wls(groups.rows[sel], zsum[sel] / wsum[sel], wsum[sel])
+            if sel.all():
+                coef = _wls(groups.rows, zsum / wsum, wsum)
+            else:
+                coef = _wls(groups.rows[sel], zsum[sel] / wsum[sel], wsum[sel])
         eta = linear(coef)
         mu = family.linkinv(eta)
         dev = float(np.sum(family.dev_resids(yg, mu, pg)))
@@ -368,7 +371,7 @@ def irls(
         devold = dev
         coef_old = coef
     lin = x @ coef if groups is None else (groups.rows @ coef)[groups.index]
-    eta_all = lin + (0.0 if offset is None else np.asarray(offset, dtype=float))
+    eta_all = lin if offset is None else lin + np.asarray(offset, dtype=float)
     mu_all = family.linkinv(eta_all)
     mu_eta_all = family.mu_eta(eta_all)
     ww = prior * mu_eta_all**2 / family.variance(mu_all)
