@@ -319,6 +319,29 @@ def irls(
         lin = xg @ c if groups is None else np.take(groups.rows @ c, gidx)
         return np.asarray(lin if offset is None else lin + off)  # x + 0.0 is x
 
+    # without an offset, once eta comes from coefficients it is constant in each group, and
+    # so are mu, mu.eta and V(mu): the working weights and responses are summed per group
+    # from the groups' prior-weight sums P_g and sum p y (PY_g), not row by row
+    grouped = groups is not None and offset is None
+    if grouped:
+        assert groups is not None and gidx is not None
+        n_groups = groups.rows.shape[0]
+        p_g = np.bincount(gidx, weights=pg, minlength=n_groups)
+        py_g = np.bincount(gidx, weights=pg * yg, minlength=n_groups)
+    eta_g: np.ndarray | None = None
+    mu_g: np.ndarray | None = None
+
+    def move(c: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray,
+                                     np.ndarray]:
+        """Group-level eta and mu (or None), then row-level eta (None-free) and mu."""
+        if grouped:
+            assert groups is not None
+            e_g = groups.rows @ c
+            m_g = family.linkinv(e_g)
+            return e_g, m_g, np.take(e_g, gidx), np.take(m_g, gidx)
+        e = linear(c)
+        return None, None, e, family.linkinv(e)
+
     coef_old: np.ndarray | None = None
     if eta_start is not None:
         eta = np.asarray(eta_start, dtype=float)
@@ -329,41 +352,46 @@ def irls(
         eta = family.linkfun(mu)
     else:
         coef_old = np.asarray(start, dtype=float)
-        eta = linear(coef_old)
-        mu = family.linkinv(eta)
+        eta_g, mu_g, eta, mu = move(coef_old)
     devold = float(np.sum(family.dev_resids(yg, mu, pg)))
     converged = False
     coef = np.zeros(x.shape[1]) if coef_old is None else coef_old
     it = 0
     dev = devold
     for it in range(1, max_iter + 1):  # noqa: B007  (the count is returned)
-        mu_eta = family.mu_eta(eta)
-        z = (eta if offset is None else eta - off) + (yg - mu) / mu_eta
-        sw = np.sqrt(pg * mu_eta**2 / family.variance(mu))
-        ww = sw**2
         if groups is None:
-            coef = _wls(xg, z, ww)
+            mu_eta = family.mu_eta(eta)
+            z = (eta if offset is None else eta - off) + (yg - mu) / mu_eta
+            coef = _wls(xg, z, np.sqrt(pg * mu_eta**2 / family.variance(mu)) ** 2)
         else:
             assert gidx is not None
             n_groups = groups.rows.shape[0]
-            wsum = np.bincount(gidx, weights=ww, minlength=n_groups)
-            zsum = np.bincount(gidx, weights=ww * z, minlength=n_groups)
+            if eta_g is not None and mu_g is not None:
+                mu_eta_g = family.mu_eta(eta_g)
+                c_g = mu_eta_g**2 / family.variance(mu_g)
+                wsum = c_g * p_g
+                zsum = c_g * (p_g * eta_g + (py_g - p_g * mu_g) / mu_eta_g)
+            else:
+                mu_eta = family.mu_eta(eta)
+                z = (eta if offset is None else eta - off) + (yg - mu) / mu_eta
+                ww = np.sqrt(pg * mu_eta**2 / family.variance(mu)) ** 2
+                wsum = np.bincount(gidx, weights=ww, minlength=n_groups)
+                zsum = np.bincount(gidx, weights=ww * z, minlength=n_groups)
             sel = wsum > 0
             if sel.all():
                 coef = _wls(groups.rows, zsum / wsum, wsum)
             else:
                 coef = _wls(groups.rows[sel], zsum[sel] / wsum[sel], wsum[sel])
-        eta = linear(coef)
-        mu = family.linkinv(eta)
+        eta_g, mu_g, eta, mu = move(coef)
         dev = float(np.sum(family.dev_resids(yg, mu, pg)))
         halvings = 0
-        while (not np.isfinite(dev) or not family.valid_mu(mu)) and coef_old is not None:
+        while (not np.isfinite(dev) or not family.valid_mu(mu if mu_g is None else mu_g)) \
+                and coef_old is not None:
             halvings += 1
             if halvings > max_iter:
                 break
             coef = (coef + coef_old) / 2
-            eta = linear(coef)
-            mu = family.linkinv(eta)
+            eta_g, mu_g, eta, mu = move(coef)
             dev = float(np.sum(family.dev_resids(yg, mu, pg)))
         if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
             converged = True
