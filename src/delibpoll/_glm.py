@@ -313,7 +313,8 @@ def irls(
         xg, yg, pg = x[good], y[good], prior[good]
     off: np.ndarray | float = (0.0 if offset is None else np.asarray(offset, float)
                                if all_good else np.asarray(offset, float)[good])
-    gidx = None if groups is None else groups.index if all_good else groups.index[good]
+    gidx = (np.zeros(0, dtype=np.intp) if groups is None
+            else groups.index if all_good else groups.index[good])
 
     def linear(c: np.ndarray) -> np.ndarray:
         lin = xg @ c if groups is None else np.take(groups.rows @ c, gidx)
@@ -324,7 +325,7 @@ def irls(
     # from the groups' prior-weight sums P_g and sum p y (PY_g), not row by row
     grouped = groups is not None and offset is None
     if grouped:
-        assert groups is not None and gidx is not None
+        assert groups is not None
         n_groups = groups.rows.shape[0]
         p_g = np.bincount(gidx, weights=pg, minlength=n_groups)
         py_g = np.bincount(gidx, weights=pg * yg, minlength=n_groups)
@@ -364,7 +365,6 @@ def irls(
             z = (eta if offset is None else eta - off) + (yg - mu) / mu_eta
             coef = _wls(xg, z, np.sqrt(pg * mu_eta**2 / family.variance(mu)) ** 2)
         else:
-            assert gidx is not None
             n_groups = groups.rows.shape[0]
             if eta_g is not None and mu_g is not None:
                 mu_eta_g = family.mu_eta(eta_g)
