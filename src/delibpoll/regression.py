@@ -575,27 +575,38 @@ def _check_response(y: np.ndarray, w: np.ndarray, fam: Family, name: str, func: 
 
 
 def _pearson_dispersion(
-    design: SurveyDesign, y: np.ndarray, mu: np.ndarray, fam: Family, w: np.ndarray
-) -> tuple[float, float]:
+    design: SurveyDesign, y: np.ndarray, mu: np.ndarray, fam: Family, w: np.ndarray,
+    infl: np.ndarray | None = None,
+) -> tuple[float, float, np.ndarray | None]:
     """R's ``summary.svyglm`` dispersion: ``svyvar`` of the Pearson residuals (linearised),
-    or their weighted mean square (replicate designs)."""
+    or their weighted mean square (replicate designs). With the coefficients' influence
+    values ``infl`` (linearised designs) both variances come from one linearised variance
+    of the stacked columns (the same sums, one pass of the calibration sweeps): returns
+    ``(dispersion, its SE, the coefficients' vcov)``; the vcov is None without ``infl``."""
     pos = w > 0
     # R's residuals.svyglm: the prior weights divided by the sampling weights (both rescaled)
     # are 1, so the Pearson residuals carry no weight
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.where(pos, (y - mu) / np.sqrt(fam.variance(mu)), 0.0)
+    def coef_vcov() -> np.ndarray | None:
+        return None if infl is None else _variance.linearized_vcov(
+            infl, design.structure, design.lonely_psu, design.calibration)
+
     if design.replicates is not None:
-        return float(np.sum(w * r**2) / np.sum(w)), float("nan")
+        return float(np.sum(w * r**2) / np.sum(w)), float("nan"), coef_vcov()
     n = int(pos.sum())
     if n < 2:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), coef_vcov()
     total = float(w.sum())
     xbar = float(w @ r) / total
     z = np.where(pos, (r - xbar) ** 2 * n / (n - 1), 0.0)
     s2 = float(w @ z) / total
-    infl = (w * (z - s2) / total)[:, None]
-    v = _variance.linearized_vcov(infl, design.structure, design.lonely_psu, design.calibration)
-    return s2, float(np.sqrt(max(v[0, 0], 0.0)))
+    d_infl = (w * (z - s2) / total)[:, None]
+    stacked = d_infl if infl is None else np.column_stack([infl, d_infl])
+    v = _variance.linearized_vcov(stacked, design.structure, design.lonely_psu,
+                                  design.calibration)
+    return (s2, float(np.sqrt(max(v[-1, -1], 0.0))),
+            None if infl is None else np.ascontiguousarray(v[:-1, :-1]))
 
 
 def _fit(
@@ -667,8 +678,9 @@ def _fit(
     reps = design.replicates
     if reps is None:
         infl, _ = glm_influence(x, y, w, fit, fam, groups=groups)
-        vcov = _variance.linearized_vcov(infl, design.structure, design.lonely_psu,
-                                         design.calibration)
+        disp, disp_se, vcov_lin = _pearson_dispersion(design, y, fit.mu, fam, w, infl)
+        assert vcov_lin is not None
+        vcov = vcov_lin
     else:
         rw = np.asarray(reps.weights) * (pos[:, None] if label or n_dropped else 1.0)
         betas = np.empty((rw.shape[1], x.shape[1]))
@@ -687,7 +699,7 @@ def _fit(
                 stacklevel=3,
             )
         vcov = reps.variance(betas, fit.coef)
-    disp, disp_se = _pearson_dispersion(design, y, fit.mu, fam, w)
+        disp, disp_se, _ = _pearson_dispersion(design, y, fit.mu, fam, w)
     if n_dropped and reps is None:
         # R's residuals.svyglm multiplies the Pearson residuals by sqrt(prior / pweight) with
         # the prior weights rescaled over every row (before na.omit) and the design's weights
