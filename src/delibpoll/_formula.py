@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,10 @@ class ModelFrame:
     complete: np.ndarray | None = None
     """Rows with every model variable present (``na="drop"``; None when all are). The other
     rows hold placeholder values in ``x`` and ``y``: callers give them zero weight."""
+    row_key: np.ndarray | None = None
+    """An integer per row, equal for rows of ``x`` that are equal and only for them (built
+    from the category codes when every predictor is categorical; None otherwise): the
+    distinct rows of ``x`` without comparing them."""
 
     @property
     def n_incomplete(self) -> int:
@@ -150,53 +154,120 @@ def _main_effects(
     return np.hstack(blocks), tuple(names), terms, sorted(names_in)
 
 
-def build_model(
+Coder = Callable[[Hashable], tuple[np.ndarray, list[Hashable]]]
+"""A column coder: integer codes (-1 missing) and categories in the package's order (a
+design's ``column_codes``, computed once per design)."""
+
+
+def _plain_terms(rhs: str, data: pd.DataFrame) -> list[str] | None:
+    """The column names of a main-effects right-hand side ``a + b + `c d` ...`` (each a
+    column, none twice), or None for anything else."""
+    names_in: list[str] = []
+    for p in (p.strip() for p in rhs.split("+")):
+        if len(p) > 2 and p[0] == p[-1] == "`" and "`" not in p[1:-1]:
+            p = p[1:-1]
+        elif not _PLAIN.match(p):
+            return None
+        if p not in data.columns or p in names_in:
+            return None
+        names_in.append(p)
+    return names_in or None
+
+
+def _coded_main_effects(
+    rhs: str, data: pd.DataFrame, reference: Mapping[str, Hashable], codes: Coder
+) -> tuple[np.ndarray, tuple[str, ...], dict[str, tuple[int, ...]], list[str],
+           dict[str, tuple[Hashable, ...]], dict[str, np.ndarray], np.ndarray | None] | None:
+    """:func:`_main_effects` from the coder's integer codes, without preparing the data
+    frame: the same matrix, names, terms and categories (the coder's order is
+    :func:`_prepared`'s: declared categories, else sorted values; ``reference`` levels
+    first), each variable's missing rows and the row key (:attr:`ModelFrame.row_key`).
+    None when :func:`build_model`'s general path
+    is needed (not main effects, a boolean or other column, a ``reference`` that is not a
+    categorical predictor or not one of its levels: that path explains the error)."""
+    names_in = _plain_terms(rhs, data)
+    if names_in is None:
+        return None
+    kinds: dict[str, bool] = {}  # True: categorical
+    for v in names_in:
+        s = data[v]
+        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object \
+                or pd.api.types.is_string_dtype(s):
+            kinds[v] = True
+        elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            kinds[v] = False
+        else:
+            return None
+    if any(not kinds.get(str(c), False) for c in reference):
+        return None
+    n = len(data)
+    width = 1 + sum(len(codes(v)[1]) - 1 if kinds[v] else 1 for v in names_in)
+    x = np.zeros((n, width))
+    x[:, 0] = 1.0
+    names = ["(Intercept)"]
+    terms: dict[str, tuple[int, ...]] = {"1": (0,)}
+    categories: dict[str, tuple[Hashable, ...]] = {}
+    missing: dict[str, np.ndarray] = {}
+    rows = np.arange(n)
+    col = 1
+    # mixed-radix key of the (reference-permuted) codes, -1 shifted to 0: one integer per
+    # distinct combination of categories (None with a numeric predictor or on overflow)
+    radix = 1
+    key: np.ndarray | None = np.zeros(n, dtype=np.int64)
+    for v in names_in:
+        if kinds[v]:
+            code, cats = codes(v)
+            if v in reference:
+                level = reference[v]
+                if level not in cats:
+                    return None
+                first = cats.index(level)
+                order = [first] + [j for j in range(len(cats)) if j != first]
+                new_of_old = np.empty(len(cats) + 1, dtype=np.int64)
+                new_of_old[np.asarray(order)] = np.arange(len(cats))
+                new_of_old[-1] = -1  # code -1 (missing) stays -1
+                code = new_of_old[code]
+                cats = [cats[j] for j in order]
+            k = len(cats) - 1
+            dummy = code >= 1
+            x[rows[dummy], col - 1 + code[dummy]] = 1.0
+            names += [f"{v}{c}" for c in cats[1:]]
+            categories[v] = tuple(cats)
+            missing[v] = code < 0
+            if key is not None:
+                radix *= len(cats) + 1
+                key = key * (len(cats) + 1) + (code + 1) if radix < 2**62 else None
+        else:
+            key = None
+            vals = data[v].to_numpy(dtype=float, na_value=np.nan)
+            x[:, col] = vals
+            names.append(v)
+            missing[v] = np.isnan(vals)
+            k = 1
+        terms[v] = tuple(range(col, col + k))
+        col += k
+    return x, tuple(names), terms, sorted(names_in), categories, missing, key
+
+
+def _general_model(
     data: pd.DataFrame,
     formula: str,
+    rhs_text: str,
+    lhs_text: str,
     func: str,
-    *,
-    reference: Mapping[str, Hashable] | None = None,
-    numeric_response: bool = True,
-    na: str = "error",
-) -> ModelFrame:
-    """Evaluate ``formula`` on ``data`` (every row).
-
-    With ``numeric_response`` the left-hand side is one numeric (or boolean) column, returned
-    as floats; otherwise it is only named (the caller codes it) and the right-hand side is
-    evaluated alone. With ``na="drop"`` rows with a missing model variable are marked in
-    ``complete`` (their ``x`` and ``y`` hold placeholders); with ``na="error"`` they raise.
-
-    Raises
-    ------
-    DelibpollError
-        The formula does not parse, names unknown columns, or (``na="error"``) variables it
-        uses have missing values: the message names every such column and its count.
-    """
-    formula = _check_formula(formula, func)
+    reference: Mapping[str, Hashable] | None,
+    na: str,
+) -> tuple[np.ndarray, tuple[str, ...], dict[str, tuple[int, ...]], Any, list[str],
+           dict[str, tuple[Hashable, ...]], dict[str, np.ndarray]]:
+    """The model matrix through a prepared copy of the data (:func:`_prepared`): the direct
+    main-effects path, else formulaic. Returns the matrix, names, terms, formulaic spec (or
+    None), the variables used, the categories and the missing rows of each model variable
+    (the response's too)."""
     fl = _formulaic()
-    lhs_text, rhs_text = formula.split("~", 1)
-    lhs_text = lhs_text.strip().strip("`")
-    if not lhs_text:
-        raise DelibpollError(
-            f"The formula of {func} needs a response on the left of '~'; got {formula!r}."
-        )
-    if lhs_text not in data.columns:
-        raise DelibpollError(
-            f"The response {lhs_text!r} of the formula of {func} is not a column of the data. "
-            f"Available columns: {list(data.columns)}. Put names with dots or spaces in "
-            "backticks: '`sch.wide` ~ ell'."
-        )
-    for col in reference or {}:
-        if col not in data.columns:
-            raise DelibpollError(
-                f"The 'reference' parameter of {func} names column {col!r}, which is not in "
-                f"the data. Available columns: {list(data.columns)}."
-            )
     # only the columns the formula can name (its text contains theirs) are prepared
     keep = [c for c in data.columns if (isinstance(c, str) and c in formula)
             or c in (reference or {})]
     prepared = _prepared(data[keep], reference, func)
-    complete: np.ndarray | None = None
     if na == "drop":
         # evaluate the formula on complete stand-ins: a missing value takes the column's first
         # present value (a category it has, a number in its range); those rows get no weight
@@ -232,28 +303,92 @@ def build_model(
         x = mm.to_numpy(dtype=float)
         names = tuple(r_name(str(c)) for c in mm.columns)
         terms = {str(t): tuple(int(i) for i in idx) for t, idx in spec.term_indices.items()}
-    variables = tuple([lhs_text] + [v for v in used if v != lhs_text])
-    n_na = {v: int(raw_prepared[v].isna().sum()) for v in variables}
-    n_na = {v: k for v, k in n_na.items() if k}
-    if n_na and na != "drop":
-        cols = ", ".join(f"{v!r} ({k})" for v, k in n_na.items())
-        n_rows = int(raw_prepared[list(n_na)].isna().any(axis=1).sum())
-        raise DelibpollError(
-            f"{func}: model variables have missing values: {cols}; {n_rows} row(s) are "
-            "incomplete. Pass na='drop' to fit on the complete rows (as R's svyglm with "
-            "na.omit: the variance keeps the whole design, the result reports n_dropped), or "
-            "impute or recode them first."
-        )
-    if n_na:
-        complete = ~raw_prepared[list(n_na)].isna().any(axis=1).to_numpy()
-        if not complete.any():
-            raise DelibpollError(
-                f"{func}: no row has every model variable present (missing: {list(n_na)})."
-            )
     categories = {
         str(c): tuple(prepared[c].cat.categories)
         for c in used if isinstance(prepared[c].dtype, pd.CategoricalDtype)
     }
+    missing = {str(v): raw_prepared[v].isna().to_numpy()
+               for v in dict.fromkeys([lhs_text, *used])}
+    return x, names, terms, spec, used, categories, missing
+
+
+def build_model(
+    data: pd.DataFrame,
+    formula: str,
+    func: str,
+    *,
+    reference: Mapping[str, Hashable] | None = None,
+    numeric_response: bool = True,
+    na: str = "error",
+    codes: Coder | None = None,
+) -> ModelFrame:
+    """Evaluate ``formula`` on ``data`` (every row).
+
+    With ``numeric_response`` the left-hand side is one numeric (or boolean) column, returned
+    as floats; otherwise it is only named (the caller codes it) and the right-hand side is
+    evaluated alone. With ``na="drop"`` rows with a missing model variable are marked in
+    ``complete`` (their ``x`` and ``y`` hold placeholders); with ``na="error"`` they raise.
+    ``codes`` (a design's ``column_codes``, which keeps each column's codes) builds a
+    main-effects matrix from integer codes without preparing a copy of the data frame: the
+    same result, several times faster.
+
+    Raises
+    ------
+    DelibpollError
+        The formula does not parse, names unknown columns, or (``na="error"``) variables it
+        uses have missing values: the message names every such column and its count.
+    """
+    formula = _check_formula(formula, func)
+    lhs_text, rhs_text = formula.split("~", 1)
+    lhs_text = lhs_text.strip().strip("`")
+    if not lhs_text:
+        raise DelibpollError(
+            f"The formula of {func} needs a response on the left of '~'; got {formula!r}."
+        )
+    if lhs_text not in data.columns:
+        raise DelibpollError(
+            f"The response {lhs_text!r} of the formula of {func} is not a column of the data. "
+            f"Available columns: {list(data.columns)}. Put names with dots or spaces in "
+            "backticks: '`sch.wide` ~ ell'."
+        )
+    for col in reference or {}:
+        if col not in data.columns:
+            raise DelibpollError(
+                f"The 'reference' parameter of {func} names column {col!r}, which is not in "
+                f"the data. Available columns: {list(data.columns)}."
+            )
+    coded = (None if codes is None
+             else _coded_main_effects(rhs_text, data, reference or {}, codes))
+    row_key: np.ndarray | None = None
+    if coded is not None:
+        x, names, terms, used, categories, missing, row_key = coded
+        spec: Any = None
+        variables = tuple([lhs_text] + [v for v in used if v != lhs_text])
+        if lhs_text not in missing:
+            missing[lhs_text] = data[lhs_text].isna().to_numpy()
+    else:
+        x, names, terms, spec, used, categories, missing = _general_model(
+            data, formula, rhs_text, lhs_text, func, reference, na)
+        variables = tuple([lhs_text] + [v for v in used if v != lhs_text])
+    complete: np.ndarray | None = None
+    n_na = {v: int(np.count_nonzero(missing[v])) for v in variables}
+    n_na = {v: k for v, k in n_na.items() if k}
+    if n_na:
+        incomplete = np.logical_or.reduce([missing[v] for v in n_na])
+        if na != "drop":
+            cols = ", ".join(f"{v!r} ({k})" for v, k in n_na.items())
+            n_rows = int(np.count_nonzero(incomplete))
+            raise DelibpollError(
+                f"{func}: model variables have missing values: {cols}; {n_rows} row(s) are "
+                "incomplete. Pass na='drop' to fit on the complete rows (as R's svyglm with "
+                "na.omit: the variance keeps the whole design, the result reports n_dropped), "
+                "or impute or recode them first."
+            )
+        complete = ~incomplete
+        if not complete.any():
+            raise DelibpollError(
+                f"{func}: no row has every model variable present (missing: {list(n_na)})."
+            )
     y = None
     if numeric_response:
         s = data[lhs_text]
@@ -273,7 +408,8 @@ def build_model(
     if complete is not None:
         x = np.where(complete[:, None], x, 0.0)
     return ModelFrame(response=lhs_text, y=y, x=x, names=names, terms=terms, spec=spec,
-                      categories=categories, variables=variables, complete=complete)
+                      categories=categories, variables=variables, complete=complete,
+                      row_key=None if complete is not None else row_key)
 
 
 def new_matrix(model: ModelFrame, newdata: pd.DataFrame, func: str) -> np.ndarray:

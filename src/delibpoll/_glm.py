@@ -9,10 +9,13 @@ the per-row influence values returned here into design-based variances with
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import linalg, special, stats
 
 from ._types import GLMFamily
 
@@ -21,6 +24,7 @@ __all__ = [
     "Family",
     "IRLSFit",
     "OLRFit",
+    "RowGroups",
     "aliased_columns",
     "glm_influence",
     "irls",
@@ -28,10 +32,41 @@ __all__ = [
     "olr_fit",
     "olr_scores",
     "profile_interval",
+    "row_groups",
+    "small_blas",
 ]
 
 _EPS = float(np.finfo(float).eps)
 _THRESH = 30.0
+
+# Model matrices up to this many elements are fitted with one BLAS thread (below).
+SMALL_BLAS = 4_000_000
+_CONTROLLER: list[Any] = []
+
+
+@contextlib.contextmanager
+def small_blas(n_elements: int) -> Iterator[None]:
+    """Run the block with one BLAS thread when the model matrix is small.
+
+    A fit makes dozens of dense products of an ``n x p`` model matrix (IRLS's Gram
+    matrices, the influence values, the calibration sweeps of the variance). Up to a few
+    million elements one thread does each in well under a millisecond, and OpenBLAS's worker
+    threads cost more than they save: waking and joining them takes longer than the product,
+    and several-fold longer when the cores are busy (the glm benchmark, n = 4,000 x 26 on 2
+    busy cores: 31 ms with the default threads, 7 ms with one). Larger matrices keep the
+    default threads. threadpoolctl's controller is made once (it inspects the loaded
+    libraries, ~1 ms); switching the limit costs ~10 us. The limit is process-wide while the
+    block runs, as every BLAS thread setting is.
+    """
+    if n_elements > SMALL_BLAS:
+        yield
+        return
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    with _CONTROLLER[0].limit(limits=1, user_api="blas"):
+        yield
 
 
 @dataclass(frozen=True)
@@ -54,7 +89,11 @@ class Family:
         if self.name == "gaussian":
             return eta
         if self.name == "binomial":
-            # R's C logit_linkinv: exp clamped to [eps, 1/eps] beyond |eta| = 30
+            # R's C logit_linkinv: exp clamped to [eps, 1/eps] beyond |eta| = 30 (the
+            # clamps select nothing when every |eta| <= 30: the same values, fewer passes)
+            if eta.size and -_THRESH <= eta.min() and eta.max() <= _THRESH:
+                tmp = np.exp(eta)
+                return np.asarray(tmp / (1 + tmp))
             with np.errstate(over="ignore"):
                 tmp = np.where(eta < -_THRESH, _EPS,
                                np.where(eta > _THRESH, 1 / _EPS, np.exp(eta)))
@@ -66,6 +105,9 @@ class Family:
         if self.name == "gaussian":
             return np.ones_like(eta)
         if self.name == "binomial":
+            if eta.size and -_THRESH <= eta.min() and eta.max() <= _THRESH:
+                e = np.exp(eta)
+                return np.asarray(e / (1 + e) ** 2)
             e = np.exp(np.clip(eta, -_THRESH, _THRESH))
             return np.asarray(np.where(np.abs(eta) > _THRESH, _EPS, e / (1 + e) ** 2))
         with np.errstate(over="ignore"):
@@ -83,6 +125,11 @@ class Family:
             return np.asarray(wt * (y - mu) ** 2)
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.name == "binomial":
+                one = y == 1
+                if np.all(one | (y == 0)):
+                    # a 0/1 response: y log(y/mu) + (1-y) log((1-y)/(1-mu)) is log(1/mu)
+                    # or log(1/(1-mu)), the other term 0: the same values in one pass
+                    return np.asarray(2 * wt * np.log(1 / np.where(one, mu, 1 - mu)))
                 a = np.where(y > 0, y * np.log(y / mu), 0.0)
                 b = np.where(y < 1, (1 - y) * np.log((1 - y) / (1 - mu)), 0.0)
                 return np.asarray(2 * wt * (a + b))
@@ -126,21 +173,71 @@ class IRLSFit:
     converged: bool
 
 
-def aliased_columns(x: np.ndarray, w: np.ndarray, tol: float = 1e-7) -> list[int]:
+@dataclass(frozen=True)
+class RowGroups:
+    """Rows of a model matrix grouped by their values: ``x == rows[index]`` exactly.
+
+    A model matrix of categorical predictors repeats few distinct rows (the benchmark's 5
+    margins: 1,244 distinct rows of 4,000). Every product of a fit is a sum over rows of a
+    per-row weight times a function of the row's values, so it can be summed per group
+    first (``np.bincount``) and taken over the distinct rows: ``X' W X = R' diag(W_g) R``
+    and ``X' W z = R' (W z)_g`` with ``W_g`` the group sums. The same sums in another order:
+    equal to rounding."""
+
+    rows: np.ndarray
+    index: np.ndarray
+
+    def sums(self, v: np.ndarray) -> np.ndarray:
+        """Per-group sums of the per-row values ``v``."""
+        return np.bincount(self.index, weights=v, minlength=self.rows.shape[0])
+
+
+def row_groups(x: np.ndarray, max_share: float = 0.5,
+               key: np.ndarray | None = None) -> RowGroups | None:
+    """The distinct rows of ``x`` when they are at most ``max_share`` of its rows (else
+    None: grouping would not pay). ``key``: an integer per row, equal exactly for equal rows
+    (the model frame's ``row_key``, from category codes). Without it rows are keyed by a
+    fixed random projection and the grouping is checked exactly (``x == rows[index]``;
+    None when the check fails)."""
+    n, p = x.shape
+    if p == 0 or n < 2:
+        return None
+    exact = key is not None
+    if key is None:
+        key = x @ np.random.default_rng(20261208).random(p)
+        if not np.all(np.isfinite(key)):
+            return None
+    _, first, index = np.unique(key, return_index=True, return_inverse=True)
+    if len(first) > max_share * n:
+        return None
+    rows = x[first]
+    if not exact and not np.array_equal(rows[index], x):
+        return None
+    return RowGroups(rows=rows, index=index.astype(np.intp, copy=False))
+
+
+def aliased_columns(x: np.ndarray, w: np.ndarray, tol: float = 1e-7,
+                    groups: RowGroups | None = None) -> list[int]:
     """Columns of ``x`` that are (numerically) linear combinations of earlier columns on the
     rows with positive weight, by R's rule (``qr(x, tol = 1e-7)``, LINPACK dqrdc2: a column
-    whose part orthogonal to the columns kept so far is below ``tol`` times its own norm)."""
-    xs = x[w > 0] * np.sqrt(w[w > 0])[:, None]
+    whose part orthogonal to the columns kept so far is below ``tol`` times its own norm).
+    ``groups`` (:func:`row_groups` of ``x``) sums the Gram matrix over the distinct rows."""
+    if groups is not None:
+        wg = groups.sums(np.where(w > 0, w, 0.0))
+        xg = groups.rows[wg > 0] * np.sqrt(wg[wg > 0])[:, None]
+    else:
+        xg = x[w > 0] * np.sqrt(w[w > 0])[:, None]
     # fast path: the Cholesky factor of the Gram matrix holds the norms of the orthogonal
     # parts; well above the tolerance no column is aliased (the loop below would agree)
-    norms = np.sqrt(np.einsum("ij,ij->j", xs, xs))
+    norms = np.sqrt(np.einsum("ij,ij->j", xg, xg))
     if np.all(norms > 0):
         try:
-            chol = np.linalg.cholesky((xs.T @ xs) / np.outer(norms, norms))
+            chol = np.linalg.cholesky((xg.T @ xg) / np.outer(norms, norms))
             if np.all(np.diag(chol) > 1e-4):
                 return []
         except np.linalg.LinAlgError:
             pass
+    xs = x[w > 0] * np.sqrt(w[w > 0])[:, None]
     kept: list[int] = []
     out: list[int] = []
     q = np.zeros((xs.shape[0], 0))
@@ -177,8 +274,9 @@ def _wls(x: np.ndarray, z: np.ndarray, ww: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.lstsq(x * sw[:, None], z * sw, rcond=None)[0])
 
     def solve(rhs: np.ndarray) -> np.ndarray:
-        y = np.linalg.solve(chol, rhs / scale)
-        return np.asarray(np.linalg.solve(chol.T, y) / scale)
+        # both triangular solves in one LAPACK call (potrs)
+        return np.asarray(linalg.cho_solve((chol, True), rhs / scale,
+                                           check_finite=False) / scale)
 
     b = solve(xw.T @ z)
     return np.asarray(b + solve(xw.T @ (z - x @ b)))
@@ -195,6 +293,7 @@ def irls(
     max_iter: int = 100,
     offset: np.ndarray | None = None,
     eta_start: np.ndarray | None = None,
+    groups: RowGroups | None = None,
 ) -> IRLSFit:
     """R's ``glm.fit``: iteratively reweighted least squares with prior weights ``prior``.
 
@@ -202,49 +301,105 @@ def irls(
     ``eta_start``), stops when ``|dev - dev_old| / (|dev| + 0.1) < epsilon`` (R's rule; R's
     default epsilon is 1e-8), and halves a step whose deviance is not finite or whose fitted
     means leave the family's range, as R does. ``offset`` is added to the linear predictor
-    (R ``glm.fit(offset=)``). Rows with zero prior weight do not enter the fit."""
+    (R ``glm.fit(offset=)``). Rows with zero prior weight do not enter the fit. ``groups``
+    (:func:`row_groups` of ``x``) solves each weighted least-squares step on the distinct
+    rows (the working weights and weighted working responses summed per group): the same
+    normal equations, equal to rounding."""
     good = prior > 0
-    xg, yg, pg = x[good], y[good], prior[good]
-    off = np.zeros(int(good.sum())) if offset is None else np.asarray(offset, float)[good]
+    all_good = bool(good.all())
+    if all_good:  # no copies
+        xg, yg, pg = x, y, prior
+    else:
+        xg, yg, pg = x[good], y[good], prior[good]
+    off: np.ndarray | float = (0.0 if offset is None else np.asarray(offset, float)
+                               if all_good else np.asarray(offset, float)[good])
+    gidx = (np.zeros(0, dtype=np.intp) if groups is None
+            else groups.index if all_good else groups.index[good])
+
+    def linear(c: np.ndarray) -> np.ndarray:
+        lin = xg @ c if groups is None else np.take(groups.rows @ c, gidx)
+        return np.asarray(lin if offset is None else lin + off)  # x + 0.0 is x
+
+    # without an offset, once eta comes from coefficients it is constant in each group, and
+    # so are mu, mu.eta and V(mu): the working weights and responses are summed per group
+    # from the groups' prior-weight sums P_g and sum p y (PY_g), not row by row
+    grouped = groups is not None and offset is None
+    if grouped:
+        assert groups is not None
+        n_groups = groups.rows.shape[0]
+        p_g = np.bincount(gidx, weights=pg, minlength=n_groups)
+        py_g = np.bincount(gidx, weights=pg * yg, minlength=n_groups)
+    eta_g: np.ndarray | None = None
+    mu_g: np.ndarray | None = None
+
+    def move(c: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray,
+                                     np.ndarray]:
+        """Group-level eta and mu (or None), then row-level eta (None-free) and mu."""
+        if grouped:
+            assert groups is not None
+            e_g = groups.rows @ c
+            m_g = family.linkinv(e_g)
+            return e_g, m_g, np.take(e_g, gidx), np.take(m_g, gidx)
+        e = linear(c)
+        return None, None, e, family.linkinv(e)
+
     coef_old: np.ndarray | None = None
     if eta_start is not None:
-        eta = np.asarray(eta_start, dtype=float)[good]
+        eta = np.asarray(eta_start, dtype=float)
+        eta = eta if all_good else eta[good]
         mu = family.linkinv(eta)
     elif start is None:
         mu = family.mustart(yg, pg)
         eta = family.linkfun(mu)
     else:
         coef_old = np.asarray(start, dtype=float)
-        eta = xg @ coef_old + off
-        mu = family.linkinv(eta)
+        eta_g, mu_g, eta, mu = move(coef_old)
     devold = float(np.sum(family.dev_resids(yg, mu, pg)))
     converged = False
     coef = np.zeros(x.shape[1]) if coef_old is None else coef_old
     it = 0
     dev = devold
     for it in range(1, max_iter + 1):  # noqa: B007  (the count is returned)
-        mu_eta = family.mu_eta(eta)
-        z = eta - off + (yg - mu) / mu_eta
-        sw = np.sqrt(pg * mu_eta**2 / family.variance(mu))
-        coef = _wls(xg, z, sw**2)
-        eta = xg @ coef + off
-        mu = family.linkinv(eta)
+        if groups is None:
+            mu_eta = family.mu_eta(eta)
+            z = (eta if offset is None else eta - off) + (yg - mu) / mu_eta
+            coef = _wls(xg, z, np.sqrt(pg * mu_eta**2 / family.variance(mu)) ** 2)
+        else:
+            n_groups = groups.rows.shape[0]
+            if eta_g is not None and mu_g is not None:
+                mu_eta_g = family.mu_eta(eta_g)
+                c_g = mu_eta_g**2 / family.variance(mu_g)
+                wsum = c_g * p_g
+                zsum = c_g * (p_g * eta_g + (py_g - p_g * mu_g) / mu_eta_g)
+            else:
+                mu_eta = family.mu_eta(eta)
+                z = (eta if offset is None else eta - off) + (yg - mu) / mu_eta
+                ww = np.sqrt(pg * mu_eta**2 / family.variance(mu)) ** 2
+                wsum = np.bincount(gidx, weights=ww, minlength=n_groups)
+                zsum = np.bincount(gidx, weights=ww * z, minlength=n_groups)
+            sel = wsum > 0
+            if sel.all():
+                coef = _wls(groups.rows, zsum / wsum, wsum)
+            else:
+                coef = _wls(groups.rows[sel], zsum[sel] / wsum[sel], wsum[sel])
+        eta_g, mu_g, eta, mu = move(coef)
         dev = float(np.sum(family.dev_resids(yg, mu, pg)))
         halvings = 0
-        while (not np.isfinite(dev) or not family.valid_mu(mu)) and coef_old is not None:
+        while (not np.isfinite(dev) or not family.valid_mu(mu if mu_g is None else mu_g)) \
+                and coef_old is not None:
             halvings += 1
             if halvings > max_iter:
                 break
             coef = (coef + coef_old) / 2
-            eta = xg @ coef + off
-            mu = family.linkinv(eta)
+            eta_g, mu_g, eta, mu = move(coef)
             dev = float(np.sum(family.dev_resids(yg, mu, pg)))
         if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
             converged = True
             break
         devold = dev
         coef_old = coef
-    eta_all = x @ coef + (0.0 if offset is None else np.asarray(offset, dtype=float))
+    lin = x @ coef if groups is None else (groups.rows @ coef)[groups.index]
+    eta_all = lin if offset is None else lin + np.asarray(offset, dtype=float)
     mu_all = family.linkinv(eta_all)
     mu_eta_all = family.mu_eta(eta_all)
     ww = prior * mu_eta_all**2 / family.variance(mu_all)
@@ -253,19 +408,26 @@ def irls(
 
 
 def glm_influence(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray, fit: IRLSFit, family: Family
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, fit: IRLSFit, family: Family,
+    groups: RowGroups | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(U A, A)``: the influence values of the coefficients for a design sum (R
     ``svyglm``: ``U = X * resid_working * working_weights``, ``A = (X' W X)^{-1}``) with the
-    sampling weights ``w`` as prior weights (rescaling them cancels in ``U A``)."""
+    sampling weights ``w`` as prior weights (rescaling them cancels in ``U A``). ``groups``
+    (:func:`row_groups` of ``x``): ``X' W X`` and ``X A`` over the distinct rows."""
     mu_eta = family.mu_eta(fit.eta)
     var = family.variance(fit.mu)
     ww = w * mu_eta**2 / var
-    xtwx = x.T @ (x * ww[:, None])
-    a = np.linalg.inv(xtwx)
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(w > 0, w * mu_eta * (y - fit.mu) / var, 0.0)
-    return (x * score[:, None]) @ a, a
+    if groups is None:
+        a = np.linalg.inv(x.T @ (x * ww[:, None]))
+        return (x * score[:, None]) @ a, a
+    r = groups.rows
+    a = np.linalg.inv(r.T @ (r * groups.sums(np.where(w > 0, ww, 0.0))[:, None]))
+    infl = np.take(r @ a, groups.index, axis=0)
+    infl *= score[:, None]
+    return infl, a
 
 
 # ---------------------------------------------------------------------- profile likelihood

@@ -199,7 +199,8 @@ def olr(
     design = check_design(design, func)
     level = check_level(level, func)
     na = check_na(na, func)
-    model = build_model(design.data, formula, func, numeric_response=False, na=na)
+    model = build_model(design.data, formula, func, numeric_response=False, na=na,
+                        codes=design.column_codes)
     response = str(model.response)
     codes, levels = design.column_codes(response)
     w_design = np.asarray(design.weight_array, dtype=float)

@@ -23,7 +23,16 @@ from . import _variance
 from ._arrays import read_only
 from ._ci import t_quantile, two_sided_p
 from ._formula import ModelFrame, build_model, new_matrix, term_columns
-from ._glm import FAMILIES, Family, aliased_columns, glm_influence, irls, profile_interval
+from ._glm import (
+    FAMILIES,
+    Family,
+    aliased_columns,
+    glm_influence,
+    irls,
+    profile_interval,
+    row_groups,
+    small_blas,
+)
 from ._types import GLMCIMethod, GLMFamily, NaPolicy, PredictType, values
 from ._validation import check_level, check_na
 from .design import SurveyDesign, check_design
@@ -566,27 +575,38 @@ def _check_response(y: np.ndarray, w: np.ndarray, fam: Family, name: str, func: 
 
 
 def _pearson_dispersion(
-    design: SurveyDesign, y: np.ndarray, mu: np.ndarray, fam: Family, w: np.ndarray
-) -> tuple[float, float]:
+    design: SurveyDesign, y: np.ndarray, mu: np.ndarray, fam: Family, w: np.ndarray,
+    infl: np.ndarray | None = None,
+) -> tuple[float, float, np.ndarray | None]:
     """R's ``summary.svyglm`` dispersion: ``svyvar`` of the Pearson residuals (linearised),
-    or their weighted mean square (replicate designs)."""
+    or their weighted mean square (replicate designs). With the coefficients' influence
+    values ``infl`` (linearised designs) both variances come from one linearised variance
+    of the stacked columns (the same sums, one pass of the calibration sweeps): returns
+    ``(dispersion, its SE, the coefficients' vcov)``; the vcov is None without ``infl``."""
     pos = w > 0
     # R's residuals.svyglm: the prior weights divided by the sampling weights (both rescaled)
     # are 1, so the Pearson residuals carry no weight
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.where(pos, (y - mu) / np.sqrt(fam.variance(mu)), 0.0)
+    def coef_vcov() -> np.ndarray | None:
+        return None if infl is None else _variance.linearized_vcov(
+            infl, design.structure, design.lonely_psu, design.calibration)
+
     if design.replicates is not None:
-        return float(np.sum(w * r**2) / np.sum(w)), float("nan")
+        return float(np.sum(w * r**2) / np.sum(w)), float("nan"), coef_vcov()
     n = int(pos.sum())
     if n < 2:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), coef_vcov()
     total = float(w.sum())
     xbar = float(w @ r) / total
     z = np.where(pos, (r - xbar) ** 2 * n / (n - 1), 0.0)
     s2 = float(w @ z) / total
-    infl = (w * (z - s2) / total)[:, None]
-    v = _variance.linearized_vcov(infl, design.structure, design.lonely_psu, design.calibration)
-    return s2, float(np.sqrt(max(v[0, 0], 0.0)))
+    d_infl = (w * (z - s2) / total)[:, None]
+    stacked = d_infl if infl is None else np.column_stack([infl, d_infl])
+    v = _variance.linearized_vcov(stacked, design.structure, design.lonely_psu,
+                                  design.calibration)
+    return (s2, float(np.sqrt(max(v[-1, -1], 0.0))),
+            None if infl is None else np.ascontiguousarray(v[:-1, :-1]))
 
 
 def _fit(
@@ -612,7 +632,10 @@ def _fit(
     if not np.any(w > 0):
         raise DelibpollError(f"{func}: no rows with positive weight{where}.")
     _check_response(y, w, fam, str(model.response), func)
-    alias = aliased_columns(x, w)
+    # the distinct rows of a model matrix of categorical predictors: every product of the
+    # fit, the influence values and the replicate refits summed over them (_glm.RowGroups)
+    groups = row_groups(x, key=model.row_key)
+    alias = aliased_columns(x, w, groups=groups)
     if alias:
         names = [model.names[j] for j in alias]
         raise DelibpollError(
@@ -625,7 +648,7 @@ def _fit(
     if weight_mean is None:
         weight_mean = float(w.mean()) if not n_dropped else float(np.mean(design.weight_array))
     prior = w / weight_mean
-    fit = irls(x, y, prior, fam, epsilon=tol, max_iter=max_iter)
+    fit = irls(x, y, prior, fam, epsilon=tol, max_iter=max_iter, groups=groups)
     if not fit.converged:
         warnings.warn(
             f"{func}: IRLS did not converge{where} in {max_iter} iterations (tolerance "
@@ -654,16 +677,18 @@ def _fit(
         )
     reps = design.replicates
     if reps is None:
-        infl, _ = glm_influence(x, y, w, fit, fam)
-        vcov = _variance.linearized_vcov(infl, design.structure, design.lonely_psu,
-                                         design.calibration)
+        infl, _ = glm_influence(x, y, w, fit, fam, groups=groups)
+        disp, disp_se, vcov_lin = _pearson_dispersion(design, y, fit.mu, fam, w, infl)
+        assert vcov_lin is not None
+        vcov = vcov_lin
     else:
         rw = np.asarray(reps.weights) * (pos[:, None] if label or n_dropped else 1.0)
         betas = np.empty((rw.shape[1], x.shape[1]))
         bad = 0
         for r in range(rw.shape[1]):
             wr = rw[:, r]
-            fr = irls(x, y, wr / wr.sum(), fam, start=fit.coef, epsilon=tol, max_iter=max_iter)
+            fr = irls(x, y, wr / wr.sum(), fam, start=fit.coef, epsilon=tol,
+                      max_iter=max_iter, groups=groups)
             bad += not fr.converged
             betas[r] = fr.coef
         if bad:
@@ -674,7 +699,7 @@ def _fit(
                 stacklevel=3,
             )
         vcov = reps.variance(betas, fit.coef)
-    disp, disp_se = _pearson_dispersion(design, y, fit.mu, fam, w)
+        disp, disp_se, _ = _pearson_dispersion(design, y, fit.mu, fam, w)
     if n_dropped and reps is None:
         # R's residuals.svyglm multiplies the Pearson residuals by sqrt(prior / pweight) with
         # the prior weights rescaled over every row (before na.omit) and the design's weights
@@ -808,48 +833,51 @@ def glm(
         )
     na = check_na(na, func)
     ref = dict(reference or {})
-    model = build_model(design.data, formula, func, reference=ref, na=na)
+    model = build_model(design.data, formula, func, reference=ref, na=na,
+                        codes=design.column_codes)
     w = np.asarray(design.weight_array, dtype=float)
     reps = design.replicates
     complete = model.complete
     if complete is not None:
         w = np.where(complete, w, 0.0)
-    if by is None:
-        n_drop = 0 if complete is None else int(np.count_nonzero(~complete & (_all_weights(design) > 0)))
-        df_fit = (design.df if complete is None or reps is not None
-                  else _variance.subset_df(_all_weights(design), design.structure, complete))
-        return _fit(design, model, fam, w, df_fit, formula, level, float(tol), max_iter,
-                    ref, func, n_dropped=n_drop)
-    if not isinstance(by, str):
-        raise DelibpollError(f"The 'by' parameter of glm must be a column name; got {by!r}.")
-    design.check_columns([by], "by")
-    codes, cats = design.column_codes(by)
-    if np.any(codes < 0):
-        raise DelibpollError(
-            f"The 'by' column {by!r} of glm has missing values; recode them to a category."
-        )
-    fits: dict[Hashable, GLMResult] = {}
-    w0 = _all_weights(design)
-    for g, lab in enumerate(cats):
-        mask = codes == g
-        fit_mask = mask if complete is None else mask & complete
-        # replicate designs: R's svyglm takes the df of the domain's design, with or without
-        # incomplete rows (SPEC_16 2.10)
-        df_g = (reps.domain_df(mask) if reps is not None
-                else _variance.subset_df(w0, design.structure, fit_mask))
-        n_drop = 0 if complete is None else int(np.count_nonzero(mask & ~complete & (w0 > 0)))
-        # R fits svyglm on subset(design, domain): a calibrated linearised design keeps
-        # every row (weight 0 outside), others keep the domain's rows, and R rescales the
-        # weights to mean 1 over the rows it keeps (deviance, likelihood intervals)
-        keeps_all = reps is None and design.is_calibrated
-        in_dom = mask & (w0 > 0)
-        scale_mean = float(w0[in_dom].mean()) if not keeps_all and in_dom.any() else None
-        rows = (int(np.count_nonzero(complete)) if complete is not None else design.n) \
-            if keeps_all else 0
-        fits[lab] = _fit(design, model, fam, np.where(fit_mask, w0, 0.0), df_g, formula,
-                         level, float(tol), max_iter, ref, func, label=f"{by}={lab!r}",
-                         n_dropped=n_drop, weight_mean=scale_mean, model_rows=rows)
-    return GLMByResult(by=by, fits=fits)
+    # one BLAS thread for a small model matrix: see _glm.small_blas
+    with small_blas(model.x.size):
+        if by is None:
+            n_drop = 0 if complete is None else int(np.count_nonzero(~complete & (_all_weights(design) > 0)))
+            df_fit = (design.df if complete is None or reps is not None
+                      else _variance.subset_df(_all_weights(design), design.structure, complete))
+            return _fit(design, model, fam, w, df_fit, formula, level, float(tol), max_iter,
+                        ref, func, n_dropped=n_drop)
+        if not isinstance(by, str):
+            raise DelibpollError(f"The 'by' parameter of glm must be a column name; got {by!r}.")
+        design.check_columns([by], "by")
+        codes, cats = design.column_codes(by)
+        if np.any(codes < 0):
+            raise DelibpollError(
+                f"The 'by' column {by!r} of glm has missing values; recode them to a category."
+            )
+        fits: dict[Hashable, GLMResult] = {}
+        w0 = _all_weights(design)
+        for g, lab in enumerate(cats):
+            mask = codes == g
+            fit_mask = mask if complete is None else mask & complete
+            # replicate designs: R's svyglm takes the df of the domain's design, with or without
+            # incomplete rows (SPEC_16 2.10)
+            df_g = (reps.domain_df(mask) if reps is not None
+                    else _variance.subset_df(w0, design.structure, fit_mask))
+            n_drop = 0 if complete is None else int(np.count_nonzero(mask & ~complete & (w0 > 0)))
+            # R fits svyglm on subset(design, domain): a calibrated linearised design keeps
+            # every row (weight 0 outside), others keep the domain's rows, and R rescales the
+            # weights to mean 1 over the rows it keeps (deviance, likelihood intervals)
+            keeps_all = reps is None and design.is_calibrated
+            in_dom = mask & (w0 > 0)
+            scale_mean = float(w0[in_dom].mean()) if not keeps_all and in_dom.any() else None
+            rows = (int(np.count_nonzero(complete)) if complete is not None else design.n) \
+                if keeps_all else 0
+            fits[lab] = _fit(design, model, fam, np.where(fit_mask, w0, 0.0), df_g, formula,
+                             level, float(tol), max_iter, ref, func, label=f"{by}={lab!r}",
+                             n_dropped=n_drop, weight_mean=scale_mean, model_rows=rows)
+        return GLMByResult(by=by, fits=fits)
 
 
 # ---------------------------------------------------------------------- predictive margins
