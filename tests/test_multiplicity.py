@@ -55,3 +55,13 @@ def test_vocabulary_is_adjust_and_none_is_identity() -> None:
     out = adjust_pvalues(p, "none")
     np.testing.assert_array_equal(out, p)
     assert out is not p
+
+
+def test_every_adjustment_has_a_reader_name() -> None:
+    """Reports name the method as readers know it, not by its option word."""
+    from delibpoll._multiplicity import adjust_name
+    from delibpoll._types import Adjust, values
+
+    assert {m: adjust_name(m) for m in values(Adjust)} == {
+        "none": "no", "holm": "Holm", "bonferroni": "Bonferroni",
+        "fdr_bh": "Benjamini-Hochberg"}

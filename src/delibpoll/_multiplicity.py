@@ -14,6 +14,19 @@ from ._types import Adjust, values
 #: The adjustments proper (``values(Adjust)`` without ``"none"``).
 METHODS: tuple[str, ...] = tuple(m for m in values(Adjust) if m != "none")
 
+#: How each adjustment is named for readers (reports, notes).
+_NAMES = {"none": "no", "holm": "Holm", "bonferroni": "Bonferroni",
+          "fdr_bh": "Benjamini-Hochberg"}
+
+
+def adjust_name(method: str) -> str:
+    """The reader's name of an adjustment method (``"holm"`` -> ``"Holm"``).
+
+    >>> adjust_name("fdr_bh")
+    'Benjamini-Hochberg'
+    """
+    return _NAMES.get(method, method)
+
 
 def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
     """Adjusted p-values of one family of tests, in the order given (no NaNs).

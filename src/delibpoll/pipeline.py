@@ -41,6 +41,7 @@ from . import datasets
 from ._display import SYNTHETIC_NOTE, readable_number, synthetic_note, write_csv
 from ._format import NOT_AVAILABLE, ci, count, number, p_value, percent, points, prose_share
 from ._labels import Labels
+from ._multiplicity import adjust_name
 from ._types import (
     Adjust,
     CalFun,
@@ -2505,7 +2506,7 @@ def _report_tracking(rep: _Report, config: CohortConfig, result: TrackingResult,
     fr = comp.to_frame()
     shares = comp.estimates()
     sig = fr[fr["significant"]]
-    adj = "no multiplicity adjustment" if comp.adjust == "none" else f"{comp.adjust} adjustment over the {len(fr)} differences"
+    adj = "no multiplicity adjustment" if comp.adjust == "none" else f"{adjust_name(comp.adjust)} adjustment over the {len(fr)} differences"
     rep.para(
         f"{len(sig)} of the {len(fr)} differences between cohorts are statistically significant "
         f"at the {readable_number(comp.sig_level)} level ({adj}). A difference that is not "
@@ -2536,7 +2537,7 @@ def _report_tracking(rep: _Report, config: CohortConfig, result: TrackingResult,
               "(percentage points for shares); confidence intervals are not adjusted for "
               "multiplicity. "
               f"Standard errors from the stacked design (covariance 0 between cohorts), t on "
-              f"{readable_number(comp.df)} degrees of freedom. Adjusted p: {comp.adjust} over "
+              f"{readable_number(comp.df)} degrees of freedom. Adjusted p: {adjust_name(comp.adjust)} over "
               f"the {len(fr)} differences. Source: tracking_differences.csv.")
     for q in comp.questions:
         rep.image(result.images.get(f"trend_{_slug(q)}"), f"{lab.variable(q)}, by cohort")
@@ -2569,7 +2570,7 @@ def _report_tracking(rep: _Report, config: CohortConfig, result: TrackingResult,
                   "change - earlier cohort's; standard errors sqrt(se_a^2 + se_b^2) (independent "
                   f"samples, clustered by discussion group), t on the cohorts' summed degrees of "
                   f"freedom; confidence intervals not adjusted for multiplicity. Adjusted p: "
-                  f"{delib.adjust}. Source: tracking_deliberation.csv.")
+                  f"{adjust_name(delib.adjust)}. Source: tracking_deliberation.csv.")
         g = delib.gap_differences()
         if len(g):
             grows = [{"Question": lab.variable(r["question"]),
@@ -2593,7 +2594,7 @@ def _report_tracking(rep: _Report, config: CohortConfig, result: TrackingResult,
         f"Tracking: the cohorts' Tier 3 designs are stacked with the cohort as an extra stratum "
         f"level (each cohort's strata, PSUs and weighting kept), so estimates of different cohorts "
         f"have covariance 0 and the degrees of freedom are the cohorts' summed; differences are "
-        f"contrasts of the by-cohort estimates with t tests on those df and {comp.adjust} "
+        f"contrasts of the by-cohort estimates with t tests on those df and {adjust_name(comp.adjust)} "
         "adjustment."
     )
 
@@ -3039,7 +3040,7 @@ def _comparison_prose(qc: QuestionComparison, fr: pd.DataFrame, adjust_for: Sequ
                      "tiers for " + "; ".join(omnibus))
     if numeric:
         tests.append("the difference in means for " + "; ".join(numeric))
-    adj = "no multiplicity adjustment" if qc.adjust == "none" else f"{qc.adjust} adjustment"
+    adj = "no multiplicity adjustment" if qc.adjust == "none" else f"{adjust_name(qc.adjust)} adjustment"
     text = (
         f"Tier comparisons ({qc.n_tests} questions) are descriptive: difference = Tier 1 after "
         "deliberation - Tier 3, with SEs combining each tier's own design SE and "
@@ -3165,7 +3166,7 @@ def _report_comparison(rep: _Report, config: CohortConfig, result: TierCompariso
     lev = _fmt_pct(level)
     rep.heading("Informed (Tier 1) and uninformed (Tier 3) views")
     rep.para(qc.note)
-    adj_txt = "with no multiplicity adjustment" if qc.adjust == "none" else f"with {qc.adjust} adjustment for multiplicity"
+    adj_txt = "with no multiplicity adjustment" if qc.adjust == "none" else f"with {adjust_name(qc.adjust)} adjustment for multiplicity"
     if eq_margin is not None and "p_equivalence" in fr:
         n_eq = int(fr.loc[fr["tested"], "p_equivalence"].lt(qc.alpha).sum())
         agree = (f" The equivalence test (margin plus or minus {readable_number(100 * eq_margin)} "
@@ -3217,7 +3218,7 @@ def _report_comparison(rep: _Report, config: CohortConfig, result: TierCompariso
                   "Difference = Tier 1 after - Tier 3, in percentage points. Each question has one "
                   "test: where one answer is marked (tested), the test is about that answer's "
                   "share; otherwise the adjusted p on the question's first row is for an omnibus "
-                  f"test of all its answers. Adjusted p: {qc.adjust} adjustment over the "
+                  f"test of all its answers. Adjusted p: {adjust_name(qc.adjust)} adjustment over the "
                   f"{qc.n_tests} tests. Source: tier_comparison.csv.")
         decomp: dict[str, list[str]] = {
             "Question": qtext,
@@ -3303,7 +3304,7 @@ def _report_banner(rep: _Report, b: BannerConfig, result: BannerResult, lab: Lab
     rep.heading("Banner tables")
     rep.para(f"{len(result.table.questions)} questions by {_names(b.columns, lab)}: "
              "banner_tables.xlsx (spreadsheet), with HTML, Markdown and CSV versions.")
-    adj = "no multiplicity adjustment" if b.adjust == "none" else f"{b.adjust} adjustment over the pairs of columns"
+    adj = "no multiplicity adjustment" if b.adjust == "none" else f"{adjust_name(b.adjust)} adjustment over the pairs of columns"
     supp = f"; cells with a base below {b.suppress_below} are suppressed" if b.suppress_below is not None else ""
     return (
         f"Banner letters compare every pair of columns within a banner variable with "
