@@ -25,7 +25,8 @@ def main() -> None:
     tracked = dp.run_config(HERE / "cohort2.toml", output=output / "cohort2",
                             progress=lambda m: print(f"[analyses] {m}", flush=True))
     print(tracked.tables["tracking"][["question", "category", "comparison", "difference",
-                                      "ci_lower", "ci_upper", "p_adjusted"]].to_string(index=False))
+                                      "ci_lower", "ci_upper", "p_adjusted"]]
+          .fillna({"category": "(mean)"}).to_string(index=False))
     print(f"\nTracking report: {tracked.output / 'report.html'} ({len(tracked.files)} files written)")
 
 
