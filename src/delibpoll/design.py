@@ -300,7 +300,12 @@ class SurveyDesign:
             object.__setattr__(new, slot, getattr(self, slot))
         for key, value in changes.items():
             object.__setattr__(new, "_" + key, value)
-        object.__setattr__(new, "_cache", {})
+        cache: dict[Hashable, Any] = {}
+        if "data" not in changes:
+            # codes depend on the data only: designs on the same frame (weighted, raked,
+            # subset weights) share one bounded code cache
+            cache[_CODES] = self._codes_cache()
+        object.__setattr__(new, "_cache", cache)
         return new
 
     # an immutable object: copies are the object itself
@@ -359,8 +364,8 @@ class SurveyDesign:
         s = self._data[column]
         if isinstance(s.dtype, pd.CategoricalDtype):
             # the declared order, as category_codes; pandas already keeps narrow codes
-            codes = np.array(s.cat.codes.to_numpy(), copy=True)
-            cats = list(s.cat.categories)
+            codes = np.array(s.array.codes, copy=True)
+            cats = s.cat.categories.tolist()
         else:
             wide, cats = category_codes(s)
             codes = wide.astype(_narrow(len(cats)))
