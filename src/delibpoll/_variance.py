@@ -357,7 +357,7 @@ class _Offsets:
     b: np.ndarray  # (n,)
     solve_kind: str  # "matrix": P = op @ tab; "scale": P = tab * op[:, None]; "lstsq"
     op: np.ndarray
-    pairs: _FeaturePairs | None = None  # raking: (feature, feature) pairs of every cell
+    pairs: FeaturePairs | None = None  # raking: (feature, feature) pairs of every cell
 
     @property
     def n_features(self) -> int:
@@ -406,7 +406,7 @@ def _features(off: _Offsets, row: np.ndarray, vals: tuple[np.ndarray, ...],
 
 
 @dataclass(frozen=True)
-class _FeaturePairs:
+class FeaturePairs:
     """The (feature, feature') pairs of every cell for indicator features of several margins:
     ``cross(v)[f, f'] = sum_c v_c [cell c has f and f']`` from one bincount over the pairs of
     margins ``m <= m'`` (the others by symmetry), without any (C x T) product."""
@@ -416,7 +416,7 @@ class _FeaturePairs:
     t: int
 
     @classmethod
-    def of(cls, feats: Sequence[np.ndarray], t: int) -> _FeaturePairs:
+    def of(cls, feats: Sequence[np.ndarray], t: int) -> FeaturePairs:
         fm = np.vstack(feats)  # (M, C)
         mi, mj = np.triu_indices(len(feats))
         index = (fm[mi] * t + fm[mj]).ravel()
@@ -434,7 +434,7 @@ class _FeaturePairs:
 
 
 def sweep_operator(margin_codes: Sequence[np.ndarray], n_categories: Sequence[int],
-                   cell_counts: np.ndarray, pairs: _FeaturePairs | None = None) -> np.ndarray:
+                   cell_counts: np.ndarray, pairs: FeaturePairs | None = None) -> np.ndarray:
     """``(T x T)`` linear map from the stacked category sums of ``z`` to the accumulated
     category means that R's 10 backfitting sweeps subtract (``svyrecvar``: ``z <- z -
     ave(z, margin)`` for each margin in turn); the same operator as
@@ -448,7 +448,7 @@ def sweep_operator(margin_codes: Sequence[np.ndarray], n_categories: Sequence[in
         off += int(k)
     t = off
     if pairs is None:
-        pairs = _FeaturePairs.of(feats, t)
+        pairs = FeaturePairs.of(feats, t)
     # rows in category c of one margin and c' of another: one bincount over the pairs
     cross = pairs.cross(cell_counts)
     inv_n = 1.0 / np.diag(cross)[:, None]
@@ -485,7 +485,7 @@ def _offsets_of(rec: CalibrationRecord) -> _Offsets:
             rows = np.broadcast_to(np.arange(n_cells), (len(cell_feat), n_cells)).ravel()
             feats = sp.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(cell_feat))),
                                   shape=(n_cells, t))
-        pairs = _FeaturePairs.of(cell_feat, t)
+        pairs = FeaturePairs.of(cell_feat, t)
         return _Offsets(rec.row_cell, feats, codes, rec.psw, 1.0 / rec.psw, "matrix",
                         sweep_operator(rec.cell_codes, rec.n_categories, rec.cell_counts,
                                        pairs), pairs)
