@@ -40,6 +40,10 @@ CODE_CACHE_COLUMNS = 64
 _CODES = ("codes",)
 
 
+def _atomic(v: object) -> bool:
+    return v is None or isinstance(v, str | bytes | int | float | bool)
+
+
 def _narrow(n_categories: int) -> type[np.signedinteger[Any]]:
     """The narrowest signed integer type for codes -1..n_categories-1."""
     if n_categories < 2**7:
@@ -226,8 +230,12 @@ class SurveyDesign:
         own = data.copy()
         # file metadata (labels, missing codes) lives on the design, not on the frame: pandas
         # deep-copies DataFrame.attrs on every column access, which is slow for large label sets
-        # deep: the labels are nested dicts, which the caller's frame must not share
-        object.__setattr__(self, "_attrs", copy.deepcopy(dict(data.attrs)))
+        # deep: the labels are nested dicts, which the caller's frame must not share. The
+        # copy above already deep-copied them (pandas >= 2.1); copied again only if shared
+        attrs = dict(own.attrs)
+        if any(attrs.get(k) is v for k, v in data.attrs.items() if not _atomic(v)):
+            attrs = copy.deepcopy(dict(data.attrs))
+        object.__setattr__(self, "_attrs", attrs)
         own.attrs = {}
         object.__setattr__(self, "_data", own)
         object.__setattr__(self, "_lonely_psu", lonely_psu)
