@@ -47,13 +47,19 @@ REL = 1e-12  # cell route against the row route, relative to the largest entry
 @contextlib.contextmanager
 def table_always() -> Iterator[None]:
     """The cell route on designs of any size (by default it takes designs with at least
-    ROWS_PER_SLOT rows per table slot, where it is the cheaper way)."""
-    old = ratios_module.ROWS_PER_SLOT
+    ROWS_PER_SLOT rows per table slot, where it is the cheaper way), its key in many
+    blocks."""
+    old = ratios_module.ROWS_PER_SLOT, ratios_module.TABLE_BLOCK_ROWS, \
+        ratios_module.TABLE_BLOCK_SLOTS
+    # and the key in blocks of 7 rows (as on large designs, where blocks are 2**18 rows)
     ratios_module.ROWS_PER_SLOT = 0
+    ratios_module.TABLE_BLOCK_ROWS = 7
+    ratios_module.TABLE_BLOCK_SLOTS = 0
     try:
         yield
     finally:
-        ratios_module.ROWS_PER_SLOT = old
+        (ratios_module.ROWS_PER_SLOT, ratios_module.TABLE_BLOCK_ROWS,
+         ratios_module.TABLE_BLOCK_SLOTS) = old
 
 
 def assert_same(got: np.ndarray, want: np.ndarray, rel: float = REL) -> None:
