@@ -9,6 +9,7 @@ population correction.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -405,6 +406,15 @@ def _features(off: _Offsets, row: np.ndarray, vals: tuple[np.ndarray, ...],
     ]
 
 
+@functools.lru_cache(maxsize=16)
+def _upper_pairs(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The margin pairs ``(i, j)``, ``i <= j``, of ``m`` margins (read-only)."""
+    mi, mj = np.triu_indices(m)
+    mi.flags.writeable = False
+    mj.flags.writeable = False
+    return mi, mj
+
+
 @dataclass(frozen=True)
 class FeaturePairs:
     """The (feature, feature') pairs of every cell for indicator features of several margins:
@@ -418,8 +428,8 @@ class FeaturePairs:
     @classmethod
     def of(cls, feats: Sequence[np.ndarray], t: int) -> FeaturePairs:
         fm = np.vstack(feats)  # (M, C)
-        mi, mj = np.triu_indices(len(feats))
-        index = (fm[mi] * t + fm[mj]).ravel()
+        mi, mj = _upper_pairs(len(feats))
+        index = np.add((fm * t)[mi], fm[mj]).ravel()
         return cls(index, len(mi), t)
 
     def cross(self, v: np.ndarray) -> np.ndarray:
