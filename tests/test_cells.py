@@ -47,13 +47,19 @@ REL = 1e-12  # cell route against the row route, relative to the largest entry
 @contextlib.contextmanager
 def table_always() -> Iterator[None]:
     """The cell route on designs of any size (by default it takes designs with at least
-    ROWS_PER_SLOT rows per table slot, where it is the cheaper way)."""
-    old = ratios_module.ROWS_PER_SLOT
+    ROWS_PER_SLOT rows per table slot, where it is the cheaper way), its key in many
+    blocks."""
+    old = ratios_module.ROWS_PER_SLOT, ratios_module.TABLE_BLOCK_ROWS, \
+        ratios_module.TABLE_BLOCK_SLOTS
+    # and the key in blocks of 7 rows (as on large designs, where blocks are 2**18 rows)
     ratios_module.ROWS_PER_SLOT = 0
+    ratios_module.TABLE_BLOCK_ROWS = 7
+    ratios_module.TABLE_BLOCK_SLOTS = 0
     try:
         yield
     finally:
-        ratios_module.ROWS_PER_SLOT = old
+        (ratios_module.ROWS_PER_SLOT, ratios_module.TABLE_BLOCK_ROWS,
+         ratios_module.TABLE_BLOCK_SLOTS) = old
 
 
 def assert_same(got: np.ndarray, want: np.ndarray, rel: float = REL) -> None:
@@ -167,6 +173,38 @@ def _shares_equal(drawn, totals: bool) -> None:  # type: ignore[no-untyped-def]
     assert_same(vcov, want_vcov)
     for got, want in zip(summary, domain_summary(d, dom, len(dcats), valid), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("n_dom", [3, 40])  # key digit int8 (3 x 5 slots), int16 (40 x 5)
+@pytest.mark.parametrize("compact", [False, True])
+def test_cell_route_key_digit_of_any_width(n_dom: int, compact: bool) -> None:
+    # narrow (domain x answer) digits of the table key: the same table as the rows give,
+    # with the design's narrow codes (coded missing) and with int64 codes and a mask
+    rng = np.random.default_rng(18)
+    n = 3000
+    q = rng.choice(4, n).astype(float)
+    q[rng.random(n) < 0.1] = np.nan
+    df = pd.DataFrame({
+        "sex": pd.Categorical(rng.choice(["f", "m"], n)),
+        "age": pd.Categorical(rng.choice(["y", "m", "o"], n, p=[0.3, 0.3, 0.4])),
+        "g": pd.Categorical.from_codes(rng.choice(n_dom, n), [f"g{i}" for i in range(n_dom)]),
+        "q": pd.Categorical(pd.Series(q).map({0.0: "a", 1.0: "b", 2.0: "c", 3.0: "d"})),
+    })
+    d = dp.rake(SurveyDesign(df), dp.Targets.from_dict(
+        {"sex": {"f": 0.5, "m": 0.5}, "age": {"y": 0.25, "m": 0.35, "o": 0.4}}), tol=1e-12)
+    with table_always():
+        assert cell_route(d) is not None
+        codes, cats = d.compact_codes("q") if compact else d.column_codes("q")
+        dom, dcats = d.compact_codes("g") if compact else d.column_codes("g")
+        valid = codes >= 0
+        est, vcov, _, summary = grouped_estimate(d, codes, np.eye(len(cats)), dom, len(dcats),
+                                                 valid, coded_missing=compact)
+    assert summary is not None  # computed by the cell engine
+    wide, _ = d.column_codes("q")
+    wdom, _ = d.column_codes("g")
+    want_est, want_vcov = row_route(d, wide, len(cats), wdom, len(dcats), wide >= 0)
+    assert_same(est, want_est)
+    assert_same(vcov, want_vcov)
 
 
 @settings(max_examples=30, deadline=None)

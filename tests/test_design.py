@@ -226,6 +226,22 @@ def test_code_cache_is_bounded_and_reused() -> None:
 
 
 
+def test_code_cache_is_shared_by_designs_on_the_same_data() -> None:
+    """Codes depend on the data only: a raked design reuses its base design's codes (the
+    same objects), and a design with a changed column codes its columns afresh."""
+    df = pd.DataFrame({"a": pd.Categorical(["x", "y", "x", "x"] * 10),
+                       "q": ["u", "v"] * 20})
+    d = SurveyDesign(df)
+    codes_a, _ = d.compact_codes("a")
+    raked = dp.rake(d, dp.Targets.from_dict({"a": {"x": 0.5, "y": 0.5}}))
+    assert raked.compact_codes("a")[0] is codes_a
+    raked.compact_codes("q")
+    assert d.cached_code_columns() == raked.cached_code_columns() == 2
+    changed = raked.with_columns({"a": pd.Categorical(["y", "x", "x", "x"] * 10)})
+    got, cats = changed.compact_codes("a")
+    assert got is not codes_a and got.tolist()[:4] == [1, 0, 0, 0] and cats == ["x", "y"]
+    assert d.compact_codes("a")[0].tolist()[:4] == [0, 1, 0, 0]
+
 def test_base_weights_constant_is_known_without_a_pass_and_shared() -> None:
     df = pd.DataFrame({"a": ["x", "y"] * 20, "w": np.r_[np.ones(39), 2.0]})
     assert SurveyDesign(df).base_weights_constant

@@ -6,6 +6,8 @@ CSVs), exact formulas for simple random samples, statsmodels' Wilson interval.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -798,3 +800,18 @@ def test_contrast_conf_int_equals_a_contrast_at_that_level() -> None:
         assert list(got.index) == ["b - a", "c - a"]
         np.testing.assert_array_equal(got["ci_lower"].to_numpy(), want["ci_lower"].to_numpy())
         np.testing.assert_array_equal(got["ci_upper"].to_numpy(), want["ci_upper"].to_numpy())
+
+
+def test_constant_variable_warning_with_and_without_missing_values() -> None:
+    # the constant check over the answered rows only (missing rows hold 0 internally)
+    df = pd.DataFrame({"y": [3.0, np.nan, 3.0, 3.0], "z": [3.0, 0.0, 3.0, 3.0],
+                       "v": [3.0, np.nan, 1.0, 3.0]})
+    d = SurveyDesign(df)
+    with pytest.warns(DelibpollWarning, match=r"Variable 'y' is constant \(3\)"):
+        dp.mean(d, "y", na="drop")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dp.mean(d, "z")
+        dp.mean(d, "v", na="drop")
+    with pytest.raises(DelibpollError, match="no non-missing values"):
+        dp.mean(SurveyDesign(df.assign(y=np.nan)), "y", na="drop")

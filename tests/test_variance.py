@@ -18,7 +18,7 @@ import delibpoll as dp
 from delibpoll import SurveyDesign, Targets
 from delibpoll._ratios import grouped_ratios, ratio_estimates
 from delibpoll._ratios import linearizer as grouped_linearizer
-from delibpoll._variance import stratified_vcov
+from delibpoll._variance import FeaturePairs, stratified_vcov
 
 CALIBRATIONS = ("none", "rake", "rake_trim", "poststratify", "linear", "logit")
 
@@ -330,3 +330,23 @@ def test_multistage_lonely_ssu_and_bad_input(ref: object) -> None:
         SurveyDesign(df.assign(f2=[5, 6, 3]), ids=["p", "s"], fpc=["f1", "f2"])
     with pytest.raises(dp.DelibpollError, match="not in the data"):
         SurveyDesign(df, ids=["p", "nope"], fpc=["f1", "f2"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 6), min_size=1, max_size=4), st.integers(1, 60),
+       st.integers(0, 2**32 - 1))
+def test_feature_pairs_cross_is_the_indicator_cross_product(
+    sizes: list[int], n_cells: int, seed: int
+) -> None:
+    # sum_c v_c F[c] F[c]^T of the cells' stacked margin indicators F, worked densely
+    rng = np.random.default_rng(seed)
+    offs = np.cumsum([0] + sizes[:-1])
+    feats = [rng.integers(0, k, n_cells) + o for k, o in zip(sizes, offs, strict=True)]
+    t = int(sum(sizes))
+    dense = np.zeros((n_cells, t))
+    for f in feats:
+        dense[np.arange(n_cells), f] = 1.0
+    v = rng.random(n_cells) * 10
+    want = dense.T @ (dense * v[:, None])
+    got = FeaturePairs.of(feats, t).cross(v)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13 * float(v.sum()))

@@ -29,6 +29,6 @@ def category_codes(s: pd.Series) -> tuple[np.ndarray, list[Hashable]]:
     ([1, 0, -1, 1], ['a', 'b'])
     """
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy().astype(np.int64), list(s.cat.categories)
+        return s.array.codes.astype(np.int64), s.cat.categories.tolist()
     codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
     return codes.astype(np.int64), [u.item() if hasattr(u, "item") else u for u in uniques]

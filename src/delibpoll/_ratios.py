@@ -457,6 +457,13 @@ MAX_TABLE = 1 << 21
 # ones the table is the only way that stays within a few bytes a row
 ROWS_PER_SLOT = 2
 
+# rows of one block of the table's key (2 MB of int64: it stays in cache between the passes
+# that build it and the bincounts that read it)
+TABLE_BLOCK_ROWS = 1 << 18
+# and at least this many rows per table slot (the per-block tables then cost at most 1/8
+# of the rows)
+TABLE_BLOCK_SLOTS = 8
+
 
 @dataclass(frozen=True)
 class CellRoute:
@@ -606,8 +613,8 @@ def group_sums(
     coded_missing: bool = False,
 ) -> GroupSums | None:
     """The (cell x domain x answer [x stratum or PSU]) table of the rows in one pass: a key
-    built in place in one int64 array (8 bytes a row), its counts and weight sums by
-    ``np.bincount``; None when the table would have more than :data:`MAX_TABLE` groups or
+    built in place in int64 blocks of :data:`TABLE_BLOCK_ROWS` rows (or more for large
+    tables; no row-sized array), its counts and weight sums by ``np.bincount``; None when the table would have more than :data:`MAX_TABLE` groups or
     more than one slot per :data:`ROWS_PER_SLOT` rows (then the rows are cheaper).
 
     With ``y`` (numeric values, 0 where not ``valid``; ``n_pat`` 1 and ``pattern`` 0) the
@@ -616,29 +623,58 @@ def group_sums(
     space = route.n_cells * n_domains * p1 * route.n_units
     if space > MAX_TABLE or space * ROWS_PER_SLOT > design.n:
         return None
-    # the (domain x answer) digit in a narrow type first (cheap passes of 2 bytes a row),
-    # then one int64 pass for the cell: key = cell * (D * (A + 1)) + domain * (A + 1) + answer
+    # the (domain x answer) digit in a narrow type first (cheap passes of 1 or 2 bytes a row),
+    # then one int64 pass for the cell: key = cell * (D * (A + 1)) + domain * (A + 1) + answer;
+    # in blocks of TABLE_BLOCK_ROWS rows, so that the key stays in cache between its passes
+    # and its bincounts and no row-sized key is ever allocated
     inner = n_domains * p1
-    small = np.multiply(domain_codes, p1, dtype=np.int16 if inner < 2**15 else np.int32)
-    if y is not None:
-        small += valid
-    elif coded_missing:
-        small += pattern  # -1 where the answer is missing: with the 1 below, answer slot 0
-        small += 1
-    else:
-        small += valid
-        np.add(small, pattern, out=small, where=valid)
-    if route.row_cell is None:
-        key = small.astype(np.int64)
-    else:
-        key = np.multiply(route.row_cell, inner, dtype=np.int64)
-        key += small
-    del small
-    if route.unit is not None:
-        key *= route.n_units
-        key += route.unit
+    # int8 when the digit fits (numpy's int8 loops are several times faster than its
+    # int8 -> int16 casting ones); the digit is at least -1 and below ``inner``
+    narrow = np.int8 if inner < 2**7 else np.int16 if inner < 2**15 else np.int32
     w = design.weight_array
-    cnt_all = np.bincount(key, minlength=space)
+    n = design.n
+    const_w = route.cell_weight is not None
+    cnt_all = np.zeros(space, dtype=np.int64)
+    sums = {} if const_w else {"s1": np.zeros(space), "s2": np.zeros(space)}
+    if y is not None:
+        sums.update({k: np.zeros(space) for k in ("sum_y", "sum_wy", "sum_w2y", "sum_w2y2")})
+    step = max(TABLE_BLOCK_ROWS, TABLE_BLOCK_SLOTS * space)
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        small = np.multiply(domain_codes[lo:hi], p1, dtype=narrow)
+        if y is not None:
+            small += valid[lo:hi]
+        elif coded_missing:
+            small += pattern[lo:hi]  # -1 where the answer is missing: with the 1 below, slot 0
+            small += 1
+        else:
+            v = valid[lo:hi]
+            small += v
+            np.add(small, pattern[lo:hi], out=small, where=v)
+        if route.row_cell is None:
+            key = small.astype(np.int64)
+        else:
+            key = np.multiply(route.row_cell[lo:hi], inner, dtype=np.int64)
+            key += small
+        del small
+        if route.unit is not None:
+            key *= route.n_units
+            key += route.unit[lo:hi]
+        cnt_all += np.bincount(key, minlength=space)
+        if not const_w:
+            wb = w[lo:hi]
+            sums["s1"] += np.bincount(key, weights=wb, minlength=space)
+            sums["s2"] += np.bincount(key, weights=np.multiply(wb, wb), minlength=space)
+        if y is not None:
+            wb, yb = w[lo:hi], y[lo:hi]
+            sums["sum_y"] += np.bincount(key, weights=yb, minlength=space)
+            tmp = np.multiply(wb, yb)
+            sums["sum_wy"] += np.bincount(key, weights=tmp, minlength=space)
+            tmp *= wb
+            sums["sum_w2y"] += np.bincount(key, weights=tmp, minlength=space)
+            tmp *= yb
+            sums["sum_w2y2"] += np.bincount(key, weights=tmp, minlength=space)
+        del key
     idx = np.flatnonzero(cnt_all)
     cnt = cnt_all[idx].astype(float)
     del cnt_all
@@ -653,21 +689,9 @@ def group_sums(
         s1 = cnt * wc
         s2 = s1 * wc
     else:
-        s1 = np.bincount(key, weights=w, minlength=space)[idx]
-        tmp = np.multiply(w, w)
-        s2 = np.bincount(key, weights=tmp, minlength=space)[idx]
-        del tmp
-    ysums: dict[str, np.ndarray] = {}
-    if y is not None:
-        ysums["sum_y"] = np.bincount(key, weights=y, minlength=space)[idx]
-        tmp = np.multiply(w, y)
-        ysums["sum_wy"] = np.bincount(key, weights=tmp, minlength=space)[idx]
-        tmp *= w
-        ysums["sum_w2y"] = np.bincount(key, weights=tmp, minlength=space)[idx]
-        tmp *= y
-        ysums["sum_w2y2"] = np.bincount(key, weights=tmp, minlength=space)[idx]
-        del tmp
-    del key
+        s1 = sums.pop("s1")[idx]
+        s2 = sums.pop("s2")[idx]
+    ysums = {k: v[idx] for k, v in sums.items()}
     stratum = psu = None
     if route.clustered:
         psu = unit

@@ -9,6 +9,7 @@ population correction.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -338,6 +339,10 @@ def warn_single_psu(label: str) -> None:
 # rounding (a share fixed by calibration or by the strata)
 ROUNDING_ZERO = 1e-11
 
+# (cells x features) maps up to this many entries are kept dense (products of small dense
+# maps are faster than scipy's)
+DENSE_FEATURES = 1 << 22
+
 
 @dataclass(frozen=True)
 class _Offsets:
@@ -353,6 +358,7 @@ class _Offsets:
     b: np.ndarray  # (n,)
     solve_kind: str  # "matrix": P = op @ tab; "scale": P = tab * op[:, None]; "lstsq"
     op: np.ndarray
+    pairs: FeaturePairs | None = None  # raking: (feature, feature) pairs of every cell
 
     @property
     def n_features(self) -> int:
@@ -400,13 +406,49 @@ def _features(off: _Offsets, row: np.ndarray, vals: tuple[np.ndarray, ...],
     ]
 
 
+@functools.lru_cache(maxsize=16)
+def _upper_pairs(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The margin pairs ``(i, j)``, ``i <= j``, of ``m`` margins (read-only)."""
+    mi, mj = np.triu_indices(m)
+    mi.flags.writeable = False
+    mj.flags.writeable = False
+    return mi, mj
+
+
+@dataclass(frozen=True)
+class FeaturePairs:
+    """The (feature, feature') pairs of every cell for indicator features of several margins:
+    ``cross(v)[f, f'] = sum_c v_c [cell c has f and f']`` from one bincount over the pairs of
+    margins ``m <= m'`` (the others by symmetry), without any (C x T) product."""
+
+    index: np.ndarray  # (P * C,) f * T + f' for each margin pair (m <= m') and cell
+    n_pairs: int  # margin pairs m <= m'
+    t: int
+
+    @classmethod
+    def of(cls, feats: Sequence[np.ndarray], t: int) -> FeaturePairs:
+        fm = np.vstack(feats)  # (M, C)
+        mi, mj = _upper_pairs(len(feats))
+        index = np.add((fm * t)[mi], fm[mj]).ravel()
+        return cls(index, len(mi), t)
+
+    def cross(self, v: np.ndarray) -> np.ndarray:
+        t = self.t
+        w = np.tile(np.asarray(v, dtype=float), self.n_pairs)
+        upper = np.bincount(self.index, weights=w, minlength=t * t).reshape(t, t)
+        # the pairs m < m' fill one triangle-by-blocks, m = m' the block diagonal (diagonal
+        # blocks are diagonal: a cell has one category of each margin)
+        full = upper + upper.T
+        full[np.diag_indices(t)] = np.diag(upper)
+        return full
+
+
 def sweep_operator(margin_codes: Sequence[np.ndarray], n_categories: Sequence[int],
-                   cell_counts: np.ndarray) -> np.ndarray:
+                   cell_counts: np.ndarray, pairs: FeaturePairs | None = None) -> np.ndarray:
     """``(T x T)`` linear map from the stacked category sums of ``z`` to the accumulated
     category means that R's 10 backfitting sweeps subtract (``svyrecvar``: ``z <- z -
     ave(z, margin)`` for each margin in turn); the same operator as
     ``RakingRecord.sweep_operator``, from the cells' margin codes and row counts in numpy."""
-    t = int(sum(n_categories))
     bounds = []
     feats = []
     off = 0
@@ -414,24 +456,21 @@ def sweep_operator(margin_codes: Sequence[np.ndarray], n_categories: Sequence[in
         feats.append(off + np.asarray(codes, dtype=np.int64))
         bounds.append((off, off + int(k)))
         off += int(k)
-    # rows in category c of one margin and c' of another: one bincount over all pairs
-    fm = np.vstack(feats)  # (M, C)
-    pairs = (fm[:, None, :] * t + fm[None, :, :]).ravel()
-    counts = np.asarray(cell_counts, dtype=float)
-    weights = np.broadcast_to(counts, (len(feats) ** 2, len(counts))).ravel()
-    cross = np.bincount(pairs, weights=weights, minlength=t * t).reshape(t, t)
+    t = off
+    if pairs is None:
+        pairs = FeaturePairs.of(feats, t)
+    # rows in category c of one margin and c' of another: one bincount over the pairs
+    cross = pairs.cross(cell_counts)
     inv_n = 1.0 / np.diag(cross)[:, None]
     # one sweep is affine in the accumulated means: acc' = G acc + H (H: one sweep from 0 on
     # the identity, G: the sweep's linear part), so the 10 sweeps are H, G H + H, ...
     h_mat = np.zeros((t, t))
-    g_mat = np.zeros((t, t))
     eye = np.eye(t)
     for lo, hi in bounds:
         h_mat[lo:hi] = (eye[lo:hi] - cross[lo:hi] @ h_mat) * inv_n[lo:hi]
-    g_lin = eye.copy()
+    g_mat = eye.copy()
     for lo, hi in bounds:
-        g_lin[lo:hi] -= (cross[lo:hi] @ g_lin) * inv_n[lo:hi]
-    g_mat = g_lin
+        g_mat[lo:hi] -= (cross[lo:hi] @ g_mat) * inv_n[lo:hi]
     acc = h_mat.copy()
     for _ in range(RAKING_SWEEPS - 1):
         acc = g_mat @ acc + h_mat
@@ -441,14 +480,25 @@ def sweep_operator(margin_codes: Sequence[np.ndarray], n_categories: Sequence[in
 def _offsets_of(rec: CalibrationRecord) -> _Offsets:
     if isinstance(rec, RakingRecord):
         offs = np.cumsum((0,) + rec.n_categories[:-1])
-        cell_feat = [c + o for c, o in zip(rec.cell_codes, offs, strict=True)]
-        codes = np.vstack([c[rec.row_cell] for c in cell_feat]).astype(np.int64)
+        cell_feat = [np.asarray(c, dtype=np.int64) + o
+                     for c, o in zip(rec.cell_codes, offs, strict=True)]
+        codes = np.vstack([c[rec.row_cell] for c in cell_feat])
         n_cells, t = rec.n_cells, int(sum(rec.n_categories))
-        rows = np.broadcast_to(np.arange(n_cells), (len(cell_feat), n_cells)).ravel()
-        feats = sp.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(cell_feat))),
-                              shape=(n_cells, t))
+        feats: sp.csr_matrix | np.ndarray
+        if n_cells * t <= DENSE_FEATURES:  # small maps: dense, built without scipy
+            feats = np.zeros(n_cells * t)
+            base = np.arange(n_cells) * t
+            for c in cell_feat:
+                feats[base + c] = 1.0
+            feats = feats.reshape(n_cells, t)
+        else:
+            rows = np.broadcast_to(np.arange(n_cells), (len(cell_feat), n_cells)).ravel()
+            feats = sp.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(cell_feat))),
+                                  shape=(n_cells, t))
+        pairs = FeaturePairs.of(cell_feat, t)
         return _Offsets(rec.row_cell, feats, codes, rec.psw, 1.0 / rec.psw, "matrix",
-                        sweep_operator(rec.cell_codes, rec.n_categories, rec.cell_counts))
+                        sweep_operator(rec.cell_codes, rec.n_categories, rec.cell_counts,
+                                       pairs), pairs)
     if isinstance(rec, PostStratRecord):
         old_cell = np.bincount(rec.row_cell, weights=rec.old_w, minlength=rec.n_cells)
         with np.errstate(divide="ignore"):
@@ -496,9 +546,11 @@ def grouped_linearizer(
         feats = offsets.features
         diag = np.bincount(offsets.cell, weights=offsets.a * offsets.a * scale_psu[st.psu],
                            minlength=n_cells)
-        small = feats.shape[0] * feats.shape[1] <= 1 << 22
+        small = feats.shape[0] * feats.shape[1] <= DENSE_FEATURES
         fd = _dense(feats) if small else feats  # dense products of small maps are faster
-        if isinstance(fd, np.ndarray):
+        if offsets.pairs is not None:  # raking indicators: one bincount, no (C x T) product
+            tt_raw = offsets.pairs.cross(diag)
+        elif isinstance(fd, np.ndarray):
             tt_raw = np.asarray(fd.T @ (fd * diag[:, None]))
         else:
             tt_raw = np.asarray(_dense(fd.T @ fd.multiply(diag[:, None]).tocsr()))
@@ -516,7 +568,9 @@ def grouped_linearizer(
         # PSU totals of a_i Ind_i through the cells: (J x C) @ (C x T), never an n x T array
         n_cells = offsets.features.shape[0]
         psu_cell = sp.csr_matrix((offsets.a, (st.psu, offsets.cell)), shape=(n_psu, n_cells))
-        feats = offsets.features
+        # raking indicators sparse here: the (J x T) PSU totals stay sparse
+        feats = sp.csr_matrix(offsets.features) if offsets.pairs is not None \
+            else offsets.features
         cross = (psu_cell.T @ psu_cell.multiply(scale_psu[:, None]).tocsr()).tocsr()  # (C, C)
         tt_raw = np.asarray(_dense(feats.T @ _dense_or_sparse(cross @ feats)))
         to_stratum = sp.csr_matrix(

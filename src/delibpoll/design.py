@@ -41,6 +41,10 @@ CODE_CACHE_COLUMNS = 64
 _CODES = ("codes",)
 
 
+def _atomic(v: object) -> bool:
+    return v is None or isinstance(v, str | bytes | int | float | bool)
+
+
 def _narrow(n_categories: int) -> type[np.signedinteger[Any]]:
     """The narrowest signed integer type for codes -1..n_categories-1."""
     if n_categories < 2**7:
@@ -226,8 +230,12 @@ class SurveyDesign:
         own = data.copy()
         # file metadata (labels, missing codes) lives on the design, not on the frame: pandas
         # deep-copies DataFrame.attrs on every column access, which is slow for large label sets
-        # deep: the labels are nested dicts, which the caller's frame must not share
-        object.__setattr__(self, "_attrs", copy.deepcopy(dict(data.attrs)))
+        # deep: the labels are nested dicts, which the caller's frame must not share. The
+        # copy above already deep-copied them (pandas >= 2.1); copied again only if shared
+        attrs = dict(own.attrs)
+        if any(attrs.get(k) is v for k, v in data.attrs.items() if not _atomic(v)):
+            attrs = copy.deepcopy(dict(data.attrs))
+        object.__setattr__(self, "_attrs", attrs)
         own.attrs = {}
         object.__setattr__(self, "_data", own)
         object.__setattr__(self, "_lonely_psu", lonely_psu)
@@ -300,7 +308,12 @@ class SurveyDesign:
             object.__setattr__(new, slot, getattr(self, slot))
         for key, value in changes.items():
             object.__setattr__(new, "_" + key, value)
-        object.__setattr__(new, "_cache", {})
+        cache: dict[Hashable, Any] = {}
+        if "data" not in changes:
+            # codes depend on the data only: designs on the same frame (weighted, raked,
+            # subset weights) share one bounded code cache
+            cache[_CODES] = self._codes_cache()
+        object.__setattr__(new, "_cache", cache)
         return new
 
     # an immutable object: copies are the object itself
@@ -359,8 +372,8 @@ class SurveyDesign:
         s = self._data[column]
         if isinstance(s.dtype, pd.CategoricalDtype):
             # the declared order, as category_codes; pandas already keeps narrow codes
-            codes = np.array(s.cat.codes.to_numpy(), copy=True)
-            cats = list(s.cat.categories)
+            codes = np.array(s.array.codes, copy=True)
+            cats = s.cat.categories.tolist()
         else:
             wide, cats = category_codes(s)
             codes = wide.astype(_narrow(len(cats)))

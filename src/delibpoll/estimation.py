@@ -295,12 +295,23 @@ def _domain_weighted_var(
     """Per domain, R ``svyvar`` of ``y`` on the domain's subset (weighted variance times
     n / (n - 1), two-pass) and the domain's weight total; NaN variance below 2 respondents."""
     inset = valid & (w != 0)
-    d, wi, yi = codes[inset], w[inset], y[inset]
+    if inset.all():  # every row: no compacted copies, one row-sized buffer
+        d, wi, yi = codes, w, y
+    else:
+        d, wi, yi = codes[inset], w[inset], y[inset]
+    del inset
     n = np.bincount(d, minlength=count)
     wsum = np.bincount(d, weights=wi, minlength=count)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mu = np.bincount(d, weights=wi * yi, minlength=count) / wsum
-        ss = np.bincount(d, weights=wi * (yi - mu[d]) ** 2, minlength=count)
+        buf = np.multiply(wi, yi)
+        mu = np.bincount(d, weights=buf, minlength=count) / wsum
+        # wi * (yi - mu[d]) ** 2, in place
+        np.take(mu, d, out=buf)
+        np.subtract(yi, buf, out=buf)
+        np.square(buf, out=buf)
+        buf *= wi
+        ss = np.bincount(d, weights=buf, minlength=count)
+        del buf
         var = np.where(n >= 2, ss / wsum * n / (n - 1), np.nan)
     return var, wsum
 
@@ -541,15 +552,22 @@ def _mean_or_total(
             pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))):
         return _category_total(design, variable, by_cols, level, na)
     yv = _numeric(s, variable, func)
-    yv = np.where(valid, yv, 0.0)
+    del s
+    all_valid = bool(valid.all())
+    if not all_valid:
+        yv = np.where(valid, yv, 0.0)
     if not np.all(np.isfinite(yv)):
         raise DelibpollError(f"Variable '{variable}' has infinite values; {func} needs finite ones.")
-    vals = yv[valid]
-    if len(vals) == 0:
+    if not valid.any():
         raise DelibpollError(f"Variable '{variable}' has no non-missing values to estimate from.")
-    if np.all(vals == vals[0]):
+    first = float(yv[int(np.argmax(valid))])
+    if all_valid:
+        constant = float(yv.min()) == float(yv.max())
+    else:
+        constant = bool(np.all((yv == first) | ~valid))
+    if constant:
         warnings.warn(
-            f"Variable '{variable}' is constant ({vals[0]:g}): its standard error is 0 and "
+            f"Variable '{variable}' is constant ({first:g}): its standard error is 0 and "
             "its design effect undefined.",
             DelibpollWarning,
             stacklevel=3,
