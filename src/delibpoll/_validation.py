@@ -90,3 +90,53 @@ def check_choice(value: object, name: str, func: str, choices: Sequence[str]) ->
             f"The '{name}' parameter of {func} must be one of {list(choices)}; got {value!r}."
         )
     return value
+
+
+def check_by(by: object, func: str) -> list[str]:
+    """The ``by`` parameter of an estimate as a list of column names (``[]`` for None)."""
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    if isinstance(by, Sequence) and len(by) > 0 and all(isinstance(b, str) for b in by):
+        return list(by)
+    raise DelibpollError(
+        f"The 'by' parameter of {func} must be a column name or a list of column names; "
+        f"got {by!r}."
+    )
+
+
+def check_missing(variable: str, n_missing: int, na: NaPolicy) -> None:
+    """Refuse ``n_missing`` missing values of ``variable`` unless ``na="drop"``."""
+    if n_missing and na == "error":
+        raise DelibpollError(
+            f"Variable '{variable}' has {n_missing} missing value(s). Pass na='drop' to leave "
+            "those rows out of this estimate (the result reports how many), or recode them "
+            "to a category such as \"Don't know\" to keep them in the base."
+        )
+
+
+def check_bounds(bounds: object, method: str, func: str) -> tuple[float, float]:
+    """Calibration bounds on ``g`` (new weight / starting weight) as ``(L, U)`` with
+    ``0 <= L < 1 < U``; ``(-inf, inf)`` for None, which ``method="logit"`` refuses."""
+    if bounds is None:
+        if method == "logit":
+            raise DelibpollError(
+                f"{func}(method='logit') is bounded raking and needs bounds=(L, U) with "
+                "L < 1 < U, for example bounds=(0.3, 3)."
+            )
+        return -np.inf, np.inf
+    try:
+        if isinstance(bounds, str) or len(bounds) != 2:  # type: ignore[arg-type]
+            raise ValueError
+        lo, hi = float(bounds[0]), float(bounds[1])  # type: ignore[index]
+    except (TypeError, ValueError, IndexError):
+        raise DelibpollError(
+            f"The 'bounds' parameter of {func} must be a pair (L, U); got {bounds!r}."
+        ) from None
+    if not (lo < 1 < hi) or lo < 0:
+        raise DelibpollError(
+            f"The 'bounds' parameter of {func} must satisfy 0 <= L < 1 < U; got {bounds!r}. "
+            "Bounds are on g = new weight / starting weight, so they must contain 1."
+        )
+    return lo, hi

@@ -29,7 +29,7 @@ from ._coding import category_codes
 from ._engine import match_margins
 from ._frames import arrow_order_declared, is_arrow_dataset, lazy_frame, quiet_dask, to_pandas
 from ._types import CalFun, CIMethod, LonelyPSU, NaPolicy, values
-from ._validation import check_choice, check_int, check_level, check_na
+from ._validation import check_by, check_choice, check_int, check_level, check_missing, check_na
 from ._variance import warn_single_psu
 from .estimation import Estimate
 from .exceptions import ConvergenceError, DelibpollError, DelibpollWarning, DomainWarning
@@ -856,12 +856,12 @@ class LazyDesign:
             )
         na = check_na(na, func)
         variable = self._check_variable(variable, func)
-        by_cols = _by_list(by, func)
+        by_cols = check_by(by, func)
         self._check_columns(by_cols, "by")
         table = self._estimation_table(variable, by_cols, numeric=False)
         answer, cats = self._codes(table[variable], variable)
         n_missing = int(table["n"].to_numpy()[answer < 0].sum())
-        _check_missing(variable, n_missing, na)
+        check_missing(variable, n_missing, na)
         if len(cats) == 0:
             raise DelibpollError(
                 f"Variable '{variable}' has no non-missing values to estimate from.")
@@ -918,7 +918,7 @@ class LazyDesign:
         level = check_level(level, func)
         na = check_na(na, func)
         variable = self._check_variable(variable, func)
-        by_cols = _by_list(by, func)
+        by_cols = check_by(by, func)
         self._check_columns(by_cols, "by")
         with quiet_dask():
             dtype = self._frame.collect_schema()[variable]
@@ -930,7 +930,7 @@ class LazyDesign:
         table = self._estimation_table(variable, by_cols, numeric=True)
         has = table["__has_y"].to_numpy().astype(bool)
         n_missing = int(table["n"].to_numpy()[~has].sum())
-        _check_missing(variable, n_missing, na)
+        check_missing(variable, n_missing, na)
         if not np.all(np.isfinite(table[["y", "wy", "w2y2"]].to_numpy())):
             raise DelibpollError(
                 f"Variable '{variable}' has infinite values; {func} needs finite ones.")
@@ -1206,28 +1206,6 @@ def _check_tol(tol: object, func: str) -> float:
         raise DelibpollError(
             f"The 'tol' parameter of {func} must be a float in (0, 1); got {tol!r}.")
     return float(tol)
-
-
-def _check_missing(variable: str, n_missing: int, na: NaPolicy) -> None:
-    if n_missing and na == "error":
-        raise DelibpollError(
-            f"Variable '{variable}' has {n_missing} missing value(s). Pass na='drop' to leave "
-            "those rows out of this estimate (the result reports how many), or recode them "
-            "to a category such as \"Don't know\" to keep them in the base."
-        )
-
-
-def _by_list(by: str | Sequence[str] | None, func: str) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [by]
-    if isinstance(by, Sequence) and all(isinstance(b, str) for b in by) and len(by) > 0:
-        return list(by)
-    raise DelibpollError(
-        f"The 'by' parameter of {func} must be a column name or a list of column names; "
-        f"got {by!r}."
-    )
 
 
 def scan(
