@@ -28,12 +28,13 @@ from ._ci import NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._coding import category_codes
 from ._engine import match_margins
 from ._frames import arrow_order_declared, is_arrow_dataset, lazy_frame, quiet_dask, to_pandas
+from ._structure import fpc_factors
 from ._types import CalFun, CIMethod, LonelyPSU, NaPolicy, values
 from ._validation import check_by, check_choice, check_int, check_level, check_missing, check_na
 from ._variance import warn_single_psu
 from .estimation import Estimate
 from .exceptions import ConvergenceError, DelibpollError, DelibpollWarning, DomainWarning
-from .targets import Targets
+from .targets import Targets, targets_of
 
 __all__ = ["BannerCells", "LazyDesign", "QuestionCells", "scan"]
 
@@ -614,13 +615,7 @@ class LazyDesign:
                 "a lazy design holds one weighting step. Weight the scanned design once "
                 "(one rake or calibrate call with all the margins)."
             )
-        if isinstance(targets, dict):
-            targets = Targets.from_dict(targets)
-        if not isinstance(targets, Targets):
-            raise DelibpollError(
-                f"The 'targets' parameter of {method} must be a Targets object (or a dict "
-                f"for Targets.from_dict); got {type(targets).__name__}."
-            )
+        targets = targets_of(targets, method)
         if targets.numeric_totals:
             raise DelibpollError(
                 f"{method} on a lazy design takes categorical margins only; these targets "
@@ -1166,18 +1161,7 @@ def _fpc_factors(table: pd.DataFrame, fpc: str, stratum: np.ndarray | None,
     else:
         pairs = np.unique(np.stack([strat, psu]), axis=1)
         n_units = np.bincount(pairs[0], minlength=n_strata).astype(float)
-    if np.all(lo <= 1):
-        pop = n_units / lo
-    else:
-        pop = lo
-        small = pop < n_units - 1e-9
-        if small.any():
-            raise DelibpollError(
-                f"The fpc column '{fpc}' gives fewer population {what} than were sampled in "
-                f"{int(small.sum())} stratum(s); check that it holds population sizes."
-            )
-    with np.errstate(invalid="ignore"):
-        return np.asarray(np.where(np.isinf(pop), 1.0, (pop - n_units) / pop))
+    return fpc_factors(lo, n_units, fpc, what)
 
 
 def _int_range_start(cats: Sequence[Hashable]) -> int | None:
