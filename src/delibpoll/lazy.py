@@ -24,16 +24,15 @@ import numpy as np
 import pandas as pd
 
 from . import _cells
-from ._ci import NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._coding import category_codes
 from ._engine import match_margins
 from ._frames import arrow_order_declared, is_arrow_dataset, lazy_frame, quiet_dask, to_pandas
+from ._ratios import Domains
 from ._structure import fpc_factors
 from ._types import CalFun, CIMethod, LonelyPSU, NaPolicy, values
 from ._validation import check_by, check_choice, check_int, check_level, check_missing, check_na
-from ._variance import warn_single_psu
-from .estimation import Estimate
-from .exceptions import ConvergenceError, DelibpollError, DelibpollWarning, DomainWarning
+from .estimation import Estimate, numeric_estimate_of, shares_estimate
+from .exceptions import ConvergenceError, DelibpollError, DelibpollWarning
 from .targets import Targets, targets_of
 
 __all__ = ["BannerCells", "LazyDesign", "QuestionCells", "scan"]
@@ -821,20 +820,6 @@ class LazyDesign:
         self._check_columns([variable], "variable")
         return variable
 
-    def _warn_domains(self, labels: list[Hashable], by_cols: list[str], ns: np.ndarray,
-                      dfs: np.ndarray, func: str) -> None:
-        empty = [labels[g] for g in range(len(labels)) if ns[g] == 0]
-        if empty:
-            warnings.warn(
-                f"{func}: domain(s) {empty} of {by_cols} have no respondents with an "
-                "answer; their rows are NaN.",
-                DomainWarning,
-                stacklevel=3,
-            )
-        for g in range(len(labels)):
-            if ns[g] > 0 and dfs[g] == 0 and by_cols:
-                warn_single_psu(f"{by_cols}={labels[g]!r}")
-
     def proportion(self, variable: str, *, by: str | Sequence[str] | None = None,
                    level: float = 0.95, ci_method: CIMethod = "logit",
                    na: NaPolicy = "error") -> Estimate:
@@ -871,41 +856,11 @@ class LazyDesign:
         n_cat, n_dom = len(cats), len(dom_labels)
         sums = self._group_sums(table, domain, n_dom, answer, n_cat, numeric=False)
         ce = _cells.ratios(sums, self._cell_weights(sums), lonely_psu=self._lonely_psu)
-        est, vcov = ce.estimate, ce.vcov
-        var = np.diag(vcov).copy()
-        se = np.sqrt(np.clip(var, 0, None))
-        self._warn_domains(dom_labels, by_cols, ce.n, ce.df, func)
-        n_k = np.repeat(ce.n, n_cat)
-        df_k = np.repeat(ce.df, n_cat)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pq = est * (1 - est)
-            vsrs = np.where(n_k > 1, pq / (n_k - 1), np.nan)
-            deff = np.where(vsrs > 0, var / vsrs, np.nan)
-            tiny = var <= (1e-12 * np.sqrt(pq)) ** 2
-            n_eff = np.where(tiny & (est > 0) & (est < 1), np.inf,
-                             np.where(var > 0, pq / var, np.nan))
-            phi = np.where(n_k > 1, n_k / (n_k - 1), np.nan)
-        n_rows = np.repeat(ce.n_rows, n_cat)
-        lo, hi, notes = proportion_cis_noted(est, se, df_k, level, ci_method, n_rows=n_rows,
-                                             phi=phi, n=n_k)
-        cols: dict[str, Any] = {}
-        if variable not in by_cols:
-            cols["variable"] = [variable] * len(est)
-        labels: list[Hashable]
-        if by_cols:
-            for i, col in enumerate(by_cols):
-                cols[col] = [(lab[i] if isinstance(lab, tuple) else lab)
-                             for lab in dom_labels for _ in range(n_cat)]
-            labels = [(lab, c) for lab in dom_labels for c in cats]
-        else:
-            labels = list(cats)
-        cols["category"] = list(cats) * n_dom
-        cols.update(estimate=est, se=se, ci_lower=lo, ci_upper=hi, df=df_k, deff=deff, n=n_k,
-                    n_eff=n_eff, ci_note=notes)
-        return Estimate(statistic="proportion", variable=variable, by=tuple(by_cols),
-                        level=level, ci_method=ci_method, labels=tuple(labels), vcov=vcov,
-                        design_df=self.df, n_missing=n_missing, _columns=cols,
-                        _ci_inputs={"n_rows": n_rows})
+        return shares_estimate(
+            variable=variable, domains=Domains(domain, dom_labels, by_cols), cats=cats,
+            est=ce.estimate, vcov=ce.vcov, summary=(ce.n, ce.df, ce.n_rows), level=level,
+            ci_method=ci_method, n_missing=n_missing, design_df=self.df,
+        )
 
     def _numeric_estimate(self, variable: str, by: str | Sequence[str] | None, level: float,
                           na: NaPolicy, statistic: str) -> Estimate:
@@ -939,11 +894,7 @@ class LazyDesign:
         weights = self._cell_weights(sums)
         ce = _cells.numeric(sums, weights, totals=statistic == "total",
                             lonely_psu=self._lonely_psu)
-        est, vcov = ce.estimate, ce.vcov
-        var = np.diag(vcov)
-        se = np.sqrt(np.clip(var, 0, None))
-        ns_d, dfs_d = ce.n, ce.df
-        self._warn_domains(dom_labels, by_cols, ns_d, dfs_d, func)
+        ns_d = ce.n
         # R svyvar of y in each domain's subset (for the design effect)
         cell, _ = self._cells_of(table)
         f = weights.factor[cell] if self._pending is not None else np.ones(len(table))
@@ -958,23 +909,11 @@ class LazyDesign:
             mu = s_wy / s1
             ss = s_wy2 - 2 * mu * s_wy + mu * mu * s1
             svar = np.where(ns_d >= 2, ss / s1 * ns_d / (ns_d - 1), np.nan)
-            vsrs = svar / ns_d if statistic == "mean" else svar * s1**2 / ns_d
-            deff = np.where(vsrs > 0, var / vsrs, np.nan)
-            n_eff = np.where(deff > 0, ns_d / deff, np.nan)
-        cols: dict[str, Any] = {}
-        if variable not in by_cols:
-            cols["variable"] = [variable] * len(est)
-        for i, col in enumerate(by_cols):
-            cols[col] = [lab[i] if isinstance(lab, tuple) else lab for lab in dom_labels]
-        notes = np.where(~np.isfinite(est), "",
-                         np.where(~(dfs_d > 0), NOTE_NO_DF, np.where(se == 0, "SE 0", "")))
-        q = t_quantiles(level, dfs_d)
-        cols.update(estimate=est, se=se, ci_lower=est - q * se, ci_upper=est + q * se,
-                    df=dfs_d, deff=deff, n=ns_d, n_eff=n_eff, ci_note=notes.astype(object))
-        labels = list(dom_labels) if by_cols else [variable]
-        return Estimate(statistic=statistic, variable=variable,  # type: ignore[arg-type]
-                        by=tuple(by_cols), level=level, ci_method=None, labels=tuple(labels),
-                        vcov=vcov, design_df=self.df, n_missing=n_missing, _columns=cols)
+        return numeric_estimate_of(
+            statistic="mean" if statistic == "mean" else "total", variable=variable,
+            domains=Domains(domain, dom_labels, by_cols), est=ce.estimate, vcov=ce.vcov, n=ns_d,
+            df=ce.df, svar=svar, wsum=s1, level=level, n_missing=n_missing, design_df=self.df,
+        )
 
     def mean(self, variable: str, *, by: str | Sequence[str] | None = None,
              level: float = 0.95, na: NaPolicy = "error") -> Estimate:
