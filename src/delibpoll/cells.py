@@ -35,7 +35,7 @@ from ._coding import category_codes
 from ._engine import match_margins
 from ._ratios import Domains, domains_of_codes
 from ._types import CalFun, CIMethod, LonelyPSU, NaPolicy, OnNonconvergence, Unmatched, values
-from ._validation import check_bounds, check_by, check_level, check_na
+from ._validation import check_bounds, check_by, check_choice, check_level, check_na
 from .estimation import Estimate, numeric_estimate_of, shares_estimate
 from .exceptions import ConvergenceError, ConvergenceWarning, DelibpollError, DelibpollWarning
 from .targets import Targets
@@ -643,11 +643,7 @@ def proportion(
     func = "proportion"
     t = _check_table(table, func)
     level = check_level(level, f"cells.{func}")
-    if ci_method not in CI_METHODS:
-        raise DelibpollError(
-            f"The 'ci_method' parameter of cells.proportion must be one of {list(CI_METHODS)}; "
-            f"got {ci_method!r}."
-        )
+    check_choice(ci_method, "ci_method", f"cells.{func}", CI_METHODS)
     na = check_na(na, f"cells.{func}")
     by_cols = check_by(by, f"cells.{func}")
     if not isinstance(variable, str):

@@ -36,7 +36,7 @@ from ._ratios import (
     variable_values,
 )
 from ._types import CIMethod, MeanOrTotal, NaPolicy, Statistic
-from ._validation import check_by, check_level, check_na
+from ._validation import check_by, check_choice, check_level, check_na
 from ._variance import warn_single_psu
 from .design import SurveyDesign, check_design
 from .exceptions import DelibpollError, DelibpollWarning, DomainWarning
@@ -373,11 +373,7 @@ def proportion(
     func = "proportion"
     design = check_design(design, func)
     level = check_level(level, func)
-    if ci_method not in CI_METHODS:
-        raise DelibpollError(
-            f"The 'ci_method' parameter of proportion must be one of {list(CI_METHODS)}; "
-            f"got {ci_method!r}."
-        )
+    check_choice(ci_method, "ci_method", func, CI_METHODS)
     na = check_na(na, func)
     by_cols = check_by(by, func)
     # on the cell route the design's compact codes go into the table's key as they are

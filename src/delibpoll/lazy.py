@@ -829,11 +829,7 @@ class LazyDesign:
         """
         func = "proportion"
         level = check_level(level, func)
-        if ci_method not in _CI_METHODS:
-            raise DelibpollError(
-                f"The 'ci_method' parameter of proportion must be one of {list(_CI_METHODS)}; "
-                f"got {ci_method!r}."
-            )
+        check_choice(ci_method, "ci_method", func, _CI_METHODS)
         na = check_na(na, func)
         variable = self._check_variable(variable, func)
         by_cols = check_by(by, func)
