@@ -5,13 +5,14 @@ Messages name the parameter, the bad value and the fix.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ._types import NaPolicy, values
-from .exceptions import DelibpollError
+from .exceptions import DelibpollError, DelibpollWarning
 
 __all__ = [
     "WEIGHT_RANGE", "check_choice", "check_int", "check_level", "check_na", "validate_weights",
@@ -140,3 +141,17 @@ def check_bounds(bounds: object, method: str, func: str) -> tuple[float, float]:
             "Bounds are on g = new weight / starting weight, so they must contain 1."
         )
     return lo, hi
+
+
+def check_categories(variable: str, cats: Sequence[object]) -> None:
+    """Refuse a categorical ``variable`` with no answers; warn when it has one category
+    (at the caller of the estimate that calls this)."""
+    if len(cats) == 0:
+        raise DelibpollError(f"Variable '{variable}' has no non-missing values to estimate from.")
+    if len(cats) == 1:
+        warnings.warn(
+            f"Variable '{variable}' is constant ({cats[0]!r}): its proportion is 1 with "
+            "standard error 0.",
+            DelibpollWarning,
+            stacklevel=3,
+        )

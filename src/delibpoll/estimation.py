@@ -36,7 +36,7 @@ from ._ratios import (
     variable_values,
 )
 from ._types import CIMethod, MeanOrTotal, NaPolicy, Statistic
-from ._validation import check_by, check_choice, check_level, check_na
+from ._validation import check_by, check_categories, check_choice, check_level, check_na
 from ._variance import warn_single_psu
 from .design import SurveyDesign, check_design
 from .exceptions import DelibpollError, DelibpollWarning, DomainWarning
@@ -381,15 +381,7 @@ def proportion(
     codes, cats = variable_codes(design, variable, na, func, compact=routed)
     valid = codes >= 0
     n_missing = int(design.n - np.count_nonzero(valid))
-    if len(cats) == 0:
-        raise DelibpollError(f"Variable '{variable}' has no non-missing values to estimate from.")
-    if len(cats) == 1:
-        warnings.warn(
-            f"Variable '{variable}' is constant ({cats[0]!r}): its proportion is 1 with "
-            "standard error 0.",
-            DelibpollWarning,
-            stacklevel=2,
-        )
+    check_categories(variable, cats)
     domains = make_domains(design, by_cols, func, compact=routed)
     n_cat = len(cats)
     n_dom = domains.count

@@ -30,7 +30,15 @@ from ._frames import arrow_order_declared, is_arrow_dataset, lazy_frame, quiet_d
 from ._ratios import Domains
 from ._structure import fpc_factors
 from ._types import CalFun, CIMethod, LonelyPSU, NaPolicy, values
-from ._validation import check_by, check_choice, check_int, check_level, check_missing, check_na
+from ._validation import (
+    check_by,
+    check_categories,
+    check_choice,
+    check_int,
+    check_level,
+    check_missing,
+    check_na,
+)
 from .estimation import Estimate, numeric_estimate_of, shares_estimate
 from .exceptions import ConvergenceError, DelibpollError, DelibpollWarning
 from .targets import Targets, targets_of
@@ -838,16 +846,7 @@ class LazyDesign:
         answer, cats = self._codes(table[variable], variable)
         n_missing = int(table["n"].to_numpy()[answer < 0].sum())
         check_missing(variable, n_missing, na)
-        if len(cats) == 0:
-            raise DelibpollError(
-                f"Variable '{variable}' has no non-missing values to estimate from.")
-        if len(cats) == 1:
-            warnings.warn(
-                f"Variable '{variable}' is constant ({cats[0]!r}): its proportion is 1 with "
-                "standard error 0.",
-                DelibpollWarning,
-                stacklevel=2,
-            )
+        check_categories(variable, cats)
         domain, dom_labels = self._domains(table, by_cols, func)
         n_cat, n_dom = len(cats), len(dom_labels)
         sums = self._group_sums(table, domain, n_dom, answer, n_cat, numeric=False)
