@@ -19,7 +19,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,43 +35,14 @@ def _shares(k: int, skew: float) -> np.ndarray:
     return p / p.sum()
 
 
-def make_data(folder: Path, rows: int, seed: int = 20261208) -> Path:
-    """Seeded skewed sample: int8 codes for the margins and the answer, uniform w0."""
-    import pyarrow as pa
+def _write_parts(part_dir: Path, rows: int, seed: int,
+                 chunk: Callable[[np.random.Generator, int], Any]) -> Path:
+    """Parquet parts of ``rows`` rows in total under ``part_dir``, ``chunk(rng, n)`` giving
+    each part's PyArrow table from one seeded generator; kept once written (a ``.done``
+    stamp beside the folder)."""
     import pyarrow.parquet as pq
 
-    stamp = folder / f"rows{rows}.done"
-    part_dir = folder / f"rows{rows}"
-    if stamp.exists():
-        return part_dir
-    part_dir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    done = 0
-    k = 0
-    while done < rows:
-        n = min(CHUNK, rows - done)
-        cols = {v: rng.choice(size, n, p=_shares(size, 3.0)).astype(np.int8)
-                for v, size in SIZES.items()}
-        # the answer depends on age (so the domains differ)
-        base = rng.random(n) + cols["age"] * 0.05
-        cols["q"] = np.digitize(base, [0.35, 0.6, 0.85]).astype(np.int8)
-        cols["w0"] = rng.uniform(0.5, 1.5, n)
-        pq.write_table(pa.table(cols), part_dir / f"part{k:03d}.parquet")
-        done += n
-        k += 1
-    stamp.touch()
-    return part_dir
-
-
-def make_banner_data(folder: Path, rows: int, n_questions: int = 50,
-                     seed: int = 20261209) -> Path:
-    """The five margins (also the banner variables: 2+7+9+5+7 = 30 columns), w0 and
-    ``n_questions`` 4-category answers (dictionary-encoded text, as pandas categoricals)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    stamp = folder / f"banner{rows}.done"
-    part_dir = folder / f"banner{rows}"
+    stamp = part_dir.with_name(part_dir.name + ".done")
     if stamp.exists():
         return part_dir
     part_dir.mkdir(parents=True, exist_ok=True)
@@ -77,19 +50,50 @@ def make_banner_data(folder: Path, rows: int, n_questions: int = 50,
     done = k = 0
     while done < rows:
         n = min(CHUNK, rows - done)
-        cols = {v: rng.choice(size, n, p=_shares(size, 3.0)).astype(np.int8)
-                for v, size in SIZES.items()}
-        arrays = {c: pa.array(v) for c, v in cols.items()}
-        answers = pa.array(["agree", "neutral", "disagree", "don't know"])
-        for q in range(n_questions):  # categorical answers, as pandas writes them
-            codes = rng.choice(4, n, p=[0.4, 0.3, 0.2, 0.1]).astype(np.int8)
-            arrays[f"q{q:02d}"] = pa.DictionaryArray.from_arrays(pa.array(codes), answers)
-        arrays["w0"] = pa.array(rng.uniform(0.5, 1.5, n))
-        pq.write_table(pa.table(arrays), part_dir / f"part{k:03d}.parquet")
+        pq.write_table(chunk(rng, n), part_dir / f"part{k:03d}.parquet")
         done += n
         k += 1
     stamp.touch()
     return part_dir
+
+
+def _margins(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    return {v: rng.choice(size, n, p=_shares(size, 3.0)).astype(np.int8)
+            for v, size in SIZES.items()}
+
+
+def make_data(folder: Path, rows: int, seed: int = 20261208) -> Path:
+    """Seeded skewed sample: int8 codes for the margins and the answer, uniform w0."""
+    import pyarrow as pa
+
+    def chunk(rng: np.random.Generator, n: int) -> Any:
+        cols = _margins(rng, n)
+        # the answer depends on age (so the domains differ)
+        base = rng.random(n) + cols["age"] * 0.05
+        cols["q"] = np.digitize(base, [0.35, 0.6, 0.85]).astype(np.int8)
+        cols["w0"] = rng.uniform(0.5, 1.5, n)
+        return pa.table(cols)
+
+    return _write_parts(folder / f"rows{rows}", rows, seed, chunk)
+
+
+def make_banner_data(folder: Path, rows: int, n_questions: int = 50,
+                     seed: int = 20261209) -> Path:
+    """The five margins (also the banner variables: 2+7+9+5+7 = 30 columns), w0 and
+    ``n_questions`` 4-category answers (dictionary-encoded text, as pandas categoricals)."""
+    import pyarrow as pa
+
+    answers = pa.array(["agree", "neutral", "disagree", "don't know"])
+
+    def chunk(rng: np.random.Generator, n: int) -> Any:
+        arrays = {c: pa.array(v) for c, v in _margins(rng, n).items()}
+        for q in range(n_questions):  # categorical answers, as pandas writes them
+            codes = rng.choice(4, n, p=[0.4, 0.3, 0.2, 0.1]).astype(np.int8)
+            arrays[f"q{q:02d}"] = pa.DictionaryArray.from_arrays(pa.array(codes), answers)
+        arrays["w0"] = pa.array(rng.uniform(0.5, 1.5, n))
+        return pa.table(arrays)
+
+    return _write_parts(folder / f"banner{rows}", rows, seed, chunk)
 
 
 BANNER_TASK = """

@@ -224,6 +224,11 @@ def test_banner_options_that_need_rows_are_refused() -> None:
         banner(d, [{"set": ["sex", "region"]}], ["stratum"])
     with pytest.raises(DelibpollError, match="names column\\(s\\) \\['nope'\\]"):
         banner(d, ["q"], ["nope"])
+    # the banner variables are checked as in memory (before: None a TypeError, a dict its keys)
+    for bad in (None, {"sex": 1}):
+        with pytest.raises(DelibpollError, match="'columns' parameter of banner must be a banner "
+                           "variable"):
+            banner(d, ["q"], bad)
 
 
 def test_unweighted_and_missing_answers(tmp_path: Path) -> None:

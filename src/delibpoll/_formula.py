@@ -118,17 +118,8 @@ def _main_effects(
     order written; treatment dummies of every category but the first; R's names), in a
     fraction of formulaic's time. None for anything else (interactions, functions, boolean
     columns, ...): formulaic evaluates those."""
-    parts = [p.strip() for p in rhs.split("+")]
-    names_in: list[str] = []
-    for p in parts:
-        if len(p) > 2 and p[0] == p[-1] == "`" and "`" not in p[1:-1]:
-            p = p[1:-1]
-        elif not _PLAIN.match(p):
-            return None
-        if p not in data.columns or p in names_in:
-            return None
-        names_in.append(p)
-    if not names_in:
+    names_in = _plain_terms(rhs, data)
+    if names_in is None:
         return None
     n = len(data)
     blocks = [np.ones((n, 1))]

@@ -32,6 +32,7 @@ from ._records import (
 from ._replay import rake_fit
 from ._structure import DesignStructure
 from ._types import NaPolicy
+from ._validation import check_missing
 from ._variance import (
     GroupedLinearizer,
     domain_average_factors,
@@ -267,7 +268,7 @@ def variable_values(
     s = design.column(variable)
     missing = s.isna().to_numpy()
     n_missing = int(missing.sum())
-    _check_missing(variable, n_missing, na)
+    check_missing(variable, n_missing, na)
     return s, ~missing, n_missing
 
 
@@ -286,15 +287,6 @@ def _check_variable(design: RatioDesign, variable: object, func: str) -> None:
     design.check_columns([variable], "variable")
 
 
-def _check_missing(variable: str, n_missing: int, na: NaPolicy) -> None:
-    if n_missing and na == "error":
-        raise DelibpollError(
-            f"Variable '{variable}' has {n_missing} missing value(s). Pass na='drop' to leave "
-            "those rows out of this estimate (the result reports how many), or recode them "
-            "to a category such as \"Don't know\" to keep them in the base."
-        )
-
-
 def variable_codes(
     design: RatioDesign, variable: str, na: NaPolicy, func: str, *, compact: bool = False
 ) -> tuple[np.ndarray, list[Hashable]]:
@@ -304,7 +296,7 @@ def variable_codes(
     _check_variable(design, variable, func)
     codes, cats = design.compact_codes(variable) if compact else design.column_codes(variable)
     n_missing = int(np.count_nonzero(codes < 0)) if codes.size and codes.min() < 0 else 0
-    _check_missing(variable, n_missing, na)
+    check_missing(variable, n_missing, na)
     return codes, cats
 
 

@@ -70,7 +70,7 @@ def _codes(series: pd.Series, what: str) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def _population(
+def fpc_factors(
     vals_per_unit: np.ndarray, n_units: np.ndarray, fpc: str, what: str
 ) -> np.ndarray:
     """``(N - n) / N`` per stratum from an fpc given as population sizes or fractions."""
@@ -120,7 +120,7 @@ def _stage2(
     if fpc is None:
         f2 = np.ones(n_psu)
     else:
-        f2 = _population(_fpc_values(data, fpc, psu, "first-stage unit (PSU)"), n_ssu, fpc,
+        f2 = fpc_factors(_fpc_values(data, fpc, psu, "first-stage unit (PSU)"), n_ssu, fpc,
                          "second-stage units")
     return SecondStage(ssu=ssu, ssu_psu=ssu_psu, n_ssu=n_ssu, fpc_f=f2)
 
@@ -156,7 +156,7 @@ def build_structure(
     n_psu_h = np.bincount(psu_stratum, minlength=n_h_count).astype(float)
     fpc_f = np.ones(n_h_count)
     if fpc:
-        fpc_f = _population(_fpc_values(data, fpc, stratum, "stratum"), n_psu_h, fpc, "PSUs")
+        fpc_f = fpc_factors(_fpc_values(data, fpc, stratum, "stratum"), n_psu_h, fpc, "PSUs")
     stage2 = None
     if len(ids_list) == 2 and len(fpc_list) == 2:
         assert ids_list[1] is not None and fpc_list[1] is not None

@@ -5,13 +5,14 @@ Messages name the parameter, the bad value and the fix.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ._types import NaPolicy, values
-from .exceptions import DelibpollError
+from .exceptions import DelibpollError, DelibpollWarning
 
 __all__ = [
     "WEIGHT_RANGE", "check_choice", "check_int", "check_level", "check_na", "validate_weights",
@@ -90,3 +91,67 @@ def check_choice(value: object, name: str, func: str, choices: Sequence[str]) ->
             f"The '{name}' parameter of {func} must be one of {list(choices)}; got {value!r}."
         )
     return value
+
+
+def check_by(by: object, func: str) -> list[str]:
+    """The ``by`` parameter of an estimate as a list of column names (``[]`` for None)."""
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    if isinstance(by, Sequence) and len(by) > 0 and all(isinstance(b, str) for b in by):
+        return list(by)
+    raise DelibpollError(
+        f"The 'by' parameter of {func} must be a column name or a list of column names; "
+        f"got {by!r}."
+    )
+
+
+def check_missing(variable: str, n_missing: int, na: NaPolicy) -> None:
+    """Refuse ``n_missing`` missing values of ``variable`` unless ``na="drop"``."""
+    if n_missing and na == "error":
+        raise DelibpollError(
+            f"Variable '{variable}' has {n_missing} missing value(s). Pass na='drop' to leave "
+            "those rows out of this estimate (the result reports how many), or recode them "
+            "to a category such as \"Don't know\" to keep them in the base."
+        )
+
+
+def check_bounds(bounds: object, method: str, func: str) -> tuple[float, float]:
+    """Calibration bounds on ``g`` (new weight / starting weight) as ``(L, U)`` with
+    ``0 <= L < 1 < U``; ``(-inf, inf)`` for None, which ``method="logit"`` refuses."""
+    if bounds is None:
+        if method == "logit":
+            raise DelibpollError(
+                f"{func}(method='logit') is bounded raking and needs bounds=(L, U) with "
+                "L < 1 < U, for example bounds=(0.3, 3)."
+            )
+        return -np.inf, np.inf
+    try:
+        if isinstance(bounds, str) or len(bounds) != 2:  # type: ignore[arg-type]
+            raise ValueError
+        lo, hi = float(bounds[0]), float(bounds[1])  # type: ignore[index]
+    except (TypeError, ValueError, IndexError):
+        raise DelibpollError(
+            f"The 'bounds' parameter of {func} must be a pair (L, U); got {bounds!r}."
+        ) from None
+    if not (lo < 1 < hi) or lo < 0:
+        raise DelibpollError(
+            f"The 'bounds' parameter of {func} must satisfy 0 <= L < 1 < U; got {bounds!r}. "
+            "Bounds are on g = new weight / starting weight, so they must contain 1."
+        )
+    return lo, hi
+
+
+def check_categories(variable: str, cats: Sequence[object]) -> None:
+    """Refuse a categorical ``variable`` with no answers; warn when it has one category
+    (at the caller of the estimate that calls this)."""
+    if len(cats) == 0:
+        raise DelibpollError(f"Variable '{variable}' has no non-missing values to estimate from.")
+    if len(cats) == 1:
+        warnings.warn(
+            f"Variable '{variable}' is constant ({cats[0]!r}): its proportion is 1 with "
+            "standard error 0.",
+            DelibpollWarning,
+            stacklevel=3,
+        )

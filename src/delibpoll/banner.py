@@ -334,6 +334,54 @@ def _as_rows(rows: Any, design: SurveyDesign | LazyDesign) -> list[tuple[str, An
     return items
 
 
+def _check_options(
+    level: object, total: object, ci_method: object, adjust: object, sig_level: object,
+    min_base: object, decimals: object, labels: object, base_description: object,
+    design: SurveyDesign | LazyDesign,
+) -> tuple[float, float, int, int, Labels, str]:
+    """The options of :func:`banner` that every design takes, checked: ``level``,
+    ``sig_level``, ``min_base``, ``decimals``, the labels and the base description."""
+    func = "banner"
+    level = check_level(level, func)
+    if not isinstance(total, bool | np.bool_):
+        raise DelibpollError(f"The 'total' parameter of banner must be True or False. Got {total!r} instead.")
+    if not isinstance(ci_method, str) or ci_method not in values(CIMethod):
+        raise DelibpollError(f"The 'ci_method' parameter of banner must be one of {list(values(CIMethod))}. Got {ci_method!r} instead.")
+    if not isinstance(adjust, str) or adjust not in values(Adjust):
+        raise DelibpollError(f"The 'adjust' parameter of banner must be 'none', 'holm', 'bonferroni' or 'fdr_bh'. Got {adjust!r} instead.")
+    if isinstance(sig_level, bool) or not isinstance(sig_level, int | float) or not 0 < sig_level < 1:
+        raise DelibpollError(f"The 'sig_level' parameter of banner must be a number in (0, 1), e.g. 0.05. Got {sig_level!r} instead.")
+    min_base = _check_int_param(min_base, "min_base", 0)
+    decimals = _check_int_param(decimals, "decimals", 0, 10)
+    lab = _check_labels(labels, design)
+    if base_description is None:
+        base_description = "all respondents"
+    elif not isinstance(base_description, str) or not base_description.strip():
+        raise DelibpollError(
+            "The 'base_description' parameter of banner must be text naming who was asked, "
+            f"e.g. 'all adults in England'. Got {base_description!r} instead."
+        )
+    return level, float(sig_level), min_base, decimals, lab, base_description
+
+
+def _check_columns(columns: object, design: SurveyDesign | LazyDesign) -> list[Any]:
+    """The banner variables: a column name or a list of them, each in the design."""
+    cols: list[Any]
+    if _is_label(columns):
+        cols = [columns]
+    elif isinstance(columns, Sequence) and not isinstance(columns, str | bytes) and all(
+        _is_label(c) for c in columns
+    ):
+        cols = list(columns)
+    else:
+        raise DelibpollError(
+            "The 'columns' parameter of banner must be a banner variable (a column name) or a "
+            f"list of them. Got {columns!r} instead."
+        )
+    _check_names(cols, "columns", design)
+    return cols
+
+
 def _check_int_param(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
     ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
     number = int(value) if ok else 0  # type: ignore[call-overload]
@@ -662,41 +710,13 @@ def _check_arguments(
     questions' answer patterns built and the banner columns coded and lettered."""
     func = "banner"
     design = check_design(design, func)
-    level = check_level(level, func)
-    if not isinstance(total, bool | np.bool_):
-        raise DelibpollError(f"The 'total' parameter of banner must be True or False. Got {total!r} instead.")
-    if not isinstance(ci_method, str) or ci_method not in values(CIMethod):
-        raise DelibpollError(f"The 'ci_method' parameter of banner must be one of {list(values(CIMethod))}. Got {ci_method!r} instead.")
-    if not isinstance(adjust, str) or adjust not in values(Adjust):
-        raise DelibpollError(f"The 'adjust' parameter of banner must be 'none', 'holm', 'bonferroni' or 'fdr_bh'. Got {adjust!r} instead.")
-    if isinstance(sig_level, bool) or not isinstance(sig_level, int | float) or not 0 < sig_level < 1:
-        raise DelibpollError(f"The 'sig_level' parameter of banner must be a number in (0, 1), e.g. 0.05. Got {sig_level!r} instead.")
-    min_base = _check_int_param(min_base, "min_base", 0)
+    level, sig_level, min_base, decimals, lab, base_description = _check_options(
+        level, total, ci_method, adjust, sig_level, min_base, decimals, labels,
+        base_description, design)
     if suppress_below is not None:
         suppress_below = _check_int_param(suppress_below, "suppress_below", 1)
-    decimals = _check_int_param(decimals, "decimals", 0, 10)
-    lab = _check_labels(labels, design)
-    if base_description is None:
-        base_description = "all respondents"
-    elif not isinstance(base_description, str) or not base_description.strip():
-        raise DelibpollError(
-            "The 'base_description' parameter of banner must be text naming who was asked, "
-            f"e.g. 'all adults in England'. Got {base_description!r} instead."
-        )
     exclude_list = _label_list(exclude, "exclude")
-    cols: list[Any]
-    if _is_label(columns):
-        cols = [columns]
-    elif isinstance(columns, Sequence) and not isinstance(columns, str | bytes) and all(
-        _is_label(c) for c in columns
-    ):
-        cols = list(columns)
-    else:
-        raise DelibpollError(
-            "The 'columns' parameter of banner must be a banner variable (a column name) or a "
-            f"list of them. Got {columns!r} instead."
-        )
-    _check_names(cols, "columns", design)
+    cols = _check_columns(columns, design)
     dup = sorted({str(c) for c in cols if cols.count(c) > 1})
     if dup:
         raise DelibpollError(f"The 'columns' parameter of banner names {dup} more than once.")
@@ -1120,7 +1140,6 @@ def _lazy_banner(
     per question (weighting cells x every banner variable x answer), the same checks,
     numbers, letters and layout as in memory. Exclusions, nets, suppression and
     multi-response sets need the rows: they are refused."""
-    func = "banner"
     for name, value in (("exclude", exclude), ("nets", nets), ("suppress_below", suppress_below)):
         if value is not None:
             raise DelibpollError(
@@ -1128,32 +1147,10 @@ def _lazy_banner(
                 "yet; recode the data in the engine first, or build the banner from an "
                 "in-memory SurveyDesign."
             )
-    level = check_level(level, func)
-    if not isinstance(total, bool | np.bool_):
-        raise DelibpollError(f"The 'total' parameter of banner must be True or False. Got {total!r} instead.")
-    if not isinstance(ci_method, str) or ci_method not in values(CIMethod):
-        raise DelibpollError(f"The 'ci_method' parameter of banner must be one of {list(values(CIMethod))}. Got {ci_method!r} instead.")
-    if not isinstance(adjust, str) or adjust not in values(Adjust):
-        raise DelibpollError(f"The 'adjust' parameter of banner must be 'none', 'holm', 'bonferroni' or 'fdr_bh'. Got {adjust!r} instead.")
-    if isinstance(sig_level, bool) or not isinstance(sig_level, int | float) or not 0 < sig_level < 1:
-        raise DelibpollError(f"The 'sig_level' parameter of banner must be a number in (0, 1), e.g. 0.05. Got {sig_level!r} instead.")
-    min_base = _check_int_param(min_base, "min_base", 0)
-    decimals = _check_int_param(decimals, "decimals", 0, 10)
-    lab = _check_labels(labels, design)
-    if base_description is None:
-        base_description = "all respondents"
-    elif not isinstance(base_description, str) or not base_description.strip():
-        raise DelibpollError(
-            "The 'base_description' parameter of banner must be text naming who was asked, "
-            f"e.g. 'all adults in England'. Got {base_description!r} instead."
-        )
-    cols: list[Any] = [columns] if _is_label(columns) else list(columns)
-    if not all(_is_label(c) for c in cols):
-        raise DelibpollError(
-            "The 'columns' parameter of banner must be a banner variable (a column name) or a "
-            f"list of them. Got {columns!r} instead."
-        )
-    _check_names(cols, "columns", design)
+    level, sig_level, min_base, decimals, lab, base_description = _check_options(
+        level, total, ci_method, adjust, sig_level, min_base, decimals, labels,
+        base_description, design)
+    cols = _check_columns(columns, design)
     if not cols and not total:
         raise DelibpollError(
             "banner has no columns to show: 'columns' is empty and total=False. Name a banner "

@@ -35,7 +35,7 @@ from ._coding import category_codes
 from ._engine import match_margins
 from ._ratios import Domains, domains_of_codes
 from ._types import CalFun, CIMethod, LonelyPSU, NaPolicy, OnNonconvergence, Unmatched, values
-from ._validation import check_level, check_na
+from ._validation import check_bounds, check_by, check_choice, check_level, check_na
 from .estimation import Estimate, numeric_estimate_of, shares_estimate
 from .exceptions import ConvergenceError, ConvergenceWarning, DelibpollError, DelibpollWarning
 from .targets import Targets
@@ -569,25 +569,7 @@ def calibrate(
             f"The 'method' parameter of cells.calibrate must be 'linear', 'raking' or 'logit'; "
             f"got {method!r}."
         )
-    if bounds is None:
-        if method == "logit":
-            raise DelibpollError("cells.calibrate(method='logit') needs bounds=(L, U) with "
-                                 "L < 1 < U, for example bounds=(0.3, 3).")
-        lo, hi = -np.inf, np.inf
-    else:
-        try:
-            lo, hi = float(bounds[0]), float(bounds[1])
-            if len(bounds) != 2:
-                raise ValueError
-        except (TypeError, ValueError, IndexError):
-            raise DelibpollError(
-                f"The 'bounds' parameter of cells.calibrate must be a pair (L, U); got {bounds!r}."
-            ) from None
-        if not (0 <= lo < 1 < hi):
-            raise DelibpollError(
-                f"The 'bounds' parameter of cells.calibrate must satisfy 0 <= L < 1 < U; got "
-                f"{bounds!r}."
-            )
+    lo, hi = check_bounds(bounds, method, "cells.calibrate")
     matched, cells = _weighted(t, tg, unmatched, func)
     tot = _resolve_total(tg, t, total, func)
     cw = cells_calibrate(_cell_sums(t, cells), cells.margin_cell_codes, cells.n_categories,
@@ -628,17 +610,6 @@ def poststratify(
 
 
 # ---------------------------------------------------------------------- estimation
-def _by(by: str | Sequence[str] | None, func: str) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [by]
-    if isinstance(by, Sequence) and by and all(isinstance(b, str) for b in by):
-        return list(by)
-    raise DelibpollError(
-        f"The 'by' parameter of cells.{func} must be a column name or a list of column names; "
-        f"got {by!r}."
-    )
 
 
 def _weights_of(t: CellTable) -> CellWeights:
@@ -672,13 +643,9 @@ def proportion(
     func = "proportion"
     t = _check_table(table, func)
     level = check_level(level, f"cells.{func}")
-    if ci_method not in CI_METHODS:
-        raise DelibpollError(
-            f"The 'ci_method' parameter of cells.proportion must be one of {list(CI_METHODS)}; "
-            f"got {ci_method!r}."
-        )
+    check_choice(ci_method, "ci_method", f"cells.{func}", CI_METHODS)
     na = check_na(na, f"cells.{func}")
-    by_cols = _by(by, func)
+    by_cols = check_by(by, f"cells.{func}")
     if not isinstance(variable, str):
         raise DelibpollError(
             f"The 'variable' parameter of cells.proportion must be a column name (str); got "
@@ -701,7 +668,7 @@ def _numeric(table: CellTable, variable: str, by: str | Sequence[str] | None, le
     t = _check_table(table, func)
     level = check_level(level, f"cells.{func}")
     na = check_na(na, f"cells.{func}")
-    by_cols = _by(by, func)
+    by_cols = check_by(by, f"cells.{func}")
     if not isinstance(variable, str):
         raise DelibpollError(
             f"The 'variable' parameter of cells.{func} must be a column name (str); got "

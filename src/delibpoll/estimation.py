@@ -36,7 +36,7 @@ from ._ratios import (
     variable_values,
 )
 from ._types import CIMethod, MeanOrTotal, NaPolicy, Statistic
-from ._validation import check_level, check_na
+from ._validation import check_by, check_categories, check_choice, check_level, check_na
 from ._variance import warn_single_psu
 from .design import SurveyDesign, check_design
 from .exceptions import DelibpollError, DelibpollWarning, DomainWarning
@@ -276,17 +276,6 @@ def _label_index(labels: Sequence[Hashable]) -> pd.Index:
 
 
 # ---------------------------------------------------------------------- validation helpers
-def _by_list(by: str | Sequence[str] | None, func: str) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [by]
-    if isinstance(by, Sequence) and all(isinstance(b, str) for b in by) and len(by) > 0:
-        return list(by)
-    raise DelibpollError(
-        f"The 'by' parameter of {func} must be a column name or a list of column names; "
-        f"got {by!r}."
-    )
 
 
 def _domain_weighted_var(
@@ -395,27 +384,15 @@ def proportion(
     func = "proportion"
     design = check_design(design, func)
     level = check_level(level, func)
-    if ci_method not in CI_METHODS:
-        raise DelibpollError(
-            f"The 'ci_method' parameter of proportion must be one of {list(CI_METHODS)}; "
-            f"got {ci_method!r}."
-        )
+    check_choice(ci_method, "ci_method", func, CI_METHODS)
     na = check_na(na, func)
-    by_cols = _by_list(by, func)
+    by_cols = check_by(by, func)
     # on the cell route the design's compact codes go into the table's key as they are
     routed = design.replicates is None and cell_route(design) is not None
     codes, cats = variable_codes(design, variable, na, func, compact=routed)
     valid = codes >= 0
     n_missing = int(design.n - np.count_nonzero(valid))
-    if len(cats) == 0:
-        raise DelibpollError(f"Variable '{variable}' has no non-missing values to estimate from.")
-    if len(cats) == 1:
-        warnings.warn(
-            f"Variable '{variable}' is constant ({cats[0]!r}): its proportion is 1 with "
-            "standard error 0.",
-            DelibpollWarning,
-            stacklevel=2,
-        )
+    check_categories(variable, cats)
     domains = make_domains(design, by_cols, func, compact=routed)
     n_cat = len(cats)
     n_dom = domains.count
@@ -546,7 +523,7 @@ def _mean_or_total(
     design = check_design(design, func)
     level = check_level(level, func)
     na = check_na(na, func)
-    by_cols = _by_list(by, func)
+    by_cols = check_by(by, func)
     s, valid, n_missing = variable_values(design, variable, na, func)
     if statistic == "total" and (isinstance(s.dtype, pd.CategoricalDtype) or not (
             pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))):

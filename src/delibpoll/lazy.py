@@ -24,16 +24,24 @@ import numpy as np
 import pandas as pd
 
 from . import _cells
-from ._ci import NOTE_NO_DF, proportion_cis_noted, t_quantiles
 from ._coding import category_codes
 from ._engine import match_margins
 from ._frames import arrow_order_declared, is_arrow_dataset, lazy_frame, quiet_dask, to_pandas
+from ._ratios import Domains
+from ._structure import fpc_factors
 from ._types import CalFun, CIMethod, LonelyPSU, NaPolicy, values
-from ._validation import check_choice, check_int, check_level, check_na
-from ._variance import warn_single_psu
-from .estimation import Estimate
-from .exceptions import ConvergenceError, DelibpollError, DelibpollWarning, DomainWarning
-from .targets import Targets
+from ._validation import (
+    check_by,
+    check_categories,
+    check_choice,
+    check_int,
+    check_level,
+    check_missing,
+    check_na,
+)
+from .estimation import Estimate, numeric_estimate_of, shares_estimate
+from .exceptions import ConvergenceError, DelibpollError, DelibpollWarning
+from .targets import Targets, targets_of
 
 __all__ = ["BannerCells", "LazyDesign", "QuestionCells", "scan"]
 
@@ -614,13 +622,7 @@ class LazyDesign:
                 "a lazy design holds one weighting step. Weight the scanned design once "
                 "(one rake or calibrate call with all the margins)."
             )
-        if isinstance(targets, dict):
-            targets = Targets.from_dict(targets)
-        if not isinstance(targets, Targets):
-            raise DelibpollError(
-                f"The 'targets' parameter of {method} must be a Targets object (or a dict "
-                f"for Targets.from_dict); got {type(targets).__name__}."
-            )
+        targets = targets_of(targets, method)
         if targets.numeric_totals:
             raise DelibpollError(
                 f"{method} on a lazy design takes categorical margins only; these targets "
@@ -826,20 +828,6 @@ class LazyDesign:
         self._check_columns([variable], "variable")
         return variable
 
-    def _warn_domains(self, labels: list[Hashable], by_cols: list[str], ns: np.ndarray,
-                      dfs: np.ndarray, func: str) -> None:
-        empty = [labels[g] for g in range(len(labels)) if ns[g] == 0]
-        if empty:
-            warnings.warn(
-                f"{func}: domain(s) {empty} of {by_cols} have no respondents with an "
-                "answer; their rows are NaN.",
-                DomainWarning,
-                stacklevel=3,
-            )
-        for g in range(len(labels)):
-            if ns[g] > 0 and dfs[g] == 0 and by_cols:
-                warn_single_psu(f"{by_cols}={labels[g]!r}")
-
     def proportion(self, variable: str, *, by: str | Sequence[str] | None = None,
                    level: float = 0.95, ci_method: CIMethod = "logit",
                    na: NaPolicy = "error") -> Estimate:
@@ -849,68 +837,25 @@ class LazyDesign:
         """
         func = "proportion"
         level = check_level(level, func)
-        if ci_method not in _CI_METHODS:
-            raise DelibpollError(
-                f"The 'ci_method' parameter of proportion must be one of {list(_CI_METHODS)}; "
-                f"got {ci_method!r}."
-            )
+        check_choice(ci_method, "ci_method", func, _CI_METHODS)
         na = check_na(na, func)
         variable = self._check_variable(variable, func)
-        by_cols = _by_list(by, func)
+        by_cols = check_by(by, func)
         self._check_columns(by_cols, "by")
         table = self._estimation_table(variable, by_cols, numeric=False)
         answer, cats = self._codes(table[variable], variable)
         n_missing = int(table["n"].to_numpy()[answer < 0].sum())
-        _check_missing(variable, n_missing, na)
-        if len(cats) == 0:
-            raise DelibpollError(
-                f"Variable '{variable}' has no non-missing values to estimate from.")
-        if len(cats) == 1:
-            warnings.warn(
-                f"Variable '{variable}' is constant ({cats[0]!r}): its proportion is 1 with "
-                "standard error 0.",
-                DelibpollWarning,
-                stacklevel=2,
-            )
+        check_missing(variable, n_missing, na)
+        check_categories(variable, cats)
         domain, dom_labels = self._domains(table, by_cols, func)
         n_cat, n_dom = len(cats), len(dom_labels)
         sums = self._group_sums(table, domain, n_dom, answer, n_cat, numeric=False)
         ce = _cells.ratios(sums, self._cell_weights(sums), lonely_psu=self._lonely_psu)
-        est, vcov = ce.estimate, ce.vcov
-        var = np.diag(vcov).copy()
-        se = np.sqrt(np.clip(var, 0, None))
-        self._warn_domains(dom_labels, by_cols, ce.n, ce.df, func)
-        n_k = np.repeat(ce.n, n_cat)
-        df_k = np.repeat(ce.df, n_cat)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pq = est * (1 - est)
-            vsrs = np.where(n_k > 1, pq / (n_k - 1), np.nan)
-            deff = np.where(vsrs > 0, var / vsrs, np.nan)
-            tiny = var <= (1e-12 * np.sqrt(pq)) ** 2
-            n_eff = np.where(tiny & (est > 0) & (est < 1), np.inf,
-                             np.where(var > 0, pq / var, np.nan))
-            phi = np.where(n_k > 1, n_k / (n_k - 1), np.nan)
-        n_rows = np.repeat(ce.n_rows, n_cat)
-        lo, hi, notes = proportion_cis_noted(est, se, df_k, level, ci_method, n_rows=n_rows,
-                                             phi=phi, n=n_k)
-        cols: dict[str, Any] = {}
-        if variable not in by_cols:
-            cols["variable"] = [variable] * len(est)
-        labels: list[Hashable]
-        if by_cols:
-            for i, col in enumerate(by_cols):
-                cols[col] = [(lab[i] if isinstance(lab, tuple) else lab)
-                             for lab in dom_labels for _ in range(n_cat)]
-            labels = [(lab, c) for lab in dom_labels for c in cats]
-        else:
-            labels = list(cats)
-        cols["category"] = list(cats) * n_dom
-        cols.update(estimate=est, se=se, ci_lower=lo, ci_upper=hi, df=df_k, deff=deff, n=n_k,
-                    n_eff=n_eff, ci_note=notes)
-        return Estimate(statistic="proportion", variable=variable, by=tuple(by_cols),
-                        level=level, ci_method=ci_method, labels=tuple(labels), vcov=vcov,
-                        design_df=self.df, n_missing=n_missing, _columns=cols,
-                        _ci_inputs={"n_rows": n_rows})
+        return shares_estimate(
+            variable=variable, domains=Domains(domain, dom_labels, by_cols), cats=cats,
+            est=ce.estimate, vcov=ce.vcov, summary=(ce.n, ce.df, ce.n_rows), level=level,
+            ci_method=ci_method, n_missing=n_missing, design_df=self.df,
+        )
 
     def _numeric_estimate(self, variable: str, by: str | Sequence[str] | None, level: float,
                           na: NaPolicy, statistic: str) -> Estimate:
@@ -918,7 +863,7 @@ class LazyDesign:
         level = check_level(level, func)
         na = check_na(na, func)
         variable = self._check_variable(variable, func)
-        by_cols = _by_list(by, func)
+        by_cols = check_by(by, func)
         self._check_columns(by_cols, "by")
         with quiet_dask():
             dtype = self._frame.collect_schema()[variable]
@@ -930,7 +875,7 @@ class LazyDesign:
         table = self._estimation_table(variable, by_cols, numeric=True)
         has = table["__has_y"].to_numpy().astype(bool)
         n_missing = int(table["n"].to_numpy()[~has].sum())
-        _check_missing(variable, n_missing, na)
+        check_missing(variable, n_missing, na)
         if not np.all(np.isfinite(table[["y", "wy", "w2y2"]].to_numpy())):
             raise DelibpollError(
                 f"Variable '{variable}' has infinite values; {func} needs finite ones.")
@@ -944,11 +889,7 @@ class LazyDesign:
         weights = self._cell_weights(sums)
         ce = _cells.numeric(sums, weights, totals=statistic == "total",
                             lonely_psu=self._lonely_psu)
-        est, vcov = ce.estimate, ce.vcov
-        var = np.diag(vcov)
-        se = np.sqrt(np.clip(var, 0, None))
-        ns_d, dfs_d = ce.n, ce.df
-        self._warn_domains(dom_labels, by_cols, ns_d, dfs_d, func)
+        ns_d = ce.n
         # R svyvar of y in each domain's subset (for the design effect)
         cell, _ = self._cells_of(table)
         f = weights.factor[cell] if self._pending is not None else np.ones(len(table))
@@ -963,23 +904,11 @@ class LazyDesign:
             mu = s_wy / s1
             ss = s_wy2 - 2 * mu * s_wy + mu * mu * s1
             svar = np.where(ns_d >= 2, ss / s1 * ns_d / (ns_d - 1), np.nan)
-            vsrs = svar / ns_d if statistic == "mean" else svar * s1**2 / ns_d
-            deff = np.where(vsrs > 0, var / vsrs, np.nan)
-            n_eff = np.where(deff > 0, ns_d / deff, np.nan)
-        cols: dict[str, Any] = {}
-        if variable not in by_cols:
-            cols["variable"] = [variable] * len(est)
-        for i, col in enumerate(by_cols):
-            cols[col] = [lab[i] if isinstance(lab, tuple) else lab for lab in dom_labels]
-        notes = np.where(~np.isfinite(est), "",
-                         np.where(~(dfs_d > 0), NOTE_NO_DF, np.where(se == 0, "SE 0", "")))
-        q = t_quantiles(level, dfs_d)
-        cols.update(estimate=est, se=se, ci_lower=est - q * se, ci_upper=est + q * se,
-                    df=dfs_d, deff=deff, n=ns_d, n_eff=n_eff, ci_note=notes.astype(object))
-        labels = list(dom_labels) if by_cols else [variable]
-        return Estimate(statistic=statistic, variable=variable,  # type: ignore[arg-type]
-                        by=tuple(by_cols), level=level, ci_method=None, labels=tuple(labels),
-                        vcov=vcov, design_df=self.df, n_missing=n_missing, _columns=cols)
+        return numeric_estimate_of(
+            statistic="mean" if statistic == "mean" else "total", variable=variable,
+            domains=Domains(domain, dom_labels, by_cols), est=ce.estimate, vcov=ce.vcov, n=ns_d,
+            df=ce.df, svar=svar, wsum=s1, level=level, n_missing=n_missing, design_df=self.df,
+        )
 
     def mean(self, variable: str, *, by: str | Sequence[str] | None = None,
              level: float = 0.95, na: NaPolicy = "error") -> Estimate:
@@ -1166,18 +1095,7 @@ def _fpc_factors(table: pd.DataFrame, fpc: str, stratum: np.ndarray | None,
     else:
         pairs = np.unique(np.stack([strat, psu]), axis=1)
         n_units = np.bincount(pairs[0], minlength=n_strata).astype(float)
-    if np.all(lo <= 1):
-        pop = n_units / lo
-    else:
-        pop = lo
-        small = pop < n_units - 1e-9
-        if small.any():
-            raise DelibpollError(
-                f"The fpc column '{fpc}' gives fewer population {what} than were sampled in "
-                f"{int(small.sum())} stratum(s); check that it holds population sizes."
-            )
-    with np.errstate(invalid="ignore"):
-        return np.asarray(np.where(np.isinf(pop), 1.0, (pop - n_units) / pop))
+    return fpc_factors(lo, n_units, fpc, what)
 
 
 def _int_range_start(cats: Sequence[Hashable]) -> int | None:
@@ -1206,28 +1124,6 @@ def _check_tol(tol: object, func: str) -> float:
         raise DelibpollError(
             f"The 'tol' parameter of {func} must be a float in (0, 1); got {tol!r}.")
     return float(tol)
-
-
-def _check_missing(variable: str, n_missing: int, na: NaPolicy) -> None:
-    if n_missing and na == "error":
-        raise DelibpollError(
-            f"Variable '{variable}' has {n_missing} missing value(s). Pass na='drop' to leave "
-            "those rows out of this estimate (the result reports how many), or recode them "
-            "to a category such as \"Don't know\" to keep them in the base."
-        )
-
-
-def _by_list(by: str | Sequence[str] | None, func: str) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [by]
-    if isinstance(by, Sequence) and all(isinstance(b, str) for b in by) and len(by) > 0:
-        return list(by)
-    raise DelibpollError(
-        f"The 'by' parameter of {func} must be a column name or a list of column names; "
-        f"got {by!r}."
-    )
 
 
 def scan(

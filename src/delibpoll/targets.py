@@ -603,3 +603,16 @@ class Targets:
         parts += [f"{v} (numeric total {t:,.6g})" for v, t in self._numeric]
         total = f", total={self._total:,.0f}" if self._total is not None else ""
         return f"Targets({'; '.join(parts)}{total})"
+
+
+def targets_of(targets: object, func: str) -> Targets:
+    """The ``targets`` parameter of a weighting call: a :class:`Targets`, or a dict for
+    :meth:`Targets.from_dict`."""
+    if isinstance(targets, dict):
+        targets = Targets.from_dict(targets)
+    if not isinstance(targets, Targets):
+        raise DelibpollError(
+            f"The 'targets' parameter of {func} must be a Targets object (or a dict for "
+            f"Targets.from_dict); got {type(targets).__name__}."
+        )
+    return targets

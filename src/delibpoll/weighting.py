@@ -50,10 +50,10 @@ from ._replay import (
 )
 from ._stats import kish_deff, kish_deff_unchecked
 from ._types import CalFun, OnNonconvergence, Redistribute, Unmatched, values
-from ._validation import check_choice, check_int
+from ._validation import check_bounds, check_choice, check_int
 from .design import SurveyDesign, check_design
 from .exceptions import ConvergenceError, ConvergenceWarning, DelibpollError, WeightingWarning
-from .targets import Targets
+from .targets import Targets, targets_of
 
 __all__ = [
     "WeightingReport",
@@ -171,13 +171,7 @@ def _report(
 
 # ---------------------------------------------------------------------- shared checks
 def _check_targets(targets: object, design: SurveyDesign, func: str) -> Targets:
-    if isinstance(targets, dict):
-        targets = Targets.from_dict(targets)
-    if not isinstance(targets, Targets):
-        raise DelibpollError(
-            f"The 'targets' parameter of {func} must be a Targets object (or a dict for "
-            f"Targets.from_dict); got {type(targets).__name__}."
-        )
+    targets = targets_of(targets, func)
     for m in targets.margins:
         design.check_columns(list(m.variables), "targets")
     if targets.numeric_totals:
@@ -451,29 +445,7 @@ def _numeric_auxiliary(design: SurveyDesign, col: str) -> np.ndarray:
 
 
 def _check_calibrate(opts: dict[str, Any], targets: Targets | None) -> None:
-    bounds, method = opts["bounds"], opts["method"]
-    if bounds is None:
-        if method == "logit":
-            raise DelibpollError(
-                "calibrate(method='logit') is bounded raking and needs bounds=(L, U) with "
-                "L < 1 < U, for example bounds=(0.3, 3)."
-            )
-        lo, hi = -np.inf, np.inf
-    else:
-        try:
-            if len(bounds) != 2 or isinstance(bounds, str):
-                raise ValueError
-            lo, hi = (float(bounds[0]), float(bounds[1]))
-        except (TypeError, ValueError, IndexError):
-            raise DelibpollError(
-                f"The 'bounds' parameter of calibrate must be a pair (L, U); got {bounds!r}."
-            ) from None
-        if not (lo < 1 < hi) or lo < 0:
-            raise DelibpollError(
-                f"The 'bounds' parameter of calibrate must satisfy 0 <= L < 1 < U; got {bounds!r}. "
-                "Bounds are on g = new weight / starting weight, so they must contain 1."
-            )
-    opts["g_bounds"] = (lo, hi)
+    opts["g_bounds"] = check_bounds(opts["bounds"], opts["method"], "calibrate")
 
 
 def _fit_calibrate(design: SurveyDesign, targets: Targets | None, opts: dict[str, Any]) -> Fitted:
